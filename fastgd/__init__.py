@@ -1,0 +1,13 @@
+"""fastgd: linear regression by batch gradient descent, compiled with numba.
+
+    result = fastgd.fit(X, y, lr=1e-4, n_iter=1000)
+
+Importing fastgd compiles nothing: kernels compile (or load from numba's cache) on first use.
+"""
+
+from .errors import ConvergenceWarning, DeviceError, DivergenceError
+from .fit import fit
+from .result import FitResult
+
+__all__ = ["ConvergenceWarning", "DeviceError", "DivergenceError", "FitResult", "fit"]
+__version__ = "0.1.0"

@@ -1,0 +1,216 @@
+"""Checking and converting what the caller passes, once, before any kernel runs.
+
+The kernels receive plain C-contiguous float32 or float64 arrays and plain numbers only. Data
+that already is such an array is used as it is (no copy); other real dtypes are converted once.
+The caller's arrays are never written to.
+
+Finiteness of the data is *not* checked here: a NaN or inf in X or y makes the loss of the
+first pass non-finite, and only then does `locate_non_finite` search for it. That keeps large
+fits at one pass per iteration.
+"""
+
+import numbers
+import operator
+
+import numpy as np
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _dtype_problem(dtype):
+    """A description of why `dtype` is not real-valued numeric data, or None if it is."""
+    kind = dtype.kind
+    if kind in "fiub":
+        return None
+    names = {
+        "c": "complex numbers",
+        "O": "Python objects",
+        "U": "strings",
+        "S": "bytes",
+        "M": "datetimes",
+        "m": "timedeltas",
+        "V": "structured records",
+    }
+    return names.get(kind, f"dtype {dtype}")
+
+
+def _as_array(value, name):
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{name} could not be read as an array ({error}); pass a rectangular array of numbers"
+        ) from None
+    problem = _dtype_problem(array.dtype)
+    if problem is not None:
+        raise TypeError(
+            f"{name} holds {problem} (dtype {array.dtype}); pass real numbers, e.g. "
+            f"{name}.astype(float) after removing what is not numeric"
+        )
+    return array
+
+
+def _float_dtype_for(dtype):
+    """float32 and float64 stay; half precision widens to float32; everything else to float64."""
+    if dtype in _FLOAT_DTYPES:
+        return dtype
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def check_data(X, y, sample_weight=None):
+    """Return (X as a C-contiguous (n, d) float array, y (n,), sample_weight or None, total weight).
+
+    `y` and `sample_weight` follow X's float dtype. Nothing is copied when X and y already are
+    C-contiguous arrays of that dtype.
+    """
+    X = _as_array(X, "X")
+    if X.ndim not in (1, 2):
+        raise ValueError(
+            f"X must have shape (n,) for one feature or (n, d), got shape {X.shape}; "
+            "reshape it, e.g. X.reshape(len(X), -1)"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X is empty (n = 0 rows): fitting needs at least one data point")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise ValueError("X has no features (shape (n, 0)): pass at least one column")
+    dtype = _float_dtype_for(X.dtype)
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)  # a view: (n,) C-contiguous becomes (n, 1) without a copy
+
+    y = _as_array(y, "y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must have shape (n,) (or (n, 1)), got shape {y.shape}; fastgd fits one target"
+        )
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y must have the same number of rows, got X with {X.shape[0]} and y with "
+            f"{y.shape[0]}"
+        )
+    y = np.ascontiguousarray(y, dtype=dtype)
+
+    total_weight = float(X.shape[0])
+    if sample_weight is not None:
+        sample_weight = _as_array(sample_weight, "sample_weight")
+        if sample_weight.ndim == 0:
+            sample_weight = np.full(X.shape[0], sample_weight, dtype=dtype)
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight must have shape ({X.shape[0]},), one weight per row of X, "
+                f"got shape {sample_weight.shape}"
+            )
+        sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+        # Weights are checked here, not through the loss: a negative weight leaves it finite.
+        finite = np.isfinite(sample_weight)
+        if not finite.all():
+            index = int(np.argmin(finite))
+            raise ValueError(
+                f"sample_weight[{index}] is {sample_weight[index]}: weights must be finite"
+            )
+        if np.any(sample_weight < 0):
+            index = int(np.flatnonzero(sample_weight < 0)[0])
+            raise ValueError(
+                f"sample_weight[{index}] is {sample_weight[index]}: weights must be >= 0"
+            )
+        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        if not 0.0 < total_weight < np.inf:
+            raise ValueError(
+                f"sample_weight sums to {total_weight}: weights must sum to a positive finite "
+                "number (at least one row needs a positive weight; rescale huge weights)"
+            )
+    return X, y, sample_weight, total_weight
+
+
+def locate_non_finite(X, y):
+    """A ValueError naming the first NaN or inf in X or y, or None when both are finite.
+
+    Called only after a fit's loss turned out non-finite, so the search costs nothing otherwise.
+    """
+    for name, array in (("X", X), ("y", y)):
+        bad = ~np.isfinite(array)
+        if bad.any():
+            index = np.unravel_index(int(np.argmax(bad)), array.shape)
+            where = index[0] if len(index) == 1 or array.shape[1] == 1 else index
+            value = array[index]
+            return ValueError(
+                f"{name}[{', '.join(map(str, np.atleast_1d(where)))}] is {value}: "
+                f"{name} must be finite; drop or impute missing values before fitting"
+            )
+    return None
+
+
+def check_real(value, name, *, positive=False):
+    """A finite real number as a Python float (bools and strings refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and value <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def check_count(value, name, *, minimum):
+    """An integer >= minimum as a Python int (bools and floats refused)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        count = operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an integer, got {value!r} ({type(value).__name__})"
+        ) from None
+    if count < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {count}")
+    return count
+
+
+def check_start(b0, w0, n_features):
+    """The starting intercept as a float and the starting coefficients as a new float64 array."""
+    b0 = check_real(b0, "b0")
+    if w0 is None:
+        return b0, np.zeros(n_features)
+    w0 = _as_array(w0, "w0")
+    if w0.ndim == 0 and n_features == 1:
+        w0 = w0.reshape(1)
+    if w0.shape != (n_features,):
+        raise ValueError(
+            f"w0 must have one value per feature, shape ({n_features},), got shape {w0.shape}"
+        )
+    w0 = np.array(w0, dtype=np.float64)  # always a copy: the fit updates it in place
+    if not np.all(np.isfinite(w0)):
+        raise ValueError(f"w0 must be finite, got {w0}")
+    return b0, w0
+
+
+def check_threads(threads):
+    """None (use numba's current thread count) or an int in [1, NUMBA_NUM_THREADS]."""
+    if threads is None:
+        return None
+    import numba
+
+    threads = check_count(threads, "threads", minimum=1)
+    limit = numba.config.NUMBA_NUM_THREADS
+    if threads > limit:
+        raise ValueError(
+            f"threads={threads} exceeds numba's thread pool of {limit}; pass threads <= {limit} "
+            "or set NUMBA_NUM_THREADS before starting Python"
+        )
+    return threads
+
+
+def check_device(device):
+    if not isinstance(device, str):
+        raise TypeError(f"device must be one of {DEVICES}, got {device!r}")
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    return device

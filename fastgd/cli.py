@@ -1,0 +1,135 @@
+"""The `fastgd` command line: `fastgd demo` and `fastgd fit FILE`.
+
+Every error is one line on stderr and exit status 2 (bad input) or 1 (a fit that diverged);
+there is never a traceback.
+"""
+
+import argparse
+import sys
+
+import numpy as np
+
+from . import datasets
+from .datafiles import read_table
+from .errors import DeviceError, DivergenceError
+from .fit import fit
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _number(value):
+    """The lecture prints whole starting values as integers ("b = 0"), everything else in full."""
+    value = float(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def _numbers(values, number=repr):
+    """One coefficient as a number (as in the lecture), several as a list."""
+    values = [number(float(v)) for v in np.atleast_1d(values)]
+    return values[0] if len(values) == 1 else "[" + ", ".join(values) + "]"
+
+
+def _float_list(text):
+    try:
+        return [float(item) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _add_fit_options(parser, lr, iters):
+    parser.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    parser.add_argument(
+        "--iters", type=_positive_int, default=iters, help=f"iterations (default {iters})"
+    )
+    parser.add_argument("--b0", type=float, default=0.0, help="starting intercept (default 0)")
+    parser.add_argument(
+        "--w0", type=_float_list, default=None, help="starting coefficients, comma-separated"
+    )
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+
+
+def _build_parser():
+    parser = _Parser(
+        prog="fastgd", description="Linear regression by batch gradient descent, compiled."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    demo = commands.add_parser("demo", help="the lecture's experiment on a built-in data set")
+    demo.add_argument("--n", type=_positive_int, default=100, help="points (default 100)")
+    demo.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
+    _add_fit_options(demo, lr=0.0001, iters=1000)
+
+    fit_command = commands.add_parser("fit", help="fit a line (or plane) to a .csv or .npy file")
+    fit_command.add_argument("file", help="a .csv file (header optional) or an (n, k) .npy table")
+    fit_command.add_argument(
+        "--x", default=None, help="x columns: 0-based numbers or header names, comma-separated "
+        "(default: every column but y)",
+    )  # fmt: skip
+    fit_command.add_argument("--y", default=None, help="y column (default: the last)")
+    fit_command.add_argument("--delimiter", default=",", help="CSV field separator (default ,)")
+    _add_fit_options(fit_command, lr=0.0001, iters=1000)
+    return parser
+
+
+def _report(X, y, args, out):
+    result = fit(
+        X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
+        threads=args.threads,
+    )  # fmt: skip
+    w0 = np.zeros(result.coef.shape[0]) if args.w0 is None else np.asarray(args.w0)
+    print(
+        f"Starting gradient descent at b = {_number(args.b0)}, m = {_numbers(w0, _number)}, "
+        f"error = {float(result.loss_history[0])!r}",
+        file=out,
+    )
+    print(
+        f"After {result.n_iter} iterations b = {result.intercept!r}, "
+        f"m = {_numbers(result.coef)}, error = {result.loss!r}",
+        file=out,
+    )
+    threads = f", {result.threads} thread{'s' if result.threads > 1 else ''}"
+    print(
+        f"device: {result.device}{threads if result.device == 'cpu' else ''}; "
+        f"{len(y)} points, fit took {result.seconds * 1e3:.3g} ms",
+        file=out,
+    )
+    return result
+
+
+def main(argv=None, out=None):
+    """Run the command line; return the exit status."""
+    out = sys.stdout if out is None else out
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            x, y = datasets.lecture_like(args.n, seed=args.seed)
+            _report(x, y, args, out)
+        elif args.command == "fit":
+            X, y, _ = read_table(args.file, args.x, args.y, args.delimiter)
+            _report(X, y, args, out)
+    except DivergenceError as error:
+        print(f"fastgd: error: {error}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, OSError, DeviceError) as error:
+        print(f"fastgd: error: {error}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,134 @@
+"""CPU backend: the whole iteration loop in compiled code, on one core or many.
+
+Per iteration one fused pass over the data computes the partial sums of `gradient.partial_sums`,
+from which both the loss (for the history) and the gradient (for the step) follow. With several
+threads, the rows are cut into one contiguous block per thread; each `prange` iteration writes
+the sums of its own block into its own row of `partials`, and the rows are added up serially in
+a fixed order afterwards: no races, and bit-identical results for a given thread count.
+"""
+
+import threading
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ._config import FASTMATH
+from .gradient import all_finite, apply_step, n_sums, partial_sums
+
+# Status codes returned by `iterate`.
+RAN = 0  # reached the end of the block
+CONVERGED = 1  # the relative decrease of the loss fell below tol
+LOSS_NOT_FINITE = 2  # the loss at the returned iterate is NaN or inf
+PARAMS_NOT_FINITE = 3  # the step to the returned iterate produced NaN or inf parameters
+
+# numba's default "workqueue" threading layer aborts the whole process when two Python threads
+# enter parallel code at once; parallel fits therefore take turns. Serial fits release the GIL
+# and run side by side.
+_PARALLEL_LOCK = threading.Lock()
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
+def serial_sums(X, y, sample_weight, b, w, partials):
+    """Partial sums of all rows into partials[0]: the one-thread twin of `parallel_sums`."""
+    partial_sums(X, y, sample_weight, b, w, partials[0])
+
+
+@njit(fastmath=FASTMATH, cache=True, parallel=True)
+def parallel_sums(X, y, sample_weight, b, w, partials):
+    """Partial sums of row block c into partials[c], one block per prange iteration."""
+    n_blocks = partials.shape[0]
+    n = X.shape[0]
+    for c in prange(n_blocks):
+        start = c * n // n_blocks
+        stop = (c + 1) * n // n_blocks
+        if sample_weight is None:
+            partial_sums(X[start:stop], y[start:stop], None, b, w, partials[c])
+        else:
+            weights = sample_weight[start:stop]
+            partial_sums(X[start:stop], y[start:stop], weights, b, w, partials[c])
+
+
+@njit(cache=True, nogil=True)
+def evaluate(X, y, sample_weight, b, w, partials, sums):
+    """Fill `sums` with the partial sums of all rows at (b, w), blocks added in a fixed order.
+
+    One row of `partials` runs the serial kernel, several the parallel one (one block each).
+    """
+    if partials.shape[0] == 1:
+        serial_sums(X, y, sample_weight, b, w, partials)
+    else:
+        parallel_sums(X, y, sample_weight, b, w, partials)
+    sums[:] = 0.0
+    for c in range(partials.shape[0]):
+        sums += partials[c]
+
+
+@njit(cache=True, nogil=True)
+def iterate(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
+            partials, sums, history):  # fmt: skip
+    """Step from iterate k_start to iterate k_stop; return (status, k reached, b).
+
+    On entry (b, w) is iterate k_start, `sums` holds its partial sums and history[k_start] its
+    loss. w is updated in place, and on return (b, w), `sums` and history[k] describe iterate k.
+    With tol > 0 the loop stops (CONVERGED) at the first k with
+    history[k - 1] - history[k] <= tol * history[k - 1].
+    """
+    for k in range(k_start, k_stop):
+        b = apply_step(sums, total_weight, lr, b, w)
+        if not all_finite(b, w):
+            return PARAMS_NOT_FINITE, k + 1, b
+        evaluate(X, y, sample_weight, b, w, partials, sums)
+        loss = sums[0] / total_weight
+        history[k + 1] = loss
+        if not np.isfinite(loss):
+            return LOSS_NOT_FINITE, k + 1, b
+        if tol > 0.0 and history[k] - loss <= tol * history[k]:
+            return CONVERGED, k + 1, b
+    return RAN, k_stop, b
+
+
+class Run:
+    """One fit's state on the CPU: the data, the kernel for the thread count, the buffers."""
+
+    def __init__(self, X, y, sample_weight, total_weight, threads):
+        self.data = (X, y, sample_weight)
+        self.total_weight = total_weight
+        self.threads = threads
+        self.partials = np.zeros((threads, n_sums(X.shape[1])))
+        self.sums = np.zeros(n_sums(X.shape[1]))
+
+    def compile(self, b, w, lr, tol, history):
+        """Compile (or load from numba's cache) the kernels for these argument types now, so
+        that the fit's timer measures the fit alone."""
+        common = (*self.data, b, w)
+        evaluate.compile(tuple(map(numba.typeof, (*common, self.partials, self.sums))))
+        rest = (lr, 0, 0, tol, self.partials, self.sums, history)
+        iterate.compile(tuple(map(numba.typeof, (*self.data, self.total_weight, b, w, *rest))))
+
+    @contextmanager
+    def _threads(self):
+        if self.threads == 1:
+            yield
+            return
+        with _PARALLEL_LOCK:
+            previous = numba.get_num_threads()
+            numba.set_num_threads(self.threads)
+            try:
+                yield
+            finally:
+                numba.set_num_threads(previous)
+
+    def evaluate(self, b, w):
+        """The loss at (b, w); also keeps its partial sums for the next step."""
+        with self._threads():
+            evaluate(*self.data, b, w, self.partials, self.sums)
+        return self.sums[0] / self.total_weight
+
+    def iterate(self, b, w, lr, k_start, k_stop, tol, history):
+        with self._threads():
+            return iterate(
+                *self.data, self.total_weight, b, w, lr, k_start, k_stop, tol,
+                self.partials, self.sums, history,
+            )  # fmt: skip

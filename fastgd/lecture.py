@@ -1,0 +1,102 @@
+"""The lecture's three functions, with their names, argument order and loops, compiled by numba.
+
+    compute_error_for_line_given_points(b, w, points)
+    step_gradient(b_current, w_current, points, learningRate)
+    gradient_descent_runner(points, starting_b, starting_m, learning_rate, num_iterations)
+
+`points` is an (N, 2) array of (x, y) rows. The loops are the lecture's, line for line; the only
+differences are that `step_gradient` and `gradient_descent_runner` return a tuple (b, w) rather
+than a list, and that the public functions check their arguments before the compiled loops run.
+`fastgd.fit` is the fast, general version of `gradient_descent_runner`.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._validation import check_count, check_real
+
+
+@njit(cache=True)
+def _compute_error_for_line_given_points(b, w, points):
+    totalError = 0.0
+    for i in range(0, len(points)):
+        x = points[i, 0]
+        y = points[i, 1]
+        totalError += (y - (w * x + b)) ** 2
+    return totalError / float(len(points))
+
+
+@njit(cache=True)
+def _step_gradient(b_current, w_current, points, learningRate):
+    b_gradient = 0.0
+    w_gradient = 0.0
+    N = float(len(points))
+    for i in range(0, len(points)):
+        x = points[i, 0]
+        y = points[i, 1]
+        b_gradient += -(2 / N) * (y - ((w_current * x) + b_current))
+        w_gradient += -(2 / N) * x * (y - ((w_current * x) + b_current))
+    new_b = b_current - (learningRate * b_gradient)
+    new_w = w_current - (learningRate * w_gradient)
+    return new_b, new_w
+
+
+@njit(cache=True)
+def _gradient_descent_runner(points, starting_b, starting_m, learning_rate, num_iterations):
+    b = starting_b
+    m = starting_m
+    for i in range(num_iterations):
+        b, m = _step_gradient(b, m, points, learning_rate)
+    return b, m
+
+
+def _check_points(points):
+    if isinstance(points, (str, bytes)) or points is None:
+        raise TypeError(f"points must be an (N, 2) array of (x, y) rows, got {points!r}")
+    try:
+        array = np.asarray(points)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"points could not be read as an (N, 2) array: {error}") from None
+    if array.dtype.kind not in "fiub":
+        raise TypeError(
+            f"points must hold real numbers, got dtype {array.dtype}; pass an (N, 2) float array"
+        )
+    if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] == 0:
+        raise ValueError(
+            f"points must have shape (N, 2) with N >= 1, one (x, y) row per point, "
+            f"got shape {array.shape}"
+        )
+    array = np.ascontiguousarray(array, dtype=np.float64)
+    finite = np.isfinite(array)
+    if not finite.all():
+        row, column = np.unravel_index(int(np.argmin(finite)), array.shape)
+        raise ValueError(f"points[{row}, {column}] is {array[row, column]}: points must be finite")
+    return array
+
+
+def compute_error_for_line_given_points(b, w, points):
+    """Mean squared error of the line y = w * x + b over the (x, y) rows of `points`."""
+    return _compute_error_for_line_given_points(
+        check_real(b, "b"), check_real(w, "w"), _check_points(points)
+    )
+
+
+def step_gradient(b_current, w_current, points, learningRate):
+    """One step of batch gradient descent on the mean squared error; returns (new_b, new_w)."""
+    return _step_gradient(
+        check_real(b_current, "b_current"),
+        check_real(w_current, "w_current"),
+        _check_points(points),
+        check_real(learningRate, "learningRate"),
+    )
+
+
+def gradient_descent_runner(points, starting_b, starting_m, learning_rate, num_iterations):
+    """`num_iterations` steps of `step_gradient` from (starting_b, starting_m); returns (b, m)."""
+    return _gradient_descent_runner(
+        _check_points(points),
+        check_real(starting_b, "starting_b"),
+        check_real(starting_m, "starting_m"),
+        check_real(learning_rate, "learning_rate"),
+        check_count(num_iterations, "num_iterations", minimum=0),
+    )

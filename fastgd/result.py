@@ -1,0 +1,44 @@
+"""The result of a fit."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, repr=False)
+class FitResult:
+    """Parameters found by `fastgd.fit`, with the loss history and how the fit ran.
+
+    loss_history[k] is the (weighted) mean squared error at iterate k, from the starting point
+    (k = 0) to the returned parameters (k = n_iter); `loss` is its last value.
+    """
+
+    intercept: float
+    coef: np.ndarray
+    loss: float
+    loss_history: np.ndarray
+    n_iter: int
+    device: str
+    seconds: float
+    threads: int = 1
+    converged: bool = field(default=False)
+
+    def predict(self, X):
+        """X @ coef + intercept, for X of shape (n,) or (n, d)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1:
+            X = X.reshape(-1, 1)
+        if X.ndim != 2 or X.shape[1] != self.coef.shape[0]:
+            raise ValueError(
+                f"X must have {self.coef.shape[0]} feature(s), shape (n, {self.coef.shape[0]}), "
+                f"got shape {X.shape}"
+            )
+        return X @ self.coef + self.intercept
+
+    def __repr__(self):
+        coef = np.array2string(self.coef, precision=6, threshold=8, separator=", ")
+        return (
+            f"FitResult(intercept={self.intercept:.6g}, coef={coef}, loss={self.loss:.6g}, "
+            f"n_iter={self.n_iter}, converged={self.converged}, device={self.device!r}, "
+            f"threads={self.threads}, seconds={self.seconds:.3g})"
+        )

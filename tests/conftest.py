@@ -1,0 +1,21 @@
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+SHARED_DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def lecture_points():
+    """The lecture's 100 points from ../shared/data; the test is skipped where it is absent."""
+    path = SHARED_DATA / "lecture_data.csv"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (it lives beside the repository, not in it)")
+    return np.loadtxt(path, delimiter=",")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(int(os.environ.get("FASTGD_TEST_SEED", "12345")))
