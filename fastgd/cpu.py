@@ -15,13 +15,8 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
+from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from .gradient import all_finite, apply_step, n_sums, partial_sums
-
-# Status codes returned by `iterate`.
-RAN = 0  # reached the end of the block
-CONVERGED = 1  # the relative decrease of the loss fell below tol
-LOSS_NOT_FINITE = 2  # the loss at the returned iterate is NaN or inf
-PARAMS_NOT_FINITE = 3  # the step to the returned iterate produced NaN or inf parameters
 
 # numba's default "workqueue" threading layer aborts the whole process when two Python threads
 # enter parallel code at once; parallel fits therefore take turns. Serial fits release the GIL
@@ -90,7 +85,11 @@ def iterate(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
 
 
 class Run:
-    """One fit's state on the CPU: the data, the kernel for the thread count, the buffers."""
+    """One fit's state on the CPU: the data, the thread count, the buffers.
+
+    Every backend's Run offers the same three methods, which `fit` drives: compile, evaluate
+    (the loss at the starting point) and iterate (a block of steps, see `iterate` above).
+    """
 
     def __init__(self, X, y, sample_weight, total_weight, threads):
         self.data = (X, y, sample_weight)

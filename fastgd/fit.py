@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from . import _config, cpu
+from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
     check_data,
@@ -105,17 +106,17 @@ def fit(
             f"the loss at the starting point overflows (it is {history[0]}): the data or the "
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
-    k, status = 0, cpu.RAN
+    k, status = 0, RAN
     while k < n_iter:
         status, k, b = run.iterate(b, w, lr, k, min(n_iter, k + check_every), tol, history)
-        if status in (cpu.LOSS_NOT_FINITE, cpu.PARAMS_NOT_FINITE):
+        if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE):
             raise DivergenceError(
                 f"gradient descent diverged at iteration {k} (lr={lr:g}): the "
-                f"{'loss' if status == cpu.LOSS_NOT_FINITE else 'parameters'} stopped being "
+                f"{'loss' if status == LOSS_NOT_FINITE else 'parameters'} stopped being "
                 "finite; the learning rate is too large for this data: use a smaller lr or "
                 "scale X and y"
             )
-        if status == cpu.CONVERGED:
+        if status == CONVERGED:
             break
         if callback is not None and callback(k, b, w.copy(), history[k]):
             break
@@ -130,5 +131,5 @@ def fit(
         device=plan.device,
         seconds=seconds,
         threads=plan.threads,
-        converged=status == cpu.CONVERGED,
+        converged=status == CONVERGED,
     )
