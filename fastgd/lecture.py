@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from ._validation import check_count, check_real
+from .errors import DivergenceError
 
 
 @njit(cache=True)
@@ -74,29 +75,42 @@ def _check_points(points):
     return array
 
 
+def _finite(values, what):
+    """The values, if finite; an overflow is an error, never a NaN or inf returned as a result."""
+    if not np.all(np.isfinite(values)):
+        raise DivergenceError(
+            f"{what} overflowed to {values}: the points, the starting line or the learning rate "
+            "are too large in magnitude; scale the data or use a smaller learning rate"
+        )
+    return values
+
+
 def compute_error_for_line_given_points(b, w, points):
     """Mean squared error of the line y = w * x + b over the (x, y) rows of `points`."""
-    return _compute_error_for_line_given_points(
+    error = _compute_error_for_line_given_points(
         check_real(b, "b"), check_real(w, "w"), _check_points(points)
     )
+    return _finite(error, "the error")
 
 
 def step_gradient(b_current, w_current, points, learningRate):
     """One step of batch gradient descent on the mean squared error; returns (new_b, new_w)."""
-    return _step_gradient(
+    step = _step_gradient(
         check_real(b_current, "b_current"),
         check_real(w_current, "w_current"),
         _check_points(points),
         check_real(learningRate, "learningRate"),
     )
+    return _finite(step, "the step")
 
 
 def gradient_descent_runner(points, starting_b, starting_m, learning_rate, num_iterations):
     """`num_iterations` steps of `step_gradient` from (starting_b, starting_m); returns (b, m)."""
-    return _gradient_descent_runner(
+    result = _gradient_descent_runner(
         _check_points(points),
         check_real(starting_b, "starting_b"),
         check_real(starting_m, "starting_m"),
         check_real(learning_rate, "learning_rate"),
         check_count(num_iterations, "num_iterations", minimum=0),
     )
+    return _finite(result, "gradient descent")

@@ -1,0 +1,214 @@
+"""Hostile input to the public surface: a correct result or a clear error, never anything else.
+
+Every call either returns a finite result that matches the reference or raises ValueError,
+TypeError or DivergenceError with a message; never a numba error, a SystemError or a crash.
+The caller's arrays are bit-identical afterwards.
+"""
+
+import threading
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import fastgd
+from fastgd import lecture
+
+import naive
+
+CLEAR_ERRORS = (ValueError, TypeError, fastgd.DivergenceError)
+
+ALL_DTYPES = [
+    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+    np.float16, np.float32, np.float64, np.longdouble, np.complex64, np.complex128,
+    np.object_, np.str_, np.bytes_, "datetime64[s]", "timedelta64[s]", "V8",
+]  # fmt: skip
+
+
+def _layout(array, how):
+    """The same values in another memory layout: a copy, reversed, strided, Fortran, read-only."""
+    if how == "strided":
+        wide = np.repeat(array, 2, axis=0)
+        return wide[::2]
+    if how == "reversed":
+        return array[::-1].copy()[::-1]
+    if how == "fortran":
+        return np.asfortranarray(array)
+    if how == "readonly":
+        array = array.copy()
+        array.setflags(write=False)
+        return array
+    return array
+
+
+@st.composite
+def hostile_data(draw):
+    n = draw(st.integers(0, 40))
+    d = draw(st.integers(0, 3))
+    shape = (n,) if d == 0 else (n, d)
+    dtype = np.dtype(draw(st.sampled_from(ALL_DTYPES)))
+    magnitude = draw(st.sampled_from([1.0, 1e-300, 1e150, 1e300]))
+    values = draw(hnp.arrays(np.float64, shape, elements=st.floats(-10, 10)))
+    y_values = draw(hnp.arrays(np.float64, n, elements=st.floats(-10, 10)))
+    if draw(st.booleans()) and n > 0:
+        bad = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+        target = draw(st.sampled_from(["X", "y"]))
+        index = draw(st.integers(0, n - 1))
+        (values if target == "X" else y_values).reshape(n, -1)[index, 0] = bad
+    try:
+        with np.errstate(all="ignore"):
+            X = (values * magnitude).astype(dtype)
+    except (TypeError, ValueError):
+        X = values.astype(object)
+    X = _layout(X, draw(st.sampled_from(["plain", "strided", "reversed", "fortran", "readonly"])))
+    y = y_values * magnitude
+    if draw(st.booleans()) and n > 1:
+        y = y[:-1]  # a length mismatch
+    return X, y
+
+
+def _parameter(valid):
+    wrong = st.sampled_from(["0.1", None, True, np.bool_(False), [], 1j, object()])
+    return st.one_of(valid, wrong)
+
+
+@st.composite
+def hostile_parameters(draw):
+    lr = draw(_parameter(st.sampled_from([1e-3, np.float32(0.01), 0.5, 1e300, -0.1, 0.0, np.nan])))
+    n_iter = draw(_parameter(st.sampled_from([0, 1, 7, np.int64(3), 2.0, -1])))
+    threads = draw(st.one_of(st.none(), _parameter(st.sampled_from([1, 2, 0, 99]))))
+    b0 = draw(_parameter(st.sampled_from([0.0, 1e308, np.float16(2), np.inf])))
+    return {"lr": lr, "n_iter": n_iter, "threads": threads, "b0": b0}
+
+
+def _snapshot(array):
+    return array.tobytes() if isinstance(array, np.ndarray) else None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_data(), hostile_parameters())
+def test_fit_returns_a_finite_result_or_a_clear_error(data, parameters):
+    X, y = data
+    before = (_snapshot(X), _snapshot(y))
+    try:
+        result = fastgd.fit(X, y, **parameters)
+    except CLEAR_ERRORS as error:
+        message = str(error)
+        assert message and "numba" not in message.lower() and "Traceback" not in message
+    else:
+        assert np.isfinite(result.intercept) and np.all(np.isfinite(result.coef))
+        assert np.all(np.isfinite(result.loss_history))
+        assert result.loss_history.shape == (result.n_iter + 1,)
+    assert (_snapshot(X), _snapshot(y)) == before
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    hnp.arrays(np.float64, st.tuples(st.integers(1, 30), st.integers(1, 3)), elements=st.floats(-1e3, 1e3)),
+    st.integers(0, 5),
+    st.sampled_from(["plain", "strided", "reversed", "fortran", "readonly"]),
+)
+def test_any_layout_matches_the_reference(X, n_iter, layout):
+    y = X.sum(axis=1) + 1.0
+    lr = 0.5 / (1.0 + np.mean(np.sum(X**2, axis=1)))
+    view = _layout(X, layout)
+    result = fastgd.fit(view, _layout(y, layout), lr=lr, n_iter=n_iter)
+    b, w, history = naive.gradient_descent(X, y, lr, n_iter)
+    scale = 1.0 + abs(b) + np.abs(w).sum()
+    assert abs(result.intercept - b) <= 1e-9 * scale
+    np.testing.assert_allclose(result.coef, w, rtol=1e-9, atol=1e-9 * scale)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-9, atol=1e-12 * history[0])
+
+
+def _plain(arguments):
+    return [
+        np.asarray(a, dtype=np.float64).tolist() if isinstance(a, np.ndarray) else a
+        for a in arguments
+    ]
+
+
+def _reference_overflows(reference, arguments):
+    try:
+        with np.errstate(all="ignore"):
+            value = reference(*_plain(arguments))
+    except OverflowError:
+        return True
+    return not np.all(np.isfinite(value))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(
+        hnp.arrays(st.sampled_from(ALL_DTYPES[:13]), st.tuples(st.integers(0, 6), st.integers(0, 3))),
+        hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.just(2)), elements=st.floats(-1e200, 1e200)),
+        st.none(),
+        st.text(max_size=3),
+    ),
+    _parameter(st.floats(-1e3, 1e3)),
+    _parameter(st.floats(0, 1)),
+    _parameter(st.integers(-1, 4)),
+)
+def test_lecture_functions_match_the_reference_or_raise_clearly(points, b, lr, iterations):
+    before = _snapshot(points)
+    calls = [
+        (lecture.compute_error_for_line_given_points, naive.lecture_error, (b, b, points)),
+        (lecture.step_gradient, naive.lecture_step, (b, b, points, lr)),
+        (lecture.gradient_descent_runner, naive.lecture_runner, (points, b, b, lr, iterations)),
+    ]
+    for compiled, reference, arguments in calls:
+        try:
+            value = compiled(*arguments)
+        except CLEAR_ERRORS as error:
+            assert str(error)
+            if isinstance(error, fastgd.DivergenceError):
+                # Only a true overflow may be reported as one: the reference overflows too.
+                assert _reference_overflows(reference, arguments)
+            continue
+        expected = reference(*_plain(arguments))
+        np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-300)
+    assert _snapshot(points) == before
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e160])
+def test_overflowing_data_never_returns_nan_as_success(scale):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100) * scale
+    with pytest.raises(fastgd.DivergenceError):
+        fastgd.fit(x, x, lr=1e-3, n_iter=10)
+
+
+def test_a_step_that_overflows_is_a_divergence():
+    x = np.linspace(0, 1, 50)
+    with pytest.raises(fastgd.DivergenceError, match="iteration 1 "):
+        fastgd.fit(x, x + 1, lr=1e308, n_iter=10)
+
+
+def test_concurrent_fits_are_correct_and_restore_thread_counts():
+    rng = np.random.default_rng(1)
+    problems = [(rng.normal(size=(20_000, 2)), rng.normal(size=20_000)) for _ in range(6)]
+    expected = [fastgd.fit(X, y, lr=0.1, n_iter=30, threads=1) for X, y in problems]
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    before = numba.get_num_threads()
+    results = [None] * len(problems)
+    errors = []
+
+    def work(index):
+        try:
+            X, y = problems[index]
+            results[index] = fastgd.fit(X, y, lr=0.1, n_iter=30, threads=1 + index % 2)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(len(problems))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not errors
+    for result, reference in zip(results, expected):
+        np.testing.assert_allclose(result.coef, reference.coef, rtol=1e-12)
+        np.testing.assert_allclose(result.loss_history, reference.loss_history, rtol=1e-12)
+    assert numba.get_num_threads() == before
