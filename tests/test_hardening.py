@@ -212,3 +212,70 @@ def test_concurrent_fits_are_correct_and_restore_thread_counts():
         np.testing.assert_allclose(result.coef, reference.coef, rtol=1e-12)
         np.testing.assert_allclose(result.loss_history, reference.loss_history, rtol=1e-12)
     assert numba.get_num_threads() == before
+
+
+def test_large_c_contiguous_input_is_not_copied():
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    for dtype in (np.float64, np.float32):
+        X = rng.normal(size=(500_000, 2)).astype(dtype)
+        y = rng.normal(size=500_000).astype(dtype)
+        fastgd.fit(X[:10], y[:10], lr=0.1, n_iter=1)  # compile outside the measurement
+        tracemalloc.start()
+        try:
+            fastgd.fit(X, y, lr=0.1, n_iter=5)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        # numpy reports its allocations to tracemalloc: a copy of X or y would show here.
+        assert peak < 0.05 * y.nbytes, peak
+
+
+MALFORMED_FILES = {
+    "empty.csv": b"",
+    "blank.csv": b"\n\n  \n",
+    "binary.csv": bytes(range(256)) * 4,
+    "ragged.csv": b"1,2\n3,4\n5\n",
+    "huge.csv": b"1,2\n1e400,3\n",
+    "text.csv": b"x,y\n1,2\nthree,4\n",
+    "semicolons.csv": b"1;2\n3;4\n",
+    "onecolumn.npy": None,
+    "notnpy.npy": b"this is not an npy file",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED_FILES))
+def test_cli_malformed_files_are_one_line_errors(tmp_path, capsys, name):
+    from fastgd.cli import main
+
+    path = tmp_path / name
+    content = MALFORMED_FILES[name]
+    if content is None:
+        np.save(path, np.arange(5.0))
+    else:
+        path.write_bytes(content)
+    status = main(["fit", str(path), "--iters", "3"])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert err.count("\n") == 1 and err.startswith("fastgd: error: ")
+    assert str(path) in err or "X[1] is inf" in err, err
+
+
+def test_cli_directory_and_unreadable_file(tmp_path, capsys, monkeypatch):
+    from fastgd import datafiles
+    from fastgd.cli import main
+
+    assert main(["fit", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    path = tmp_path / "locked.csv"
+    path.write_text("1,2\n3,4\n")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    # Root can read any file, so the refusal is simulated where fastgd opens the file.
+    monkeypatch.setattr(datafiles, "open", refuse, raising=False)
+    assert main(["fit", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Permission denied" in err and err.count("\n") == 1
