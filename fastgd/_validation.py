@@ -120,7 +120,8 @@ def check_data(X, y, sample_weight=None):
             raise ValueError(
                 f"sample_weight[{index}] is {sample_weight[index]}: weights must be >= 0"
             )
-        total_weight = float(np.sum(sample_weight, dtype=np.float64))
+        with np.errstate(over="ignore"):  # an overflowing sum is reported just below
+            total_weight = float(np.sum(sample_weight, dtype=np.float64))
         if not 0.0 < total_weight < np.inf:
             raise ValueError(
                 f"sample_weight sums to {total_weight}: weights must sum to a positive finite "
