@@ -11,3 +11,12 @@ from .result import FitResult
 
 __all__ = ["ConvergenceWarning", "DeviceError", "DivergenceError", "FitResult", "fit"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # The scikit-learn estimator loads on first use, so that `import fastgd` needs no sklearn.
+    if name == "LinearRegressionGD":
+        from .estimator import LinearRegressionGD
+
+        return LinearRegressionGD
+    raise AttributeError(f"module 'fastgd' has no attribute {name!r}")

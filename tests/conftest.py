@@ -4,6 +4,10 @@ import pathlib
 import numpy as np
 import pytest
 
+# scikit-learn's estimator checks include an array-API check that runs only when scipy was
+# imported with SCIPY_ARRAY_API=1; set it before anything imports scipy (tests/test_estimator.py).
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

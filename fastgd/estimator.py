@@ -1,0 +1,100 @@
+"""`LinearRegressionGD`: `fastgd.fit` as a scikit-learn regressor.
+
+Needs the `sklearn` extra (pip install "fastgd[sklearn]"). `import fastgd` does not import this
+module; `fastgd.LinearRegressionGD` loads it on first use.
+
+Data and weights are checked the scikit-learn way (validate_data, _check_sample_weight), so the
+estimator behaves like every other regressor in pipelines and searches; the fit itself is one
+`fastgd.fit` call, which checks the parameters and raises fastgd's own errors.
+"""
+
+try:
+    from sklearn.base import BaseEstimator, RegressorMixin
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+except ImportError as error:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        "fastgd.LinearRegressionGD needs scikit-learn >= 1.6; install it with "
+        'pip install "fastgd[sklearn]"'
+    ) from error
+
+import numpy as np
+
+from .fit import fit as _fit
+
+_FLOATS = [np.float64, np.float32]
+
+
+class LinearRegressionGD(RegressorMixin, BaseEstimator):
+    """Linear regression by batch gradient descent on the (weighted) mean squared error.
+
+    The parameters are those of `fastgd.fit`; see its documentation.
+
+    Parameters
+    ----------
+    lr : float or "auto", default="auto"
+        The learning rate. "auto" picks a step from the data that makes the loss decrease
+        monotonically.
+    n_iter : int, default=1000
+        The largest number of gradient steps.
+    tol : float, default=1e-8
+        Stop at the first iterate k with loss[k-1] - loss[k] <= tol * loss[k-1]; 0 runs all
+        n_iter steps.
+    method : "auto", "loop" or "gram", default="auto"
+        "loop" makes one pass over the data per step (the lecture's loop); "gram" makes one pass
+        in all and iterates on the statistics; "auto" picks the cheaper.
+    device : "auto", "cpu" or "cuda", default="auto"
+    threads : int, default=None
+        CPU threads for the fit (None: numba's current count, one for small data).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+        The gradient steps taken (fewer than n_iter when the tolerance was met).
+    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+        The loss at every iterate, from the starting point (zeros) to the returned parameters.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings (e.g. a pandas DataFrame).
+    """
+
+    def __init__(
+        self, lr="auto", n_iter=1000, tol=1e-8, method="auto", device="auto", threads=None
+    ):
+        self.lr = lr
+        self.n_iter = n_iter
+        self.tol = tol
+        self.method = method
+        self.device = device
+        self.threads = threads
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to X (n_samples, n_features) and y (n_samples,); return self."""
+        X, y = validate_data(self, X, y, dtype=_FLOATS, order="C", y_numeric=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        result = _fit(
+            X,
+            y,
+            lr=self.lr,
+            n_iter=self.n_iter,
+            tol=self.tol,
+            method=self.method,
+            device=self.device,
+            threads=self.threads,
+            sample_weight=sample_weight,
+        )
+        self.coef_ = result.coef
+        self.intercept_ = result.intercept
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = result.loss_history
+        return self
+
+    def predict(self, X):
+        """X @ coef_ + intercept_, for X of shape (n_samples, n_features)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        return X @ self.coef_ + self.intercept_

@@ -1,0 +1,145 @@
+"""fastgd.LinearRegressionGD: scikit-learn's own estimator checks, pipelines and searches.
+
+Needs the `sklearn` extra. SCIPY_ARRAY_API=1 is set in conftest.py (before scipy is imported) so
+that scikit-learn runs its array-API check too instead of skipping it.
+"""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastgd
+
+import naive
+
+sklearn = pytest.importorskip("sklearn", reason="the sklearn extra is not installed")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.linear_model import LinearRegression  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
+
+from fastgd import LinearRegressionGD  # noqa: E402
+
+
+def test_passes_every_scikit_learn_check():
+    results = check_estimator(LinearRegressionGD(), on_fail=None, on_skip=None)
+    not_passed = [
+        f"{r['check_name']}: {r['status']} {r['exception']!r}"
+        for r in results
+        if r["status"] != "passed"
+    ]
+    assert len(results) > 40
+    assert not not_passed, "\n".join(not_passed)
+
+
+def test_fit_is_fastgd_fit(rng):
+    X = rng.normal(size=(120, 3))
+    y = X @ [1.0, -2.0, 0.5] + 3.0 + 0.1 * rng.normal(size=120)
+    weights = rng.uniform(0.0, 2.0, size=120)
+    model = LinearRegressionGD(lr=0.05, n_iter=40, tol=0.0).fit(X, y, sample_weight=weights)
+    b, w, history = naive.gradient_descent(X, y, 0.05, 40, sample_weight=weights)
+    assert model.intercept_ == pytest.approx(b, rel=1e-10)
+    np.testing.assert_allclose(model.coef_, w, rtol=1e-10)
+    np.testing.assert_allclose(model.loss_curve_, history, rtol=1e-10)
+    assert model.n_iter_ == 40 and model.n_features_in_ == 3
+    np.testing.assert_allclose(model.predict(X), X @ np.array(w) + b, rtol=1e-10)
+
+
+def test_defaults_reach_the_least_squares_solution(rng):
+    X = rng.normal(loc=[0.0, 1.0, -1.0], scale=[1.0, 1.5, 0.7], size=(500, 3))
+    y = X @ [1.5, -0.5, 2.0] + 4.0 + rng.normal(size=500)
+    weights = rng.uniform(0.5, 2.0, size=500)
+    model = LinearRegressionGD().fit(X, y, sample_weight=weights)
+    exact = LinearRegression().fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(model.coef_, exact.coef_, rtol=1e-3)
+    assert model.intercept_ == pytest.approx(exact.intercept_, rel=1e-3)
+    assert model.score(X, y) == pytest.approx(exact.score(X, y), rel=1e-6)
+    assert model.n_iter_ < 1000  # the tolerance stopped it
+    assert np.all(np.diff(model.loss_curve_) <= 0)  # lr="auto" decreases the loss monotonically
+
+
+def test_in_a_pipeline_and_a_grid_search(rng):
+    X = rng.normal(loc=50.0, scale=20.0, size=(300, 2))
+    y = X @ [0.3, -1.2] + 7.0 + rng.normal(size=300)
+    pipeline = make_pipeline(StandardScaler(), LinearRegressionGD(lr=0.1, tol=0.0))
+    search = GridSearchCV(pipeline, {"linearregressiongd__n_iter": [1, 3, 300]}, cv=3)
+    search.fit(X, y)
+    # Three steps from zero cannot fit y; 300 steps of lr 0.1 on standardized data can.
+    assert search.best_params_ == {"linearregressiongd__n_iter": 300}
+    assert search.best_score_ > 0.99
+    assert search.score(X, y) == pytest.approx(LinearRegression().fit(X, y).score(X, y), rel=1e-6)
+    fitted = search.best_estimator_[-1]
+    assert fitted.n_iter_ == 300 and fitted.loss_curve_.shape == (301,)
+
+
+def test_feature_names_and_float32(rng):
+    pandas = pytest.importorskip("pandas")
+    X = rng.normal(size=(50, 2)).astype(np.float32)
+    y = (X @ np.array([2.0, 1.0], dtype=np.float32)).astype(np.float32)
+    frame = pandas.DataFrame(X, columns=["height", "width"])
+    model = LinearRegressionGD(lr=0.1, n_iter=50).fit(frame, y)
+    assert list(model.feature_names_in_) == ["height", "width"]
+    reference = fastgd.fit(X, y, lr=0.1, n_iter=50, tol=1e-8)
+    np.testing.assert_array_equal(model.coef_, reference.coef)
+    assert model.predict(frame).dtype == np.float64
+
+
+def test_clone_pickle_and_params():
+    model = LinearRegressionGD(lr=0.01, n_iter=7, tol=0.0, threads=1)
+    assert clone(model).get_params() == model.get_params()
+    X = np.arange(20.0).reshape(10, 2)
+    y = X.sum(axis=1)
+    model.fit(X, y)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize(
+    "params, error, pattern",
+    [
+        ({"lr": -1.0}, ValueError, r"lr must be > 0"),
+        ({"n_iter": 2.5}, TypeError, r"n_iter must be an integer"),
+        ({"tol": -1.0}, ValueError, r"tol must be >= 0"),
+        ({"device": "gpu"}, ValueError, r"device must be one of"),
+        ({"threads": 0}, ValueError, r"threads must be >= 1"),
+    ],
+)
+def test_bad_parameters_are_named_at_fit(params, error, pattern):
+    model = LinearRegressionGD(**params)  # scikit-learn: __init__ never checks
+    with pytest.raises(error, match=pattern):
+        model.fit(np.ones((4, 1)), np.arange(4.0))
+
+
+def test_negative_weights_are_refused():
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        LinearRegressionGD().fit(np.ones((4, 1)), np.arange(4.0), sample_weight=[1, -1, 1, 1])
+
+
+def _python(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_import_fastgd_does_not_import_sklearn():
+    done = _python("import sys, fastgd; print('sklearn' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_missing_sklearn_names_the_extra():
+    # sys.modules[name] = None makes `import name` fail, as if it were not installed.
+    done = _python(
+        "import sys; sys.modules['sklearn'] = None\n"
+        "import fastgd\n"
+        "try:\n"
+        "    fastgd.LinearRegressionGD\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'pip install "fastgd[sklearn]"' in done.stdout
