@@ -12,5 +12,8 @@ FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 # Below this many values (n * d) a parallel launch costs more than it saves: use the serial kernel.
 PARALLEL_MIN_VALUES = 200_000
 
-# Iterations between two returns to Python when a callback or progress display is attached.
-DEFAULT_CHECK_EVERY = 100
+# With a callback (or progress display) attached, the compiled loop returns to Python between
+# blocks of iterations. By default a block covers at least this many values (n * d per
+# iteration), a few milliseconds of work, so the return and the callback cost well under 1%
+# even on small data (a fixed 100 iterations cost +20-50% on 100 points).
+CHECK_BLOCK_VALUES = 10_000_000

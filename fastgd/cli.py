@@ -1,10 +1,11 @@
-"""The `fastgd` command line: `fastgd demo` and `fastgd fit FILE`.
+"""The `fastgd` command line: `fastgd demo`, `fastgd fit FILE` and `fastgd bench`.
 
 Every error is one line on stderr and exit status 2 (bad input) or 1 (a fit that diverged);
 there is never a traceback.
 """
 
 import argparse
+import json
 import sys
 
 import numpy as np
@@ -13,6 +14,7 @@ from . import datasets
 from .datafiles import read_table
 from .errors import DeviceError, DivergenceError
 from .fit import fit
+from .progress import ProgressBar
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,6 +66,10 @@ def _add_fit_options(parser, lr, iters):
     )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    parser.add_argument(
+        "--plot", metavar="FILE", default=None,
+        help="save a picture of the data, the fit and the loss curve (e.g. fit.png)",
+    )  # fmt: skip
 
 
 def _build_parser():
@@ -87,14 +93,31 @@ def _build_parser():
     fit_command.add_argument("--y", default=None, help="y column (default: the last)")
     fit_command.add_argument("--delimiter", default=",", help="CSV field separator (default ,)")
     _add_fit_options(fit_command, lr=0.0001, iters=1000)
+
+    bench = commands.add_parser(
+        "bench", help="time fastgd against NumPy, the lecture's loops and a plain read"
+    )
+    bench.add_argument("--n", type=_positive_int, default=1_000_000, help="points (default 1e6)")
+    bench.add_argument("--iters", type=_positive_int, default=100, help="iterations (default 100)")
+    bench.add_argument("--threads", type=int, default=None, help="threads of the parallel path")
+    bench.add_argument("--repeats", type=_positive_int, default=5, help="timed runs (default 5)")
+    bench.add_argument("--json", metavar="FILE", default=None, help="also save the report")
+    bench.add_argument("--plot", metavar="FILE", default=None, help="also save a bar chart")
     return parser
 
 
 def _report(X, y, args, out):
-    result = fit(
-        X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
-        threads=args.threads,
-    )  # fmt: skip
+    # The bar shows itself only on a terminal and after a second; elsewhere no callback at all.
+    progress = ProgressBar(args.iters) if sys.stderr.isatty() else None
+    result = None
+    try:
+        result = fit(
+            X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
+            threads=args.threads, callback=progress,
+        )  # fmt: skip
+    finally:
+        if progress is not None:
+            progress.close(*(() if result is None else (result.n_iter, result.loss)))
     w0 = np.zeros(result.coef.shape[0]) if args.w0 is None else np.asarray(args.w0)
     print(
         f"Starting gradient descent at b = {_number(args.b0)}, m = {_numbers(w0, _number)}, "
@@ -112,7 +135,31 @@ def _report(X, y, args, out):
         f"{len(y)} points, fit took {result.seconds * 1e3:.3g} ms",
         file=out,
     )
+    if args.plot is not None:
+        from .plot import save_fit
+
+        save_fit(X, y, result, args.plot)
+        print(f"plot saved to {args.plot}", file=out)
     return result
+
+
+def _bench(args, out):
+    from . import benchmark
+
+    if args.n < 1 or args.iters < 1:
+        raise ValueError("--n and --iters must be at least 1")
+    report = benchmark.run(n=args.n, iters=args.iters, threads=args.threads, repeats=args.repeats)
+    print(benchmark.format_table(report), file=out)
+    if args.json is not None:
+        with open(args.json, "w") as file:
+            json.dump(report, file, indent=2)
+            file.write("\n")
+        print(f"report saved to {args.json}", file=out)
+    if args.plot is not None:
+        from .plot import save_benchmark
+
+        save_benchmark(report, args.plot)
+        print(f"plot saved to {args.plot}", file=out)
 
 
 def main(argv=None, out=None):
@@ -126,10 +173,12 @@ def main(argv=None, out=None):
         elif args.command == "fit":
             X, y, _ = read_table(args.file, args.x, args.y, args.delimiter)
             _report(X, y, args, out)
+        elif args.command == "bench":
+            _bench(args, out)
     except DivergenceError as error:
         print(f"fastgd: error: {error}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError, OSError, DeviceError) as error:
+    except (ValueError, TypeError, OSError, DeviceError, ImportError) as error:
         print(f"fastgd: error: {error}", file=sys.stderr)
         return 2
     return 0
