@@ -1,0 +1,61 @@
+"""Overhead of a callback (the CLI's progress bar) at the default check_every, against none.
+
+Run: python -m pytest bench/test_callbacks.py   (prints the table at the end)
+
+Target (measured, never asserted): a fit with the progress bar attached takes < 2% longer than
+the same fit without a callback (ratio >= 0.98x). The default block covers
+_config.CHECK_BLOCK_VALUES values, so the cost per block is amortised even on small data. One
+thread; the bar draws (into memory) at every block, its worst case.
+"""
+
+import io
+
+import numpy as np
+import pytest
+
+import fastgd
+from fastgd import datasets
+from fastgd.progress import ProgressBar
+
+CASES = {
+    # points: iterations (each case is 5e7 point-iterations, some 20-40 ms)
+    100: 500_000,
+    10_000: 5_000,
+    1_000_000: 50,
+}
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def data(n):
+    x, y = datasets.lecture_like(n, seed=1)
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+
+def fit(x, y, iterations, callback):
+    return fastgd.fit(x, y, lr=1e-4, n_iter=iterations, threads=1, callback=callback)
+
+
+def progress_bar(iterations):
+    return ProgressBar(iterations, stream=_Terminal(), delay=0.0, interval=0.0)
+
+
+@pytest.mark.parametrize("n", CASES)
+def test_no_callback(benchmark, record, n):
+    x, y = data(n)
+    fit(x, y, 1, None)
+    record(f"no callback, N={n:.0e}", n, CASES[n])
+    benchmark.pedantic(fit, (x, y, CASES[n], None), rounds=21, warmup_rounds=2)
+
+
+@pytest.mark.parametrize("n", CASES)
+def test_progress_bar(benchmark, record, n):
+    x, y = data(n)
+    fit(x, y, 1, progress_bar(1))
+    record(f"progress bar, N={n:.0e}", n, CASES[n], versus=[f"test_no_callback[{n}]"])
+    benchmark.pedantic(
+        lambda: fit(x, y, CASES[n], progress_bar(CASES[n])), rounds=21, warmup_rounds=2
+    )

@@ -1,0 +1,97 @@
+"""`fastgd bench`: its table, its JSON report's stable layout and its plot, at tiny sizes.
+
+Times themselves are never asserted; only how they are reported.
+"""
+
+import io
+import json
+
+import numba
+import pytest
+
+from fastgd import benchmark
+from fastgd.cli import main
+
+TOP_KEYS = {
+    "schema", "version", "created", "fastgd", "python", "numpy", "numba", "machine", "config",
+    "results", "skipped",
+}  # fmt: skip
+CONFIG_KEYS = {"n", "iters", "threads", "repeats", "python_points", "features", "dtype", "lr"}
+
+
+@pytest.fixture(scope="module")
+def report():
+    return benchmark.run(n=3000, iters=4, threads=None, repeats=2, python_points=1000)
+
+
+def test_report_layout_is_stable(report):
+    assert set(report) == TOP_KEYS
+    assert (report["schema"], report["version"]) == ("fastgd-bench", 1)
+    assert set(report["config"]) == CONFIG_KEYS
+    assert report["config"]["python_points"] == 1000
+    for row in report["results"]:
+        assert tuple(row) == benchmark.RESULT_KEYS
+        assert len(row["seconds_all"]) == 2 and row["seconds"] > 0
+    for skip in report["skipped"]:
+        assert set(skip) == {"name", "reason"} and skip["reason"]
+    json.loads(json.dumps(report))  # plain JSON types only
+
+
+def test_report_paths_and_derived_numbers(report):
+    rows = {row["name"]: row for row in report["results"]}
+    expected = {"fastgd-serial", "numpy", "python-lecture", "read-floor"}
+    if numba.get_num_threads() > 1:
+        expected.add("fastgd-parallel")
+    assert expected <= set(rows)
+    assert set(rows) | {s["name"] for s in report["skipped"]} >= expected | {"fastgd-cuda"}
+    for row in rows.values():
+        per_point = row["seconds"] * 1e9 / (row["points"] * row["iterations"])
+        assert row["ns_per_point_iter"] == pytest.approx(per_point)
+        ratio = rows["numpy"]["ns_per_point_iter"] / row["ns_per_point_iter"]
+        assert row["ratio_to_numpy"] == pytest.approx(ratio)
+    assert rows["numpy"]["ratio_to_numpy"] == 1.0
+    assert rows["read-floor"]["bandwidth_share"] == 1.0
+    assert rows["python-lecture"]["bandwidth_share"] is None
+    lecture = rows["python-lecture"]
+    assert lecture["points"] == 1000 and "extrapolated per point" in lecture["note"]
+    assert rows["fastgd-serial"]["points"] == 3000 and rows["fastgd-serial"]["iterations"] == 4
+
+
+def test_table_has_a_row_per_path(report):
+    table = benchmark.format_table(report)
+    for row in report["results"]:
+        assert row["label"] in table
+    for skip in report["skipped"]:
+        assert f"skipped {skip['name']}: {skip['reason']}" in table
+    assert "ns/point/iter" in table and "vs NumPy" in table and "of memory bw" in table
+
+
+def test_cli_bench_writes_json_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    out = io.StringIO()
+    path, picture = tmp_path / "bench.json", tmp_path / "bench.png"
+    argv = ["bench", "--n", "2000", "--iters", "3", "--repeats", "1", "--threads", "1"]
+    status = main([*argv, "--json", str(path), "--plot", str(picture)], out=out)
+    assert status == 0, capsys.readouterr().err
+    saved = json.loads(path.read_text())
+    assert set(saved) == TOP_KEYS and saved["config"]["n"] == 2000
+    assert saved["config"]["threads"] == 1
+    assert {s["name"]: s["reason"] for s in saved["skipped"]}["fastgd-parallel"] == "threads=1"
+    text = out.getvalue()
+    assert "fastgd bench: N = 2,000 points, 3 iterations" in text
+    assert f"report saved to {path}" in text and f"plot saved to {picture}" in text
+    assert picture.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    "argv, pattern",
+    [
+        (["--n", "0"], "--n and --iters must be at least 1"),
+        (["--threads", str(numba.config.NUMBA_NUM_THREADS + 1)], "exceeds numba's thread pool"),
+        (["--threads", "0"], "threads must be a positive integer"),
+    ],
+)
+def test_cli_bench_bad_options_are_one_line(capsys, argv, pattern):
+    status = main(["bench", *argv], out=io.StringIO())
+    err = capsys.readouterr().err
+    assert status == 2 and pattern in err and err.count("\n") == 1

@@ -1,0 +1,114 @@
+"""Plots of a fit and of a benchmark report (the `plot` extra), and `--plot` on the CLI."""
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastgd
+from fastgd import datasets
+from fastgd.cli import main
+
+pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+
+from fastgd import plot  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_one_feature_shows_data_line_and_log_loss():
+    x, y = datasets.lecture_like(200, seed=3)
+    result = fastgd.fit(x, y, lr=1e-4, n_iter=50)
+    figure = plot.fit_figure(x, y, result)
+    data_axes, loss_axes = figure.axes
+    points = data_axes.collections[0].get_offsets()
+    np.testing.assert_array_equal(points, np.column_stack([x, y]))
+    (line,) = data_axes.get_lines()
+    line_x, line_y = line.get_data()
+    np.testing.assert_allclose(line_y, result.intercept + result.coef[0] * line_x)
+    assert (line_x.min(), line_x.max()) == (x.min(), x.max())
+    (curve,) = loss_axes.get_lines()
+    np.testing.assert_array_equal(curve.get_ydata(), result.loss_history)
+    assert loss_axes.get_yscale() == "log"
+
+
+def test_several_features_show_predicted_against_actual(rng):
+    X = rng.normal(size=(150, 3))
+    y = X @ [1.0, -1.0, 2.0] + 0.5 * rng.normal(size=150)
+    result = fastgd.fit(X, y, lr=0.1, n_iter=30)
+    data_axes, _ = plot.fit_figure(X, y, result).axes
+    points = data_axes.collections[0].get_offsets()
+    np.testing.assert_allclose(points, np.column_stack([y, result.predict(X)]))
+    assert data_axes.get_xlabel() == "actual y" and data_axes.get_ylabel() == "predicted y"
+
+
+def test_large_data_is_sampled_and_says_so(rng):
+    x = rng.normal(size=plot.MAX_SCATTER_POINTS * 3)
+    result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=3)
+    data_axes, _ = plot.fit_figure(x, 2 * x, result).axes
+    points = data_axes.collections[0].get_offsets()
+    assert len(points) == plot.MAX_SCATTER_POINTS
+    assert np.isin(points[:, 0], x).all()
+    assert f"{plot.MAX_SCATTER_POINTS:,} of {3 * plot.MAX_SCATTER_POINTS:,}" in (
+        data_axes.get_legend().get_texts()[0].get_text()
+    )
+
+
+def test_save_writes_a_png(tmp_path):
+    x, y = datasets.lecture_like(50)
+    result = fastgd.fit(x, y, lr=1e-4, n_iter=10)
+    path = tmp_path / "fit.png"
+    plot.save_fit(x, y, result, path)
+    assert path.read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize("command", [["demo"], ["fit", "DATA"]])
+def test_cli_plot_option(tmp_path, capsys, command):
+    x, y = datasets.lecture_like(100)
+    data = tmp_path / "data.csv"
+    np.savetxt(data, np.column_stack([x, y]), delimiter=",")
+    picture = tmp_path / "out.png"
+    argv = [str(data) if part == "DATA" else part for part in command]
+    out = io.StringIO()
+    status = main([*argv, "--iters", "20", "--plot", str(picture)], out=out)
+    assert status == 0, capsys.readouterr().err
+    assert f"plot saved to {picture}" in out.getvalue()
+    assert picture.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_cli_plot_to_a_bad_place_is_one_line(tmp_path, capsys):
+    status = main(
+        ["demo", "--iters", "2", "--plot", str(tmp_path / "missing" / "x.png")], out=io.StringIO()
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("fastgd: error:") and err.count("\n") == 1
+
+
+def test_missing_matplotlib_names_the_extra(tmp_path):
+    # sys.modules[name] = None makes `import name` fail, as if it were not installed.
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; sys.modules['matplotlib.figure'] = None\n"
+        "from fastgd.cli import main\n"
+        f"sys.exit(main(['demo', '--iters', '2', '--plot', {str(tmp_path / 'x.png')!r}]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert 'pip install "fastgd[plot]"' in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_benchmark_figure():
+    report = {
+        "config": {"n": 1000, "iters": 5},
+        "results": [
+            {"label": "fast", "ns_per_point_iter": 0.5},
+            {"label": "slow", "ns_per_point_iter": 500.0},
+        ],
+    }
+    axes = plot.benchmark_figure(report).axes[0]
+    widths = sorted(bar.get_width() for bar in axes.patches)
+    assert widths == [0.5, 500.0] and axes.get_xscale() == "log"
