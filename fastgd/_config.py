@@ -17,3 +17,7 @@ PARALLEL_MIN_VALUES = 200_000
 # iteration), a few milliseconds of work, so the return and the callback cost well under 1%
 # even on small data (a fixed 100 iterations cost +20-50% on 100 points).
 CHECK_BLOCK_VALUES = 10_000_000
+
+# lr="auto" and max_stable_lr need the largest eigenvalue of a (d + 1)-square Hessian: LAPACK's
+# eigvalsh up to this many features, power iteration above.
+EIGVALSH_MAX_FEATURES = 512

@@ -90,5 +90,18 @@ def test_default_block_covers_check_block_values(rng, monkeypatch, n, d, n_iter,
     monkeypatch.setattr(_config, "CHECK_BLOCK_VALUES", 1000)
     X = rng.normal(size=(n, d))
     seen = []
-    fastgd.fit(X, X.sum(axis=1), lr=0.01, n_iter=n_iter, callback=lambda k, *_: seen.append(k))
+    y = X.sum(axis=1)
+    fastgd.fit(X, y, lr=0.01, n_iter=n_iter, method="loop", callback=lambda k, *_: seen.append(k))
     assert seen == calls
+
+
+def test_gram_blocks_count_matrix_work(rng, monkeypatch):
+    # gram's iteration works on a (d + 1)-square matrix: ceil(1000 / 16) = 63 iterations a block.
+    monkeypatch.setattr(_config, "CHECK_BLOCK_VALUES", 1000)
+    X = rng.normal(size=(100, 3))
+    seen = []
+    fastgd.fit(
+        X, X.sum(axis=1), lr=0.01, n_iter=150, method="gram",
+        callback=lambda k, *_: seen.append(k),
+    )  # fmt: skip
+    assert seen == [63, 126, 150]
