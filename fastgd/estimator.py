@@ -8,8 +8,11 @@ estimator behaves like every other regressor in pipelines and searches; the fit 
 `fastgd.fit` call, which checks the parameters and raises fastgd's own errors.
 """
 
+import warnings
+
 try:
     from sklearn.base import BaseEstimator, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 except ImportError as error:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError(
@@ -19,6 +22,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
 
 import numpy as np
 
+from . import errors
 from .fit import fit as _fit
 
 _FLOATS = [np.float64, np.float32]
@@ -36,9 +40,9 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         monotonically.
     n_iter : int, default=1000
         The largest number of gradient steps.
-    tol : float, default=1e-8
-        Stop at the first iterate k with loss[k-1] - loss[k] <= tol * loss[k-1]; 0 runs all
-        n_iter steps.
+    tol : float or None, default=1e-8
+        Stop at the first iterate k with loss[k-1] - loss[k] <= tol * loss[k-1]; None runs all
+        n_iter steps. When n_iter runs out first, scikit-learn's ConvergenceWarning says so.
     method : "auto", "loop" or "gram", default="auto"
         "loop" makes one pass over the data per step (the lecture's loop); "gram" makes one pass
         in all and iterates on the statistics; "auto" picks the cheaper.
@@ -76,17 +80,29 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
-        result = _fit(
-            X,
-            y,
-            lr=self.lr,
-            n_iter=self.n_iter,
-            tol=self.tol,
-            method=self.method,
-            device=self.device,
-            threads=self.threads,
-            sample_weight=sample_weight,
-        )
+        with warnings.catch_warnings():
+            # Said below as scikit-learn's ConvergenceWarning, which its users filter.
+            warnings.simplefilter("ignore", errors.ConvergenceWarning)
+            result = _fit(
+                X,
+                y,
+                lr=self.lr,
+                n_iter=self.n_iter,
+                tol=self.tol,
+                method=self.method,
+                device=self.device,
+                threads=self.threads,
+                sample_weight=sample_weight,
+            )
+        if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:
+            warnings.warn(
+                f"LinearRegressionGD did not reach tol={self.tol:g} in n_iter={self.n_iter} "
+                "iterations; raise n_iter, or standardize the features (e.g. with "
+                "sklearn.preprocessing.StandardScaler in a pipeline) so that gradient descent "
+                "converges faster",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         self.coef_ = result.coef
         self.intercept_ = result.intercept
         self.n_iter_ = result.n_iter

@@ -7,6 +7,7 @@ that scikit-learn runs its array-API check too instead of skipping it.
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ import naive
 sklearn = pytest.importorskip("sklearn", reason="the sklearn extra is not installed")
 
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -27,6 +29,9 @@ from sklearn.utils.estimator_checks import check_estimator
 from fastgd import LinearRegressionGD
 
 
+# Some checks fit small, exactly linear or badly scaled data, on which 1000 steps of gradient
+# descent do not reach tol=1e-8: the estimator says so with a ConvergenceWarning, as it should.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_passes_every_scikit_learn_check():
     results = check_estimator(LinearRegressionGD(), on_fail=None, on_skip=None)
     not_passed = [
@@ -42,7 +47,7 @@ def test_fit_is_fastgd_fit(rng):
     X = rng.normal(size=(120, 3))
     y = X @ [1.0, -2.0, 0.5] + 3.0 + 0.1 * rng.normal(size=120)
     weights = rng.uniform(0.0, 2.0, size=120)
-    model = LinearRegressionGD(lr=0.05, n_iter=40, tol=0.0).fit(X, y, sample_weight=weights)
+    model = LinearRegressionGD(lr=0.05, n_iter=40, tol=None).fit(X, y, sample_weight=weights)
     b, w, history = naive.gradient_descent(X, y, 0.05, 40, sample_weight=weights)
     assert model.intercept_ == pytest.approx(b, rel=1e-10)
     np.testing.assert_allclose(model.coef_, w, rtol=1e-10)
@@ -67,7 +72,7 @@ def test_defaults_reach_the_least_squares_solution(rng):
 def test_in_a_pipeline_and_a_grid_search(rng):
     X = rng.normal(loc=50.0, scale=20.0, size=(300, 2))
     y = X @ [0.3, -1.2] + 7.0 + rng.normal(size=300)
-    pipeline = make_pipeline(StandardScaler(), LinearRegressionGD(lr=0.1, tol=0.0))
+    pipeline = make_pipeline(StandardScaler(), LinearRegressionGD(lr=0.1, tol=None))
     search = GridSearchCV(pipeline, {"linearregressiongd__n_iter": [1, 3, 300]}, cv=3)
     search.fit(X, y)
     # Three steps from zero cannot fit y; 300 steps of lr 0.1 on standardized data can.
@@ -83,15 +88,28 @@ def test_feature_names_and_float32(rng):
     X = rng.normal(size=(50, 2)).astype(np.float32)
     y = (X @ np.array([2.0, 1.0], dtype=np.float32)).astype(np.float32)
     frame = pandas.DataFrame(X, columns=["height", "width"])
-    model = LinearRegressionGD(lr=0.1, n_iter=50).fit(frame, y)
+    model = LinearRegressionGD(lr=0.1, n_iter=50, tol=None).fit(frame, y)
     assert list(model.feature_names_in_) == ["height", "width"]
-    reference = fastgd.fit(X, y, lr=0.1, n_iter=50, tol=1e-8)
+    reference = fastgd.fit(X, y, lr=0.1, n_iter=50)
     np.testing.assert_array_equal(model.coef_, reference.coef)
     assert model.predict(frame).dtype == np.float64
 
 
+def test_running_out_of_iterations_is_scikit_learns_convergence_warning(rng):
+    X = rng.normal(loc=100.0, size=(50, 2))  # badly scaled: gradient descent is slow
+    y = X @ [1.0, 2.0] + rng.normal(size=50)
+    with pytest.warns(ConvergenceWarning, match=r"tol=1e-08 in n_iter=20 .*StandardScaler"):
+        LinearRegressionGD(n_iter=20).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LinearRegressionGD(n_iter=20, tol=None).fit(X, y)  # no tolerance: no warning
+        assert model.n_iter_ == 20
+        model = make_pipeline(StandardScaler(), LinearRegressionGD()).fit(X, y)
+        assert model[-1].n_iter_ < 1000
+
+
 def test_clone_pickle_and_params():
-    model = LinearRegressionGD(lr=0.01, n_iter=7, tol=0.0, threads=1)
+    model = LinearRegressionGD(lr=0.01, n_iter=7, tol=None, threads=1)
     assert clone(model).get_params() == model.get_params()
     X = np.arange(20.0).reshape(10, 2)
     y = X.sum(axis=1)
