@@ -36,7 +36,8 @@ def data(n):
 
 
 def fit(x, y, iterations, callback):
-    return fastgd.fit(x, y, lr=1e-4, n_iter=iterations, threads=1, callback=callback)
+    # The loop, where a block is shortest in time (gram's iterations are far cheaper).
+    return fastgd.fit(x, y, lr=1e-4, n_iter=iterations, threads=1, method="loop", callback=callback)
 
 
 def progress_bar(iterations):

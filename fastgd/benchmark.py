@@ -21,7 +21,6 @@ different runs and machines can be compared.
 """
 
 import datetime
-import inspect
 import os
 import platform
 import statistics
@@ -80,10 +79,6 @@ def _cuda_problem():
     return None
 
 
-def _has_method():
-    return "method" in inspect.signature(fit).parameters
-
-
 def run(n=1_000_000, iters=100, threads=None, repeats=5, python_points=10_000):
     """Run the comparison; return the report (a dict, see SCHEMA/VERSION and RESULT_KEYS)."""
     for value, name in ((n, "n"), (iters, "iters"), (repeats, "repeats")):
@@ -113,22 +108,21 @@ def run(n=1_000_000, iters=100, threads=None, repeats=5, python_points=10_000):
             }
         )
 
-    loop = {"method": "loop"} if _has_method() else {}
-
     def fastgd_path(name, label, threads, note="", **options):
         seconds = _time(lambda: fit(x, y, lr=LR, n_iter=iters, threads=threads, **options), repeats)
         add(name, label, n, iters, seconds, threads=threads, note=note)
 
-    fastgd_path("fastgd-serial", "fastgd, 1 thread", 1, **loop)
+    fastgd_path("fastgd-serial", "fastgd, 1 thread", 1, method="loop")
     if threads > 1:
-        fastgd_path("fastgd-parallel", f"fastgd, {threads} threads", threads, **loop)
+        fastgd_path("fastgd-parallel", f"fastgd, {threads} threads", threads, method="loop")
     else:
         skipped.append({"name": "fastgd-parallel", "reason": "threads=1"})
-    if _has_method():
-        label = f"fastgd gram, {threads} thread{'s' * (threads > 1)}"
-        fastgd_path("fastgd-gram", label, threads, "one pass over the data in all", method="gram")
-    else:
-        skipped.append({"name": "fastgd-gram", "reason": "this fastgd has no method='gram'"})
+    # gram runs with its own default thread count: one pass in all, threads only pay off on
+    # large data (plan.py decides).
+    gram_threads = fit(x, y, lr=LR, n_iter=1, method="gram").threads
+    label = f"fastgd gram, {gram_threads} thread{'s' * (gram_threads > 1)}"
+    seconds = _time(lambda: fit(x, y, lr=LR, n_iter=iters, method="gram"), repeats)
+    add("fastgd-gram", label, n, iters, seconds, gram_threads, "one pass over the data in all")
     problem = _cuda_problem()
     if problem is None:
         try:

@@ -39,7 +39,7 @@ def test_report_layout_is_stable(report):
 
 def test_report_paths_and_derived_numbers(report):
     rows = {row["name"]: row for row in report["results"]}
-    expected = {"fastgd-serial", "numpy", "python-lecture", "read-floor"}
+    expected = {"fastgd-serial", "fastgd-gram", "numpy", "python-lecture", "read-floor"}
     if numba.get_num_threads() > 1:
         expected.add("fastgd-parallel")
     assert expected <= set(rows)
@@ -52,6 +52,7 @@ def test_report_paths_and_derived_numbers(report):
     assert rows["numpy"]["ratio_to_numpy"] == 1.0
     assert rows["read-floor"]["bandwidth_share"] == 1.0
     assert rows["python-lecture"]["bandwidth_share"] is None
+    assert rows["fastgd-gram"]["bandwidth_share"] is None
     lecture = rows["python-lecture"]
     assert lecture["points"] == 1000 and "extrapolated per point" in lecture["note"]
     assert rows["fastgd-serial"]["points"] == 3000 and rows["fastgd-serial"]["iterations"] == 4
