@@ -13,7 +13,7 @@ from fastgd.cli import main
 
 pytest.importorskip("matplotlib", reason="the plot extra is not installed")
 
-from fastgd import plot  # noqa: E402
+from fastgd import plot
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
