@@ -105,3 +105,25 @@ def test_gram_blocks_count_matrix_work(rng, monkeypatch):
         callback=lambda k, *_: seen.append(k),
     )  # fmt: skip
     assert seen == [63, 126, 150]
+
+
+def test_cli_shows_the_bar_on_a_terminal_only(monkeypatch):
+    import functools
+
+    from fastgd import cli
+
+    # Without the one-second delay, so that a short demo draws it.
+    monkeypatch.setattr(cli, "ProgressBar", functools.partial(ProgressBar, delay=0.0))
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    out = io.StringIO()
+    assert cli.main(["demo", "--iters", "500"], out=out) == 0
+    assert "iteration 500/500 [########################] 100%  loss " in terminal.getvalue()
+    assert terminal.getvalue().endswith("\n")
+    assert out.getvalue().startswith("Starting gradient descent at b = 0, m = 0, error = ")
+
+    pipe = io.StringIO()  # not a terminal: nothing on stderr, and no callback at all
+    monkeypatch.setattr("sys.stderr", pipe)
+    monkeypatch.setattr(cli, "ProgressBar", None)
+    assert cli.main(["demo", "--iters", "500"], out=io.StringIO()) == 0
+    assert pipe.getvalue() == ""
