@@ -14,7 +14,7 @@ directly:
   run short);
 - the lecture's pure-Python loops as written, on a subsample of at most `python_points` points
   and one iteration, extrapolated per point (its cost is linear in both);
-- a plain read of x and y: the memory-bandwidth floor of one pass.
+- a plain read of x and y, `iters` times: the memory-bandwidth floor of a pass.
 
 `run` returns a JSON-ready report whose layout (SCHEMA, VERSION) stays stable, so reports from
 different runs and machines can be compared.
@@ -145,8 +145,13 @@ def run(n=1_000_000, iters=100, threads=None, repeats=5, python_points=10_000):
     note = f"on {m:,} of the {n:,} points, extrapolated per point" if m < n else ""
     add("python-lecture", "lecture's Python loops", m, 1, seconds, note=note)
 
-    seconds = _time(lambda: peers.read_pass(x, y), repeats)
-    add("read-floor", "plain read of x and y", n, 1, seconds, note="memory-bandwidth floor")
+    def read_passes():
+        # As many passes as a fit's iterations, so that one timing is as long as a fit's.
+        for _ in range(iters):
+            peers.read_pass(x, y)
+
+    seconds = _time(read_passes, repeats)
+    add("read-floor", "plain read of x and y", n, iters, seconds, note="memory-bandwidth floor")
 
     by_name = {row["name"]: row for row in rows}
     for row in rows:
