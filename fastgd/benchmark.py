@@ -91,6 +91,8 @@ def run(n=1_000_000, iters=100, threads=None, repeats=5, python_points=10_000):
         raise ValueError(
             f"threads={threads} exceeds numba's thread pool of {numba.config.NUMBA_NUM_THREADS}"
         )
+    # Other work on the machine slows every path, the parallel ones most: record how busy it was.
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     x, y = datasets.lecture_like(n, seed=1)
     rows, skipped = [], []
 
@@ -177,6 +179,7 @@ def run(n=1_000_000, iters=100, threads=None, repeats=5, python_points=10_000):
             "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(),
             "numba_threads": numba.config.NUMBA_NUM_THREADS,
+            "load_average": load,
         },
         "config": {
             "n": n,
@@ -216,6 +219,12 @@ def format_table(report):
         )
     for skip in report["skipped"]:
         lines.append(f"skipped {skip['name']}: {skip['reason']}")
+    machine = report["machine"]
+    if machine["load_average"] is not None:
+        lines.append(
+            f"load average at the start: {machine['load_average']:.2f} on {machine['cpus']} CPUs"
+            " (other work slows every path, parallel ones most)"
+        )
     lines.append(
         "vs NumPy: NumPy's time per point-iteration / this one (>1 is faster). of memory bw: "
         "the plain read's time / this one."

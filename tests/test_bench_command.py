@@ -16,6 +16,7 @@ TOP_KEYS = {
     "schema", "version", "created", "fastgd", "python", "numpy", "numba", "machine", "config",
     "results", "skipped",
 }  # fmt: skip
+MACHINE_KEYS = {"platform", "processor", "cpus", "numba_threads", "load_average"}
 CONFIG_KEYS = {"n", "iters", "threads", "repeats", "python_points", "features", "dtype", "lr"}
 
 
@@ -28,6 +29,7 @@ def test_report_layout_is_stable(report):
     assert set(report) == TOP_KEYS
     assert (report["schema"], report["version"]) == ("fastgd-bench", 1)
     assert set(report["config"]) == CONFIG_KEYS
+    assert set(report["machine"]) == MACHINE_KEYS
     assert report["config"]["python_points"] == 1000
     for row in report["results"]:
         assert tuple(row) == benchmark.RESULT_KEYS
