@@ -54,6 +54,8 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
     ----------
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
+    lr_ : float
+        The learning rate used (the one lr="auto" chose).
     n_iter_ : int
         The gradient steps taken (fewer than n_iter when the tolerance was met).
     loss_curve_ : ndarray of shape (n_iter_ + 1,)
@@ -105,6 +107,7 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
             )
         self.coef_ = result.coef
         self.intercept_ = result.intercept
+        self.lr_ = result.lr
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_history
         return self

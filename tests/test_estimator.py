@@ -52,7 +52,7 @@ def test_fit_is_fastgd_fit(rng):
     assert model.intercept_ == pytest.approx(b, rel=1e-10)
     np.testing.assert_allclose(model.coef_, w, rtol=1e-10)
     np.testing.assert_allclose(model.loss_curve_, history, rtol=1e-10)
-    assert model.n_iter_ == 40 and model.n_features_in_ == 3
+    assert model.n_iter_ == 40 and model.n_features_in_ == 3 and model.lr_ == 0.05
     np.testing.assert_allclose(model.predict(X), X @ np.array(w) + b, rtol=1e-10)
 
 
@@ -66,6 +66,7 @@ def test_defaults_reach_the_least_squares_solution(rng):
     assert model.intercept_ == pytest.approx(exact.intercept_, rel=1e-3)
     assert model.score(X, y) == pytest.approx(exact.score(X, y), rel=1e-6)
     assert model.n_iter_ < 1000  # the tolerance stopped it
+    assert model.lr_ == pytest.approx(fastgd.max_stable_lr(X, y, sample_weight=weights) / 2)
     assert np.all(np.diff(model.loss_curve_) <= 0)  # lr="auto" decreases the loss monotonically
 
 
