@@ -1,6 +1,7 @@
 """Overhead of a callback (the CLI's progress bar) at the default check_every, against none.
 
 Run: python -m pytest bench/test_callbacks.py   (prints the table at the end)
+ or: python bench/test_callbacks.py   (interleaved pairs: the steadier number on a busy machine)
 
 Target (measured, never asserted): a fit with the progress bar attached takes < 2% longer than
 the same fit without a callback (ratio >= 0.98x). The default block covers
@@ -93,3 +94,41 @@ def test_progress_bar_every_iteration(benchmark, record):
         versus=["test_no_callback_short_blocks"],
     )  # fmt: skip
     benchmark.pedantic(run, rounds=21, warmup_rounds=2)
+
+
+def paired_overheads(pairs=30):
+    """Median over interleaved pairs of (time with the bar) / (time without), per case.
+
+    Alternating the two fits (and their order) cancels the slow drifts of a shared machine that
+    pytest-benchmark's back-to-back rounds are exposed to.
+    """
+    import time
+
+    ratios = {}
+    for n, iterations in CASES.items():
+        x, y = data(n)
+
+        def timed(callback, x=x, y=y, iterations=iterations):
+            start = time.perf_counter()
+            fit(x, y, iterations, callback)
+            return time.perf_counter() - start
+
+        timed(None), timed(progress_bar(iterations))
+        pair_ratios = []
+        for i in range(pairs):
+            if i % 2:
+                without = timed(None)
+                with_bar = timed(progress_bar(iterations))
+            else:
+                with_bar = timed(progress_bar(iterations))
+                without = timed(None)
+            pair_ratios.append(with_bar / without)
+        ratios[n] = float(np.median(pair_ratios))
+    return ratios
+
+
+if __name__ == "__main__":
+    for n, ratio in paired_overheads().items():
+        print(
+            f"N={n:>9,} x {CASES[n]:>7,} iterations: progress bar costs {100 * (ratio - 1):+.2f}%"
+        )
