@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from . import _config, cpu
+from . import _config, cpu, cuda
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
@@ -18,6 +18,7 @@ from ._validation import (
     check_real,
     check_start,
     check_threads,
+    is_device_array,
     locate_non_finite,
 )
 from .errors import DivergenceError
@@ -56,6 +57,9 @@ def fit(
     b0, w0 : float and array of shape (d,), optional
         The starting point (zeros by default).
     device : "auto", "cpu" or "cuda"
+        "auto" runs on a GPU when the data already is on one, or when a GPU is usable and the
+        data is large (see `plan.make_plan`); else on the CPU. X, y and sample_weight may be GPU
+        arrays (numba device arrays, CuPy arrays, PyTorch CUDA tensors): they are used in place.
     threads : int, optional
         CPU threads for this call (numba's thread count is restored afterwards). By default
         numba's current count, or one thread for small data.
@@ -94,8 +98,9 @@ def fit(
     else:
         check_every = check_count(check_every, "check_every", minimum=1)
 
-    plan = make_plan(X.shape[0], X.shape[1], device, threads)
-    run = cpu.Run(X, y, sample_weight, total_weight, plan.threads)
+    plan = make_plan(X.shape[0], X.shape[1], device, threads, data_on_device=is_device_array(X))
+    backend = cuda if plan.device == "cuda" else cpu
+    run = backend.Run(X, y, sample_weight, total_weight, plan.threads)
 
     history = np.empty(n_iter + 1)
     run.compile(b, w, lr, tol, history)
