@@ -26,7 +26,7 @@ def is_device_array(value):
         return getattr(value, "__cuda_ndarray__", False) is True or hasattr(
             value, "__cuda_array_interface__"
         )
-    except Exception:  # an object whose attribute lookup fails is no GPU array
+    except Exception:  # noqa: BLE001 -- an object whose attribute lookup fails is no GPU array
         return False
 
 

@@ -77,7 +77,7 @@ def gpu_problem():
         return None
     try:
         count = len(cuda.gpus)
-    except Exception as error:  # CudaSupportError (no driver) and driver errors
+    except Exception as error:  # noqa: BLE001 -- CudaSupportError (no driver), driver errors
         reason = " ".join(str(error).split())
         return (
             f"no usable CUDA driver ({reason}); install the NVIDIA driver on a machine with an "
@@ -379,9 +379,9 @@ class Run:
             self._launch_reduce(k, lr, tol, k < k_stop)
             # Launches only queue up; a fit that stopped on the device would leave the rest of
             # them to return at once, but there may be many: look now and then.
-            if (k - k_start) % _config.CUDA_POLL_EVERY == 0 and k < k_stop:
-                if self.status.copy_to_host()[0] != RAN:
-                    break
+            poll = (k - k_start) % _config.CUDA_POLL_EVERY == 0 and k < k_stop
+            if poll and self.status.copy_to_host()[0] != RAN:
+                break
         code, k_reached = (int(v) for v in self.status.copy_to_host())
         params = self.params.copy_to_host()
         # PARAMS_NOT_FINITE at iterate k: the last loss recorded is that of k - 1.
@@ -392,4 +392,3 @@ class Run:
             ].copy_to_host()
         w[:] = params[1:]
         return code, k_reached, float(params[0])
-

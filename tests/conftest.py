@@ -1,6 +1,11 @@
 import os
 import pathlib
 
+# CUDA tests run on numba-cuda's simulator unless the environment says otherwise (set
+# NUMBA_ENABLE_CUDASIM=0 to run them on a real GPU). numba.cuda reads this once, when first
+# imported, so it is set before anything imports it.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
 import numpy as np
 import pytest
 
