@@ -16,10 +16,12 @@ PARALLEL_MIN_VALUES = 200_000
 DEFAULT_CHECK_EVERY = 100
 
 # CUDA backend (fastgd/cuda.py). Threads per block: a power of two; tests patch it small (the
-# simulator runs each thread as a Python thread). Blocks: this many per multiprocessor, so
-# enough warps are resident to hide memory latency (fewer when the data has fewer rows).
+# simulator runs each thread as a Python thread). Blocks: this many per multiprocessor (fewer
+# when the data has fewer rows or shared memory runs out). 4 x 256 threads stay resident up to
+# 64 registers per thread, and with 4 rows unrolled per thread keep enough loads in flight to
+# hide memory latency -- an estimate, not yet measured on a GPU.
 CUDA_THREADS_PER_BLOCK = 256
-CUDA_BLOCKS_PER_SM = 8
+CUDA_BLOCKS_PER_SM = 4
 
 # The host queues kernel launches without waiting; every this many iterations it reads the
 # device-side status, so that a fit that stopped (diverged, converged) stops queueing launches.

@@ -23,6 +23,7 @@ and runs on the CPU without it.
 
 import functools
 import math
+import warnings
 
 import numpy as np
 
@@ -142,6 +143,16 @@ def _to_device_like(value, name, dtype):
     return _numba_cuda().to_device(np.ascontiguousarray(_as_array(value, name), dtype=dtype))
 
 
+def _configure(kernel, blocks, threads, shared_bytes=0):
+    """kernel[blocks, threads, stream 0, shared_bytes], without numba's warning about small
+    grids: the one-block kernels and the passes over small data are small on purpose."""
+    from numba.core.errors import NumbaPerformanceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        return kernel[blocks, threads, 0, shared_bytes]
+
+
 def _launch_1d(n):
     threads = _config.CUDA_THREADS_PER_BLOCK
     return max(1, min(_blocks_limit(), math.ceil(n / threads))), threads
@@ -153,7 +164,7 @@ def _first_bad_index(values, negative_too):
     n = values.shape[0]
     first = cuda.to_device(np.array([n], dtype=np.int64))
     blocks, threads = _launch_1d(n)
-    _kernels().first_bad_value[blocks, threads](values, int(negative_too), first)
+    _configure(_kernels().first_bad_value, blocks, threads)(values, int(negative_too), first)
     index = int(first.copy_to_host()[0])
     return None if index == n else index
 
@@ -167,7 +178,7 @@ def _total(values):
     cuda = _numba_cuda()
     blocks, threads = _launch_1d(values.shape[0])
     partials = cuda.device_array(blocks, dtype=np.float64)
-    _kernels().block_totals[blocks, threads, 0, threads * 8](values, partials)
+    _configure(_kernels().block_totals, blocks, threads, threads * 8)(values, partials)
     return float(math.fsum(partials.copy_to_host()))
 
 
@@ -255,11 +266,18 @@ def locate_non_finite(X, y):
 # --- Launch configuration -------------------------------------------------------------------
 
 
-def _blocks_limit():
-    """A few blocks per streaming multiprocessor: enough resident warps to hide memory latency
-    (the simulator reports no multiprocessor count: one)."""
+def _blocks_limit(shared_bytes_per_block=0):
+    """A few blocks per streaming multiprocessor (`_config.CUDA_BLOCKS_PER_SM`), and no more
+    than fit in its shared memory at once: every block of a grid-stride pass should be resident,
+    or a second, mostly empty wave of blocks would follow the first. (The simulator reports no
+    multiprocessor count: one.)"""
     device = _numba_cuda().get_current_device()
-    return _config.CUDA_BLOCKS_PER_SM * getattr(device, "MULTIPROCESSOR_COUNT", 1)
+    per_sm = _config.CUDA_BLOCKS_PER_SM
+    shared_per_sm = getattr(device, "MAX_SHARED_MEMORY_PER_MULTIPROCESSOR", None)
+    if shared_per_sm and shared_bytes_per_block:
+        # The driver reserves 1 KiB of shared memory per block.
+        per_sm = max(1, min(per_sm, shared_per_sm // (shared_bytes_per_block + 1024)))
+    return per_sm * getattr(device, "MULTIPROCESSOR_COUNT", 1)
 
 
 def launch_config(n_rows, n_features):
@@ -284,7 +302,7 @@ def launch_config(n_rows, n_features):
             f"X has {n_features} features; the CUDA kernel keeps per-thread sums in shared "
             f"memory and supports up to {limit}: use device='cpu' for wider data"
         )
-    blocks = max(1, min(_blocks_limit(), math.ceil(n_rows / threads)))
+    blocks = max(1, min(_blocks_limit(shared_bytes(threads)), math.ceil(n_rows / threads)))
     return blocks, threads
 
 
@@ -327,9 +345,10 @@ class Run:
             data = (X, y, weights, int(weighted))
             shared = 8 * (self.n_values * self.threads + d + 1)
         self.data = data
-        self._pass = pass_kernel[self.blocks, self.threads, 0, shared]
-        self._reduce = kernels.reduce_and_step[1, self.threads, 0, 8 * self.n_values * self.threads]
-        self._step = kernels.step[1, 1]
+        self._pass = _configure(pass_kernel, self.blocks, self.threads, shared)
+        reduce_shared = 8 * self.n_values * self.threads
+        self._reduce = _configure(kernels.reduce_and_step, 1, self.threads, reduce_shared)
+        self._step = _configure(kernels.step, 1, 1)
 
     def _launch_pass(self):
         self._pass(*self.data, self.params, self.partials, self.status)
