@@ -138,9 +138,9 @@ def _to_device_like(value, name, dtype):
     checked to have that dtype."""
     if is_device_array(value):
         return _device_float_dtype(_as_device_array(value), name, dtype)
-    from ._validation import _as_array
+    from ._validation import _as_array, _convert
 
-    return _numba_cuda().to_device(np.ascontiguousarray(_as_array(value, name), dtype=dtype))
+    return _numba_cuda().to_device(_convert(_as_array(value, name), dtype, name))
 
 
 def _configure(kernel, blocks, threads, shared_bytes=0):

@@ -217,6 +217,14 @@ def test_host_and_device_arrays_mix(rng):
     assert_matches_reference(result, X, y, 0.05, 1)
 
 
+def test_host_y_too_large_for_device_float32_x(rng):
+    X, y = regression(rng, 20, 1, np.float32)
+    y = y.astype(np.float64)
+    y[4] = 1e300
+    with pytest.raises(ValueError, match=r"y\[4\] is 1e\+300, too large for float32"):
+        fastgd.fit(numba_cuda.to_device(X), y, lr=0.1, n_iter=1)
+
+
 def test_device_data_errors(rng):
     X, y = regression(rng, 64, 2)
     X_dev, y_dev = numba_cuda.to_device(X), numba_cuda.to_device(y)
