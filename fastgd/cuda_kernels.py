@@ -96,18 +96,20 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, st
     while i + (UNROLL - 1) * stride < n:
         for u in range(UNROLL):
             row = i + u * stride
-            r = y[row] - (x[row] * w + b)
+            x_row = x[row]
+            r = y[row] - (x_row * w + b)
             sr = sample_weight[row] * r if weighted else r
             s_rr += sr * r
             s_r += sr
-            s_rx += sr * x[row]
+            s_rx += sr * x_row
         i += UNROLL * stride
     while i < n:
-        r = y[i] - (x[i] * w + b)
+        x_row = x[i]
+        r = y[i] - (x_row * w + b)
         sr = sample_weight[i] * r if weighted else r
         s_rr += sr * r
         s_r += sr
-        s_rx += sr * x[i]
+        s_rx += sr * x_row
         i += stride
     acc[tid] = s_rr
     acc[threads + tid] = s_r
