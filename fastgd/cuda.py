@@ -79,7 +79,7 @@ def gpu_problem():
     try:
         count = len(cuda.gpus)
     except Exception as error:  # noqa: BLE001 -- CudaSupportError (no driver), driver errors
-        reason = " ".join(str(error).split())
+        reason = " ".join(str(error).split()).rstrip(" :")
         return (
             f"no usable CUDA driver ({reason}); install the NVIDIA driver on a machine with an "
             "NVIDIA GPU, or use device='cpu'"
