@@ -30,3 +30,7 @@ CUDA_POLL_EVERY = 256
 # device="auto" runs on a (real) GPU only from this many values (n * d) on: below, copying the
 # data to the device and launching kernels costs more than the CPU's pass.
 CUDA_MIN_VALUES = 1_000_000
+
+# lr="auto" and max_stable_lr need the largest eigenvalue of a (d + 1)-square Hessian: LAPACK's
+# eigvalsh up to this many features, power iteration above.
+EIGVALSH_MAX_FEATURES = 512

@@ -306,6 +306,63 @@ def launch_config(n_rows, n_features):
     return blocks, threads
 
 
+# --- The data's moments, for lr="auto" ------------------------------------------------------
+
+
+def _moment_launch(n_rows, n_features):
+    """(configured moment_sums kernel, its number of blocks, values per row)."""
+    kernels = _kernels()
+    n_values = kernels.n_moment_sums(n_features)
+    threads = _config.CUDA_THREADS_PER_BLOCK
+    while threads > 32 and 8 * n_values * threads > SHARED_MEMORY_BYTES:
+        threads //= 2
+    shared = 8 * n_values * threads
+    if shared > SHARED_MEMORY_BYTES:
+        raise ValueError(
+            f"X has {n_features} features: lr='auto' on the GPU computes the data's moments in "
+            "shared memory and supports up to 17; pass a number as lr (fastgd.max_stable_lr "
+            "on the data gives the stable limit) or use device='cpu'"
+        )
+    blocks = max(1, min(_blocks_limit(shared), math.ceil(n_rows / threads)))
+    return _configure(kernels.moment_sums, blocks, threads, shared), blocks, n_values
+
+
+def device_moments(X, y, sample_weight):
+    """The data's `gram.Moments` from device arrays (X (n, d), y (n,), sample_weight or None):
+    two passes on the device, one for the means and one for the products centred on them (as
+    `gram.centered_moments` computes them on the CPU, centring avoids the cancellation of raw
+    second moments). Block sums are added up on the host in block order."""
+    from .gram import Moments
+
+    cuda = _numba_cuda()
+    n, d = X.shape
+    m = d + 1
+    launch, blocks, n_values = _moment_launch(n, d)
+    partials = cuda.device_array((blocks, n_values))
+    status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
+    weighted = sample_weight is not None
+    weights = sample_weight if weighted else y
+
+    def sums_about(center):
+        launch(X, y, weights, int(weighted), cuda.to_device(center), partials, status)
+        return np.array([math.fsum(column) for column in partials.copy_to_host().T])
+
+    first = sums_about(np.zeros(m))
+    weight = first[0]
+    mean = first[1 : 1 + m] / weight
+    second = sums_about(mean)
+    # The mean of (z - mean) is zero up to rounding; subtracting its outer product makes the
+    # centred products exact for the centre actually used.
+    offset = second[1 : 1 + m] / weight
+    comoment = np.empty((m, m))
+    p = 1 + m
+    for j in range(m):
+        for k in range(j, m):
+            comoment[j, k] = comoment[k, j] = second[p] - weight * offset[j] * offset[k]
+            p += 1
+    return Moments(weight=float(weight), mean=mean + offset, comoment=comoment)
+
+
 # --- One fit ----------------------------------------------------------------------------------
 
 
@@ -345,6 +402,8 @@ class Run:
             data = (X, y, weights, int(weighted))
             shared = 8 * (self.n_values * self.threads + d + 1)
         self.data = data
+        self.moment_data = (X, y, sample_weight)
+        self.moments = None
         self._pass = _configure(pass_kernel, self.blocks, self.threads, shared)
         reduce_shared = 8 * self.n_values * self.threads
         self._reduce = _configure(kernels.reduce_and_step, 1, self.threads, reduce_shared)
@@ -372,7 +431,23 @@ class Run:
         self._launch_pass()
         self._launch_reduce(0, float(lr), float(tol), False)
         self._step(self.sums, self.params, self.status, 0, self.total_weight, float(lr))
+        try:
+            launch = _moment_launch(*self.moment_data[0].shape)[0]
+        except ValueError:  # too many features for lr="auto": said when it is asked for
+            pass
+        else:
+            X, y, sample_weight = self.moment_data
+            weights = y if sample_weight is None else sample_weight
+            center = cuda.device_array(X.shape[1] + 1)
+            flag = int(sample_weight is not None)
+            launch(X, y, weights, flag, center, self.partials, self.status)
         cuda.synchronize()
+
+    def statistics(self):
+        """The data's `gram.Moments` (for lr="auto"), computed on the device the first time."""
+        if self.moments is None:
+            self.moments = device_moments(*self.moment_data)
+        return self.moments
 
     def evaluate(self, b, w):
         """The loss at (b, w), which becomes the device-side parameters; keeps its sums on the

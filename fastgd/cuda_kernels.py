@@ -160,7 +160,7 @@ def reduce_and_step(partials, sums, params, history, status, k_new, total_weight
                     take_step):  # fmt: skip
     """One block: sums = the block rows of `partials` added up in a fixed order; these are the
     sums of iterate k_new, whose loss goes to history[k_new]. Then, unless the loss is not
-    finite (LOSS_NOT_FINITE) or the tol rule holds (CONVERGED), step to iterate k_new + 1 when
+    finite (LOSS_NOT_FINITE) or the tol rule holds (CONVERGED; tol < 0: no tolerance), step to iterate k_new + 1 when
     `take_step` is nonzero. status[1] records the iterate reached.
 
     Dynamic shared memory: (d + 2) * blockDim.x float64.
@@ -187,7 +187,7 @@ def reduce_and_step(partials, sums, params, history, status, k_new, total_weight
     status[1] = k_new
     if not math.isfinite(loss):
         status[0] = LOSS_NOT_FINITE
-    elif tol > 0.0 and k_new > 0 and history[k_new - 1] - loss <= tol * history[k_new - 1]:
+    elif tol >= 0.0 and k_new > 0 and history[k_new - 1] - loss <= tol * history[k_new - 1]:
         status[0] = CONVERGED
     elif take_step:
         _apply_step(sums, params, status, k_new + 1, total_weight, lr)
@@ -230,6 +230,46 @@ def block_totals(values, partials):
         partials[cuda.blockIdx.x] = acc[0]
 
 
+def n_moment_sums(n_features):
+    """Length of a `moment_sums` row: S, the d + 1 first-order sums, the packed upper triangle
+    of the (d + 1)-square second-order sums."""
+    m = n_features + 1
+    return 1 + m + m * (m + 1) // 2
+
+
+@cuda.jit(cache=True)
+def moment_sums(X, y, sample_weight, weighted, center, partials, status):
+    """Block sums for the data's moments (`gram.Moments`), about `center` (d + 1 values): with
+    z_i = (X_i, y_i) and s_i the weight, [sum s, sum s (z - c)_j for each j, sum s (z - c)_j
+    (z - c)_k for j <= k]. Run about 0 for the means, then about the means for the centred
+    products (fastgd/cuda.py). Dynamic shared memory: n_moment_sums(d) * blockDim.x float64.
+    """
+    if status[0] != RAN:
+        return
+    acc = cuda.shared.array(0, float64)
+    tid = cuda.threadIdx.x
+    threads = cuda.blockDim.x
+    n, d = X.shape
+    m = d + 1
+    n_values = 1 + m + m * (m + 1) // 2
+    for k in range(n_values):
+        acc[k * threads + tid] = 0.0
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        s = sample_weight[i] * 1.0 if weighted else 1.0
+        acc[tid] += s
+        p = 1 + m
+        for j in range(m):
+            z_j = (X[i, j] if j < d else y[i]) - center[j]
+            acc[(1 + j) * threads + tid] += s * z_j
+            for k in range(j, m):
+                z_k = (X[i, k] if k < d else y[i]) - center[k]
+                acc[p * threads + tid] += s * z_j * z_k
+                p += 1
+    cuda.syncthreads()
+    _block_tree_sum(acc, n_values, tid)
+    _write_block_row(acc, n_values, partials, tid)
+
+
 def ptx_signatures():
     """(kernel, signature) for every kernel and data dtype, for compiling PTX ahead of time in
     the tests (the same types the backend launches them with: C-contiguous arrays)."""
@@ -244,6 +284,8 @@ def ptx_signatures():
              (real[:, ::1], data1, data1, int64, float64[::1], float64[:, ::1], flags)),
             (first_bad_value, (data1, int64, flags)),
             (block_totals, (data1, float64[::1])),
+            (moment_sums,
+             (real[:, ::1], data1, data1, int64, float64[::1], float64[:, ::1], flags)),
         ]  # fmt: skip
     vector = float64[::1]
     signatures += [

@@ -11,31 +11,55 @@ from . import _config
 class Plan:
     device: str  # "cpu" or "cuda"
     threads: int  # CPU threads the kernel uses (1: the serial kernel)
+    method: str = "loop"  # "loop": one pass over the data per iteration; "gram": see gram.py
 
 
-def make_plan(n_rows, n_features, device, threads, data_on_device=False):
-    """Choose the device and the CPU thread count.
+def choose_method(n_rows, n_features, n_iter, method="auto", moments_needed=False):
+    """The method to run, "loop" or "gram": what the caller asked for, or for "auto" the cheaper of the two.
 
-    device="cuda" runs on the GPU or raises DeviceError saying why it cannot. device="auto" runs
-    on the GPU when the data already is there, or when a real GPU is usable (never numba-cuda's
-    simulator) and the data has at least `_config.CUDA_MIN_VALUES` values; else on the CPU.
+    In multiply-adds, roughly: the loop costs n_iter * n * d; gram costs one pass of n * d**2
+    for the moments, then n_iter * d**2. With lr="auto" the moments are computed anyway (for
+    the step size), so only the iterations count against gram.
+    """
+    if method != "auto":
+        return method
+    loop_cost = n_iter * n_rows * n_features
+    moment_cost = 0 if moments_needed else n_rows * n_features**2
+    gram_cost = moment_cost + n_iter * n_features**2
+    return "gram" if loop_cost > gram_cost else "loop"
+
+
+def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
+              moments_needed=False, data_on_device=False):  # fmt: skip
+    """Choose the device, the CPU thread count and the method (see `choose_method`).
+
+    device="cuda" runs the loop on the GPU or raises DeviceError saying why it cannot. With
+    device="auto", data already on a GPU runs there; other data runs on the GPU when the loop is
+    the cheaper method, a real GPU is usable (never numba-cuda's simulator) and the data has at
+    least `_config.CUDA_MIN_VALUES` values; else on the CPU.
     threads=None uses numba's current thread count, except for small data, where a parallel
     launch costs more than the whole pass and the serial kernel runs instead.
     """
     from . import cuda
 
     if device == "cuda" or (device == "auto" and data_on_device):
+        if method == "gram":
+            raise ValueError(
+                "method='gram' runs on the CPU only: use method='loop' (or 'auto') on the GPU, "
+                "or device='cpu' with host data"
+            )
         cuda.require_gpu()
-        return Plan(device="cuda", threads=1)
+        return Plan(device="cuda", threads=1, method="loop")
     if data_on_device:
         raise ValueError(
             "X is a GPU array but device='cpu': pass device='cuda' (or 'auto') to fit it on the "
             "GPU, or copy it to the host first (e.g. cupy.asnumpy(X), X.cpu().numpy())"
         )
+    method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
     big = n_rows * n_features >= _config.CUDA_MIN_VALUES
-    if device == "auto" and big and cuda.real_gpu_usable():
-        return Plan(device="cuda", threads=1)
+    if device == "auto" and method == "loop" and big and cuda.real_gpu_usable():
+        return Plan(device="cuda", threads=1, method="loop")
     if threads is None:
         small = n_rows * n_features < _config.PARALLEL_MIN_VALUES
         threads = 1 if small else numba.get_num_threads()
-    return Plan(device="cpu", threads=threads)
+    return Plan(device="cpu", threads=threads, method=method)
