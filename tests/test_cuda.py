@@ -71,7 +71,8 @@ def test_matches_cpu_and_reference(rng, d, dtype):
     result = fastgd.fit(data, y, lr=0.05, n_iter=3, device="cuda")
     assert result.device == "cuda" and result.n_iter == 3
     assert_matches_reference(result, X, y, 0.05, 3)
-    assert_same_fit(result, fastgd.fit(data, y, lr=0.05, n_iter=3, device="cpu"))
+    on_cpu = fastgd.fit(data, y, lr=0.05, n_iter=3, device="cpu", method="loop")
+    assert_same_fit(result, on_cpu)
 
 
 def test_fewer_rows_than_threads(rng):
@@ -118,12 +119,47 @@ def test_sample_weight(rng):
 
 def test_tol_stops_where_the_cpu_stops(rng):
     X, y = regression(rng, 100, 1)
-    kwargs = {"lr": 0.3, "n_iter": 12, "tol": 0.2}
+    kwargs = {"lr": 0.3, "n_iter": 12, "tol": 0.2, "method": "loop"}
     on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
     on_cpu = fastgd.fit(X, y, device="cpu", **kwargs)
     assert on_cpu.converged and on_cpu.n_iter < 12
     assert on_gpu.converged
     assert_same_fit(on_gpu, on_cpu)
+
+
+def test_tol_zero_stops_when_the_loss_stops_decreasing(rng):
+    X, y = regression(rng, 100, 1)
+    kwargs = {"lr": 1.0, "n_iter": 40, "tol": 0.0, "method": "loop", "check_every": 40}
+    on_cpu = fastgd.fit(X, y, device="cpu", **kwargs)
+    assert on_cpu.converged and on_cpu.n_iter < 40
+    assert_same_fit(fastgd.fit(X, y, device="cuda", **kwargs), on_cpu)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_moments_on_the_device_equal_the_cpu_moments(rng, weighted):
+    from fastgd import gram
+
+    X, y = regression(rng, 500, 3)
+    X += 1e4  # centring matters: raw second moments would lose digits here
+    weights = rng.uniform(0, 2, size=500) if weighted else None
+    on_device = cuda.device_moments(
+        *(None if a is None else numba_cuda.to_device(a) for a in (X, y, weights))
+    )
+    on_cpu = gram.centered_moments(X, y, weights)
+    assert on_device.weight == pytest.approx(on_cpu.weight, rel=1e-14)
+    np.testing.assert_allclose(on_device.mean, on_cpu.mean, rtol=1e-14)
+    np.testing.assert_allclose(on_device.comoment, on_cpu.comoment, rtol=1e-10)
+
+
+def test_lr_auto_on_the_device(rng):
+    X, y = regression(rng, 300, 2)
+    on_gpu = fastgd.fit(numba_cuda.to_device(X), numba_cuda.to_device(y), n_iter=3)
+    on_cpu = fastgd.fit(X, y, n_iter=3, method="loop", device="cpu")
+    assert on_gpu.device == "cuda" and on_gpu.method == "loop"
+    assert on_gpu.lr == pytest.approx(on_cpu.lr, rel=1e-12)
+    assert_same_fit(on_gpu, on_cpu, rtol=1e-11)
+    limit = fastgd.max_stable_lr(numba_cuda.to_device(X), numba_cuda.to_device(y))
+    assert limit == pytest.approx(fastgd.max_stable_lr(X, y), rel=1e-12)
 
 
 # --- Divergence and bad data ------------------------------------------------------------------
@@ -139,7 +175,7 @@ def test_divergence_is_reported_like_on_the_cpu(rng, monkeypatch, scale, lr, wha
     messages = []
     for device in ("cuda", "cpu"):
         with pytest.raises(fastgd.DivergenceError, match=f"the {what} stopped") as error:
-            fastgd.fit(X * scale, y * scale, lr=lr, n_iter=5, device=device)
+            fastgd.fit(X * scale, y * scale, lr=lr, n_iter=5, device=device, method="loop")
         messages.append(str(error.value))
     assert messages[0] == messages[1]
     assert "iteration 1 " in messages[0]
@@ -183,7 +219,9 @@ def test_device_arrays_are_used_in_place(rng, monkeypatch):
     X, y = regression(rng, 130, 2)
     weights = rng.uniform(0.5, 2, size=130)
     X_dev, y_dev, w_dev = map(numba_cuda.to_device, (X, y, weights))
-    expected = fastgd.fit(X, y, lr=0.05, n_iter=2, sample_weight=weights, device="cpu")
+    expected = fastgd.fit(
+        X, y, lr=0.05, n_iter=2, sample_weight=weights, device="cpu", method="loop"
+    )
 
     # From here on nothing as large as the data may move between host and device.
     real_to_device = numba_cuda.to_device
@@ -238,6 +276,8 @@ def test_device_data_errors(rng):
         fastgd.fit(X_dev, numba_cuda.to_device(y[:63]), lr=0.1, n_iter=1)
     with pytest.raises(ValueError, match="X is a GPU array but device='cpu'"):
         fastgd.fit(X_dev, y_dev, lr=0.1, n_iter=1, device="cpu")
+    with pytest.raises(ValueError, match="method='gram' runs on the CPU only"):
+        fastgd.fit(X_dev, y_dev, lr=0.1, n_iter=1, method="gram")
 
 
 # --- Choosing the device ----------------------------------------------------------------------
@@ -252,6 +292,12 @@ def test_auto_never_picks_the_simulator(monkeypatch):
     assert plan.make_plan(10**7, 1, "auto", None).device == "cuda"
     assert plan.make_plan(1000, 1, "auto", None).device == "cpu"
     assert plan.make_plan(10**7, 1, "cpu", None).device == "cpu"
+    # ... and only when the loop is the cheaper method; gram runs on the CPU.
+    many = {"method": "auto", "n_iter": 1000}
+    assert plan.make_plan(10**7, 1, "auto", None, **many).device == "cpu"
+    assert plan.make_plan(10**7, 1, "auto", None, **many).method == "gram"
+    few = {"method": "auto", "n_iter": 1, "moments_needed": False}
+    assert plan.make_plan(10**7, 4, "auto", None, **few).device == "cuda"
 
 
 def test_device_error_without_numba_cuda(monkeypatch):
