@@ -42,8 +42,11 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
             "device='cuda' is not available in this version of fastgd; use device='cpu' "
             "(or 'auto')"
         )
-    if threads is None:
-        small = n_rows * n_features < _config.PARALLEL_MIN_VALUES
-        threads = 1 if small else numba.get_num_threads()
     method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
+    if threads is None:
+        if method == "gram":
+            small = n_rows * (n_features + 1) ** 2 < _config.GRAM_PARALLEL_MIN_PRODUCTS
+        else:
+            small = n_rows * n_features < _config.PARALLEL_MIN_VALUES
+        threads = 1 if small else numba.get_num_threads()
     return Plan(device="cpu", threads=threads, method=method)
