@@ -408,7 +408,9 @@ def auto_lr(moments):
 # --- the iterations -----------------------------------------------------------------------
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
+# Inlined into `iterate`: as a call it doubled the time of a step (about 35 ns against 18 ns
+# for d = 1), which matters when badly scaled data needs millions of steps.
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def evaluate(weight, mean, comoment, b, w, sums):
     """Fill `sums` with the partial sums at (b, w), from the moments; return the loss."""
     d = w.shape[0]
@@ -429,7 +431,7 @@ def evaluate(weight, mean, comoment, b, w, sums):
     return loss
 
 
-@njit(cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, sums, history):
     """Step from iterate k_start to k_stop; the contract of `cpu.iterate`, from the moments."""
     for k in range(k_start, k_stop):
