@@ -6,6 +6,9 @@ import naive
 import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_properties import problems
 
 import fastgd
 from fastgd import _config, gram
@@ -220,6 +223,28 @@ def test_nan_in_the_data_is_located_with_gram(rng):
     x[17] = np.nan
     with pytest.raises(ValueError, match=r"X\[17\] is nan"):
         fastgd.fit(x, rng.normal(size=50), method="gram")
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(), st.booleans())
+def test_gram_equals_the_reference_for_random_problems(problem, auto):
+    X, y, b0, w0, weights, n_iter, threads = problem
+    X2 = X.reshape(len(y), -1).astype(np.float64)
+    lr = "auto" if auto else 0.5 / (1.0 + np.mean(np.sum(X2**2, axis=1)))
+    result = fastgd.fit(
+        X, y, lr=lr, n_iter=3 * n_iter, b0=b0, w0=w0, sample_weight=weights, threads=threads,
+        method="gram",
+    )  # fmt: skip
+    assert result.method == "gram"
+    if weights is not None:
+        weights = weights.astype(X.dtype)
+    b, w, history = naive.gradient_descent(
+        X2, y.astype(np.float64), result.lr, 3 * n_iter, b0=b0, w0=w0, sample_weight=weights
+    )
+    scale = 1.0 + abs(b) + np.abs(w).sum()
+    assert abs(result.intercept - b) <= 1e-9 * scale
+    np.testing.assert_allclose(result.coef, w, rtol=1e-9, atol=1e-9 * scale)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-9, atol=1e-9 * history[0])
 
 
 # --- choosing the method --------------------------------------------------------------------
