@@ -41,6 +41,7 @@ from numba import njit, prange
 from . import _config
 from ._config import FASTMATH
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
+from .cpu import numba_threads
 from .gradient import all_finite, apply_step
 
 # Rows per block of the moment pass: small enough that a block's centred copy stays in cache.
@@ -324,7 +325,7 @@ def centered_moments(X, y, sample_weight=None, threads=1):
     `cpu.numba_threads`); a given thread count always gives the same bits.
     """
     weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
-    with _numba_threads(threads):
+    with numba_threads(threads):
         weight = _moments(
             X, y, sample_weight, BLOCK_ROWS, weights, means, comoments, mean, comoment
         )
@@ -341,12 +342,6 @@ def merge_moments(a, b):
     )  # fmt: skip
     upper = np.triu(comoment)
     return Moments(float(weight), mean, upper + np.triu(upper, 1).T)
-
-
-def _numba_threads(threads):
-    from .cpu import numba_threads
-
-    return numba_threads(threads)
 
 
 # --- curvature and step size ------------------------------------------------------------------
