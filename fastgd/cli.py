@@ -7,12 +7,13 @@ there is never a traceback.
 import argparse
 import json
 import sys
+import warnings
 
 import numpy as np
 
 from . import datasets
 from .datafiles import read_table
-from .errors import DeviceError, DivergenceError
+from .errors import ConvergenceWarning, DeviceError, DivergenceError
 from .fit import fit
 from .progress import ProgressBar
 
@@ -55,8 +56,21 @@ def _positive_int(text):
     return value
 
 
+def _learning_rate(text):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+
+
 def _add_fit_options(parser, lr, iters):
-    parser.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    parser.add_argument(
+        "--lr", type=_learning_rate, default=lr,
+        help=f"learning rate, a number or 'auto' (1/L, a step that always decreases the loss; "
+        f"default {lr})",
+    )  # fmt: skip
     parser.add_argument(
         "--iters", type=_positive_int, default=iters, help=f"iterations (default {iters})"
     )
@@ -66,6 +80,15 @@ def _add_fit_options(parser, lr, iters):
     )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    parser.add_argument(
+        "--method", default="auto", choices=["auto", "loop", "gram"],
+        help="loop: one pass over the data per step; gram: the same steps from the data's "
+        "moments (one pass in all); auto (default): the cheaper",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tol", type=float, default=None,
+        help="stop once the loss decreases by less than this fraction in one step",
+    )  # fmt: skip
     parser.add_argument(
         "--plot", metavar="FILE", default=None,
         help="save a picture of the data, the fit and the loss curve (e.g. fit.png)",
@@ -92,7 +115,7 @@ def _build_parser():
     )  # fmt: skip
     fit_command.add_argument("--y", default=None, help="y column (default: the last)")
     fit_command.add_argument("--delimiter", default=",", help="CSV field separator (default ,)")
-    _add_fit_options(fit_command, lr=0.0001, iters=1000)
+    _add_fit_options(fit_command, lr="auto", iters=1000)
 
     bench = commands.add_parser(
         "bench", help="time fastgd against NumPy, the lecture's loops and a plain read"
@@ -111,10 +134,12 @@ def _report(X, y, args, out):
     progress = ProgressBar(args.iters) if sys.stderr.isatty() else None
     result = None
     try:
-        result = fit(
-            X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
-            threads=args.threads, callback=progress,
-        )  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            result = fit(
+                X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
+                threads=args.threads, method=args.method, tol=args.tol, callback=progress,
+            )  # fmt: skip
     finally:
         if progress is not None:
             progress.close(*(() if result is None else (result.n_iter, result.loss)))
@@ -130,11 +155,15 @@ def _report(X, y, args, out):
         file=out,
     )
     threads = f", {result.threads} thread{'s' if result.threads > 1 else ''}"
+    auto = " (auto)" if args.lr == "auto" else ""
     print(
         f"device: {result.device}{threads if result.device == 'cpu' else ''}; "
+        f"method {result.method}, lr {result.lr:.4g}{auto}; "
         f"{len(y)} points, fit took {result.seconds * 1e3:.3g} ms",
         file=out,
     )
+    for warning in caught:
+        print(f"fastgd: warning: {warning.message}", file=sys.stderr)
     if args.plot is not None:
         from .plot import save_fit
 

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from . import _config, cpu, gram
+from . import _config, cpu, cuda, gram
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
@@ -22,6 +22,7 @@ from ._validation import (
     check_real,
     check_start,
     check_threads,
+    is_device_array,
     locate_non_finite,
 )
 from .errors import ConvergenceWarning, DivergenceError
@@ -64,6 +65,9 @@ def fit(
     b0, w0 : float and array of shape (d,), optional
         The starting point (zeros by default).
     device : "auto", "cpu" or "cuda"
+        "auto" runs on a GPU when the data already is on one, or when a GPU is usable and the
+        data is large (see `plan.make_plan`); else on the CPU. X, y and sample_weight may be GPU
+        arrays (numba device arrays, CuPy arrays, PyTorch CUDA tensors): they are used in place.
     threads : int, optional
         CPU threads for this call (numba's thread count is restored afterwards). By default
         numba's current count, or one thread for small data.
@@ -113,7 +117,7 @@ def fit(
     auto = lr == "auto"
     plan = make_plan(
         X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
-        moments_needed=auto,
+        moments_needed=auto, data_on_device=is_device_array(X),
     )  # fmt: skip
     if check_every is None:
         # A block of iterations covers about CHECK_BLOCK_VALUES values: one iteration reads the
@@ -121,18 +125,19 @@ def fit(
         work = (X.shape[1] + 1) ** 2 if plan.method == "gram" else X.size
         block = -(-_config.CHECK_BLOCK_VALUES // work)
         check_every = min(block, max(n_iter, 1)) if callback is not None else max(n_iter, 1)
-    backend = gram if plan.method == "gram" else cpu
+    backend = gram if plan.method == "gram" else cuda if plan.device == "cuda" else cpu
     run = backend.Run(X, y, sample_weight, total_weight, plan.threads)
 
     def moments():
-        # The gram Run has them already; for the loop they cost one extra pass.
-        if plan.method == "gram":
+        # The gram Run has them already; the CUDA Run computes them on the device; for the CPU
+        # loop they cost one extra pass.
+        if plan.method == "gram" or plan.device == "cuda":
             return run.statistics()
         return gram.centered_moments(X, y, sample_weight, plan.threads)
 
     history = np.empty(n_iter + 1)
     run.compile(b, w, 1.0 if auto else lr, tol, history)
-    if auto and plan.method != "gram":
+    if auto and plan.method != "gram" and plan.device == "cpu":
         gram.compile_moments(X, y, sample_weight, plan.threads)
     start = time.perf_counter()
     history[0] = run.evaluate(b, w)
@@ -155,8 +160,8 @@ def fit(
             what = "loss" if status == LOSS_NOT_FINITE else "parameters"
             raise DivergenceError(
                 f"gradient descent diverged at iteration {k} (lr={lr:g}): the {what} stopped "
-                f"being finite; {_limit_note(lr, moments)}the learning rate is too large for "
-                "this data: use lr='auto' or a smaller lr, or scale X and y"
+                f"being finite; the learning rate is too large{_limit_note(lr, moments)}; use "
+                "lr='auto' or a smaller lr, or scale X and y"
             )
         if status == CONVERGED:
             break
@@ -197,8 +202,11 @@ def max_stable_lr(X, y, sample_weight=None, *, threads=None):
     """
     X, y, sample_weight, _ = check_data(X, y, sample_weight)
     threads = check_threads(threads)
-    plan = make_plan(X.shape[0], X.shape[1], "cpu", threads)
-    moments = gram.centered_moments(X, y, sample_weight, plan.threads)
+    if is_device_array(X):
+        moments = cuda.device_moments(X, y, sample_weight)
+    else:
+        plan = make_plan(X.shape[0], X.shape[1], "cpu", threads)
+        moments = gram.centered_moments(X, y, sample_weight, plan.threads)
     if not np.all(np.isfinite(moments.comoment)) or not np.all(np.isfinite(moments.mean)):
         raise locate_non_finite(X, y) or DivergenceError(
             "the data's moments overflow: scale X and y (e.g. standardize them)"
@@ -212,11 +220,12 @@ def _short_e(value):
 
 
 def _limit_note(lr, moments):
-    """ "lr=0.001 exceeds the stable limit 4.0e-4 for this data; " when it does (else "")."""
+    """ ": lr=0.001 exceeds the stable limit 4.0e-4 for this data" when it does, else " for
+    this data"; computed on this error path only (for the loop it costs one pass)."""
     try:
         limit = gram.stable_limit(moments())
     except (ArithmeticError, ValueError, np.linalg.LinAlgError):
-        return ""
+        return " for this data"
     if not (np.isfinite(limit) and lr > limit):
-        return ""
-    return f"lr={lr:g} exceeds the stable limit {_short_e(limit)} for this data; "
+        return " for this data"
+    return f": lr={lr:g} exceeds the stable limit {_short_e(limit)} for this data"
