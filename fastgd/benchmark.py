@@ -129,7 +129,8 @@ def run(n=1_000_000, iters=100, threads=None, repeats=5, python_points=10_000):
     if problem is None:
         try:
             seconds = _time(lambda: fit(x, y, lr=LR, n_iter=iters, device="cuda"), repeats)
-            add("fastgd-cuda", "fastgd, CUDA GPU", n, iters, seconds, threads=0)
+            note = "host data, copied to the GPU in every fit"
+            add("fastgd-cuda", "fastgd, CUDA GPU", n, iters, seconds, threads=0, note=note)
         except DeviceError as error:
             skipped.append({"name": "fastgd-cuda", "reason": str(error)})
     else:

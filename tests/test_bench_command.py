@@ -11,6 +11,7 @@ import pytest
 
 from fastgd import benchmark
 from fastgd.cli import main
+from fastgd.errors import DeviceError
 
 TOP_KEYS = {
     "schema", "version", "created", "fastgd", "python", "numpy", "numba", "machine", "config",
@@ -98,3 +99,30 @@ def test_cli_bench_bad_options_are_one_line(capsys, argv, pattern):
     status = main(["bench", *argv], out=io.StringIO())
     err = capsys.readouterr().err
     assert status == 2 and pattern in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("usable", [True, False])
+def test_cuda_row_when_a_gpu_is_there(monkeypatch, usable):
+    # No GPU here: stand in for one, so that the report's CUDA row and its skip are both seen.
+    real_fit = benchmark.fit
+
+    def fit(*args, device="auto", **kwargs):
+        if device == "cuda" and not usable:
+            raise DeviceError("the GPU is busy")
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(benchmark, "_cuda_problem", lambda: None)
+    monkeypatch.setattr(benchmark, "fit", fit)
+    report = benchmark.run(n=500, iters=2, repeats=1, python_points=100)
+    rows = {row["name"]: row for row in report["results"]}
+    skipped = {skip["name"]: skip["reason"] for skip in report["skipped"]}
+    if usable:
+        assert rows["fastgd-cuda"]["note"] == "host data, copied to the GPU in every fit"
+        assert "fastgd-cuda" not in skipped
+    else:
+        assert "fastgd-cuda" not in rows and skipped["fastgd-cuda"] == "the GPU is busy"
+
+
+def test_no_gpu_is_reported_as_skipped(monkeypatch):
+    monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "1")
+    assert "simulator" in benchmark._cuda_problem()
