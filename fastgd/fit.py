@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from . import _config, cpu
+from . import _config, cpu, distributed
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
@@ -79,7 +79,11 @@ def fit(
         If the loss or the parameters stop being finite (the learning rate is too large).
     """
     device = check_device(device)
-    X, y, sample_weight, total_weight = check_data(X, y, sample_weight)
+    on_dask = distributed.is_dask_array(X) or distributed.is_dask_array(y)
+    if on_dask:
+        X, y, sample_weight, total_weight = distributed.check_data(X, y, sample_weight)
+    else:
+        X, y, sample_weight, total_weight = check_data(X, y, sample_weight)
     lr = check_real(lr, "lr", positive=True)
     n_iter = check_count(n_iter, "n_iter", minimum=0)
     tol = 0.0 if tol is None else check_real(tol, "tol")
@@ -94,15 +98,20 @@ def fit(
     else:
         check_every = check_count(check_every, "check_every", minimum=1)
 
-    plan = make_plan(X.shape[0], X.shape[1], device, threads)
-    run = cpu.Run(X, y, sample_weight, total_weight, plan.threads)
+    if on_dask:
+        run = distributed.Run(X, y, sample_weight, total_weight, device, threads)
+        plan = run.plan
+    else:
+        plan = make_plan(X.shape[0], X.shape[1], device, threads)
+        run = cpu.Run(X, y, sample_weight, total_weight, plan.threads)
 
     history = np.empty(n_iter + 1)
     run.compile(b, w, lr, tol, history)
     start = time.perf_counter()
     history[0] = run.evaluate(b, w)
     if not np.isfinite(history[0]):
-        raise locate_non_finite(X, y) or DivergenceError(
+        locate = distributed.locate_non_finite if on_dask else locate_non_finite
+        raise locate(X, y) or DivergenceError(
             f"the loss at the starting point overflows (it is {history[0]}): the data or the "
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )

@@ -1,0 +1,371 @@
+"""Dask backend: the same compiled kernel on every chunk, a few numbers per chunk over the network.
+
+`fit` comes here when X (or y) is a `dask.array.Array` chunked along the rows. The data is
+persisted once, where Dask computes it: each row chunk becomes one *part* (X_i, y_i, s_i) on one
+worker, and nothing but parameters and partial sums crosses the network afterwards.
+
+method="loop": one Dask Actor per worker holds that worker's parts. Each iteration the client
+sends (b, w) to every actor; the actor runs `gradient.partial_sums` -- the function the CPU
+backend runs on each thread's block -- on each of its chunks and answers d + 2 numbers per
+chunk. The client adds the chunks' sums in chunk order by a pairwise tree (so the result does
+not depend on which worker holds which chunk) and takes the step (`gradient.apply_step`).
+Per-iteration latency is therefore one round trip to the workers, not a Dask graph.
+
+Without a distributed Client the parts are computed with Dask's default scheduler into this
+process's memory and each iteration runs the chunks on a thread pool (the kernel releases the
+GIL): the same per-chunk sums, added in the same order.
+
+A worker lost in the middle of a fit loses its actor and its parts. The scheduler recomputes the
+lost parts from their graph; the Run then places new actors and repeats the interrupted
+evaluation. Every chunk's sums are a pure function of (b, w) and the chunk, so the fit ends
+exactly where it would have without the failure; after repeated failures it raises a
+`DistributedFitError` instead.
+"""
+
+import sys
+
+import numpy as np
+
+from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
+from ._validation import _dtype_problem, _float_dtype_for
+from .errors import DeviceError
+from .gradient import all_finite, apply_step, n_sums, partial_sums
+from .plan import Plan
+
+# Lost workers tolerated per evaluation before the fit gives up.
+MAX_RECOVERIES = 3
+
+
+class DistributedFitError(RuntimeError):
+    """The Dask cluster failed in a way the fit could not recover from."""
+
+
+def is_dask_array(value):
+    """True for a dask.array.Array, without importing dask (it is an optional extra)."""
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(value, module.Array)
+
+
+def _dask_array():
+    try:
+        import dask.array
+    except ImportError:  # pragma: no cover - dask arrays imply dask
+        raise ImportError(
+            "Dask input needs the optional extra: pip install 'fastgd[dask]'"
+        ) from None
+    return dask.array
+
+
+def _current_client():
+    """The current dask.distributed Client, or None (then Dask's default scheduler runs)."""
+    if "distributed" not in sys.modules:
+        return None  # a Client exists only where distributed was imported
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+# --- checking and aligning the input ---------------------------------------------------------
+
+
+def _as_dask(value, name, da, row_chunks):
+    """value as a dask array of real numbers; NumPy input is cut into `row_chunks`."""
+    if not is_dask_array(value):
+        if value is None or isinstance(value, (str, bytes)):
+            raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
+        value = np.asarray(value)
+        chunks = (row_chunks,) + tuple((s,) for s in value.shape[1:])
+        if row_chunks is None or value.ndim == 0 or value.shape[0] != sum(row_chunks):
+            chunks = value.shape or ()  # wrong length: reported below, with the shapes
+        value = da.from_array(value, chunks=chunks)
+    problem = _dtype_problem(value.dtype)
+    if problem is not None:
+        raise TypeError(
+            f"{name} holds {problem} (dtype {value.dtype}); pass real numbers, e.g. "
+            f"{name}.astype(float)"
+        )
+    if value.ndim >= 1 and any(np.isnan(c) for c in value.chunks[0]):
+        raise ValueError(
+            f"{name} has unknown chunk sizes (e.g. after boolean indexing); call "
+            f"{name}.compute_chunk_sizes() first"
+        )
+    return value
+
+
+def check_data(X, y, sample_weight=None):
+    """The dask twin of `_validation.check_data`: return (X, y, sample_weight, total weight).
+
+    X becomes (n, d) with one column block, y (n,) and sample_weight (n,) or None, all with X's
+    row chunks and float dtype. y or weights chunked differently from X are rechunked to X's
+    chunks (moving at most the neighbouring rows of each chunk boundary). Only the weights are
+    read here (their total and sign); X and y are not computed.
+    """
+    da = _dask_array()
+    if not is_dask_array(X):
+        y_chunks = y.chunks[0] if is_dask_array(y) and y.ndim >= 1 else None
+        X = _as_dask(X, "X", da, y_chunks)
+    X = _as_dask(X, "X", da, None)
+    if X.ndim not in (1, 2):
+        raise ValueError(
+            f"X must have shape (n,) for one feature or (n, d), got shape {X.shape}; "
+            "reshape it, e.g. X.reshape(len(X), -1)"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X is empty (n = 0 rows): fitting needs at least one data point")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise ValueError("X has no features (shape (n, 0)): pass at least one column")
+    dtype = _float_dtype_for(X.dtype)
+    if X.ndim == 1:
+        X = X[:, None]
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})  # each task needs whole rows
+    X = X.astype(dtype, copy=False)
+    row_chunks = X.chunks[0]
+
+    y = _as_dask(y, "y", da, row_chunks)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must have shape (n,) (or (n, 1)), got shape {y.shape}; fastgd fits one target"
+        )
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and y must have the same number of rows, got X with {X.shape[0]} and y with "
+            f"{y.shape[0]}"
+        )
+    y = y.astype(dtype, copy=False)
+    if y.chunks[0] != row_chunks:
+        y = y.rechunk((row_chunks,))
+
+    total_weight = float(X.shape[0])
+    if sample_weight is not None:
+        sample_weight, total_weight = _check_weights(sample_weight, da, row_chunks, dtype)
+    return X, y, sample_weight, total_weight
+
+
+def _check_weights(sample_weight, da, row_chunks, dtype):
+    n = sum(row_chunks)
+    if np.ndim(sample_weight) == 0 and not is_dask_array(sample_weight):
+        sample_weight = da.full(n, sample_weight, chunks=(row_chunks,), dtype=dtype)
+    sample_weight = _as_dask(sample_weight, "sample_weight", da, row_chunks)
+    if sample_weight.shape != (n,):
+        raise ValueError(
+            f"sample_weight must have shape ({n},), one weight per row of X, "
+            f"got shape {sample_weight.shape}"
+        )
+    sample_weight = sample_weight.astype(dtype, copy=False)
+    if sample_weight.chunks[0] != row_chunks:
+        sample_weight = sample_weight.rechunk((row_chunks,))
+    import dask
+
+    total, n_bad, n_negative = dask.compute(
+        sample_weight.sum(dtype=np.float64),
+        (~da.isfinite(sample_weight)).sum(),
+        (sample_weight < 0).sum(),
+    )
+    for count, bad, rule in (
+        (n_bad, ~da.isfinite(sample_weight), "finite"),
+        (n_negative, sample_weight < 0, ">= 0"),
+    ):
+        if count:
+            index = int(da.argmax(bad).compute())
+            value = sample_weight[index].compute()
+            raise ValueError(f"sample_weight[{index}] is {value}: weights must be {rule}")
+    total = float(total)
+    if not 0.0 < total < np.inf:
+        raise ValueError(
+            f"sample_weight sums to {total}: weights must sum to a positive finite "
+            "number (at least one row needs a positive weight; rescale huge weights)"
+        )
+    return sample_weight, total
+
+
+def locate_non_finite(X, y):
+    """The dask twin of `_validation.locate_non_finite` (runs only after a non-finite loss)."""
+    da = _dask_array()
+    for name, array in (("X", X), ("y", y)):
+        bad = ~da.isfinite(array)
+        if not bool(bad.any().compute()):
+            continue
+        index = np.unravel_index(int(da.argmax(bad.ravel()).compute()), array.shape)
+        value = array[index].compute()
+        where = index[0] if len(index) == 1 or array.shape[1] == 1 else index
+        return ValueError(
+            f"{name}[{', '.join(map(str, np.atleast_1d(where)))}] is {value}: "
+            f"{name} must be finite; drop or impute missing values before fitting"
+        )
+    return None
+
+
+# --- the work on each chunk ------------------------------------------------------------------
+
+
+def _make_part(X, y, sample_weight):
+    """One chunk as the kernel wants it: C-contiguous arrays (a copy only where Dask left a view)."""
+    if sample_weight is not None:
+        sample_weight = np.ascontiguousarray(sample_weight)
+    return np.ascontiguousarray(X), np.ascontiguousarray(y), sample_weight
+
+
+def chunk_sums(parts, b, w):
+    """The partial sums of each part at (b, w), one row per part (see gradient.partial_sums)."""
+    out = np.empty((len(parts), n_sums(w.shape[0])))
+    for i, (X, y, sample_weight) in enumerate(parts):
+        partial_sums(X, y, sample_weight, b, w, out[i])
+    return out
+
+
+class ChunkHolder:
+    """A Dask Actor on one worker: holds that worker's parts and computes their partial sums.
+
+    The parts are the persisted results themselves (Dask hands the actor its local data, no
+    copy); only (b, w) arrive and d + 2 numbers per part leave.
+    """
+
+    def __init__(self, *parts):
+        self.parts = parts
+
+    def sums(self, b, w):
+        return chunk_sums(self.parts, b, w)
+
+
+def tree_sum(rows):
+    """Sum of the rows of a 2-D array by pairwise halving: a fixed order, O(log n) rounding."""
+    while rows.shape[0] > 1:
+        half = rows.shape[0] // 2
+        paired = rows[:half] + rows[half : 2 * half]
+        rows = np.concatenate([paired, rows[2 * half :]]) if rows.shape[0] % 2 else paired
+    return rows[0].copy()
+
+
+class Run:
+    """One fit's state on Dask, offering `cpu.Run`'s interface to `fit`'s driver.
+
+    Creating it persists the data (one part per row chunk) and, with a distributed Client,
+    places one ChunkHolder actor on every worker that holds parts.
+    """
+
+    def __init__(self, X, y, sample_weight, total_weight, device, threads):
+        import dask
+
+        if device == "cuda":
+            raise DeviceError(
+                "device='cuda' is not available for Dask input; use device='cpu' or 'auto' "
+                "(the workers run the CPU kernel on their chunks)"
+            )
+        if threads is not None:
+            raise ValueError(
+                "threads= applies to NumPy input; with Dask input each worker uses its own "
+                "threads (set them when starting the workers)"
+            )
+
+        self.total_weight = total_weight
+        self.sums = np.zeros(n_sums(X.shape[1]))
+        self.n_chunks = len(X.chunks[0])
+        x_blocks = X.to_delayed().ravel()
+        y_blocks = y.to_delayed().ravel()
+        w_blocks = [None] * self.n_chunks
+        if sample_weight is not None:
+            w_blocks = sample_weight.to_delayed().ravel()
+        make_part = dask.delayed(_make_part, pure=True)
+        parts = [make_part(*blocks) for blocks in zip(x_blocks, y_blocks, w_blocks)]
+        self.client = _current_client()
+        if self.client is None:
+            self._start_local(dask, parts)
+        else:
+            self.parts = self.client.compute(parts)  # futures: the data stays on the workers
+            self._place_actors()
+        self.plan = Plan(device="dask", threads=self.threads)
+
+    # -- without a Client: Dask's default scheduler, then a thread pool ---------------------
+
+    def _start_local(self, dask, parts):
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.local_parts = dask.compute(*parts)
+        workers = min(len(self.local_parts), dask.config.get("num_workers", None) or os.cpu_count())
+        # Several chunks to a task so that each task is a worthwhile amount of work.
+        self.groups = [self.local_parts[i::workers] for i in range(workers)]
+        self.order = np.argsort(np.concatenate([np.arange(i, self.n_chunks, workers)
+                                                for i in range(workers)]))  # fmt: skip
+        self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        self.threads = workers
+
+    def _local_sums(self, b, w):
+        if self.pool is None:
+            return chunk_sums(self.local_parts, b, w)
+        results = list(self.pool.map(lambda group: chunk_sums(group, b, w), self.groups))
+        return np.concatenate(results)[self.order]
+
+    # -- with a Client: one actor per worker ------------------------------------------------
+
+    def _place_actors(self):
+        from distributed import wait
+
+        wait(self.parts)
+        who_has = self.client.who_has(self.parts)
+        by_worker = {}
+        for index, part in enumerate(self.parts):
+            by_worker.setdefault(who_has[part.key][0], []).append(index)
+        self.placement = list(by_worker.items())
+        self.actors = [
+            self.client.submit(
+                ChunkHolder, *[self.parts[i] for i in indices], actor=True,
+                workers=[worker], allow_other_workers=False, pure=False,
+            ).result()
+            for worker, indices in self.placement
+        ]  # fmt: skip
+        self.threads = sum(self.client.nthreads().values())
+
+    def _cluster_sums(self, b, w):
+        for attempt in range(MAX_RECOVERIES + 1):
+            try:
+                calls = [actor.sums(b, w) for actor in self.actors]
+                answers = [call.result() for call in calls]
+                break
+            except Exception as error:  # a lost worker shows up as several exception types
+                if attempt == MAX_RECOVERIES:
+                    raise DistributedFitError(
+                        f"the Dask cluster failed {attempt + 1} times during one iteration "
+                        f"({type(error).__name__}: {error}); check the workers' logs and "
+                        "memory limits, then fit again"
+                    ) from error
+                self._place_actors()  # the scheduler recomputes lost parts from their graph
+        out = np.empty((self.n_chunks, self.sums.shape[0]))
+        for (_, indices), answer in zip(self.placement, answers):
+            out[indices] = answer
+        return out
+
+    # -- cpu.Run's interface ----------------------------------------------------------------
+
+    def compile(self, b, w, lr, tol, history):
+        """Compile the kernel in every process (or load it from numba's cache) before timing."""
+        self._chunk_sums(b, w)
+
+    def _chunk_sums(self, b, w):
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        return self._local_sums(b, w) if self.client is None else self._cluster_sums(b, w)
+
+    def evaluate(self, b, w):
+        """The loss at (b, w); also keeps its partial sums for the next step."""
+        self.sums = tree_sum(self._chunk_sums(b, w))
+        return self.sums[0] / self.total_weight
+
+    def iterate(self, b, w, lr, k_start, k_stop, tol, history):
+        """`cpu.iterate`'s loop, one round trip to the workers per iteration."""
+        for k in range(k_start, k_stop):
+            b = apply_step(self.sums, self.total_weight, lr, b, w)
+            if not all_finite(b, w):
+                return PARAMS_NOT_FINITE, k + 1, b
+            loss = self.evaluate(b, w)
+            history[k + 1] = loss
+            if not np.isfinite(loss):
+                return LOSS_NOT_FINITE, k + 1, b
+            if tol > 0.0 and history[k] - loss <= tol * history[k]:
+                return CONVERGED, k + 1, b
+        return RAN, k_stop, b
