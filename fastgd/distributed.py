@@ -23,6 +23,7 @@ exactly where it would have without the failure; after repeated failures it rais
 """
 
 import sys
+import warnings
 
 import numpy as np
 
@@ -34,6 +35,14 @@ from .plan import Plan
 
 # Lost workers tolerated per evaluation before the fit gives up.
 MAX_RECOVERIES = 3
+
+
+# How often a waiting call checks that the workers it waits for are still alive.
+POLL_SECONDS = 0.5
+
+
+class WorkerLost(RuntimeError):
+    """An actor's worker left the cluster while the client waited for its answer."""
 
 
 class DistributedFitError(RuntimeError):
@@ -56,10 +65,18 @@ def _dask_array():
     return dask.array
 
 
+_LOCAL_SCHEDULERS = ("threads", "threading", "sync", "synchronous", "single-threaded",
+                     "processes", "multiprocessing")  # fmt: skip
+
+
 def _current_client():
     """The current dask.distributed Client, or None (then Dask's default scheduler runs)."""
     if "distributed" not in sys.modules:
         return None  # a Client exists only where distributed was imported
+    import dask
+
+    if dask.config.get("scheduler", None) in _LOCAL_SCHEDULERS:
+        return None  # dask.config.set(scheduler="threads") asks for the local scheduler
     from distributed import default_client
 
     try:
@@ -288,7 +305,9 @@ class Run:
         from concurrent.futures import ThreadPoolExecutor
 
         self.local_parts = dask.compute(*parts)
-        workers = min(len(self.local_parts), dask.config.get("num_workers", None) or os.cpu_count())
+        serial = dask.config.get("scheduler", None) in ("sync", "synchronous", "single-threaded")
+        workers = 1 if serial else dask.config.get("num_workers", None) or os.cpu_count()
+        workers = min(len(self.local_parts), workers)
         # Several chunks to a task so that each task is a worthwhile amount of work.
         self.groups = [self.local_parts[i::workers] for i in range(workers)]
         self.order = np.argsort(np.concatenate([np.arange(i, self.n_chunks, workers)
@@ -313,20 +332,34 @@ class Run:
         for index, part in enumerate(self.parts):
             by_worker.setdefault(who_has[part.key][0], []).append(index)
         self.placement = list(by_worker.items())
-        self.actors = [
+        # The futures are kept: a lost worker turns its holder's future from "finished" to
+        # "lost" or "pending", which is how a call that will never answer is recognised.
+        self.holders = [
             self.client.submit(
                 ChunkHolder, *[self.parts[i] for i in indices], actor=True,
                 workers=[worker], allow_other_workers=False, pure=False,
-            ).result()
+            )
             for worker, indices in self.placement
         ]  # fmt: skip
+        self.actors = [holder.result() for holder in self.holders]
         self.threads = sum(self.client.nthreads().values())
+
+    def _answer(self, call):
+        """The call's result, or WorkerLost when an actor's worker is gone (the call would
+        otherwise wait for ever)."""
+        while True:
+            try:
+                return call.result(timeout=POLL_SECONDS)
+            except TimeoutError:
+                lost = [h for h in self.holders if h.status != "finished"]
+                if lost:
+                    raise WorkerLost(f"the worker holding {lost[0].key} is gone") from None
 
     def _cluster_sums(self, b, w):
         for attempt in range(MAX_RECOVERIES + 1):
             try:
                 calls = [actor.sums(b, w) for actor in self.actors]
-                answers = [call.result() for call in calls]
+                answers = [self._answer(call) for call in calls]
                 break
             except Exception as error:  # a lost worker shows up as several exception types
                 if attempt == MAX_RECOVERIES:
@@ -335,6 +368,12 @@ class Run:
                         f"({type(error).__name__}: {error}); check the workers' logs and "
                         "memory limits, then fit again"
                     ) from error
+                warnings.warn(
+                    f"fastgd: a Dask worker failed during the fit ({type(error).__name__}); "
+                    "recomputing its chunks and repeating the iteration",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
                 self._place_actors()  # the scheduler recomputes lost parts from their graph
         out = np.empty((self.n_chunks, self.sums.shape[0]))
         for (_, indices), answer in zip(self.placement, answers):
