@@ -62,6 +62,27 @@ def _float_dtype_for(dtype):
     return np.dtype(np.float64)
 
 
+def _convert(array, dtype, name):
+    """`array` as a C-contiguous array of `dtype` (no copy when it already is one).
+
+    Narrowing float64 to float32 (y and weights follow X's dtype) can overflow to inf; that is
+    reported here, naming the value and the fix, instead of as a puzzling inf in the data.
+    """
+    if array.dtype == dtype:
+        return np.ascontiguousarray(array)
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = np.ascontiguousarray(array, dtype=dtype)
+    if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize:
+        overflowed = np.isinf(converted) & np.isfinite(array)
+        if overflowed.any():
+            index = int(np.argmax(overflowed))
+            raise ValueError(
+                f"{name}[{index}] is {array[index]}, too large for {dtype} (X's dtype): pass X "
+                f"as float64, e.g. X.astype(np.float64), or rescale {name}"
+            )
+    return converted
+
+
 def check_data(X, y, sample_weight=None):
     """Return (X as a C-contiguous (n, d) float array, y (n,), sample_weight or None, total weight).
 
@@ -95,7 +116,7 @@ def check_data(X, y, sample_weight=None):
             f"X and y must have the same number of rows, got X with {X.shape[0]} and y with "
             f"{y.shape[0]}"
         )
-    y = np.ascontiguousarray(y, dtype=dtype)
+    y = _convert(y, dtype, "y")
 
     total_weight = float(X.shape[0])
     if sample_weight is not None:
@@ -107,7 +128,7 @@ def check_data(X, y, sample_weight=None):
                 f"sample_weight must have shape ({X.shape[0]},), one weight per row of X, "
                 f"got shape {sample_weight.shape}"
             )
-        sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+        sample_weight = _convert(sample_weight, dtype, "sample_weight")
         # Weights are checked here, not through the loss: a negative weight leaves it finite.
         finite = np.isfinite(sample_weight)
         if not finite.all():

@@ -92,3 +92,10 @@ def test_cuda_is_a_clear_error_without_a_gpu():
 def test_bool_data_is_numeric():
     result = fastgd.fit(np.array([True, False, True]), [1.0, 0.0, 1.0], lr=0.1, n_iter=2)
     assert result.coef.shape == (1,)
+
+
+def test_y_too_large_for_float32_x_names_the_value_and_the_fix():
+    X = np.arange(4, dtype=np.float32)
+    y = np.array([0.0, 1.0, 1e300, 2.0])
+    with pytest.raises(ValueError, match=r"y\[2\] is 1e\+300, too large for float32"):
+        fastgd.fit(X, y, lr=0.1, n_iter=1)

@@ -1,0 +1,38 @@
+"""Same input, device and thread count give bit-identical results, also across processes.
+
+Within one process this is checked in test_fit.py. Here two fresh interpreters fit the same data
+and must print the same bits: the kernels come from numba's on-disk cache there (written by this
+test session at the latest), as they do for every run after the first (see README,
+"Determinism").
+"""
+
+import subprocess
+import sys
+
+SCRIPT = """
+import numpy as np, fastgd
+rng = np.random.default_rng(3)
+for d in (1, 3):
+    X = rng.normal(size=(300_001, d)); y = rng.normal(size=300_001)
+    for threads in (1, 2):
+        r = fastgd.fit(X, y, lr=0.1, n_iter=40, threads=threads{options})
+        print(d, threads, r.intercept.hex(), *[c.hex() for c in r.coef], r.loss.hex())
+"""
+
+
+def _run(options=""):
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(options=options)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return completed.stdout
+
+
+def test_fresh_processes_give_identical_bits():
+    _run()  # compiles whatever this session has not compiled yet, and caches it
+    first = _run()
+    assert first.count("\n") == 4
+    assert _run() == first
