@@ -14,7 +14,7 @@ Targets (this 2-core machine; measured, never asserted):
   - gram: fits 1e8 rows in one pass over the data
 """
 
-import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -55,7 +55,7 @@ def data(client):
     best = float(np.mean((yl - Xl @ coef) ** 2))
     hessian = 2.0 * (Xl.T @ Xl) / N
     lr = 1.0 / np.linalg.eigvalsh(hessian)[-1]  # the classical safe step 1/L
-    return X, y, X1, best, lr
+    return SimpleNamespace(X=X, y=y, X1=X1, best=best, lr=lr)
 
 
 def glm_loss(X1, y, beta):
@@ -63,18 +63,18 @@ def glm_loss(X1, y, beta):
 
 
 def test_dask_glm_per_iteration(benchmark, record, data):
-    X, y, X1, best, lr = data
     record("dask-glm gradient_descent, 1e6x4", N, 5)
-    benchmark.pedantic(algorithms.gradient_descent, (X1, y),
+    benchmark.pedantic(algorithms.gradient_descent, (data.X1, data.y),
                        {"max_iter": 5, "tol": -np.inf, "family": families.Normal},
                        rounds=2, warmup_rounds=0)  # fmt: skip
 
 
 def test_fastgd_loop_per_iteration(benchmark, record, data):
-    X, y, X1, best, lr = data
-    fastgd.fit(X, y, lr=lr, n_iter=1)  # compile on the workers
+    fastgd.fit(data.X, data.y, lr=data.lr, n_iter=1)  # compile on the workers
     record("fastgd Dask loop, 1e6x4", N, 50, versus=["test_dask_glm_per_iteration"])
-    result = benchmark.pedantic(fastgd.fit, (X, y), {"lr": lr, "n_iter": 50}, rounds=3)
+    result = benchmark.pedantic(
+        fastgd.fit, (data.X, data.y), {"lr": data.lr, "n_iter": 50}, rounds=3
+    )
     assert result.device == "dask"
 
 
@@ -92,26 +92,26 @@ def _iterations_to(loss_of, target, limit):
 
 
 def test_dask_glm_to_optimum(benchmark, record, data):
-    X, y, X1, best, lr = data
-    target = best * (1 + 1e-6)
+    target = data.best * (1 + 1e-6)
 
     def fit(max_iter):
-        return algorithms.gradient_descent(X1, y, max_iter=max_iter, tol=-np.inf,
+        return algorithms.gradient_descent(data.X1, data.y, max_iter=max_iter, tol=-np.inf,
                                            family=families.Normal)  # fmt: skip
 
-    iterations = _iterations_to(lambda k: glm_loss(X1, y, fit(k)), target, 256)
+    iterations = _iterations_to(lambda k: glm_loss(data.X1, data.y, fit(k)), target, 256)
     print(f"\ndask-glm reaches loss {target:.9g} in {iterations} iterations")
     record(f"dask-glm to optimum ({iterations} it)", N, 1)
     benchmark.pedantic(fit, (iterations,), rounds=1, warmup_rounds=0)
 
 
 def test_fastgd_loop_to_optimum(benchmark, record, data):
-    X, y, X1, best, lr = data
-    target = best * (1 + 1e-6)
-    seen = fastgd.fit(X, y, lr=lr, n_iter=5000, tol=0.0)
+    target = data.best * (1 + 1e-6)
+    seen = fastgd.fit(data.X, data.y, lr=data.lr, n_iter=5000, tol=0.0)
     iterations = int(np.argmax(seen.loss_history <= target))
     assert seen.loss_history[iterations] <= target
     print(f"\nfastgd (lr = 1/L) reaches loss {target:.9g} in {iterations} iterations")
     record(f"fastgd Dask loop to optimum ({iterations} it)", N, 1,
            versus=["test_dask_glm_to_optimum"])  # fmt: skip
-    benchmark.pedantic(fastgd.fit, (X, y), {"lr": lr, "n_iter": iterations}, rounds=3)
+    benchmark.pedantic(
+        fastgd.fit, (data.X, data.y), {"lr": data.lr, "n_iter": iterations}, rounds=3
+    )

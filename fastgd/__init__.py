@@ -1,13 +1,20 @@
 """fastgd: linear regression by batch gradient descent, compiled with numba.
 
-    result = fastgd.fit(X, y, lr=1e-4, n_iter=1000)
+    result = fastgd.fit(X, y)              # lr="auto", n_iter=1000, method="auto"
 
 Importing fastgd compiles nothing: kernels compile (or load from numba's cache) on first use.
 """
 
 from .errors import ConvergenceWarning, DeviceError, DivergenceError
-from .fit import fit
+from .fit import fit, max_stable_lr
 from .result import FitResult
 
-__all__ = ["ConvergenceWarning", "DeviceError", "DivergenceError", "FitResult", "fit"]
+__all__ = [
+    "ConvergenceWarning",
+    "DeviceError",
+    "DivergenceError",
+    "FitResult",
+    "fit",
+    "max_stable_lr",
+]
 __version__ = "0.1.0"

@@ -14,3 +14,7 @@ PARALLEL_MIN_VALUES = 200_000
 
 # Iterations between two returns to Python when a callback or progress display is attached.
 DEFAULT_CHECK_EVERY = 100
+
+# lr="auto" and max_stable_lr need the largest eigenvalue of a (d + 1)-square Hessian: LAPACK's
+# eigvalsh up to this many features, power iteration above.
+EIGVALSH_MAX_FEATURES = 512

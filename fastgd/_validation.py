@@ -16,6 +16,7 @@ import numpy as np
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 DEVICES = ("auto", "cpu", "cuda")
+METHODS = ("auto", "loop", "gram")
 
 
 def _dtype_problem(dtype):
@@ -235,3 +236,20 @@ def check_device(device):
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     return device
+
+
+def check_method(method):
+    if not isinstance(method, str):
+        raise TypeError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return method
+
+
+def check_lr(lr):
+    """The string "auto" or a positive finite float."""
+    if isinstance(lr, str):
+        if lr != "auto":
+            raise TypeError(f"lr must be a real number > 0 or 'auto', got {lr!r} (str)")
+        return lr
+    return check_real(lr, "lr", positive=True)

@@ -24,6 +24,24 @@ from .gradient import all_finite, apply_step, n_sums, partial_sums
 _PARALLEL_LOCK = threading.Lock()
 
 
+@contextmanager
+def numba_threads(threads):
+    """Run the body with numba's thread count set to `threads` (restored afterwards).
+
+    Parallel kernels of every CPU backend (this one and the gram moment pass) take turns here.
+    """
+    if threads == 1:
+        yield
+        return
+    with _PARALLEL_LOCK:
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(previous)
+
+
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def serial_sums(X, y, sample_weight, b, w, partials):
     """Partial sums of all rows into partials[0]: the one-thread twin of `parallel_sums`."""
@@ -67,8 +85,8 @@ def iterate(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
 
     On entry (b, w) is iterate k_start, `sums` holds its partial sums and history[k_start] its
     loss. w is updated in place, and on return (b, w), `sums` and history[k] describe iterate k.
-    With tol > 0 the loop stops (CONVERGED) at the first k with
-    history[k - 1] - history[k] <= tol * history[k - 1].
+    With tol >= 0 the loop stops (CONVERGED) at the first k with
+    history[k - 1] - history[k] <= tol * history[k - 1]; tol < 0 means no tolerance.
     """
     for k in range(k_start, k_stop):
         b = apply_step(sums, total_weight, lr, b, w)
@@ -79,7 +97,7 @@ def iterate(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
         history[k + 1] = loss
         if not np.isfinite(loss):
             return LOSS_NOT_FINITE, k + 1, b
-        if tol > 0.0 and history[k] - loss <= tol * history[k]:
+        if tol >= 0.0 and history[k] - loss <= tol * history[k]:
             return CONVERGED, k + 1, b
     return RAN, k_stop, b
 
@@ -106,18 +124,8 @@ class Run:
         rest = (lr, 0, 0, tol, self.partials, self.sums, history)
         iterate.compile(tuple(map(numba.typeof, (*self.data, self.total_weight, b, w, *rest))))
 
-    @contextmanager
     def _threads(self):
-        if self.threads == 1:
-            yield
-            return
-        with _PARALLEL_LOCK:
-            previous = numba.get_num_threads()
-            numba.set_num_threads(self.threads)
-            try:
-                yield
-            finally:
-                numba.set_num_threads(previous)
+        return numba_threads(self.threads)
 
     def evaluate(self, b, w):
         """The loss at (b, w); also keeps its partial sums for the next step."""

@@ -27,11 +27,12 @@ import warnings
 
 import numpy as np
 
+from . import gram
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import _dtype_problem, _float_dtype_for
 from .errors import DeviceError
 from .gradient import all_finite, apply_step, n_sums, partial_sums
-from .plan import Plan
+from .plan import Plan, choose_method
 
 # Lost workers tolerated per evaluation before the fit gives up.
 MAX_RECOVERIES = 3
@@ -236,6 +237,53 @@ def chunk_sums(parts, b, w):
     return out
 
 
+def _delayed_parts(X, y, sample_weight):
+    """One dask.delayed part (X_i, y_i, s_i) per row chunk."""
+    import dask
+
+    x_blocks = X.to_delayed().ravel()
+    y_blocks = y.to_delayed().ravel()
+    w_blocks = [None] * len(x_blocks)
+    if sample_weight is not None:
+        w_blocks = sample_weight.to_delayed().ravel()
+    make_part = dask.delayed(_make_part, pure=True)
+    return [make_part(*blocks) for blocks in zip(x_blocks, y_blocks, w_blocks)]
+
+
+def chunk_moments(parts):
+    """The centred moments of each part (see gram.centered_moments), one per part."""
+    return [gram.centered_moments(X, y, sample_weight, 1) for X, y, sample_weight in parts]
+
+
+def merge_tree(moments):
+    """All chunks' moments merged pairwise (gram.merge_moments), neighbours first: exact, and
+    in an order fixed by the chunks alone."""
+    moments = list(moments)
+    while len(moments) > 1:
+        merged = [gram.merge_moments(a, b) for a, b in zip(moments[::2], moments[1::2])]
+        moments = merged + moments[len(merged) * 2 :]
+    return moments[0]
+
+
+def make_run(X, y, sample_weight, total_weight, device, threads, *, method, n_iter,
+             moments_needed):  # fmt: skip
+    """The Dask Run for this fit: `Run` (method "loop") or `GramRun`, with its Plan."""
+    if device == "cuda":
+        raise DeviceError(
+            "device='cuda' is not available for Dask input; use device='cpu' or 'auto' "
+            "(the workers run the CPU kernel on their chunks)"
+        )
+    if threads is not None:
+        raise ValueError(
+            "threads= applies to NumPy input; with Dask input each worker uses its own "
+            "threads (set them when starting the workers)"
+        )
+    method = choose_method(X.shape[0], X.shape[1], n_iter, method, moments_needed)
+    if method == "gram":
+        return GramRun(X, y, sample_weight)
+    return Run(X, y, sample_weight, total_weight)
+
+
 class ChunkHolder:
     """A Dask Actor on one worker: holds that worker's parts and computes their partial sums.
 
@@ -248,6 +296,9 @@ class ChunkHolder:
 
     def sums(self, b, w):
         return chunk_sums(self.parts, b, w)
+
+    def moments(self):
+        return chunk_moments(self.parts)
 
 
 def tree_sum(rows):
@@ -266,37 +317,20 @@ class Run:
     places one ChunkHolder actor on every worker that holds parts.
     """
 
-    def __init__(self, X, y, sample_weight, total_weight, device, threads):
+    def __init__(self, X, y, sample_weight, total_weight):
         import dask
-
-        if device == "cuda":
-            raise DeviceError(
-                "device='cuda' is not available for Dask input; use device='cpu' or 'auto' "
-                "(the workers run the CPU kernel on their chunks)"
-            )
-        if threads is not None:
-            raise ValueError(
-                "threads= applies to NumPy input; with Dask input each worker uses its own "
-                "threads (set them when starting the workers)"
-            )
 
         self.total_weight = total_weight
         self.sums = np.zeros(n_sums(X.shape[1]))
         self.n_chunks = len(X.chunks[0])
-        x_blocks = X.to_delayed().ravel()
-        y_blocks = y.to_delayed().ravel()
-        w_blocks = [None] * self.n_chunks
-        if sample_weight is not None:
-            w_blocks = sample_weight.to_delayed().ravel()
-        make_part = dask.delayed(_make_part, pure=True)
-        parts = [make_part(*blocks) for blocks in zip(x_blocks, y_blocks, w_blocks)]
+        parts = _delayed_parts(X, y, sample_weight)
         self.client = _current_client()
         if self.client is None:
             self._start_local(dask, parts)
         else:
             self.parts = self.client.compute(parts)  # futures: the data stays on the workers
             self._place_actors()
-        self.plan = Plan(device="dask", threads=self.threads)
+        self.plan = Plan(device="dask", threads=self.threads, method="loop")
 
     # -- without a Client: Dask's default scheduler, then a thread pool ---------------------
 
@@ -356,9 +390,13 @@ class Run:
                     raise WorkerLost(f"the worker holding {lost[0].key} is gone") from None
 
     def _cluster_sums(self, b, w):
+        return self._ask_actors("sums", b, w)
+
+    def _ask_actors(self, name, *args):
+        """Every actor's answer to `name(*args)`, as one list in chunk order."""
         for attempt in range(MAX_RECOVERIES + 1):
             try:
-                calls = [actor.sums(b, w) for actor in self.actors]
+                calls = [getattr(actor, name)(*args) for actor in self.actors]
                 answers = [self._answer(call) for call in calls]
                 break
             except Exception as error:  # a lost worker shows up as several exception types
@@ -375,10 +413,11 @@ class Run:
                     stacklevel=2,
                 )
                 self._place_actors()  # the scheduler recomputes lost parts from their graph
-        out = np.empty((self.n_chunks, self.sums.shape[0]))
+        out = [None] * self.n_chunks
         for (_, indices), answer in zip(self.placement, answers):
-            out[indices] = answer
-        return out
+            for index, value in zip(indices, answer):
+                out[index] = value
+        return out if name != "sums" else np.array(out)
 
     # -- cpu.Run's interface ----------------------------------------------------------------
 
@@ -389,6 +428,12 @@ class Run:
     def _chunk_sums(self, b, w):
         w = np.ascontiguousarray(w, dtype=np.float64)
         return self._local_sums(b, w) if self.client is None else self._cluster_sums(b, w)
+
+    def statistics(self):
+        """The data's centred moments (for lr="auto"): one more pass, on the workers."""
+        if self.client is None:
+            return merge_tree(chunk_moments(self.local_parts))
+        return merge_tree(self._ask_actors("moments"))
 
     def evaluate(self, b, w):
         """The loss at (b, w); also keeps its partial sums for the next step."""
@@ -405,6 +450,52 @@ class Run:
             history[k + 1] = loss
             if not np.isfinite(loss):
                 return LOSS_NOT_FINITE, k + 1, b
-            if tol > 0.0 and history[k] - loss <= tol * history[k]:
+            if tol >= 0.0 and history[k] - loss <= tol * history[k]:
                 return CONVERGED, k + 1, b
         return RAN, k_stop, b
+
+
+class GramRun:
+    """method="gram" on Dask: one pass computes every chunk's centred moments where the chunk
+    is (nothing is persisted), the client merges them (`merge_tree`) and the iterations run
+    from the merged moments on the client, as `gram.Run` does for in-memory data."""
+
+    def __init__(self, X, y, sample_weight):
+        import dask
+
+        self.parts = _delayed_parts(X, y, sample_weight)
+        self.client = _current_client()
+        self.n_features = X.shape[1]
+        self.gram_run = None
+        threads = sum(self.client.nthreads().values()) if self.client else 1
+        self.plan = Plan(device="dask", threads=threads, method="gram")
+        self.moments_of = dask.delayed(_part_moments, pure=True)
+
+    def statistics(self):
+        """The merged moments of all chunks (the one pass over the data, the first time)."""
+        if self.gram_run is None:
+            import dask
+
+            tasks = [self.moments_of(part) for part in self.parts]
+            if self.client is None:
+                moments = dask.compute(*tasks)
+            else:
+                moments = self.client.gather(self.client.compute(tasks))
+            self.gram_run = gram.Run.from_moments(merge_tree(moments))
+        return self.gram_run.moments
+
+    def compile(self, b, w, lr, tol, history):
+        size = self.n_features + 1
+        placeholder = gram.Moments(1.0, np.zeros(size), np.zeros((size, size)))
+        gram.Run.from_moments(placeholder).compile(b, w, lr, tol, history)
+
+    def evaluate(self, b, w):
+        self.statistics()
+        return self.gram_run.evaluate(b, w)
+
+    def iterate(self, b, w, lr, k_start, k_stop, tol, history):
+        return self.gram_run.iterate(b, w, lr, k_start, k_stop, tol, history)
+
+
+def _part_moments(part):
+    return gram.centered_moments(*part, 1)

@@ -5,22 +5,26 @@ blocks of iterations (one block, unless a callback wants to hear about progress)
 its status into a result or a clear error.
 """
 
+import re
 import time
+import warnings
 
 import numpy as np
 
-from . import _config, cpu, distributed
+from . import _config, cpu, distributed, gram
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
     check_data,
     check_device,
+    check_lr,
+    check_method,
     check_real,
     check_start,
     check_threads,
     locate_non_finite,
 )
-from .errors import DivergenceError
+from .errors import ConvergenceWarning, DivergenceError
 from .plan import make_plan
 from .result import FitResult
 
@@ -29,8 +33,8 @@ def fit(
     X,
     y,
     *,
-    lr,
-    n_iter,
+    lr="auto",
+    n_iter=1000,
     b0=0.0,
     w0=None,
     device="auto",
@@ -39,6 +43,7 @@ def fit(
     tol=None,
     callback=None,
     check_every=None,
+    method="auto",
 ):
     """Fit y ~ X @ w + b by batch gradient descent on the (weighted) mean squared error.
 
@@ -49,10 +54,13 @@ def fit(
         dtypes are converted once. The caller's arrays are never modified.
     y : array of shape (n,) or (n, 1)
         The targets; converted to X's float dtype.
-    lr : float > 0
+    lr : float > 0 or "auto"
         The learning rate of the lecture's update b <- b - lr * dloss/db, w <- w - lr * dloss/dw.
+        "auto" (the default) uses 1/L, L the largest eigenvalue of the loss's Hessian, computed
+        from the data's moments: the loss then decreases at every iteration. Any lr above 2/L
+        (`fastgd.max_stable_lr`) diverges.
     n_iter : int >= 0
-        The number of gradient steps.
+        The (maximum) number of gradient steps, 1000 by default.
     b0, w0 : float and array of shape (d,), optional
         The starting point (zeros by default).
     device : "auto", "cpu" or "cuda"
@@ -62,12 +70,19 @@ def fit(
     sample_weight : array of shape (n,), optional
         Non-negative weights: the loss becomes sum(s * r**2) / sum(s).
     tol : float >= 0, optional
-        Stop at the first iterate k >= 1 with loss[k - 1] - loss[k] <= tol * loss[k - 1].
+        Stop at the first iterate k >= 1 whose relative decrease of the loss is at most tol:
+        loss[k - 1] - loss[k] <= tol * loss[k - 1] (`converged` is then True). If n_iter runs
+        out first, a `ConvergenceWarning` says so. None (the default): run all n_iter steps.
     callback : callable, optional
         Called as callback(k, intercept, coef, loss) every `check_every` iterations with the
         current iterate; returning True stops the fit there.
     check_every : int >= 1, optional
         Iterations between callbacks (default 100).
+    method : "auto", "loop" or "gram"
+        "loop" runs the lecture's iteration as written: one pass over the data per step. "gram"
+        computes the data's centred moments in one pass and then runs exactly the same steps
+        from them, at O(d**2) per step (see fastgd/gram.py). "auto" (the default) picks the
+        cheaper one; `FitResult.method` says which ran.
 
     Returns
     -------
@@ -79,15 +94,17 @@ def fit(
         If the loss or the parameters stop being finite (the learning rate is too large).
     """
     device = check_device(device)
+    method = check_method(method)
     on_dask = distributed.is_dask_array(X) or distributed.is_dask_array(y)
     if on_dask:
         X, y, sample_weight, total_weight = distributed.check_data(X, y, sample_weight)
     else:
         X, y, sample_weight, total_weight = check_data(X, y, sample_weight)
-    lr = check_real(lr, "lr", positive=True)
+    lr = check_lr(lr)
     n_iter = check_count(n_iter, "n_iter", minimum=0)
-    tol = 0.0 if tol is None else check_real(tol, "tol")
-    if tol < 0.0:
+    tol_given = tol is not None
+    tol = -1.0 if tol is None else check_real(tol, "tol")  # kernels read tol < 0 as "none"
+    if tol_given and tol < 0.0:
         raise ValueError(f"tol must be >= 0, got {tol}")
     threads = check_threads(threads)
     b, w = check_start(b0, w0, X.shape[1])
@@ -98,15 +115,31 @@ def fit(
     else:
         check_every = check_count(check_every, "check_every", minimum=1)
 
+    auto = lr == "auto"
     if on_dask:
-        run = distributed.Run(X, y, sample_weight, total_weight, device, threads)
+        run = distributed.make_run(
+            X, y, sample_weight, total_weight, device, threads, method=method, n_iter=n_iter,
+            moments_needed=auto,
+        )  # fmt: skip
         plan = run.plan
     else:
-        plan = make_plan(X.shape[0], X.shape[1], device, threads)
-        run = cpu.Run(X, y, sample_weight, total_weight, plan.threads)
+        plan = make_plan(
+            X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
+            moments_needed=auto,
+        )  # fmt: skip
+        backend = gram if plan.method == "gram" else cpu
+        run = backend.Run(X, y, sample_weight, total_weight, plan.threads)
+
+    def moments():
+        # The gram and Dask Runs compute them; for the CPU loop they cost one extra pass.
+        if plan.method == "gram" or on_dask:
+            return run.statistics()
+        return gram.centered_moments(X, y, sample_weight, plan.threads)
 
     history = np.empty(n_iter + 1)
-    run.compile(b, w, lr, tol, history)
+    run.compile(b, w, 1.0 if auto else lr, tol, history)
+    if auto and plan.method != "gram" and not on_dask:
+        gram.compile_moments(X, y, sample_weight, plan.threads)
     start = time.perf_counter()
     history[0] = run.evaluate(b, w)
     if not np.isfinite(history[0]):
@@ -115,21 +148,36 @@ def fit(
             f"the loss at the starting point overflows (it is {history[0]}): the data or the "
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
+    if auto:
+        lr = gram.auto_lr(moments())
+        if not lr > 0.0:
+            raise DivergenceError(
+                "the loss's curvature overflows: the data is too large in magnitude for "
+                "lr='auto'; scale X and y (e.g. standardize them)"
+            )
     k, status = 0, RAN
     while k < n_iter:
         status, k, b = run.iterate(b, w, lr, k, min(n_iter, k + check_every), tol, history)
         if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE):
+            what = "loss" if status == LOSS_NOT_FINITE else "parameters"
             raise DivergenceError(
-                f"gradient descent diverged at iteration {k} (lr={lr:g}): the "
-                f"{'loss' if status == LOSS_NOT_FINITE else 'parameters'} stopped being "
-                "finite; the learning rate is too large for this data: use a smaller lr or "
-                "scale X and y"
+                f"gradient descent diverged at iteration {k} (lr={lr:g}): the {what} stopped "
+                f"being finite; {_limit_note(lr, moments)}the learning rate is too large for "
+                "this data: use lr='auto' or a smaller lr, or scale X and y"
             )
         if status == CONVERGED:
             break
         if callback is not None and callback(k, b, w.copy(), history[k]):
             break
     seconds = time.perf_counter() - start
+    if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
+        decrease = (history[k - 1] - history[k]) / history[k - 1] if history[k - 1] else 0.0
+        warnings.warn(
+            f"tol={tol:g} was not reached in n_iter={n_iter} iterations (the last relative "
+            f"decrease of the loss was {decrease:.3g}); raise n_iter, or use lr='auto'",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
 
     return FitResult(
         intercept=float(b),
@@ -141,4 +189,41 @@ def fit(
         seconds=seconds,
         threads=plan.threads,
         converged=status == CONVERGED,
+        method=plan.method,
+        lr=lr,
     )
+
+
+def max_stable_lr(X, y, sample_weight=None, *, threads=None):
+    """The largest stable learning rate for this data, 2 / L.
+
+    L is the largest eigenvalue of the (weighted) mean squared error's Hessian in (b, w), from
+    one pass over the data (`gram.centered_moments`). Gradient descent converges for any
+    lr < max_stable_lr(X, y) and diverges for lr above it (from almost every starting point).
+    lr="auto" uses half of it, 1 / L.
+    """
+    X, y, sample_weight, _ = check_data(X, y, sample_weight)
+    threads = check_threads(threads)
+    plan = make_plan(X.shape[0], X.shape[1], "cpu", threads)
+    moments = gram.centered_moments(X, y, sample_weight, plan.threads)
+    if not np.all(np.isfinite(moments.comoment)) or not np.all(np.isfinite(moments.mean)):
+        raise locate_non_finite(X, y) or DivergenceError(
+            "the data's moments overflow: scale X and y (e.g. standardize them)"
+        )
+    return gram.stable_limit(moments)
+
+
+def _short_e(value):
+    """4.0e-4 rather than Python's 4.0e-04."""
+    return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{value:.1e}").replace("e+", "e")
+
+
+def _limit_note(lr, moments):
+    """ "lr=0.001 exceeds the stable limit 4.0e-4 for this data; " when it does (else "")."""
+    try:
+        limit = gram.stable_limit(moments())
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+        return ""
+    if not (np.isfinite(limit) and lr > limit):
+        return ""
+    return f"lr={lr:g} exceeds the stable limit {_short_e(limit)} for this data; "

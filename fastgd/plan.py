@@ -12,10 +12,27 @@ from .errors import DeviceError
 class Plan:
     device: str  # "cpu"
     threads: int  # CPU threads the kernel uses (1: the serial kernel)
+    method: str = "loop"  # "loop": one pass over the data per iteration; "gram": see gram.py
 
 
-def make_plan(n_rows, n_features, device, threads):
-    """Choose the device and the CPU thread count.
+def choose_method(n_rows, n_features, n_iter, method="auto", moments_needed=False):
+    """The method to run, "loop" or "gram": what the caller asked for, or for "auto" the cheaper of the two.
+
+    In multiply-adds, roughly: the loop costs n_iter * n * d; gram costs one pass of n * d**2
+    for the moments, then n_iter * d**2. With lr="auto" the moments are computed anyway (for
+    the step size), so only the iterations count against gram.
+    """
+    if method != "auto":
+        return method
+    loop_cost = n_iter * n_rows * n_features
+    moment_cost = 0 if moments_needed else n_rows * n_features**2
+    gram_cost = moment_cost + n_iter * n_features**2
+    return "gram" if loop_cost > gram_cost else "loop"
+
+
+def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
+              moments_needed=False):  # fmt: skip
+    """Choose the device, the CPU thread count and the method (see `choose_method`).
 
     threads=None uses numba's current thread count, except for small data, where a parallel
     launch costs more than the whole pass and the serial kernel runs instead.
@@ -28,4 +45,5 @@ def make_plan(n_rows, n_features, device, threads):
     if threads is None:
         small = n_rows * n_features < _config.PARALLEL_MIN_VALUES
         threads = 1 if small else numba.get_num_threads()
-    return Plan(device="cpu", threads=threads)
+    method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
+    return Plan(device="cpu", threads=threads, method=method)

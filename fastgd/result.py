@@ -22,6 +22,8 @@ class FitResult:
     seconds: float
     threads: int = 1
     converged: bool = field(default=False)
+    method: str = "loop"  # "loop" (one pass per iteration) or "gram" (from the moments)
+    lr: float = float("nan")  # the learning rate used (1/L for lr="auto")
 
     def predict(self, X):
         """X @ coef + intercept, for X of shape (n,) or (n, d)."""
@@ -39,6 +41,7 @@ class FitResult:
         coef = np.array2string(self.coef, precision=6, threshold=8, separator=", ")
         return (
             f"FitResult(intercept={self.intercept:.6g}, coef={coef}, loss={self.loss:.6g}, "
-            f"n_iter={self.n_iter}, converged={self.converged}, device={self.device!r}, "
+            f"n_iter={self.n_iter}, converged={self.converged}, lr={self.lr:.4g}, "
+            f"method={self.method!r}, device={self.device!r}, "
             f"threads={self.threads}, seconds={self.seconds:.3g})"
         )

@@ -71,3 +71,36 @@ def gradient_descent(X, y, lr, n_iter, b0=0.0, w0=None, sample_weight=None):
         b = b - lr * grad_b
         w = [wj - lr * gj for wj, gj in zip(w, grad_w)]
     return b, w, history
+
+
+def centered_moments(X, y, sample_weight=None):
+    """(S, means, centred comoment matrix) of the columns z = (x_1..x_d, y), by two passes.
+
+    Returns plain Python: S a float, means a list of d + 1 floats and comoment a list of lists,
+    comoment[j][k] = sum_i s_i (z_ij - mean_j)(z_ik - mean_k).
+    """
+    rows = [[float(v) for v in row] + [float(t)] for row, t in zip(X, y)]
+    weights = [1.0] * len(rows) if sample_weight is None else [float(s) for s in sample_weight]
+    size = len(rows[0])
+    total_weight = sum(weights)
+    means = [sum(s * row[j] for s, row in zip(weights, rows)) / total_weight for j in range(size)]
+    comoment = [
+        [
+            sum(s * (row[j] - means[j]) * (row[k] - means[k]) for s, row in zip(weights, rows))
+            for k in range(size)
+        ]
+        for j in range(size)
+    ]
+    return total_weight, means, comoment
+
+
+def hessian(X, sample_weight=None):
+    """The Hessian of the weighted MSE in (b, w): (2 / S) sum_i s_i a_i a_i^T, a_i = (1, x_i)."""
+    rows = [[1.0] + [float(v) for v in row] for row in X]
+    weights = [1.0] * len(rows) if sample_weight is None else [float(s) for s in sample_weight]
+    total_weight = sum(weights)
+    size = len(rows[0])
+    return [
+        [2.0 * sum(s * a[j] * a[k] for s, a in zip(weights, rows)) / total_weight for k in range(size)]
+        for j in range(size)
+    ]

@@ -50,39 +50,55 @@ def fit_both(X, y, x_chunks, y_chunks=None, **options):
     return fastgd.fit(dX, dy, **options), reference
 
 
+@pytest.mark.parametrize("method", ["loop", "gram"])
 @pytest.mark.parametrize("d", [1, 5])
-def test_cluster_loop_equals_numpy(client, rng, d):
-    X, y = make_data(rng, 20_011, d)
-    result, reference = fit_both(X, y, (5000, d), 5000)
-    assert result.device == "dask"
+def test_cluster_equals_numpy(client, rng, d, method):
+    X, y = make_data(rng, 20_011, d, offset=100.0)  # an offset: gram's centring matters
+    result, reference = fit_both(X, y, (5000, d), 5000, method=method, lr=1e-5)
+    assert result.device == "dask" and result.method == reference.method == method
     assert_same_fit(result, reference)
 
 
-def test_one_dimensional_x_and_naive_reference(client, rng):
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_auto_lr_and_auto_method(client, rng, method):
+    X, y = make_data(rng, 12_000, 3, offset=10.0)
+    result, reference = fit_both(X, y, (2500, 3), 4000, method=method, lr="auto", n_iter=200)
+    assert result.lr == pytest.approx(reference.lr, rel=1e-9)
+    assert_same_fit(result, reference)
+    auto = fastgd.fit(da.from_array(X, chunks=(2500, 3)), y, n_iter=200)
+    assert auto.method == "gram"  # 200 passes over the data cost more than one
+    assert_same_fit(auto, reference)
+
+
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_one_dimensional_x_and_naive_reference(client, rng, method):
     x = rng.normal(size=301)
     y = 3.0 * x - 1.0 + rng.normal(size=301)
-    result = fastgd.fit(da.from_array(x, chunks=100), da.from_array(y, chunks=100), lr=0.1,
-                        n_iter=15)  # fmt: skip
+    dx, dy = da.from_array(x, chunks=100), da.from_array(y, chunks=100)
+    result = fastgd.fit(dx, dy, lr=0.1, n_iter=15, method=method)
     b, w, history = naive.gradient_descent(x.reshape(-1, 1).tolist(), y.tolist(), 0.1, 15)
     np.testing.assert_allclose(result.loss_history, history, rtol=1e-12)
     np.testing.assert_allclose([result.intercept, *result.coef], [b, *w], rtol=1e-12)
 
 
-def test_unequal_and_misaligned_chunks(client, rng):
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_unequal_and_misaligned_chunks(client, rng, method):
     X, y = make_data(rng, 10_000, 3)
     x_chunks = ((1, 4999, 2000, 3000), (2, 1))  # uneven rows, and split across columns
     y_chunks = ((3333, 3333, 3334),)  # boundaries different from X's: y is rechunked to X's
-    result, reference = fit_both(X, y, x_chunks, y_chunks)
+    result, reference = fit_both(X, y, x_chunks, y_chunks, method=method)
     assert_same_fit(result, reference)
 
 
-def test_numpy_y_with_dask_x_and_sample_weights(client, rng):
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_numpy_y_with_dask_x_and_sample_weights(client, rng, method):
     X, y = make_data(rng, 6_000, 2)
     weights = rng.uniform(0.0, 2.0, size=6_000)
-    reference = fastgd.fit(X, y, lr=0.05, n_iter=30, sample_weight=weights)
+    options = {"lr": 0.05, "n_iter": 30, "method": method}
+    reference = fastgd.fit(X, y, sample_weight=weights, **options)
     for sample_weight in (weights, da.from_array(weights, chunks=1000)):
-        result = fastgd.fit(da.from_array(X, chunks=(2500, 2)), y, lr=0.05, n_iter=30,
-                            sample_weight=sample_weight)  # fmt: skip
+        result = fastgd.fit(da.from_array(X, chunks=(2500, 2)), y, sample_weight=sample_weight,
+                            **options)  # fmt: skip
         assert_same_fit(result, reference)
 
 
@@ -90,7 +106,7 @@ def test_float32_tol_and_callback(client, rng):
     X, y = make_data(rng, 8_000, 2)
     X, y = X.astype(np.float32), y.astype(np.float32)
     seen = {"numpy": [], "dask": []}
-    options = {"lr": 0.05, "n_iter": 500, "tol": 1e-4, "check_every": 7}
+    options = {"lr": 0.05, "n_iter": 500, "tol": 1e-4, "check_every": 7, "method": "loop"}
     reference = fastgd.fit(X, y, callback=lambda k, *_: seen["numpy"].append(k), **options)
     result = fastgd.fit(da.from_array(X, chunks=(3000, 2)), da.from_array(y, chunks=3000),
                         callback=lambda k, *_: seen["dask"].append(k), **options)  # fmt: skip
@@ -105,15 +121,17 @@ def test_default_scheduler_without_client(client, rng, scheduler):
 
     X, y = make_data(rng, 9_001, 3)
     with dask.config.set(scheduler=scheduler):  # the local scheduler, despite the Client
-        result, reference = fit_both(X, y, (2000, 3), 1500)
+        result, reference = fit_both(X, y, (2000, 3), 1500, method="loop")
+        gram_result = fastgd.fit(da.from_array(X, chunks=(2000, 3)), y, method="gram")
     assert_same_fit(result, reference)
+    assert_same_fit(gram_result, fastgd.fit(X, y, method="gram"))
     assert result.threads == (1 if scheduler == "sync" else min(5, os.cpu_count()))
 
 
 def test_divergence_and_bad_values(client, rng):
     X, y = make_data(rng, 4_000, 2)
     with pytest.raises(fastgd.DivergenceError, match="diverged"):
-        fastgd.fit(da.from_array(X, chunks=(1000, 2)), y, lr=50.0, n_iter=100)
+        fastgd.fit(da.from_array(X, chunks=(1000, 2)), y, lr=50.0, n_iter=100, method="loop")
     X[2345, 1] = np.nan
     with pytest.raises(ValueError, match=r"X\[2345, 1\] is nan"):
         fastgd.fit(da.from_array(X, chunks=(1000, 2)), y, lr=0.01, n_iter=3)
@@ -142,14 +160,14 @@ def test_worker_killed_mid_fit_gives_the_right_answer(client, rng):
 
     def kill_a_worker(k, *rest):
         if not killed:
-            # Every worker that holds chunks (this fit's, maybe others'): at least one of them
-            # serves this fit, whatever the scheduler's placement.
-            killed.extend(w for w, keys in client.has_what().items() if keys)
+            killed.extend(client.scheduler_info()["workers"])  # all: whichever hold chunks
             client.run(os._exit, 1, workers=killed, on_error="ignore")
 
+    options = {"lr": 0.05, "n_iter": 40, "check_every": 10, "method": "loop"}
+    reference = fastgd.fit(X, y, **options)
     with pytest.warns(RuntimeWarning, match="worker failed"):
-        result, reference = fit_both(X, y, (5000, 3), 5000, callback=kill_a_worker,
-                                     check_every=10)  # fmt: skip
+        result = fastgd.fit(da.from_array(X, chunks=(5000, 3)), da.from_array(y, chunks=5000),
+                            callback=kill_a_worker, **options)  # fmt: skip
     assert killed
     assert_same_fit(result, reference)
     client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the next tests

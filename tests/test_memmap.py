@@ -61,9 +61,7 @@ def test_convert_then_fit_the_mapped_files(tmp_path, rng, capsys, monkeypatch):
     csv = tmp_path / "data.csv"
     with open(csv, "w") as handle:
         handle.write("u,v,target,unused\n")
-        handle.writelines(
-            f"{float(r[0])!r},{float(r[1])!r},{float(t)!r},7\n" for r, t in zip(X, y)
-        )
+        handle.writelines(f"{float(r[0])!r},{float(r[1])!r},{float(t)!r},7\n" for r, t in zip(X, y))
         handle.write("\n")  # a trailing blank line is not a row
     monkeypatch.setattr(convert, "BLOCK_LINES", 64)  # many blocks, and a partial last one
     status, output, err = run(

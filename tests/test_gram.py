@@ -1,0 +1,360 @@
+"""method="gram", lr="auto", max_stable_lr and tol, against the slow references in naive.py."""
+
+import warnings
+
+import naive
+import numpy as np
+import pytest
+
+import fastgd
+from fastgd import _config, gram
+from fastgd._validation import check_data
+
+
+def moments_of(X, y, sample_weight=None, threads=1):
+    return gram.centered_moments(*check_data(X, y, sample_weight)[:3], threads)
+
+
+def assert_moments_match(moments, X, y, sample_weight=None, rtol=1e-12):
+    weight, means, comoment = naive.centered_moments(
+        np.asarray(X).reshape(len(y), -1), y, sample_weight
+    )
+    comoment = np.array(comoment)
+    assert moments.weight == pytest.approx(weight, rel=1e-14)
+    np.testing.assert_allclose(moments.mean, means, rtol=rtol, atol=1e-300)
+    # Entries near zero (uncorrelated columns) are compared at the scale of their row/column.
+    scale = np.sqrt(np.outer(np.diag(comoment), np.diag(comoment)))
+    np.testing.assert_allclose(moments.comoment, comoment, rtol=rtol, atol=rtol * scale.max())
+    np.testing.assert_array_equal(moments.comoment, moments.comoment.T)
+
+
+def assert_same_iterates(result, reference, rtol=1e-9):
+    assert result.n_iter == reference.n_iter
+    assert result.intercept == pytest.approx(reference.intercept, rel=rtol, abs=1e-300)
+    np.testing.assert_allclose(result.coef, reference.coef, rtol=rtol)
+    np.testing.assert_allclose(result.loss_history, reference.loss_history, rtol=rtol)
+
+
+def offset_data(rng, n, d, offset=1e6):
+    X = offset + rng.normal(size=(n, d))
+    y = X @ rng.normal(size=d) + 5.0 + rng.normal(size=n)
+    return X, y
+
+
+# --- the moment pass ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("block_rows", [7, gram.BLOCK_ROWS])
+def test_moments_match_the_reference(rng, monkeypatch, threads, weighted, block_rows):
+    monkeypatch.setattr(gram, "BLOCK_ROWS", block_rows)
+    X = rng.normal(loc=[0.0, 50.0, -3.0], scale=[1.0, 10.0, 0.01], size=(301, 3))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(size=301)
+    weights = rng.uniform(0, 2, size=301) if weighted else None
+    if weighted:
+        weights[:20] = 0.0  # a whole block of zero weight (with block_rows = 7)
+    assert_moments_match(moments_of(X, y, weights, threads), X, y, weights)
+
+
+def test_moments_keep_their_digits_at_large_offsets(rng):
+    # Uncentred sums would lose about 12 of 16 digits here (x**2 ~ 1e12, variance ~ 1).
+    X, y = offset_data(rng, 1000, 2)
+    assert_moments_match(moments_of(X, y, threads=2), X, y, rtol=1e-9)
+
+
+def test_moments_of_float32_data_are_accumulated_in_float64(rng):
+    X = rng.normal(loc=100.0, size=(500, 2)).astype(np.float32)
+    y = rng.normal(size=500).astype(np.float32)
+    moments = moments_of(X, y)
+    assert moments.comoment.dtype == np.float64
+    assert_moments_match(moments, X.astype(np.float64), y.astype(np.float64), rtol=1e-11)
+
+
+def test_moments_of_one_row(rng):
+    moments = moments_of([[2.0, 3.0]], [4.0])
+    assert moments.weight == 1.0 and moments.mean.tolist() == [2.0, 3.0, 4.0]
+    assert not moments.comoment.any()
+
+
+def test_merge_is_the_moments_of_the_union(rng):
+    X = rng.normal(loc=1e3, size=(250, 2))
+    y = rng.normal(size=250)
+    weights = rng.uniform(0, 1, size=250)
+    parts = [moments_of(X[a:b], y[a:b], weights[a:b]) for a, b in ((0, 90), (90, 250))]
+    merged = gram.merge_moments(*parts)
+    assert_moments_match(merged, X, y, weights, rtol=1e-10)
+    empty = gram.Moments(0.0, np.zeros(3), np.zeros((3, 3)))
+    assert gram.merge_moments(empty, parts[0]).comoment.tolist() == parts[0].comoment.tolist()
+    assert gram.merge_moments(parts[1], empty).mean.tolist() == parts[1].mean.tolist()
+
+
+def test_moment_properties_name_their_parts(rng):
+    X = rng.normal(size=(40, 2))
+    y = rng.normal(size=40)
+    moments = moments_of(X, y)
+    assert moments.n_features == 2
+    np.testing.assert_array_equal(moments.x_mean, moments.mean[:2])
+    assert moments.y_mean == moments.mean[2] and moments.yy == moments.comoment[2, 2]
+    np.testing.assert_array_equal(moments.xx, moments.comoment[:2, :2])
+    np.testing.assert_array_equal(moments.xy, moments.comoment[:2, 2])
+
+
+# --- gram iterates are the loop's ---------------------------------------------------------
+
+
+def test_gram_reproduces_the_lecture(lecture_points):
+    x, y = lecture_points[:, 0], lecture_points[:, 1]
+    result = fastgd.fit(x, y, lr=0.0001, n_iter=1000, method="gram")
+    assert result.method == "gram" and result.lr == 0.0001
+    b, w, history = naive.gradient_descent(x.reshape(-1, 1), y, 0.0001, 1000)
+    assert result.intercept == pytest.approx(b, rel=1e-9)
+    assert result.coef[0] == pytest.approx(w[0], rel=1e-9)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
+    assert_same_iterates(result, fastgd.fit(x, y, lr=0.0001, n_iter=1000, method="loop"))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_gram_matches_the_reference_with_weights_and_a_start(rng, threads):
+    X = rng.normal(loc=[2.0, -1.0], size=(120, 2))
+    y = rng.normal(size=120)
+    weights = rng.uniform(0, 3, size=120)
+    kwargs = {"b0": 1.5, "w0": [-1.0, 2.0], "sample_weight": weights}
+    result = fastgd.fit(X, y, lr=0.05, n_iter=30, method="gram", threads=threads, **kwargs)
+    b, w, history = naive.gradient_descent(X, y, 0.05, 30, **kwargs)
+    assert result.intercept == pytest.approx(b, rel=1e-10)
+    np.testing.assert_allclose(result.coef, w, rtol=1e-10)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-10)
+
+
+@pytest.mark.parametrize("d", [1, 3, 16, 64])
+def test_gram_matches_the_loop_at_large_offsets(rng, d):
+    X, y = offset_data(rng, 2000, d)
+    loop = fastgd.fit(X, y, n_iter=200, method="loop")
+    result = fastgd.fit(X, y, n_iter=200, method="gram")
+    assert result.lr == loop.lr  # the same auto step
+    assert_same_iterates(result, loop)
+
+
+def test_gram_matches_the_reference_at_large_offsets(rng):
+    X, y = offset_data(rng, 300, 2)
+    result = fastgd.fit(X, y, n_iter=25, method="gram")
+    b, w, history = naive.gradient_descent(X, y, result.lr, 25)
+    assert result.intercept == pytest.approx(b, rel=1e-9)
+    np.testing.assert_allclose(result.coef, w, rtol=1e-9)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
+
+
+def test_gram_matches_the_reference_for_64_features(rng):
+    X = rng.normal(loc=rng.uniform(-5, 5, size=64), size=(150, 64))
+    y = X @ rng.normal(size=64) + rng.normal(size=150)
+    result = fastgd.fit(X, y, n_iter=10, method="gram")
+    b, w, history = naive.gradient_descent(X, y, result.lr, 10)
+    assert result.intercept == pytest.approx(b, rel=1e-9)
+    np.testing.assert_allclose(result.coef, w, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
+
+
+def test_gram_on_float32_data(rng):
+    X = rng.normal(loc=3.0, size=(1000, 2)).astype(np.float32)
+    y = (X @ np.array([1.0, -2.0], dtype=np.float32) + 1.0).astype(np.float32)
+    result = fastgd.fit(X, y, lr=0.05, n_iter=30, method="gram")
+    b, w, history = naive.gradient_descent(X.astype(np.float64), y.astype(np.float64), 0.05, 30)
+    assert result.intercept == pytest.approx(b, rel=1e-9)
+    np.testing.assert_allclose(result.coef, w, rtol=1e-9)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
+
+
+def test_gram_with_the_same_threads_gives_identical_bits(rng):
+    X = rng.normal(size=(5001, 3))
+    y = rng.normal(size=5001)
+    for threads in (1, 2):
+        first, second = (fastgd.fit(X, y, method="gram", threads=threads) for _ in range(2))
+        assert first.intercept == second.intercept
+        np.testing.assert_array_equal(first.loss_history, second.loss_history)
+
+
+def test_gram_run_from_merged_moments_is_the_whole_run(rng):
+    # How the Dask backend uses gram: moments per chunk, merged, then the same iterations.
+    X = rng.normal(loc=10.0, size=(400, 2))
+    y = rng.normal(size=400)
+    chunks = [moments_of(X[a : a + 100], y[a : a + 100]) for a in range(0, 400, 100)]
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged = gram.merge_moments(merged, chunk)
+    run = gram.Run.from_moments(merged)
+    history = np.empty(51)
+    b, w = 0.0, np.zeros(2)
+    history[0] = run.evaluate(b, w)
+    status, k, b = run.iterate(b, w, 0.01, 0, 50, -1.0, history)
+    assert status == 0  # RAN: all 50 steps
+    whole = fastgd.fit(X, y, lr=0.01, n_iter=50, method="gram")
+    assert k == 50 and b == pytest.approx(whole.intercept, rel=1e-12)
+    np.testing.assert_allclose(w, whole.coef, rtol=1e-12)
+    np.testing.assert_allclose(history, whole.loss_history, rtol=1e-12)
+
+
+def test_gram_callback_and_tol_behave_as_in_the_loop(rng):
+    x = rng.normal(size=100)
+    y = 3 * x + 1 + rng.normal(size=100)
+    seen = {}
+    for method in ("loop", "gram"):
+        calls = []
+
+        def callback(k, b, w, loss, calls=calls):
+            calls.append(k)
+
+        result = fastgd.fit(
+            x, y, lr=0.01, n_iter=10_000, tol=1e-4, method=method, check_every=50,
+            callback=callback,
+        )  # fmt: skip
+        assert result.converged and result.method == method
+        seen[method] = (result, calls)
+    assert_same_iterates(seen["gram"][0], seen["loop"][0])
+    assert seen["gram"][1] == seen["loop"][1]
+
+
+def test_nan_in_the_data_is_located_with_gram(rng):
+    x = rng.normal(size=50)
+    x[17] = np.nan
+    with pytest.raises(ValueError, match=r"X\[17\] is nan"):
+        fastgd.fit(x, rng.normal(size=50), method="gram")
+
+
+# --- choosing the method --------------------------------------------------------------------
+
+
+def test_auto_method_picks_gram_for_many_iterations_and_the_loop_for_few(rng):
+    X = rng.normal(size=(1000, 2))
+    y = rng.normal(size=1000)
+    assert fastgd.fit(X, y, lr=0.1, n_iter=1000).method == "gram"
+    assert fastgd.fit(X, y, lr=0.1, n_iter=1).method == "loop"
+    assert fastgd.fit(X, y, lr=0.1, n_iter=1000, method="loop").method == "loop"
+    wide = rng.normal(size=(50, 40))
+    assert fastgd.fit(wide, y[:50], lr=0.001, n_iter=20).method == "loop"
+
+
+@pytest.mark.parametrize(
+    "method, error, match",
+    [("fast", ValueError, "method must be one of"), (1, TypeError, "method must be one of")],
+)
+def test_bad_method_is_named(method, error, match):
+    with pytest.raises(error, match=match):
+        fastgd.fit([1.0, 2.0], [1.0, 2.0], method=method)
+
+
+# --- step size --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_max_stable_lr_is_two_over_the_largest_eigenvalue(rng, weighted):
+    X = rng.normal(loc=[5.0, 0.0, -20.0], size=(200, 3))
+    y = rng.normal(size=200)
+    weights = rng.uniform(0, 2, size=200) if weighted else None
+    largest = np.linalg.eigvalsh(np.array(naive.hessian(X, weights)))[-1]
+    assert fastgd.max_stable_lr(X, y, weights) == pytest.approx(2 / largest, rel=1e-12)
+    assert fastgd.max_stable_lr(X, y, weights, threads=2) == pytest.approx(2 / largest, rel=1e-12)
+
+
+def test_max_stable_lr_at_large_offsets_and_by_power_iteration(rng, monkeypatch):
+    X, y = offset_data(rng, 500, 4)
+    largest = np.linalg.eigvalsh(np.array(naive.hessian(X)))[-1]
+    assert fastgd.max_stable_lr(X, y) == pytest.approx(2 / largest, rel=1e-12)
+    monkeypatch.setattr(_config, "EIGVALSH_MAX_FEATURES", 0)
+    X = rng.normal(loc=1.0, size=(300, 6))
+    largest = np.linalg.eigvalsh(np.array(naive.hessian(X)))[-1]
+    assert fastgd.max_stable_lr(X, y[:300]) == pytest.approx(2 / largest, rel=1e-9)
+
+
+def test_max_stable_lr_of_the_lecture_data(lecture_points):
+    x, y = lecture_points[:, 0], lecture_points[:, 1]
+    limit = fastgd.max_stable_lr(x, y)
+    assert limit == pytest.approx(2 / np.linalg.eigvalsh(naive.hessian(x.reshape(-1, 1)))[-1])
+    assert f"{limit:.1e}" == "4.0e-04"
+    # The limit is sharp: just below it the fit converges, just above it diverges.
+    below = fastgd.fit(x, y, lr=0.98 * limit, n_iter=20_000, method="gram")
+    assert np.isfinite(below.loss) and below.loss < below.loss_history[0]
+    with pytest.raises(fastgd.DivergenceError):
+        fastgd.fit(x, y, lr=1.02 * limit, n_iter=20_000, method="gram")
+
+
+def test_max_stable_lr_rejects_bad_data():
+    with pytest.raises(ValueError, match=r"y\[1\] is inf"):
+        fastgd.max_stable_lr([1.0, 2.0], [0.0, np.inf])
+    with pytest.raises(ValueError, match="same number of rows"):
+        fastgd.max_stable_lr([1.0, 2.0], [0.0])
+
+
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_auto_lr_is_one_over_l_and_the_loss_decreases_monotonically(rng, method):
+    X, y = offset_data(rng, 500, 3, offset=100.0)
+    result = fastgd.fit(X, y, n_iter=300, method=method)
+    assert result.lr == pytest.approx(fastgd.max_stable_lr(X, y) / 2, rel=1e-14)
+    assert np.all(np.diff(result.loss_history) <= 0)
+    assert result.loss < result.loss_history[0]
+
+
+def test_defaults_are_auto_lr_and_1000_iterations(lecture_points):
+    x, y = lecture_points[:, 0], lecture_points[:, 1]
+    result = fastgd.fit(x, y)
+    assert result.n_iter == 1000 and result.method == "gram"
+    assert result.lr == pytest.approx(fastgd.max_stable_lr(x, y) / 2)
+
+
+def test_lr_auto_reaches_the_lecture_optimum(lecture_points):
+    x, y = lecture_points[:, 0], lecture_points[:, 1]
+    slope, intercept = np.polyfit(x, y, 1)
+    result = fastgd.fit(x, y, n_iter=2_000_000)
+    assert result.intercept == pytest.approx(intercept, rel=1e-6)
+    assert result.coef[0] == pytest.approx(slope, rel=1e-6)
+
+
+def test_divergence_names_the_stable_limit(lecture_points):
+    x, y = lecture_points[:, 0], lecture_points[:, 1]
+    for method in ("loop", "gram"):
+        with pytest.raises(
+            fastgd.DivergenceError,
+            match=r"lr=0\.001 exceeds the stable limit 4\.0e-4 for this data",
+        ):
+            fastgd.fit(x, y, lr=0.001, n_iter=1000, method=method)
+
+
+def test_bad_lr_strings_are_refused():
+    with pytest.raises(TypeError, match="lr must be a real number > 0 or 'auto'"):
+        fastgd.fit([1.0, 2.0], [1.0, 2.0], lr="fast")
+
+
+# --- convergence --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_convergence_warning_when_tol_is_not_met(lecture_points, method):
+    x, y = lecture_points[:, 0], lecture_points[:, 1]
+    with pytest.warns(fastgd.ConvergenceWarning, match=r"tol=1e-12 was not reached in n_iter=50"):
+        result = fastgd.fit(x, y, n_iter=50, tol=1e-12, method=method)
+    assert not result.converged and result.n_iter == 50
+
+
+def test_no_warning_when_tol_is_met_or_not_given(rng):
+    x = rng.normal(size=100)
+    y = 2 * x + 1 + rng.normal(size=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        converged = fastgd.fit(x, y, n_iter=100_000, tol=1e-8)
+        fastgd.fit(x, y, n_iter=5)
+    assert converged.converged and converged.n_iter < 100_000
+    history = converged.loss_history
+    k = converged.n_iter
+    assert history[k - 1] - history[k] <= 1e-8 * history[k - 1]
+    assert all(history[i - 1] - history[i] > 1e-8 * history[i - 1] for i in range(1, k))
+
+
+def test_tol_zero_stops_when_the_loss_stops_decreasing(rng):
+    x = rng.normal(size=100)
+    y = 2 * x + 1 + rng.normal(size=100)
+    result = fastgd.fit(x, y, n_iter=1_000_000, tol=0.0, method="gram")
+    assert result.converged and result.n_iter < 1_000_000
+    assert result.loss_history[-1] >= result.loss_history[-2]
+    slope, intercept = np.polyfit(x, y, 1)
+    assert result.intercept == pytest.approx(intercept, rel=1e-9)
+    assert result.coef[0] == pytest.approx(slope, rel=1e-9)
