@@ -30,7 +30,7 @@ import numpy as np
 from . import gram
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import _dtype_problem, _float_dtype_for
-from .errors import DeviceError
+from .errors import DeviceError, DivergenceError
 from .gradient import all_finite, apply_step, n_sums, partial_sums
 from .plan import Plan, choose_method
 
@@ -499,3 +499,14 @@ class GramRun:
 
 def _part_moments(part):
     return gram.centered_moments(*part, 1)
+
+
+def max_stable_lr(X, y, sample_weight=None):
+    """`fastgd.max_stable_lr` for Dask input: 2 / L from the merged moments of the chunks."""
+    X, y, sample_weight, _ = check_data(X, y, sample_weight)
+    moments = GramRun(X, y, sample_weight).statistics()
+    if not (np.all(np.isfinite(moments.comoment)) and np.all(np.isfinite(moments.mean))):
+        raise locate_non_finite(X, y) or DivergenceError(
+            "the data's moments overflow: scale X and y (e.g. standardize them)"
+        )
+    return gram.stable_limit(moments)

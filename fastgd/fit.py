@@ -202,6 +202,8 @@ def max_stable_lr(X, y, sample_weight=None, *, threads=None):
     lr < max_stable_lr(X, y) and diverges for lr above it (from almost every starting point).
     lr="auto" uses half of it, 1 / L.
     """
+    if distributed.is_dask_array(X) or distributed.is_dask_array(y):
+        return distributed.max_stable_lr(X, y, sample_weight)
     X, y, sample_weight, _ = check_data(X, y, sample_weight)
     threads = check_threads(threads)
     plan = make_plan(X.shape[0], X.shape[1], "cpu", threads)

@@ -65,6 +65,8 @@ def test_auto_lr_and_auto_method(client, rng, method):
     result, reference = fit_both(X, y, (2500, 3), 4000, method=method, lr="auto", n_iter=200)
     assert result.lr == pytest.approx(reference.lr, rel=1e-9)
     assert_same_fit(result, reference)
+    limit = fastgd.max_stable_lr(da.from_array(X, chunks=(2500, 3)), y)
+    assert limit == pytest.approx(fastgd.max_stable_lr(X, y), rel=1e-9)
     auto = fastgd.fit(da.from_array(X, chunks=(2500, 3)), y, n_iter=200)
     assert auto.method == "gram"  # 200 passes over the data cost more than one
     assert_same_fit(auto, reference)
