@@ -11,6 +11,10 @@ chunk. The client adds the chunks' sums in chunk order by a pairwise tree (so th
 not depend on which worker holds which chunk) and takes the step (`gradient.apply_step`).
 Per-iteration latency is therefore one round trip to the workers, not a Dask graph.
 
+method="gram": one pass computes each chunk's centred moments (`gram.centered_moments`) where
+the chunk is, without persisting anything; the client merges them pairwise in chunk order
+(`gram.merge_moments`, exact) and runs the iterations from them (`gram.Run`).
+
 Without a distributed Client the parts are computed with Dask's default scheduler into this
 process's memory and each iteration runs the chunks on a thread pool (the kernel releases the
 GIL): the same per-chunk sums, added in the same order.
@@ -36,7 +40,6 @@ from .plan import Plan, choose_method
 
 # Lost workers tolerated per evaluation before the fit gives up.
 MAX_RECOVERIES = 3
-
 
 # How often a waiting call checks that the workers it waits for are still alive.
 POLL_SECONDS = 0.5
@@ -229,12 +232,42 @@ def _make_part(X, y, sample_weight):
     return np.ascontiguousarray(X), np.ascontiguousarray(y), sample_weight
 
 
-def chunk_sums(parts, b, w):
-    """The partial sums of each part at (b, w), one row per part (see gradient.partial_sums)."""
-    out = np.empty((len(parts), n_sums(w.shape[0])))
-    for i, (X, y, sample_weight) in enumerate(parts):
-        partial_sums(X, y, sample_weight, b, w, out[i])
-    return out
+class ChunkGroup:
+    """The parts held by one process, worked on by `threads` threads (the kernels release the
+    GIL). Each part's result goes to its own row: the threads never share an accumulator."""
+
+    def __init__(self, parts, threads):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.parts = list(parts)
+        self.threads = max(1, min(threads, len(self.parts)))
+        self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+
+    def _each(self, work):
+        def stride(first):
+            for i in range(first, len(self.parts), self.threads):
+                work(i, *self.parts[i])
+
+        if self.pool is None:
+            stride(0)
+        else:
+            list(self.pool.map(stride, range(self.threads)))
+
+    def sums(self, b, w):
+        """The partial sums of each part at (b, w), one row per part (gradient.partial_sums)."""
+        out = np.empty((len(self.parts), n_sums(w.shape[0])))
+        self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, out[i]))
+        return out
+
+    def moments(self):
+        """The centred moments of each part (gram.centered_moments), one per part."""
+        out = [None] * len(self.parts)
+
+        def work(i, X, y, s):
+            out[i] = gram.centered_moments(X, y, s, 1)
+
+        self._each(work)
+        return out
 
 
 def _delayed_parts(X, y, sample_weight):
@@ -248,11 +281,6 @@ def _delayed_parts(X, y, sample_weight):
         w_blocks = sample_weight.to_delayed().ravel()
     make_part = dask.delayed(_make_part, pure=True)
     return [make_part(*blocks) for blocks in zip(x_blocks, y_blocks, w_blocks)]
-
-
-def chunk_moments(parts):
-    """The centred moments of each part (see gram.centered_moments), one per part."""
-    return [gram.centered_moments(X, y, sample_weight, 1) for X, y, sample_weight in parts]
 
 
 def merge_tree(moments):
@@ -285,20 +313,25 @@ def make_run(X, y, sample_weight, total_weight, device, threads, *, method, n_it
 
 
 class ChunkHolder:
-    """A Dask Actor on one worker: holds that worker's parts and computes their partial sums.
+    """A Dask Actor on one worker: holds that worker's parts and computes their partial sums
+    (or moments) on the worker's threads.
 
     The parts are the persisted results themselves (Dask hands the actor its local data, no
     copy); only (b, w) arrive and d + 2 numbers per part leave.
     """
 
     def __init__(self, *parts):
-        self.parts = parts
+        from distributed import get_worker
+
+        worker = get_worker()
+        threads = getattr(getattr(worker, "state", worker), "nthreads", 1)
+        self.group = ChunkGroup(parts, threads)
 
     def sums(self, b, w):
-        return chunk_sums(self.parts, b, w)
+        return self.group.sums(b, w)
 
     def moments(self):
-        return chunk_moments(self.parts)
+        return self.group.moments()
 
 
 def tree_sum(rows):
@@ -336,24 +369,12 @@ class Run:
 
     def _start_local(self, dask, parts):
         import os
-        from concurrent.futures import ThreadPoolExecutor
 
-        self.local_parts = dask.compute(*parts)
+        local_parts = dask.compute(*parts)
         serial = dask.config.get("scheduler", None) in ("sync", "synchronous", "single-threaded")
-        workers = 1 if serial else dask.config.get("num_workers", None) or os.cpu_count()
-        workers = min(len(self.local_parts), workers)
-        # Several chunks to a task so that each task is a worthwhile amount of work.
-        self.groups = [self.local_parts[i::workers] for i in range(workers)]
-        self.order = np.argsort(np.concatenate([np.arange(i, self.n_chunks, workers)
-                                                for i in range(workers)]))  # fmt: skip
-        self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
-        self.threads = workers
-
-    def _local_sums(self, b, w):
-        if self.pool is None:
-            return chunk_sums(self.local_parts, b, w)
-        results = list(self.pool.map(lambda group: chunk_sums(group, b, w), self.groups))
-        return np.concatenate(results)[self.order]
+        threads = 1 if serial else dask.config.get("num_workers", None) or os.cpu_count()
+        self.local = ChunkGroup(local_parts, threads)
+        self.threads = self.local.threads
 
     # -- with a Client: one actor per worker ------------------------------------------------
 
@@ -427,12 +448,12 @@ class Run:
 
     def _chunk_sums(self, b, w):
         w = np.ascontiguousarray(w, dtype=np.float64)
-        return self._local_sums(b, w) if self.client is None else self._cluster_sums(b, w)
+        return self.local.sums(b, w) if self.client is None else self._cluster_sums(b, w)
 
     def statistics(self):
         """The data's centred moments (for lr="auto"): one more pass, on the workers."""
         if self.client is None:
-            return merge_tree(chunk_moments(self.local_parts))
+            return merge_tree(self.local.moments())
         return merge_tree(self._ask_actors("moments"))
 
     def evaluate(self, b, w):
