@@ -19,6 +19,18 @@ DEVICES = ("auto", "cpu", "cuda")
 METHODS = ("auto", "loop", "gram")
 
 
+def is_device_array(value):
+    """True for GPU arrays: numba device arrays and anything with `__cuda_array_interface__`
+    (CuPy arrays, PyTorch CUDA tensors). They are checked on the device (fastgd/cuda.py), never
+    passed to np.asarray, which would copy them to the host."""
+    try:
+        return getattr(value, "__cuda_ndarray__", False) is True or hasattr(
+            value, "__cuda_array_interface__"
+        )
+    except Exception:  # noqa: BLE001 -- an object whose attribute lookup fails is no GPU array
+        return False
+
+
 def _dtype_problem(dtype):
     """A description of why `dtype` is not real-valued numeric data, or None if it is."""
     kind = dtype.kind
@@ -88,8 +100,13 @@ def check_data(X, y, sample_weight=None):
     """Return (X as a C-contiguous (n, d) float array, y (n,), sample_weight or None, total weight).
 
     `y` and `sample_weight` follow X's float dtype. Nothing is copied when X and y already are
-    C-contiguous arrays of that dtype.
+    C-contiguous arrays of that dtype. When any of them is a GPU array, all three are returned
+    as device arrays (see `cuda.check_device_data`).
     """
+    if any(map(is_device_array, (X, y, sample_weight))):
+        from .cuda import check_device_data
+
+        return check_device_data(X, y, sample_weight)
     X = _as_array(X, "X")
     if X.ndim not in (1, 2):
         raise ValueError(
@@ -156,6 +173,10 @@ def locate_non_finite(X, y):
 
     Called only after a fit's loss turned out non-finite, so the search costs nothing otherwise.
     """
+    if is_device_array(X):
+        from .cuda import locate_non_finite as locate_on_device
+
+        return locate_on_device(X, y)
     for name, array in (("X", X), ("y", y)):
         bad = ~np.isfinite(array)
         if bad.any():

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from . import _config, cpu, distributed, gram
+from . import _config, cpu, cuda, distributed, gram
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
@@ -22,6 +22,7 @@ from ._validation import (
     check_real,
     check_start,
     check_threads,
+    is_device_array,
     locate_non_finite,
 )
 from .errors import ConvergenceWarning, DivergenceError
@@ -64,6 +65,9 @@ def fit(
     b0, w0 : float and array of shape (d,), optional
         The starting point (zeros by default).
     device : "auto", "cpu" or "cuda"
+        "auto" runs on a GPU when the data already is on one, or when a GPU is usable and the
+        data is large (see `plan.make_plan`); else on the CPU. X, y and sample_weight may be GPU
+        arrays (numba device arrays, CuPy arrays, PyTorch CUDA tensors): they are used in place.
     threads : int, optional
         CPU threads for this call (numba's thread count is restored afterwards). By default
         numba's current count, or one thread for small data.
@@ -125,20 +129,21 @@ def fit(
     else:
         plan = make_plan(
             X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
-            moments_needed=auto,
+            moments_needed=auto, data_on_device=is_device_array(X),
         )  # fmt: skip
-        backend = gram if plan.method == "gram" else cpu
+        backend = gram if plan.method == "gram" else cuda if plan.device == "cuda" else cpu
         run = backend.Run(X, y, sample_weight, total_weight, plan.threads)
 
     def moments():
-        # The gram and Dask Runs compute them; for the CPU loop they cost one extra pass.
-        if plan.method == "gram" or on_dask:
+        # The gram Run has them already; the CUDA and Dask Runs compute them where the data
+        # is; for the CPU loop they cost one extra pass.
+        if plan.method == "gram" or plan.device in ("cuda", "dask"):
             return run.statistics()
         return gram.centered_moments(X, y, sample_weight, plan.threads)
 
     history = np.empty(n_iter + 1)
     run.compile(b, w, 1.0 if auto else lr, tol, history)
-    if auto and plan.method != "gram" and not on_dask:
+    if auto and plan.method != "gram" and plan.device == "cpu":
         gram.compile_moments(X, y, sample_weight, plan.threads)
     start = time.perf_counter()
     history[0] = run.evaluate(b, w)
@@ -206,8 +211,11 @@ def max_stable_lr(X, y, sample_weight=None, *, threads=None):
         return distributed.max_stable_lr(X, y, sample_weight)
     X, y, sample_weight, _ = check_data(X, y, sample_weight)
     threads = check_threads(threads)
-    plan = make_plan(X.shape[0], X.shape[1], "cpu", threads)
-    moments = gram.centered_moments(X, y, sample_weight, plan.threads)
+    if is_device_array(X):
+        moments = cuda.device_moments(X, y, sample_weight)
+    else:
+        plan = make_plan(X.shape[0], X.shape[1], "cpu", threads)
+        moments = gram.centered_moments(X, y, sample_weight, plan.threads)
     if not np.all(np.isfinite(moments.comoment)) or not np.all(np.isfinite(moments.mean)):
         raise locate_non_finite(X, y) or DivergenceError(
             "the data's moments overflow: scale X and y (e.g. standardize them)"

@@ -112,25 +112,79 @@ def _merge_into(weight_a, mean_a, comoment_a, weight_b, mean_b, comoment_b):
     return total
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _block_moments(X, y, sample_weight, start, stop, centred, weighted, mean, comoment):
-    """Moments of rows [start, stop) into (mean, upper triangle of comoment); return the weight.
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _block_moments_one_feature(x, y, sample_weight, mean, comoment):
+    """`_block_moments` for d = 1: the same two passes, on scalars, which vectorize."""
+    rows = x.shape[0]
+    weight = 0.0
+    sum_x = 0.0
+    sum_y = 0.0
+    if sample_weight is None:
+        for i in range(rows):
+            sum_x += np.float64(x[i])
+            sum_y += np.float64(y[i])
+        weight = float(rows)
+    else:
+        for i in range(rows):
+            s = np.float64(sample_weight[i])
+            weight += s
+            sum_x += s * np.float64(x[i])
+            sum_y += s * np.float64(y[i])
+    if weight == 0.0:
+        mean[:] = 0.0
+        comoment[:, :] = 0.0
+        return 0.0
+    x_mean = sum_x / weight
+    y_mean = sum_y / weight
+    xx = 0.0
+    xy = 0.0
+    yy = 0.0
+    if sample_weight is None:
+        for i in range(rows):
+            dx = np.float64(x[i]) - x_mean
+            dy = np.float64(y[i]) - y_mean
+            xx += dx * dx
+            xy += dx * dy
+            yy += dy * dy
+    else:
+        for i in range(rows):
+            s = np.float64(sample_weight[i])
+            dx = np.float64(x[i]) - x_mean
+            dy = np.float64(y[i]) - y_mean
+            xx += s * dx * dx
+            xy += s * dx * dy
+            yy += s * dy * dy
+    mean[0] = x_mean
+    mean[1] = y_mean
+    comoment[0, 0] = xx
+    comoment[0, 1] = xy
+    comoment[1, 1] = yy
+    return weight
 
-    Two passes over the block: its means, then the products of the centred values, which were
-    copied column by column into `centred` (and, times the weights, into `weighted`) so that
-    every product is a dot product of two contiguous vectors and vectorizes.
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
+def _block_moments(X, y, sample_weight, centred, weighted, mean, comoment):
+    """Moments of the rows of a block into (mean, upper triangle of comoment); return the weight.
+
+    Two passes over the block, which is small enough to stay in cache: its means, then the
+    products of the centred values. For d > 1 these are first copied column by column into
+    `centred` (and, times the weights, into `weighted`) so that every product is a dot product
+    of two contiguous vectors and vectorizes. Loops run over 1-D views from index 0: numba's
+    negative-index handling keeps loops with offset indices from vectorizing.
     """
-    d = X.shape[1]
+    rows, d = X.shape
+    if d == 1:
+        return _block_moments_one_feature(X.reshape(rows), y, sample_weight, mean, comoment)
     size = d + 1
-    rows = stop - start
     weight = 0.0
     mean[:] = 0.0
     for i in range(rows):
-        s = 1.0 if sample_weight is None else np.float64(sample_weight[start + i])
+        s = 1.0 if sample_weight is None else np.float64(sample_weight[i])
         weight += s
+        row = X[i]
         for j in range(d):
-            mean[j] += s * np.float64(X[start + i, j])
-        mean[d] += s * np.float64(y[start + i])
+            mean[j] += s * np.float64(row[j])
+        mean[d] += s * np.float64(y[i])
     comoment[:, :] = 0.0
     if weight == 0.0:
         mean[:] = 0.0
@@ -138,26 +192,24 @@ def _block_moments(X, y, sample_weight, start, stop, centred, weighted, mean, co
     for j in range(size):
         mean[j] /= weight
     for i in range(rows):
+        row = X[i]
         for j in range(d):
-            centred[j, i] = np.float64(X[start + i, j]) - mean[j]
-        centred[d, i] = np.float64(y[start + i]) - mean[d]
-    if sample_weight is None:
+            centred[j, i] = np.float64(row[j]) - mean[j]
+        centred[d, i] = np.float64(y[i]) - mean[d]
+    if sample_weight is not None:
         for j in range(size):
-            for k in range(j, size):
-                total = 0.0
-                for i in range(rows):
-                    total += centred[j, i] * centred[k, i]
-                comoment[j, k] = total
-    else:
-        for j in range(size):
+            source = centred[j]
+            target = weighted[j]
             for i in range(rows):
-                weighted[j, i] = np.float64(sample_weight[start + i]) * centred[j, i]
-        for j in range(size):
-            for k in range(j, size):
-                total = 0.0
-                for i in range(rows):
-                    total += weighted[j, i] * centred[k, i]
-                comoment[j, k] = total
+                target[i] = np.float64(sample_weight[i]) * source[i]
+    for j in range(size):
+        left = weighted[j]
+        for k in range(j, size):
+            right = centred[k]
+            total = 0.0
+            for i in range(rows):
+                total += left[i] * right[i]
+            comoment[j, k] = total
     return weight
 
 
@@ -174,10 +226,17 @@ def _range_moments(X, y, sample_weight, start, stop, block_rows, mean, comoment)
     comoment[:, :] = 0.0
     for block_start in range(start, stop, block_rows):
         block_stop = min(block_start + block_rows, stop)
-        block_weight = _block_moments(
-            X, y, sample_weight, block_start, block_stop, centred, weighted,
-            block_mean, block_comoment,
-        )  # fmt: skip
+        X_block = X[block_start:block_stop]
+        y_block = y[block_start:block_stop]
+        if sample_weight is None:
+            block_weight = _block_moments(
+                X_block, y_block, None, centred, weighted, block_mean, block_comoment
+            )
+        else:
+            block_weight = _block_moments(
+                X_block, y_block, sample_weight[block_start:block_stop], centred, weighted,
+                block_mean, block_comoment,
+            )  # fmt: skip
         weight = _merge_into(weight, mean, comoment, block_weight, block_mean, block_comoment)
     return weight
 

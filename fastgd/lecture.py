@@ -10,8 +10,11 @@ than a list, and that the public functions check their arguments before the comp
 `fastgd.fit` is the fast, general version of `gradient_descent_runner`.
 """
 
+from typing import Any
+
 import numpy as np
 from numba import njit
+from numpy.typing import ArrayLike
 
 from ._validation import check_count, check_real
 from .errors import DivergenceError
@@ -51,7 +54,7 @@ def _gradient_descent_runner(points, starting_b, starting_m, learning_rate, num_
     return b, m
 
 
-def _check_points(points):
+def _check_points(points: ArrayLike) -> np.ndarray:
     if isinstance(points, (str, bytes)) or points is None:
         raise TypeError(f"points must be an (N, 2) array of (x, y) rows, got {points!r}")
     try:
@@ -75,7 +78,7 @@ def _check_points(points):
     return array
 
 
-def _finite(values, what):
+def _finite(values: Any, what: str) -> Any:
     """The values, if finite; an overflow is an error, never a NaN or inf returned as a result."""
     if not np.all(np.isfinite(values)):
         raise DivergenceError(
@@ -85,7 +88,7 @@ def _finite(values, what):
     return values
 
 
-def compute_error_for_line_given_points(b, w, points):
+def compute_error_for_line_given_points(b: float, w: float, points: ArrayLike) -> float:
     """Mean squared error of the line y = w * x + b over the (x, y) rows of `points`."""
     error = _compute_error_for_line_given_points(
         check_real(b, "b"), check_real(w, "w"), _check_points(points)
@@ -93,7 +96,9 @@ def compute_error_for_line_given_points(b, w, points):
     return _finite(error, "the error")
 
 
-def step_gradient(b_current, w_current, points, learningRate):
+def step_gradient(
+    b_current: float, w_current: float, points: ArrayLike, learningRate: float
+) -> tuple[float, float]:
     """One step of batch gradient descent on the mean squared error; returns (new_b, new_w)."""
     step = _step_gradient(
         check_real(b_current, "b_current"),
@@ -104,7 +109,13 @@ def step_gradient(b_current, w_current, points, learningRate):
     return _finite(step, "the step")
 
 
-def gradient_descent_runner(points, starting_b, starting_m, learning_rate, num_iterations):
+def gradient_descent_runner(
+    points: ArrayLike,
+    starting_b: float,
+    starting_m: float,
+    learning_rate: float,
+    num_iterations: int,
+) -> tuple[float, float]:
     """`num_iterations` steps of `step_gradient` from (starting_b, starting_m); returns (b, m)."""
     result = _gradient_descent_runner(
         _check_points(points),

@@ -5,12 +5,11 @@ from dataclasses import dataclass
 import numba
 
 from . import _config
-from .errors import DeviceError
 
 
 @dataclass(frozen=True)
 class Plan:
-    device: str  # "cpu"
+    device: str  # "cpu", "cuda" or "dask"
     threads: int  # CPU threads the kernel uses (1: the serial kernel)
     method: str = "loop"  # "loop": one pass over the data per iteration; "gram": see gram.py
 
@@ -31,19 +30,36 @@ def choose_method(n_rows, n_features, n_iter, method="auto", moments_needed=Fals
 
 
 def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
-              moments_needed=False):  # fmt: skip
+              moments_needed=False, data_on_device=False):  # fmt: skip
     """Choose the device, the CPU thread count and the method (see `choose_method`).
 
+    device="cuda" runs the loop on the GPU or raises DeviceError saying why it cannot. With
+    device="auto", data already on a GPU runs there; other data runs on the GPU when the loop is
+    the cheaper method, a real GPU is usable (never numba-cuda's simulator) and the data has at
+    least `_config.CUDA_MIN_VALUES` values; else on the CPU.
     threads=None uses numba's current thread count, except for small data, where a parallel
     launch costs more than the whole pass and the serial kernel runs instead.
     """
-    if device == "cuda":
-        raise DeviceError(
-            "device='cuda' is not available in this version of fastgd; use device='cpu' "
-            "(or 'auto')"
+    from . import cuda
+
+    if device == "cuda" or (device == "auto" and data_on_device):
+        if method == "gram":
+            raise ValueError(
+                "method='gram' runs on the CPU only: use method='loop' (or 'auto') on the GPU, "
+                "or device='cpu' with host data"
+            )
+        cuda.require_gpu()
+        return Plan(device="cuda", threads=1, method="loop")
+    if data_on_device:
+        raise ValueError(
+            "X is a GPU array but device='cpu': pass device='cuda' (or 'auto') to fit it on the "
+            "GPU, or copy it to the host first (e.g. cupy.asnumpy(X), X.cpu().numpy())"
         )
+    method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
+    big = n_rows * n_features >= _config.CUDA_MIN_VALUES
+    if device == "auto" and method == "loop" and big and cuda.real_gpu_usable():
+        return Plan(device="cuda", threads=1, method="loop")
     if threads is None:
         small = n_rows * n_features < _config.PARALLEL_MIN_VALUES
         threads = 1 if small else numba.get_num_threads()
-    method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
     return Plan(device="cpu", threads=threads, method=method)

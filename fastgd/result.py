@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True, repr=False)
@@ -25,7 +26,7 @@ class FitResult:
     method: str = "loop"  # "loop" (one pass per iteration) or "gram" (from the moments)
     lr: float = float("nan")  # the learning rate used (1/L for lr="auto")
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """X @ coef + intercept, for X of shape (n,) or (n, d)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 1:
@@ -37,7 +38,7 @@ class FitResult:
             )
         return X @ self.coef + self.intercept
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         coef = np.array2string(self.coef, precision=6, threshold=8, separator=", ")
         return (
             f"FitResult(intercept={self.intercept:.6g}, coef={coef}, loss={self.loss:.6g}, "

@@ -1,6 +1,15 @@
 import os
 import pathlib
 
+# CUDA tests run on numba-cuda's simulator unless the environment says otherwise (set
+# NUMBA_ENABLE_CUDASIM=0 to run them on a real GPU). numba.cuda chooses once, when first
+# imported, from numba's config -- which numba read when pytest imported it for the warning
+# filters in pyproject.toml: re-read it now, before anything imports numba.cuda.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+import numba.core.config
+
+numba.core.config.reload_config()
+
 import numpy as np
 import pytest
 

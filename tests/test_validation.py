@@ -84,11 +84,6 @@ def test_one_feature_column_vectors_are_fine():
     assert result.coef.shape == (1,)
 
 
-def test_cuda_is_a_clear_error_without_a_gpu():
-    with pytest.raises(fastgd.DeviceError, match="device='cpu'"):
-        call(device="cuda")
-
-
 def test_bool_data_is_numeric():
     result = fastgd.fit(np.array([True, False, True]), [1.0, 0.0, 1.0], lr=0.1, n_iter=2)
     assert result.coef.shape == (1,)

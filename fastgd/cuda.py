@@ -1,0 +1,488 @@
+"""CUDA backend: the iteration loop driven from the host, every iteration's work on the GPU.
+
+The data is copied to the device once per fit (or used in place when it already lives there:
+numba device arrays and any object with `__cuda_array_interface__`, such as CuPy arrays and
+PyTorch CUDA tensors). The parameters, the partial sums, the loss history and a status flag
+also live on the device. Each iteration is two asynchronous kernel launches (see
+`fastgd/cuda_kernels.py`): a fused pass over the data computing the partial sums of
+`fastgd/gradient.py` per block, then a one-block kernel that adds the blocks up in a fixed order,
+records the loss, checks it and takes the step. The host never waits inside the loop: it only
+reads the status back every `_config.CUDA_POLL_EVERY` iterations (so that a diverged or converged
+fit stops queueing launches) and at the end of each block of iterations that `fit` asks for,
+when it also reads the parameters and the new part of the loss history.
+
+A numba kernel launch costs the host tens of microseconds (argument typing and the driver call).
+Launches are asynchronous, so this overlaps the GPU's work whenever one pass over the data takes
+longer than two launches (about n * d > 10^6 values on a current GPU); for many iterations over
+small data the launch cost dominates. A single cooperative kernel running many iterations with
+a grid-wide sync would remove it; it is not built (see README).
+
+numba-cuda is an optional extra: this module imports it only inside functions, so fastgd imports
+and runs on the CPU without it.
+"""
+
+import functools
+import math
+import warnings
+
+import numpy as np
+
+from . import _config
+from ._status import PARAMS_NOT_FINITE, RAN
+from ._validation import _dtype_problem, _float_dtype_for, is_device_array
+from .errors import DeviceError
+from .gradient import n_sums
+
+INSTALL_HINT = 'pip install "fastgd[cuda]"'
+# Shared memory a block may use without opting in to more, on every GPU numba-cuda supports.
+SHARED_MEMORY_BYTES = 48 * 1024
+
+
+def _numba_cuda():
+    """numba.cuda from NVIDIA's numba-cuda package, or a DeviceError saying how to install it."""
+    try:
+        from numba import cuda
+    except ImportError:
+        cuda = None
+    if cuda is None or getattr(cuda, "implementation", None) != "NVIDIA":
+        raise DeviceError(
+            f"device='cuda' needs NVIDIA's numba-cuda, which is not installed: {INSTALL_HINT} "
+            "(or use device='cpu')"
+        )
+    return cuda
+
+
+def _kernels():
+    from . import cuda_kernels
+
+    return cuda_kernels
+
+
+def simulator_enabled():
+    _numba_cuda()
+    from numba.cuda.core import config
+
+    return bool(config.ENABLE_CUDASIM)
+
+
+def gpu_problem():
+    """Why device='cuda' cannot run here (a sentence with the fix), or None when it can.
+
+    numba-cuda's simulator (NUMBA_ENABLE_CUDASIM=1) counts as a usable device.
+    """
+    try:
+        cuda = _numba_cuda()
+    except DeviceError as error:
+        return str(error)
+    if simulator_enabled():
+        return None
+    try:
+        count = len(cuda.gpus)
+    except Exception as error:  # noqa: BLE001 -- CudaSupportError (no driver), driver errors
+        reason = " ".join(str(error).split()).rstrip(" :")
+        return (
+            f"no usable CUDA driver ({reason}); install the NVIDIA driver on a machine with an "
+            "NVIDIA GPU, or use device='cpu'"
+        )
+    if count == 0:
+        return "no CUDA GPU is visible (check CUDA_VISIBLE_DEVICES), or use device='cpu'"
+    return None
+
+
+def require_gpu():
+    problem = gpu_problem()
+    if problem is not None:
+        raise DeviceError(f"device='cuda' cannot run: {problem}")
+
+
+@functools.lru_cache(maxsize=1)
+def real_gpu_usable():
+    """True when a real GPU is usable. Never the simulator: device='auto' must not pick it (it
+    runs kernels as Python threads); only an explicit device='cuda' runs the simulator."""
+    try:
+        return gpu_problem() is None and not simulator_enabled()
+    except DeviceError:
+        return False
+
+
+# --- Data already on the device -----------------------------------------------------------
+
+
+def _as_device_array(value):
+    """A numba device array viewing `value`'s GPU memory (no copy)."""
+    if getattr(value, "__cuda_ndarray__", False):  # numba's own (also the simulator's)
+        return value
+    return _numba_cuda().as_cuda_array(value)
+
+
+def _device_float_dtype(array, name, dtype=None):
+    problem = _dtype_problem(array.dtype)
+    if problem is not None:
+        raise TypeError(f"{name} holds {problem} (dtype {array.dtype}); pass real numbers")
+    wanted = dtype or _float_dtype_for(array.dtype)
+    if array.dtype != wanted:
+        raise TypeError(
+            f"{name} is a GPU array of dtype {array.dtype}; fastgd uses GPU data in place and "
+            f"needs {wanted} here: convert it on the GPU first (e.g. {name}.astype('{wanted}'))"
+        )
+    if not array.is_c_contiguous():
+        raise ValueError(
+            f"{name} is a GPU array that is not C-contiguous; make it contiguous on the GPU "
+            f"first (e.g. cupy.ascontiguousarray({name}) or {name}.contiguous())"
+        )
+    return array
+
+
+def _to_device_like(value, name, dtype):
+    """A host value converted once to `dtype` and copied to the device, or a device array
+    checked to have that dtype."""
+    if is_device_array(value):
+        return _device_float_dtype(_as_device_array(value), name, dtype)
+    from ._validation import _as_array, _convert
+
+    return _numba_cuda().to_device(_convert(_as_array(value, name), dtype, name))
+
+
+def _configure(kernel, blocks, threads, shared_bytes=0):
+    """kernel[blocks, threads, stream 0, shared_bytes], without numba's warning about small
+    grids: the one-block kernels and the passes over small data are small on purpose."""
+    from numba.core.errors import NumbaPerformanceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        return kernel[blocks, threads, 0, shared_bytes]
+
+
+def _launch_1d(n):
+    threads = _config.CUDA_THREADS_PER_BLOCK
+    return max(1, min(_blocks_limit(), math.ceil(n / threads))), threads
+
+
+def _first_bad_index(values, negative_too):
+    """The first index of `values` (1-D, on the device) that is NaN, +-inf (or < 0), or None."""
+    cuda = _numba_cuda()
+    n = values.shape[0]
+    first = cuda.to_device(np.array([n], dtype=np.int64))
+    blocks, threads = _launch_1d(n)
+    _configure(_kernels().first_bad_value, blocks, threads)(values, int(negative_too), first)
+    index = int(first.copy_to_host()[0])
+    return None if index == n else index
+
+
+def _value_at(array, index):
+    return array[index : index + 1].copy_to_host()[0]
+
+
+def _total(values):
+    """The sum of a 1-D device array in float64: block totals added up in block order."""
+    cuda = _numba_cuda()
+    blocks, threads = _launch_1d(values.shape[0])
+    partials = cuda.device_array(blocks, dtype=np.float64)
+    _configure(_kernels().block_totals, blocks, threads, threads * 8)(values, partials)
+    return float(math.fsum(partials.copy_to_host()))
+
+
+def check_device_data(X, y, sample_weight):
+    """`_validation.check_data` for data of which at least one array is on the GPU.
+
+    Returns (X as an (n, d) device array, y (n,), sample_weight (n,) or None, total weight),
+    all device arrays of X's float dtype. GPU arrays are used in place (never copied, never
+    read back to the host); host arrays are converted once and copied to the device.
+    """
+    if is_device_array(X):
+        X = _device_float_dtype(_as_device_array(X), "X")
+    else:
+        from ._validation import _as_array
+
+        X = _as_array(X, "X")
+        X = _numba_cuda().to_device(np.ascontiguousarray(X, dtype=_float_dtype_for(X.dtype)))
+    if X.ndim not in (1, 2):
+        raise ValueError(
+            f"X must have shape (n,) for one feature or (n, d), got shape {X.shape}; "
+            "reshape it, e.g. X.reshape(len(X), -1)"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X is empty (n = 0 rows): fitting needs at least one data point")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise ValueError("X has no features (shape (n, 0)): pass at least one column")
+    n = X.shape[0]
+    if X.ndim == 1:
+        X = X.reshape(n, 1)
+
+    y = _to_device_like(y, "y", X.dtype)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(y.shape[0])
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must have shape (n,) (or (n, 1)), got shape {y.shape}; fastgd fits one target"
+        )
+    if y.shape[0] != n:
+        raise ValueError(
+            f"X and y must have the same number of rows, got X with {n} and y with {y.shape[0]}"
+        )
+
+    total_weight = float(n)
+    if sample_weight is not None:
+        if not is_device_array(sample_weight) and np.ndim(sample_weight) == 0:
+            sample_weight = np.full(n, sample_weight)
+        sample_weight = _to_device_like(sample_weight, "sample_weight", X.dtype)
+        if sample_weight.shape != (n,):
+            raise ValueError(
+                f"sample_weight must have shape ({n},), one weight per row of X, "
+                f"got shape {sample_weight.shape}"
+            )
+        bad = _first_bad_index(sample_weight, negative_too=True)
+        if bad is not None:
+            value = _value_at(sample_weight, bad)
+            rule = "finite" if not np.isfinite(value) else ">= 0"
+            raise ValueError(f"sample_weight[{bad}] is {value}: weights must be {rule}")
+        total_weight = _total(sample_weight)
+        if not 0.0 < total_weight < np.inf:
+            raise ValueError(
+                f"sample_weight sums to {total_weight}: weights must sum to a positive finite "
+                "number (at least one row needs a positive weight; rescale huge weights)"
+            )
+    return X, y, sample_weight, total_weight
+
+
+def locate_non_finite(X, y):
+    """`_validation.locate_non_finite` for device arrays: searched on the device."""
+    for name, array in (("X", X), ("y", y)):
+        flat = array.reshape(array.size)
+        index = _first_bad_index(flat, negative_too=False)
+        if index is not None:
+            value = _value_at(flat, index)
+            if array.ndim == 2 and array.shape[1] > 1:
+                where = f"{index // array.shape[1]}, {index % array.shape[1]}"
+            else:
+                where = str(index if array.ndim == 1 else index // array.shape[1])
+            return ValueError(
+                f"{name}[{where}] is {value}: {name} must be finite; drop or impute missing "
+                "values before fitting"
+            )
+    return None
+
+
+# --- Launch configuration -------------------------------------------------------------------
+
+
+def _blocks_limit(shared_bytes_per_block=0):
+    """A few blocks per streaming multiprocessor (`_config.CUDA_BLOCKS_PER_SM`), and no more
+    than fit in its shared memory at once: every block of a grid-stride pass should be resident,
+    or a second, mostly empty wave of blocks would follow the first. (The simulator reports no
+    multiprocessor count: one.)"""
+    device = _numba_cuda().get_current_device()
+    per_sm = _config.CUDA_BLOCKS_PER_SM
+    shared_per_sm = getattr(device, "MAX_SHARED_MEMORY_PER_MULTIPROCESSOR", None)
+    if shared_per_sm and shared_bytes_per_block:
+        # The driver reserves 1 KiB of shared memory per block.
+        per_sm = max(1, min(per_sm, shared_per_sm // (shared_bytes_per_block + 1024)))
+    return per_sm * getattr(device, "MULTIPROCESSOR_COUNT", 1)
+
+
+def launch_config(n_rows, n_features):
+    """(blocks, threads per block) for the partial-sums pass over n_rows rows.
+
+    Threads per block start at `_config.CUDA_THREADS_PER_BLOCK` (a power of two) and halve
+    while one block's accumulators ((d + 2) float64 per thread) would not fit in shared memory.
+    """
+    threads = _config.CUDA_THREADS_PER_BLOCK
+    if threads < 1 or threads & (threads - 1):
+        raise ValueError(f"CUDA_THREADS_PER_BLOCK must be a power of two, got {threads}")
+    n_values = n_sums(n_features)
+
+    def shared_bytes(t):
+        return 8 * (n_values * t + n_features + 1)
+
+    while threads > 32 and shared_bytes(threads) > SHARED_MEMORY_BYTES:
+        threads //= 2
+    if shared_bytes(threads) > SHARED_MEMORY_BYTES:
+        limit = SHARED_MEMORY_BYTES // (8 * 33) - 3
+        raise ValueError(
+            f"X has {n_features} features; the CUDA kernel keeps per-thread sums in shared "
+            f"memory and supports up to {limit}: use device='cpu' for wider data"
+        )
+    blocks = max(1, min(_blocks_limit(shared_bytes(threads)), math.ceil(n_rows / threads)))
+    return blocks, threads
+
+
+# --- The data's moments, for lr="auto" ------------------------------------------------------
+
+
+def _moment_launch(n_rows, n_features):
+    """(configured moment_sums kernel, its number of blocks, values per row)."""
+    kernels = _kernels()
+    n_values = kernels.n_moment_sums(n_features)
+    threads = _config.CUDA_THREADS_PER_BLOCK
+    while threads > 32 and 8 * n_values * threads > SHARED_MEMORY_BYTES:
+        threads //= 2
+    shared = 8 * n_values * threads
+    if shared > SHARED_MEMORY_BYTES:
+        raise ValueError(
+            f"X has {n_features} features: lr='auto' on the GPU computes the data's moments in "
+            "shared memory and supports up to 17; pass a number as lr (fastgd.max_stable_lr "
+            "on the data gives the stable limit) or use device='cpu'"
+        )
+    blocks = max(1, min(_blocks_limit(shared), math.ceil(n_rows / threads)))
+    return _configure(kernels.moment_sums, blocks, threads, shared), blocks, n_values
+
+
+def device_moments(X, y, sample_weight):
+    """The data's `gram.Moments` from device arrays (X (n, d), y (n,), sample_weight or None):
+    two passes on the device, one for the means and one for the products centred on them (as
+    `gram.centered_moments` computes them on the CPU, centring avoids the cancellation of raw
+    second moments). Block sums are added up on the host in block order."""
+    from .gram import Moments
+
+    cuda = _numba_cuda()
+    n, d = X.shape
+    m = d + 1
+    launch, blocks, n_values = _moment_launch(n, d)
+    partials = cuda.device_array((blocks, n_values))
+    status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
+    weighted = sample_weight is not None
+    weights = sample_weight if weighted else y
+
+    def sums_about(center):
+        launch(X, y, weights, int(weighted), cuda.to_device(center), partials, status)
+        return np.array([math.fsum(column) for column in partials.copy_to_host().T])
+
+    first = sums_about(np.zeros(m))
+    weight = first[0]
+    mean = first[1 : 1 + m] / weight
+    second = sums_about(mean)
+    # The mean of (z - mean) is zero up to rounding; subtracting its outer product makes the
+    # centred products exact for the centre actually used.
+    offset = second[1 : 1 + m] / weight
+    comoment = np.empty((m, m))
+    p = 1 + m
+    for j in range(m):
+        for k in range(j, m):
+            comoment[j, k] = comoment[k, j] = second[p] - weight * offset[j] * offset[k]
+            p += 1
+    return Moments(weight=float(weight), mean=mean + offset, comoment=comoment)
+
+
+# --- One fit ----------------------------------------------------------------------------------
+
+
+class Run:
+    """One fit's state on the GPU: the data, the parameters, the sums, the history, the status.
+
+    Offers the same three methods as `cpu.Run`, which `fit` drives: compile, evaluate (the loss
+    at the starting point) and iterate (a block of steps).
+    """
+
+    def __init__(self, X, y, sample_weight, total_weight, threads):
+        cuda = _numba_cuda()
+        kernels = _kernels()
+        # Host data is copied once here; device data (from check_device_data) is used in place.
+        X = X if is_device_array(X) else cuda.to_device(X)
+        y = y if is_device_array(y) else cuda.to_device(y)
+        weighted = sample_weight is not None
+        if weighted and not is_device_array(sample_weight):
+            sample_weight = cuda.to_device(sample_weight)
+        n, d = X.shape
+        self.n_values = n_sums(d)
+        self.total_weight = float(total_weight)
+        self.blocks, self.threads = launch_config(n, d)
+        self.partials = cuda.device_array((self.blocks, self.n_values))
+        self.sums = cuda.device_array(self.n_values)
+        self.params = cuda.device_array(d + 1)
+        self.status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
+        self.history = None
+        # Kernels cannot take None: without weights, y stands in (never read).
+        weights = sample_weight if weighted else y
+        if d == 1:
+            pass_kernel = kernels.partial_sums_one_feature
+            data = (X.reshape(n), y, weights, int(weighted))
+            shared = 8 * self.n_values * self.threads
+        else:
+            pass_kernel = kernels.partial_sums_many_features
+            data = (X, y, weights, int(weighted))
+            shared = 8 * (self.n_values * self.threads + d + 1)
+        self.data = data
+        self.moment_data = (X, y, sample_weight)
+        self.moments = None
+        self._pass = _configure(pass_kernel, self.blocks, self.threads, shared)
+        reduce_shared = 8 * self.n_values * self.threads
+        self._reduce = _configure(kernels.reduce_and_step, 1, self.threads, reduce_shared)
+        self._step = _configure(kernels.step, 1, 1)
+
+    def _launch_pass(self):
+        self._pass(*self.data, self.params, self.partials, self.status)
+
+    def _launch_reduce(self, k_new, lr, tol, take_step):
+        self._reduce(
+            self.partials, self.sums, self.params, self.history, self.status,
+            k_new, self.total_weight, lr, tol, int(take_step),
+        )  # fmt: skip
+
+    def _set_status(self, code):
+        self.status.copy_to_device(np.array([code, 0], dtype=np.int64))
+
+    def compile(self, b, w, lr, tol, history):
+        """Compile (or load from numba's cache) every kernel now, so that the fit's timer
+        measures the fit alone: each is launched once with the status saying 'stopped', so it
+        returns at once."""
+        cuda = _numba_cuda()
+        self.history = cuda.device_array(len(history))
+        self._set_status(RAN + 1)
+        self._launch_pass()
+        self._launch_reduce(0, float(lr), float(tol), False)
+        self._step(self.sums, self.params, self.status, 0, self.total_weight, float(lr))
+        try:
+            launch = _moment_launch(*self.moment_data[0].shape)[0]
+        except ValueError:  # too many features for lr="auto": said when it is asked for
+            pass
+        else:
+            X, y, sample_weight = self.moment_data
+            weights = y if sample_weight is None else sample_weight
+            center = cuda.device_array(X.shape[1] + 1)
+            flag = int(sample_weight is not None)
+            launch(X, y, weights, flag, center, self.partials, self.status)
+        cuda.synchronize()
+
+    def statistics(self):
+        """The data's `gram.Moments` (for lr="auto"), computed on the device the first time."""
+        if self.moments is None:
+            self.moments = device_moments(*self.moment_data)
+        return self.moments
+
+    def evaluate(self, b, w):
+        """The loss at (b, w), which becomes the device-side parameters; keeps its sums on the
+        device for the first step."""
+        self.params.copy_to_device(np.concatenate([[float(b)], w]).astype(np.float64))
+        self._set_status(RAN)
+        self._launch_pass()
+        self._launch_reduce(0, 0.0, 0.0, False)
+        return float(_value_at(self.history, 0))
+
+    def iterate(self, b, w, lr, k_start, k_stop, tol, history):
+        """Step from iterate k_start to iterate k_stop on the device; return (status, k reached,
+        b) with w updated in place and history[k_start + 1 : k + 1] filled, like cpu.iterate.
+
+        (b, w) is iterate k_start, whose parameters and sums are on the device already."""
+        lr = float(lr)
+        tol = float(tol)
+        self._step(self.sums, self.params, self.status, k_start + 1, self.total_weight, lr)
+        k = k_start
+        while k < k_stop:
+            self._launch_pass()
+            k += 1
+            self._launch_reduce(k, lr, tol, k < k_stop)
+            # Launches only queue up; a fit that stopped on the device would leave the rest of
+            # them to return at once, but there may be many: look now and then.
+            poll = (k - k_start) % _config.CUDA_POLL_EVERY == 0 and k < k_stop
+            if poll and self.status.copy_to_host()[0] != RAN:
+                break
+        code, k_reached = (int(v) for v in self.status.copy_to_host())
+        params = self.params.copy_to_host()
+        # PARAMS_NOT_FINITE at iterate k: the last loss recorded is that of k - 1.
+        last_loss = k_reached - 1 if code == PARAMS_NOT_FINITE else k_reached
+        if last_loss > k_start:
+            history[k_start + 1 : last_loss + 1] = self.history[
+                k_start + 1 : last_loss + 1
+            ].copy_to_host()
+        w[:] = params[1:]
+        return code, k_reached, float(params[0])

@@ -1,0 +1,297 @@
+"""The CUDA kernels of the CUDA backend (`fastgd/cuda.py` drives them).
+
+This module imports numba.cuda at the top: import it only after checking that numba-cuda is
+installed (fastgd/cuda.py does so, lazily, inside functions).
+
+One iteration is two launches:
+
+1. `partial_sums_one_feature` or `partial_sums_many_features`: each thread walks its rows in a
+   grid-stride loop and accumulates, in float64, the d + 2 partial sums defined in
+   `fastgd/gradient.py` (sums[0] = sum s r**2, sums[1] = sum s r, sums[2 + j] = sum s r X_j) --
+   the same sums the CPU kernel computes, tested against the same reference (tests/naive.py).
+   The threads of a block add their sums up in shared memory (a tree in a fixed order) and the
+   block writes them to its row of `partials`.
+2. `reduce_and_step` (one block): adds the block rows up in a fixed order, writes the loss to
+   the device-side history, checks that it is finite and the tol rule, and takes the gradient
+   step on the device-side parameters (`gradient.apply_step`'s arithmetic).
+
+No floating-point atomics anywhere: for a given launch configuration the same input gives
+bit-identical results. A device-side `status` array ([code, iterate], codes from
+`fastgd/_status.py`) tells later launches to do nothing once the fit has stopped, so the host
+can queue launches without waiting for each one.
+
+Device functions are declared inline="always": a kernel calling an ordinary device function
+asks for the current device while compiling, which fails when compiling PTX without a GPU.
+"""
+
+import math
+
+from numba import cuda, float32, float64, int64
+
+from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
+
+# Rows per thread per trip of the one-feature grid-stride loop: independent loads in flight
+# per thread, which a memory-bound pass needs to approach the device's bandwidth.
+UNROLL = 4
+
+
+@cuda.jit(device=True, inline="always")
+def _block_tree_sum(acc, n_values, tid):
+    """Add up acc[k * T : (k + 1) * T] into acc[k * T] for each k < n_values (T = block size,
+    a power of two), as a tree in a fixed order. Every thread of the block must call it."""
+    threads = cuda.blockDim.x
+    stride = threads // 2
+    while stride > 0:
+        if tid < stride:
+            for k in range(n_values):
+                acc[k * threads + tid] += acc[k * threads + tid + stride]
+        cuda.syncthreads()
+        stride //= 2
+
+
+@cuda.jit(device=True, inline="always")
+def _write_block_row(acc, n_values, partials, tid):
+    threads = cuda.blockDim.x
+    for k in range(tid, n_values, threads):
+        partials[cuda.blockIdx.x, k] = acc[k * threads]
+
+
+@cuda.jit(device=True, inline="always")
+def _apply_step(sums, params, status, k_next, total_weight, lr):
+    """params = [b, w_0, ..., w_{d-1}] += 2 lr / S * sums[1:] (gradient.apply_step's arithmetic);
+    a non-finite result stops the fit with PARAMS_NOT_FINITE at iterate k_next."""
+    scale = 2.0 * lr / total_weight
+    finite = True
+    for p in range(params.shape[0]):
+        value = params[p] + scale * sums[1 + p]
+        params[p] = value
+        if not math.isfinite(value):
+            finite = False
+    if not finite:
+        status[0] = PARAMS_NOT_FINITE
+        status[1] = k_next
+
+
+@cuda.jit(cache=True)
+def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, status):
+    """Block partial sums [sum s r^2, sum s r, sum s r x] for one feature; x and y are (n,).
+
+    sample_weight is read only when `weighted` is nonzero (kernels cannot take None: pass any
+    array of the data's dtype otherwise). Dynamic shared memory: 3 * blockDim.x float64.
+    """
+    if status[0] != RAN:
+        return
+    acc = cuda.shared.array(0, float64)
+    tid = cuda.threadIdx.x
+    threads = cuda.blockDim.x
+    b = params[0]
+    w = params[1]
+    n = x.shape[0]
+    stride = cuda.gridsize(1)
+    s_rr = 0.0
+    s_r = 0.0
+    s_rx = 0.0
+    i = cuda.grid(1)
+    # The unrolled trips first (loads of UNROLL rows issued together), then the remainder.
+    while i + (UNROLL - 1) * stride < n:
+        for u in range(UNROLL):
+            row = i + u * stride
+            x_row = x[row]
+            r = y[row] - (x_row * w + b)
+            sr = sample_weight[row] * r if weighted else r
+            s_rr += sr * r
+            s_r += sr
+            s_rx += sr * x_row
+        i += UNROLL * stride
+    while i < n:
+        x_row = x[i]
+        r = y[i] - (x_row * w + b)
+        sr = sample_weight[i] * r if weighted else r
+        s_rr += sr * r
+        s_r += sr
+        s_rx += sr * x_row
+        i += stride
+    acc[tid] = s_rr
+    acc[threads + tid] = s_r
+    acc[2 * threads + tid] = s_rx
+    cuda.syncthreads()
+    _block_tree_sum(acc, 3, tid)
+    _write_block_row(acc, 3, partials, tid)
+
+
+@cuda.jit(cache=True)
+def partial_sums_many_features(X, y, sample_weight, weighted, params, partials, status):
+    """Block partial sums (d + 2 of them) for X of shape (n, d).
+
+    Each thread's d + 2 float64 accumulators live in dynamic shared memory (d is a runtime
+    value), followed by a copy of the d + 1 parameters: (d + 2) * blockDim.x + d + 1 float64.
+    """
+    if status[0] != RAN:
+        return
+    acc = cuda.shared.array(0, float64)
+    tid = cuda.threadIdx.x
+    threads = cuda.blockDim.x
+    n, d = X.shape
+    n_values = d + 2
+    own = n_values * threads  # the parameters' offset in shared memory
+    for p in range(tid, d + 1, threads):
+        acc[own + p] = params[p]
+    for k in range(n_values):
+        acc[k * threads + tid] = 0.0
+    cuda.syncthreads()
+    b = acc[own]
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        prediction = b
+        for j in range(d):
+            prediction += X[i, j] * acc[own + 1 + j]
+        r = y[i] - prediction
+        sr = sample_weight[i] * r if weighted else r
+        acc[tid] += sr * r
+        acc[threads + tid] += sr
+        for j in range(d):
+            acc[(2 + j) * threads + tid] += sr * X[i, j]
+    cuda.syncthreads()
+    _block_tree_sum(acc, n_values, tid)
+    _write_block_row(acc, n_values, partials, tid)
+
+
+@cuda.jit(cache=True)
+def reduce_and_step(partials, sums, params, history, status, k_new, total_weight, lr, tol,
+                    take_step):  # fmt: skip
+    """One block: sums = the block rows of `partials` added up in a fixed order; these are the
+    sums of iterate k_new, whose loss goes to history[k_new]. Then, unless the loss is not
+    finite (LOSS_NOT_FINITE) or the tol rule holds (CONVERGED; tol < 0: no tolerance), step to iterate k_new + 1 when
+    `take_step` is nonzero. status[1] records the iterate reached.
+
+    Dynamic shared memory: (d + 2) * blockDim.x float64.
+    """
+    if status[0] != RAN:
+        return
+    acc = cuda.shared.array(0, float64)
+    tid = cuda.threadIdx.x
+    threads = cuda.blockDim.x
+    n_blocks, n_values = partials.shape
+    for k in range(n_values):
+        total = 0.0
+        for c in range(tid, n_blocks, threads):
+            total += partials[c, k]
+        acc[k * threads + tid] = total
+    cuda.syncthreads()
+    _block_tree_sum(acc, n_values, tid)
+    if tid != 0:
+        return
+    for k in range(n_values):
+        sums[k] = acc[k * threads]
+    loss = sums[0] / total_weight
+    history[k_new] = loss
+    status[1] = k_new
+    if not math.isfinite(loss):
+        status[0] = LOSS_NOT_FINITE
+    elif tol >= 0.0 and k_new > 0 and history[k_new - 1] - loss <= tol * history[k_new - 1]:
+        status[0] = CONVERGED
+    elif take_step:
+        _apply_step(sums, params, status, k_new + 1, total_weight, lr)
+
+
+@cuda.jit(cache=True)
+def step(sums, params, status, k_next, total_weight, lr):
+    """One thread: the step from the iterate whose sums are `sums` to iterate k_next (the first
+    step of a block of iterations; later ones are taken by reduce_and_step)."""
+    if status[0] != RAN or cuda.grid(1) != 0:
+        return
+    _apply_step(sums, params, status, k_next, total_weight, lr)
+
+
+@cuda.jit(cache=True)
+def first_bad_value(values, negative_too, first):
+    """first[0] = min(first[0], the smallest index i with values[i] NaN or +-inf, or also < 0
+    when `negative_too`). values is 1-D; first[0] starts at len(values). Only integer atomics:
+    the result does not depend on the order in which threads finish."""
+    for i in range(cuda.grid(1), values.shape[0], cuda.gridsize(1)):
+        value = values[i]
+        if not math.isfinite(value) or (negative_too and value < 0):
+            cuda.atomic.min(first, 0, i)
+            return
+
+
+@cuda.jit(cache=True)
+def block_totals(values, partials):
+    """partials[block] = the sum, in float64, of the values this block's threads walk over
+    (the total sample weight, added up on the host in block order)."""
+    acc = cuda.shared.array(0, float64)
+    tid = cuda.threadIdx.x
+    total = 0.0
+    for i in range(cuda.grid(1), values.shape[0], cuda.gridsize(1)):
+        total += values[i]
+    acc[tid] = total
+    cuda.syncthreads()
+    _block_tree_sum(acc, 1, tid)
+    if tid == 0:
+        partials[cuda.blockIdx.x] = acc[0]
+
+
+def n_moment_sums(n_features):
+    """Length of a `moment_sums` row: S, the d + 1 first-order sums, the packed upper triangle
+    of the (d + 1)-square second-order sums."""
+    m = n_features + 1
+    return 1 + m + m * (m + 1) // 2
+
+
+@cuda.jit(cache=True)
+def moment_sums(X, y, sample_weight, weighted, center, partials, status):
+    """Block sums for the data's moments (`gram.Moments`), about `center` (d + 1 values): with
+    z_i = (X_i, y_i) and s_i the weight, [sum s, sum s (z - c)_j for each j, sum s (z - c)_j
+    (z - c)_k for j <= k]. Run about 0 for the means, then about the means for the centred
+    products (fastgd/cuda.py). Dynamic shared memory: n_moment_sums(d) * blockDim.x float64.
+    """
+    if status[0] != RAN:
+        return
+    acc = cuda.shared.array(0, float64)
+    tid = cuda.threadIdx.x
+    threads = cuda.blockDim.x
+    n, d = X.shape
+    m = d + 1
+    n_values = 1 + m + m * (m + 1) // 2
+    for k in range(n_values):
+        acc[k * threads + tid] = 0.0
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        s = sample_weight[i] * 1.0 if weighted else 1.0
+        acc[tid] += s
+        p = 1 + m
+        for j in range(m):
+            z_j = (X[i, j] if j < d else y[i]) - center[j]
+            acc[(1 + j) * threads + tid] += s * z_j
+            for k in range(j, m):
+                z_k = (X[i, k] if k < d else y[i]) - center[k]
+                acc[p * threads + tid] += s * z_j * z_k
+                p += 1
+    cuda.syncthreads()
+    _block_tree_sum(acc, n_values, tid)
+    _write_block_row(acc, n_values, partials, tid)
+
+
+def ptx_signatures():
+    """(kernel, signature) for every kernel and data dtype, for compiling PTX ahead of time in
+    the tests (the same types the backend launches them with: C-contiguous arrays)."""
+    signatures = []
+    flags = int64[::1]
+    for real in (float32, float64):
+        data1 = real[::1]
+        signatures += [
+            (partial_sums_one_feature,
+             (data1, data1, data1, int64, float64[::1], float64[:, ::1], flags)),
+            (partial_sums_many_features,
+             (real[:, ::1], data1, data1, int64, float64[::1], float64[:, ::1], flags)),
+            (first_bad_value, (data1, int64, flags)),
+            (block_totals, (data1, float64[::1])),
+            (moment_sums,
+             (real[:, ::1], data1, data1, int64, float64[::1], float64[:, ::1], flags)),
+        ]  # fmt: skip
+    vector = float64[::1]
+    signatures += [
+        (reduce_and_step,
+         (float64[:, ::1], vector, vector, vector, flags, int64, float64, float64, float64,
+          int64)),
+        (step, (vector, vector, flags, int64, float64, float64)),
+    ]  # fmt: skip
+    return signatures

@@ -1,0 +1,380 @@
+"""The CUDA backend, without a GPU: numba-cuda's simulator (NUMBA_ENABLE_CUDASIM=1, set in
+conftest.py) runs the kernels with tiny grids, and every kernel is compiled to real PTX.
+
+The simulator runs each GPU thread as a Python thread (a launch of 64 threads costs about
+0.1-0.2 s), so the grids are patched to 1-2 blocks of 32 threads and the fits are short.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import naive
+import numpy as np
+import pytest
+
+import fastgd
+from fastgd import _config, cuda, plan
+
+if importlib.util.find_spec("numba_cuda") is None:
+    pytest.skip('numba-cuda is not installed (pip install "fastgd[cuda]")', allow_module_level=True)
+
+from numba import cuda as numba_cuda
+
+# The simulator computes in NumPy scalars, which warn where a GPU silently makes inf or NaN.
+pytestmark = pytest.mark.filterwarnings("ignore:(overflow|invalid value) encountered")
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = 32
+
+
+@pytest.fixture(autouse=True)
+def tiny_grid(monkeypatch):
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", THREADS)
+    monkeypatch.setattr(_config, "CUDA_BLOCKS_PER_SM", 2)
+
+
+def regression(rng, n, d, dtype=np.float64):
+    X = rng.normal(loc=1.0, size=(n, d)).astype(dtype)
+    y = (X @ rng.normal(size=d) + 0.5 + 0.1 * rng.normal(size=n)).astype(dtype)
+    return X, y
+
+
+def assert_matches_reference(result, X, y, lr, n_iter, rtol=1e-9, **kwargs):
+    b, w, history = naive.gradient_descent(X.reshape(len(y), -1), y, lr, n_iter, **kwargs)
+    assert result.intercept == pytest.approx(b, rel=rtol, abs=1e-12)
+    np.testing.assert_allclose(result.coef, w, rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(result.loss_history, history, rtol=rtol)
+    assert result.loss == result.loss_history[-1]
+
+
+def assert_same_fit(a, b, rtol=1e-12):
+    assert a.n_iter == b.n_iter
+    assert a.intercept == pytest.approx(b.intercept, rel=rtol, abs=1e-14)
+    np.testing.assert_allclose(a.coef, b.coef, rtol=rtol, atol=1e-14)
+    np.testing.assert_allclose(a.loss_history, b.loss_history, rtol=rtol)
+
+
+# --- Equal to the CPU path and to the reference ----------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [1, 3])
+def test_matches_cpu_and_reference(rng, d, dtype):
+    # 1003 rows: not a multiple of the block size; 15-16 rows for each of the grid's 64
+    # threads, through the unrolled trips and the remainder of the grid-stride loop.
+    X, y = regression(rng, 1003, d, dtype)
+    data = X[:, 0] if d == 1 else X
+    result = fastgd.fit(data, y, lr=0.05, n_iter=3, device="cuda")
+    assert result.device == "cuda" and result.n_iter == 3
+    assert_matches_reference(result, X, y, 0.05, 3)
+    on_cpu = fastgd.fit(data, y, lr=0.05, n_iter=3, device="cpu", method="loop")
+    assert_same_fit(result, on_cpu)
+
+
+def test_fewer_rows_than_threads(rng):
+    X, y = regression(rng, 10, 2)
+    blocks, threads = cuda.launch_config(10, 2)
+    assert blocks * threads > 10
+    result = fastgd.fit(X, y, lr=0.1, n_iter=2, b0=0.3, w0=[1.0, -1.0], device="cuda")
+    assert_matches_reference(result, X, y, 0.1, 2, b0=0.3, w0=[1.0, -1.0])
+
+
+def test_n_iter_zero(rng):
+    X, y = regression(rng, 40, 1)
+    result = fastgd.fit(X, y, lr=0.1, n_iter=0, b0=2.0, w0=[0.5], device="cuda")
+    assert result.n_iter == 0 and result.intercept == 2.0 and result.coef.tolist() == [0.5]
+    assert result.loss_history.shape == (1,)
+    assert result.loss == pytest.approx(naive.loss(X, y, 2.0, [0.5]), rel=1e-12)
+
+
+def test_runs_are_bit_identical_and_blocks_of_iterations_join_up(rng):
+    X, y = regression(rng, 150, 2)
+    seen = []
+
+    def callback(k, b, w, loss):
+        seen.append((k, b, w.copy(), loss))
+
+    first = fastgd.fit(X, y, lr=0.05, n_iter=4, device="cuda", callback=callback, check_every=2)
+    second = fastgd.fit(X, y, lr=0.05, n_iter=4, device="cuda")
+    # Blocks of 2 iterations (a step kernel starts each) give the same iterates as one block.
+    assert np.array_equal(first.loss_history, second.loss_history)
+    assert first.intercept == second.intercept and np.array_equal(first.coef, second.coef)
+    assert [k for k, *_ in seen] == [2, 4]
+    assert seen[1][1] == first.intercept and np.array_equal(seen[1][2], first.coef)
+    assert [loss for *_, loss in seen] == [first.loss_history[2], first.loss_history[4]]
+    assert_matches_reference(first, X, y, 0.05, 4)
+
+
+def test_sample_weight(rng):
+    X, y = regression(rng, 120, 2)
+    weights = rng.uniform(0, 3, size=120)
+    weights[:7] = 0.0
+    result = fastgd.fit(X, y, lr=0.1, n_iter=3, sample_weight=weights, device="cuda")
+    assert_matches_reference(result, X, y, 0.1, 3, sample_weight=weights)
+
+
+def test_tol_stops_where_the_cpu_stops(rng):
+    X, y = regression(rng, 100, 1)
+    kwargs = {"lr": 0.3, "n_iter": 12, "tol": 0.2, "method": "loop"}
+    on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
+    on_cpu = fastgd.fit(X, y, device="cpu", **kwargs)
+    assert on_cpu.converged and on_cpu.n_iter < 12
+    assert on_gpu.converged
+    assert_same_fit(on_gpu, on_cpu)
+
+
+def test_tol_zero_stops_when_the_loss_stops_decreasing(rng):
+    X, y = regression(rng, 100, 1)
+    kwargs = {"lr": 1.0, "n_iter": 40, "tol": 0.0, "method": "loop", "check_every": 40}
+    on_cpu = fastgd.fit(X, y, device="cpu", **kwargs)
+    assert on_cpu.converged and on_cpu.n_iter < 40
+    assert_same_fit(fastgd.fit(X, y, device="cuda", **kwargs), on_cpu)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_moments_on_the_device_equal_the_cpu_moments(rng, weighted):
+    from fastgd import gram
+
+    X, y = regression(rng, 500, 3)
+    X += 1e4  # centring matters: raw second moments would lose digits here
+    weights = rng.uniform(0, 2, size=500) if weighted else None
+    on_device = cuda.device_moments(
+        *(None if a is None else numba_cuda.to_device(a) for a in (X, y, weights))
+    )
+    on_cpu = gram.centered_moments(X, y, weights)
+    assert on_device.weight == pytest.approx(on_cpu.weight, rel=1e-14)
+    np.testing.assert_allclose(on_device.mean, on_cpu.mean, rtol=1e-14)
+    np.testing.assert_allclose(on_device.comoment, on_cpu.comoment, rtol=1e-10)
+
+
+def test_lr_auto_on_the_device(rng):
+    X, y = regression(rng, 300, 2)
+    on_gpu = fastgd.fit(numba_cuda.to_device(X), numba_cuda.to_device(y), n_iter=3)
+    on_cpu = fastgd.fit(X, y, n_iter=3, method="loop", device="cpu")
+    assert on_gpu.device == "cuda" and on_gpu.method == "loop"
+    assert on_gpu.lr == pytest.approx(on_cpu.lr, rel=1e-12)
+    assert_same_fit(on_gpu, on_cpu, rtol=1e-11)
+    limit = fastgd.max_stable_lr(numba_cuda.to_device(X), numba_cuda.to_device(y))
+    assert limit == pytest.approx(fastgd.max_stable_lr(X, y), rel=1e-12)
+
+
+# --- Divergence and bad data ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "scale, lr, what", [(1.0, 1e308, "parameters"), (1e150, 1.0, "loss")], ids=["params", "loss"]
+)
+def test_divergence_is_reported_like_on_the_cpu(rng, monkeypatch, scale, lr, what):
+    # The first step overflows the parameters (lr 1e308), or the loss after it (data 1e150).
+    monkeypatch.setattr(_config, "CUDA_POLL_EVERY", 1)  # the host stops queueing launches
+    X, y = regression(rng, 50, 1)
+    messages = []
+    for device in ("cuda", "cpu"):
+        with pytest.raises(fastgd.DivergenceError, match=f"the {what} stopped") as error:
+            fastgd.fit(X * scale, y * scale, lr=lr, n_iter=5, device=device, method="loop")
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
+    assert "iteration 1 " in messages[0]
+
+
+def test_nan_in_device_data_is_located(rng):
+    X, y = regression(rng, 90, 2)
+    X[57, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X\[57, 1\] is nan"):
+        fastgd.fit(numba_cuda.to_device(X), y, lr=0.1, n_iter=1, device="cuda")
+    X[57, 1] = 0.0
+    y[33] = -np.inf
+    with pytest.raises(ValueError, match=r"y\[33\] is -inf"):
+        fastgd.fit(numba_cuda.to_device(X), numba_cuda.to_device(y), lr=0.1, n_iter=1)
+
+
+def test_nan_in_host_data_is_located_on_the_cuda_path(rng):
+    X, y = regression(rng, 40, 1)
+    X[5, 0] = np.inf
+    with pytest.raises(ValueError, match=r"X\[5\] is inf"):
+        fastgd.fit(X[:, 0], y, lr=0.1, n_iter=1, device="cuda")
+
+
+def test_bad_device_weights(rng):
+    X, y = regression(rng, 40, 1)
+    weights = np.ones(40)
+    weights[11] = -2.0
+    with pytest.raises(ValueError, match=r"sample_weight\[11\] is -2.0: weights must be >= 0"):
+        fastgd.fit(X, y, lr=0.1, n_iter=1, sample_weight=numba_cuda.to_device(weights))
+    weights[11] = np.nan
+    with pytest.raises(ValueError, match=r"sample_weight\[11\] is nan: weights must be finite"):
+        fastgd.fit(X, y, lr=0.1, n_iter=1, sample_weight=numba_cuda.to_device(weights))
+    with pytest.raises(ValueError, match="weights must sum to a positive"):
+        fastgd.fit(X, y, lr=0.1, n_iter=1, sample_weight=numba_cuda.to_device(np.zeros(40)))
+
+
+# --- Data on the device -----------------------------------------------------------------------
+
+
+def test_device_arrays_are_used_in_place(rng, monkeypatch):
+    X, y = regression(rng, 130, 2)
+    weights = rng.uniform(0.5, 2, size=130)
+    X_dev, y_dev, w_dev = map(numba_cuda.to_device, (X, y, weights))
+    expected = fastgd.fit(
+        X, y, lr=0.05, n_iter=2, sample_weight=weights, device="cpu", method="loop"
+    )
+
+    # From here on nothing as large as the data may move between host and device.
+    real_to_device = numba_cuda.to_device
+    fake_array = type(X_dev)
+    real_copy_to_host = fake_array.copy_to_host
+
+    def small_to_device(array, *args, **kwargs):
+        assert np.size(array) < 100, "data copied to the device"
+        return real_to_device(array, *args, **kwargs)
+
+    def small_copy_to_host(self, *args, **kwargs):
+        assert self.size < 100, "data copied to the host"
+        return real_copy_to_host(self, *args, **kwargs)
+
+    monkeypatch.setattr(numba_cuda, "to_device", small_to_device)
+    monkeypatch.setattr(fake_array, "copy_to_host", small_copy_to_host)
+    monkeypatch.setattr(np, "asarray", None)  # check_data must not even try
+    result = fastgd.fit(X_dev, y_dev, lr=0.05, n_iter=2, sample_weight=w_dev)  # device="auto"
+    monkeypatch.undo()
+
+    assert result.device == "cuda"
+    assert_same_fit(result, expected)
+    for original, on_device in ((X, X_dev), (y, y_dev), (weights, w_dev)):
+        assert np.array_equal(on_device.copy_to_host(), original)  # not modified
+
+
+def test_host_and_device_arrays_mix(rng):
+    X, y = regression(rng, 60, 1)
+    result = fastgd.fit(X[:, 0], numba_cuda.to_device(y), lr=0.05, n_iter=1)
+    assert result.device == "cuda"
+    assert_matches_reference(result, X, y, 0.05, 1)
+
+
+def test_host_y_too_large_for_device_float32_x(rng):
+    X, y = regression(rng, 20, 1, np.float32)
+    y = y.astype(np.float64)
+    y[4] = 1e300
+    with pytest.raises(ValueError, match=r"y\[4\] is 1e\+300, too large for float32"):
+        fastgd.fit(numba_cuda.to_device(X), y, lr=0.1, n_iter=1)
+
+
+def test_device_data_errors(rng):
+    X, y = regression(rng, 64, 2)
+    X_dev, y_dev = numba_cuda.to_device(X), numba_cuda.to_device(y)
+    with pytest.raises(TypeError, match="X is a GPU array of dtype int32.*astype"):
+        fastgd.fit(numba_cuda.to_device(X.astype(np.int32)), y_dev, lr=0.1, n_iter=1)
+    with pytest.raises(TypeError, match="y is a GPU array of dtype float32; .* float64"):
+        fastgd.fit(X_dev, numba_cuda.to_device(y.astype(np.float32)), lr=0.1, n_iter=1)
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        fastgd.fit(numba_cuda.to_device(np.asfortranarray(X)), y_dev, lr=0.1, n_iter=1)
+    with pytest.raises(ValueError, match="same number of rows, got X with 64 and y with 63"):
+        fastgd.fit(X_dev, numba_cuda.to_device(y[:63]), lr=0.1, n_iter=1)
+    with pytest.raises(ValueError, match="X is a GPU array but device='cpu'"):
+        fastgd.fit(X_dev, y_dev, lr=0.1, n_iter=1, device="cpu")
+    with pytest.raises(ValueError, match="method='gram' runs on the CPU only"):
+        fastgd.fit(X_dev, y_dev, lr=0.1, n_iter=1, method="gram")
+
+
+# --- Choosing the device ----------------------------------------------------------------------
+
+
+def test_auto_never_picks_the_simulator(monkeypatch):
+    cuda.real_gpu_usable.cache_clear()
+    assert cuda.simulator_enabled() and not cuda.real_gpu_usable()
+    assert plan.make_plan(10**8, 1, "auto", None).device == "cpu"
+    # With a real GPU, "auto" takes it for large data only.
+    monkeypatch.setattr(cuda, "real_gpu_usable", lambda: True)
+    assert plan.make_plan(10**7, 1, "auto", None).device == "cuda"
+    assert plan.make_plan(1000, 1, "auto", None).device == "cpu"
+    assert plan.make_plan(10**7, 1, "cpu", None).device == "cpu"
+    # ... and only when the loop is the cheaper method; gram runs on the CPU.
+    many = {"method": "auto", "n_iter": 1000}
+    assert plan.make_plan(10**7, 1, "auto", None, **many).device == "cpu"
+    assert plan.make_plan(10**7, 1, "auto", None, **many).method == "gram"
+    few = {"method": "auto", "n_iter": 1, "moments_needed": False}
+    assert plan.make_plan(10**7, 4, "auto", None, **few).device == "cuda"
+
+
+def test_device_error_without_numba_cuda(monkeypatch):
+    def missing():
+        raise fastgd.DeviceError(f"numba-cuda is not installed: {cuda.INSTALL_HINT}")
+
+    monkeypatch.setattr(cuda, "_numba_cuda", missing)
+    with pytest.raises(fastgd.DeviceError, match=r'pip install "fastgd\[cuda\]"'):
+        fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
+    cuda.real_gpu_usable.cache_clear()
+    assert fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1).device == "cpu"
+    cuda.real_gpu_usable.cache_clear()
+
+
+def test_the_real_import_check(monkeypatch):
+    monkeypatch.setattr(numba_cuda, "implementation", "numba's deprecated built-in target")
+    with pytest.raises(fastgd.DeviceError, match=r"numba-cuda.*not installed.*fastgd\[cuda\]"):
+        cuda.require_gpu()
+
+
+class _NoDriver:
+    def __len__(self):
+        raise RuntimeError("Error at driver init:\n\nCUDA driver library cannot be found.")
+
+
+@pytest.mark.parametrize(
+    "gpus, reason",
+    [(_NoDriver(), "no usable CUDA driver .*cannot be found"), ([], "no CUDA GPU is visible")],
+    ids=["no driver", "no device"],
+)
+def test_device_error_says_why(monkeypatch, gpus, reason):
+    monkeypatch.setattr(cuda, "simulator_enabled", lambda: False)
+    monkeypatch.setattr(numba_cuda, "gpus", gpus, raising=False)
+    with pytest.raises(fastgd.DeviceError, match=f"device='cuda' cannot run: {reason}.*'cpu'"):
+        fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
+
+
+def test_too_many_features_for_shared_memory():
+    with pytest.raises(ValueError, match="X has 1000 features.*device='cpu'"):
+        cuda.launch_config(100, 1000)
+    _, threads = cuda.launch_config(10**6, 150)  # fits with fewer threads per block
+    assert threads == 32 and 8 * (152 * threads + 151) <= cuda.SHARED_MEMORY_BYTES
+
+
+# --- Real PTX, no GPU needed ------------------------------------------------------------------
+
+
+def test_every_kernel_compiles_to_ptx():
+    # In a fresh interpreter without the simulator: compile_ptx needs the real numba-cuda.
+    script = textwrap.dedent(
+        """
+        from numba import cuda
+        from fastgd import cuda_kernels
+
+        names = set()
+        for cc in ((8, 0), (9, 0)):
+            for kernel, signature in cuda_kernels.ptx_signatures():
+                ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=cc)
+                assert ".entry" in ptx and f".target sm_{cc[0]}{cc[1]}" in ptx, kernel
+                names.add(kernel.py_func.__name__)
+        print(sorted(names))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    kernels = {
+        name
+        for name, value in vars(__import__("fastgd.cuda_kernels").cuda_kernels).items()
+        if hasattr(value, "py_func") and not name.startswith("_")
+    }
+    assert done.stdout.strip() == str(sorted(kernels))

@@ -1,0 +1,52 @@
+"""fastgd without numba-cuda: it imports, fits on the CPU (also with device="auto" on data large
+enough to consider a GPU) and says how to install the extra when asked for device="cuda"."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = """
+import sys
+
+class NoNumbaCuda:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numba_cuda" or name.startswith(("numba_cuda.", "numba.cuda")):
+            raise ImportError(f"{name} is blocked for this test")
+
+sys.meta_path.insert(0, NoNumbaCuda())
+
+import numpy as np
+import fastgd
+
+x = np.linspace(0.0, 1.0, 2_000_000)
+result = fastgd.fit(x, 2.0 * x + 1.0, lr=0.5, n_iter=3)
+print(result.device)
+try:
+    fastgd.fit(x[:10], x[:10], lr=0.5, n_iter=3, device="cuda")
+except fastgd.DeviceError as error:
+    print(error)
+print(any(name.startswith(("numba.cuda", "numba_cuda")) for name in sys.modules))
+"""
+
+
+def test_fastgd_works_without_numba_cuda():
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    device, error, imported = done.stdout.strip().splitlines()
+    assert device == "cpu"
+    assert "numba-cuda" in error and 'pip install "fastgd[cuda]"' in error
+    assert imported == "False"
