@@ -173,3 +173,18 @@ def test_worker_killed_mid_fit_gives_the_right_answer(client, rng):
     assert killed
     assert_same_fit(result, reference)
     client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the next tests
+
+
+def test_a_cluster_that_keeps_failing_raises_a_clear_error(client, rng, monkeypatch):
+    from fastgd import distributed as backend
+
+    def always_lost(self, call):
+        raise backend.WorkerLost("simulated: the worker holding part 0 is gone")
+
+    monkeypatch.setattr(backend.Run, "_answer", always_lost)
+    X, y = make_data(rng, 2_000, 2)
+    with (
+        pytest.warns(RuntimeWarning),
+        pytest.raises(backend.DistributedFitError, match=r"failed 4 times .*WorkerLost: simulated"),
+    ):
+        fastgd.fit(da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop")
