@@ -34,3 +34,8 @@ CUDA_MIN_VALUES = 1_000_000
 # lr="auto" and max_stable_lr need the largest eigenvalue of a (d + 1)-square Hessian: LAPACK's
 # eigvalsh up to this many features, power iteration above.
 EIGVALSH_MAX_FEATURES = 512
+
+# The gram method's moment pass runs once per fit, so a parallel launch (whose thread start-up and
+# synchronisation cost milliseconds on a busy machine) pays off only for long passes: below this
+# many multiply-adds, n * (d + 1)**2, it runs on one thread unless threads= says otherwise.
+GRAM_PARALLEL_MIN_PRODUCTS = 50_000_000

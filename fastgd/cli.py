@@ -6,13 +6,14 @@ there is never a traceback.
 
 import argparse
 import sys
+import warnings
 
 import numpy as np
 
 from . import datasets
 from .convert import convert_csv
 from .datafiles import read_npy_pair, read_table
-from .errors import DeviceError, DivergenceError
+from .errors import ConvergenceWarning, DeviceError, DivergenceError
 from .fit import fit
 
 
@@ -54,8 +55,21 @@ def _positive_int(text):
     return value
 
 
+def _learning_rate(text):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+
+
 def _add_fit_options(parser, lr, iters):
-    parser.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    parser.add_argument(
+        "--lr", type=_learning_rate, default=lr,
+        help=f"learning rate, a number or 'auto' (1/L, a step that always decreases the loss; "
+        f"default {lr})",
+    )  # fmt: skip
     parser.add_argument(
         "--iters", type=_positive_int, default=iters, help=f"iterations (default {iters})"
     )
@@ -65,6 +79,15 @@ def _add_fit_options(parser, lr, iters):
     )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    parser.add_argument(
+        "--method", default="auto", choices=["auto", "loop", "gram"],
+        help="loop: one pass over the data per step; gram: the same steps from the data's "
+        "moments (one pass in all); auto (default): the cheaper",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tol", type=float, default=None,
+        help="stop once the loss decreases by less than this fraction in one step",
+    )  # fmt: skip
 
 
 def _build_parser():
@@ -91,7 +114,7 @@ def _build_parser():
         "--y-file", default=None, help="a .npy file holding y; FILE is then a .npy of X alone "
         "(both memory-mapped, as `fastgd convert` writes them)",
     )  # fmt: skip
-    _add_fit_options(fit_command, lr=0.0001, iters=1000)
+    _add_fit_options(fit_command, lr="auto", iters=1000)
 
     convert = commands.add_parser(
         "convert", help="convert a large CSV file to .npy files that `fastgd fit` maps"
@@ -106,10 +129,12 @@ def _build_parser():
 
 
 def _report(X, y, args, out):
-    result = fit(
-        X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
-        threads=args.threads,
-    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        result = fit(
+            X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
+            threads=args.threads, method=args.method, tol=args.tol,
+        )  # fmt: skip
     w0 = np.zeros(result.coef.shape[0]) if args.w0 is None else np.asarray(args.w0)
     print(
         f"Starting gradient descent at b = {_number(args.b0)}, m = {_numbers(w0, _number)}, "
@@ -122,11 +147,15 @@ def _report(X, y, args, out):
         file=out,
     )
     threads = f", {result.threads} thread{'s' if result.threads > 1 else ''}"
+    auto = " (auto)" if args.lr == "auto" else ""
     print(
         f"device: {result.device}{threads if result.device == 'cpu' else ''}; "
+        f"method {result.method}, lr {result.lr:.4g}{auto}; "
         f"{len(y)} points, fit took {result.seconds * 1e3:.3g} ms",
         file=out,
     )
+    for warning in caught:
+        print(f"fastgd: warning: {warning.message}", file=sys.stderr)
     return result
 
 

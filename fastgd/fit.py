@@ -167,8 +167,8 @@ def fit(
             what = "loss" if status == LOSS_NOT_FINITE else "parameters"
             raise DivergenceError(
                 f"gradient descent diverged at iteration {k} (lr={lr:g}): the {what} stopped "
-                f"being finite; {_limit_note(lr, moments)}the learning rate is too large for "
-                "this data: use lr='auto' or a smaller lr, or scale X and y"
+                f"being finite; the learning rate is too large{_limit_note(lr, moments)}; use "
+                "lr='auto' or a smaller lr, or scale X and y"
             )
         if status == CONVERGED:
             break
@@ -229,11 +229,12 @@ def _short_e(value):
 
 
 def _limit_note(lr, moments):
-    """ "lr=0.001 exceeds the stable limit 4.0e-4 for this data; " when it does (else "")."""
+    """ ": lr=0.001 exceeds the stable limit 4.0e-4 for this data" when it does, else " for
+    this data"; computed on this error path only (for the loop it costs one pass)."""
     try:
         limit = gram.stable_limit(moments())
     except (ArithmeticError, ValueError, np.linalg.LinAlgError):
-        return ""
+        return " for this data"
     if not (np.isfinite(limit) and lr > limit):
-        return ""
-    return f"lr={lr:g} exceeds the stable limit {_short_e(limit)} for this data; "
+        return " for this data"
+    return f": lr={lr:g} exceeds the stable limit {_short_e(limit)} for this data"

@@ -41,6 +41,7 @@ from numba import njit, prange
 from . import _config
 from ._config import FASTMATH
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
+from .cpu import numba_threads
 from .gradient import all_finite, apply_step
 
 # Rows per block of the moment pass: small enough that a block's centred copy stays in cache.
@@ -167,41 +168,48 @@ def _block_moments(X, y, sample_weight, centred, weighted, mean, comoment):
     """Moments of the rows of a block into (mean, upper triangle of comoment); return the weight.
 
     Two passes over the block, which is small enough to stay in cache: its means, then the
-    products of the centred values. For d > 1 these are first copied column by column into
-    `centred` (and, times the weights, into `weighted`) so that every product is a dot product
-    of two contiguous vectors and vectorizes. Loops run over 1-D views from index 0: numba's
-    negative-index handling keeps loops with offset indices from vectorizing.
+    products of the centred values. For d > 1 the block is first copied, transposed, into
+    `centred` and centred there (and, times the weights, copied into `weighted`), so that the
+    means, the centring and every product run over contiguous vectors and vectorize. Loops
+    run over 1-D views from index 0: numba's negative-index handling keeps loops with offset
+    indices from vectorizing.
     """
     rows, d = X.shape
     if d == 1:
         return _block_moments_one_feature(X.reshape(rows), y, sample_weight, mean, comoment)
     size = d + 1
     weight = 0.0
+    if sample_weight is None:
+        weight = float(rows)
+    else:
+        for i in range(rows):
+            weight += np.float64(sample_weight[i])
     mean[:] = 0.0
-    for i in range(rows):
-        s = 1.0 if sample_weight is None else np.float64(sample_weight[i])
-        weight += s
-        row = X[i]
-        for j in range(d):
-            mean[j] += s * np.float64(row[j])
-        mean[d] += s * np.float64(y[i])
     comoment[:, :] = 0.0
     if weight == 0.0:
-        mean[:] = 0.0
         return 0.0
-    for j in range(size):
-        mean[j] /= weight
+    # The block, transposed into cache (one strided pass), then means and centring per column.
     for i in range(rows):
-        row = X[i]
         for j in range(d):
-            centred[j, i] = np.float64(row[j]) - mean[j]
-        centred[d, i] = np.float64(y[i]) - mean[d]
-    if sample_weight is not None:
-        for j in range(size):
-            source = centred[j]
+            centred[j, i] = X[i, j]
+        centred[d, i] = y[i]
+    for j in range(size):
+        column = centred[j]
+        total = 0.0
+        if sample_weight is None:
+            for i in range(rows):
+                total += column[i]
+        else:
+            for i in range(rows):
+                total += np.float64(sample_weight[i]) * column[i]
+        column_mean = total / weight
+        mean[j] = column_mean
+        for i in range(rows):
+            column[i] -= column_mean
+        if sample_weight is not None:
             target = weighted[j]
             for i in range(rows):
-                target[i] = np.float64(sample_weight[i]) * source[i]
+                target[i] = np.float64(sample_weight[i]) * column[i]
     for j in range(size):
         left = weighted[j]
         for k in range(j, size):
@@ -214,18 +222,25 @@ def _block_moments(X, y, sample_weight, centred, weighted, mean, comoment):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _range_moments(X, y, sample_weight, start, stop, block_rows, mean, comoment):
-    """Moments of rows [start, stop), block by block, merged; return the weight."""
+def _range_moments(X, y, sample_weight, block_rows, mean, comoment):
+    """Moments of all rows of X, block by block, merged; return the weight.
+
+    Called on slices of the data (X[start:stop]) rather than with offsets: inside a prange
+    body, offset indexing into the whole array made this 20x slower.
+    """
     size = X.shape[1] + 1
-    centred = np.empty((size, block_rows))
-    weighted = np.empty((size, block_rows)) if sample_weight is not None else centred
+    # Rows of the scratch 8 values longer than a block: with a power-of-two stride, the
+    # transposing copy hits the same cache set for every column (measured 3x slower).
+    centred = np.empty((size, block_rows + 8))
+    weighted = np.empty((size, block_rows + 8)) if sample_weight is not None else centred
     block_mean = np.empty(size)
     block_comoment = np.empty((size, size))
     weight = 0.0
     mean[:] = 0.0
     comoment[:, :] = 0.0
-    for block_start in range(start, stop, block_rows):
-        block_stop = min(block_start + block_rows, stop)
+    n = X.shape[0]
+    for block_start in range(0, n, block_rows):
+        block_stop = min(block_start + block_rows, n)
         X_block = X[block_start:block_stop]
         y_block = y[block_start:block_stop]
         if sample_weight is None:
@@ -243,9 +258,7 @@ def _range_moments(X, y, sample_weight, start, stop, block_rows, mean, comoment)
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def _serial_moments(X, y, sample_weight, block_rows, weights, means, comoments):
-    weights[0] = _range_moments(
-        X, y, sample_weight, 0, X.shape[0], block_rows, means[0], comoments[0]
-    )
+    weights[0] = _range_moments(X, y, sample_weight, block_rows, means[0], comoments[0])
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
@@ -256,9 +269,15 @@ def _parallel_moments(X, y, sample_weight, block_rows, weights, means, comoments
     for c in prange(n_ranges):
         start = c * n // n_ranges
         stop = (c + 1) * n // n_ranges
-        weights[c] = _range_moments(
-            X, y, sample_weight, start, stop, block_rows, means[c], comoments[c]
-        )
+        if sample_weight is None:
+            weights[c] = _range_moments(
+                X[start:stop], y[start:stop], None, block_rows, means[c], comoments[c]
+            )
+        else:
+            weights[c] = _range_moments(
+                X[start:stop], y[start:stop], sample_weight[start:stop], block_rows,
+                means[c], comoments[c],
+            )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
@@ -306,7 +325,7 @@ def centered_moments(X, y, sample_weight=None, threads=1):
     `cpu.numba_threads`); a given thread count always gives the same bits.
     """
     weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
-    with _numba_threads(threads):
+    with numba_threads(threads):
         weight = _moments(
             X, y, sample_weight, BLOCK_ROWS, weights, means, comoments, mean, comoment
         )
@@ -323,12 +342,6 @@ def merge_moments(a, b):
     )  # fmt: skip
     upper = np.triu(comoment)
     return Moments(float(weight), mean, upper + np.triu(upper, 1).T)
-
-
-def _numba_threads(threads):
-    from .cpu import numba_threads
-
-    return numba_threads(threads)
 
 
 # --- curvature and step size ------------------------------------------------------------------
@@ -390,7 +403,9 @@ def auto_lr(moments):
 # --- the iterations -----------------------------------------------------------------------
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
+# Inlined into `iterate`: as a call it doubled the time of a step (about 35 ns against 18 ns
+# for d = 1), which matters when badly scaled data needs millions of steps.
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def evaluate(weight, mean, comoment, b, w, sums):
     """Fill `sums` with the partial sums at (b, w), from the moments; return the loss."""
     d = w.shape[0]
@@ -411,7 +426,7 @@ def evaluate(weight, mean, comoment, b, w, sums):
     return loss
 
 
-@njit(cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, sums, history):
     """Step from iterate k_start to k_stop; the contract of `cpu.iterate`, from the moments."""
     for k in range(k_start, k_stop):

@@ -60,6 +60,9 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     if device == "auto" and method == "loop" and big and cuda.real_gpu_usable():
         return Plan(device="cuda", threads=1, method="loop")
     if threads is None:
-        small = n_rows * n_features < _config.PARALLEL_MIN_VALUES
+        if method == "gram":
+            small = n_rows * (n_features + 1) ** 2 < _config.GRAM_PARALLEL_MIN_PRODUCTS
+        else:
+            small = n_rows * n_features < _config.PARALLEL_MIN_VALUES
         threads = 1 if small else numba.get_num_threads()
     return Plan(device="cpu", threads=threads, method=method)

@@ -127,9 +127,9 @@ def test_threads_are_restored(rng):
 def test_large_data_uses_all_threads_by_default(rng, monkeypatch):
     monkeypatch.setattr(fastgd._config, "PARALLEL_MIN_VALUES", 100)
     x = rng.normal(size=1000)
-    result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=3)
+    result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=3, method="loop")
     assert result.threads == numba.get_num_threads()
-    assert fastgd.fit(x[:10], 2 * x[:10], lr=0.1, n_iter=3).threads == 1
+    assert fastgd.fit(x[:10], 2 * x[:10], lr=0.1, n_iter=3, method="loop").threads == 1
 
 
 def test_tol_stops_at_the_documented_iterate(rng):

@@ -3,8 +3,12 @@
 import warnings
 
 import naive
+import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_properties import problems
 
 import fastgd
 from fastgd import _config, gram
@@ -221,6 +225,28 @@ def test_nan_in_the_data_is_located_with_gram(rng):
         fastgd.fit(x, rng.normal(size=50), method="gram")
 
 
+@settings(max_examples=40, deadline=None)
+@given(problems(), st.booleans())
+def test_gram_equals_the_reference_for_random_problems(problem, auto):
+    X, y, b0, w0, weights, n_iter, threads = problem
+    X2 = X.reshape(len(y), -1).astype(np.float64)
+    lr = "auto" if auto else 0.5 / (1.0 + np.mean(np.sum(X2**2, axis=1)))
+    result = fastgd.fit(
+        X, y, lr=lr, n_iter=3 * n_iter, b0=b0, w0=w0, sample_weight=weights, threads=threads,
+        method="gram",
+    )  # fmt: skip
+    assert result.method == "gram"
+    if weights is not None:
+        weights = weights.astype(X.dtype)
+    b, w, history = naive.gradient_descent(
+        X2, y.astype(np.float64), result.lr, 3 * n_iter, b0=b0, w0=w0, sample_weight=weights
+    )
+    scale = 1.0 + abs(b) + np.abs(w).sum()
+    assert abs(result.intercept - b) <= 1e-9 * scale
+    np.testing.assert_allclose(result.coef, w, rtol=1e-9, atol=1e-9 * scale)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-9, atol=1e-9 * history[0])
+
+
 # --- choosing the method --------------------------------------------------------------------
 
 
@@ -232,6 +258,15 @@ def test_auto_method_picks_gram_for_many_iterations_and_the_loop_for_few(rng):
     assert fastgd.fit(X, y, lr=0.1, n_iter=1000, method="loop").method == "loop"
     wide = rng.normal(size=(50, 40))
     assert fastgd.fit(wide, y[:50], lr=0.001, n_iter=20).method == "loop"
+
+
+def test_gram_runs_its_single_pass_in_parallel_only_when_it_is_long(rng, monkeypatch):
+    x = rng.normal(size=1000)
+    assert fastgd.fit(x, 2 * x, lr=0.1, n_iter=100, method="gram").threads == 1
+    monkeypatch.setattr(_config, "GRAM_PARALLEL_MIN_PRODUCTS", 4000)
+    result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=100, method="gram")
+    assert result.threads == numba.get_num_threads()
+    assert fastgd.fit(x, 2 * x, lr=0.1, n_iter=100, method="gram", threads=1).threads == 1
 
 
 @pytest.mark.parametrize(
@@ -358,3 +393,39 @@ def test_tol_zero_stops_when_the_loss_stops_decreasing(rng):
     slope, intercept = np.polyfit(x, y, 1)
     assert result.intercept == pytest.approx(intercept, rel=1e-9)
     assert result.coef[0] == pytest.approx(slope, rel=1e-9)
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def run_cli(argv, capsys):
+    import io
+
+    from fastgd.cli import main
+
+    out = io.StringIO()
+    status = main(argv, out=out)
+    return status, out.getvalue(), capsys.readouterr().err
+
+
+def test_cli_fits_with_lr_auto_by_default(lecture_points, tmp_path, capsys):
+    path = tmp_path / "lecture.csv"
+    np.savetxt(path, lecture_points, delimiter=",", fmt="%.17g")
+    status, output, err = run_cli(["fit", str(path), "--iters", "1000000"], capsys)
+    assert status == 0 and err == ""
+    limit = fastgd.max_stable_lr(lecture_points[:, 0], lecture_points[:, 1])
+    assert f"method gram, lr {limit / 2:.4g} (auto)" in output
+    assert "After 1000000 iterations b = 7.99101" in output and "m = 1.32243" in output
+    status, output, _ = run_cli(
+        ["fit", str(path), "--lr", "0.0001", "--iters", "1000", "--method", "loop"], capsys
+    )
+    assert status == 0 and "method loop, lr 0.0001;" in output
+    assert "After 1000 iterations b = 0.088936519937413" in output
+
+
+def test_cli_reports_an_unmet_tol_as_one_warning_line(lecture_points, tmp_path, capsys):
+    path = tmp_path / "lecture.csv"
+    np.savetxt(path, lecture_points, delimiter=",", fmt="%.17g")
+    status, output, err = run_cli(["fit", str(path), "--iters", "10", "--tol", "1e-12"], capsys)
+    assert status == 0 and "After 10 iterations" in output
+    assert err.startswith("fastgd: warning: tol=1e-12 was not reached") and err.count("\n") == 1
