@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 
 from . import datasets
-from .datafiles import read_table
+from .convert import convert_csv
+from .datafiles import read_npy_pair, read_table
 from .errors import ConvergenceWarning, DeviceError, DivergenceError
 from .fit import fit
 from .progress import ProgressBar
@@ -115,6 +116,10 @@ def _build_parser():
     )  # fmt: skip
     fit_command.add_argument("--y", default=None, help="y column (default: the last)")
     fit_command.add_argument("--delimiter", default=",", help="CSV field separator (default ,)")
+    fit_command.add_argument(
+        "--y-file", default=None, help="a .npy file holding y; FILE is then a .npy of X alone "
+        "(both memory-mapped, as `fastgd convert` writes them)",
+    )  # fmt: skip
     _add_fit_options(fit_command, lr="auto", iters=1000)
 
     bench = commands.add_parser(
@@ -126,6 +131,16 @@ def _build_parser():
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed runs (default 5)")
     bench.add_argument("--json", metavar="FILE", default=None, help="also save the report")
     bench.add_argument("--plot", metavar="FILE", default=None, help="also save a bar chart")
+
+    convert = commands.add_parser(
+        "convert", help="convert a large CSV file to .npy files that `fastgd fit` maps"
+    )
+    convert.add_argument("file", help="a .csv file (header optional)")
+    convert.add_argument("output", help="X.npy (or, alone, an (n, d + 1) table of X and y)")
+    convert.add_argument("y_output", nargs="?", default=None, help="y.npy (recommended)")
+    convert.add_argument("--x", default=None, help="x columns, as for `fastgd fit`")
+    convert.add_argument("--y", default=None, help="y column (default: the last)")
+    convert.add_argument("--delimiter", default=",", help="CSV field separator (default ,)")
     return parser
 
 
@@ -199,11 +214,21 @@ def main(argv=None, out=None):
         if args.command == "demo":
             x, y = datasets.lecture_like(args.n, seed=args.seed)
             _report(x, y, args, out)
+        elif args.command == "fit" and args.y_file is not None:
+            X, y = read_npy_pair(args.file, args.y_file)
+            _report(X, y, args, out)
         elif args.command == "fit":
             X, y, _ = read_table(args.file, args.x, args.y, args.delimiter)
             _report(X, y, args, out)
         elif args.command == "bench":
             _bench(args, out)
+        elif args.command == "convert":
+            rows, labels = convert_csv(
+                args.file, args.output, args.y_output, args.x, args.y, args.delimiter
+            )
+            outputs = args.output + (f" and {args.y_output}" if args.y_output else "")
+            print(f"wrote {rows} rows ({len(labels)} x columns: {', '.join(labels)}) to "
+                  f"{outputs}", file=out)  # fmt: skip
     except DivergenceError as error:
         print(f"fastgd: error: {error}", file=sys.stderr)
         return 1

@@ -132,6 +132,19 @@ def read_npy(path, x_columns=None, y_column=None):
     return table[:, x_columns], table[:, y_column], [f"x{c}" for c in x_columns]
 
 
+def read_npy_pair(x_path, y_path):
+    """Return (X, y) from separate .npy files, both memory-mapped: fit uses them without a copy."""
+    arrays = []
+    for path in (x_path, y_path):
+        if not os.path.isfile(path):
+            raise DataFileError(f"{path}: no such file")
+        try:
+            arrays.append(np.load(path, mmap_mode="r", allow_pickle=False))
+        except ValueError as error:
+            raise DataFileError(f"{path}: not a readable .npy array ({error})") from None
+    return arrays[0], arrays[1]
+
+
 def read_table(path, x_columns=None, y_column=None, delimiter=","):
     """Read X, y and the x column names from a .npy or CSV file (chosen by the file's suffix)."""
     if os.path.isdir(path):

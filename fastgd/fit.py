@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from . import _config, cpu, cuda, gram
+from . import _config, cpu, cuda, distributed, gram
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
@@ -100,7 +100,11 @@ def fit(
     """
     device = check_device(device)
     method = check_method(method)
-    X, y, sample_weight, total_weight = check_data(X, y, sample_weight)
+    on_dask = distributed.is_dask_array(X) or distributed.is_dask_array(y)
+    if on_dask:
+        X, y, sample_weight, total_weight = distributed.check_data(X, y, sample_weight)
+    else:
+        X, y, sample_weight, total_weight = check_data(X, y, sample_weight)
     lr = check_lr(lr)
     n_iter = check_count(n_iter, "n_iter", minimum=0)
     tol_given = tol is not None
@@ -115,23 +119,30 @@ def fit(
         check_every = check_count(check_every, "check_every", minimum=1)
 
     auto = lr == "auto"
-    plan = make_plan(
-        X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
-        moments_needed=auto, data_on_device=is_device_array(X),
-    )  # fmt: skip
+    if on_dask:
+        run = distributed.make_run(
+            X, y, sample_weight, total_weight, device, threads, method=method, n_iter=n_iter,
+            moments_needed=auto,
+        )  # fmt: skip
+        plan = run.plan
+    else:
+        plan = make_plan(
+            X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
+            moments_needed=auto, data_on_device=is_device_array(X),
+        )  # fmt: skip
+        backend = gram if plan.method == "gram" else cuda if plan.device == "cuda" else cpu
+        run = backend.Run(X, y, sample_weight, total_weight, plan.threads)
     if check_every is None:
         # A block of iterations covers about CHECK_BLOCK_VALUES values: one iteration reads the
         # data (n * d values) in the loop, a (d + 1)-square matrix in gram.
-        work = (X.shape[1] + 1) ** 2 if plan.method == "gram" else X.size
+        work = (X.shape[1] + 1) ** 2 if plan.method == "gram" else X.shape[0] * X.shape[1]
         block = -(-_config.CHECK_BLOCK_VALUES // work)
         check_every = min(block, max(n_iter, 1)) if callback is not None else max(n_iter, 1)
-    backend = gram if plan.method == "gram" else cuda if plan.device == "cuda" else cpu
-    run = backend.Run(X, y, sample_weight, total_weight, plan.threads)
 
     def moments():
-        # The gram Run has them already; the CUDA Run computes them on the device; for the CPU
-        # loop they cost one extra pass.
-        if plan.method == "gram" or plan.device == "cuda":
+        # The gram Run has them already; the CUDA and Dask Runs compute them where the data
+        # is; for the CPU loop they cost one extra pass.
+        if plan.method == "gram" or plan.device in ("cuda", "dask"):
             return run.statistics()
         return gram.centered_moments(X, y, sample_weight, plan.threads)
 
@@ -142,7 +153,8 @@ def fit(
     start = time.perf_counter()
     history[0] = run.evaluate(b, w)
     if not np.isfinite(history[0]):
-        raise locate_non_finite(X, y) or DivergenceError(
+        locate = distributed.locate_non_finite if on_dask else locate_non_finite
+        raise locate(X, y) or DivergenceError(
             f"the loss at the starting point overflows (it is {history[0]}): the data or the "
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
@@ -200,6 +212,8 @@ def max_stable_lr(X, y, sample_weight=None, *, threads=None):
     lr < max_stable_lr(X, y) and diverges for lr above it (from almost every starting point).
     lr="auto" uses half of it, 1 / L.
     """
+    if distributed.is_dask_array(X) or distributed.is_dask_array(y):
+        return distributed.max_stable_lr(X, y, sample_weight)
     X, y, sample_weight, _ = check_data(X, y, sample_weight)
     threads = check_threads(threads)
     if is_device_array(X):

@@ -9,7 +9,7 @@ from . import _config
 
 @dataclass(frozen=True)
 class Plan:
-    device: str  # "cpu" or "cuda"
+    device: str  # "cpu", "cuda" or "dask"
     threads: int  # CPU threads the kernel uses (1: the serial kernel)
     method: str = "loop"  # "loop": one pass over the data per iteration; "gram": see gram.py
 

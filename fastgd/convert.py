@@ -1,0 +1,144 @@
+"""`fastgd convert`: a CSV file to .npy files that `fit` memory-maps, in bounded memory.
+
+Parsing text is far slower than fitting, so a large CSV is converted once. The file is read in
+blocks of lines (`BLOCK_LINES`); each block is parsed by NumPy and appended to the output, so
+memory stays at one block whatever the file's size. Errors name the file and line, as for
+`fastgd fit FILE.csv`.
+
+Layout. With two outputs, X.npy holds X as an (n, d) C-ordered float64 array and y.npy holds
+y (n,): `fit` uses both memory-mapped, without a copy (`fastgd fit X.npy --y-file y.npy`). With
+one output, the file is an (n, d + 1) table, X's columns then y, as `fastgd fit TABLE.npy`
+reads (selecting X's columns from a table copies them into memory).
+
+The .npy header is written last (the row count is known only at the end) into a fixed-size
+space reserved at the start of the file.
+"""
+
+import csv
+import itertools
+import os
+
+import numpy as np
+
+from .datafiles import DataFileError, _choose_columns, _is_number
+
+BLOCK_LINES = 65_536
+_HEADER_BYTES = 128  # magic, version, length, dict and padding; a multiple of 64
+
+
+def _npy_header(shape, dtype):
+    """A version 1.0 .npy header of exactly _HEADER_BYTES bytes."""
+    text = repr(
+        {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+    )
+    room = _HEADER_BYTES - 10  # magic (6) + version (2) + header length (2)
+    text = text.ljust(room - 1) + "\n"
+    if len(text) != room:  # pragma: no cover - shapes need > 90 characters
+        raise ValueError(f"shape {shape} is too long for the reserved .npy header")
+    return b"\x93NUMPY\x01\x00" + room.to_bytes(2, "little") + text.encode("latin1")
+
+
+class _NpyWriter:
+    """Appends rows to an .npy file whose header is filled in on close."""
+
+    def __init__(self, path, n_columns):
+        self.path = path
+        self.n_columns = n_columns
+        self.rows = 0
+        self.handle = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self.handle.write(b"\0" * _HEADER_BYTES)
+
+    def append(self, block):
+        np.ascontiguousarray(block, dtype="<f8").tofile(self.handle)
+        self.rows += block.shape[0]
+
+    def close(self):
+        shape = (self.rows,) if self.n_columns is None else (self.rows, self.n_columns)
+        self.handle.seek(0)
+        self.handle.write(_npy_header(shape, np.dtype("<f8")))
+        self.handle.close()
+
+
+def _bad_line(lines, first_line, expected, path, delimiter):
+    """The error for the first line in `lines` that is not a row of `expected` numbers."""
+    reader = csv.reader(lines, delimiter=delimiter)
+    for offset, row in enumerate(reader):
+        line = first_line + offset
+        if not row or all(not field.strip() for field in row):
+            continue
+        if len(row) != expected:
+            return DataFileError(f"{path}:{line}: expected {expected} fields, found {len(row)}")
+        for column, field in enumerate(row):
+            if not _is_number(field.strip()):
+                return DataFileError(f"{path}:{line}: column {column} is {field.strip()!r}, "
+                                     "not a number")  # fmt: skip
+    return DataFileError(f"{path}:{first_line}: could not be read as rows of numbers")
+
+
+def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimiter=","):
+    """Convert the CSV file `path` to .npy (see the module doc); return (rows, x column names)."""
+    if os.path.isdir(path):
+        raise DataFileError(f"{path}: is a directory, not a data file")
+    if not os.path.exists(path):
+        raise DataFileError(f"{path}: no such file")
+    for out in (x_out, y_out):
+        if out is not None and not str(out).endswith(".npy"):
+            raise DataFileError(f"{out}: output files must end in .npy")
+    try:
+        handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - `with handle` below
+        first = handle.readline()
+    except UnicodeDecodeError:
+        raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
+    with handle:
+        fields = next(csv.reader([first], delimiter=delimiter), [])
+        if not any(field.strip() for field in fields):
+            raise DataFileError(f"{path}:1: the file is empty")
+        has_header = not all(_is_number(field) for field in fields)
+        names = [field.strip() for field in fields] if has_header else None
+        n_columns = len(fields)
+        x_columns, y_column = _choose_columns(x_columns, y_column, names, n_columns, path)
+        columns = [*x_columns, y_column]
+        d = len(x_columns)
+        if y_out is None:
+            writers = [_NpyWriter(x_out, d + 1)]
+        else:
+            writers = [_NpyWriter(x_out, d), _NpyWriter(y_out, None)]
+        try:
+            lines = itertools.chain([] if has_header else [first], handle)
+            line_number = 2 if has_header else 1
+            while True:
+                block = list(itertools.islice(lines, BLOCK_LINES))
+                if not block:
+                    break
+                table = _parse_block(block, line_number, n_columns, path, delimiter)
+                table = table[:, columns]
+                if y_out is None:
+                    writers[0].append(table)
+                else:
+                    writers[0].append(table[:, :d])
+                    writers[1].append(table[:, d])
+                line_number += len(block)
+            if writers[0].rows == 0:
+                raise DataFileError(f"{path}: has no data rows")
+        except BaseException as error:
+            for writer in writers:  # no half-written outputs
+                writer.handle.close()
+                os.remove(writer.path)
+            if isinstance(error, UnicodeDecodeError):
+                raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
+            raise
+        for writer in writers:
+            writer.close()
+    rows = writers[0].rows
+    labels = [names[c] if names else f"x{c}" for c in x_columns]
+    return rows, labels
+
+
+def _parse_block(block, first_line, n_columns, path, delimiter):
+    try:
+        table = np.loadtxt(block, delimiter=delimiter, ndmin=2, dtype=np.float64)
+    except ValueError:
+        raise _bad_line(block, first_line, n_columns, path, delimiter) from None
+    if table.shape[0] and table.shape[1] != n_columns:
+        raise _bad_line(block, first_line, n_columns, path, delimiter)
+    return table.reshape(-1, n_columns) if table.size == 0 else table
