@@ -17,15 +17,20 @@ def pytest_terminal_summary(terminalreporter, config):
     session = getattr(config, "_benchmarksession", None)
     if session is None or not session.benchmarks:
         return
-    by_name = {bench.name.split("[")[0] + (f"[{bench.param}]" if bench.param else ""): bench for bench in session.benchmarks}
+    by_name = {
+        bench.name.split("[")[0] + (f"[{bench.param}]" if bench.param else ""): bench
+        for bench in session.benchmarks
+    }
     rows = []
-    for name, bench in by_name.items():
+    for bench in by_name.values():
         versus = [by_name[peer] for peer in bench.extra_info.get("versus", []) if peer in by_name]
         ratios = ", ".join(
             f"{_per_point_ns(peer) / _per_point_ns(bench):.3g}x vs {peer.extra_info['label']}"
             for peer in versus
         )
-        rows.append((bench.extra_info["label"], bench.extra_info["points"], _per_point_ns(bench), ratios))
+        rows.append(
+            (bench.extra_info["label"], bench.extra_info["points"], _per_point_ns(bench), ratios)
+        )
     write = terminalreporter.write_line
     write("")
     write("fastgd benchmark table (medians; ratio = peer time / this time, >1 means faster)")

@@ -30,6 +30,7 @@ def fit(x, y, iterations, threads):
 
 # --- N = 1e4: against the lecture's loops --------------------------------------------------
 
+
 def test_lecture_as_written_1e4(benchmark, record):
     x, y = data(10_000)
     points = np.column_stack([x, y])
@@ -47,11 +48,17 @@ def test_lecture_python_1e4(benchmark, record):
 def test_fastgd_serial_1e4(benchmark, record):
     x, y = data(10_000)
     fit(x, y, 1, 1)
-    record("fastgd 1 thread, N=1e4", 10_000, 1000, versus=["test_lecture_as_written_1e4", "test_lecture_python_1e4"])
+    record(
+        "fastgd 1 thread, N=1e4",
+        10_000,
+        1000,
+        versus=["test_lecture_as_written_1e4", "test_lecture_python_1e4"],
+    )
     benchmark(fit, x, y, 1000, 1)
 
 
 # --- N = 1e6: against NumPy, and threads -----------------------------------------------------
+
 
 def test_numpy_1e6(benchmark, record):
     x, y = data(1_000_000)
@@ -78,6 +85,7 @@ def test_fastgd_parallel_1e6(benchmark, record):
 
 
 # --- N = 2e7 (DRAM): against a plain read -----------------------------------------------------
+
 
 def test_read_2e7(benchmark, record):
     x, y = data(20_000_000)

@@ -20,7 +20,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> type:
     # The scikit-learn estimator loads on first use, so that `import fastgd` needs no sklearn.
     if name == "LinearRegressionGD":
         from .estimator import LinearRegressionGD

@@ -11,6 +11,7 @@ fits at one pass per iteration.
 
 import numbers
 import operator
+from typing import Any, Literal
 
 import numpy as np
 
@@ -96,7 +97,7 @@ def _convert(array, dtype, name):
     return converted
 
 
-def check_data(X, y, sample_weight=None):
+def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any, float]:
     """Return (X as a C-contiguous (n, d) float array, y (n,), sample_weight or None, total weight).
 
     `y` and `sample_weight` follow X's float dtype. Nothing is copied when X and y already are
@@ -268,10 +269,10 @@ def check_method(method):
     return method
 
 
-def check_lr(lr):
+def check_lr(lr: object) -> float | Literal["auto"]:
     """The string "auto" or a positive finite float."""
     if isinstance(lr, str):
         if lr != "auto":
             raise TypeError(f"lr must be a real number > 0 or 'auto', got {lr!r} (str)")
-        return lr
+        return "auto"
     return check_real(lr, "lr", positive=True)

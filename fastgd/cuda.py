@@ -24,6 +24,7 @@ and runs on the CPU without it.
 import functools
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -390,7 +391,7 @@ class Run:
         self.sums = cuda.device_array(self.n_values)
         self.params = cuda.device_array(d + 1)
         self.status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
-        self.history = None
+        self.history: Any = None  # device-side loss history, allocated by compile()
         # Kernels cannot take None: without weights, y stands in (never read).
         weights = sample_weight if weighted else y
         if d == 1:

@@ -160,8 +160,8 @@ def reduce_and_step(partials, sums, params, history, status, k_new, total_weight
                     take_step):  # fmt: skip
     """One block: sums = the block rows of `partials` added up in a fixed order; these are the
     sums of iterate k_new, whose loss goes to history[k_new]. Then, unless the loss is not
-    finite (LOSS_NOT_FINITE) or the tol rule holds (CONVERGED; tol < 0: no tolerance), step to iterate k_new + 1 when
-    `take_step` is nonzero. status[1] records the iterate reached.
+    finite (LOSS_NOT_FINITE) or the tol rule holds (CONVERGED; tol < 0: no tolerance), step to
+    iterate k_new + 1 when `take_step` is nonzero. status[1] records the iterate reached.
 
     Dynamic shared memory: (d + 2) * blockDim.x float64.
     """

@@ -75,9 +75,7 @@ def _find_bad_line(path, delimiter, skip):
             if expected is None:
                 expected = len(row)
             if len(row) != expected:
-                return DataFileError(
-                    f"{path}:{line}: expected {expected} fields, found {len(row)}"
-                )
+                return DataFileError(f"{path}:{line}: expected {expected} fields, found {len(row)}")
             for column, field in enumerate(row):
                 field = field.strip()
                 if not _is_number(field):

@@ -3,7 +3,7 @@
 import numpy as np
 
 
-def lecture_like(n=100, seed=0):
+def lecture_like(n: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) shaped like the lecture's data: x in [20, 80), y = 1.32 x + 8 + N(0, 10**2) noise.
 
     Uses the PCG64 bit generator's uniform doubles and a Box-Muller transform written out here,

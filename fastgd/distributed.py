@@ -28,6 +28,7 @@ exactly where it would have without the failure; after repeated failures it rais
 
 import sys
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def _as_dask(value, name, da, row_chunks):
         if value is None or isinstance(value, (str, bytes)):
             raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
         value = np.asarray(value)
-        chunks = (row_chunks,) + tuple((s,) for s in value.shape[1:])
+        chunks = (row_chunks, *((s,) for s in value.shape[1:]))
         if row_chunks is None or value.ndim == 0 or value.shape[0] != sum(row_chunks):
             chunks = value.shape or ()  # wrong length: reported below, with the shapes
         value = da.from_array(value, chunks=chunks)
@@ -226,7 +227,8 @@ def locate_non_finite(X, y):
 
 
 def _make_part(X, y, sample_weight):
-    """One chunk as the kernel wants it: C-contiguous arrays (a copy only where Dask left a view)."""
+    """One chunk as the kernel wants it: C-contiguous arrays (a copy only where Dask left a
+    view)."""
     if sample_weight is not None:
         sample_weight = np.ascontiguousarray(sample_weight)
     return np.ascontiguousarray(X), np.ascontiguousarray(y), sample_weight
@@ -383,7 +385,7 @@ class Run:
 
         wait(self.parts)
         who_has = self.client.who_has(self.parts)
-        by_worker = {}
+        by_worker: dict[str, list[int]] = {}
         for index, part in enumerate(self.parts):
             by_worker.setdefault(who_has[part.key][0], []).append(index)
         self.placement = list(by_worker.items())
@@ -487,7 +489,7 @@ class GramRun:
         self.parts = _delayed_parts(X, y, sample_weight)
         self.client = _current_client()
         self.n_features = X.shape[1]
-        self.gram_run = None
+        self.gram_run: Any = None  # a gram.Run on the merged moments, made on first use
         threads = sum(self.client.nthreads().values()) if self.client else 1
         self.plan = Plan(device="dask", threads=threads, method="gram")
         self.moments_of = dask.delayed(_part_moments, pure=True)
@@ -519,7 +521,8 @@ class GramRun:
 
 
 def _part_moments(part):
-    return gram.centered_moments(*part, 1)
+    X, y, sample_weight = part
+    return gram.centered_moments(X, y, sample_weight, 1)
 
 
 def max_stable_lr(X, y, sample_weight=None):

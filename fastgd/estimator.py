@@ -8,7 +8,10 @@ estimator behaves like every other regressor in pipelines and searches; the fit 
 `fastgd.fit` call, which checks the parameters and raises fastgd's own errors.
 """
 
+from __future__ import annotations
+
 import warnings
+from typing import Literal
 
 try:
     from sklearn.base import BaseEstimator, RegressorMixin
@@ -21,6 +24,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
     ) from error
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import errors
 from .fit import fit as _fit
@@ -66,8 +70,14 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
     """
 
     def __init__(
-        self, lr="auto", n_iter=1000, tol=1e-8, method="auto", device="auto", threads=None
-    ):
+        self,
+        lr: float | Literal["auto"] = "auto",
+        n_iter: int = 1000,
+        tol: float | None = 1e-8,
+        method: Literal["auto", "loop", "gram"] = "auto",
+        device: Literal["auto", "cpu", "cuda"] = "auto",
+        threads: int | None = None,
+    ) -> None:
         self.lr = lr
         self.n_iter = n_iter
         self.tol = tol
@@ -75,7 +85,9 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.device = device
         self.threads = threads
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> LinearRegressionGD:
         """Fit the model to X (n_samples, n_features) and y (n_samples,); return self."""
         X, y = validate_data(self, X, y, dtype=_FLOATS, order="C", y_numeric=True)
         if sample_weight is not None:
@@ -112,7 +124,7 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.loss_curve_ = result.loss_history
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """X @ coef_ + intercept_, for X of shape (n_samples, n_features)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)

@@ -5,11 +5,16 @@ blocks of iterations (one block, unless a callback wants to hear about progress)
 its status into a result or a clear error.
 """
 
+from __future__ import annotations
+
 import re
 import time
 import warnings
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _config, cpu, cuda, distributed, gram
 from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
@@ -31,21 +36,21 @@ from .result import FitResult
 
 
 def fit(
-    X,
-    y,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    lr="auto",
-    n_iter=1000,
-    b0=0.0,
-    w0=None,
-    device="auto",
-    threads=None,
-    sample_weight=None,
-    tol=None,
-    callback=None,
-    check_every=None,
-    method="auto",
-):
+    lr: float | Literal["auto"] = "auto",
+    n_iter: int = 1000,
+    b0: float = 0.0,
+    w0: ArrayLike | None = None,
+    device: Literal["auto", "cpu", "cuda"] = "auto",
+    threads: int | None = None,
+    sample_weight: ArrayLike | None = None,
+    tol: float | None = None,
+    callback: Callable[[int, float, np.ndarray, float], bool | None] | None = None,
+    check_every: int | None = None,
+    method: Literal["auto", "loop", "gram"] = "auto",
+) -> FitResult:
     """Fit y ~ X @ w + b by batch gradient descent on the (weighted) mean squared error.
 
     Parameters
@@ -105,7 +110,7 @@ def fit(
         X, y, sample_weight, total_weight = distributed.check_data(X, y, sample_weight)
     else:
         X, y, sample_weight, total_weight = check_data(X, y, sample_weight)
-    lr = check_lr(lr)
+    checked_lr = check_lr(lr)
     n_iter = check_count(n_iter, "n_iter", minimum=0)
     tol_given = tol is not None
     tol = -1.0 if tol is None else check_real(tol, "tol")  # kernels read tol < 0 as "none"
@@ -118,7 +123,8 @@ def fit(
     if check_every is not None:
         check_every = check_count(check_every, "check_every", minimum=1)
 
-    auto = lr == "auto"
+    auto = checked_lr == "auto"
+    step = 1.0 if checked_lr == "auto" else checked_lr  # for "auto": set from the moments below
     if on_dask:
         run = distributed.make_run(
             X, y, sample_weight, total_weight, device, threads, method=method, n_iter=n_iter,
@@ -139,7 +145,7 @@ def fit(
         block = -(-_config.CHECK_BLOCK_VALUES // work)
         check_every = min(block, max(n_iter, 1)) if callback is not None else max(n_iter, 1)
 
-    def moments():
+    def moments() -> gram.Moments:
         # The gram Run has them already; the CUDA and Dask Runs compute them where the data
         # is; for the CPU loop they cost one extra pass.
         if plan.method == "gram" or plan.device in ("cuda", "dask"):
@@ -147,7 +153,7 @@ def fit(
         return gram.centered_moments(X, y, sample_weight, plan.threads)
 
     history = np.empty(n_iter + 1)
-    run.compile(b, w, 1.0 if auto else lr, tol, history)
+    run.compile(b, w, step, tol, history)
     if auto and plan.method != "gram" and plan.device == "cpu":
         gram.compile_moments(X, y, sample_weight, plan.threads)
     start = time.perf_counter()
@@ -159,20 +165,20 @@ def fit(
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
     if auto:
-        lr = gram.auto_lr(moments())
-        if not lr > 0.0:
+        step = gram.auto_lr(moments())
+        if not step > 0.0:
             raise DivergenceError(
                 "the loss's curvature overflows: the data is too large in magnitude for "
                 "lr='auto'; scale X and y (e.g. standardize them)"
             )
     k, status = 0, RAN
     while k < n_iter:
-        status, k, b = run.iterate(b, w, lr, k, min(n_iter, k + check_every), tol, history)
+        status, k, b = run.iterate(b, w, step, k, min(n_iter, k + check_every), tol, history)
         if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE):
             what = "loss" if status == LOSS_NOT_FINITE else "parameters"
             raise DivergenceError(
-                f"gradient descent diverged at iteration {k} (lr={lr:g}): the {what} stopped "
-                f"being finite; the learning rate is too large{_limit_note(lr, moments)}; use "
+                f"gradient descent diverged at iteration {k} (lr={step:g}): the {what} stopped "
+                f"being finite; the learning rate is too large{_limit_note(step, moments)}; use "
                 "lr='auto' or a smaller lr, or scale X and y"
             )
         if status == CONVERGED:
@@ -200,11 +206,17 @@ def fit(
         threads=plan.threads,
         converged=status == CONVERGED,
         method=plan.method,
-        lr=lr,
+        lr=step,
     )
 
 
-def max_stable_lr(X, y, sample_weight=None, *, threads=None):
+def max_stable_lr(
+    X: ArrayLike,
+    y: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    *,
+    threads: int | None = None,
+) -> float:
     """The largest stable learning rate for this data, 2 / L.
 
     L is the largest eigenvalue of the (weighted) mean squared error's Hessian in (b, w), from
@@ -228,12 +240,12 @@ def max_stable_lr(X, y, sample_weight=None, *, threads=None):
     return gram.stable_limit(moments)
 
 
-def _short_e(value):
+def _short_e(value: float) -> str:
     """4.0e-4 rather than Python's 4.0e-04."""
     return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{value:.1e}").replace("e+", "e")
 
 
-def _limit_note(lr, moments):
+def _limit_note(lr: float, moments: Callable[[], gram.Moments]) -> str:
     """ ": lr=0.001 exceeds the stable limit 4.0e-4 for this data" when it does, else " for
     this data"; computed on this error path only (for the loop it costs one pass)."""
     try:

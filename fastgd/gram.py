@@ -32,7 +32,7 @@ whose largest eigenvalue L sets the step: gradient descent on a quadratic is sta
 lr < 2 / L (`max_stable_lr`), and lr = 1 / L (`lr="auto"`) decreases the loss monotonically.
 """
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -348,7 +348,8 @@ def merge_moments(a, b):
 
 
 def hessian(moments):
-    """The loss's Hessian in (b, w_1, ..., w_d): 2 [[1, x_mean^T], [x_mean, xx/S + x_mean x_mean^T]]."""
+    """The loss's Hessian in (b, w_1, ..., w_d):
+    2 [[1, x_mean^T], [x_mean, xx/S + x_mean x_mean^T]]."""
     x_mean = np.asarray(moments.x_mean, dtype=np.float64)
     d = x_mean.shape[0]
     H = np.empty((d + 1, d + 1))
@@ -450,9 +451,9 @@ class Run:
     """
 
     def __init__(self, X, y, sample_weight, total_weight, threads):
-        self.data = (X, y, sample_weight)
+        self.data: Any = (X, y, sample_weight)  # None for a Run made from moments
         self.threads = threads
-        self.moments = None
+        self.moments: Moments | None = None
         self.sums = np.zeros(X.shape[1] + 2)
 
     @classmethod
@@ -471,7 +472,8 @@ class Run:
 
     def compile(self, b, w, lr, tol, history):
         if self.data is not None:
-            compile_moments(*self.data, self.threads)
+            X, y, sample_weight = self.data
+            compile_moments(X, y, sample_weight, self.threads)
         size = w.shape[0] + 1
         statistics = (1.0, np.zeros(size), np.zeros((size, size)))
         evaluate.compile(tuple(map(numba.typeof, (*statistics, b, w, self.sums))))
@@ -481,7 +483,8 @@ class Run:
     def statistics(self):
         """The data's `Moments` (one pass over the data, the first time)."""
         if self.moments is None:
-            self.moments = centered_moments(*self.data, self.threads)
+            X, y, sample_weight = self.data
+            self.moments = centered_moments(X, y, sample_weight, self.threads)
         return self.moments
 
     def evaluate(self, b, w):

@@ -21,7 +21,7 @@ from .errors import DivergenceError
 
 
 @njit(cache=True)
-def _compute_error_for_line_given_points(b, w, points):
+def _compute_error_for_line_given_points(b: float, w: float, points: np.ndarray) -> float:
     totalError = 0.0
     for i in range(0, len(points)):
         x = points[i, 0]
@@ -31,7 +31,9 @@ def _compute_error_for_line_given_points(b, w, points):
 
 
 @njit(cache=True)
-def _step_gradient(b_current, w_current, points, learningRate):
+def _step_gradient(
+    b_current: float, w_current: float, points: np.ndarray, learningRate: float
+) -> tuple[float, float]:
     b_gradient = 0.0
     w_gradient = 0.0
     N = float(len(points))
@@ -46,7 +48,13 @@ def _step_gradient(b_current, w_current, points, learningRate):
 
 
 @njit(cache=True)
-def _gradient_descent_runner(points, starting_b, starting_m, learning_rate, num_iterations):
+def _gradient_descent_runner(
+    points: np.ndarray,
+    starting_b: float,
+    starting_m: float,
+    learning_rate: float,
+    num_iterations: int,
+) -> tuple[float, float]:
     b = starting_b
     m = starting_m
     for i in range(num_iterations):

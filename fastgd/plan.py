@@ -15,7 +15,8 @@ class Plan:
 
 
 def choose_method(n_rows, n_features, n_iter, method="auto", moments_needed=False):
-    """The method to run, "loop" or "gram": what the caller asked for, or for "auto" the cheaper of the two.
+    """The method to run, "loop" or "gram": what the caller asked for, or for "auto" the cheaper
+    of the two.
 
     In multiply-adds, roughly: the loop costs n_iter * n * d; gram costs one pass of n * d**2
     for the moments, then n_iter * d**2. With lr="auto" the moments are computed anyway (for

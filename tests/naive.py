@@ -101,6 +101,9 @@ def hessian(X, sample_weight=None):
     total_weight = sum(weights)
     size = len(rows[0])
     return [
-        [2.0 * sum(s * a[j] * a[k] for s, a in zip(weights, rows)) / total_weight for k in range(size)]
+        [
+            2.0 * sum(s * a[j] * a[k] for s, a in zip(weights, rows)) / total_weight
+            for k in range(size)
+        ]
         for j in range(size)
     ]

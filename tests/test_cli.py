@@ -21,7 +21,9 @@ def run(argv, capsys):
 
 
 def parse(output):
-    start = re.search(rf"Starting gradient descent at b = {NUMBER}, m = {NUMBER}, error = {NUMBER}", output)
+    start = re.search(
+        rf"Starting gradient descent at b = {NUMBER}, m = {NUMBER}, error = {NUMBER}", output
+    )
     end = re.search(rf"After (\d+) iterations b = {NUMBER}, m = {NUMBER}, error = {NUMBER}", output)
     assert start and end, output
     return [float(v) for v in start.groups()], [float(v) for v in end.groups()]
@@ -30,20 +32,22 @@ def parse(output):
 def test_fit_prints_the_lecture_numbers(lecture_points, capsys, tmp_path):
     path = tmp_path / "lecture.csv"
     np.savetxt(path, lecture_points, delimiter=",", fmt="%.17g")
-    status, output, err = run([ "fit", str(path), "--lr", "0.0001", "--iters", "1000"], capsys)
+    status, output, err = run(["fit", str(path), "--lr", "0.0001", "--iters", "1000"], capsys)
     assert status == 0 and err == ""
     assert output.startswith("Starting gradient descent at b = 0, m = 0, error = ")
     start, end = parse(output)
     assert start[2] == pytest.approx(5565.107834483211, rel=1e-12)
     assert end[0] == 1000
-    assert end[1:] == pytest.approx([0.08893651993741346, 1.4777440851894448, 112.61481011613473], rel=1e-12)
+    assert end[1:] == pytest.approx(
+        [0.08893651993741346, 1.4777440851894448, 112.61481011613473], rel=1e-12
+    )
 
 
 def test_demo_runs_the_lecture_experiment(capsys):
     status, output, _ = run(["demo"], capsys)
     assert status == 0
     start, end = parse(output)
-    x, y = datasets.lecture_like(100)
+    _, y = datasets.lecture_like(100)
     assert start[2] == pytest.approx(np.mean(y**2), rel=1e-12)
     assert end[0] == 1000 and end[3] < start[2] / 10
     assert "device: cpu" in output
@@ -60,11 +64,19 @@ def test_datasets_are_deterministic():
 def test_csv_with_header_and_chosen_columns(tmp_path, capsys):
     x, y = datasets.lecture_like(40)
     path = tmp_path / "data.csv"
-    path.write_text("id,a,b,target\n" + "".join(f"{i},{u},{2 * u},{v}\n" for i, (u, v) in enumerate(zip(x, y))))
-    status, output, _ = run(["fit", str(path), "--x", "a,b", "--y", "target", "--iters", "10"], capsys)
+    path.write_text(
+        "id,a,b,target\n" + "".join(f"{i},{u},{2 * u},{v}\n" for i, (u, v) in enumerate(zip(x, y)))
+    )
+    status, output, _ = run(
+        ["fit", str(path), "--x", "a,b", "--y", "target", "--iters", "10"], capsys
+    )
     assert status == 0
-    assert re.search(r"m = \[0, 0\]", output) and re.search(r"After 10 iterations b = \S+, m = \[\S+, \S+\]", output)
-    status, output_by_number, _ = run(["fit", str(path), "--x", "1,2", "--y", "3", "--iters", "10"], capsys)
+    assert re.search(r"m = \[0, 0\]", output) and re.search(
+        r"After 10 iterations b = \S+, m = \[\S+, \S+\]", output
+    )
+    status, output_by_number, _ = run(
+        ["fit", str(path), "--x", "1,2", "--y", "3", "--iters", "10"], capsys
+    )
     assert output_by_number.splitlines()[:2] == output.splitlines()[:2]
 
 
@@ -72,7 +84,9 @@ def test_npy_table(tmp_path, capsys):
     x, y = datasets.lecture_like(30)
     path = tmp_path / "data.npy"
     np.save(path, np.column_stack([x, y]))
-    status, output, _ = run(["fit", str(path), "--iters", "5", "--device", "cpu", "--threads", "1"], capsys)
+    status, output, _ = run(
+        ["fit", str(path), "--iters", "5", "--device", "cpu", "--threads", "1"], capsys
+    )
     assert status == 0 and "After 5 iterations" in output
 
 
@@ -102,7 +116,7 @@ def test_errors_are_one_line_with_status_2(tmp_path, capsys, content, argv, mess
     if content is not None:
         path.write_text(content)
     with pytest.raises(SystemExit) if "argument" in message else _no_exit() as exit_info:
-        status, output, err = run(["fit", str(path), *argv], capsys)
+        status, _, err = run(["fit", str(path), *argv], capsys)
     if exit_info is not None and hasattr(exit_info, "value"):
         status, err = exit_info.value.code, capsys.readouterr().err
     assert status == 2
@@ -128,8 +142,12 @@ def test_divergence_exits_1(tmp_path, capsys):
 
 def test_console_entry_point_and_module():
     for command in (["fastgd"], [sys.executable, "-m", "fastgd"]):
-        completed = subprocess.run([*command, "demo", "--iters", "2"], capture_output=True, text=True)
+        completed = subprocess.run(
+            [*command, "demo", "--iters", "2"], capture_output=True, text=True
+        )
         assert completed.returncode == 0, completed.stderr
         assert "After 2 iterations" in completed.stdout
-    completed = subprocess.run([sys.executable, "-m", "fastgd", "fit"], capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "fastgd", "fit"], capture_output=True, text=True
+    )
     assert completed.returncode == 2 and completed.stderr.count("\n") == 1

@@ -266,9 +266,9 @@ def test_host_y_too_large_for_device_float32_x(rng):
 def test_device_data_errors(rng):
     X, y = regression(rng, 64, 2)
     X_dev, y_dev = numba_cuda.to_device(X), numba_cuda.to_device(y)
-    with pytest.raises(TypeError, match="X is a GPU array of dtype int32.*astype"):
+    with pytest.raises(TypeError, match=r"X is a GPU array of dtype int32.*astype"):
         fastgd.fit(numba_cuda.to_device(X.astype(np.int32)), y_dev, lr=0.1, n_iter=1)
-    with pytest.raises(TypeError, match="y is a GPU array of dtype float32; .* float64"):
+    with pytest.raises(TypeError, match=r"y is a GPU array of dtype float32; .* float64"):
         fastgd.fit(X_dev, numba_cuda.to_device(y.astype(np.float32)), lr=0.1, n_iter=1)
     with pytest.raises(ValueError, match="not C-contiguous"):
         fastgd.fit(numba_cuda.to_device(np.asfortranarray(X)), y_dev, lr=0.1, n_iter=1)
@@ -336,7 +336,7 @@ def test_device_error_says_why(monkeypatch, gpus, reason):
 
 
 def test_too_many_features_for_shared_memory():
-    with pytest.raises(ValueError, match="X has 1000 features.*device='cpu'"):
+    with pytest.raises(ValueError, match=r"X has 1000 features.*device='cpu'"):
         cuda.launch_config(100, 1000)
     _, threads = cuda.launch_config(10**6, 150)  # fits with fewer threads per block
     assert threads == 32 and 8 * (152 * threads + 151) <= cuda.SHARED_MEMORY_BYTES

@@ -9,12 +9,11 @@ import subprocess
 import sys
 import warnings
 
+import naive
 import numpy as np
 import pytest
 
 import fastgd
-
-import naive
 
 sklearn = pytest.importorskip("sklearn", reason="the sklearn extra is not installed")
 

@@ -1,13 +1,12 @@
 """fastgd.fit on the CPU against the slow reference."""
 
+import naive
 import numba
 import numpy as np
 import pytest
 
 import fastgd
 from fastgd import _validation
-
-import naive
 
 
 def assert_matches_reference(result, X, y, lr, n_iter, rtol=1e-10, **kwargs):
@@ -48,9 +47,7 @@ def test_starting_point_and_weights(rng):
     result = fastgd.fit(
         X, y, lr=0.1, n_iter=15, b0=1.5, w0=[-1.0, 2.0], sample_weight=weights, threads=2
     )
-    assert_matches_reference(
-        result, X, y, 0.1, 15, b0=1.5, w0=[-1.0, 2.0], sample_weight=weights
-    )
+    assert_matches_reference(result, X, y, 0.1, 15, b0=1.5, w0=[-1.0, 2.0], sample_weight=weights)
 
 
 def test_float32_data_is_accumulated_in_float64(rng):
@@ -73,7 +70,9 @@ def test_n_iter_zero_reports_the_starting_loss(rng):
     y = rng.normal(size=20)
     result = fastgd.fit(x, y, lr=0.1, n_iter=0, b0=0.25, w0=[2.0])
     assert result.intercept == 0.25 and result.coef.tolist() == [2.0]
-    assert result.loss_history.tolist() == [pytest.approx(naive.loss([[v] for v in x], y, 0.25, [2.0]))]
+    assert result.loss_history.tolist() == [
+        pytest.approx(naive.loss([[v] for v in x], y, 0.25, [2.0]))
+    ]
 
 
 def test_single_row(rng):
@@ -156,7 +155,7 @@ def test_callback_sees_every_block_and_can_stop(rng):
     result = fastgd.fit(x, y, lr=0.01, n_iter=100, callback=callback, check_every=10)
     assert [k for k, *_ in seen] == [10, 20, 30]
     assert result.n_iter == 30
-    k, b, w, loss = seen[-1]
+    _, b, w, loss = seen[-1]
     assert (b, w[0], loss) == (result.intercept, result.coef[0], result.loss)
     assert loss == pytest.approx(naive.loss([[v] for v in x], y, b, w))
 

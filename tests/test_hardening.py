@@ -7,6 +7,7 @@ The caller's arrays are bit-identical afterwards.
 
 import threading
 
+import naive
 import numba
 import numpy as np
 import pytest
@@ -16,8 +17,6 @@ from hypothesis.extra import numpy as hnp
 
 import fastgd
 from fastgd import lecture
-
-import naive
 
 CLEAR_ERRORS = (ValueError, TypeError, fastgd.DivergenceError)
 
@@ -110,7 +109,9 @@ def test_fit_returns_a_finite_result_or_a_clear_error(data, parameters):
 
 @settings(max_examples=80, deadline=None)
 @given(
-    hnp.arrays(np.float64, st.tuples(st.integers(1, 30), st.integers(1, 3)), elements=st.floats(-1e3, 1e3)),
+    hnp.arrays(
+        np.float64, st.tuples(st.integers(1, 30), st.integers(1, 3)), elements=st.floats(-1e3, 1e3)
+    ),
     st.integers(0, 5),
     st.sampled_from(["plain", "strided", "reversed", "fortran", "readonly"]),
 )
@@ -145,8 +146,12 @@ def _reference_overflows(reference, arguments):
 @settings(max_examples=150, deadline=None)
 @given(
     st.one_of(
-        hnp.arrays(st.sampled_from(ALL_DTYPES[:13]), st.tuples(st.integers(0, 6), st.integers(0, 3))),
-        hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.just(2)), elements=st.floats(-1e200, 1e200)),
+        hnp.arrays(
+            st.sampled_from(ALL_DTYPES[:13]), st.tuples(st.integers(0, 6), st.integers(0, 3))
+        ),
+        hnp.arrays(
+            np.float64, st.tuples(st.integers(1, 6), st.just(2)), elements=st.floats(-1e200, 1e200)
+        ),
         st.none(),
         st.text(max_size=3),
     ),

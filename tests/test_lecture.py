@@ -1,11 +1,10 @@
 """fastgd.lecture: the lecture's functions, compiled, against the lecture and the reference."""
 
+import naive
 import numpy as np
 import pytest
 
 from fastgd import lecture
-
-import naive
 
 # What the lecture prints for lr = 0.0001, b = m = 0, 1000 iterations (../shared/data/README.md).
 LECTURE_START_ERROR = 5565.107834483211
@@ -55,13 +54,21 @@ def test_runner_does_not_modify_points(rng):
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda p: lecture.compute_error_for_line_given_points(0, 0, p[:, :1]), ValueError, "(N, 2)"),
+        (
+            lambda p: lecture.compute_error_for_line_given_points(0, 0, p[:, :1]),
+            ValueError,
+            "(N, 2)",
+        ),
         (lambda p: lecture.compute_error_for_line_given_points(0, 0, p[:0]), ValueError, "N >= 1"),
         (lambda p: lecture.compute_error_for_line_given_points("0", 0, p), TypeError, "b must"),
         (lambda p: lecture.step_gradient(0, 0, p, None), TypeError, "learningRate"),
         (lambda p: lecture.gradient_descent_runner(p, 0, 0, 0.1, 2.5), TypeError, "num_iterations"),
         (lambda p: lecture.gradient_descent_runner(p, 0, 0, 0.1, -1), ValueError, "num_iterations"),
-        (lambda p: lecture.gradient_descent_runner(p.astype(complex), 0, 0, 0.1, 1), TypeError, "real"),
+        (
+            lambda p: lecture.gradient_descent_runner(p.astype(complex), 0, 0, 0.1, 1),
+            TypeError,
+            "real",
+        ),
         (lambda p: lecture.gradient_descent_runner("points", 0, 0, 0.1, 1), TypeError, "points"),
     ],
 )

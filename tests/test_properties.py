@@ -1,13 +1,12 @@
 """Property tests: fastgd.fit equals the slow reference for random shapes, dtypes and threads."""
 
+import naive
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastgd
-
-import naive
 
 
 @st.composite

@@ -30,7 +30,11 @@ def call(**changes):
         ({"X": X.astype(object)}, TypeError, r"X holds Python objects"),
         ({"X": X.astype(str)}, TypeError, r"X holds strings"),
         ({"X": X.astype(complex)}, TypeError, r"X holds complex"),
-        ({"y": np.array([datetime.datetime(2020, 1, d) for d in range(1, 7)])}, TypeError, r"y holds"),
+        (
+            {"y": np.array([datetime.datetime(2020, 1, d) for d in range(1, 7)])},
+            TypeError,
+            r"y holds",
+        ),
         ({"y": np.arange(6).astype("datetime64[D]")}, TypeError, r"y holds datetimes"),
         ({"X": "abc"}, TypeError, r"X must be an array"),
         ({"X": [[1.0, 2.0], [3.0]] * 3}, ValueError, r"X could not be read"),

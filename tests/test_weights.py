@@ -5,12 +5,11 @@ like dropped rows, and multiplying every weight by the same constant changes not
 for both methods: the loop (one weighted pass per iteration) and gram (weighted moments once).
 """
 
+import naive
 import numpy as np
 import pytest
 
 import fastgd
-
-import naive
 
 
 def problem(rng, n, d):
