@@ -422,6 +422,11 @@ def evaluate(weight, mean, comoment, b, w, sums):
             centred_gradient -= comoment[j, k] * w[k]
         sums[2 + j] = centred_gradient + mean[j] * sum_r
         spread -= w[j] * (comoment[j, d] + centred_gradient)
+    # The spread is a sum of squares; on data a line fits exactly it is a difference of equal
+    # numbers and can round below zero. Clamping only moves it towards the true value (NaN
+    # passes through, so divergence is still seen).
+    if spread < 0.0:
+        spread = 0.0
     loss = residual_mean * residual_mean + spread / weight
     sums[0] = loss * weight
     return loss

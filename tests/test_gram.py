@@ -429,3 +429,13 @@ def test_cli_reports_an_unmet_tol_as_one_warning_line(lecture_points, tmp_path, 
     status, output, err = run_cli(["fit", str(path), "--iters", "10", "--tol", "1e-12"], capsys)
     assert status == 0 and "After 10 iterations" in output
     assert err.startswith("fastgd: warning: tol=1e-12 was not reached") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_loss_is_never_negative_on_data_a_plane_fits_exactly(d):
+    rng = np.random.default_rng(7)
+    X = rng.normal(1.0, 1.0, size=(1000, d))
+    y = X @ np.arange(1.0, d + 1.0) + 3.0  # no noise: the optimum's loss is 0
+    result = fastgd.fit(X, y, method="gram", n_iter=20_000)
+    assert np.all(result.loss_history >= 0.0)
+    assert result.loss < 1e-20 * result.loss_history[0]
