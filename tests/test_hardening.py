@@ -6,12 +6,13 @@ The caller's arrays are bit-identical afterwards.
 """
 
 import threading
+import warnings
 
 import naive
 import numba
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -76,11 +77,54 @@ def _parameter(valid):
 
 @st.composite
 def hostile_parameters(draw):
-    lr = draw(_parameter(st.sampled_from([1e-3, np.float32(0.01), 0.5, 1e300, -0.1, 0.0, np.nan])))
+    lr = draw(
+        _parameter(st.sampled_from(["auto", 1e-3, np.float32(0.01), 0.5, 1e300, -0.1, 0.0, np.nan]))
+    )
     n_iter = draw(_parameter(st.sampled_from([0, 1, 7, np.int64(3), 2.0, -1])))
     threads = draw(st.one_of(st.none(), _parameter(st.sampled_from([1, 2, 0, 99]))))
     b0 = draw(_parameter(st.sampled_from([0.0, 1e308, np.float16(2), np.inf])))
-    return {"lr": lr, "n_iter": n_iter, "threads": threads, "b0": b0}
+    method = draw(st.one_of(st.sampled_from(["auto", "loop", "gram"]), _parameter(st.just("?"))))
+    tol = draw(st.one_of(st.none(), _parameter(st.sampled_from([0.0, 1e-3, -1.0, np.inf]))))
+    return {"lr": lr, "n_iter": n_iter, "threads": threads, "b0": b0, "method": method, "tol": tol}
+
+
+def hostile_weights(n):
+    """None, or weights for n rows that may be wrong: negative, NaN, all zero, wrong length..."""
+    good = hnp.arrays(np.float64, n, elements=st.floats(0.0, 5.0))
+    bad = st.one_of(
+        hnp.arrays(np.float64, max(n - 1, 0), elements=st.floats(0.0, 5.0)),
+        hnp.arrays(np.float64, n, elements=st.floats(allow_nan=True, allow_infinity=True)),
+        st.just(np.zeros(n)),
+        st.just(-np.ones(n)),
+        st.just(np.ones((n, 2))),
+        st.sampled_from(["1", [1j] * n, None]),
+    )
+    return st.one_of(st.none(), good, bad)
+
+
+def _float_dtype(dtype):
+    """The float dtype fit computes in for data of `dtype` (see _validation._float_dtype_for)."""
+    return np.float32 if dtype in (np.float16, np.float32) else np.float64
+
+
+def _assert_matches_reference(X, y, weights, b0, result):
+    """A returned fit equals the slow reference run with the same lr and number of steps."""
+    dtype = _float_dtype(np.asarray(X).dtype)
+    Xf = np.asarray(X).astype(dtype).astype(np.float64).reshape(len(y), -1)
+    yf = np.asarray(y).astype(dtype).astype(np.float64)
+    sw = None if weights is None else np.asarray(weights).astype(dtype).astype(np.float64)
+    try:
+        b, w, history = naive.gradient_descent(
+            Xf, yf, result.lr, result.n_iter, b0=float(b0), sample_weight=sw
+        )
+    except OverflowError:
+        # Python floats raise where IEEE arithmetic still has room (x**2 near 1e308), e.g. for
+        # -1 cast to uint64 (1.8e19): no reference for such data, its finiteness is checked.
+        return
+    scale = 1.0 + abs(b) + np.abs(w).sum()
+    assert abs(result.intercept - b) <= 1e-7 * scale
+    np.testing.assert_allclose(result.coef, w, rtol=1e-7, atol=1e-7 * scale)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-6, atol=1e-9 * history[0])
 
 
 def _snapshot(array):
@@ -88,12 +132,15 @@ def _snapshot(array):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(hostile_data(), hostile_parameters())
-def test_fit_returns_a_finite_result_or_a_clear_error(data, parameters):
+@given(hostile_data(), hostile_parameters(), st.data())
+def test_fit_returns_the_reference_result_or_a_clear_error(data, parameters, draw):
     X, y = data
-    before = (_snapshot(X), _snapshot(y))
+    weights = draw.draw(hostile_weights(len(y)))
+    before = (_snapshot(X), _snapshot(y), _snapshot(weights))
     try:
-        result = fastgd.fit(X, y, **parameters)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastgd.ConvergenceWarning)
+            result = fastgd.fit(X, y, sample_weight=weights, **parameters)
     except CLEAR_ERRORS as error:
         assert str(error)
         # Python's own or fastgd's exception types, not numba's (whose TypingError and the like
@@ -104,7 +151,56 @@ def test_fit_returns_a_finite_result_or_a_clear_error(data, parameters):
         assert np.isfinite(result.intercept) and np.all(np.isfinite(result.coef))
         assert np.all(np.isfinite(result.loss_history))
         assert result.loss_history.shape == (result.n_iter + 1,)
-    assert (_snapshot(X), _snapshot(y)) == before
+        _assert_matches_reference(X, y, weights, parameters["b0"], result)
+    assert (_snapshot(X), _snapshot(y), _snapshot(weights)) == before
+
+
+REAL_DTYPES = [
+    np.bool_, np.int8, np.int32, np.int64, np.uint8, np.uint64,
+    np.float16, np.float32, np.float64, np.longdouble,
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_valid_input_of_any_dtype_layout_weights_and_method_matches_the_reference(draw):
+    n = draw.draw(st.integers(1, 40))
+    d = draw.draw(st.integers(0, 3))
+    shape = (n,) if d == 0 else (n, d)
+    dtype = np.dtype(draw.draw(st.sampled_from(REAL_DTYPES)))
+    values = draw.draw(hnp.arrays(np.float64, shape, elements=st.floats(-10, 10)))
+    if dtype.kind == "u":
+        values = np.abs(values)  # -1 as uint64 is 1.8e19: valid, but not the point here
+    X = _layout(
+        values.astype(dtype), draw.draw(st.sampled_from(["plain", "strided", "fortran", "readonly"]))
+    )
+    y = draw.draw(hnp.arrays(np.float64, n, elements=st.floats(-10, 10)))
+    weights = draw.draw(
+        st.one_of(st.none(), hnp.arrays(np.float64, n, elements=st.floats(0.0, 5.0)))
+    )
+    if weights is not None and weights.sum() == 0.0:
+        weights[0] = 1.0
+    parameters = {
+        "lr": draw.draw(st.sampled_from(["auto", 1e-3, 0.02])),
+        "n_iter": draw.draw(st.integers(0, 8)),
+        "method": draw.draw(st.sampled_from(["auto", "loop", "gram"])),
+        "threads": draw.draw(st.sampled_from([None, 1, 2])),
+        "tol": draw.draw(st.sampled_from([None, 1e-3])),
+        "b0": draw.draw(st.sampled_from([0.0, -2.5])),
+    }
+    before = (_snapshot(X), _snapshot(y), _snapshot(weights))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastgd.ConvergenceWarning)
+            result = fastgd.fit(X, y, sample_weight=weights, **parameters)
+    except fastgd.DivergenceError:
+        # Only a numeric lr can be too large; lr="auto" is always stable.
+        assert parameters["lr"] != "auto"
+        event("diverged")
+    else:
+        _assert_matches_reference(X, y, weights, parameters["b0"], result)
+        event(f"{result.method}, weighted={weights is not None}")
+    assert (_snapshot(X), _snapshot(y), _snapshot(weights)) == before
 
 
 @settings(max_examples=80, deadline=None)
@@ -287,3 +383,54 @@ def test_cli_directory_and_unreadable_file(tmp_path, capsys, monkeypatch):
     assert main(["fit", str(path)]) == 2
     err = capsys.readouterr().err
     assert "Permission denied" in err and err.count("\n") == 1
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    hostile_data(),
+    st.sampled_from(["auto", "auto", 1e-3, 0.0, -1.0, "fast", None]),
+    st.sampled_from([5, 5, 0, -1, 2.5, None]),
+    st.sampled_from(["auto", "loop", "gram", "?"]),
+    st.data(),
+)
+def test_estimator_returns_the_fit_result_or_a_clear_error(data, lr, n_iter, method, draw):
+    sklearn = pytest.importorskip("sklearn", reason="the sklearn extra is not installed")
+    del sklearn
+    X, y = data
+    weights = draw.draw(hostile_weights(len(y)))
+    before = (_snapshot(X), _snapshot(y), _snapshot(weights))
+    model = fastgd.LinearRegressionGD(lr=lr, n_iter=n_iter, method=method, tol=None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn's own DataConversionWarning and the like
+            model.fit(X, y, sample_weight=weights)
+            predictions = model.predict(X)
+    except CLEAR_ERRORS as error:
+        assert str(error)
+        assert type(error) in (ValueError, TypeError) or type(error).__module__.startswith(
+            ("fastgd", "sklearn")
+        )
+        assert "Failed in nopython mode" not in str(error)
+    else:
+        # The estimator is fastgd.fit on scikit-learn-validated data: same parameters, same steps.
+        # scikit-learn keeps float32 and converts every other dtype to float64.
+        dtype = np.float32 if np.asarray(X).dtype == np.float32 else np.float64
+        Xf = np.asarray(X, dtype=np.float64).reshape(len(y), -1)
+        assert np.all(np.isfinite(predictions)) and predictions.shape == (len(y),)
+        result = _assert_matches_reference_values(model, Xf, y, weights, dtype)
+        event(f"fitted ({model.n_iter_} steps, weighted={weights is not None})")
+        np.testing.assert_allclose(predictions, Xf @ result[1] + result[0], rtol=1e-6, atol=1e-6)
+    assert (_snapshot(X), _snapshot(y), _snapshot(weights)) == before
+
+
+def _assert_matches_reference_values(model, X, y, weights, dtype):
+    """The estimator's parameters equal the slow reference with its lr_ and n_iter_."""
+    Xf = X.astype(dtype).astype(np.float64)
+    yf = np.asarray(y, dtype=np.float64).astype(dtype).astype(np.float64)
+    sw = None if weights is None else np.asarray(weights).astype(dtype).astype(np.float64)
+    b, w, history = naive.gradient_descent(Xf, yf, model.lr_, model.n_iter_, sample_weight=sw)
+    scale = 1.0 + abs(b) + np.abs(w).sum()
+    assert abs(model.intercept_ - b) <= 1e-6 * scale
+    np.testing.assert_allclose(model.coef_, w, rtol=1e-6, atol=1e-6 * scale)
+    np.testing.assert_allclose(model.loss_curve_, history, rtol=1e-5, atol=1e-9 * history[0])
+    return b, w
