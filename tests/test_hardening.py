@@ -171,9 +171,8 @@ def test_valid_input_of_any_dtype_layout_weights_and_method_matches_the_referenc
     values = draw.draw(hnp.arrays(np.float64, shape, elements=st.floats(-10, 10)))
     if dtype.kind == "u":
         values = np.abs(values)  # -1 as uint64 is 1.8e19: valid, but not the point here
-    X = _layout(
-        values.astype(dtype), draw.draw(st.sampled_from(["plain", "strided", "fortran", "readonly"]))
-    )
+    layout = draw.draw(st.sampled_from(["plain", "strided", "fortran", "readonly"]))
+    X = _layout(values.astype(dtype), layout)
     y = draw.draw(hnp.arrays(np.float64, n, elements=st.floats(-10, 10)))
     weights = draw.draw(
         st.one_of(st.none(), hnp.arrays(np.float64, n, elements=st.floats(0.0, 5.0)))
