@@ -167,6 +167,12 @@ def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any
                 f"sample_weight sums to {total_weight}: weights must sum to a positive finite "
                 "number (at least one row needs a positive weight; rescale huge weights)"
             )
+        if total_weight < np.finfo(np.float64).tiny:
+            # Below the smallest normal float, 1 / total_weight overflows to inf.
+            raise ValueError(
+                f"sample_weight sums to {total_weight}, too small to divide by: only the ratios "
+                "of the weights matter, so rescale them, e.g. sample_weight / sample_weight.max()"
+            )
     return X, y, sample_weight, total_weight
 
 

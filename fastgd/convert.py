@@ -84,12 +84,11 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
     for out in (x_out, y_out):
         if out is not None and not str(out).endswith(".npy"):
             raise DataFileError(f"{out}: output files must end in .npy")
-    try:
-        handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - `with handle` below
-        first = handle.readline()
-    except UnicodeDecodeError:
-        raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
-    with handle:
+    with open(path, newline="", encoding="utf-8") as handle:
+        try:
+            first = handle.readline()
+        except UnicodeDecodeError:
+            raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
         fields = next(csv.reader([first], delimiter=delimiter), [])
         if not any(field.strip() for field in fields):
             raise DataFileError(f"{path}:1: the file is empty")

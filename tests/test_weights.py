@@ -162,6 +162,7 @@ Y = np.arange(6.0)
         (np.ones((6, 1)), ValueError, r"sample_weight must have shape \(6,\)"),
         (np.zeros(6), ValueError, r"sample_weight sums to 0.0: .*at least one row"),
         (np.full(6, 1e308), ValueError, r"sample_weight sums to inf: .*rescale"),
+        (np.full(6, 1e-310), ValueError, r"sample_weight sums to 6e-310, too small .*rescale"),
         (np.array(["a"] * 6), TypeError, r"sample_weight holds strings"),
         (np.ones(6, dtype=complex), TypeError, r"sample_weight holds complex numbers"),
         ("abc", TypeError, r"sample_weight must be an array of numbers"),
