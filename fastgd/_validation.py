@@ -165,7 +165,9 @@ def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any
         if not 0.0 < total_weight < np.inf:
             raise ValueError(
                 f"sample_weight sums to {total_weight}: weights must sum to a positive finite "
-                "number (at least one row needs a positive weight; rescale huge weights)"
+                "number (at least one row needs a positive weight; rescale huge weights"
+                + ("; they follow X's dtype, float32" if dtype == np.float32 else "")
+                + ")"
             )
         if total_weight < np.finfo(np.float64).tiny:
             # Below the smallest normal float, 1 / total_weight overflows to inf.

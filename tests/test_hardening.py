@@ -177,6 +177,8 @@ def test_valid_input_of_any_dtype_layout_weights_and_method_matches_the_referenc
     weights = draw.draw(
         st.one_of(st.none(), hnp.arrays(np.float64, n, elements=st.floats(0.0, 5.0)))
     )
+    if weights is not None:
+        weights[weights < 1e-30] = 0.0  # tiny weights underflow in float32 (tested elsewhere)
     if weights is not None and weights.sum() < 1e-300:
         weights[0] = 1.0  # weights summing to (almost) zero are an error, tested elsewhere
     parameters = {
