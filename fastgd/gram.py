@@ -281,12 +281,8 @@ def _parallel_moments(X, y, sample_weight, block_rows, weights, means, comoments
 
 
 @njit(cache=True, nogil=True)
-def _moments(X, y, sample_weight, block_rows, weights, means, comoments, mean, comoment):
-    """All rows' moments into (mean, comoment); ranges merged in a fixed order; return weight."""
-    if weights.shape[0] == 1:
-        _serial_moments(X, y, sample_weight, block_rows, weights, means, comoments)
-    else:
-        _parallel_moments(X, y, sample_weight, block_rows, weights, means, comoments)
+def _merge_ranges(weights, means, comoments, mean, comoment):
+    """The row ranges' moments merged in a fixed order into (mean, comoment); return weight."""
     weight = 0.0
     mean[:] = 0.0
     comoment[:, :] = 0.0
@@ -310,10 +306,18 @@ def _moment_buffers(n_ranges, n_features):
     )
 
 
+def _range_kernel(threads):
+    # Chosen here rather than inside compiled code, so that a one-thread fit never compiles the
+    # parallel kernel (a parallel=True compile costs seconds on first use).
+    return _serial_moments if threads == 1 else _parallel_moments
+
+
 def compile_moments(X, y, sample_weight, threads):
     """Compile (or load from numba's cache) the moment pass for these argument types."""
-    buffers = _moment_buffers(threads, X.shape[1])
-    _moments.compile(tuple(map(numba.typeof, (X, y, sample_weight, BLOCK_ROWS, *buffers))))
+    weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
+    arguments = (X, y, sample_weight, BLOCK_ROWS, weights, means, comoments)
+    _range_kernel(threads).compile(tuple(map(numba.typeof, arguments)))
+    _merge_ranges.compile(tuple(map(numba.typeof, (weights, means, comoments, mean, comoment))))
 
 
 def centered_moments(X, y, sample_weight=None, threads=1):
@@ -326,9 +330,8 @@ def centered_moments(X, y, sample_weight=None, threads=1):
     """
     weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
     with numba_threads(threads):
-        weight = _moments(
-            X, y, sample_weight, BLOCK_ROWS, weights, means, comoments, mean, comoment
-        )
+        _range_kernel(threads)(X, y, sample_weight, BLOCK_ROWS, weights, means, comoments)
+    weight = _merge_ranges(weights, means, comoments, mean, comoment)
     return Moments(float(weight), mean, comoment)
 
 
