@@ -97,6 +97,60 @@ def _convert(array, dtype, name):
     return converted
 
 
+def check_X_shape(X: Any) -> None:
+    """Refuse shapes of X that fit cannot use (any array type: NumPy, GPU or Dask)."""
+    if X.ndim not in (1, 2):
+        raise ValueError(
+            f"X must have shape (n,) for one feature or (n, d), got shape {X.shape}; "
+            "reshape it, e.g. X.reshape(len(X), -1)"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X is empty (n = 0 rows): fitting needs at least one data point")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise ValueError("X has no features (shape (n, 0)): pass at least one column")
+
+
+def check_y_shape(y: Any, n_rows: int) -> Any:
+    """y as a 1-D array of n_rows values ((n, 1) is reshaped, without a copy)."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(y.shape[0])
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must have shape (n,) (or (n, 1)), got shape {y.shape}; fastgd fits one target"
+        )
+    if y.shape[0] != n_rows:
+        raise ValueError(
+            f"X and y must have the same number of rows, got X with {n_rows} and y with "
+            f"{y.shape[0]}"
+        )
+    return y
+
+
+def check_weight_shape(sample_weight: Any, n_rows: int) -> None:
+    if sample_weight.shape != (n_rows,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_rows},), one weight per row of X, "
+            f"got shape {sample_weight.shape}"
+        )
+
+
+def check_total_weight(total_weight: float, dtype: Any) -> None:
+    """The sum of the weights must be a positive, finite, normal float: fit divides by it."""
+    if not 0.0 < total_weight < np.inf:
+        raise ValueError(
+            f"sample_weight sums to {total_weight}: weights must sum to a positive finite "
+            "number (at least one row needs a positive weight; rescale huge weights"
+            + ("; they follow X's dtype, float32" if dtype == np.float32 else "")
+            + ")"
+        )
+    if total_weight < np.finfo(np.float64).tiny:
+        # Below the smallest normal float, 1 / total_weight overflows to inf.
+        raise ValueError(
+            f"sample_weight sums to {total_weight}, too small to divide by: only the ratios "
+            "of the weights matter, so rescale them, e.g. sample_weight / sample_weight.max()"
+        )
+
+
 def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any, float]:
     """Return (X as a C-contiguous (n, d) float array, y (n,), sample_weight or None, total weight).
 
@@ -109,32 +163,13 @@ def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any
 
         return check_device_data(X, y, sample_weight)
     X = _as_array(X, "X")
-    if X.ndim not in (1, 2):
-        raise ValueError(
-            f"X must have shape (n,) for one feature or (n, d), got shape {X.shape}; "
-            "reshape it, e.g. X.reshape(len(X), -1)"
-        )
-    if X.shape[0] == 0:
-        raise ValueError("X is empty (n = 0 rows): fitting needs at least one data point")
-    if X.ndim == 2 and X.shape[1] == 0:
-        raise ValueError("X has no features (shape (n, 0)): pass at least one column")
+    check_X_shape(X)
     dtype = _float_dtype_for(X.dtype)
     X = np.ascontiguousarray(X, dtype=dtype)
     if X.ndim == 1:
         X = X.reshape(-1, 1)  # a view: (n,) C-contiguous becomes (n, 1) without a copy
 
-    y = _as_array(y, "y")
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must have shape (n,) (or (n, 1)), got shape {y.shape}; fastgd fits one target"
-        )
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"X and y must have the same number of rows, got X with {X.shape[0]} and y with "
-            f"{y.shape[0]}"
-        )
+    y = check_y_shape(_as_array(y, "y"), X.shape[0])
     y = _convert(y, dtype, "y")
 
     total_weight = float(X.shape[0])
@@ -142,11 +177,7 @@ def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any
         sample_weight = _as_array(sample_weight, "sample_weight")
         if sample_weight.ndim == 0:
             sample_weight = np.full(X.shape[0], sample_weight, dtype=dtype)
-        if sample_weight.shape != (X.shape[0],):
-            raise ValueError(
-                f"sample_weight must have shape ({X.shape[0]},), one weight per row of X, "
-                f"got shape {sample_weight.shape}"
-            )
+        check_weight_shape(sample_weight, X.shape[0])
         sample_weight = _convert(sample_weight, dtype, "sample_weight")
         # Weights are checked here, not through the loss: a negative weight leaves it finite.
         finite = np.isfinite(sample_weight)
@@ -162,19 +193,7 @@ def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any
             )
         with np.errstate(over="ignore"):  # an overflowing sum is reported just below
             total_weight = float(np.sum(sample_weight, dtype=np.float64))
-        if not 0.0 < total_weight < np.inf:
-            raise ValueError(
-                f"sample_weight sums to {total_weight}: weights must sum to a positive finite "
-                "number (at least one row needs a positive weight; rescale huge weights"
-                + ("; they follow X's dtype, float32" if dtype == np.float32 else "")
-                + ")"
-            )
-        if total_weight < np.finfo(np.float64).tiny:
-            # Below the smallest normal float, 1 / total_weight overflows to inf.
-            raise ValueError(
-                f"sample_weight sums to {total_weight}, too small to divide by: only the ratios "
-                "of the weights matter, so rescale them, e.g. sample_weight / sample_weight.max()"
-            )
+        check_total_weight(total_weight, dtype)
     return X, y, sample_weight, total_weight
 
 

@@ -15,8 +15,8 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
-from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
-from .gradient import all_finite, apply_step, n_sums, partial_sums
+from ._status import PARAMS_NOT_FINITE, RAN
+from .gradient import all_finite, apply_step, loss_status, n_sums, partial_sums
 
 # numba's default "workqueue" threading layer aborts the whole process when two Python threads
 # enter parallel code at once; parallel fits therefore take turns. Serial fits release the GIL
@@ -95,10 +95,9 @@ def iterate(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
         evaluate(X, y, sample_weight, b, w, partials, sums)
         loss = sums[0] / total_weight
         history[k + 1] = loss
-        if not np.isfinite(loss):
-            return LOSS_NOT_FINITE, k + 1, b
-        if tol >= 0.0 and history[k] - loss <= tol * history[k]:
-            return CONVERGED, k + 1, b
+        status = loss_status(history[k], loss, tol)
+        if status != RAN:
+            return status, k + 1, b
     return RAN, k_stop, b
 
 

@@ -30,7 +30,15 @@ import numpy as np
 
 from . import _config
 from ._status import PARAMS_NOT_FINITE, RAN
-from ._validation import _dtype_problem, _float_dtype_for, is_device_array
+from ._validation import (
+    _dtype_problem,
+    _float_dtype_for,
+    check_total_weight,
+    check_weight_shape,
+    check_X_shape,
+    check_y_shape,
+    is_device_array,
+)
 from .errors import DeviceError
 from .gradient import n_sums
 
@@ -197,52 +205,26 @@ def check_device_data(X, y, sample_weight):
 
         X = _as_array(X, "X")
         X = _numba_cuda().to_device(np.ascontiguousarray(X, dtype=_float_dtype_for(X.dtype)))
-    if X.ndim not in (1, 2):
-        raise ValueError(
-            f"X must have shape (n,) for one feature or (n, d), got shape {X.shape}; "
-            "reshape it, e.g. X.reshape(len(X), -1)"
-        )
-    if X.shape[0] == 0:
-        raise ValueError("X is empty (n = 0 rows): fitting needs at least one data point")
-    if X.ndim == 2 and X.shape[1] == 0:
-        raise ValueError("X has no features (shape (n, 0)): pass at least one column")
+    check_X_shape(X)
     n = X.shape[0]
     if X.ndim == 1:
         X = X.reshape(n, 1)
 
-    y = _to_device_like(y, "y", X.dtype)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y.reshape(y.shape[0])
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must have shape (n,) (or (n, 1)), got shape {y.shape}; fastgd fits one target"
-        )
-    if y.shape[0] != n:
-        raise ValueError(
-            f"X and y must have the same number of rows, got X with {n} and y with {y.shape[0]}"
-        )
+    y = check_y_shape(_to_device_like(y, "y", X.dtype), n)
 
     total_weight = float(n)
     if sample_weight is not None:
         if not is_device_array(sample_weight) and np.ndim(sample_weight) == 0:
             sample_weight = np.full(n, sample_weight)
         sample_weight = _to_device_like(sample_weight, "sample_weight", X.dtype)
-        if sample_weight.shape != (n,):
-            raise ValueError(
-                f"sample_weight must have shape ({n},), one weight per row of X, "
-                f"got shape {sample_weight.shape}"
-            )
+        check_weight_shape(sample_weight, n)
         bad = _first_bad_index(sample_weight, negative_too=True)
         if bad is not None:
             value = _value_at(sample_weight, bad)
             rule = "finite" if not np.isfinite(value) else ">= 0"
             raise ValueError(f"sample_weight[{bad}] is {value}: weights must be {rule}")
         total_weight = _total(sample_weight)
-        if not 0.0 < total_weight < np.inf:
-            raise ValueError(
-                f"sample_weight sums to {total_weight}: weights must sum to a positive finite "
-                "number (at least one row needs a positive weight; rescale huge weights)"
-            )
+        check_total_weight(total_weight, X.dtype)
     return X, y, sample_weight, total_weight
 
 

@@ -33,10 +33,17 @@ from typing import Any
 import numpy as np
 
 from . import gram
-from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
-from ._validation import _dtype_problem, _float_dtype_for
+from ._status import PARAMS_NOT_FINITE, RAN
+from ._validation import (
+    _dtype_problem,
+    _float_dtype_for,
+    check_total_weight,
+    check_weight_shape,
+    check_X_shape,
+    check_y_shape,
+)
 from .errors import DeviceError, DivergenceError
-from .gradient import all_finite, apply_step, n_sums, partial_sums
+from .gradient import all_finite, apply_step, loss_status, n_sums, partial_sums
 from .plan import Plan, choose_method
 
 # Lost workers tolerated per evaluation before the fit gives up.
@@ -130,15 +137,7 @@ def check_data(X, y, sample_weight=None):
         y_chunks = y.chunks[0] if is_dask_array(y) and y.ndim >= 1 else None
         X = _as_dask(X, "X", da, y_chunks)
     X = _as_dask(X, "X", da, None)
-    if X.ndim not in (1, 2):
-        raise ValueError(
-            f"X must have shape (n,) for one feature or (n, d), got shape {X.shape}; "
-            "reshape it, e.g. X.reshape(len(X), -1)"
-        )
-    if X.shape[0] == 0:
-        raise ValueError("X is empty (n = 0 rows): fitting needs at least one data point")
-    if X.ndim == 2 and X.shape[1] == 0:
-        raise ValueError("X has no features (shape (n, 0)): pass at least one column")
+    check_X_shape(X)
     dtype = _float_dtype_for(X.dtype)
     if X.ndim == 1:
         X = X[:, None]
@@ -147,18 +146,7 @@ def check_data(X, y, sample_weight=None):
     X = X.astype(dtype, copy=False)
     row_chunks = X.chunks[0]
 
-    y = _as_dask(y, "y", da, row_chunks)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must have shape (n,) (or (n, 1)), got shape {y.shape}; fastgd fits one target"
-        )
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"X and y must have the same number of rows, got X with {X.shape[0]} and y with "
-            f"{y.shape[0]}"
-        )
+    y = check_y_shape(_as_dask(y, "y", da, row_chunks), X.shape[0])
     y = y.astype(dtype, copy=False)
     if y.chunks[0] != row_chunks:
         y = y.rechunk((row_chunks,))
@@ -174,11 +162,7 @@ def _check_weights(sample_weight, da, row_chunks, dtype):
     if np.ndim(sample_weight) == 0 and not is_dask_array(sample_weight):
         sample_weight = da.full(n, sample_weight, chunks=(row_chunks,), dtype=dtype)
     sample_weight = _as_dask(sample_weight, "sample_weight", da, row_chunks)
-    if sample_weight.shape != (n,):
-        raise ValueError(
-            f"sample_weight must have shape ({n},), one weight per row of X, "
-            f"got shape {sample_weight.shape}"
-        )
+    check_weight_shape(sample_weight, n)
     sample_weight = sample_weight.astype(dtype, copy=False)
     if sample_weight.chunks[0] != row_chunks:
         sample_weight = sample_weight.rechunk((row_chunks,))
@@ -198,11 +182,7 @@ def _check_weights(sample_weight, da, row_chunks, dtype):
             value = sample_weight[index].compute()
             raise ValueError(f"sample_weight[{index}] is {value}: weights must be {rule}")
     total = float(total)
-    if not 0.0 < total < np.inf:
-        raise ValueError(
-            f"sample_weight sums to {total}: weights must sum to a positive finite "
-            "number (at least one row needs a positive weight; rescale huge weights)"
-        )
+    check_total_weight(total, dtype)
     return sample_weight, total
 
 
@@ -471,10 +451,9 @@ class Run:
                 return PARAMS_NOT_FINITE, k + 1, b
             loss = self.evaluate(b, w)
             history[k + 1] = loss
-            if not np.isfinite(loss):
-                return LOSS_NOT_FINITE, k + 1, b
-            if tol >= 0.0 and history[k] - loss <= tol * history[k]:
-                return CONVERGED, k + 1, b
+            status = loss_status(history[k], loss, tol)
+            if status != RAN:
+                return status, k + 1, b
         return RAN, k_stop, b
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
+from ._status import CONVERGED, LOSS_NOT_FINITE, RAN
 
 
 def n_sums(n_features):
@@ -107,3 +108,15 @@ def all_finite(b, w):
         if not np.isfinite(w[j]):
             return False
     return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def loss_status(previous, loss, tol):
+    """Whether the fit goes on after a step took the loss from `previous` to `loss`: RAN, or
+    LOSS_NOT_FINITE, or CONVERGED by the tol rule previous - loss <= tol * previous (tol < 0:
+    no tolerance). The stopping rule of every backend (the CUDA kernel repeats it on the GPU)."""
+    if not np.isfinite(loss):
+        return LOSS_NOT_FINITE
+    if tol >= 0.0 and previous - loss <= tol * previous:
+        return CONVERGED
+    return RAN

@@ -40,9 +40,9 @@ from numba import njit, prange
 
 from . import _config
 from ._config import FASTMATH
-from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
+from ._status import PARAMS_NOT_FINITE, RAN
 from .cpu import numba_threads
-from .gradient import all_finite, apply_step
+from .gradient import all_finite, apply_step, loss_status
 
 # Rows per block of the moment pass: small enough that a block's centred copy stays in cache.
 BLOCK_ROWS = 512
@@ -444,10 +444,9 @@ def iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, sums, histor
             return PARAMS_NOT_FINITE, k + 1, b
         loss = evaluate(weight, mean, comoment, b, w, sums)
         history[k + 1] = loss
-        if not np.isfinite(loss):
-            return LOSS_NOT_FINITE, k + 1, b
-        if tol >= 0.0 and history[k] - loss <= tol * history[k]:
-            return CONVERGED, k + 1, b
+        status = loss_status(history[k], loss, tol)
+        if status != RAN:
+            return status, k + 1, b
     return RAN, k_stop, b
 
 
