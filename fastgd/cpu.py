@@ -63,24 +63,19 @@ def parallel_sums(X, y, sample_weight, b, w, partials):
             partial_sums(X[start:stop], y[start:stop], weights, b, w, partials[c])
 
 
-@njit(cache=True, nogil=True)
-def evaluate(X, y, sample_weight, b, w, partials, sums):
-    """Fill `sums` with the partial sums of all rows at (b, w), blocks added in a fixed order.
-
-    One row of `partials` runs the serial kernel, several the parallel one (one block each).
-    """
-    if partials.shape[0] == 1:
-        serial_sums(X, y, sample_weight, b, w, partials)
-    else:
-        parallel_sums(X, y, sample_weight, b, w, partials)
+@njit(nogil=True, inline="always")
+def _evaluate(block_sums, X, y, sample_weight, b, w, partials, sums):
+    """Fill `sums` with the partial sums of all rows at (b, w): `block_sums` (serial_sums or
+    parallel_sums) fills one row of `partials` per block, added here in a fixed order."""
+    block_sums(X, y, sample_weight, b, w, partials)
     sums[:] = 0.0
     for c in range(partials.shape[0]):
         sums += partials[c]
 
 
-@njit(cache=True, nogil=True)
-def iterate(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
-            partials, sums, history):  # fmt: skip
+@njit(nogil=True, inline="always")
+def _iterate(block_sums, X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
+             partials, sums, history):  # fmt: skip
     """Step from iterate k_start to iterate k_stop; return (status, k reached, b).
 
     On entry (b, w) is iterate k_start, `sums` holds its partial sums and history[k_start] its
@@ -92,7 +87,7 @@ def iterate(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
         b = apply_step(sums, total_weight, lr, b, w)
         if not all_finite(b, w):
             return PARAMS_NOT_FINITE, k + 1, b
-        evaluate(X, y, sample_weight, b, w, partials, sums)
+        _evaluate(block_sums, X, y, sample_weight, b, w, partials, sums)
         loss = sums[0] / total_weight
         history[k + 1] = loss
         status = loss_status(history[k], loss, tol)
@@ -101,11 +96,37 @@ def iterate(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
     return RAN, k_stop, b
 
 
+# The entry points, one pair per kernel, so that a one-thread fit never compiles the parallel
+# kernel (a parallel=True compile costs seconds on first use). The bodies above are shared.
+@njit(cache=True, nogil=True)
+def evaluate_serial(X, y, sample_weight, b, w, partials, sums):
+    _evaluate(serial_sums, X, y, sample_weight, b, w, partials, sums)
+
+
+@njit(cache=True, nogil=True)
+def evaluate_parallel(X, y, sample_weight, b, w, partials, sums):
+    _evaluate(parallel_sums, X, y, sample_weight, b, w, partials, sums)
+
+
+@njit(cache=True, nogil=True)
+def iterate_serial(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
+                   partials, sums, history):  # fmt: skip
+    return _iterate(serial_sums, X, y, sample_weight, total_weight, b, w, lr, k_start,
+                    k_stop, tol, partials, sums, history)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def iterate_parallel(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
+                     partials, sums, history):  # fmt: skip
+    return _iterate(parallel_sums, X, y, sample_weight, total_weight, b, w, lr, k_start,
+                    k_stop, tol, partials, sums, history)  # fmt: skip
+
+
 class Run:
     """One fit's state on the CPU: the data, the thread count, the buffers.
 
     Every backend's Run offers the same three methods, which `fit` drives: compile, evaluate
-    (the loss at the starting point) and iterate (a block of steps, see `iterate` above).
+    (the loss at the starting point) and iterate (a block of steps, see `_iterate` above).
     """
 
     def __init__(self, X, y, sample_weight, total_weight, threads):
@@ -114,14 +135,18 @@ class Run:
         self.threads = threads
         self.partials = np.zeros((threads, n_sums(X.shape[1])))
         self.sums = np.zeros(n_sums(X.shape[1]))
+        serial = threads == 1
+        self._evaluate = evaluate_serial if serial else evaluate_parallel
+        self._iterate = iterate_serial if serial else iterate_parallel
 
     def compile(self, b, w, lr, tol, history):
         """Compile (or load from numba's cache) the kernels for these argument types now, so
         that the fit's timer measures the fit alone."""
         common = (*self.data, b, w)
-        evaluate.compile(tuple(map(numba.typeof, (*common, self.partials, self.sums))))
+        self._evaluate.compile(tuple(map(numba.typeof, (*common, self.partials, self.sums))))
         rest = (lr, 0, 0, tol, self.partials, self.sums, history)
-        iterate.compile(tuple(map(numba.typeof, (*self.data, self.total_weight, b, w, *rest))))
+        arguments = (*self.data, self.total_weight, b, w, *rest)
+        self._iterate.compile(tuple(map(numba.typeof, arguments)))
 
     def _threads(self):
         return numba_threads(self.threads)
@@ -129,12 +154,12 @@ class Run:
     def evaluate(self, b, w):
         """The loss at (b, w); also keeps its partial sums for the next step."""
         with self._threads():
-            evaluate(*self.data, b, w, self.partials, self.sums)
+            self._evaluate(*self.data, b, w, self.partials, self.sums)
         return self.sums[0] / self.total_weight
 
     def iterate(self, b, w, lr, k_start, k_stop, tol, history):
         with self._threads():
-            return iterate(
+            return self._iterate(
                 *self.data, self.total_weight, b, w, lr, k_start, k_stop, tol,
                 self.partials, self.sums, history,
             )  # fmt: skip
