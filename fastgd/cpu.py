@@ -42,7 +42,7 @@ def numba_threads(threads):
             numba.set_num_threads(previous)
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def serial_sums(X, y, sample_weight, b, w, partials):
     """Partial sums of all rows into partials[0]: the one-thread twin of `parallel_sums`."""
     partial_sums(X, y, sample_weight, b, w, partials[0])
@@ -68,9 +68,11 @@ def _evaluate(block_sums, X, y, sample_weight, b, w, partials, sums):
     """Fill `sums` with the partial sums of all rows at (b, w): `block_sums` (serial_sums or
     parallel_sums) fills one row of `partials` per block, added here in a fixed order."""
     block_sums(X, y, sample_weight, b, w, partials)
-    sums[:] = 0.0
-    for c in range(partials.shape[0]):
-        sums += partials[c]
+    for j in range(sums.shape[0]):
+        total = 0.0
+        for c in range(partials.shape[0]):
+            total += partials[c, j]
+        sums[j] = total
 
 
 @njit(nogil=True, inline="always")
@@ -98,24 +100,32 @@ def _iterate(block_sums, X, y, sample_weight, total_weight, b, w, lr, k_start, k
 
 # The entry points, one pair per kernel, so that a one-thread fit never compiles the parallel
 # kernel (a parallel=True compile costs seconds on first use). The bodies above are shared.
-@njit(cache=True, nogil=True)
+#
+# Everything an entry point calls on the serial path is inline="always" (inlined by numba
+# before LLVM sees it), so each entry point is one self-contained function. A call to another
+# compiled function would be linked one way when that function was just compiled and another
+# way when it comes from numba's cache, and the reassociated sums would come out in different
+# orders: the process that compiled the kernels would disagree in the last bits with every
+# later one (tests/test_determinism.py). The parallel kernel cannot be inlined (numba outlines
+# its prange body), hence the caveat in the README.
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def evaluate_serial(X, y, sample_weight, b, w, partials, sums):
     _evaluate(serial_sums, X, y, sample_weight, b, w, partials, sums)
 
 
-@njit(cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def evaluate_parallel(X, y, sample_weight, b, w, partials, sums):
     _evaluate(parallel_sums, X, y, sample_weight, b, w, partials, sums)
 
 
-@njit(cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_serial(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
                    partials, sums, history):  # fmt: skip
     return _iterate(serial_sums, X, y, sample_weight, total_weight, b, w, lr, k_start,
                     k_stop, tol, partials, sums, history)  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_parallel(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
                      partials, sums, history):  # fmt: skip
     return _iterate(parallel_sums, X, y, sample_weight, total_weight, b, w, lr, k_start,

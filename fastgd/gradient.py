@@ -21,6 +21,10 @@ and the Dask backend on each chunk; the CUDA kernel computes the same sums per t
 All are tested against the same slow reference in tests/naive.py.
 
 Accumulation is always in float64, also for float32 data.
+
+The kernels here are inline="always": each backend's compiled entry point contains them whole,
+which keeps results bit-identical between the process that compiles and the ones that load
+numba's cache (see the comment above the entry points in fastgd/cpu.py).
 """
 
 import numpy as np
@@ -77,7 +81,7 @@ def _sums_many_features(X, y, sample_weight, b, w, out):
     out[:] = acc
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def partial_sums(X, y, sample_weight, b, w, out):
     """Write the d + 2 partial sums of the rows of X (n, d) into `out` (see the module doc).
 
@@ -91,7 +95,7 @@ def partial_sums(X, y, sample_weight, b, w, out):
         _sums_many_features(X, y, sample_weight, b, w, out)
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def apply_step(sums, total_weight, lr, b, w):
     """One gradient step from (b, w), whose partial sums are `sums`: update w in place, return b."""
     scale = 2.0 * lr / total_weight
@@ -100,7 +104,7 @@ def apply_step(sums, total_weight, lr, b, w):
     return b + scale * sums[1]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def all_finite(b, w):
     if not np.isfinite(b):
         return False

@@ -6,6 +6,7 @@ test session at the latest), as they do for every run after the first (see READM
 "Determinism").
 """
 
+import os
 import subprocess
 import sys
 
@@ -37,3 +38,31 @@ def test_fresh_processes_give_identical_bits():
     first = _run()
     assert first.count("\n") == 8
     assert _run() == first
+
+
+FRESH_SCRIPT = """
+import numpy as np, fastgd
+rng = np.random.default_rng(3)
+for d in (1, 3):
+    X = rng.normal(size=(30_001, d)); y = rng.normal(size=30_001)
+    for method, threads in (("loop", 1), ("gram", 1), ("gram", 2)):
+        r = fastgd.fit(X, y, lr=0.1, n_iter=60, threads=threads, method=method)
+        print(d, method, threads, r.intercept.hex(), *[c.hex() for c in r.coef], r.loss.hex())
+"""
+
+
+def test_the_process_that_compiles_agrees_with_those_that_load_the_cache(tmp_path):
+    # Kernels whose hot loops are inlined into one compiled entry point run the same machine
+    # code whether this process compiled them or loaded them from numba's cache. (The parallel
+    # CPU loop is the documented exception: see README, "Determinism".)
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-c", FRESH_SCRIPT],
+            capture_output=True, text=True, check=True, timeout=600, env=environment,
+        ).stdout  # fmt: skip
+
+    compiled = run()
+    assert compiled.count("\n") == 6
+    assert run() == compiled
