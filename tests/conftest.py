@@ -12,6 +12,13 @@ numba.core.config.reload_config()
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Hypothesis explores new random examples on every local run. CI (.ci/run sets
+# HYPOTHESIS_PROFILE=ci) runs a fixed, reproducible set instead, so that a landing never depends
+# on luck; what local runs find is fixed and then checked there too.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # scikit-learn's estimator checks include an array-API check that runs only when scipy was
 # imported with SCIPY_ARRAY_API=1; set it before anything imports scipy (tests/test_estimator.py).
