@@ -5,7 +5,7 @@
 Importing fastgd compiles nothing: kernels compile (or load from numba's cache) on first use.
 """
 
-from .errors import ConvergenceWarning, DeviceError, DivergenceError
+from .errors import ConvergenceWarning, DeviceError, DivergenceError, FitInterrupted
 from .fit import fit, max_stable_lr
 from .result import FitResult
 
@@ -13,6 +13,7 @@ __all__ = [
     "ConvergenceWarning",
     "DeviceError",
     "DivergenceError",
+    "FitInterrupted",
     "FitResult",
     "fit",
     "max_stable_lr",

@@ -1,8 +1,12 @@
 """Exceptions and warnings raised by fastgd."""
 
+from __future__ import annotations
+
+import numpy as np
+
 
 class DivergenceError(FloatingPointError):
-    """The loss or the parameters stopped being finite during a fit.
+    """The fit diverged: the loss increased, or the loss or the parameters stopped being finite.
 
     Almost always the learning rate is too large for the scale of the data.
     """
@@ -13,4 +17,39 @@ class DeviceError(RuntimeError):
 
 
 class ConvergenceWarning(UserWarning):
-    """A tolerance was given, but the iteration budget ran out before it was met."""
+    """A tolerance was given, but the iteration budget ran out before it was met.
+
+    Besides the message, the numbers behind it, so that a caller (the command line) can say
+    the same in its own terms: `tol`, `n_iter`, `last_decrease` (the last relative decrease of
+    the loss) and `lr_auto` (whether the step came from lr="auto").
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        tol: float | None = None,
+        n_iter: int | None = None,
+        last_decrease: float | None = None,
+        lr_auto: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.tol = tol
+        self.n_iter = n_iter
+        self.last_decrease = last_decrease
+        self.lr_auto = lr_auto
+
+
+class FitInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a fit between two blocks of iterations.
+
+    A `KeyboardInterrupt`, so code that handles Ctrl-C handles it; it also carries the last
+    complete iterate: `n_iter` steps taken, `intercept`, `coef` and its `loss`.
+    """
+
+    def __init__(self, n_iter: int, intercept: float, coef: np.ndarray, loss: float) -> None:
+        super().__init__(f"fit interrupted at iteration {n_iter}")
+        self.n_iter = n_iter
+        self.intercept = intercept
+        self.coef = coef
+        self.loss = loss
