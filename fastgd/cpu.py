@@ -7,39 +7,14 @@ the sums of its own block into its own row of `partials`, and the rows are added
 a fixed order afterwards: no races, and bit-identical results for a given thread count.
 """
 
-import threading
-from contextlib import contextmanager
-
-import numba
 import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
 from ._status import PARAMS_NOT_FINITE, RAN
+from .compiled import ensure_compiled
 from .gradient import all_finite, apply_step, loss_status, n_sums, partial_sums
-
-# numba's default "workqueue" threading layer aborts the whole process when two Python threads
-# enter parallel code at once; parallel fits therefore take turns. Serial fits release the GIL
-# and run side by side.
-_PARALLEL_LOCK = threading.Lock()
-
-
-@contextmanager
-def numba_threads(threads):
-    """Run the body with numba's thread count set to `threads` (restored afterwards).
-
-    Parallel kernels of every CPU backend (this one and the gram moment pass) take turns here.
-    """
-    if threads == 1:
-        yield
-        return
-    with _PARALLEL_LOCK:
-        previous = numba.get_num_threads()
-        numba.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            numba.set_num_threads(previous)
+from .threads import numba_threads
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -77,13 +52,12 @@ def _evaluate(block_sums, X, y, sample_weight, b, w, partials, sums):
 
 @njit(nogil=True, inline="always")
 def _iterate(block_sums, X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
-             partials, sums, history):  # fmt: skip
+             noise, partials, sums, history):  # fmt: skip
     """Step from iterate k_start to iterate k_stop; return (status, k reached, b).
 
     On entry (b, w) is iterate k_start, `sums` holds its partial sums and history[k_start] its
     loss. w is updated in place, and on return (b, w), `sums` and history[k] describe iterate k.
-    With tol >= 0 the loop stops (CONVERGED) at the first k with
-    history[k - 1] - history[k] <= tol * history[k - 1]; tol < 0 means no tolerance.
+    The loop stops early where `gradient.loss_status` says so (tol, noise: its arguments).
     """
     for k in range(k_start, k_stop):
         b = apply_step(sums, total_weight, lr, b, w)
@@ -92,7 +66,7 @@ def _iterate(block_sums, X, y, sample_weight, total_weight, b, w, lr, k_start, k
         _evaluate(block_sums, X, y, sample_weight, b, w, partials, sums)
         loss = sums[0] / total_weight
         history[k + 1] = loss
-        status = loss_status(history[k], loss, tol)
+        status = loss_status(history[k], loss, tol, noise)
         if status != RAN:
             return status, k + 1, b
     return RAN, k_stop, b
@@ -119,17 +93,17 @@ def evaluate_parallel(X, y, sample_weight, b, w, partials, sums):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_serial(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
+def iterate_serial(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol, noise,
                    partials, sums, history):  # fmt: skip
     return _iterate(serial_sums, X, y, sample_weight, total_weight, b, w, lr, k_start,
-                    k_stop, tol, partials, sums, history)  # fmt: skip
+                    k_stop, tol, noise, partials, sums, history)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_parallel(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
+def iterate_parallel(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol, noise,
                      partials, sums, history):  # fmt: skip
     return _iterate(parallel_sums, X, y, sample_weight, total_weight, b, w, lr, k_start,
-                    k_stop, tol, partials, sums, history)  # fmt: skip
+                    k_stop, tol, noise, partials, sums, history)  # fmt: skip
 
 
 class Run:
@@ -153,10 +127,10 @@ class Run:
         """Compile (or load from numba's cache) the kernels for these argument types now, so
         that the fit's timer measures the fit alone."""
         common = (*self.data, b, w)
-        self._evaluate.compile(tuple(map(numba.typeof, (*common, self.partials, self.sums))))
-        rest = (lr, 0, 0, tol, self.partials, self.sums, history)
+        ensure_compiled(self._evaluate, (*common, self.partials, self.sums), self.data)
+        rest = (lr, 0, 0, tol, tol, self.partials, self.sums, history)
         arguments = (*self.data, self.total_weight, b, w, *rest)
-        self._iterate.compile(tuple(map(numba.typeof, arguments)))
+        ensure_compiled(self._iterate, arguments, self.data)
 
     def _threads(self):
         return numba_threads(self.threads)
@@ -167,9 +141,9 @@ class Run:
             self._evaluate(*self.data, b, w, self.partials, self.sums)
         return self.sums[0] / self.total_weight
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, history):
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
         with self._threads():
             return self._iterate(
-                *self.data, self.total_weight, b, w, lr, k_start, k_stop, tol,
+                *self.data, self.total_weight, b, w, lr, k_start, k_stop, tol, noise,
                 self.partials, self.sums, history,
             )  # fmt: skip

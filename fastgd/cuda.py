@@ -395,10 +395,10 @@ class Run:
     def _launch_pass(self):
         self._pass(*self.data, self.params, self.partials, self.status)
 
-    def _launch_reduce(self, k_new, lr, tol, take_step):
+    def _launch_reduce(self, k_new, lr, tol, noise, take_step):
         self._reduce(
             self.partials, self.sums, self.params, self.history, self.status,
-            k_new, self.total_weight, lr, tol, int(take_step),
+            k_new, self.total_weight, lr, tol, noise, int(take_step),
         )  # fmt: skip
 
     def _set_status(self, code):
@@ -412,7 +412,7 @@ class Run:
         self.history = cuda.device_array(len(history))
         self._set_status(RAN + 1)
         self._launch_pass()
-        self._launch_reduce(0, float(lr), float(tol), False)
+        self._launch_reduce(0, float(lr), float(tol), float(tol), False)
         self._step(self.sums, self.params, self.status, 0, self.total_weight, float(lr))
         try:
             launch = _moment_launch(*self.moment_data[0].shape)[0]
@@ -438,22 +438,23 @@ class Run:
         self.params.copy_to_device(np.concatenate([[float(b)], w]).astype(np.float64))
         self._set_status(RAN)
         self._launch_pass()
-        self._launch_reduce(0, 0.0, 0.0, False)
+        self._launch_reduce(0, 0.0, 0.0, 0.0, False)
         return float(_value_at(self.history, 0))
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, history):
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
         """Step from iterate k_start to iterate k_stop on the device; return (status, k reached,
         b) with w updated in place and history[k_start + 1 : k + 1] filled, like cpu.iterate.
 
         (b, w) is iterate k_start, whose parameters and sums are on the device already."""
         lr = float(lr)
         tol = float(tol)
+        noise = float(noise)
         self._step(self.sums, self.params, self.status, k_start + 1, self.total_weight, lr)
         k = k_start
         while k < k_stop:
             self._launch_pass()
             k += 1
-            self._launch_reduce(k, lr, tol, k < k_stop)
+            self._launch_reduce(k, lr, tol, noise, k < k_stop)
             # Launches only queue up; a fit that stopped on the device would leave the rest of
             # them to return at once, but there may be many: look now and then.
             poll = (k - k_start) % _config.CUDA_POLL_EVERY == 0 and k < k_stop

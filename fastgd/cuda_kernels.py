@@ -28,7 +28,7 @@ import math
 
 from numba import cuda, float32, float64, int64
 
-from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
+from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 
 # Rows per thread per trip of the one-feature grid-stride loop: independent loads in flight
 # per thread, which a memory-bound pass needs to approach the device's bandwidth.
@@ -157,10 +157,11 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, partials, 
 
 @cuda.jit(cache=True)
 def reduce_and_step(partials, sums, params, history, status, k_new, total_weight, lr, tol,
-                    take_step):  # fmt: skip
+                    noise, take_step):  # fmt: skip
     """One block: sums = the block rows of `partials` added up in a fixed order; these are the
     sums of iterate k_new, whose loss goes to history[k_new]. Then, unless the loss is not
-    finite (LOSS_NOT_FINITE) or the tol rule holds (CONVERGED; tol < 0: no tolerance), step to
+    finite (LOSS_NOT_FINITE), rose by more than `noise` (LOSS_INCREASED) or the tol rule holds
+    (CONVERGED; tol < 0: no tolerance) -- `gradient.loss_status`'s rule --, step to
     iterate k_new + 1 when `take_step` is nonzero. status[1] records the iterate reached.
 
     Dynamic shared memory: (d + 2) * blockDim.x float64.
@@ -187,7 +188,14 @@ def reduce_and_step(partials, sums, params, history, status, k_new, total_weight
     status[1] = k_new
     if not math.isfinite(loss):
         status[0] = LOSS_NOT_FINITE
-    elif tol >= 0.0 and k_new > 0 and history[k_new - 1] - loss <= tol * history[k_new - 1]:
+    elif k_new > 0 and loss - history[k_new - 1] > noise:
+        status[0] = LOSS_INCREASED
+    elif (
+        tol >= 0.0
+        and k_new > 0
+        and loss <= history[k_new - 1]
+        and history[k_new - 1] - loss <= tol * history[k_new - 1]
+    ):
         status[0] = CONVERGED
     elif take_step:
         _apply_step(sums, params, status, k_new + 1, total_weight, lr)
@@ -291,7 +299,7 @@ def ptx_signatures():
     signatures += [
         (reduce_and_step,
          (float64[:, ::1], vector, vector, vector, flags, int64, float64, float64, float64,
-          int64)),
+          float64, int64)),
         (step, (vector, vector, flags, int64, float64, float64)),
     ]  # fmt: skip
     return signatures

@@ -443,7 +443,7 @@ class Run:
         self.sums = tree_sum(self._chunk_sums(b, w))
         return self.sums[0] / self.total_weight
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, history):
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
         """`cpu.iterate`'s loop, one round trip to the workers per iteration."""
         for k in range(k_start, k_stop):
             b = apply_step(self.sums, self.total_weight, lr, b, w)
@@ -451,7 +451,7 @@ class Run:
                 return PARAMS_NOT_FINITE, k + 1, b
             loss = self.evaluate(b, w)
             history[k + 1] = loss
-            status = loss_status(history[k], loss, tol)
+            status = loss_status(history[k], loss, tol, noise)
             if status != RAN:
                 return status, k + 1, b
         return RAN, k_stop, b
@@ -495,8 +495,8 @@ class GramRun:
         self.statistics()
         return self.gram_run.evaluate(b, w)
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, history):
-        return self.gram_run.iterate(b, w, lr, k_start, k_stop, tol, history)
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
+        return self.gram_run.iterate(b, w, lr, k_start, k_stop, tol, noise, history)
 
 
 def _part_moments(part):

@@ -7,17 +7,21 @@ its status into a result or a clear error.
 
 from __future__ import annotations
 
+import math
 import re
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _config, cpu, cuda, distributed, gram
-from ._status import CONVERGED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
+from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
     check_data,
@@ -30,7 +34,8 @@ from ._validation import (
     is_device_array,
     locate_non_finite,
 )
-from .errors import ConvergenceWarning, DivergenceError
+from .errors import ConvergenceWarning, DivergenceError, FitInterrupted
+from .gradient import increase_allowance
 from .plan import make_plan
 from .result import FitResult
 
@@ -138,12 +143,14 @@ def fit(
         )  # fmt: skip
         backend = gram if plan.method == "gram" else cuda if plan.device == "cuda" else cpu
         run = backend.Run(X, y, sample_weight, total_weight, plan.threads)
-    if check_every is None:
-        # A block of iterations covers about CHECK_BLOCK_VALUES values: one iteration reads the
-        # data (n * d values) in the loop, a (d + 1)-square matrix in gram.
-        work = (X.shape[1] + 1) ** 2 if plan.method == "gram" else X.shape[0] * X.shape[1]
-        block = -(-_config.CHECK_BLOCK_VALUES // work)
-        check_every = min(block, max(n_iter, 1)) if callback is not None else max(n_iter, 1)
+    # The compiled loop runs in blocks of about CHECK_BLOCK_VALUES values of work (one iteration
+    # reads n * d values in the loop, a (d + 1)-square matrix in gram): a few milliseconds, so
+    # returning to Python between blocks -- for the callback and for Ctrl-C -- costs well under
+    # 1%, and Ctrl-C is answered within one block.
+    work = (X.shape[1] + 1) ** 2 if plan.method == "gram" else X.shape[0] * X.shape[1]
+    block = min(-(-_config.CHECK_BLOCK_VALUES // work), max(n_iter, 1))
+    if callback is not None and check_every is not None:
+        block = check_every
 
     def moments() -> gram.Moments:
         # The gram Run has them already; the CUDA and Dask Runs compute them where the data
@@ -158,7 +165,7 @@ def fit(
         gram.compile_moments(X, y, sample_weight, plan.threads)
     start = time.perf_counter()
     history[0] = run.evaluate(b, w)
-    if not np.isfinite(history[0]):
+    if not math.isfinite(history[0]):
         locate = distributed.locate_non_finite if on_dask else locate_non_finite
         raise locate(X, y) or DivergenceError(
             f"the loss at the starting point overflows (it is {history[0]}): the data or the "
@@ -171,27 +178,37 @@ def fit(
                 "the loss's curvature overflows: the data is too large in magnitude for "
                 "lr='auto'; scale X and y (e.g. standardize them)"
             )
+    # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
+    scale = gram.loss_scale(run.statistics()) if plan.method == "gram" else 0.0
+    noise = increase_allowance(history[0], scale)
     k, status = 0, RAN
-    while k < n_iter:
-        status, k, b = run.iterate(b, w, step, k, min(n_iter, k + check_every), tol, history)
-        if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE):
-            what = "loss" if status == LOSS_NOT_FINITE else "parameters"
-            raise DivergenceError(
-                f"gradient descent diverged at iteration {k} (lr={step:g}): the {what} stopped "
-                f"being finite; the learning rate is too large{_limit_note(step, moments)}; use "
-                "lr='auto' or a smaller lr, or scale X and y"
-            )
-        if status == CONVERGED:
-            break
-        if callback is not None and callback(k, b, w.copy(), history[k]):
-            break
+    with interruptible(several_blocks=n_iter > block) as interrupted:
+        while k < n_iter:
+            stop = min(n_iter, k + block)
+            status, k, b = run.iterate(b, w, step, k, stop, tol, noise, history)
+            if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE, LOSS_INCREASED):
+                raise DivergenceError(_divergence_message(status, k, step, history, moments))
+            if status == CONVERGED:
+                break
+            if callback is not None and callback(k, b, w.copy(), history[k]):
+                break
+            if interrupted():
+                raise FitInterrupted(k, float(b), w.copy(), float(history[k]))
     seconds = time.perf_counter() - start
     if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
         decrease = (history[k - 1] - history[k]) / history[k - 1] if history[k - 1] else 0.0
+        remedy = "raise n_iter, or scale the features (standardize them)"
+        if not auto:
+            remedy += ", or use lr='auto'"
         warnings.warn(
-            f"tol={tol:g} was not reached in n_iter={n_iter} iterations (the last relative "
-            f"decrease of the loss was {decrease:.3g}); raise n_iter, or use lr='auto'",
-            ConvergenceWarning,
+            ConvergenceWarning(
+                f"tol={tol:g} was not reached in n_iter={n_iter} iterations (the last relative "
+                f"decrease of the loss was {decrease:.3g}); {remedy}",
+                tol=tol,
+                n_iter=n_iter,
+                last_decrease=float(decrease),
+                lr_auto=auto,
+            ),
             stacklevel=2,
         )
 
@@ -255,3 +272,47 @@ def _limit_note(lr: float, moments: Callable[[], gram.Moments]) -> str:
     if not (np.isfinite(limit) and lr > limit):
         return " for this data"
     return f": lr={lr:g} exceeds the stable limit {_short_e(limit)} for this data"
+
+
+def _divergence_message(
+    status: int, k: int, lr: float, history: np.ndarray, moments: Callable[[], gram.Moments]
+) -> str:
+    if status == LOSS_INCREASED:
+        what = (
+            f"the loss rose from {history[k - 1]:.6g} to {history[k]:.6g}, which a step "
+            "below the stable limit never does"
+        )
+    else:
+        what = f"the {'loss' if status == LOSS_NOT_FINITE else 'parameters'} stopped being finite"
+    return (
+        f"gradient descent diverged at iteration {k} (lr={lr:g}): {what}; the learning rate is "
+        f"too large{_limit_note(lr, moments)}; use lr='auto' or a smaller lr, or scale X and y"
+    )
+
+
+def _never() -> bool:
+    return False
+
+
+@contextmanager
+def interruptible(several_blocks: bool) -> Iterator[Callable[[], bool]]:
+    """Turn Ctrl-C (SIGINT) during the body into a flag that the caller reads between blocks of
+    iterations (`interrupted()`), so that the fit stops at a clean iterate rather than wherever
+    Python happens to raise KeyboardInterrupt.
+
+    Only where it can matter and is safe: a fit of several blocks, in the main thread, while
+    Python's own SIGINT handler is installed (another program's handler is left alone).
+    """
+    if (
+        not several_blocks
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield _never
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield lambda: bool(received)
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
-from ._status import CONVERGED, LOSS_NOT_FINITE, RAN
+from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, RAN
 
 
 def n_sums(n_features):
@@ -78,7 +78,8 @@ def _sums_many_features(X, y, sample_weight, b, w, out):
         acc[1] += sr
         for j in range(d):
             acc[2 + j] += sr * X[i, j]
-    out[:] = acc
+    for j in range(d + 2):  # not out[:] = acc, whose shape check compiles for seconds
+        out[j] = acc[j]
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -115,12 +116,36 @@ def all_finite(b, w):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def loss_status(previous, loss, tol):
-    """Whether the fit goes on after a step took the loss from `previous` to `loss`: RAN, or
-    LOSS_NOT_FINITE, or CONVERGED by the tol rule previous - loss <= tol * previous (tol < 0:
-    no tolerance). The stopping rule of every backend (the CUDA kernel repeats it on the GPU)."""
+def loss_status(previous, loss, tol, noise):
+    """Whether the fit goes on after a step took the loss from `previous` to `loss`.
+
+    RAN, or LOSS_NOT_FINITE, or LOSS_INCREASED when the loss rose by more than `noise` (an
+    absolute allowance for the rounding of the loss, see `increase_allowance`), or CONVERGED by
+    the tol rule 0 <= previous - loss <= tol * previous (tol < 0: no tolerance). For the squared
+    loss every step with lr < 2 / L decreases the loss, so an increase means lr is above the
+    stable limit: gradient descent diverges, however small the increase looks now. A rise
+    within the noise is neither: the fit goes on. The stopping rule of every backend (the CUDA
+    kernel repeats it on the GPU)."""
     if not np.isfinite(loss):
         return LOSS_NOT_FINITE
-    if tol >= 0.0 and previous - loss <= tol * previous:
+    if loss - previous > noise:
+        return LOSS_INCREASED
+    if tol >= 0.0 and loss <= previous and previous - loss <= tol * previous:
         return CONVERGED
     return RAN
+
+
+# The loss a backend computes carries rounding errors: relative ones for a sum of squares over
+# the rows (the loop), and absolute ones of about machine epsilon times the data's scale where
+# it is a difference of large moments (gram, near an exact fit). A rise of the loss smaller than
+# this many parts of that scale is taken as rounding, not as divergence.
+LOSS_NOISE = 1e-9
+
+
+def increase_allowance(start_loss, scale=0.0):
+    """The `noise` argument of `loss_status` for a fit that started at loss `start_loss`.
+
+    Every iterate of a converging fit has a loss below the start's, so the start's loss (or the
+    backend's own `scale`, where its rounding is absolute: gram) bounds the size of the terms
+    whose rounding could make the loss seem to rise."""
+    return LOSS_NOISE * max(float(start_loss), float(scale))

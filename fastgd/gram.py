@@ -34,15 +34,15 @@ lr < 2 / L (`max_stable_lr`), and lr = 1 / L (`lr="auto"`) decreases the loss mo
 
 from typing import Any, NamedTuple
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from . import _config
 from ._config import FASTMATH
 from ._status import PARAMS_NOT_FINITE, RAN
-from .cpu import numba_threads
+from .compiled import ensure_compiled
 from .gradient import all_finite, apply_step, loss_status
+from .threads import numba_threads
 
 # Rows per block of the moment pass: small enough that a block's centred copy stays in cache.
 BLOCK_ROWS = 512
@@ -87,7 +87,7 @@ class Moments(NamedTuple):
 # --- the moment pass ------------------------------------------------------------------------
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def _merge_into(weight_a, mean_a, comoment_a, weight_b, mean_b, comoment_b):
     """Merge moments b into a (mean_a and comoment_a updated in place); return the new weight.
 
@@ -97,8 +97,12 @@ def _merge_into(weight_a, mean_a, comoment_a, weight_b, mean_b, comoment_b):
     if weight_b == 0.0:
         return weight_a
     if weight_a == 0.0:
-        mean_a[:] = mean_b
-        comoment_a[:, :] = comoment_b
+        # Element by element: an array assignment compiles numba's shape-mismatch error path,
+        # string formatting included, which cost seconds of every first run.
+        for j in range(mean_a.shape[0]):
+            mean_a[j] = mean_b[j]
+            for k in range(mean_a.shape[0]):
+                comoment_a[j, k] = comoment_b[j, k]
         return weight_b
     total = weight_a + weight_b
     factor = weight_a * weight_b / total
@@ -163,8 +167,8 @@ def _block_moments_one_feature(x, y, sample_weight, mean, comoment):
     return weight
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _block_moments(X, y, sample_weight, centred, weighted, mean, comoment):
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _block_moments(X, y, sample_weight, wide, centred, weighted, mean, comoment):
     """Moments of the rows of a block into (mean, upper triangle of comoment); return the weight.
 
     Two passes over the block, which is small enough to stay in cache: its means, then the
@@ -175,7 +179,9 @@ def _block_moments(X, y, sample_weight, centred, weighted, mean, comoment):
     indices from vectorizing.
     """
     rows, d = X.shape
-    if d == 1:
+    # `wide` is None for d = 1 (an empty array otherwise): numba compiles only the branch that
+    # the argument's type selects, so a one-feature fit never compiles the general code.
+    if wide is None:
         return _block_moments_one_feature(X.reshape(rows), y, sample_weight, mean, comoment)
     size = d + 1
     weight = 0.0
@@ -221,8 +227,8 @@ def _block_moments(X, y, sample_weight, centred, weighted, mean, comoment):
     return weight
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _range_moments(X, y, sample_weight, block_rows, mean, comoment):
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _range_moments(X, y, sample_weight, wide, block_rows, mean, comoment):
     """Moments of all rows of X, block by block, merged; return the weight.
 
     Called on slices of the data (X[start:stop]) rather than with offsets: inside a prange
@@ -231,8 +237,9 @@ def _range_moments(X, y, sample_weight, block_rows, mean, comoment):
     size = X.shape[1] + 1
     # Rows of the scratch 8 values longer than a block: with a power-of-two stride, the
     # transposing copy hits the same cache set for every column (measured 3x slower).
-    centred = np.empty((size, block_rows + 8))
-    weighted = np.empty((size, block_rows + 8)) if sample_weight is not None else centred
+    scratch_rows = 1 if wide is None else block_rows + 8  # d = 1 works on the data itself
+    centred = np.empty((size, scratch_rows))
+    weighted = np.empty((size, scratch_rows)) if sample_weight is not None else centred
     block_mean = np.empty(size)
     block_comoment = np.empty((size, size))
     weight = 0.0
@@ -245,24 +252,24 @@ def _range_moments(X, y, sample_weight, block_rows, mean, comoment):
         y_block = y[block_start:block_stop]
         if sample_weight is None:
             block_weight = _block_moments(
-                X_block, y_block, None, centred, weighted, block_mean, block_comoment
+                X_block, y_block, None, wide, centred, weighted, block_mean, block_comoment
             )
         else:
             block_weight = _block_moments(
-                X_block, y_block, sample_weight[block_start:block_stop], centred, weighted,
-                block_mean, block_comoment,
+                X_block, y_block, sample_weight[block_start:block_stop], wide, centred,
+                weighted, block_mean, block_comoment,
             )  # fmt: skip
         weight = _merge_into(weight, mean, comoment, block_weight, block_mean, block_comoment)
     return weight
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _serial_moments(X, y, sample_weight, block_rows, weights, means, comoments):
-    weights[0] = _range_moments(X, y, sample_weight, block_rows, means[0], comoments[0])
+def _serial_moments(X, y, sample_weight, wide, block_rows, weights, means, comoments):
+    weights[0] = _range_moments(X, y, sample_weight, wide, block_rows, means[0], comoments[0])
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _parallel_moments(X, y, sample_weight, block_rows, weights, means, comoments):
+def _parallel_moments(X, y, sample_weight, wide, block_rows, weights, means, comoments):
     """Moments of row range c into row c of weights, means and comoments, one range per thread."""
     n_ranges = weights.shape[0]
     n = X.shape[0]
@@ -271,11 +278,11 @@ def _parallel_moments(X, y, sample_weight, block_rows, weights, means, comoments
         stop = (c + 1) * n // n_ranges
         if sample_weight is None:
             weights[c] = _range_moments(
-                X[start:stop], y[start:stop], None, block_rows, means[c], comoments[c]
+                X[start:stop], y[start:stop], None, wide, block_rows, means[c], comoments[c]
             )
         else:
             weights[c] = _range_moments(
-                X[start:stop], y[start:stop], sample_weight[start:stop], block_rows,
+                X[start:stop], y[start:stop], sample_weight[start:stop], wide, block_rows,
                 means[c], comoments[c],
             )  # fmt: skip
 
@@ -306,6 +313,14 @@ def _moment_buffers(n_ranges, n_features):
     )
 
 
+_WIDE = np.empty(0)
+
+
+def _wide(X):
+    """The `wide` argument of the moment kernels: None for one feature (see `_block_moments`)."""
+    return None if X.shape[1] == 1 else _WIDE
+
+
 def _range_kernel(threads):
     # Chosen here rather than inside compiled code, so that a one-thread fit never compiles the
     # parallel kernel (a parallel=True compile costs seconds on first use).
@@ -315,9 +330,9 @@ def _range_kernel(threads):
 def compile_moments(X, y, sample_weight, threads):
     """Compile (or load from numba's cache) the moment pass for these argument types."""
     weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
-    arguments = (X, y, sample_weight, BLOCK_ROWS, weights, means, comoments)
-    _range_kernel(threads).compile(tuple(map(numba.typeof, arguments)))
-    _merge_ranges.compile(tuple(map(numba.typeof, (weights, means, comoments, mean, comoment))))
+    arguments = (X, y, sample_weight, _wide(X), BLOCK_ROWS, weights, means, comoments)
+    ensure_compiled(_range_kernel(threads), arguments, (X, y, sample_weight, _wide(X)))
+    ensure_compiled(_merge_ranges, (weights, means, comoments, mean, comoment), ())
 
 
 def centered_moments(X, y, sample_weight=None, threads=1):
@@ -326,11 +341,11 @@ def centered_moments(X, y, sample_weight=None, threads=1):
     X is a C-contiguous (n, d) float32 or float64 array, y (n,) and sample_weight None or (n,)
     of the same dtype (see `_validation.check_data`). Accumulation is in float64. `threads` > 1
     cuts the rows into one range per thread (numba's thread count must allow it; see
-    `cpu.numba_threads`); a given thread count always gives the same bits.
+    `threads.numba_threads`); a given thread count always gives the same bits.
     """
     weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
     with numba_threads(threads):
-        _range_kernel(threads)(X, y, sample_weight, BLOCK_ROWS, weights, means, comoments)
+        _range_kernel(threads)(X, y, sample_weight, _wide(X), BLOCK_ROWS, weights, means, comoments)
     weight = _merge_ranges(weights, means, comoments, mean, comoment)
     return Moments(float(weight), mean, comoment)
 
@@ -399,6 +414,12 @@ def stable_limit(moments):
     return 2.0 / largest_curvature(moments)
 
 
+def loss_scale(moments):
+    """The size of the terms whose difference is gram's loss, y's variance yy / S: the loss is
+    rounded to a few machine epsilons of it (see `gradient.increase_allowance`)."""
+    return moments.yy / moments.weight if moments.weight > 0.0 else 0.0
+
+
 def auto_lr(moments):
     """1 / L, the step of lr="auto": the loss decreases at every iteration."""
     return 1.0 / largest_curvature(moments)
@@ -436,7 +457,7 @@ def evaluate(weight, mean, comoment, b, w, sums):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, sums, history):
+def iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, noise, sums, history):
     """Step from iterate k_start to k_stop; the contract of `cpu.iterate`, from the moments."""
     for k in range(k_start, k_stop):
         b = apply_step(sums, weight, lr, b, w)
@@ -444,7 +465,7 @@ def iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, sums, histor
             return PARAMS_NOT_FINITE, k + 1, b
         loss = evaluate(weight, mean, comoment, b, w, sums)
         history[k + 1] = loss
-        status = loss_status(history[k], loss, tol)
+        status = loss_status(history[k], loss, tol, noise)
         if status != RAN:
             return status, k + 1, b
     return RAN, k_stop, b
@@ -483,9 +504,9 @@ class Run:
             compile_moments(X, y, sample_weight, self.threads)
         size = w.shape[0] + 1
         statistics = (1.0, np.zeros(size), np.zeros((size, size)))
-        evaluate.compile(tuple(map(numba.typeof, (*statistics, b, w, self.sums))))
-        rest = (lr, 0, 0, tol, self.sums, history)
-        iterate.compile(tuple(map(numba.typeof, (*statistics, b, w, *rest))))
+        ensure_compiled(evaluate, (*statistics, b, w, self.sums), ())
+        rest = (lr, 0, 0, tol, tol, self.sums, history)
+        ensure_compiled(iterate, (*statistics, b, w, *rest), ())
 
     def statistics(self):
         """The data's `Moments` (one pass over the data, the first time)."""
@@ -498,6 +519,8 @@ class Run:
         weight, mean, comoment = self.statistics()
         return evaluate(weight, mean, comoment, b, w, self.sums)
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, history):
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
         weight, mean, comoment = self.statistics()
-        return iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, self.sums, history)
+        return iterate(
+            weight, mean, comoment, b, w, lr, k_start, k_stop, tol, noise, self.sums, history
+        )

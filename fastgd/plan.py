@@ -2,9 +2,8 @@
 
 from dataclasses import dataclass
 
-import numba
-
 from . import _config
+from .threads import default_threads
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,9 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     device="auto", data already on a GPU runs there; other data runs on the GPU when the loop is
     the cheaper method, a real GPU is usable (never numba-cuda's simulator) and the data has at
     least `_config.CUDA_MIN_VALUES` values; else on the CPU.
-    threads=None uses numba's current thread count, except for small data, where a parallel
-    launch costs more than the whole pass and the serial kernel runs instead.
+    threads=None uses the idle cores, up to numba's thread count (`threads.default_threads`),
+    except for small data, where a parallel launch costs more than the whole pass and the
+    serial kernel runs instead.
     """
     from . import cuda
 
@@ -65,5 +65,5 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
             small = n_rows * (n_features + 1) ** 2 < _config.GRAM_PARALLEL_MIN_PRODUCTS
         else:
             small = n_rows * n_features < _config.PARALLEL_MIN_VALUES
-        threads = 1 if small else numba.get_num_threads()
+        threads = 1 if small else default_threads()
     return Plan(device="cpu", threads=threads, method=method)

@@ -134,6 +134,11 @@ def test_divergence_and_bad_values(client, rng):
     X, y = make_data(rng, 4_000, 2)
     with pytest.raises(fastgd.DivergenceError, match="diverged"):
         fastgd.fit(da.from_array(X, chunks=(1000, 2)), y, lr=50.0, n_iter=100, method="loop")
+    limit = fastgd.max_stable_lr(X, y)
+    for method in ("loop", "gram"):  # a rising loss is divergence, with or without tol
+        with pytest.raises(fastgd.DivergenceError, match="rose from"):
+            X_chunked = da.from_array(X, chunks=(1000, 2))
+            fastgd.fit(X_chunked, y, lr=3 * limit, n_iter=50, tol=1e-8, method=method)
     X[2345, 1] = np.nan
     with pytest.raises(ValueError, match=r"X\[2345, 1\] is nan"):
         fastgd.fit(da.from_array(X, chunks=(1000, 2)), y, lr=0.01, n_iter=3)

@@ -162,8 +162,8 @@ def test_gram_matches_the_reference_for_64_features(rng):
 def test_gram_on_float32_data(rng):
     X = rng.normal(loc=3.0, size=(1000, 2)).astype(np.float32)
     y = (X @ np.array([1.0, -2.0], dtype=np.float32) + 1.0).astype(np.float32)
-    result = fastgd.fit(X, y, lr=0.05, n_iter=30, method="gram")
-    b, w, history = naive.gradient_descent(X.astype(np.float64), y.astype(np.float64), 0.05, 30)
+    result = fastgd.fit(X, y, lr=0.04, n_iter=30, method="gram")
+    b, w, history = naive.gradient_descent(X.astype(np.float64), y.astype(np.float64), 0.04, 30)
     assert result.intercept == pytest.approx(b, rel=1e-9)
     np.testing.assert_allclose(result.coef, w, rtol=1e-9)
     np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
@@ -190,9 +190,9 @@ def test_gram_run_from_merged_moments_is_the_whole_run(rng):
     history = np.empty(51)
     b, w = 0.0, np.zeros(2)
     history[0] = run.evaluate(b, w)
-    status, k, b = run.iterate(b, w, 0.01, 0, 50, -1.0, history)
+    status, k, b = run.iterate(b, w, 0.004, 0, 50, -1.0, np.inf, history)
     assert status == 0  # RAN: all 50 steps
-    whole = fastgd.fit(X, y, lr=0.01, n_iter=50, method="gram")
+    whole = fastgd.fit(X, y, lr=0.004, n_iter=50, method="gram")
     assert k == 50 and b == pytest.approx(whole.intercept, rel=1e-12)
     np.testing.assert_allclose(w, whole.coef, rtol=1e-12)
     np.testing.assert_allclose(history, whole.loss_history, rtol=1e-12)
@@ -438,4 +438,13 @@ def test_loss_is_never_negative_on_data_a_plane_fits_exactly(d):
     y = X @ np.arange(1.0, d + 1.0) + 3.0  # no noise: the optimum's loss is 0
     result = fastgd.fit(X, y, method="gram", n_iter=20_000)
     assert np.all(result.loss_history >= 0.0)
-    assert result.loss < 1e-20 * result.loss_history[0]
+    # gram's loss is the difference yy - w.(xy + g) of moments of size yy: near an exact fit it
+    # is rounding, a few machine epsilons of y's variance (on any CPU; the last bits differ).
+    # The iterates reach the plane to the accuracy that rounding allows, sqrt of that.
+    noise = 64 * np.finfo(np.float64).eps * np.var(y)
+    assert result.loss <= noise
+    np.testing.assert_allclose(result.coef, np.arange(1.0, d + 1.0), rtol=1e-6)
+    assert result.intercept == pytest.approx(3.0, rel=1e-6)
+    # The loop sums the squared residuals themselves: its loss keeps relative accuracy.
+    loop = fastgd.fit(X, y, method="loop", n_iter=20_000)
+    assert 0.0 <= loop.loss < 1e-20 * loop.loss_history[0]

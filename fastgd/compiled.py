@@ -1,0 +1,37 @@
+"""Compiling a kernel ahead of its first call, once per process and argument types.
+
+`fit` compiles (or loads from numba's cache) every kernel a fit needs before it starts the
+fit's timer. numba's own check of whether a signature is compiled already types every argument
+with `numba.typeof`, which costs tens of microseconds per array: more than a whole small fit.
+So each (kernel, argument kinds) pair is remembered here after its first compile, keyed by what
+decides the numba type of an argument: an array's class, dtype, dimensions, layout, whether it
+is writeable and aligned; the class of anything else.
+"""
+
+import numba
+import numpy as np
+
+_compiled: set = set()
+
+
+def _kind(value):
+    if isinstance(value, np.ndarray):
+        flags = value.flags
+        return (
+            type(value), value.dtype.char, value.ndim, flags.c_contiguous, flags.f_contiguous,
+            flags.writeable, flags.aligned,
+        )  # fmt: skip
+    return type(value)
+
+
+def ensure_compiled(kernel, arguments, data):
+    """Compile `kernel` (a numba dispatcher) for the numba types of `arguments`, unless this
+    process did so already.
+
+    `data` are the arguments whose types vary from fit to fit (the caller's arrays); the others
+    must be of one type always (the backend's own buffers and scalars), so only `data` is
+    looked at: a few microseconds instead of one per argument."""
+    key = (kernel, tuple(map(_kind, data)))
+    if key not in _compiled:
+        kernel.compile(tuple(map(numba.typeof, arguments)))
+        _compiled.add(key)

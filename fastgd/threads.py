@@ -1,0 +1,74 @@
+"""CPU threads: how many a fit uses by default, and running a kernel with that many.
+
+A multi-threaded fit synchronises its threads at every iteration (each adds up its own block
+of rows, then one step is taken). If another process keeps one of the cores busy, the thread
+that shares that core gets it only in the scheduler's time slices, and every iteration waits
+for it: measured 8-20x *slower* than one thread on a 2-core machine with one core busy. So by
+default a fit uses only the cores that are idle when it starts, as the kernel's run queue shows
+them, and numba's thread count is an upper bound, never a target.
+"""
+
+import os
+import threading
+from contextlib import contextmanager, nullcontext
+
+import numba
+
+# numba's default "workqueue" threading layer aborts the whole process when two Python threads
+# enter parallel code at once; parallel fits therefore take turns. Serial fits release the GIL
+# and run side by side.
+_PARALLEL_LOCK = threading.Lock()
+
+
+def numba_threads(threads):
+    """A context that runs its body with numba's thread count set to `threads` (restored
+    afterwards); for one thread, nothing to do (and nothing to pay on small fits).
+
+    Parallel kernels of every CPU backend (the loop and the gram moment pass) take turns here.
+    """
+    return nullcontext() if threads == 1 else _parallel_threads(threads)
+
+
+@contextmanager
+def _parallel_threads(threads):
+    with _PARALLEL_LOCK:
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(previous)
+
+
+def _cpu_count():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def runnable_elsewhere(path="/proc/loadavg"):
+    """How many other threads on this machine want a core right now, or None where unknown.
+
+    Linux's /proc/loadavg has the number of runnable threads at this instant (4th field,
+    "runnable/total"), this one included. Three readings, the median: a thread that wakes for
+    a moment does not count.
+    """
+    readings = []
+    try:
+        for _ in range(3):
+            with open(path) as file:
+                readings.append(int(file.read().split()[3].split("/")[0]))
+    except (OSError, IndexError, ValueError):
+        return None
+    return max(0, sorted(readings)[1] - 1)
+
+
+def default_threads():
+    """The threads a large fit uses when none are asked for: numba's thread count, less the
+    cores that other work keeps busy right now (at least one)."""
+    threads = numba.get_num_threads()
+    busy = runnable_elsewhere()
+    if busy is None:
+        return threads
+    return max(1, min(threads, _cpu_count() - busy))

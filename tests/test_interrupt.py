@@ -1,0 +1,74 @@
+"""Ctrl-C stops a running fit at a clean iterate: from Python as `fastgd.FitInterrupted` (a
+KeyboardInterrupt carrying the iterate), on the command line as one line and exit status 130.
+
+Real SIGINTs sent to real processes: the compiled loop returns to Python between blocks of a
+few milliseconds of work, and the signal is only noted while a block runs.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+
+SCRIPT = textwrap.dedent(
+    """
+    import signal, sys
+    import numpy as np, fastgd
+
+    method = sys.argv[1]
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 30)); y = X.sum(axis=1) + rng.normal(size=20_000)
+    kwargs = dict(lr=0.01, method=method, threads=1)
+    fastgd.fit(X, y, n_iter=2, **kwargs)  # compiled before the clock starts
+    print("ready", flush=True)
+    try:
+        fastgd.fit(X, y, n_iter=3 * 10**7, **kwargs)  # minutes
+    except fastgd.FitInterrupted as stop:
+        again = fastgd.fit(X, y, n_iter=stop.n_iter, **kwargs)
+        same = again.intercept == stop.intercept and np.array_equal(again.coef, stop.coef)
+        restored = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        print("interrupted", stop.n_iter > 0, same, again.loss == stop.loss, restored)
+    """
+)
+
+
+def _interrupt(command):
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    return process.returncode, out, err
+
+
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_ctrl_c_stops_a_fit_at_a_clean_iterate(method):
+    status, out, err = _interrupt([sys.executable, "-c", SCRIPT, method])
+    assert status == 0, err
+    # Stopped after some steps; the iterate it carries is exactly the fit of that many steps;
+    # Python's own SIGINT handler is back.
+    assert out.strip() == "interrupted True True True True"
+
+
+def test_ctrl_c_on_the_command_line_is_one_line_and_status_130(tmp_path):
+    script = "import sys; from fastgd.cli import main; print('ready', flush=True); main()"
+    arguments = ["demo", "--n", "100000", "--iters", "10000000", "--method", "loop"]
+    # Compile first, so that the signal arrives during the iterations.
+    subprocess.run(
+        [sys.executable, "-m", "fastgd", "demo", "--iters", "2", "--method", "loop"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    status, out, err = _interrupt([sys.executable, "-c", script, *arguments])
+    assert status == 130
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith("fastgd: interrupted at iteration ")
