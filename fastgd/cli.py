@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from . import datasets
+from . import __version__, datasets
 from .convert import convert_csv
 from .datafiles import read_npy_pair, read_table
 from .errors import ConvergenceWarning, DeviceError, DivergenceError
@@ -100,6 +100,7 @@ def _build_parser():
     parser = _Parser(
         prog="fastgd", description="Linear regression by batch gradient descent, compiled."
     )
+    parser.add_argument("--version", action="version", version=f"fastgd {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 

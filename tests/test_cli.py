@@ -151,3 +151,12 @@ def test_console_entry_point_and_module():
         [sys.executable, "-m", "fastgd", "fit"], capture_output=True, text=True
     )
     assert completed.returncode == 2 and completed.stderr.count("\n") == 1
+
+
+def test_version(capsys):
+    import fastgd
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"fastgd {fastgd.__version__}\n" == "fastgd 0.1.0\n"
