@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from . import __version__, datasets
+from ._words import plural
 from .convert import convert_csv
 from .datafiles import read_npy_pair, read_table
 from .errors import ConvergenceWarning, DeviceError, DivergenceError
@@ -166,16 +167,17 @@ def _report(X, y, args, out):
         file=out,
     )
     print(
-        f"After {result.n_iter} iterations b = {result.intercept!r}, "
+        # The lecture's line word for word ("After 1000 iterations b = ..."); singular for 1.
+        f"After {plural(result.n_iter, 'iteration')} b = {result.intercept!r}, "
         f"m = {_numbers(result.coef)}, error = {result.loss!r}",
         file=out,
     )
-    threads = f", {result.threads} thread{'s' if result.threads > 1 else ''}"
+    threads = f", {plural(result.threads, 'thread')}"
     auto = " (auto)" if args.lr == "auto" else ""
     print(
         f"device: {result.device}{threads if result.device == 'cpu' else ''}; "
         f"method {result.method}, lr {result.lr:.4g}{auto}; "
-        f"{len(y)} points, fit took {result.seconds * 1e3:.3g} ms",
+        f"{plural(len(y), 'point')}, fit took {result.seconds * 1e3:.3g} ms",
         file=out,
     )
     for warning in caught:
@@ -228,8 +230,8 @@ def main(argv=None, out=None):
                 args.file, args.output, args.y_output, args.x, args.y, args.delimiter
             )
             outputs = args.output + (f" and {args.y_output}" if args.y_output else "")
-            print(f"wrote {rows} rows ({len(labels)} x columns: {', '.join(labels)}) to "
-                  f"{outputs}", file=out)  # fmt: skip
+            print(f"wrote {plural(rows, 'row')} ({plural(len(labels), 'x column')}: "
+                  f"{', '.join(labels)}) to {outputs}", file=out)  # fmt: skip
     except DivergenceError as error:
         print(f"fastgd: error: {error}", file=sys.stderr)
         return 1

@@ -160,3 +160,16 @@ def test_version(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out == f"fastgd {fastgd.__version__}\n" == "fastgd 0.1.0\n"
+
+
+def test_counts_of_one_are_singular(capsys, tmp_path):
+    status, output, _ = run(["demo", "--n", "1", "--iters", "1", "--threads", "1"], capsys)
+    assert status == 0
+    assert "\nAfter 1 iteration b = " in output and "1 thread;" in output
+    assert "; 1 point, fit took" in output
+    status, output, _ = run(["demo", "--n", "2", "--iters", "2"], capsys)
+    assert "\nAfter 2 iterations b = " in output and "; 2 points, fit took" in output
+    path = tmp_path / "one.csv"
+    path.write_text("x,y\n1,2\n")
+    status, output, _ = run(["convert", str(path), str(tmp_path / "X.npy")], capsys)
+    assert status == 0 and "wrote 1 row (1 x column: x) to" in output
