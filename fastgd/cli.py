@@ -14,7 +14,7 @@ import numpy as np
 from . import __version__, datasets
 from ._words import plural
 from .convert import convert_csv
-from .datafiles import read_npy_pair, read_table
+from .datafiles import parse_delimiter, read_npy_pair, read_table
 from .errors import ConvergenceWarning, DeviceError, DivergenceError
 from .fit import fit
 from .progress import ProgressBar
@@ -67,6 +67,25 @@ def _learning_rate(text):
         raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
 
 
+def _delimiter(text):
+    try:
+        return parse_delimiter(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_column_options(parser, x_help):
+    """--x, --y and --delimiter, as `fit` and `convert` read them."""
+    parser.add_argument("--x", default=None, help=x_help)
+    parser.add_argument("--y", default=None, help="y column (default: the last)")
+    parser.add_argument(
+        # Absent from the parsed arguments unless given (so that it can be refused for .npy).
+        "--delimiter", type=_delimiter, default=argparse.SUPPRESS,
+        help="CSV field separator: one character, or tab, space (runs of spaces or tabs), "
+        "comma, semicolon, pipe (default ,)",
+    )  # fmt: skip
+
+
 def _add_fit_options(parser, lr, iters):
     parser.add_argument(
         "--lr", type=_learning_rate, default=lr,
@@ -112,12 +131,10 @@ def _build_parser():
 
     fit_command = commands.add_parser("fit", help="fit a line (or plane) to a .csv or .npy file")
     fit_command.add_argument("file", help="a .csv file (header optional) or an (n, k) .npy table")
-    fit_command.add_argument(
-        "--x", default=None, help="x columns: 0-based numbers or header names, comma-separated "
-        "(default: every column but y)",
+    _add_column_options(
+        fit_command, "x columns: 0-based numbers or header names, comma-separated (default: "
+        "every column but y)",
     )  # fmt: skip
-    fit_command.add_argument("--y", default=None, help="y column (default: the last)")
-    fit_command.add_argument("--delimiter", default=",", help="CSV field separator (default ,)")
     fit_command.add_argument(
         "--y-file", default=None, help="a .npy file holding y; FILE is then a .npy of X alone "
         "(both memory-mapped, as `fastgd convert` writes them)",
@@ -140,9 +157,7 @@ def _build_parser():
     convert.add_argument("file", help="a .csv file (header optional)")
     convert.add_argument("output", help="X.npy (or, alone, an (n, d + 1) table of X and y)")
     convert.add_argument("y_output", nargs="?", default=None, help="y.npy (recommended)")
-    convert.add_argument("--x", default=None, help="x columns, as for `fastgd fit`")
-    convert.add_argument("--y", default=None, help="y column (default: the last)")
-    convert.add_argument("--delimiter", default=",", help="CSV field separator (default ,)")
+    _add_column_options(convert, "x columns, as for `fastgd fit`")
     return parser
 
 
@@ -221,14 +236,15 @@ def main(argv=None, out=None):
             X, y = read_npy_pair(args.file, args.y_file)
             _report(X, y, args, out)
         elif args.command == "fit":
-            X, y, _ = read_table(args.file, args.x, args.y, args.delimiter)
+            X, y, _ = read_table(args.file, args.x, args.y, getattr(args, "delimiter", ","))
             _report(X, y, args, out)
         elif args.command == "bench":
             _bench(args, out)
         elif args.command == "convert":
             rows, labels = convert_csv(
-                args.file, args.output, args.y_output, args.x, args.y, args.delimiter
-            )
+                args.file, args.output, args.y_output, args.x, args.y,
+                getattr(args, "delimiter", ","),
+            )  # fmt: skip
             outputs = args.output + (f" and {args.y_output}" if args.y_output else "")
             print(f"wrote {plural(rows, 'row')} ({plural(len(labels), 'x column')}: "
                   f"{', '.join(labels)}) to {outputs}", file=out)  # fmt: skip

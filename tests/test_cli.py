@@ -173,3 +173,92 @@ def test_counts_of_one_are_singular(capsys, tmp_path):
     path.write_text("x,y\n1,2\n")
     status, output, _ = run(["convert", str(path), str(tmp_path / "X.npy")], capsys)
     assert status == 0 and "wrote 1 row (1 x column: x) to" in output
+
+
+TSV = "a\tb\n1\t2\n3\t4.5\n5\t7\n"
+
+
+@pytest.mark.parametrize("name", ["tab", "\\t", "\\\\t", "\t"])
+def test_delimiter_tab_by_name(tmp_path, capsys, name):
+    (tmp_path / "data.tsv").write_text(TSV)
+    (tmp_path / "data.csv").write_text(TSV.replace("\t", ","))
+    status, output, err = run(["fit", str(tmp_path / "data.tsv"), "--delimiter", name], capsys)
+    assert status == 0, err
+    _, expected, _ = run(["fit", str(tmp_path / "data.csv")], capsys)
+    assert output.splitlines()[:2] == expected.splitlines()[:2]
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [("semicolon", "a;b\n1;2\n3;4.5\n"), (";", "a;b\n1;2\n3;4.5\n"), ("pipe", "1|2\n3|4.5\n"),
+     ("space", "a b\n1  2\n3\t4.5\n"), (" ", "1 2\n3 4.5\n"), ("comma", "1,2\n3,4.5\n")],
+)  # fmt: skip
+def test_delimiter_names_and_characters(tmp_path, capsys, name, text):
+    path = tmp_path / "data.txt"
+    path.write_text(text)
+    status, output, err = run(["fit", str(path), "--delimiter", name, "--iters", "3"], capsys)
+    assert status == 0, err
+    assert "2 points" in output
+
+
+@pytest.mark.parametrize("name", [";;", "ab", "\\n", "0", "-"])
+def test_bad_delimiter_lists_what_is_accepted(tmp_path, capsys, name):
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    for command in (["fit", "DATA"], ["convert", "DATA", str(tmp_path / "X.npy")]):
+        argv = [str(tmp_path / "data.csv") if part == "DATA" else part for part in command]
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, "--delimiter", name])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.count("\n") == 1
+        assert "argument --delimiter: expected one character" in err
+        assert "tab, space, comma, semicolon, pipe" in err and repr(name) in err
+
+
+@pytest.mark.parametrize(
+    "text, argv, hint",
+    [
+        (TSV, [], "(try --delimiter tab)"),
+        ("a;b\n1;2\n", [], "(try --delimiter semicolon)"),
+        ("1|2\n3|4\n", [], "(try --delimiter pipe)"),
+        ("x y\n1 2\n", [], "(try --delimiter space)"),
+        ("1,2\n3,4\n", ["--delimiter", "tab"], "(try --delimiter comma)"),
+        ("1\n2\n", [], "found 1 splitting at ','"),
+    ],
+)
+def test_one_column_says_which_delimiter_to_try(tmp_path, capsys, text, argv, hint):
+    path = tmp_path / "data.tsv"
+    path.write_text(text)
+    for command in (["fit", str(path)], ["convert", str(path), str(tmp_path / "X.npy")]):
+        status, _, err = run([*command, *argv], capsys)
+        assert status == 2 and err.count("\n") == 1
+        assert "data.tsv: needs at least two columns (x and y), found 1" in err
+        assert err.rstrip().endswith(hint), err
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a,b\n1,2\n3,nan\n5,6\n", "data.csv:3: column 'b' is nan"),
+        ("1,2\ninf,3\n4,5\n", "data.csv:2: column 0 is inf"),
+        # Blank and comment lines are no rows, but they are lines of the file.
+        ("a,b\n1,2\n\n# note\n3,4\n5,-inf # here\n", "data.csv:6: column 'b' is -inf"),
+        ("x,y\n1,1e400\n", "data.csv:2: column 'y' is inf"),
+    ],
+)
+def test_nan_and_inf_are_named_by_line_and_column(tmp_path, capsys, text, message):
+    (tmp_path / "data.csv").write_text(text)
+    status, _, err = run(["fit", str(tmp_path / "data.csv")], capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert f"fastgd: error: {tmp_path / message}: fastgd needs finite numbers" in err, err
+
+
+def test_nan_in_an_unused_column_is_no_error(tmp_path, capsys):
+    (tmp_path / "data.csv").write_text("a,notes,b\n1,nan,2\n2,nan,4.5\n")
+    status, _, err = run(["fit", str(tmp_path / "data.csv"), "--x", "a", "--iters", "2"], capsys)
+    assert status == 0, err
+
+
+def test_a_line_of_spaces_is_named(tmp_path, capsys):
+    (tmp_path / "data.csv").write_text("1,2\n   \n3,4\n")
+    status, _, err = run(["fit", str(tmp_path / "data.csv")], capsys)
+    assert status == 2 and "data.csv:2: a line of only spaces" in err
