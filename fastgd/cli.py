@@ -14,7 +14,7 @@ import numpy as np
 from . import __version__, datasets
 from ._words import plural
 from .convert import convert_csv
-from .datafiles import parse_delimiter, read_npy_pair, read_table
+from .datafiles import DataFileError, explain, parse_delimiter, read_npy_pair, read_table
 from .errors import ConvergenceWarning, DeviceError, DivergenceError
 from .fit import fit
 from .progress import ProgressBar
@@ -161,7 +161,43 @@ def _build_parser():
     return parser
 
 
-def _report(X, y, args, out):
+def _read_fit_data(args):
+    """X, y and their `Source` for `fastgd fit`, refusing options that would be ignored."""
+    given_delimiter = hasattr(args, "delimiter")
+    if args.y_file is not None:
+        for option, value in (("--x", args.x), ("--y", args.y)):
+            if value is not None:
+                raise DataFileError(
+                    f"{option} cannot be used with --y-file: {args.file} is used whole, as X "
+                    f"(every column an x), and y is {args.y_file}; choose columns when "
+                    "converting (fastgd convert DATA.csv X.npy y.npy --x ... --y ...)"
+                )
+        if given_delimiter:
+            raise DataFileError("--delimiter cannot be used with --y-file: .npy files have none")
+        if not str(args.file).endswith(".npy"):
+            raise DataFileError(
+                f"--y-file is for a .npy file of X, and {args.file} is none: fit a CSV file "
+                "without --y-file (--x and --y choose its columns)"
+            )
+        return read_npy_pair(args.file, args.y_file)
+    if str(args.file).endswith(".npy"):
+        if given_delimiter:
+            raise DataFileError(f"--delimiter is for CSV files; {args.file} is a .npy file")
+        X, y, _, source = read_table(args.file, args.x, args.y)
+        if args.y is None:
+            # A table has no header to say which column is y: say it, in case FILE is X alone.
+            print(
+                f"fastgd: note: y is the last column of {args.file} (column "
+                f"{source.columns[-1]}); pass --y to choose it, or --y-file y.npy if "
+                f"{args.file} holds X alone",
+                file=sys.stderr,
+            )
+        return X, y, source
+    X, y, _, source = read_table(args.file, args.x, args.y, getattr(args, "delimiter", ","))
+    return X, y, source
+
+
+def _report(X, y, args, out, source=None):
     # The bar shows itself only on a terminal and after a second; elsewhere no callback at all.
     progress = ProgressBar(args.iters) if sys.stderr.isatty() else None
     result = None
@@ -172,6 +208,15 @@ def _report(X, y, args, out):
                 X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
                 threads=args.threads, method=args.method, tol=args.tol, callback=progress,
             )  # fmt: skip
+    except (DivergenceError, ValueError) as error:
+        # A NaN or inf in a memory-mapped file, or values whose squares overflow, are the
+        # data's fault: name them in their file (exit 2), rather than as X[i, j] or as a
+        # divergence (exit 1). The search is a pass over the data, on this error path only.
+        if source is not None and (isinstance(error, DivergenceError) or "finite" in str(error)):
+            problem = explain(X, y, source)
+            if problem is not None:
+                raise problem from None
+        raise
     finally:
         if progress is not None:
             progress.close(*(() if result is None else (result.n_iter, result.loss)))
@@ -232,12 +277,9 @@ def main(argv=None, out=None):
         if args.command == "demo":
             x, y = datasets.lecture_like(args.n, seed=args.seed)
             _report(x, y, args, out)
-        elif args.command == "fit" and args.y_file is not None:
-            X, y = read_npy_pair(args.file, args.y_file)
-            _report(X, y, args, out)
         elif args.command == "fit":
-            X, y, _ = read_table(args.file, args.x, args.y, getattr(args, "delimiter", ","))
-            _report(X, y, args, out)
+            X, y, source = _read_fit_data(args)
+            _report(X, y, args, out, source)
         elif args.command == "bench":
             _bench(args, out)
         elif args.command == "convert":

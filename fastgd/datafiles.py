@@ -5,6 +5,7 @@ Errors are `DataFileError`s that name the file, and the line where one applies. 
 too.
 """
 
+import codecs
 import csv
 import itertools
 import os
@@ -144,22 +145,72 @@ class Header:
                     )
         return None
 
-    def non_finite(self, table, columns, lines, first_line):
-        """The error for the first NaN or inf of `table` (rows parsed from `lines`, numbered
-        from `first_line`; `columns`, the file's columns of table's), or None."""
-        finite = np.isfinite(table)
-        if finite.all():
-            return None
-        row, column = np.unravel_index(int(np.argmin(finite)), finite.shape)
-        rows = (
-            number for number, line in enumerate(lines, first_line) if is_row(line, self.delimiter)
-        )
-        for _ in range(row):
-            next(rows)
-        return DataFileError(
-            f"{self.path}:{next(rows)}: column {self.column(columns[column])} is "
-            f"{table[row, column]}: fastgd needs finite numbers; drop or fill that row"
-        )
+    def line_of_row(self, row):
+        """The file's line number (from 1) of data row `row` (from 0), as np.loadtxt counts rows:
+        blank and comment lines are no rows."""
+        with open(self.path, newline="", encoding="utf-8", errors="replace") as handle:
+            lines = itertools.islice(enumerate(handle, 1), self.skip, None)
+            numbers = (number for number, line in lines if is_row(line, self.delimiter))
+            return next(itertools.islice(numbers, row, None))
+
+
+class Source:
+    """Where the command line's X and y came from, to name one of their values in the file's
+    terms: `where(row, j)`, j indexing X's columns then y.
+
+    `columns` holds the file's column of each of X's columns, then y's (None when y comes from
+    `y_path`); `header` is the CSV file's, None for .npy files.
+    """
+
+    def __init__(self, path, columns, y_path=None, header=None):
+        self.path = path
+        self.columns = columns
+        self.y_path = y_path
+        self.header = header
+
+    def where(self, row, j):
+        column = self.columns[j]
+        if self.header is not None:
+            line = self.header.line_of_row(row)
+            return f"{self.path}:{line}: column {self.header.column(column)}"
+        if column is None:
+            return f"{self.y_path}: row {row} (from 0)"
+        return f"{self.path}: row {row}, column {column} (from 0)"
+
+
+def explain(X, y, source, block_rows=65_536):
+    """After a fit failed, what in the data is to blame, as a DataFileError naming the file:
+    the first NaN or inf of X and y, else the first value so large that the squares summed by
+    gradient descent overflow; None when neither (the learning rate is then to blame).
+
+    One pass over the data in blocks of rows (memory-mapped files are never loaded whole).
+    """
+    X = X.reshape(X.shape[0], -1)
+    n = X.shape[0]
+    floats = np.dtype(np.float32 if X.dtype in (np.float32, np.float16) else np.float64)
+    limit = float(np.sqrt(np.finfo(floats).max / max(n, 1)))
+    large = None
+    for start in range(0, n, block_rows):
+        stop = start + block_rows
+        block = np.column_stack([X[start:stop], y[start:stop]]).astype(np.float64)
+        finite = np.isfinite(block)
+        if not finite.all():
+            row, j = np.unravel_index(int(np.argmin(finite)), finite.shape)
+            return DataFileError(
+                f"{source.where(start + int(row), int(j))} is {block[row, j]}: fastgd needs "
+                "finite numbers; drop or fill that row"
+            )
+        over = np.abs(block) > limit
+        if large is None and over.any():
+            row, j = np.unravel_index(int(np.argmax(over)), over.shape)
+            large = (start + int(row), int(j), block[row, j])
+    if large is None:
+        return None
+    return DataFileError(
+        f"{source.where(large[0], large[1])} is {large[2]:g}, too large: squares of values above "
+        f"{limit:.2g} overflow {floats} when summed over {plural(n, 'row')}; scale the data (e.g. "
+        "standardize the columns)"
+    )
 
 
 def _parse_columns(spec, names, n_columns, path):
@@ -215,7 +266,7 @@ def read_first_line(path, delimiter):
 
 
 def read_csv(path, x_columns=None, y_column=None, delimiter=","):
-    """Return (X (n, d) float64, y (n,), x column names) from a CSV file."""
+    """Return (X (n, d) float64, y (n,), x column names, `Source`) from a CSV file."""
     header = read_first_line(path, delimiter)
     x_columns, y_column = header.choose_columns(x_columns, y_column)
     columns = [*x_columns, y_column]
@@ -237,11 +288,10 @@ def read_csv(path, x_columns=None, y_column=None, delimiter=","):
     if table.shape[0] == 0:
         raise DataFileError(f"{path}: has no data rows")
     table = table[:, columns]
+    source = Source(path, columns, header=header)
     if not np.isfinite(table).all():  # a pass over parsed numbers: cheap beside the parsing
-        with open(path, newline="", encoding="utf-8") as handle:
-            lines = itertools.islice(handle, header.skip, None)
-            raise header.non_finite(table, columns, lines, header.skip + 1)
-    return table[:, : len(x_columns)], table[:, -1], header.labels(x_columns)
+        raise explain(table[:, :-1], table[:, -1], source)
+    return table[:, : len(x_columns)], table[:, -1], header.labels(x_columns), source
 
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -259,11 +309,13 @@ def _not_npy(path, start):
         return "a zip archive, as np.savez writes; extract its arrays with np.load first"
     if start.startswith(b"\x80"):
         return "a Python pickle; save the array with np.save"
-    try:
-        start.decode("utf-8")
+    try:  # a multi-byte character may be cut at the end: decode incrementally
+        text = codecs.getincrementaldecoder("utf-8")().decode(start)
     except UnicodeDecodeError:
+        text = "\0"
+    if not all(char.isprintable() or char in "\t\r\n" for char in text):
         return "it does not begin with the .npy signature"
-    return "it holds text: name a CSV file .csv, or convert it with `fastgd convert`"
+    return "it holds text: a CSV file? name it .csv"
 
 
 def _npy_header(path):
@@ -318,7 +370,8 @@ def open_npy(path):
 
 
 def read_npy(path, x_columns=None, y_column=None):
-    """Return (X, y, x column names) from an (n, k) .npy table, memory-mapped, not loaded."""
+    """Return (X, y, x column names, `Source`) from an (n, k) .npy table, memory-mapped: y is
+    a view of it, X a copy of its x columns."""
     table = open_npy(path)
     if table.ndim != 2:
         raise DataFileError(
@@ -328,11 +381,13 @@ def read_npy(path, x_columns=None, y_column=None):
     x_columns, y_column = choose_columns(x_columns, y_column, None, table.shape[1], path)
     if table.shape[0] == 0:
         raise DataFileError(f"{path}: has no rows")
-    return table[:, x_columns], table[:, y_column], [f"x{c}" for c in x_columns]
+    source = Source(path, [*x_columns, y_column])
+    return table[:, x_columns], table[:, y_column], [f"x{c}" for c in x_columns], source
 
 
 def read_npy_pair(x_path, y_path):
-    """Return (X, y) from separate .npy files, both memory-mapped: fit uses them without a copy."""
+    """Return (X, y, `Source`) from separate .npy files, both memory-mapped: fit uses them
+    without a copy."""
     X, y = open_npy(x_path), open_npy(y_path)
     if X.ndim not in (1, 2):
         raise DataFileError(
@@ -347,11 +402,13 @@ def read_npy_pair(x_path, y_path):
         )
     if X.shape[0] == 0:
         raise DataFileError(f"{x_path}: has no rows")
-    return X, y
+    d = 1 if X.ndim == 1 else X.shape[1]
+    return X, y, Source(x_path, [*range(d), None], y_path=y_path)
 
 
 def read_table(path, x_columns=None, y_column=None, delimiter=","):
-    """Read X, y and the x column names from a .npy or CSV file (chosen by the file's suffix)."""
+    """Read X, y, the x column names and their `Source` from a .npy or CSV file (chosen by the
+    file's suffix)."""
     if os.path.isdir(path):
         raise DataFileError(f"{path}: is a directory, not a data file")
     if not os.path.exists(path):

@@ -262,3 +262,138 @@ def test_a_line_of_spaces_is_named(tmp_path, capsys):
     (tmp_path / "data.csv").write_text("1,2\n   \n3,4\n")
     status, _, err = run(["fit", str(tmp_path / "data.csv")], capsys)
     assert status == 2 and "data.csv:2: a line of only spaces" in err
+
+
+@pytest.fixture
+def pair(tmp_path):
+    x, y = datasets.lecture_like(50)
+    X = np.column_stack([x, x / 2])
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    return tmp_path, X, y
+
+
+@pytest.mark.parametrize("option", [["--x", "0"], ["--y", "1"], ["--delimiter", "tab"]])
+def test_options_that_y_file_ignores_are_refused(pair, capsys, option):
+    path, _, _ = pair
+    argv = ["fit", str(path / "X.npy"), "--y-file", str(path / "y.npy"), *option]
+    status, output, err = run(argv, capsys)
+    assert status == 2 and output == "" and err.count("\n") == 1
+    assert err.startswith(f"fastgd: error: {option[0]} cannot be used with --y-file: ")
+
+
+def test_y_file_needs_an_npy_file_of_x(tmp_path, capsys, pair):
+    path, _, _ = pair
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    status, _, err = run(["fit", str(tmp_path / "data.csv"), "--y-file", str(path / "y.npy")],
+                         capsys)  # fmt: skip
+    assert status == 2 and "--y-file is for a .npy file of X" in err
+
+
+def test_delimiter_with_an_npy_table_is_refused(pair, capsys):
+    path, _, _ = pair
+    status, _, err = run(["fit", str(path / "X.npy"), "--delimiter", ";"], capsys)
+    assert status == 2 and "--delimiter is for CSV files; " in err
+
+
+def test_an_npy_table_says_that_y_is_its_last_column(pair, capsys):
+    path, _, _ = pair
+    status, output, err = run(["fit", str(path / "X.npy"), "--iters", "2"], capsys)
+    assert status == 0 and "m = 0," in output  # one x column, the other is y
+    assert err == (
+        f"fastgd: note: y is the last column of {path / 'X.npy'} (column 1); pass --y to choose "
+        f"it, or --y-file y.npy if {path / 'X.npy'} holds X alone\n"
+    )
+    status, _, err = run(["fit", str(path / "X.npy"), "--iters", "2", "--y", "1"], capsys)
+    assert status == 0 and err == ""
+
+
+def _bad_npy_files(path):
+    """name -> (bytes of the file, or a function writing it), expected message."""
+    table = np.arange(200.0).reshape(100, 2)
+    np.save(path / "good.npy", table)
+    good = (path / "good.npy").read_bytes()
+    return {
+        "pickled.npy": (lambda p: np.save(p, np.array([1, "a", None], dtype=object)),
+                        "holds Python objects (a pickled object array), not numbers"),
+        "truncated.npy": (good[:300], "not a NumPy .npy array file (truncated: its header "
+                          "describes shape (100, 2) of float64, 1,600 bytes of data, but the "
+                          "whole file is 300 bytes)"),
+        "text.npy": (b"x,y\n1,2\n", "not a NumPy .npy array file (it holds text"),
+        "empty.npy": (b"", "not a NumPy .npy array file (the file is empty)"),
+        "binary.npy": (bytes(range(256)), "not a NumPy .npy array file (it does not begin"),
+        "archive.npy": (lambda p: np.savez(p, a=table),
+                        "not a NumPy .npy array file (a zip archive"),
+        "strings.npy": (lambda p: np.save(p, np.array([["1", "2"]])), "holds strings (dtype <U1)"),
+        "complex.npy": (lambda p: np.save(p, np.ones((3, 2)) * 1j), "holds complex numbers"),
+        "flat.npy": (lambda p: np.save(p, np.arange(5.0)), "expected a 2-D table"),
+        "rows.npy": (lambda p: np.save(p, np.ones((0, 2))), "has no rows"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("as_y", [False, True])
+def test_bad_npy_files_are_one_line_naming_the_file(tmp_path, capsys, as_y):
+    for name, (content, message) in _bad_npy_files(tmp_path).items():
+        path = tmp_path / name
+        if callable(content):
+            with open(path, "wb") as handle:
+                content(handle)
+        else:
+            path.write_bytes(content)
+        if as_y and name in ("flat.npy", "rows.npy"):
+            continue  # fine as y files
+        argv = ["fit", str(tmp_path / "good.npy"), "--y-file", str(path)] if as_y else [
+            "fit", str(path)]  # fmt: skip
+        status, output, err = run(argv, capsys)
+        assert status == 2 and output == "", (name, err)
+        assert err.startswith(f"fastgd: error: {path}: {message}"), (name, err)
+        assert err.count("\n") == 1 and "pickle=" not in err, (name, err)
+
+
+@pytest.mark.parametrize(
+    "where, value, message",
+    [
+        (("X", 7, 1), np.nan, "X.npy: row 7, column 1 (from 0) is nan: fastgd needs finite"),
+        (("y", 3, None), -np.inf, "y.npy: row 3 (from 0) is -inf: fastgd needs finite"),
+        (("X", 9, 0), 1e200, "X.npy: row 9, column 0 (from 0) is 1e+200, too large: squares"),
+    ],
+)
+def test_bad_values_in_npy_files_are_named_by_file_and_row(pair, capsys, where, value, message):
+    path, X, y = pair
+    array, row, column = where
+    if array == "X":
+        X[row, column] = value
+        np.save(path / "X.npy", X)
+    else:
+        y[row] = value
+        np.save(path / "y.npy", y)
+    for method in ("loop", "gram"):
+        status, output, err = run(["fit", str(path / "X.npy"), "--y-file", str(path / "y.npy"),
+                                   "--method", method, "--lr", "1e-4"], capsys)  # fmt: skip
+        assert status == 2 and output == "" and err.count("\n") == 1, err
+        assert err.startswith(f"fastgd: error: {path / message}"), err
+
+
+def test_overflowing_csv_values_are_a_data_error_naming_the_line(tmp_path, capsys):
+    (tmp_path / "big.csv").write_text("a,b\n1e308,1\n2,3\n")
+    for lr in ("auto", "1e-4"):
+        status, _, err = run(["fit", str(tmp_path / "big.csv"), "--lr", lr], capsys)
+        assert status == 2 and err.count("\n") == 1, err
+        assert (
+            f"{tmp_path / 'big.csv'}:2: column 'a' is 1e+308, too large: squares of values "
+            "above 9.5e+153 overflow float64 when summed over 2 rows; scale the data" in err
+        )
+
+
+@pytest.mark.parametrize("command", [["demo"], ["fit", "DATA"], ["fit", "X.npy"]])
+def test_divergence_is_one_line_and_exit_1(pair, capsys, command):
+    path, X, y = pair
+    np.savetxt(path / "data.csv", np.column_stack([X, y]), delimiter=",")
+    argv = [str(path / "data.csv") if part == "DATA" else part for part in command]
+    if "X.npy" in argv:
+        argv += ["--y-file", str(path / "y.npy")]
+    argv = [str(path / part) if part == "X.npy" else part for part in argv]
+    status, output, err = run([*argv, "--lr", "1e6"], capsys)
+    assert status == 1 and output == ""
+    assert err.startswith("fastgd: error: gradient descent diverged at iteration ")
+    assert err.count("\n") == 1
