@@ -6,6 +6,7 @@ there is never a traceback.
 
 import argparse
 import json
+import os
 import sys
 import warnings
 
@@ -161,6 +162,41 @@ def _build_parser():
     return parser
 
 
+MATPLOTLIB_MISSING = (
+    "--plot needs matplotlib, which is not installed: python3 -m pip install matplotlib (or, "
+    "in a fastgd checkout, python3 -m pip install '.[plot]')"
+)
+
+
+def _check_output(path, what):
+    """Refuse an output file that could not be written, before any work is done."""
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        raise ValueError(f"{what} {path}: is a folder; name a file in it")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what} {path}: the folder {folder} does not exist")
+    writable = os.access(path, os.W_OK) if os.path.exists(path) else os.access(folder, os.W_OK)
+    if not writable:
+        raise ValueError(f"{what} {path}: not writable (permission denied)")
+
+
+def _check_plot(path):
+    """Refuse --plot before any work when matplotlib is missing or cannot write that format."""
+    _check_output(path, "--plot")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise ImportError(MATPLOTLIB_MISSING) from None
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    suffix = os.path.splitext(path)[1][1:].lower()
+    if suffix not in formats:
+        raise ValueError(
+            f"--plot {path}: "
+            + (f"matplotlib cannot write .{suffix} files" if suffix else "no file suffix")
+            + f"; end the name in one of .{', .'.join(formats)} (e.g. fit.png)"
+        )
+
+
 def _read_fit_data(args):
     """X, y and their `Source` for `fastgd fit`, refusing options that would be ignored."""
     given_delimiter = hasattr(args, "delimiter")
@@ -269,11 +305,26 @@ def _bench(args, out):
         print(f"plot saved to {args.plot}", file=out)
 
 
+def _outputs(args):
+    """(path, what) for each file the command will write, --plot aside."""
+    if args.command == "bench" and args.json is not None:
+        yield args.json, "--json"
+    if args.command == "convert":
+        yield args.output, "output"
+        if args.y_output is not None:
+            yield args.y_output, "y output"
+
+
 def main(argv=None, out=None):
     """Run the command line; return the exit status."""
     out = sys.stdout if out is None else out
     args = _build_parser().parse_args(argv)
     try:
+        # Outputs are checked first: a fit or a benchmark is not redone for a typo in a path.
+        for path, what in _outputs(args):
+            _check_output(path, what)
+        if getattr(args, "plot", None) is not None:
+            _check_plot(args.plot)
         if args.command == "demo":
             x, y = datasets.lecture_like(args.n, seed=args.seed)
             _report(x, y, args, out)

@@ -67,6 +67,11 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
     for out in (x_out, y_out):
         if out is not None and not str(out).endswith(".npy"):
             raise DataFileError(f"{out}: output files must end in .npy")
+    if y_out is not None and os.path.abspath(x_out) == os.path.abspath(y_out):
+        raise DataFileError(f"{x_out}: X and y need two output files, not one")
+    for out in (x_out, y_out):
+        if out is not None and os.path.exists(out) and os.path.samefile(out, path):
+            raise DataFileError(f"{out}: is the input file; writing it would destroy the data")
     with open(path, newline="", encoding="utf-8") as handle:
         try:
             first = handle.readline()

@@ -1,6 +1,7 @@
 """The command line: output in the lecture's format and one-line errors with exit status 2."""
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -397,3 +398,75 @@ def test_divergence_is_one_line_and_exit_1(pair, capsys, command):
     assert status == 1 and output == ""
     assert err.startswith("fastgd: error: gradient descent diverged at iteration ")
     assert err.count("\n") == 1
+
+
+def _refuse_work(monkeypatch):
+    from fastgd import benchmark, cli
+
+    def work(*args, **kwargs):
+        raise AssertionError("the work started before the outputs were checked")
+
+    monkeypatch.setattr(cli, "fit", work)
+    monkeypatch.setattr(cli, "convert_csv", work)
+    monkeypatch.setattr(benchmark, "run", work)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["demo", "--plot", "MISSING/fit.png"], "--plot MISSING/fit.png: the folder MISSING does "
+         "not exist"),
+        (["fit", "DATA", "--plot", "MISSING/fit.png"], "--plot MISSING/fit.png: the folder "
+         "MISSING does not exist"),
+        (["fit", "DATA", "--plot", "TMP"], "--plot TMP: is a folder; name a file in it"),
+        (["bench", "--json", "MISSING/b.json"], "--json MISSING/b.json: the folder MISSING does "
+         "not exist"),
+        (["bench", "--plot", "MISSING/b.png"], "--plot MISSING/b.png: the folder MISSING does "
+         "not exist"),
+        (["convert", "DATA", "MISSING/X.npy"], "output MISSING/X.npy: the folder MISSING does "
+         "not exist"),
+        (["convert", "DATA", "TMP/X.npy", "MISSING/y.npy"], "y output MISSING/y.npy: the folder "
+         "MISSING does not exist"),
+    ],
+)  # fmt: skip
+def test_outputs_are_checked_before_any_work(tmp_path, capsys, monkeypatch, argv, message):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    _refuse_work(monkeypatch)
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    names = {"DATA": tmp_path / "data.csv", "MISSING": tmp_path / "missing", "TMP": tmp_path}
+
+    def fill(text):
+        for name, path in names.items():
+            text = text.replace(name, str(path))
+        return text
+
+    status, output, err = run([fill(part) for part in argv], capsys)
+    assert status == 2 and output == ""
+    assert err == f"fastgd: error: {fill(message)}\n"
+
+
+def test_a_read_only_output_folder_is_refused(tmp_path, capsys, monkeypatch):
+    _refuse_work(monkeypatch)
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    # Root may write anywhere: the refusal is simulated where the CLI asks.
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: str(path) != str(locked) and access(
+        path, mode))  # fmt: skip
+    status, _, err = run(["convert", str(tmp_path / "data.csv"), str(locked / "X.npy")], capsys)
+    assert (
+        status == 2
+        and err == f"fastgd: error: output {locked}/X.npy: not writable (permission denied)\n"
+    )
+
+
+def test_convert_refuses_to_overwrite_its_input_or_write_x_and_y_to_one_file(tmp_path, capsys):
+    data = tmp_path / "data.npy"  # a CSV file with an unusual name
+    data.write_text("1,2\n3,4\n")
+    status, _, err = run(["convert", str(data), str(data)], capsys)
+    assert status == 2 and "is the input file; writing it would destroy the data" in err
+    assert data.read_text() == "1,2\n3,4\n"
+    out = str(tmp_path / "X.npy")
+    status, _, err = run(["convert", str(data), out, out], capsys)
+    assert status == 2 and "X and y need two output files, not one" in err
