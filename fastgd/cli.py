@@ -1,7 +1,7 @@
-"""The `fastgd` command line: `fastgd demo`, `fastgd fit FILE` and `fastgd bench`.
+"""The `fastgd` command line: `fastgd demo`, `fastgd fit FILE`, `fastgd bench`, `fastgd convert`.
 
 Every error is one line on stderr and exit status 2 (bad input) or 1 (a fit that diverged);
-there is never a traceback.
+Ctrl-C is one line and exit status 130. There is never a traceback.
 """
 
 import argparse
@@ -16,7 +16,7 @@ from . import __version__, datasets
 from ._words import plural
 from .convert import convert_csv
 from .datafiles import DataFileError, explain, parse_delimiter, read_npy_pair, read_table
-from .errors import ConvergenceWarning, DeviceError, DivergenceError
+from .errors import ConvergenceWarning, DeviceError, DivergenceError, FitInterrupted
 from .fit import fit
 from .progress import ProgressBar
 
@@ -277,13 +277,28 @@ def _report(X, y, args, out, source=None):
         file=out,
     )
     for warning in caught:
-        print(f"fastgd: warning: {warning.message}", file=sys.stderr)
+        print(f"fastgd: warning: {_warning_text(warning.message)}", file=sys.stderr)
     if args.plot is not None:
         from .plot import save_fit
 
         save_fit(X, y, result, args.plot)
         print(f"plot saved to {args.plot}", file=out)
     return result
+
+
+def _warning_text(warning):
+    """A warning in the command line's terms (--tol, --iters, --lr) where it carries its numbers,
+    else the library's message."""
+    if not isinstance(warning, ConvergenceWarning):
+        return str(warning)
+    tol, n_iter, decrease = warning.tol, warning.n_iter, warning.last_decrease
+    if tol is None or n_iter is None or decrease is None:
+        return str(warning)
+    return (
+        f"--tol {tol:g} was not reached in {plural(n_iter, 'iteration')} (last relative "
+        f"decrease {decrease:.2g}); raise --iters, or scale the data (standardize the columns)"
+        + (", or use --lr auto" if warning.lr_auto is False else "")
+    )
 
 
 def _bench(args, out):
@@ -341,6 +356,16 @@ def main(argv=None, out=None):
             outputs = args.output + (f" and {args.y_output}" if args.y_output else "")
             print(f"wrote {plural(rows, 'row')} ({plural(len(labels), 'x column')}: "
                   f"{', '.join(labels)}) to {outputs}", file=out)  # fmt: skip
+    except FitInterrupted as stop:  # Ctrl-C during a fit: where it stood, in the lecture's terms
+        print(
+            f"fastgd: interrupted at iteration {stop.n_iter}: b = {float(stop.intercept)!r}, "
+            f"m = {_numbers(stop.coef)}, error = {float(stop.loss)!r}",
+            file=sys.stderr,
+        )
+        return 130
+    except KeyboardInterrupt:  # Ctrl-C anywhere else (reading a file, converting, bench)
+        print("fastgd: interrupted", file=sys.stderr)
+        return 130
     except DivergenceError as error:
         print(f"fastgd: error: {error}", file=sys.stderr)
         return 1

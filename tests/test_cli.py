@@ -470,3 +470,96 @@ def test_convert_refuses_to_overwrite_its_input_or_write_x_and_y_to_one_file(tmp
     out = str(tmp_path / "X.npy")
     status, _, err = run(["convert", str(data), out, out], capsys)
     assert status == 2 and "X and y need two output files, not one" in err
+
+
+def _fit_raising(error):
+    def fit(*args, **kwargs):
+        raise error
+
+    return fit
+
+
+@pytest.mark.parametrize(
+    "coef, shown", [(np.array([1.5]), "m = 1.5"), (np.array([1.5, -0.25]), "m = [1.5, -0.25]")]
+)
+def test_ctrl_c_during_a_fit_says_where_it_stopped(monkeypatch, capsys, coef, shown):
+    from fastgd import cli
+    from fastgd.errors import FitInterrupted
+
+    monkeypatch.setattr(cli, "fit", _fit_raising(FitInterrupted(417, 0.125, coef, 3.5)))
+    status, output, err = run(["demo", "--iters", "1000"], capsys)
+    assert status == 130 and output == ""
+    assert err == f"fastgd: interrupted at iteration 417: b = 0.125, {shown}, error = 3.5\n"
+
+
+@pytest.mark.parametrize("command", ["fit", "convert", "bench"])
+def test_ctrl_c_elsewhere_is_one_line_and_status_130(tmp_path, monkeypatch, capsys, command):
+    from fastgd import benchmark
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    monkeypatch.setattr(np, "loadtxt", interrupted)  # while reading the CSV file
+    monkeypatch.setattr(benchmark, "run", interrupted)
+    argv = {
+        "fit": ["fit", str(tmp_path / "data.csv")],
+        "convert": ["convert", str(tmp_path / "data.csv"), str(tmp_path / "X.npy")],
+        "bench": ["bench", "--n", "10"],
+    }[command]
+    status, output, err = run(argv, capsys)
+    assert (status, output, err) == (130, "", "fastgd: interrupted\n")
+    assert not (tmp_path / "X.npy").exists()
+
+
+@pytest.mark.parametrize(
+    "lr_auto, tail",
+    [
+        (False, "; raise --iters, or scale the data (standardize the columns), or use --lr auto"),
+        (True, "; raise --iters, or scale the data (standardize the columns)"),
+        (None, "; raise --iters, or scale the data (standardize the columns)"),
+    ],
+)
+def test_tol_warning_speaks_in_options(monkeypatch, capsys, lr_auto, tail):
+    import warnings
+
+    from fastgd import cli
+    from fastgd.errors import ConvergenceWarning
+
+    real_fit = cli.fit
+
+    def fit(*args, **kwargs):
+        result = real_fit(*args, **{**kwargs, "tol": None})  # the warning is this one's
+        warnings.warn(
+            ConvergenceWarning(
+                "tol=1e-08 was not reached in n_iter=1000 iterations (library words)",
+                tol=1e-8, n_iter=1000, last_decrease=3.21e-5, lr_auto=lr_auto,
+            ),
+            stacklevel=2,
+        )  # fmt: skip
+        return result
+
+    monkeypatch.setattr(cli, "fit", fit)
+    status, output, err = run(["demo", "--tol", "1e-8"], capsys)
+    assert status == 0 and "After 1000 iterations" in output
+    assert err == (
+        "fastgd: warning: --tol 1e-08 was not reached in 1000 iterations (last relative "
+        f"decrease 3.2e-05){tail}\n"
+    )
+
+
+def test_tol_warning_without_its_numbers_is_the_library_message(monkeypatch, capsys):
+    import warnings
+
+    from fastgd import cli
+    from fastgd.errors import ConvergenceWarning
+
+    real_fit = cli.fit
+
+    def fit(*args, **kwargs):
+        warnings.warn(ConvergenceWarning("the library's own words"), stacklevel=2)
+        return real_fit(*args, **{**kwargs, "tol": None})
+
+    monkeypatch.setattr(cli, "fit", fit)
+    status, _, err = run(["demo", "--tol", "1e-8", "--iters", "3"], capsys)
+    assert status == 0 and err == "fastgd: warning: the library's own words\n"
