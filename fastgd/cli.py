@@ -14,6 +14,7 @@ import numpy as np
 
 from . import __version__, datasets
 from ._words import plural
+from .compile_notice import compile_notice
 from .convert import convert_csv
 from .datafiles import DataFileError, explain, parse_delimiter, read_npy_pair, read_table
 from .errors import ConvergenceWarning, DeviceError, DivergenceError, FitInterrupted
@@ -238,7 +239,7 @@ def _report(X, y, args, out, source=None):
     progress = ProgressBar(args.iters) if sys.stderr.isatty() else None
     result = None
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, compile_notice():
             warnings.simplefilter("always", ConvergenceWarning)
             result = fit(
                 X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
@@ -306,7 +307,10 @@ def _bench(args, out):
 
     if args.n < 1 or args.iters < 1:
         raise ValueError("--n and --iters must be at least 1")
-    report = benchmark.run(n=args.n, iters=args.iters, threads=args.threads, repeats=args.repeats)
+    with compile_notice():
+        report = benchmark.run(
+            n=args.n, iters=args.iters, threads=args.threads, repeats=args.repeats
+        )
     print(benchmark.format_table(report), file=out)
     if args.json is not None:
         with open(args.json, "w") as file:
