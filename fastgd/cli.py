@@ -249,7 +249,8 @@ def _report(X, y, args, out, source=None):
         # A NaN or inf in a memory-mapped file, or values whose squares overflow, are the
         # data's fault: name them in their file (exit 2), rather than as X[i, j] or as a
         # divergence (exit 1). The search is a pass over the data, on this error path only.
-        if source is not None and (isinstance(error, DivergenceError) or "finite" in str(error)):
+        about_values = "finite" in str(error) or "too large" in str(error)
+        if source is not None and (isinstance(error, DivergenceError) or about_values):
             problem = explain(X, y, source)
             if problem is not None:
                 raise problem from None

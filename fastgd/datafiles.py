@@ -402,6 +402,8 @@ def read_npy_pair(x_path, y_path):
         )
     if X.shape[0] == 0:
         raise DataFileError(f"{x_path}: has no rows")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise DataFileError(f"{x_path}: has no columns (shape {X.shape}); X needs at least one")
     d = 1 if X.ndim == 1 else X.shape[1]
     return X, y, Source(x_path, [*range(d), None], y_path=y_path)
 

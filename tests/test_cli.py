@@ -384,10 +384,38 @@ def test_bad_values_in_npy_files_are_named_by_file_and_row(pair, capsys, where, 
         assert err.startswith(f"fastgd: error: {path / message}"), err
 
 
+def test_pair_shapes_are_checked_naming_the_files(pair, capsys):
+    path, _, _ = pair
+    cases = {  # file: (array, its role, the message after "FILE: ")
+        "X3.npy": (np.ones((50, 2, 2)), "X", "X must have shape (n,) for one feature or (n, d)"),
+        "X0.npy": (np.ones((50, 0)), "X", "has no columns (shape (50, 0))"),
+        "y2.npy": (np.ones((50, 2)), "y", "y must have shape (n,) or (n, 1), got shape (50, 2)"),
+        "y4.npy": (np.ones(4), "y", f"4 rows but {path / 'X.npy'} has 50: X and y must have"),
+    }
+    for name, (array, role, message) in cases.items():
+        np.save(path / name, array)
+        x_file, y_file = (name, "y.npy") if role == "X" else ("X.npy", name)
+        status, _, err = run(["fit", str(path / x_file), "--y-file", str(path / y_file)], capsys)
+        assert status == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"fastgd: error: {path / name}: {message}"), err
+
+
+def test_y_too_large_for_float32_x_names_the_file(pair, capsys):
+    path, X, y = pair
+    np.save(path / "X32.npy", X.astype(np.float32))
+    y[5] = 1e300
+    np.save(path / "y.npy", y)
+    status, _, err = run(["fit", str(path / "X32.npy"), "--y-file", str(path / "y.npy")], capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith(f"fastgd: error: {path / 'y.npy'}: row 5 (from 0) is 1e+300, too large")
+    assert "overflow float32" in err
+
+
 def test_overflowing_csv_values_are_a_data_error_naming_the_line(tmp_path, capsys):
     (tmp_path / "big.csv").write_text("a,b\n1e308,1\n2,3\n")
-    for lr in ("auto", "1e-4"):
-        status, _, err = run(["fit", str(tmp_path / "big.csv"), "--lr", lr], capsys)
+    for lr, method in (("auto", "auto"), ("1e-4", "gram"), ("1e-4", "loop")):
+        argv = ["fit", str(tmp_path / "big.csv"), "--lr", lr, "--method", method]
+        status, _, err = run(argv, capsys)
         assert status == 2 and err.count("\n") == 1, err
         assert (
             f"{tmp_path / 'big.csv'}:2: column 'a' is 1e+308, too large: squares of values "
