@@ -132,7 +132,10 @@ def _build_parser():
     _add_fit_options(demo, lr=0.0001, iters=1000)
 
     fit_command = commands.add_parser("fit", help="fit a line (or plane) to a .csv or .npy file")
-    fit_command.add_argument("file", help="a .csv file (header optional) or an (n, k) .npy table")
+    fit_command.add_argument(
+        "file", help="a .csv file (header optional) or an (n, k) .npy table (y: the last column "
+        "unless --y says; with --y-file, X alone)",
+    )  # fmt: skip
     _add_column_options(
         fit_command, "x columns: 0-based numbers or header names, comma-separated (default: "
         "every column but y)",

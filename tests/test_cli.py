@@ -600,3 +600,17 @@ def test_tol_warning_without_its_numbers_is_the_library_message(monkeypatch, cap
     monkeypatch.setattr(cli, "fit", fit)
     status, _, err = run(["demo", "--tol", "1e-8", "--iters", "3"], capsys)
     assert status == 0 and err == "fastgd: warning: the library's own words\n"
+
+
+def test_any_divergence_error_is_one_line_and_exit_1(monkeypatch, capsys, tmp_path):
+    # However the library detects it (an increase of the loss, a loss that stops being finite).
+    from fastgd import cli
+    from fastgd.errors import DivergenceError
+
+    error = DivergenceError("gradient descent diverged at iteration 1 (lr=10): the loss increased")
+    monkeypatch.setattr(cli, "fit", _fit_raising(error))
+    (tmp_path / "data.csv").write_text("1,2\n2,4.5\n3,5\n")
+    for argv in (["demo", "--lr", "10"], ["fit", str(tmp_path / "data.csv"), "--lr", "10"]):
+        status, output, err = run(argv, capsys)
+        assert (status, output) == (1, "")
+        assert err == f"fastgd: error: {error}\n"
