@@ -15,15 +15,6 @@ from fastgd.cli import main
 NUMBER = r"(-?[\d.e+-]+)"
 
 
-@pytest.fixture(autouse=True)
-def no_compile_notice(monkeypatch):
-    # Whether kernels compile depends on numba's cache, not on the test: keep the notice out of
-    # stderr here (tests/test_compile_notice.py tests it).
-    from fastgd import compile_notice
-
-    monkeypatch.setattr(compile_notice, "DELAY", None)
-
-
 def run(argv, capsys):
     out = io.StringIO()
     status = main(argv, out=out)
