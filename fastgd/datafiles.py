@@ -97,6 +97,8 @@ class Header:
             if delimiter is not None:
                 fields = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
             self.names = [field.strip() for field in fields]
+            if self.names and self.names[0].startswith("#"):  # np.savetxt's "# x,y" header
+                self.names[0] = self.names[0].lstrip("#").strip()
         self.n_columns = len(fields)
 
     @property

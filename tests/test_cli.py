@@ -605,3 +605,15 @@ def test_any_divergence_error_is_one_line_and_exit_1(monkeypatch, capsys, tmp_pa
         status, output, err = run(argv, capsys)
         assert (status, output) == (1, "")
         assert err == f"fastgd: error: {error}\n"
+
+
+def test_a_savetxt_header_names_the_columns(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    np.savetxt(path, [[1.0, 2.0, 3.0], [2.0, 4.5, 1.0], [3.0, 5.0, 0.0]], delimiter=",",
+               header="x,junk,y")  # fmt: skip
+    assert path.read_text().startswith("# x,junk,y\n")
+    status, output, err = run(["fit", str(path), "--x", "x", "--y", "y", "--iters", "2"], capsys)
+    assert status == 0 and "3 points" in output, err
+    status, output, err = run(["convert", str(path), str(tmp_path / "X.npy"), "--x", "x,junk"],
+                              capsys)  # fmt: skip
+    assert status == 0 and "(2 x columns: x, junk)" in output, err
