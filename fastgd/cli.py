@@ -16,7 +16,7 @@ from . import __version__, datasets
 from ._words import plural
 from .compile_notice import compile_notice
 from .convert import convert_csv
-from .datafiles import DataFileError, explain, parse_delimiter, read_npy_pair, read_table
+from .datafiles import explain, parse_delimiter, read_npy_pair, read_table
 from .errors import ConvergenceWarning, DeviceError, DivergenceError, FitInterrupted
 from .fit import fit
 from .progress import ProgressBar
@@ -207,22 +207,22 @@ def _read_fit_data(args):
     if args.y_file is not None:
         for option, value in (("--x", args.x), ("--y", args.y)):
             if value is not None:
-                raise DataFileError(
+                raise ValueError(
                     f"{option} cannot be used with --y-file: {args.file} is used whole, as X "
                     f"(every column an x), and y is {args.y_file}; choose columns when "
                     "converting (fastgd convert DATA.csv X.npy y.npy --x ... --y ...)"
                 )
         if given_delimiter:
-            raise DataFileError("--delimiter cannot be used with --y-file: .npy files have none")
+            raise ValueError("--delimiter cannot be used with --y-file: .npy files have none")
         if not str(args.file).endswith(".npy"):
-            raise DataFileError(
+            raise ValueError(
                 f"--y-file is for a .npy file of X, and {args.file} is none: fit a CSV file "
                 "without --y-file (--x and --y choose its columns)"
             )
         return read_npy_pair(args.file, args.y_file)
     if str(args.file).endswith(".npy"):
         if given_delimiter:
-            raise DataFileError(f"--delimiter is for CSV files; {args.file} is a .npy file")
+            raise ValueError(f"--delimiter is for CSV files; {args.file} is a .npy file")
         X, y, _, source = read_table(args.file, args.x, args.y)
         if args.y is None:
             # A table has no header to say which column is y: say it, in case FILE is X alone.
