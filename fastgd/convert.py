@@ -72,7 +72,7 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
     for out in (x_out, y_out):
         if out is not None and os.path.exists(out) and os.path.samefile(out, path):
             raise DataFileError(f"{out}: is the input file; writing it would destroy the data")
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         try:
             first = handle.readline()
         except UnicodeDecodeError:

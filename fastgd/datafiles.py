@@ -150,7 +150,7 @@ class Header:
     def line_of_row(self, row):
         """The file's line number (from 1) of data row `row` (from 0), as np.loadtxt counts rows:
         blank and comment lines are no rows."""
-        with open(self.path, newline="", encoding="utf-8", errors="replace") as handle:
+        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as handle:
             lines = itertools.islice(enumerate(handle, 1), self.skip, None)
             numbers = (number for number, line in lines if is_row(line, self.delimiter))
             return next(itertools.islice(numbers, row, None))
@@ -260,7 +260,7 @@ def choose_columns(x_spec, y_spec, names, n_columns, path):
 def read_first_line(path, delimiter):
     """The file's `Header`, from its first line."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             line = handle.readline()
     except UnicodeDecodeError:
         raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
@@ -278,12 +278,12 @@ def read_csv(path, x_columns=None, y_column=None, delimiter=","):
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
             table = np.loadtxt(
                 path, delimiter=delimiter, skiprows=header.skip, ndmin=2, dtype=np.float64,
-                encoding="utf-8",
+                encoding="utf-8-sig",
             )  # fmt: skip
     except ValueError:
         table = None
     if table is None or (table.shape[0] and table.shape[1] != header.n_columns):
-        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
             lines = itertools.islice(handle, header.skip, None)
             error = header.bad_line(lines, header.skip + 1)
         raise error or DataFileError(f"{path}: could not be read as a table of numbers")

@@ -617,3 +617,14 @@ def test_a_savetxt_header_names_the_columns(tmp_path, capsys):
     status, output, err = run(["convert", str(path), str(tmp_path / "X.npy"), "--x", "x,junk"],
                               capsys)  # fmt: skip
     assert status == 0 and "(2 x columns: x, junk)" in output, err
+
+
+@pytest.mark.parametrize("text", ["1,2\n2,4.5\n3,5\n", "x,y\n1,2\n2,4.5\n3,5\n"])
+def test_a_byte_order_mark_is_not_part_of_the_data(tmp_path, capsys, text):
+    # As spreadsheet programs write "UTF-8 CSV": without a header, the first row still counts.
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    status, output, err = run(["fit", str(path), "--iters", "2"], capsys)
+    assert status == 0 and "3 points" in output, err
+    status, output, err = run(["convert", str(path), str(tmp_path / "X.npy")], capsys)
+    assert status == 0 and "wrote 3 rows (1 x column: " in output, err
