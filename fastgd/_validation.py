@@ -49,6 +49,35 @@ def _dtype_problem(dtype):
     return names.get(kind, f"dtype {dtype}")
 
 
+def _frame_problem(value, name):
+    """Why a data frame reads as Python objects, where a better answer than "objects" is known:
+    a lazy frame (polars), or pandas nullable columns (Int64, Float64, boolean) with pd.NA."""
+    try:
+        if hasattr(value, "collect") and not hasattr(value, "__array__"):
+            return f"{name} is a lazy frame: call .collect() first"
+        if not hasattr(value, "isna"):
+            return None
+        frame = value.to_frame() if hasattr(value, "to_frame") else value  # a Series
+        nullable = [c for c in frame.columns if not isinstance(frame[c].dtype, np.dtype)]
+        for column in nullable:
+            if frame[column].isna().any():
+                return (
+                    f"{name} has missing values (pd.NA) in column {column!r}: drop or fill them "
+                    f"first (e.g. {name}.dropna() or {name}.fillna(...)), or convert with "
+                    f"{name}.to_numpy(dtype=float, na_value=np.nan), whose NaN is then reported "
+                    "by its location"
+                )
+        if nullable:
+            dtypes = ", ".join(sorted({str(frame[c].dtype) for c in nullable}))
+            return (
+                f"{name} has pandas nullable columns ({dtypes}), which NumPy reads as Python "
+                f"objects: convert with {name}.to_numpy(dtype=float)"
+            )
+    except Exception:  # noqa: BLE001 -- not a frame after all: the plain message stands
+        return None
+    return None
+
+
 def _as_array(value, name):
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
@@ -60,6 +89,9 @@ def _as_array(value, name):
         ) from None
     problem = _dtype_problem(array.dtype)
     if problem is not None:
+        frame_problem = _frame_problem(value, name) if array.dtype.kind == "O" else None
+        if frame_problem is not None:
+            raise TypeError(frame_problem)
         raise TypeError(
             f"{name} holds {problem} (dtype {array.dtype}); pass real numbers, e.g. "
             f"{name}.astype(float) after removing what is not numeric"

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from . import __version__, datasets, peers
+from ._words import plural
 from .errors import DeviceError
 from .fit import fit
 
@@ -202,8 +203,10 @@ def format_table(report):
     config = report["config"]
     lines = [
         (
-            f"fastgd bench: N = {config['n']:,} points, {config['iters']} iterations, "
-            f"{config['features']} feature, {config['dtype']}; medians of {config['repeats']} runs"
+            f"fastgd bench: N = {config['n']:,} {'point' if config['n'] == 1 else 'points'}, "
+            f"{plural(config['iters'], 'iteration')}, {plural(config['features'], 'feature')}, "
+            f"{config['dtype']}; "
+            + (f"medians of {config['repeats']} runs" if config["repeats"] > 1 else "one run each")
         ),
         (
             f"{'path':<28} {'points':>11} {'iters':>6} {'ns/point/iter':>14} "

@@ -1,20 +1,23 @@
-"""The `fastgd` command line: `fastgd demo`, `fastgd fit FILE` and `fastgd bench`.
+"""The `fastgd` command line: `fastgd demo`, `fastgd fit FILE`, `fastgd bench`, `fastgd convert`.
 
 Every error is one line on stderr and exit status 2 (bad input) or 1 (a fit that diverged);
-there is never a traceback.
+Ctrl-C is one line and exit status 130. There is never a traceback.
 """
 
 import argparse
 import json
+import os
 import sys
 import warnings
 
 import numpy as np
 
-from . import datasets
+from . import __version__, datasets
+from ._words import plural
+from .compile_notice import compile_notice
 from .convert import convert_csv
-from .datafiles import read_npy_pair, read_table
-from .errors import ConvergenceWarning, DeviceError, DivergenceError
+from .datafiles import explain, parse_delimiter, read_npy_pair, read_table
+from .errors import ConvergenceWarning, DeviceError, DivergenceError, FitInterrupted
 from .fit import fit
 from .progress import ProgressBar
 
@@ -66,6 +69,25 @@ def _learning_rate(text):
         raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
 
 
+def _delimiter(text):
+    try:
+        return parse_delimiter(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_column_options(parser, x_help):
+    """--x, --y and --delimiter, as `fit` and `convert` read them."""
+    parser.add_argument("--x", default=None, help=x_help)
+    parser.add_argument("--y", default=None, help="y column (default: the last)")
+    parser.add_argument(
+        # Absent from the parsed arguments unless given (so that it can be refused for .npy).
+        "--delimiter", type=_delimiter, default=argparse.SUPPRESS,
+        help="CSV field separator: one character, or tab, space (runs of spaces or tabs), "
+        "comma, semicolon, pipe (default ,)",
+    )  # fmt: skip
+
+
 def _add_fit_options(parser, lr, iters):
     parser.add_argument(
         "--lr", type=_learning_rate, default=lr,
@@ -100,6 +122,7 @@ def _build_parser():
     parser = _Parser(
         prog="fastgd", description="Linear regression by batch gradient descent, compiled."
     )
+    parser.add_argument("--version", action="version", version=f"fastgd {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -109,13 +132,14 @@ def _build_parser():
     _add_fit_options(demo, lr=0.0001, iters=1000)
 
     fit_command = commands.add_parser("fit", help="fit a line (or plane) to a .csv or .npy file")
-    fit_command.add_argument("file", help="a .csv file (header optional) or an (n, k) .npy table")
     fit_command.add_argument(
-        "--x", default=None, help="x columns: 0-based numbers or header names, comma-separated "
-        "(default: every column but y)",
+        "file", help="a .csv file (header optional) or an (n, k) .npy table (y: the last column "
+        "unless --y says; with --y-file, X alone)",
     )  # fmt: skip
-    fit_command.add_argument("--y", default=None, help="y column (default: the last)")
-    fit_command.add_argument("--delimiter", default=",", help="CSV field separator (default ,)")
+    _add_column_options(
+        fit_command, "x columns: 0-based numbers or header names, comma-separated (default: "
+        "every column but y)",
+    )  # fmt: skip
     fit_command.add_argument(
         "--y-file", default=None, help="a .npy file holding y; FILE is then a .npy of X alone "
         "(both memory-mapped, as `fastgd convert` writes them)",
@@ -138,23 +162,102 @@ def _build_parser():
     convert.add_argument("file", help="a .csv file (header optional)")
     convert.add_argument("output", help="X.npy (or, alone, an (n, d + 1) table of X and y)")
     convert.add_argument("y_output", nargs="?", default=None, help="y.npy (recommended)")
-    convert.add_argument("--x", default=None, help="x columns, as for `fastgd fit`")
-    convert.add_argument("--y", default=None, help="y column (default: the last)")
-    convert.add_argument("--delimiter", default=",", help="CSV field separator (default ,)")
+    _add_column_options(convert, "x columns, as for `fastgd fit`")
     return parser
 
 
-def _report(X, y, args, out):
+MATPLOTLIB_MISSING = (
+    "--plot needs matplotlib, which is not installed: python3 -m pip install matplotlib (or, "
+    "in a fastgd checkout, python3 -m pip install '.[plot]')"
+)
+
+
+def _check_output(path, what):
+    """Refuse an output file that could not be written, before any work is done."""
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        raise ValueError(f"{what} {path}: is a folder; name a file in it")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what} {path}: the folder {folder} does not exist")
+    writable = os.access(path, os.W_OK) if os.path.exists(path) else os.access(folder, os.W_OK)
+    if not writable:
+        raise ValueError(f"{what} {path}: not writable (permission denied)")
+
+
+def _check_plot(path):
+    """Refuse --plot before any work when matplotlib is missing or cannot write that format."""
+    _check_output(path, "--plot")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise ImportError(MATPLOTLIB_MISSING) from None
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    suffix = os.path.splitext(path)[1][1:].lower()
+    if suffix not in formats:
+        raise ValueError(
+            f"--plot {path}: "
+            + (f"matplotlib cannot write .{suffix} files" if suffix else "no file suffix")
+            + f"; end the name in one of .{', .'.join(formats)} (e.g. fit.png)"
+        )
+
+
+def _read_fit_data(args):
+    """X, y and their `Source` for `fastgd fit`, refusing options that would be ignored."""
+    given_delimiter = hasattr(args, "delimiter")
+    if args.y_file is not None:
+        for option, value in (("--x", args.x), ("--y", args.y)):
+            if value is not None:
+                raise ValueError(
+                    f"{option} cannot be used with --y-file: {args.file} is used whole, as X "
+                    f"(every column an x), and y is {args.y_file}; choose columns when "
+                    "converting (fastgd convert DATA.csv X.npy y.npy --x ... --y ...)"
+                )
+        if given_delimiter:
+            raise ValueError("--delimiter cannot be used with --y-file: .npy files have none")
+        if not str(args.file).endswith(".npy"):
+            raise ValueError(
+                f"--y-file is for a .npy file of X, and {args.file} is none: fit a CSV file "
+                "without --y-file (--x and --y choose its columns)"
+            )
+        return read_npy_pair(args.file, args.y_file)
+    if str(args.file).endswith(".npy"):
+        if given_delimiter:
+            raise ValueError(f"--delimiter is for CSV files; {args.file} is a .npy file")
+        X, y, _, source = read_table(args.file, args.x, args.y)
+        if args.y is None:
+            # A table has no header to say which column is y: say it, in case FILE is X alone.
+            print(
+                f"fastgd: note: y is the last column of {args.file} (column "
+                f"{source.columns[-1]}); pass --y to choose it, or --y-file y.npy if "
+                f"{args.file} holds X alone",
+                file=sys.stderr,
+            )
+        return X, y, source
+    X, y, _, source = read_table(args.file, args.x, args.y, getattr(args, "delimiter", ","))
+    return X, y, source
+
+
+def _report(X, y, args, out, source=None):
     # The bar shows itself only on a terminal and after a second; elsewhere no callback at all.
     progress = ProgressBar(args.iters) if sys.stderr.isatty() else None
     result = None
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, compile_notice():
             warnings.simplefilter("always", ConvergenceWarning)
             result = fit(
                 X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
                 threads=args.threads, method=args.method, tol=args.tol, callback=progress,
             )  # fmt: skip
+    except (DivergenceError, ValueError) as error:
+        # A NaN or inf in a memory-mapped file, or values whose squares overflow, are the
+        # data's fault: name them in their file (exit 2), rather than as X[i, j] or as a
+        # divergence (exit 1). The search is a pass over the data, on this error path only.
+        about_values = "finite" in str(error) or "too large" in str(error)
+        if source is not None and (isinstance(error, DivergenceError) or about_values):
+            problem = explain(X, y, source)
+            if problem is not None:
+                raise problem from None
+        raise
     finally:
         if progress is not None:
             progress.close(*(() if result is None else (result.n_iter, result.loss)))
@@ -165,20 +268,21 @@ def _report(X, y, args, out):
         file=out,
     )
     print(
-        f"After {result.n_iter} iterations b = {result.intercept!r}, "
+        # The lecture's line word for word ("After 1000 iterations b = ..."); singular for 1.
+        f"After {plural(result.n_iter, 'iteration')} b = {result.intercept!r}, "
         f"m = {_numbers(result.coef)}, error = {result.loss!r}",
         file=out,
     )
-    threads = f", {result.threads} thread{'s' if result.threads > 1 else ''}"
+    threads = f", {plural(result.threads, 'thread')}"
     auto = " (auto)" if args.lr == "auto" else ""
     print(
         f"device: {result.device}{threads if result.device == 'cpu' else ''}; "
         f"method {result.method}, lr {result.lr:.4g}{auto}; "
-        f"{len(y)} points, fit took {result.seconds * 1e3:.3g} ms",
+        f"{plural(len(y), 'point')}, fit took {result.seconds * 1e3:.3g} ms",
         file=out,
     )
     for warning in caught:
-        print(f"fastgd: warning: {warning.message}", file=sys.stderr)
+        print(f"fastgd: warning: {_warning_text(warning.message)}", file=sys.stderr)
     if args.plot is not None:
         from .plot import save_fit
 
@@ -187,12 +291,30 @@ def _report(X, y, args, out):
     return result
 
 
+def _warning_text(warning):
+    """A warning in the command line's terms (--tol, --iters, --lr) where it carries its numbers,
+    else the library's message."""
+    if not isinstance(warning, ConvergenceWarning):
+        return str(warning)
+    tol, n_iter, decrease = warning.tol, warning.n_iter, warning.last_decrease
+    if tol is None or n_iter is None or decrease is None:
+        return str(warning)
+    return (
+        f"--tol {tol:g} was not reached in {plural(n_iter, 'iteration')} (last relative "
+        f"decrease {decrease:.2g}); raise --iters, or scale the data (standardize the columns)"
+        + (", or use --lr auto" if warning.lr_auto is False else "")
+    )
+
+
 def _bench(args, out):
     from . import benchmark
 
     if args.n < 1 or args.iters < 1:
         raise ValueError("--n and --iters must be at least 1")
-    report = benchmark.run(n=args.n, iters=args.iters, threads=args.threads, repeats=args.repeats)
+    with compile_notice():
+        report = benchmark.run(
+            n=args.n, iters=args.iters, threads=args.threads, repeats=args.repeats
+        )
     print(benchmark.format_table(report), file=out)
     if args.json is not None:
         with open(args.json, "w") as file:
@@ -206,29 +328,52 @@ def _bench(args, out):
         print(f"plot saved to {args.plot}", file=out)
 
 
+def _outputs(args):
+    """(path, what) for each file the command will write, --plot aside."""
+    if args.command == "bench" and args.json is not None:
+        yield args.json, "--json"
+    if args.command == "convert":
+        yield args.output, "output"
+        if args.y_output is not None:
+            yield args.y_output, "y output"
+
+
 def main(argv=None, out=None):
     """Run the command line; return the exit status."""
     out = sys.stdout if out is None else out
     args = _build_parser().parse_args(argv)
     try:
+        # Outputs are checked first: a fit or a benchmark is not redone for a typo in a path.
+        for path, what in _outputs(args):
+            _check_output(path, what)
+        if getattr(args, "plot", None) is not None:
+            _check_plot(args.plot)
         if args.command == "demo":
             x, y = datasets.lecture_like(args.n, seed=args.seed)
             _report(x, y, args, out)
-        elif args.command == "fit" and args.y_file is not None:
-            X, y = read_npy_pair(args.file, args.y_file)
-            _report(X, y, args, out)
         elif args.command == "fit":
-            X, y, _ = read_table(args.file, args.x, args.y, args.delimiter)
-            _report(X, y, args, out)
+            X, y, source = _read_fit_data(args)
+            _report(X, y, args, out, source)
         elif args.command == "bench":
             _bench(args, out)
         elif args.command == "convert":
             rows, labels = convert_csv(
-                args.file, args.output, args.y_output, args.x, args.y, args.delimiter
-            )
+                args.file, args.output, args.y_output, args.x, args.y,
+                getattr(args, "delimiter", ","),
+            )  # fmt: skip
             outputs = args.output + (f" and {args.y_output}" if args.y_output else "")
-            print(f"wrote {rows} rows ({len(labels)} x columns: {', '.join(labels)}) to "
-                  f"{outputs}", file=out)  # fmt: skip
+            print(f"wrote {plural(rows, 'row')} ({plural(len(labels), 'x column')}: "
+                  f"{', '.join(labels)}) to {outputs}", file=out)  # fmt: skip
+    except FitInterrupted as stop:  # Ctrl-C during a fit: where it stood, in the lecture's terms
+        print(
+            f"fastgd: interrupted at iteration {stop.n_iter}: b = {float(stop.intercept)!r}, "
+            f"m = {_numbers(stop.coef)}, error = {float(stop.loss)!r}",
+            file=sys.stderr,
+        )
+        return 130
+    except KeyboardInterrupt:  # Ctrl-C anywhere else (reading a file, converting, bench)
+        print("fastgd: interrupted", file=sys.stderr)
+        return 130
     except DivergenceError as error:
         print(f"fastgd: error: {error}", file=sys.stderr)
         return 1

@@ -14,13 +14,12 @@ The .npy header is written last (the row count is known only at the end) into a 
 space reserved at the start of the file.
 """
 
-import csv
 import itertools
 import os
 
 import numpy as np
 
-from .datafiles import DataFileError, _choose_columns, _is_number
+from .datafiles import DataFileError, Header
 
 BLOCK_LINES = 65_536
 _HEADER_BYTES = 128  # magic, version, length, dict and padding; a multiple of 64
@@ -59,22 +58,6 @@ class _NpyWriter:
         self.handle.close()
 
 
-def _bad_line(lines, first_line, expected, path, delimiter):
-    """The error for the first line in `lines` that is not a row of `expected` numbers."""
-    reader = csv.reader(lines, delimiter=delimiter)
-    for offset, row in enumerate(reader):
-        line = first_line + offset
-        if not row or all(not field.strip() for field in row):
-            continue
-        if len(row) != expected:
-            return DataFileError(f"{path}:{line}: expected {expected} fields, found {len(row)}")
-        for column, field in enumerate(row):
-            if not _is_number(field.strip()):
-                return DataFileError(f"{path}:{line}: column {column} is {field.strip()!r}, "
-                                     "not a number")  # fmt: skip
-    return DataFileError(f"{path}:{first_line}: could not be read as rows of numbers")
-
-
 def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimiter=","):
     """Convert the CSV file `path` to .npy (see the module doc); return (rows, x column names)."""
     if os.path.isdir(path):
@@ -84,18 +67,19 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
     for out in (x_out, y_out):
         if out is not None and not str(out).endswith(".npy"):
             raise DataFileError(f"{out}: output files must end in .npy")
-    with open(path, newline="", encoding="utf-8") as handle:
+    if y_out is not None and os.path.abspath(x_out) == os.path.abspath(y_out):
+        raise DataFileError(f"{x_out}: X and y need two output files, not one")
+    for out in (x_out, y_out):
+        if out is not None and os.path.exists(out) and os.path.samefile(out, path):
+            raise DataFileError(f"{out}: is the input file; writing it would destroy the data")
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         try:
             first = handle.readline()
         except UnicodeDecodeError:
             raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
-        fields = next(csv.reader([first], delimiter=delimiter), [])
-        if not any(field.strip() for field in fields):
-            raise DataFileError(f"{path}:1: the file is empty")
-        has_header = not all(_is_number(field) for field in fields)
-        names = [field.strip() for field in fields] if has_header else None
-        n_columns = len(fields)
-        x_columns, y_column = _choose_columns(x_columns, y_column, names, n_columns, path)
+        header = Header(path, first, delimiter)
+        has_header = header.names is not None
+        x_columns, y_column = header.choose_columns(x_columns, y_column)
         columns = [*x_columns, y_column]
         d = len(x_columns)
         if y_out is None:
@@ -109,7 +93,7 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
                 block = list(itertools.islice(lines, BLOCK_LINES))
                 if not block:
                     break
-                table = _parse_block(block, line_number, n_columns, path, delimiter)
+                table = _parse_block(block, line_number, header)
                 table = table[:, columns]
                 if y_out is None:
                     writers[0].append(table)
@@ -129,15 +113,17 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
         for writer in writers:
             writer.close()
     rows = writers[0].rows
-    labels = [names[c] if names else f"x{c}" for c in x_columns]
+    labels = header.labels(x_columns)
     return rows, labels
 
 
-def _parse_block(block, first_line, n_columns, path, delimiter):
+def _parse_block(block, first_line, header):
     try:
-        table = np.loadtxt(block, delimiter=delimiter, ndmin=2, dtype=np.float64)
+        table = np.loadtxt(block, delimiter=header.delimiter, ndmin=2, dtype=np.float64)
     except ValueError:
-        raise _bad_line(block, first_line, n_columns, path, delimiter) from None
-    if table.shape[0] and table.shape[1] != n_columns:
-        raise _bad_line(block, first_line, n_columns, path, delimiter)
-    return table.reshape(-1, n_columns) if table.size == 0 else table
+        table = None
+    if table is None or (table.shape[0] and table.shape[1] != header.n_columns):
+        error = header.bad_line(block, first_line)
+        raise error or DataFileError(f"{header.path}:{first_line}: could not be read as rows of "
+                                     "numbers")  # fmt: skip
+    return table.reshape(-1, header.n_columns) if table.size == 0 else table

@@ -1,17 +1,218 @@
 """Reading data files for the command line: CSV (header or none) and .npy tables.
 
-Errors are `DataFileError`s that name the file, and the line where one applies.
+Errors are `DataFileError`s that name the file, and the line where one applies. The CSV helpers
+(the delimiter, the header, the first line that is not a row of numbers) serve `fastgd convert`
+too.
 """
 
+import codecs
 import csv
+import itertools
 import os
 import warnings
 
 import numpy as np
 
+from ._words import plural
+
 
 class DataFileError(ValueError):
     """A data file that cannot be read as a table of numbers."""
+
+
+# --delimiter's names; None is "runs of spaces and tabs", as np.loadtxt reads delimiter=None.
+DELIMITER_NAMES = {
+    "tab": "\t", "\t": "\t", "\\t": "\t", "\\\\t": "\t",
+    "space": None, " ": None, "whitespace": None,
+    "comma": ",", "semicolon": ";", "pipe": "|", "colon": ":",
+}  # fmt: skip
+# Characters that are part of numbers (or of lines) cannot separate fields.
+_NOT_DELIMITERS = set("0123456789.+-eE#\"'\r\n")
+
+
+def parse_delimiter(text):
+    """The field separator that --delimiter TEXT names: one character or a name (see
+    DELIMITER_NAMES); None for runs of whitespace."""
+    if text in DELIMITER_NAMES:
+        return DELIMITER_NAMES[text]
+    if len(text) == 1 and text not in _NOT_DELIMITERS:
+        return text
+    raise ValueError(
+        f"expected one character (such as , ; | :) or tab, space, comma, semicolon, pipe, "
+        f"colon ('\\t' also means tab), got {text!r}"
+    )
+
+
+def delimiter_name(delimiter):
+    """--delimiter's name for `delimiter`, one that needs no quoting in a shell."""
+    names = {None: "space", "\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", ":": "colon"}
+    return names.get(delimiter, repr(delimiter))
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def split_fields(line, delimiter):
+    """The fields of one line as np.loadtxt splits them (no quoting; a '#' starts a comment)."""
+    content = line.rstrip("\r\n").split("#", 1)[0]
+    return content.split(delimiter)
+
+
+def is_row(line, delimiter):
+    """Whether np.loadtxt reads `line` as a row: it skips empty lines and comments (and, with
+    delimiter None, lines of whitespace); any other line must be a row of numbers."""
+    content = line.rstrip("\r\n").split("#", 1)[0]
+    return bool(content.strip() if delimiter is None else content)
+
+
+def _delimiter_hint(line, delimiter):
+    """' (try --delimiter tab)' when `line` holds another likely separator, else ''."""
+    for candidate in (",", "\t", ";", "|", ":"):
+        if candidate != delimiter and candidate in line:
+            return f" (try --delimiter {delimiter_name(candidate)})"
+    if delimiter is not None and len(line.split()) > 1:
+        return " (try --delimiter space)"
+    return ""
+
+
+class Header:
+    """What a CSV file's first line says: its number of columns and, if it is a header (not all
+    numbers), the column names."""
+
+    def __init__(self, path, line, delimiter):
+        if not line.strip():
+            raise DataFileError(f"{path}:1: the file is empty")
+        self.path = path
+        self.line = line
+        self.delimiter = delimiter
+        self.names = None
+        fields = split_fields(line, delimiter)
+        if not all(_is_number(field) for field in fields):
+            # A header: its names may be quoted ("a","b"), which numbers never are.
+            if delimiter is not None:
+                fields = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+            self.names = [field.strip() for field in fields]
+            if self.names and self.names[0].startswith("#"):  # np.savetxt's "# x,y" header
+                self.names[0] = self.names[0].lstrip("#").strip()
+        self.n_columns = len(fields)
+
+    @property
+    def skip(self):
+        """Lines before the first row of data."""
+        return int(self.names is not None)
+
+    def column(self, index):
+        """A column as messages name it: 'name' with a header, its 0-based number without."""
+        return repr(self.names[index]) if self.names else str(index)
+
+    def labels(self, columns):
+        return [self.names[c] if self.names else f"x{c}" for c in columns]
+
+    def choose_columns(self, x_spec, y_spec):
+        """(x column indices, y column index) for --x and --y (None: every other, the last)."""
+        if self.n_columns < 2:
+            separator = {None: "spaces", "\t": "tabs"}.get(self.delimiter, repr(self.delimiter))
+            raise DataFileError(
+                f"{self.path}: needs at least two columns (x and y), found 1 splitting at "
+                f"{separator}{_delimiter_hint(self.line, self.delimiter)}"
+            )
+        return choose_columns(x_spec, y_spec, self.names, self.n_columns, self.path)
+
+    def bad_line(self, lines, first_line):
+        """The error for the first of `lines` (numbered from `first_line`) that np.loadtxt
+        cannot read as a row of this file's numbers, or None."""
+        for number, line in enumerate(lines, first_line):
+            if not is_row(line, self.delimiter):
+                continue
+            if not line.strip():
+                return DataFileError(
+                    f"{self.path}:{number}: a line of only spaces; make it empty or remove it"
+                )
+            fields = split_fields(line, self.delimiter)
+            if len(fields) != self.n_columns:
+                return DataFileError(
+                    f"{self.path}:{number}: expected {plural(self.n_columns, 'field')}, found "
+                    f"{len(fields)}"
+                )
+            for column, field in enumerate(fields):
+                if not _is_number(field.strip()):
+                    return DataFileError(
+                        f"{self.path}:{number}: column {self.column(column)} is "
+                        f"{field.strip()!r}, not a number"
+                    )
+        return None
+
+    def line_of_row(self, row):
+        """The file's line number (from 1) of data row `row` (from 0), as np.loadtxt counts rows:
+        blank and comment lines are no rows."""
+        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+            lines = itertools.islice(enumerate(handle, 1), self.skip, None)
+            numbers = (number for number, line in lines if is_row(line, self.delimiter))
+            return next(itertools.islice(numbers, row, None))
+
+
+class Source:
+    """Where the command line's X and y came from, to name one of their values in the file's
+    terms: `where(row, j)`, j indexing X's columns then y.
+
+    `columns` holds the file's column of each of X's columns, then y's (None when y comes from
+    `y_path`); `header` is the CSV file's, None for .npy files.
+    """
+
+    def __init__(self, path, columns, y_path=None, header=None):
+        self.path = path
+        self.columns = columns
+        self.y_path = y_path
+        self.header = header
+
+    def where(self, row, j):
+        column = self.columns[j]
+        if self.header is not None:
+            line = self.header.line_of_row(row)
+            return f"{self.path}:{line}: column {self.header.column(column)}"
+        if column is None:
+            return f"{self.y_path}: row {row} (from 0)"
+        return f"{self.path}: row {row}, column {column} (from 0)"
+
+
+def explain(X, y, source, block_rows=65_536):
+    """After a fit failed, what in the data is to blame, as a DataFileError naming the file:
+    the first NaN or inf of X and y, else the first value so large that the squares summed by
+    gradient descent overflow; None when neither (the learning rate is then to blame).
+
+    One pass over the data in blocks of rows (memory-mapped files are never loaded whole).
+    """
+    X = X.reshape(X.shape[0], -1)
+    n = X.shape[0]
+    floats = np.dtype(np.float32 if X.dtype in (np.float32, np.float16) else np.float64)
+    limit = float(np.sqrt(np.finfo(floats).max / max(n, 1)))
+    large = None
+    for start in range(0, n, block_rows):
+        stop = start + block_rows
+        block = np.column_stack([X[start:stop], y[start:stop]]).astype(np.float64)
+        finite = np.isfinite(block)
+        if not finite.all():
+            row, j = np.unravel_index(int(np.argmin(finite)), finite.shape)
+            return DataFileError(
+                f"{source.where(start + int(row), int(j))} is {block[row, j]}: fastgd needs "
+                "finite numbers; drop or fill that row"
+            )
+        over = np.abs(block) > limit
+        if large is None and over.any():
+            row, j = np.unravel_index(int(np.argmax(over)), over.shape)
+            large = (start + int(row), int(j), block[row, j])
+    if large is None:
+        return None
+    return DataFileError(
+        f"{source.where(large[0], large[1])} is {large[2]:g}, too large: squares of values above "
+        f"{limit:.2g} overflow {floats} when summed over {plural(n, 'row')}; scale the data (e.g. "
+        "standardize the columns)"
+    )
 
 
 def _parse_columns(spec, names, n_columns, path):
@@ -31,14 +232,15 @@ def _parse_columns(spec, names, n_columns, path):
             ) from None
         if not -n_columns <= index < n_columns:
             raise DataFileError(
-                f"{path}: column {index} does not exist; the file has {n_columns} columns "
-                f"(0 to {n_columns - 1})"
+                f"{path}: column {index} does not exist; the file has "
+                f"{plural(n_columns, 'column')} (0 to {n_columns - 1})"
             )
         indices.append(index % n_columns)
     return indices
 
 
-def _choose_columns(x_spec, y_spec, names, n_columns, path):
+def choose_columns(x_spec, y_spec, names, n_columns, path):
+    """(x column indices, y column index) for --x and --y (None: every other, the last)."""
     if n_columns < 2:
         raise DataFileError(f"{path}: needs at least two columns (x and y), found {n_columns}")
     y_column = n_columns - 1 if y_spec is None else _parse_columns(y_spec, names, n_columns, path)
@@ -55,96 +257,162 @@ def _choose_columns(x_spec, y_spec, names, n_columns, path):
     return x_columns, y_column
 
 
-def _is_number(text):
+def read_first_line(path, delimiter):
+    """The file's `Header`, from its first line."""
     try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _find_bad_line(path, delimiter, skip):
-    """The first line of a CSV file that is not a row of numbers, as an error."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        expected = None
-        for row in reader:
-            line = reader.line_num
-            if line <= skip or not row or all(not field.strip() for field in row):
-                continue
-            if expected is None:
-                expected = len(row)
-            if len(row) != expected:
-                return DataFileError(f"{path}:{line}: expected {expected} fields, found {len(row)}")
-            for column, field in enumerate(row):
-                field = field.strip()
-                if not _is_number(field):
-                    return DataFileError(
-                        f"{path}:{line}: column {column} is {field!r}, not a number"
-                    )
-    return None
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            line = handle.readline()
+    except UnicodeDecodeError:
+        raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
+    return Header(path, line, delimiter)
 
 
 def read_csv(path, x_columns=None, y_column=None, delimiter=","):
-    """Return (X (n, d) float64, y (n,), x column names) from a CSV file."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            first = next(csv.reader(handle, delimiter=delimiter), None)
-    except UnicodeDecodeError:
-        raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
-    if first is None or not any(field.strip() for field in first):
-        raise DataFileError(f"{path}:1: the file is empty")
-    has_header = not all(_is_number(field) for field in first)
-    names = [field.strip() for field in first] if has_header else None
-    x_columns, y_column = _choose_columns(x_columns, y_column, names, len(first), path)
+    """Return (X (n, d) float64, y (n,), x column names, `Source`) from a CSV file."""
+    header = read_first_line(path, delimiter)
+    x_columns, y_column = header.choose_columns(x_columns, y_column)
     columns = [*x_columns, y_column]
     try:
         # All columns are parsed (not just `columns`), so that ragged rows are caught.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
             table = np.loadtxt(
-                path, delimiter=delimiter, skiprows=int(has_header), ndmin=2,
-                dtype=np.float64, encoding="utf-8",
+                path, delimiter=delimiter, skiprows=header.skip, ndmin=2, dtype=np.float64,
+                encoding="utf-8-sig",
             )  # fmt: skip
     except ValueError:
-        error = _find_bad_line(path, delimiter, int(has_header))
-        raise error or DataFileError(f"{path}: could not be read as a table of numbers") from None
+        table = None
+    if table is None or (table.shape[0] and table.shape[1] != header.n_columns):
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+            lines = itertools.islice(handle, header.skip, None)
+            error = header.bad_line(lines, header.skip + 1)
+        raise error or DataFileError(f"{path}: could not be read as a table of numbers")
     if table.shape[0] == 0:
         raise DataFileError(f"{path}: has no data rows")
     table = table[:, columns]
-    labels = [names[c] if names else f"x{c}" for c in x_columns]
-    return table[:, : len(x_columns)], table[:, -1], labels
+    source = Source(path, columns, header=header)
+    if not np.isfinite(table).all():  # a pass over parsed numbers: cheap beside the parsing
+        raise explain(table[:, :-1], table[:, -1], source)
+    return table[:, : len(x_columns)], table[:, -1], header.labels(x_columns), source
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+_KINDS = {
+    "O": "Python objects", "U": "strings", "S": "bytes", "c": "complex numbers",
+    "M": "datetimes", "m": "timedeltas", "V": "structured records",
+}  # fmt: skip
+
+
+def _not_npy(path, start):
+    """What a file that does not begin with the .npy signature seems to be instead."""
+    if not start:
+        return "the file is empty"
+    if start.startswith(b"PK"):
+        return "a zip archive, as np.savez writes; extract its arrays with np.load first"
+    if start.startswith(b"\x80"):
+        return "a Python pickle; save the array with np.save"
+    try:  # a multi-byte character may be cut at the end: decode incrementally
+        text = codecs.getincrementaldecoder("utf-8")().decode(start)
+    except UnicodeDecodeError:
+        text = "\0"
+    if not all(char.isprintable() or char in "\t\r\n" for char in text):
+        return "it does not begin with the .npy signature"
+    return "it holds text: a CSV file? name it .csv"
+
+
+def _npy_header(path):
+    """(shape, fortran order, dtype) from an .npy file's header; a DataFileError if it has none."""
+    with open(path, "rb") as handle:
+        start = handle.read(len(_NPY_MAGIC))
+        if start != _NPY_MAGIC:
+            start += handle.read(64)
+            raise DataFileError(f"{path}: not a NumPy .npy array file ({_not_npy(path, start)})")
+        handle.seek(0)
+        try:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                return np.lib.format.read_array_header_1_0(handle)
+            return np.lib.format.read_array_header_2_0(handle)
+        except (ValueError, OSError) as error:
+            raise DataFileError(
+                f"{path}: not a NumPy .npy array file (a damaged header: {error})"
+            ) from None
+
+
+def open_npy(path):
+    """An .npy file's array, memory-mapped read-only (fit uses it without a copy)."""
+    if os.path.isdir(path):
+        raise DataFileError(f"{path}: is a directory, not a data file")
+    if not os.path.exists(path):
+        raise DataFileError(f"{path}: no such file")
+    shape, _, dtype = _npy_header(path)
+    if dtype.hasobject:
+        raise DataFileError(
+            f"{path}: holds Python objects (a pickled object array), not numbers; fastgd reads "
+            "numeric arrays only: save one with np.save(path, array.astype(float))"
+        )
+    if dtype.kind in _KINDS:
+        raise DataFileError(
+            f"{path}: holds {_KINDS[dtype.kind]} (dtype {dtype}), not real numbers; save a "
+            "numeric array, e.g. np.save(path, array.astype(float))"
+        )
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as error:
+        size = os.path.getsize(path)
+        if "mmap length is greater than file size" in str(error):
+            problem = (
+                f"truncated: its header describes shape {shape} of {dtype}, "
+                f"{int(np.prod(shape)) * dtype.itemsize:,} bytes of data, but the whole file "
+                f"is {size:,} bytes"
+            )
+        else:
+            problem = str(error)
+        raise DataFileError(f"{path}: not a NumPy .npy array file ({problem})") from None
 
 
 def read_npy(path, x_columns=None, y_column=None):
-    """Return (X, y, x column names) from an (n, k) .npy table, memory-mapped, not loaded."""
-    try:
-        table = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as error:
-        raise DataFileError(f"{path}: not a readable .npy array ({error})") from None
+    """Return (X, y, x column names, `Source`) from an (n, k) .npy table, memory-mapped: y is
+    a view of it, X a copy of its x columns."""
+    table = open_npy(path)
     if table.ndim != 2:
         raise DataFileError(
-            f"{path}: expected a 2-D table of shape (n, columns), got shape {table.shape}"
+            f"{path}: expected a 2-D table of shape (n, columns), X's columns then y's, got "
+            f"shape {table.shape} (for X and y in two files: fastgd fit X.npy --y-file y.npy)"
         )
-    x_columns, y_column = _choose_columns(x_columns, y_column, None, table.shape[1], path)
-    return table[:, x_columns], table[:, y_column], [f"x{c}" for c in x_columns]
+    x_columns, y_column = choose_columns(x_columns, y_column, None, table.shape[1], path)
+    if table.shape[0] == 0:
+        raise DataFileError(f"{path}: has no rows")
+    source = Source(path, [*x_columns, y_column])
+    return table[:, x_columns], table[:, y_column], [f"x{c}" for c in x_columns], source
 
 
 def read_npy_pair(x_path, y_path):
-    """Return (X, y) from separate .npy files, both memory-mapped: fit uses them without a copy."""
-    arrays = []
-    for path in (x_path, y_path):
-        if not os.path.isfile(path):
-            raise DataFileError(f"{path}: no such file")
-        try:
-            arrays.append(np.load(path, mmap_mode="r", allow_pickle=False))
-        except ValueError as error:
-            raise DataFileError(f"{path}: not a readable .npy array ({error})") from None
-    return arrays[0], arrays[1]
+    """Return (X, y, `Source`) from separate .npy files, both memory-mapped: fit uses them
+    without a copy."""
+    X, y = open_npy(x_path), open_npy(y_path)
+    if X.ndim not in (1, 2):
+        raise DataFileError(
+            f"{x_path}: X must have shape (n,) for one feature or (n, d), got shape {X.shape}"
+        )
+    if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        raise DataFileError(f"{y_path}: y must have shape (n,) or (n, 1), got shape {y.shape}")
+    if y.shape[0] != X.shape[0]:
+        raise DataFileError(
+            f"{y_path}: {plural(y.shape[0], 'row')} but {x_path} has {X.shape[0]}: X and y must "
+            "have the same number of rows"
+        )
+    if X.shape[0] == 0:
+        raise DataFileError(f"{x_path}: has no rows")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise DataFileError(f"{x_path}: has no columns (shape {X.shape}); X needs at least one")
+    d = 1 if X.ndim == 1 else X.shape[1]
+    return X, y, Source(x_path, [*range(d), None], y_path=y_path)
 
 
 def read_table(path, x_columns=None, y_column=None, delimiter=","):
-    """Read X, y and the x column names from a .npy or CSV file (chosen by the file's suffix)."""
+    """Read X, y, the x column names and their `Source` from a .npy or CSV file (chosen by the
+    file's suffix)."""
     if os.path.isdir(path):
         raise DataFileError(f"{path}: is a directory, not a data file")
     if not os.path.exists(path):

@@ -39,3 +39,12 @@ def lecture_points():
 @pytest.fixture
 def rng():
     return np.random.default_rng(int(os.environ.get("FASTGD_TEST_SEED", "12345")))
+
+
+@pytest.fixture(autouse=True)
+def no_compile_notice(monkeypatch):
+    """The CLI's notice that numba is compiling depends on numba's cache, not on the test: keep
+    it out of the stderr that tests read (tests/test_compile_notice.py tests it)."""
+    from fastgd import compile_notice
+
+    monkeypatch.setattr(compile_notice, "DELAY", None)

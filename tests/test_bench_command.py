@@ -126,3 +126,11 @@ def test_cuda_row_when_a_gpu_is_there(monkeypatch, usable):
 def test_no_gpu_is_reported_as_skipped(monkeypatch):
     monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "1")
     assert "simulator" in benchmark._cuda_problem()
+
+
+def test_table_counts_of_one_are_singular(report):
+    one = {**report, "config": {**report["config"], "iters": 1, "repeats": 1, "n": 1}}
+    header = benchmark.format_table(one).splitlines()[0]
+    assert header.startswith("fastgd bench: N = 1 point, 1 iteration, 1 feature, float64;")
+    assert header.endswith("one run each")
+    assert "medians of 2 runs" in benchmark.format_table(report)

@@ -1,6 +1,7 @@
 """The command line: output in the lecture's format and one-line errors with exit status 2."""
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -151,3 +152,479 @@ def test_console_entry_point_and_module():
         [sys.executable, "-m", "fastgd", "fit"], capture_output=True, text=True
     )
     assert completed.returncode == 2 and completed.stderr.count("\n") == 1
+
+
+def test_version(capsys):
+    import fastgd
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"fastgd {fastgd.__version__}\n" == "fastgd 0.1.0\n"
+
+
+def test_counts_of_one_are_singular(capsys, tmp_path):
+    status, output, _ = run(["demo", "--n", "1", "--iters", "1", "--threads", "1"], capsys)
+    assert status == 0
+    assert "\nAfter 1 iteration b = " in output and "1 thread;" in output
+    assert "; 1 point, fit took" in output
+    status, output, _ = run(["demo", "--n", "2", "--iters", "2"], capsys)
+    assert "\nAfter 2 iterations b = " in output and "; 2 points, fit took" in output
+    path = tmp_path / "one.csv"
+    path.write_text("x,y\n1,2\n")
+    status, output, _ = run(["convert", str(path), str(tmp_path / "X.npy")], capsys)
+    assert status == 0 and "wrote 1 row (1 x column: x) to" in output
+
+
+TSV = "a\tb\n1\t2\n3\t4.5\n5\t7\n"
+
+
+@pytest.mark.parametrize("name", ["tab", "\\t", "\\\\t", "\t"])
+def test_delimiter_tab_by_name(tmp_path, capsys, name):
+    (tmp_path / "data.tsv").write_text(TSV)
+    (tmp_path / "data.csv").write_text(TSV.replace("\t", ","))
+    status, output, err = run(["fit", str(tmp_path / "data.tsv"), "--delimiter", name], capsys)
+    assert status == 0, err
+    _, expected, _ = run(["fit", str(tmp_path / "data.csv")], capsys)
+    assert output.splitlines()[:2] == expected.splitlines()[:2]
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [("semicolon", "a;b\n1;2\n3;4.5\n"), (";", "a;b\n1;2\n3;4.5\n"), ("pipe", "1|2\n3|4.5\n"),
+     ("space", "a b\n1  2\n3\t4.5\n"), (" ", "1 2\n3 4.5\n"), ("comma", "1,2\n3,4.5\n")],
+)  # fmt: skip
+def test_delimiter_names_and_characters(tmp_path, capsys, name, text):
+    path = tmp_path / "data.txt"
+    path.write_text(text)
+    status, output, err = run(["fit", str(path), "--delimiter", name, "--iters", "3"], capsys)
+    assert status == 0, err
+    assert "2 points" in output
+
+
+@pytest.mark.parametrize("name", [";;", "ab", "\\n", "0", "-"])
+def test_bad_delimiter_lists_what_is_accepted(tmp_path, capsys, name):
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    for command in (["fit", "DATA"], ["convert", "DATA", str(tmp_path / "X.npy")]):
+        argv = [str(tmp_path / "data.csv") if part == "DATA" else part for part in command]
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, "--delimiter", name])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.count("\n") == 1
+        assert "argument --delimiter: expected one character" in err
+        assert "tab, space, comma, semicolon, pipe" in err and repr(name) in err
+
+
+@pytest.mark.parametrize(
+    "text, argv, hint",
+    [
+        (TSV, [], "(try --delimiter tab)"),
+        ("a;b\n1;2\n", [], "(try --delimiter semicolon)"),
+        ("1|2\n3|4\n", [], "(try --delimiter pipe)"),
+        ("x y\n1 2\n", [], "(try --delimiter space)"),
+        ("1,2\n3,4\n", ["--delimiter", "tab"], "(try --delimiter comma)"),
+        ("1\n2\n", [], "found 1 splitting at ','"),
+    ],
+)
+def test_one_column_says_which_delimiter_to_try(tmp_path, capsys, text, argv, hint):
+    path = tmp_path / "data.tsv"
+    path.write_text(text)
+    for command in (["fit", str(path)], ["convert", str(path), str(tmp_path / "X.npy")]):
+        status, _, err = run([*command, *argv], capsys)
+        assert status == 2 and err.count("\n") == 1
+        assert "data.tsv: needs at least two columns (x and y), found 1" in err
+        assert err.rstrip().endswith(hint), err
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a,b\n1,2\n3,nan\n5,6\n", "data.csv:3: column 'b' is nan"),
+        ("1,2\ninf,3\n4,5\n", "data.csv:2: column 0 is inf"),
+        # Blank and comment lines are no rows, but they are lines of the file.
+        ("a,b\n1,2\n\n# note\n3,4\n5,-inf # here\n", "data.csv:6: column 'b' is -inf"),
+        ("x,y\n1,1e400\n", "data.csv:2: column 'y' is inf"),
+    ],
+)
+def test_nan_and_inf_are_named_by_line_and_column(tmp_path, capsys, text, message):
+    (tmp_path / "data.csv").write_text(text)
+    status, _, err = run(["fit", str(tmp_path / "data.csv")], capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert f"fastgd: error: {tmp_path / message}: fastgd needs finite numbers" in err, err
+
+
+def test_nan_in_an_unused_column_is_no_error(tmp_path, capsys):
+    (tmp_path / "data.csv").write_text("a,notes,b\n1,nan,2\n2,nan,4.5\n")
+    status, _, err = run(["fit", str(tmp_path / "data.csv"), "--x", "a", "--iters", "2"], capsys)
+    assert status == 0, err
+
+
+def test_a_line_of_spaces_is_named(tmp_path, capsys):
+    (tmp_path / "data.csv").write_text("1,2\n   \n3,4\n")
+    status, _, err = run(["fit", str(tmp_path / "data.csv")], capsys)
+    assert status == 2 and "data.csv:2: a line of only spaces" in err
+
+
+@pytest.fixture
+def pair(tmp_path):
+    x, y = datasets.lecture_like(50)
+    X = np.column_stack([x, x / 2])
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    return tmp_path, X, y
+
+
+@pytest.mark.parametrize("option", [["--x", "0"], ["--y", "1"], ["--delimiter", "tab"]])
+def test_options_that_y_file_ignores_are_refused(pair, capsys, option):
+    path, _, _ = pair
+    argv = ["fit", str(path / "X.npy"), "--y-file", str(path / "y.npy"), *option]
+    status, output, err = run(argv, capsys)
+    assert status == 2 and output == "" and err.count("\n") == 1
+    assert err.startswith(f"fastgd: error: {option[0]} cannot be used with --y-file: ")
+
+
+def test_y_file_needs_an_npy_file_of_x(tmp_path, capsys, pair):
+    path, _, _ = pair
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    status, _, err = run(["fit", str(tmp_path / "data.csv"), "--y-file", str(path / "y.npy")],
+                         capsys)  # fmt: skip
+    assert status == 2 and "--y-file is for a .npy file of X" in err
+
+
+def test_delimiter_with_an_npy_table_is_refused(pair, capsys):
+    path, _, _ = pair
+    status, _, err = run(["fit", str(path / "X.npy"), "--delimiter", ";"], capsys)
+    assert status == 2 and "--delimiter is for CSV files; " in err
+
+
+def test_an_npy_table_says_that_y_is_its_last_column(pair, capsys):
+    path, _, _ = pair
+    status, output, err = run(["fit", str(path / "X.npy"), "--iters", "2"], capsys)
+    assert status == 0 and "m = 0," in output  # one x column, the other is y
+    assert err == (
+        f"fastgd: note: y is the last column of {path / 'X.npy'} (column 1); pass --y to choose "
+        f"it, or --y-file y.npy if {path / 'X.npy'} holds X alone\n"
+    )
+    status, _, err = run(["fit", str(path / "X.npy"), "--iters", "2", "--y", "1"], capsys)
+    assert status == 0 and err == ""
+
+
+def _bad_npy_files(path):
+    """name -> (bytes of the file, or a function writing it), expected message."""
+    table = np.arange(200.0).reshape(100, 2)
+    np.save(path / "good.npy", table)
+    good = (path / "good.npy").read_bytes()
+    return {
+        "pickled.npy": (lambda p: np.save(p, np.array([1, "a", None], dtype=object)),
+                        "holds Python objects (a pickled object array), not numbers"),
+        "truncated.npy": (good[:300], "not a NumPy .npy array file (truncated: its header "
+                          "describes shape (100, 2) of float64, 1,600 bytes of data, but the "
+                          "whole file is 300 bytes)"),
+        "text.npy": (b"x,y\n1,2\n", "not a NumPy .npy array file (it holds text"),
+        "empty.npy": (b"", "not a NumPy .npy array file (the file is empty)"),
+        "binary.npy": (bytes(range(256)), "not a NumPy .npy array file (it does not begin"),
+        "archive.npy": (lambda p: np.savez(p, a=table),
+                        "not a NumPy .npy array file (a zip archive"),
+        "strings.npy": (lambda p: np.save(p, np.array([["1", "2"]])), "holds strings (dtype <U1)"),
+        "complex.npy": (lambda p: np.save(p, np.ones((3, 2)) * 1j), "holds complex numbers"),
+        "flat.npy": (lambda p: np.save(p, np.arange(5.0)), "expected a 2-D table"),
+        "rows.npy": (lambda p: np.save(p, np.ones((0, 2))), "has no rows"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("as_y", [False, True])
+def test_bad_npy_files_are_one_line_naming_the_file(tmp_path, capsys, as_y):
+    for name, (content, message) in _bad_npy_files(tmp_path).items():
+        path = tmp_path / name
+        if callable(content):
+            with open(path, "wb") as handle:
+                content(handle)
+        else:
+            path.write_bytes(content)
+        if as_y and name in ("flat.npy", "rows.npy"):
+            continue  # fine as y files
+        argv = ["fit", str(tmp_path / "good.npy"), "--y-file", str(path)] if as_y else [
+            "fit", str(path)]  # fmt: skip
+        status, output, err = run(argv, capsys)
+        assert status == 2 and output == "", (name, err)
+        assert err.startswith(f"fastgd: error: {path}: {message}"), (name, err)
+        assert err.count("\n") == 1 and "pickle=" not in err, (name, err)
+
+
+@pytest.mark.parametrize(
+    "where, value, message",
+    [
+        (("X", 7, 1), np.nan, "X.npy: row 7, column 1 (from 0) is nan: fastgd needs finite"),
+        (("y", 3, None), -np.inf, "y.npy: row 3 (from 0) is -inf: fastgd needs finite"),
+        (("X", 9, 0), 1e200, "X.npy: row 9, column 0 (from 0) is 1e+200, too large: squares"),
+    ],
+)
+def test_bad_values_in_npy_files_are_named_by_file_and_row(pair, capsys, where, value, message):
+    path, X, y = pair
+    array, row, column = where
+    if array == "X":
+        X[row, column] = value
+        np.save(path / "X.npy", X)
+    else:
+        y[row] = value
+        np.save(path / "y.npy", y)
+    for method in ("loop", "gram"):
+        status, output, err = run(["fit", str(path / "X.npy"), "--y-file", str(path / "y.npy"),
+                                   "--method", method, "--lr", "1e-4"], capsys)  # fmt: skip
+        assert status == 2 and output == "" and err.count("\n") == 1, err
+        assert err.startswith(f"fastgd: error: {path / message}"), err
+
+
+def test_pair_shapes_are_checked_naming_the_files(pair, capsys):
+    path, _, _ = pair
+    cases = {  # file: (array, its role, the message after "FILE: ")
+        "X3.npy": (np.ones((50, 2, 2)), "X", "X must have shape (n,) for one feature or (n, d)"),
+        "X0.npy": (np.ones((50, 0)), "X", "has no columns (shape (50, 0))"),
+        "y2.npy": (np.ones((50, 2)), "y", "y must have shape (n,) or (n, 1), got shape (50, 2)"),
+        "y4.npy": (np.ones(4), "y", f"4 rows but {path / 'X.npy'} has 50: X and y must have"),
+    }
+    for name, (array, role, message) in cases.items():
+        np.save(path / name, array)
+        x_file, y_file = (name, "y.npy") if role == "X" else ("X.npy", name)
+        status, _, err = run(["fit", str(path / x_file), "--y-file", str(path / y_file)], capsys)
+        assert status == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"fastgd: error: {path / name}: {message}"), err
+
+
+def test_y_too_large_for_float32_x_names_the_file(pair, capsys):
+    path, X, y = pair
+    np.save(path / "X32.npy", X.astype(np.float32))
+    y[5] = 1e300
+    np.save(path / "y.npy", y)
+    status, _, err = run(["fit", str(path / "X32.npy"), "--y-file", str(path / "y.npy")], capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith(f"fastgd: error: {path / 'y.npy'}: row 5 (from 0) is 1e+300, too large")
+    assert "overflow float32" in err
+
+
+def test_overflowing_csv_values_are_a_data_error_naming_the_line(tmp_path, capsys):
+    (tmp_path / "big.csv").write_text("a,b\n1e308,1\n2,3\n")
+    for lr, method in (("auto", "auto"), ("1e-4", "gram"), ("1e-4", "loop")):
+        argv = ["fit", str(tmp_path / "big.csv"), "--lr", lr, "--method", method]
+        status, _, err = run(argv, capsys)
+        assert status == 2 and err.count("\n") == 1, err
+        assert (
+            f"{tmp_path / 'big.csv'}:2: column 'a' is 1e+308, too large: squares of values "
+            "above 9.5e+153 overflow float64 when summed over 2 rows; scale the data" in err
+        )
+
+
+@pytest.mark.parametrize("command", [["demo"], ["fit", "DATA"], ["fit", "X.npy"]])
+def test_divergence_is_one_line_and_exit_1(pair, capsys, command):
+    path, X, y = pair
+    np.savetxt(path / "data.csv", np.column_stack([X, y]), delimiter=",")
+    argv = [str(path / "data.csv") if part == "DATA" else part for part in command]
+    if "X.npy" in argv:
+        argv += ["--y-file", str(path / "y.npy")]
+    argv = [str(path / part) if part == "X.npy" else part for part in argv]
+    status, output, err = run([*argv, "--lr", "1e6"], capsys)
+    assert status == 1 and output == ""
+    assert err.startswith("fastgd: error: gradient descent diverged at iteration ")
+    assert err.count("\n") == 1
+
+
+def _refuse_work(monkeypatch):
+    from fastgd import benchmark, cli
+
+    def work(*args, **kwargs):
+        raise AssertionError("the work started before the outputs were checked")
+
+    monkeypatch.setattr(cli, "fit", work)
+    monkeypatch.setattr(cli, "convert_csv", work)
+    monkeypatch.setattr(benchmark, "run", work)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["demo", "--plot", "MISSING/fit.png"], "--plot MISSING/fit.png: the folder MISSING does "
+         "not exist"),
+        (["fit", "DATA", "--plot", "MISSING/fit.png"], "--plot MISSING/fit.png: the folder "
+         "MISSING does not exist"),
+        (["fit", "DATA", "--plot", "TMP"], "--plot TMP: is a folder; name a file in it"),
+        (["bench", "--json", "MISSING/b.json"], "--json MISSING/b.json: the folder MISSING does "
+         "not exist"),
+        (["bench", "--plot", "MISSING/b.png"], "--plot MISSING/b.png: the folder MISSING does "
+         "not exist"),
+        (["convert", "DATA", "MISSING/X.npy"], "output MISSING/X.npy: the folder MISSING does "
+         "not exist"),
+        (["convert", "DATA", "TMP/X.npy", "MISSING/y.npy"], "y output MISSING/y.npy: the folder "
+         "MISSING does not exist"),
+    ],
+)  # fmt: skip
+def test_outputs_are_checked_before_any_work(tmp_path, capsys, monkeypatch, argv, message):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    _refuse_work(monkeypatch)
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    names = {"DATA": tmp_path / "data.csv", "MISSING": tmp_path / "missing", "TMP": tmp_path}
+
+    def fill(text):
+        for name, path in names.items():
+            text = text.replace(name, str(path))
+        return text
+
+    status, output, err = run([fill(part) for part in argv], capsys)
+    assert status == 2 and output == ""
+    assert err == f"fastgd: error: {fill(message)}\n"
+
+
+def test_a_read_only_output_folder_is_refused(tmp_path, capsys, monkeypatch):
+    _refuse_work(monkeypatch)
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    # Root may write anywhere: the refusal is simulated where the CLI asks.
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: str(path) != str(locked) and access(
+        path, mode))  # fmt: skip
+    status, _, err = run(["convert", str(tmp_path / "data.csv"), str(locked / "X.npy")], capsys)
+    assert (
+        status == 2
+        and err == f"fastgd: error: output {locked}/X.npy: not writable (permission denied)\n"
+    )
+
+
+def test_convert_refuses_to_overwrite_its_input_or_write_x_and_y_to_one_file(tmp_path, capsys):
+    data = tmp_path / "data.npy"  # a CSV file with an unusual name
+    data.write_text("1,2\n3,4\n")
+    status, _, err = run(["convert", str(data), str(data)], capsys)
+    assert status == 2 and "is the input file; writing it would destroy the data" in err
+    assert data.read_text() == "1,2\n3,4\n"
+    out = str(tmp_path / "X.npy")
+    status, _, err = run(["convert", str(data), out, out], capsys)
+    assert status == 2 and "X and y need two output files, not one" in err
+
+
+def _fit_raising(error):
+    def fit(*args, **kwargs):
+        raise error
+
+    return fit
+
+
+@pytest.mark.parametrize(
+    "coef, shown", [(np.array([1.5]), "m = 1.5"), (np.array([1.5, -0.25]), "m = [1.5, -0.25]")]
+)
+def test_ctrl_c_during_a_fit_says_where_it_stopped(monkeypatch, capsys, coef, shown):
+    from fastgd import cli
+    from fastgd.errors import FitInterrupted
+
+    monkeypatch.setattr(cli, "fit", _fit_raising(FitInterrupted(417, 0.125, coef, 3.5)))
+    status, output, err = run(["demo", "--iters", "1000"], capsys)
+    assert status == 130 and output == ""
+    assert err == f"fastgd: interrupted at iteration 417: b = 0.125, {shown}, error = 3.5\n"
+
+
+@pytest.mark.parametrize("command", ["fit", "convert", "bench"])
+def test_ctrl_c_elsewhere_is_one_line_and_status_130(tmp_path, monkeypatch, capsys, command):
+    from fastgd import benchmark
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n")
+    monkeypatch.setattr(np, "loadtxt", interrupted)  # while reading the CSV file
+    monkeypatch.setattr(benchmark, "run", interrupted)
+    argv = {
+        "fit": ["fit", str(tmp_path / "data.csv")],
+        "convert": ["convert", str(tmp_path / "data.csv"), str(tmp_path / "X.npy")],
+        "bench": ["bench", "--n", "10"],
+    }[command]
+    status, output, err = run(argv, capsys)
+    assert (status, output, err) == (130, "", "fastgd: interrupted\n")
+    assert not (tmp_path / "X.npy").exists()
+
+
+@pytest.mark.parametrize(
+    "lr_auto, tail",
+    [
+        (False, "; raise --iters, or scale the data (standardize the columns), or use --lr auto"),
+        (True, "; raise --iters, or scale the data (standardize the columns)"),
+        (None, "; raise --iters, or scale the data (standardize the columns)"),
+    ],
+)
+def test_tol_warning_speaks_in_options(monkeypatch, capsys, lr_auto, tail):
+    import warnings
+
+    from fastgd import cli
+    from fastgd.errors import ConvergenceWarning
+
+    real_fit = cli.fit
+
+    def fit(*args, **kwargs):
+        result = real_fit(*args, **{**kwargs, "tol": None})  # the warning is this one's
+        warnings.warn(
+            ConvergenceWarning(
+                "tol=1e-08 was not reached in n_iter=1000 iterations (library words)",
+                tol=1e-8, n_iter=1000, last_decrease=3.21e-5, lr_auto=lr_auto,
+            ),
+            stacklevel=2,
+        )  # fmt: skip
+        return result
+
+    monkeypatch.setattr(cli, "fit", fit)
+    status, output, err = run(["demo", "--tol", "1e-8"], capsys)
+    assert status == 0 and "After 1000 iterations" in output
+    assert err == (
+        "fastgd: warning: --tol 1e-08 was not reached in 1000 iterations (last relative "
+        f"decrease 3.2e-05){tail}\n"
+    )
+
+
+def test_tol_warning_without_its_numbers_is_the_library_message(monkeypatch, capsys):
+    import warnings
+
+    from fastgd import cli
+    from fastgd.errors import ConvergenceWarning
+
+    real_fit = cli.fit
+
+    def fit(*args, **kwargs):
+        warnings.warn(ConvergenceWarning("the library's own words"), stacklevel=2)
+        return real_fit(*args, **{**kwargs, "tol": None})
+
+    monkeypatch.setattr(cli, "fit", fit)
+    status, _, err = run(["demo", "--tol", "1e-8", "--iters", "3"], capsys)
+    assert status == 0 and err == "fastgd: warning: the library's own words\n"
+
+
+def test_any_divergence_error_is_one_line_and_exit_1(monkeypatch, capsys, tmp_path):
+    # However the library detects it (an increase of the loss, a loss that stops being finite).
+    from fastgd import cli
+    from fastgd.errors import DivergenceError
+
+    error = DivergenceError("gradient descent diverged at iteration 1 (lr=10): the loss increased")
+    monkeypatch.setattr(cli, "fit", _fit_raising(error))
+    (tmp_path / "data.csv").write_text("1,2\n2,4.5\n3,5\n")
+    for argv in (["demo", "--lr", "10"], ["fit", str(tmp_path / "data.csv"), "--lr", "10"]):
+        status, output, err = run(argv, capsys)
+        assert (status, output) == (1, "")
+        assert err == f"fastgd: error: {error}\n"
+
+
+def test_a_savetxt_header_names_the_columns(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    np.savetxt(path, [[1.0, 2.0, 3.0], [2.0, 4.5, 1.0], [3.0, 5.0, 0.0]], delimiter=",",
+               header="x,junk,y")  # fmt: skip
+    assert path.read_text().startswith("# x,junk,y\n")
+    status, output, err = run(["fit", str(path), "--x", "x", "--y", "y", "--iters", "2"], capsys)
+    assert status == 0 and "3 points" in output, err
+    status, output, err = run(["convert", str(path), str(tmp_path / "X.npy"), "--x", "x,junk"],
+                              capsys)  # fmt: skip
+    assert status == 0 and "(2 x columns: x, junk)" in output, err
+
+
+@pytest.mark.parametrize("text", ["1,2\n2,4.5\n3,5\n", "x,y\n1,2\n2,4.5\n3,5\n"])
+def test_a_byte_order_mark_is_not_part_of_the_data(tmp_path, capsys, text):
+    # As spreadsheet programs write "UTF-8 CSV": without a header, the first row still counts.
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    status, output, err = run(["fit", str(path), "--iters", "2"], capsys)
+    assert status == 0 and "3 points" in output, err
+    status, output, err = run(["convert", str(path), str(tmp_path / "X.npy")], capsys)
+    assert status == 0 and "wrote 3 rows (1 x column: " in output, err

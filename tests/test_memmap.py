@@ -95,7 +95,7 @@ def test_convert_then_fit_the_mapped_files(tmp_path, rng, capsys, monkeypatch):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("x,y\n" + "1,2\n" * 100 + "3,oops\n", r"data.csv:102: column 1 is 'oops', not a number"),
+        ("x,y\n" + "1,2\n" * 100 + "3,oops\n", r"data.csv:102: column 'y' is 'oops', not a number"),
         ("1,2\n" * 70 + "1,2,3\n", r"data.csv:71: expected 2 fields, found 3"),
         ("x,y\n", r"data.csv: has no data rows"),
         ("", r"data.csv:1: the file is empty"),

@@ -79,14 +79,27 @@ def test_cli_plot_option(tmp_path, capsys, command):
 
 
 def test_cli_plot_to_a_bad_place_is_one_line(tmp_path, capsys):
-    status = main(
-        ["demo", "--iters", "2", "--plot", str(tmp_path / "missing" / "x.png")], out=io.StringIO()
-    )
+    out = io.StringIO()
+    status = main(["demo", "--iters", "2", "--plot", str(tmp_path / "missing" / "x.png")], out=out)
     err = capsys.readouterr().err
-    assert status == 2 and err.startswith("fastgd: error:") and err.count("\n") == 1
+    assert status == 2 and err.count("\n") == 1
+    assert (
+        err == f"fastgd: error: --plot {tmp_path}/missing/x.png: the folder {tmp_path}/missing "
+        "does not exist\n"
+    )
+    assert out.getvalue() == ""  # refused before the fit
 
 
-def test_missing_matplotlib_names_the_extra(tmp_path):
+@pytest.mark.parametrize("name", ["fit", "fit.xyz"])
+def test_cli_plot_format_is_checked_before_the_fit(tmp_path, capsys, name):
+    out = io.StringIO()
+    status = main(["demo", "--iters", "2", "--plot", str(tmp_path / name)], out=out)
+    err = capsys.readouterr().err
+    assert status == 2 and out.getvalue() == "" and err.count("\n") == 1
+    assert "; end the name in one of ." in err and ".png, " in err and "(e.g. fit.png)" in err
+
+
+def test_missing_matplotlib_is_refused_before_the_fit(tmp_path):
     # sys.modules[name] = None makes `import name` fail, as if it were not installed.
     code = (
         "import sys; sys.modules['matplotlib'] = None; sys.modules['matplotlib.figure'] = None\n"
@@ -96,9 +109,11 @@ def test_missing_matplotlib_names_the_extra(tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120
     )
-    assert done.returncode == 2
-    assert 'pip install "fastgd[plot]"' in done.stderr
-    assert "Traceback" not in done.stderr
+    assert done.returncode == 2 and done.stdout == ""  # refused before the fit
+    assert done.stderr == (
+        "fastgd: error: --plot needs matplotlib, which is not installed: python3 -m pip install "
+        "matplotlib (or, in a fastgd checkout, python3 -m pip install '.[plot]')\n"
+    )
 
 
 def test_benchmark_figure():
