@@ -109,7 +109,7 @@ def test_running_out_of_iterations_is_scikit_learns_convergence_warning(rng):
 
 
 def test_clone_pickle_and_params():
-    model = LinearRegressionGD(lr=0.01, n_iter=7, tol=None, threads=1)
+    model = LinearRegressionGD(lr=0.001, n_iter=7, tol=None, threads=1)
     assert clone(model).get_params() == model.get_params()
     X = np.arange(20.0).reshape(10, 2)
     y = X.sum(axis=1)
