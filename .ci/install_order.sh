@@ -16,7 +16,6 @@
 # 2-core machine with pip's cache warm: about 2.5 minutes, with or without the cuda extra.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 start=$(date +%s)
 QUICK_TESTS=${QUICK_TESTS:-'python3 -m pytest -q -p no:cacheprovider tests/test_cli.py -k "demo or console or datasets"'}
 

@@ -97,7 +97,7 @@ def test_missing_matplotlib_names_the_extra(tmp_path):
         [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 2
-    assert 'pip install "fastgd[plot]"' in done.stderr
+    assert 'python3 -m pip install -e ".[plot]"' in done.stderr
     assert "Traceback" not in done.stderr
 
 
