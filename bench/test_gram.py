@@ -70,7 +70,7 @@ def sklearn_linear_regression():
     try:
         from sklearn.linear_model import LinearRegression
     except ImportError:
-        pytest.skip("scikit-learn is not installed: pip install 'fastgd[bench]'")
+        pytest.skip("scikit-learn is not installed: python3 -m pip install -e '.[bench]'")
     return LinearRegression
 
 

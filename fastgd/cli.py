@@ -167,8 +167,8 @@ def _build_parser():
 
 
 MATPLOTLIB_MISSING = (
-    "--plot needs matplotlib, which is not installed: python3 -m pip install matplotlib (or, "
-    "in a fastgd checkout, python3 -m pip install '.[plot]')"
+    "--plot needs matplotlib, which is not installed: python3 -m pip install matplotlib (or "
+    'python3 -m pip install -e ".[plot]" in a checkout of fastgd)'
 )
 
 

@@ -42,7 +42,7 @@ from ._validation import (
 from .errors import DeviceError
 from .gradient import n_sums
 
-INSTALL_HINT = 'pip install "fastgd[cuda]"'
+INSTALL_HINT = 'python3 -m pip install -e ".[cuda]" in a checkout of fastgd'
 # Shared memory a block may use without opting in to more, on every GPU numba-cuda supports.
 SHARED_MEMORY_BYTES = 48 * 1024
 

@@ -72,7 +72,8 @@ def _dask_array():
         import dask.array
     except ImportError:  # pragma: no cover - dask arrays imply dask
         raise ImportError(
-            "Dask input needs the optional extra: pip install 'fastgd[dask]'"
+            'Dask input needs the dask extra: python3 -m pip install -e ".[dask]" in a checkout '
+            "of fastgd"
         ) from None
     return dask.array
 

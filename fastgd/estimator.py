@@ -1,7 +1,7 @@
 """`LinearRegressionGD`: `fastgd.fit` as a scikit-learn regressor.
 
-Needs the `sklearn` extra (pip install "fastgd[sklearn]"). `import fastgd` does not import this
-module; `fastgd.LinearRegressionGD` loads it on first use.
+Needs the `sklearn` extra (python3 -m pip install -e ".[sklearn]" in a checkout of fastgd).
+`import fastgd` does not import this module; `fastgd.LinearRegressionGD` loads it on first use.
 
 Data and weights are checked the scikit-learn way (validate_data, _check_sample_weight), so the
 estimator behaves like every other regressor in pipelines and searches; the fit itself is one
@@ -20,7 +20,7 @@ try:
 except ImportError as error:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError(
         "fastgd.LinearRegressionGD needs scikit-learn >= 1.6; install it with "
-        'pip install "fastgd[sklearn]"'
+        'python3 -m pip install -e ".[sklearn]" in a checkout of fastgd'
     ) from error
 
 import numpy as np

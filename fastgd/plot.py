@@ -1,9 +1,9 @@
 """Pictures of a fit and of a benchmark report, saved to a file (PNG, SVG, PDF, ...).
 
-Needs matplotlib (python3 -m pip install matplotlib; the `plot` extra in a checkout). It is
-imported only when a picture is drawn, and only its object-oriented API is used (a `Figure` of
-its own, never pyplot), so nothing depends on a display or changes matplotlib's global backend:
-it works headless.
+Needs the `plot` extra (python3 -m pip install -e ".[plot]" in a checkout of fastgd).
+matplotlib is imported only when a picture is drawn, and only its object-oriented API is used
+(a `Figure` of its own, never pyplot), so nothing depends on a display or changes matplotlib's
+global backend: it works headless.
 """
 
 import numpy as np
@@ -18,8 +18,8 @@ def _figure(**kwargs):
         from matplotlib.figure import Figure
     except ImportError as error:
         raise ImportError(
-            "fastgd's plots need matplotlib; install it with python3 -m pip install matplotlib "
-            f"(or, in a fastgd checkout, python3 -m pip install '.[plot]') ({error})"
+            "fastgd's plots need matplotlib; install it with "
+            f'python3 -m pip install -e ".[plot]" in a checkout of fastgd ({error})'
         ) from error
     return Figure(**kwargs)
 

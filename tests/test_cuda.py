@@ -20,7 +20,9 @@ import fastgd
 from fastgd import _config, cuda, plan
 
 if importlib.util.find_spec("numba_cuda") is None:
-    pytest.skip('numba-cuda is not installed (pip install "fastgd[cuda]")', allow_module_level=True)
+    pytest.skip(
+        'numba-cuda is not installed (python3 -m pip install -e ".[cuda]")', allow_module_level=True
+    )
 
 from numba import cuda as numba_cuda
 
@@ -325,7 +327,7 @@ def test_device_error_without_numba_cuda(monkeypatch):
         raise fastgd.DeviceError(f"numba-cuda is not installed: {cuda.INSTALL_HINT}")
 
     monkeypatch.setattr(cuda, "_numba_cuda", missing)
-    with pytest.raises(fastgd.DeviceError, match=r'pip install "fastgd\[cuda\]"'):
+    with pytest.raises(fastgd.DeviceError, match=r'python3 -m pip install -e "\.\[cuda\]"'):
         fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
     cuda.real_gpu_usable.cache_clear()
     assert fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1).device == "cpu"

@@ -162,4 +162,4 @@ def test_missing_sklearn_names_the_extra():
         "    print(error)\n"
     )
     assert done.returncode == 0, done.stderr
-    assert 'pip install "fastgd[sklearn]"' in done.stdout
+    assert 'python3 -m pip install -e ".[sklearn]"' in done.stdout

@@ -123,11 +123,22 @@ def test_threads_are_restored(rng):
     assert numba.get_num_threads() == before
 
 
-def test_large_data_uses_all_threads_by_default(rng, monkeypatch):
+def test_large_data_uses_the_idle_cores_by_default(rng, monkeypatch, tmp_path):
+    from fastgd import threads
+
     monkeypatch.setattr(fastgd._config, "PARALLEL_MIN_VALUES", 100)
+    monkeypatch.setattr(threads, "_cpu_count", lambda: 2)
     x = rng.normal(size=1000)
-    result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=3, method="loop")
-    assert result.threads == numba.get_num_threads()
+    loadavg = tmp_path / "loadavg"
+    real = threads.runnable_elsewhere
+    monkeypatch.setattr(threads, "runnable_elsewhere", lambda: real(str(loadavg)))
+    for runnable, expected in ((1, min(2, numba.get_num_threads())), (2, 1), (5, 1)):
+        # The run queue's count includes this thread: 1 means every other core is idle.
+        loadavg.write_text(f"0.50 0.40 0.30 {runnable}/321 4242\n")
+        result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=3, method="loop")
+        assert result.threads == expected, runnable
+    loadavg.write_text("not a loadavg file")  # unknown: numba's thread count
+    assert threads.default_threads() == numba.get_num_threads()
     assert fastgd.fit(x[:10], 2 * x[:10], lr=0.1, n_iter=3, method="loop").threads == 1
 
 

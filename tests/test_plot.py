@@ -112,7 +112,7 @@ def test_missing_matplotlib_is_refused_before_the_fit(tmp_path):
     assert done.returncode == 2 and done.stdout == ""  # refused before the fit
     assert done.stderr == (
         "fastgd: error: --plot needs matplotlib, which is not installed: python3 -m pip install "
-        "matplotlib (or, in a fastgd checkout, python3 -m pip install '.[plot]')\n"
+        'matplotlib (or python3 -m pip install -e ".[plot]" in a checkout of fastgd)\n'
     )
 
 

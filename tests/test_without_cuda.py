@@ -48,5 +48,5 @@ def test_fastgd_works_without_numba_cuda():
     assert done.returncode == 0, done.stderr
     device, error, imported = done.stdout.strip().splitlines()
     assert device == "cpu"
-    assert "numba-cuda" in error and 'pip install "fastgd[cuda]"' in error
+    assert "numba-cuda" in error and 'python3 -m pip install -e ".[cuda]"' in error
     assert imported == "False"
