@@ -80,3 +80,17 @@ def test_the_estimator_raises_instead_of_a_silent_bad_fit(rng):
     X, y = regression(rng, n=300, d=3)
     with pytest.raises(fastgd.DivergenceError):
         fastgd.LinearRegressionGD(lr=10).fit(X, y)
+
+
+def test_the_command_line_exits_1_on_a_rising_loss(rng, tmp_path, capsys):
+    # Reported: `fastgd fit data.csv --lr 10 --tol 1e-6` printed a result and exited 0.
+    from fastgd.cli import main
+
+    X, y = regression(rng, n=200, d=1)
+    path = tmp_path / "data.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",")
+    status = main(["fit", str(path), "--lr", "10", "--tol", "1e-6"])
+    captured = capsys.readouterr()
+    assert status == 1 and captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "diverged at iteration 1 " in lines[0] and "rose from" in lines[0]
