@@ -336,7 +336,7 @@ def test_device_error_without_numba_cuda(monkeypatch):
 
 def test_the_real_import_check(monkeypatch):
     monkeypatch.setattr(numba_cuda, "implementation", "numba's deprecated built-in target")
-    with pytest.raises(fastgd.DeviceError, match=r"numba-cuda.*not installed.*fastgd\[cuda\]"):
+    with pytest.raises(fastgd.DeviceError, match=r"numba-cuda.*not installed.*\.\[cuda\]"):
         cuda.require_gpu()
 
 
