@@ -16,7 +16,7 @@ CHILD = """
 import sys, time, numpy as np, fastgd
 method = sys.argv[1]
 rng = np.random.default_rng(0)
-X = rng.normal(size=(400_000, 8)); y = X.sum(axis=1) + rng.normal(size=400_000)
+X = rng.normal(size=(200_000, 32)); y = X.sum(axis=1) + rng.normal(size=200_000)
 kwargs = dict(lr=0.01, method=method, threads=1)
 fastgd.fit(X, y, n_iter=2, **kwargs)
 print("ready", flush=True)
