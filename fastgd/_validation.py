@@ -9,6 +9,7 @@ first pass non-finite, and only then does `locate_non_finite` search for it. Tha
 fits at one pass per iteration.
 """
 
+import math
 import numbers
 import operator
 from typing import Any, Literal
@@ -24,6 +25,8 @@ def is_device_array(value):
     """True for GPU arrays: numba device arrays and anything with `__cuda_array_interface__`
     (CuPy arrays, PyTorch CUDA tensors). They are checked on the device (fastgd/cuda.py), never
     passed to np.asarray, which would copy them to the host."""
+    if type(value) is np.ndarray:  # the common case, answered without attribute lookups
+        return False
     try:
         return getattr(value, "__cuda_ndarray__", False) is True or hasattr(
             value, "__cuda_array_interface__"
@@ -253,10 +256,12 @@ def locate_non_finite(X, y):
 
 def check_real(value, name, *, positive=False):
     """A finite real number as a Python float (bools and strings refused)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if type(value) is not float and (
+        isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
+    ):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
     value = float(value)
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if positive and value <= 0.0:
         raise ValueError(f"{name} must be > 0, got {value}")

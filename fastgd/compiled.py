@@ -24,14 +24,19 @@ def _kind(value):
     return type(value)
 
 
-def ensure_compiled(kernel, arguments, data):
-    """Compile `kernel` (a numba dispatcher) for the numba types of `arguments`, unless this
-    process did so already.
+def compile_once(kernels, data, compile_them):
+    """Call `compile_them()` unless this process did so already for these `kernels` (a tuple of
+    numba dispatchers) and data of these kinds.
 
-    `data` are the arguments whose types vary from fit to fit (the caller's arrays); the others
-    must be of one type always (the backend's own buffers and scalars), so only `data` is
-    looked at: a few microseconds instead of one per argument."""
-    key = (kernel, tuple(map(_kind, data)))
+    `data` are the arguments whose types vary from fit to fit (the caller's arrays); every other
+    argument of the kernels must be of one type always (the backend's own buffers and scalars),
+    so only `data` is looked at, and nothing is allocated on the way."""
+    key = (kernels, tuple(map(_kind, data)))
     if key not in _compiled:
-        kernel.compile(tuple(map(numba.typeof, arguments)))
+        compile_them()
         _compiled.add(key)
+
+
+def compile_for(kernel, arguments):
+    """Compile `kernel` (or load it from numba's cache) for the numba types of `arguments`."""
+    kernel.compile(tuple(map(numba.typeof, arguments)))

@@ -12,7 +12,7 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from ._status import PARAMS_NOT_FINITE, RAN
-from .compiled import ensure_compiled
+from .compiled import compile_for, compile_once
 from .gradient import all_finite, apply_step, loss_status, n_sums, partial_sums
 from .threads import numba_threads
 
@@ -126,11 +126,14 @@ class Run:
     def compile(self, b, w, lr, tol, history):
         """Compile (or load from numba's cache) the kernels for these argument types now, so
         that the fit's timer measures the fit alone."""
-        common = (*self.data, b, w)
-        ensure_compiled(self._evaluate, (*common, self.partials, self.sums), self.data)
-        rest = (lr, 0, 0, tol, tol, self.partials, self.sums, history)
-        arguments = (*self.data, self.total_weight, b, w, *rest)
-        ensure_compiled(self._iterate, arguments, self.data)
+
+        def compile_them():
+            common = (*self.data, b, w)
+            compile_for(self._evaluate, (*common, self.partials, self.sums))
+            rest = (lr, 0, 0, tol, tol, self.partials, self.sums, history)
+            compile_for(self._iterate, (*self.data, self.total_weight, b, w, *rest))
+
+        compile_once((self._evaluate, self._iterate), self.data, compile_them)
 
     def _threads(self):
         return numba_threads(self.threads)

@@ -13,8 +13,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -182,7 +181,7 @@ def fit(
     scale = gram.loss_scale(run.statistics()) if plan.method == "gram" else 0.0
     noise = increase_allowance(history[0], scale)
     k, status = 0, RAN
-    with interruptible(several_blocks=n_iter > block) as interrupted:
+    with Interruptible(several_blocks=n_iter > block) as interrupted:
         while k < n_iter:
             stop = min(n_iter, k + block)
             status, k, b = run.iterate(b, w, step, k, stop, tol, noise, history)
@@ -290,29 +289,36 @@ def _divergence_message(
     )
 
 
-def _never() -> bool:
-    return False
-
-
-@contextmanager
-def interruptible(several_blocks: bool) -> Iterator[Callable[[], bool]]:
+class Interruptible:
     """Turn Ctrl-C (SIGINT) during the body into a flag that the caller reads between blocks of
     iterations (`interrupted()`), so that the fit stops at a clean iterate rather than wherever
     Python happens to raise KeyboardInterrupt.
 
     Only where it can matter and is safe: a fit of several blocks, in the main thread, while
-    Python's own SIGINT handler is installed (another program's handler is left alone).
+    Python's own SIGINT handler is installed (another program's handler is left alone). A class
+    rather than a generator: a small fit pays for this on every call.
     """
-    if (
-        not several_blocks
-        or threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield _never
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield lambda: bool(received)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+
+    def __init__(self, several_blocks: bool) -> None:
+        self.several_blocks = several_blocks
+        self.received = False
+        self.previous: object = None
+
+    def __enter__(self) -> Callable[[], bool]:
+        if (
+            self.several_blocks
+            and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self.previous = signal.signal(signal.SIGINT, self._note)
+        return self._interrupted
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.received = True
+
+    def _interrupted(self) -> bool:
+        return self.received
+
+    def __exit__(self, *exception: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]

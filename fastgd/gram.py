@@ -32,6 +32,7 @@ whose largest eigenvalue L sets the step: gradient descent on a quadratic is sta
 lr < 2 / L (`max_stable_lr`), and lr = 1 / L (`lr="auto"`) decreases the loss monotonically.
 """
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -40,7 +41,7 @@ from numba import njit, prange
 from . import _config
 from ._config import FASTMATH
 from ._status import PARAMS_NOT_FINITE, RAN
-from .compiled import ensure_compiled
+from .compiled import compile_for, compile_once
 from .gradient import all_finite, apply_step, loss_status
 from .threads import numba_threads
 
@@ -329,10 +330,15 @@ def _range_kernel(threads):
 
 def compile_moments(X, y, sample_weight, threads):
     """Compile (or load from numba's cache) the moment pass for these argument types."""
-    weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
-    arguments = (X, y, sample_weight, _wide(X), BLOCK_ROWS, weights, means, comoments)
-    ensure_compiled(_range_kernel(threads), arguments, (X, y, sample_weight, _wide(X)))
-    ensure_compiled(_merge_ranges, (weights, means, comoments, mean, comoment), ())
+
+    def compile_them():
+        weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
+        arguments = (X, y, sample_weight, _wide(X), BLOCK_ROWS, weights, means, comoments)
+        compile_for(_range_kernel(threads), arguments)
+        compile_for(_merge_ranges, (weights, means, comoments, mean, comoment))
+
+    kernels = (_range_kernel(threads), _merge_ranges)
+    compile_once(kernels, (X, y, sample_weight, _wide(X)), compile_them)
 
 
 def centered_moments(X, y, sample_weight=None, threads=1):
@@ -399,8 +405,17 @@ def _power_iteration(H, max_iter=10_000, rtol=1e-12):
 def largest_curvature(moments):
     """L, the largest eigenvalue of the loss's Hessian (`hessian`), always > 0.
 
-    Exact (LAPACK) up to _config.EIGVALSH_MAX_FEATURES features, power iteration above.
+    Exact: in closed form for one feature (the lecture's case, where LAPACK's call would cost
+    more than a small fit), by LAPACK up to _config.EIGVALSH_MAX_FEATURES features; power
+    iteration above.
     """
+    if moments.n_features == 1:
+        # H = 2 [[1, m], [m, c]]: its larger eigenvalue is 2 ((1 + c) / 2 + hypot((1 - c) / 2, m)),
+        # a sum of non-negative terms (no cancellation).
+        m = float(moments.mean[0])
+        c = float(moments.comoment[0, 0]) / moments.weight + m * m
+        value = 2.0 * (0.5 * (1.0 + c) + math.hypot(0.5 * (1.0 - c), m))
+        return value if math.isfinite(value) else math.inf
     H = hessian(moments)
     if not np.all(np.isfinite(H)):
         return np.inf
@@ -502,11 +517,14 @@ class Run:
         if self.data is not None:
             X, y, sample_weight = self.data
             compile_moments(X, y, sample_weight, self.threads)
-        size = w.shape[0] + 1
-        statistics = (1.0, np.zeros(size), np.zeros((size, size)))
-        ensure_compiled(evaluate, (*statistics, b, w, self.sums), ())
-        rest = (lr, 0, 0, tol, tol, self.sums, history)
-        ensure_compiled(iterate, (*statistics, b, w, *rest), ())
+
+        def compile_them():
+            size = w.shape[0] + 1
+            statistics = (1.0, np.zeros(size), np.zeros((size, size)))
+            compile_for(evaluate, (*statistics, b, w, self.sums))
+            compile_for(iterate, (*statistics, b, w, lr, 0, 0, tol, tol, self.sums, history))
+
+        compile_once((evaluate, iterate), (), compile_them)
 
     def statistics(self):
         """The data's `Moments` (one pass over the data, the first time)."""

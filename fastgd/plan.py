@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from . import _config
+from . import _config, cuda
 from .threads import default_threads
 
 
@@ -41,8 +41,6 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     except for small data, where a parallel launch costs more than the whole pass and the
     serial kernel runs instead.
     """
-    from . import cuda
-
     if device == "cuda" or (device == "auto" and data_on_device):
         if method == "gram":
             raise ValueError(

@@ -450,3 +450,13 @@ def test_loss_is_never_negative_on_data_a_plane_fits_exactly(d):
     # The loop sums the squared residuals themselves: its loss keeps relative accuracy.
     loop = fastgd.fit(X, y, method="loop", n_iter=20_000)
     assert 0.0 <= loop.loss < 1e-20 * loop.loss_history[0]
+
+
+def test_one_feature_curvature_in_closed_form_equals_lapack():
+    # One feature: L comes from a formula, not LAPACK (a small fit pays for every microsecond).
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        x = rng.normal(rng.uniform(-1e4, 1e4), 10 ** rng.uniform(-3, 3), 50)
+        moments = gram.centered_moments(x.reshape(-1, 1), rng.normal(size=50))
+        lapack = float(np.linalg.eigvalsh(gram.hessian(moments))[-1])
+        assert gram.largest_curvature(moments) == pytest.approx(lapack, rel=1e-14)
