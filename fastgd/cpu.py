@@ -130,7 +130,7 @@ class Run:
         def compile_them():
             common = (*self.data, b, w)
             compile_for(self._evaluate, (*common, self.partials, self.sums))
-            rest = (lr, 0, 0, tol, tol, self.partials, self.sums, history)
+            rest = (lr, 0, 0, tol, tol, self.partials, self.sums, history)  # tol, noise: floats
             compile_for(self._iterate, (*self.data, self.total_weight, b, w, *rest))
 
         compile_once((self._evaluate, self._iterate), self.data, compile_them)

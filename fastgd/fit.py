@@ -1,8 +1,8 @@
 """`fastgd.fit`: validation -> plan -> one backend -> result.
 
 The iteration loop itself runs inside the backend's compiled code; this module only hands it
-blocks of iterations (one block, unless a callback wants to hear about progress) and turns
-its status into a result or a clear error.
+blocks of iterations (a few milliseconds each, so that callbacks and Ctrl-C are heard between
+them) and turns its status into a result or a clear error.
 """
 
 from __future__ import annotations
@@ -105,7 +105,10 @@ def fit(
     Raises
     ------
     DivergenceError
-        If the loss or the parameters stop being finite (the learning rate is too large).
+        If the loss rises (beyond its rounding) or the loss or the parameters stop being
+        finite: the learning rate is above the stable limit.
+    FitInterrupted
+        On Ctrl-C (SIGINT) during the iterations; it carries the last complete iterate.
     """
     device = check_device(device)
     method = check_method(method)

@@ -522,7 +522,8 @@ class Run:
             size = w.shape[0] + 1
             statistics = (1.0, np.zeros(size), np.zeros((size, size)))
             compile_for(evaluate, (*statistics, b, w, self.sums))
-            compile_for(iterate, (*statistics, b, w, lr, 0, 0, tol, tol, self.sums, history))
+            arguments = (*statistics, b, w, lr, 0, 0, tol, tol, self.sums, history)  # tol, noise
+            compile_for(iterate, arguments)
 
         compile_once((evaluate, iterate), (), compile_them)
 
