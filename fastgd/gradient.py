@@ -27,6 +27,8 @@ which keeps results bit-identical between the process that compiles and the ones
 numba's cache (see the comment above the entry points in fastgd/cpu.py).
 """
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -107,10 +109,10 @@ def apply_step(sums, total_weight, lr, b, w):
 
 @njit(cache=True, nogil=True, inline="always")
 def all_finite(b, w):
-    if not np.isfinite(b):
+    if not math.isfinite(b):
         return False
     for j in range(w.shape[0]):
-        if not np.isfinite(w[j]):
+        if not math.isfinite(w[j]):
             return False
     return True
 
@@ -126,7 +128,7 @@ def loss_status(previous, loss, tol, noise):
     stable limit: gradient descent diverges, however small the increase looks now. A rise
     within the noise is neither: the fit goes on. The stopping rule of every backend (the CUDA
     kernel repeats it on the GPU)."""
-    if not np.isfinite(loss):
+    if not math.isfinite(loss):
         return LOSS_NOT_FINITE
     if loss - previous > noise:
         return LOSS_INCREASED
