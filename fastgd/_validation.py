@@ -12,6 +12,7 @@ fits at one pass per iteration.
 import math
 import numbers
 import operator
+import sys
 from typing import Any, Literal
 
 import numpy as np
@@ -35,7 +36,7 @@ def is_device_array(value):
         return False
 
 
-def _dtype_problem(dtype):
+def dtype_problem(dtype):
     """A description of why `dtype` is not real-valued numeric data, or None if it is."""
     kind = dtype.kind
     if kind in "fiub":
@@ -81,7 +82,7 @@ def _frame_problem(value, name):
     return None
 
 
-def _as_array(value, name):
+def as_array(value, name):
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
     try:
@@ -90,7 +91,7 @@ def _as_array(value, name):
         raise ValueError(
             f"{name} could not be read as an array ({error}); pass a rectangular array of numbers"
         ) from None
-    problem = _dtype_problem(array.dtype)
+    problem = dtype_problem(array.dtype)
     if problem is not None:
         frame_problem = _frame_problem(value, name) if array.dtype.kind == "O" else None
         if frame_problem is not None:
@@ -102,7 +103,7 @@ def _as_array(value, name):
     return array
 
 
-def _float_dtype_for(dtype):
+def float_dtype_for(dtype):
     """float32 and float64 stay; half precision widens to float32; everything else to float64."""
     if dtype in _FLOAT_DTYPES:
         return dtype
@@ -111,7 +112,7 @@ def _float_dtype_for(dtype):
     return np.dtype(np.float64)
 
 
-def _convert(array, dtype, name):
+def convert_array(array, dtype, name):
     """`array` as a C-contiguous array of `dtype` (no copy when it already is one).
 
     Narrowing float64 to float32 (y and weights follow X's dtype) can overflow to inf; that is
@@ -190,30 +191,27 @@ def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any
     """Return (X as a C-contiguous (n, d) float array, y (n,), sample_weight or None, total weight).
 
     `y` and `sample_weight` follow X's float dtype. Nothing is copied when X and y already are
-    C-contiguous arrays of that dtype. When any of them is a GPU array, all three are returned
-    as device arrays (see `cuda.check_device_data`).
+    C-contiguous arrays of that dtype. For host data (NumPy arrays and anything np.asarray
+    reads); GPU arrays are checked by `cuda.check_device_data`, Dask arrays by `check_dask_data`
+    (see `data_kind`).
     """
-    if any(map(is_device_array, (X, y, sample_weight))):
-        from .cuda import check_device_data
-
-        return check_device_data(X, y, sample_weight)
-    X = _as_array(X, "X")
+    X = as_array(X, "X")
     check_X_shape(X)
-    dtype = _float_dtype_for(X.dtype)
+    dtype = float_dtype_for(X.dtype)
     X = np.ascontiguousarray(X, dtype=dtype)
     if X.ndim == 1:
         X = X.reshape(-1, 1)  # a view: (n,) C-contiguous becomes (n, 1) without a copy
 
-    y = check_y_shape(_as_array(y, "y"), X.shape[0])
-    y = _convert(y, dtype, "y")
+    y = check_y_shape(as_array(y, "y"), X.shape[0])
+    y = convert_array(y, dtype, "y")
 
     total_weight = float(X.shape[0])
     if sample_weight is not None:
-        sample_weight = _as_array(sample_weight, "sample_weight")
+        sample_weight = as_array(sample_weight, "sample_weight")
         if sample_weight.ndim == 0:
             sample_weight = np.full(X.shape[0], sample_weight, dtype=dtype)
         check_weight_shape(sample_weight, X.shape[0])
-        sample_weight = _convert(sample_weight, dtype, "sample_weight")
+        sample_weight = convert_array(sample_weight, dtype, "sample_weight")
         # Weights are checked here, not through the loss: a negative weight leaves it finite.
         finite = np.isfinite(sample_weight)
         if not finite.all():
@@ -237,10 +235,6 @@ def locate_non_finite(X, y):
 
     Called only after a fit's loss turned out non-finite, so the search costs nothing otherwise.
     """
-    if is_device_array(X):
-        from .cuda import locate_non_finite as locate_on_device
-
-        return locate_on_device(X, y)
     for name, array in (("X", X), ("y", y)):
         bad = ~np.isfinite(array)
         if bad.any():
@@ -288,7 +282,7 @@ def check_start(b0, w0, n_features):
     b0 = check_real(b0, "b0")
     if w0 is None:
         return b0, np.zeros(n_features)
-    w0 = _as_array(w0, "w0")
+    w0 = as_array(w0, "w0")
     if w0.ndim == 0 and n_features == 1:
         w0 = w0.reshape(1)
     if w0.shape != (n_features,):
@@ -340,3 +334,139 @@ def check_lr(lr: object) -> float | Literal["auto"]:
             raise TypeError(f"lr must be a real number > 0 or 'auto', got {lr!r} (str)")
         return "auto"
     return check_real(lr, "lr", positive=True)
+
+
+# --- where the data lives ---------------------------------------------------------------------
+
+
+def is_dask_array(value):
+    """True for a dask.array.Array, without importing dask (it is an optional extra)."""
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(value, module.Array)
+
+
+def data_kind(X, y, sample_weight=None):
+    """Where the data is: "dask" (any Dask array), "device" (any GPU array) or "host"."""
+    arrays = (X, y, sample_weight)
+    if any(map(is_dask_array, arrays)):
+        return "dask"
+    if any(map(is_device_array, arrays)):
+        return "device"
+    return "host"
+
+
+# --- Dask arrays (checked lazily: only the weights are read) --------------------------------
+
+
+def _dask_array():
+    try:
+        import dask.array
+    except ImportError:  # pragma: no cover - dask arrays imply dask
+        raise ImportError(
+            'Dask input needs the dask extra: python3 -m pip install -e ".[dask]" in a checkout '
+            "of fastgd"
+        ) from None
+    return dask.array
+
+
+def _as_dask(value, name, da, row_chunks):
+    """value as a dask array of real numbers; NumPy input is cut into `row_chunks`."""
+    if not is_dask_array(value):
+        if value is None or isinstance(value, (str, bytes)):
+            raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
+        value = np.asarray(value)
+        chunks = (row_chunks, *((s,) for s in value.shape[1:]))
+        if row_chunks is None or value.ndim == 0 or value.shape[0] != sum(row_chunks):
+            chunks = value.shape or ()  # wrong length: reported below, with the shapes
+        value = da.from_array(value, chunks=chunks)
+    problem = dtype_problem(value.dtype)
+    if problem is not None:
+        raise TypeError(
+            f"{name} holds {problem} (dtype {value.dtype}); pass real numbers, e.g. "
+            f"{name}.astype(float)"
+        )
+    if value.ndim >= 1 and any(np.isnan(c) for c in value.chunks[0]):
+        raise ValueError(
+            f"{name} has unknown chunk sizes (e.g. after boolean indexing); call "
+            f"{name}.compute_chunk_sizes() first"
+        )
+    return value
+
+
+def check_dask_data(X, y, sample_weight=None):
+    """The Dask twin of `check_data`: return (X, y, sample_weight, total weight).
+
+    X becomes (n, d) with one column block, y (n,) and sample_weight (n,) or None, all with X's
+    row chunks and float dtype. y or weights chunked differently from X are rechunked to X's
+    chunks (moving at most the neighbouring rows of each chunk boundary). Only the weights are
+    read here (their total and sign); X and y are not computed.
+    """
+    da = _dask_array()
+    if not is_dask_array(X):
+        y_chunks = y.chunks[0] if is_dask_array(y) and y.ndim >= 1 else None
+        X = _as_dask(X, "X", da, y_chunks)
+    X = _as_dask(X, "X", da, None)
+    check_X_shape(X)
+    dtype = float_dtype_for(X.dtype)
+    if X.ndim == 1:
+        X = X[:, None]
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})  # each task needs whole rows
+    X = X.astype(dtype, copy=False)
+    row_chunks = X.chunks[0]
+
+    y = check_y_shape(_as_dask(y, "y", da, row_chunks), X.shape[0])
+    y = y.astype(dtype, copy=False)
+    if y.chunks[0] != row_chunks:
+        y = y.rechunk((row_chunks,))
+
+    total_weight = float(X.shape[0])
+    if sample_weight is not None:
+        sample_weight, total_weight = _check_weights(sample_weight, da, row_chunks, dtype)
+    return X, y, sample_weight, total_weight
+
+
+def _check_weights(sample_weight, da, row_chunks, dtype):
+    n = sum(row_chunks)
+    if np.ndim(sample_weight) == 0 and not is_dask_array(sample_weight):
+        sample_weight = da.full(n, sample_weight, chunks=(row_chunks,), dtype=dtype)
+    sample_weight = _as_dask(sample_weight, "sample_weight", da, row_chunks)
+    check_weight_shape(sample_weight, n)
+    sample_weight = sample_weight.astype(dtype, copy=False)
+    if sample_weight.chunks[0] != row_chunks:
+        sample_weight = sample_weight.rechunk((row_chunks,))
+    import dask
+
+    total, n_bad, n_negative = dask.compute(
+        sample_weight.sum(dtype=np.float64),
+        (~da.isfinite(sample_weight)).sum(),
+        (sample_weight < 0).sum(),
+    )
+    for count, bad, rule in (
+        (n_bad, ~da.isfinite(sample_weight), "finite"),
+        (n_negative, sample_weight < 0, ">= 0"),
+    ):
+        if count:
+            index = int(da.argmax(bad).compute())
+            value = sample_weight[index].compute()
+            raise ValueError(f"sample_weight[{index}] is {value}: weights must be {rule}")
+    total = float(total)
+    check_total_weight(total, dtype)
+    return sample_weight, total
+
+
+def locate_non_finite_dask(X, y):
+    """The Dask twin of `locate_non_finite` (runs only after a non-finite loss)."""
+    da = _dask_array()
+    for name, array in (("X", X), ("y", y)):
+        bad = ~da.isfinite(array)
+        if not bool(bad.any().compute()):
+            continue
+        index = np.unravel_index(int(da.argmax(bad.ravel()).compute()), array.shape)
+        value = array[index].compute()
+        where = index[0] if len(index) == 1 or array.shape[1] == 1 else index
+        return ValueError(
+            f"{name}[{', '.join(map(str, np.atleast_1d(where)))}] is {value}: "
+            f"{name} must be finite; drop or impute missing values before fitting"
+        )
+    return None

@@ -11,9 +11,10 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
-from ._status import PARAMS_NOT_FINITE, RAN
 from .compiled import compile_for, compile_once
-from .gradient import all_finite, apply_step, loss_status, n_sums, partial_sums
+from .gradient import n_sums, partial_sums
+from .iteration import steps
+from .moments import centered_moments, compile_moments
 from .threads import numba_threads
 
 
@@ -50,26 +51,17 @@ def _evaluate(block_sums, X, y, sample_weight, b, w, partials, sums):
         sums[j] = total
 
 
+# `iteration.steps`'s loss_at, for each kernel.
 @njit(nogil=True, inline="always")
-def _iterate(block_sums, X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol,
-             noise, partials, sums, history):  # fmt: skip
-    """Step from iterate k_start to iterate k_stop; return (status, k reached, b).
+def _loss_serial(X, y, sample_weight, partials, total_weight, b, w, sums):
+    _evaluate(serial_sums, X, y, sample_weight, b, w, partials, sums)
+    return sums[0] / total_weight
 
-    On entry (b, w) is iterate k_start, `sums` holds its partial sums and history[k_start] its
-    loss. w is updated in place, and on return (b, w), `sums` and history[k] describe iterate k.
-    The loop stops early where `gradient.loss_status` says so (tol, noise: its arguments).
-    """
-    for k in range(k_start, k_stop):
-        b = apply_step(sums, total_weight, lr, b, w)
-        if not all_finite(b, w):
-            return PARAMS_NOT_FINITE, k + 1, b
-        _evaluate(block_sums, X, y, sample_weight, b, w, partials, sums)
-        loss = sums[0] / total_weight
-        history[k + 1] = loss
-        status = loss_status(history[k], loss, tol, noise)
-        if status != RAN:
-            return status, k + 1, b
-    return RAN, k_stop, b
+
+@njit(nogil=True, inline="always")
+def _loss_parallel(X, y, sample_weight, partials, total_weight, b, w, sums):
+    _evaluate(parallel_sums, X, y, sample_weight, b, w, partials, sums)
+    return sums[0] / total_weight
 
 
 # The entry points, one pair per kernel, so that a one-thread fit never compiles the parallel
@@ -81,7 +73,7 @@ def _iterate(block_sums, X, y, sample_weight, total_weight, b, w, lr, k_start, k
 # way when it comes from numba's cache, and the reassociated sums would come out in different
 # orders: the process that compiled the kernels would disagree in the last bits with every
 # later one (tests/test_determinism.py). The parallel kernel cannot be inlined (numba outlines
-# its prange body), hence the caveat in the README.
+# its prange body), hence the documented exception (docs/determinism.md).
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def evaluate_serial(X, y, sample_weight, b, w, partials, sums):
     _evaluate(serial_sums, X, y, sample_weight, b, w, partials, sums)
@@ -95,23 +87,20 @@ def evaluate_parallel(X, y, sample_weight, b, w, partials, sums):
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_serial(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol, noise,
                    partials, sums, history):  # fmt: skip
-    return _iterate(serial_sums, X, y, sample_weight, total_weight, b, w, lr, k_start,
-                    k_stop, tol, noise, partials, sums, history)  # fmt: skip
+    return steps(_loss_serial, X, y, sample_weight, partials, total_weight, b, w, lr, k_start,
+                 k_stop, tol, noise, sums, history)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_parallel(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol, noise,
                      partials, sums, history):  # fmt: skip
-    return _iterate(parallel_sums, X, y, sample_weight, total_weight, b, w, lr, k_start,
-                    k_stop, tol, noise, partials, sums, history)  # fmt: skip
+    return steps(_loss_parallel, X, y, sample_weight, partials, total_weight, b, w, lr, k_start,
+                 k_stop, tol, noise, sums, history)  # fmt: skip
 
 
 class Run:
-    """One fit's state on the CPU: the data, the thread count, the buffers.
-
-    Every backend's Run offers the same three methods, which `fit` drives: compile, evaluate
-    (the loss at the starting point) and iterate (a block of steps, see `_iterate` above).
-    """
+    """One fit's state on the CPU (method="loop"): the data, the thread count, the buffers.
+    A `backend.Run`."""
 
     def __init__(self, X, y, sample_weight, total_weight, threads):
         self.data = (X, y, sample_weight)
@@ -122,10 +111,11 @@ class Run:
         serial = threads == 1
         self._evaluate = evaluate_serial if serial else evaluate_parallel
         self._iterate = iterate_serial if serial else iterate_parallel
+        self.moments = None
 
-    def compile(self, b, w, lr, tol, history):
-        """Compile (or load from numba's cache) the kernels for these argument types now, so
-        that the fit's timer measures the fit alone."""
+    def compile(self, b, w, lr, tol, history, statistics=False):
+        if statistics:
+            compile_moments(*self.data, self.threads)
 
         def compile_them():
             common = (*self.data, b, w)
@@ -134,6 +124,12 @@ class Run:
             compile_for(self._iterate, (*self.data, self.total_weight, b, w, *rest))
 
         compile_once((self._evaluate, self._iterate), self.data, compile_them)
+
+    def statistics(self):
+        """The data's `Moments`: one more pass over the data (for lr="auto"), the first time."""
+        if self.moments is None:
+            self.moments = centered_moments(*self.data, self.threads)
+        return self.moments
 
     def _threads(self):
         return numba_threads(self.threads)

@@ -31,12 +31,14 @@ import numpy as np
 from . import _config
 from ._status import PARAMS_NOT_FINITE, RAN
 from ._validation import (
-    _dtype_problem,
-    _float_dtype_for,
+    as_array,
     check_total_weight,
     check_weight_shape,
     check_X_shape,
     check_y_shape,
+    convert_array,
+    dtype_problem,
+    float_dtype_for,
     is_device_array,
 )
 from .errors import DeviceError
@@ -125,10 +127,10 @@ def _as_device_array(value):
 
 
 def _device_float_dtype(array, name, dtype=None):
-    problem = _dtype_problem(array.dtype)
+    problem = dtype_problem(array.dtype)
     if problem is not None:
         raise TypeError(f"{name} holds {problem} (dtype {array.dtype}); pass real numbers")
-    wanted = dtype or _float_dtype_for(array.dtype)
+    wanted = dtype or float_dtype_for(array.dtype)
     if array.dtype != wanted:
         raise TypeError(
             f"{name} is a GPU array of dtype {array.dtype}; fastgd uses GPU data in place and "
@@ -147,9 +149,7 @@ def _to_device_like(value, name, dtype):
     checked to have that dtype."""
     if is_device_array(value):
         return _device_float_dtype(_as_device_array(value), name, dtype)
-    from ._validation import _as_array, _convert
-
-    return _numba_cuda().to_device(_convert(_as_array(value, name), dtype, name))
+    return _numba_cuda().to_device(convert_array(as_array(value, name), dtype, name))
 
 
 def _configure(kernel, blocks, threads, shared_bytes=0):
@@ -201,10 +201,8 @@ def check_device_data(X, y, sample_weight):
     if is_device_array(X):
         X = _device_float_dtype(_as_device_array(X), "X")
     else:
-        from ._validation import _as_array
-
-        X = _as_array(X, "X")
-        X = _numba_cuda().to_device(np.ascontiguousarray(X, dtype=_float_dtype_for(X.dtype)))
+        X = as_array(X, "X")
+        X = _numba_cuda().to_device(np.ascontiguousarray(X, dtype=float_dtype_for(X.dtype)))
     check_X_shape(X)
     n = X.shape[0]
     if X.ndim == 1:
@@ -311,11 +309,11 @@ def _moment_launch(n_rows, n_features):
 
 
 def device_moments(X, y, sample_weight):
-    """The data's `gram.Moments` from device arrays (X (n, d), y (n,), sample_weight or None):
+    """The data's `moments.Moments` from device arrays (X (n, d), y (n,), sample_weight or None):
     two passes on the device, one for the means and one for the products centred on them (as
-    `gram.centered_moments` computes them on the CPU, centring avoids the cancellation of raw
+    `moments.centered_moments` computes them on the CPU, centring avoids the cancellation of raw
     second moments). Block sums are added up on the host in block order."""
-    from .gram import Moments
+    from .moments import Moments
 
     cuda = _numba_cuda()
     n, d = X.shape
@@ -404,7 +402,7 @@ class Run:
     def _set_status(self, code):
         self.status.copy_to_device(np.array([code, 0], dtype=np.int64))
 
-    def compile(self, b, w, lr, tol, history):
+    def compile(self, b, w, lr, tol, history, statistics=False):
         """Compile (or load from numba's cache) every kernel now, so that the fit's timer
         measures the fit alone: each is launched once with the status saying 'stopped', so it
         returns at once."""
@@ -427,7 +425,7 @@ class Run:
         cuda.synchronize()
 
     def statistics(self):
-        """The data's `gram.Moments` (for lr="auto"), computed on the device the first time."""
+        """The data's `moments.Moments` (for lr="auto"), computed on the device the first time."""
         if self.moments is None:
             self.moments = device_moments(*self.moment_data)
         return self.moments

@@ -247,7 +247,7 @@ def n_moment_sums(n_features):
 
 @cuda.jit(cache=True)
 def moment_sums(X, y, sample_weight, weighted, center, partials, status):
-    """Block sums for the data's moments (`gram.Moments`), about `center` (d + 1 values): with
+    """Block sums for the data's moments (`moments.Moments`), about `center` (d + 1 values): with
     z_i = (X_i, y_i) and s_i the weight, [sum s, sum s (z - c)_j for each j, sum s (z - c)_j
     (z - c)_k for j <= k]. Run about 0 for the means, then about the means for the centred
     products (fastgd/cuda.py). Dynamic shared memory: n_moment_sums(d) * blockDim.x float64.

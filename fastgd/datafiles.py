@@ -14,11 +14,7 @@ import warnings
 import numpy as np
 
 from ._words import plural
-
-
-class DataFileError(ValueError):
-    """A data file that cannot be read as a table of numbers."""
-
+from .errors import DataFileError
 
 # --delimiter's names; None is "runs of spaces and tabs", as np.loadtxt reads delimiter=None.
 DELIMITER_NAMES = {

@@ -16,6 +16,18 @@ class DeviceError(RuntimeError):
     """The requested device cannot be used (missing package, driver or hardware)."""
 
 
+class DistributedFitError(RuntimeError):
+    """The Dask cluster failed in a way the fit could not recover from."""
+
+
+class WorkerLost(RuntimeError):
+    """An actor's Dask worker left the cluster while the client waited for its answer."""
+
+
+class DataFileError(ValueError):
+    """A data file (for the command line) that cannot be read as a table of numbers."""
+
+
 class ConvergenceWarning(UserWarning):
     """A tolerance was given, but the iteration budget ran out before it was met.
 

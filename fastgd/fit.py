@@ -14,15 +14,16 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _config, cpu, cuda, distributed, gram
+from . import _config, cuda
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
+    check_dask_data,
     check_data,
     check_device,
     check_lr,
@@ -30,9 +31,12 @@ from ._validation import (
     check_real,
     check_start,
     check_threads,
-    is_device_array,
+    data_kind,
     locate_non_finite,
+    locate_non_finite_dask,
 )
+from .backend import Run
+from .curvature import auto_lr, loss_scale, stable_limit
 from .errors import ConvergenceWarning, DivergenceError, FitInterrupted
 from .gradient import increase_allowance
 from .plan import make_plan
@@ -112,11 +116,9 @@ def fit(
     """
     device = check_device(device)
     method = check_method(method)
-    on_dask = distributed.is_dask_array(X) or distributed.is_dask_array(y)
-    if on_dask:
-        X, y, sample_weight, total_weight = distributed.check_data(X, y, sample_weight)
-    else:
-        X, y, sample_weight, total_weight = check_data(X, y, sample_weight)
+    kind = data_kind(X, y, sample_weight)
+    check_input, locate_non_finite = _BY_KIND[kind]
+    X, y, sample_weight, total_weight = check_input(X, y, sample_weight)
     checked_lr = check_lr(lr)
     n_iter = check_count(n_iter, "n_iter", minimum=0)
     tol_given = tol is not None
@@ -132,19 +134,11 @@ def fit(
 
     auto = checked_lr == "auto"
     step = 1.0 if checked_lr == "auto" else checked_lr  # for "auto": set from the moments below
-    if on_dask:
-        run = distributed.make_run(
-            X, y, sample_weight, total_weight, device, threads, method=method, n_iter=n_iter,
-            moments_needed=auto,
-        )  # fmt: skip
-        plan = run.plan
-    else:
-        plan = make_plan(
-            X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
-            moments_needed=auto, data_on_device=is_device_array(X),
-        )  # fmt: skip
-        backend = gram if plan.method == "gram" else cuda if plan.device == "cuda" else cpu
-        run = backend.Run(X, y, sample_weight, total_weight, plan.threads)
+    plan = make_plan(
+        X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
+        moments_needed=auto, data=kind,
+    )  # fmt: skip
+    run: Run = plan.run(X, y, sample_weight, total_weight, plan.threads)
     # The compiled loop runs in blocks of about CHECK_BLOCK_VALUES values of work (one iteration
     # reads n * d values in the loop, a (d + 1)-square matrix in gram): a few milliseconds, so
     # returning to Python between blocks -- for the callback and for Ctrl-C -- costs well under
@@ -154,34 +148,24 @@ def fit(
     if callback is not None and check_every is not None:
         block = check_every
 
-    def moments() -> gram.Moments:
-        # The gram Run has them already; the CUDA and Dask Runs compute them where the data
-        # is; for the CPU loop they cost one extra pass.
-        if plan.method == "gram" or plan.device in ("cuda", "dask"):
-            return run.statistics()
-        return gram.centered_moments(X, y, sample_weight, plan.threads)
-
     history = np.empty(n_iter + 1)
-    run.compile(b, w, step, tol, history)
-    if auto and plan.method != "gram" and plan.device == "cpu":
-        gram.compile_moments(X, y, sample_weight, plan.threads)
+    run.compile(b, w, step, tol, history, statistics=auto)
     start = time.perf_counter()
     history[0] = run.evaluate(b, w)
     if not math.isfinite(history[0]):
-        locate = distributed.locate_non_finite if on_dask else locate_non_finite
-        raise locate(X, y) or DivergenceError(
+        raise locate_non_finite(X, y) or DivergenceError(
             f"the loss at the starting point overflows (it is {history[0]}): the data or the "
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
     if auto:
-        step = gram.auto_lr(moments())
+        step = auto_lr(run.statistics())
         if not step > 0.0:
             raise DivergenceError(
                 "the loss's curvature overflows: the data is too large in magnitude for "
                 "lr='auto'; scale X and y (e.g. standardize them)"
             )
     # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
-    scale = gram.loss_scale(run.statistics()) if plan.method == "gram" else 0.0
+    scale = loss_scale(run.statistics()) if plan.method == "gram" else 0.0
     noise = increase_allowance(history[0], scale)
     k, status = 0, RAN
     with Interruptible(several_blocks=n_iter > block) as interrupted:
@@ -189,7 +173,7 @@ def fit(
             stop = min(n_iter, k + block)
             status, k, b = run.iterate(b, w, step, k, stop, tol, noise, history)
             if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE, LOSS_INCREASED):
-                raise DivergenceError(_divergence_message(status, k, step, history, moments))
+                raise DivergenceError(_divergence_message(status, k, step, history, run))
             if status == CONVERGED:
                 break
             if callback is not None and callback(k, b, w.copy(), history[k]):
@@ -222,7 +206,7 @@ def fit(
         n_iter=k,
         device=plan.device,
         seconds=seconds,
-        threads=plan.threads,
+        threads=run.threads if plan.threads is None else plan.threads,
         converged=status == CONVERGED,
         method=plan.method,
         lr=step,
@@ -239,24 +223,34 @@ def max_stable_lr(
     """The largest stable learning rate for this data, 2 / L.
 
     L is the largest eigenvalue of the (weighted) mean squared error's Hessian in (b, w), from
-    one pass over the data (`gram.centered_moments`). Gradient descent converges for any
+    one pass over the data (`moments.centered_moments`). Gradient descent converges for any
     lr < max_stable_lr(X, y) and diverges for lr above it (from almost every starting point).
     lr="auto" uses half of it, 1 / L.
     """
-    if distributed.is_dask_array(X) or distributed.is_dask_array(y):
-        return distributed.max_stable_lr(X, y, sample_weight)
-    X, y, sample_weight, _ = check_data(X, y, sample_weight)
+    kind = data_kind(X, y, sample_weight)
+    check_input, locate_non_finite = _BY_KIND[kind]
+    X, y, sample_weight, total_weight = check_input(X, y, sample_weight)
     threads = check_threads(threads)
-    if is_device_array(X):
-        moments = cuda.device_moments(X, y, sample_weight)
-    else:
-        plan = make_plan(X.shape[0], X.shape[1], "cpu", threads)
-        moments = gram.centered_moments(X, y, sample_weight, plan.threads)
+    # The moments alone: on the CPU and the GPU the loop's Run computes them where the data is
+    # (nothing else); on Dask the gram Run does, without persisting the data.
+    method = "gram" if kind == "dask" else "loop"
+    device = "cuda" if kind == "device" else "cpu" if kind == "host" else "auto"
+    plan = make_plan(X.shape[0], X.shape[1], device, threads, method=method, data=kind)
+    moments = plan.run(X, y, sample_weight, total_weight, plan.threads).statistics()
     if not np.all(np.isfinite(moments.comoment)) or not np.all(np.isfinite(moments.mean)):
         raise locate_non_finite(X, y) or DivergenceError(
             "the data's moments overflow: scale X and y (e.g. standardize them)"
         )
-    return gram.stable_limit(moments)
+    return stable_limit(moments)
+
+
+# Each kind of input (see `_validation.data_kind`): its checks, and the search for a NaN or inf
+# once a loss or the moments overflowed.
+_BY_KIND: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "host": (check_data, locate_non_finite),
+    "device": (cuda.check_device_data, cuda.locate_non_finite),
+    "dask": (check_dask_data, locate_non_finite_dask),
+}
 
 
 def _short_e(value: float) -> str:
@@ -264,11 +258,11 @@ def _short_e(value: float) -> str:
     return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{value:.1e}").replace("e+", "e")
 
 
-def _limit_note(lr: float, moments: Callable[[], gram.Moments]) -> str:
+def _limit_note(lr: float, run: Run) -> str:
     """ ": lr=0.001 exceeds the stable limit 4.0e-4 for this data" when it does, else " for
     this data"; computed on this error path only (for the loop it costs one pass)."""
     try:
-        limit = gram.stable_limit(moments())
+        limit = stable_limit(run.statistics())
     except (ArithmeticError, ValueError, np.linalg.LinAlgError):
         return " for this data"
     if not (np.isfinite(limit) and lr > limit):
@@ -276,9 +270,7 @@ def _limit_note(lr: float, moments: Callable[[], gram.Moments]) -> str:
     return f": lr={lr:g} exceeds the stable limit {_short_e(limit)} for this data"
 
 
-def _divergence_message(
-    status: int, k: int, lr: float, history: np.ndarray, moments: Callable[[], gram.Moments]
-) -> str:
+def _divergence_message(status: int, k: int, lr: float, history: np.ndarray, run: Run) -> str:
     if status == LOSS_INCREASED:
         what = (
             f"the loss rose from {history[k - 1]:.6g} to {history[k]:.6g}, which a step "
@@ -288,7 +280,7 @@ def _divergence_message(
         what = f"the {'loss' if status == LOSS_NOT_FINITE else 'parameters'} stopped being finite"
     return (
         f"gradient descent diverged at iteration {k} (lr={lr:g}): {what}; the learning rate is "
-        f"too large{_limit_note(lr, moments)}; use lr='auto' or a smaller lr, or scale X and y"
+        f"too large{_limit_note(lr, run)}; use lr='auto' or a smaller lr, or scale X and y"
     )
 
 

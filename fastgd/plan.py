@@ -1,16 +1,19 @@
-"""Deciding where and how a fit runs, from the validated data and parameters."""
+"""Deciding where and how a fit runs, from the validated data and parameters: the device, the
+threads, the method, and so the backend whose `Run` does the work (see fastgd/backend.py)."""
 
 from dataclasses import dataclass
 
-from . import _config, cuda
+from . import _config, cpu, cuda, distributed, gram
+from .errors import DeviceError
 from .threads import default_threads
 
 
 @dataclass(frozen=True)
 class Plan:
     device: str  # "cpu", "cuda" or "dask"
-    threads: int  # CPU threads the kernel uses (1: the serial kernel)
-    method: str = "loop"  # "loop": one pass over the data per iteration; "gram": see gram.py
+    threads: int | None  # CPU threads the kernel uses (1: the serial kernel); None on Dask
+    method: str  # "loop": one pass over the data per iteration; "gram": see gram.py
+    run: type  # the backend's Run class: a `backend.Run`
 
 
 def choose_method(n_rows, n_features, n_iter, method="auto", moments_needed=False):
@@ -30,8 +33,9 @@ def choose_method(n_rows, n_features, n_iter, method="auto", moments_needed=Fals
 
 
 def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
-              moments_needed=False, data_on_device=False):  # fmt: skip
-    """Choose the device, the CPU thread count and the method (see `choose_method`).
+              moments_needed=False, data="host"):  # fmt: skip
+    """Choose the device, the CPU thread count, the method (see `choose_method`) and so the
+    backend, for data that lives in `data` ("host", "device" for a GPU, or "dask").
 
     device="cuda" runs the loop on the GPU or raises DeviceError saying why it cannot. With
     device="auto", data already on a GPU runs there; other data runs on the GPU when the loop is
@@ -40,16 +44,20 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     threads=None uses the idle cores, up to numba's thread count (`threads.default_threads`),
     except for small data, where a parallel launch costs more than the whole pass and the
     serial kernel runs instead.
+    Dask data runs on the current Dask cluster (or Dask's default scheduler), whose workers
+    use their own threads.
     """
-    if device == "cuda" or (device == "auto" and data_on_device):
+    if data == "dask":
+        return _dask_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed)
+    if device == "cuda" or (device == "auto" and data == "device"):
         if method == "gram":
             raise ValueError(
                 "method='gram' runs on the CPU only: use method='loop' (or 'auto') on the GPU, "
                 "or device='cpu' with host data"
             )
         cuda.require_gpu()
-        return Plan(device="cuda", threads=1, method="loop")
-    if data_on_device:
+        return Plan(device="cuda", threads=1, method="loop", run=cuda.Run)
+    if data == "device":
         raise ValueError(
             "X is a GPU array but device='cpu': pass device='cuda' (or 'auto') to fit it on the "
             "GPU, or copy it to the host first (e.g. cupy.asnumpy(X), X.cpu().numpy())"
@@ -57,11 +65,28 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
     big = n_rows * n_features >= _config.CUDA_MIN_VALUES
     if device == "auto" and method == "loop" and big and cuda.real_gpu_usable():
-        return Plan(device="cuda", threads=1, method="loop")
+        return Plan(device="cuda", threads=1, method="loop", run=cuda.Run)
     if threads is None:
         if method == "gram":
             small = n_rows * (n_features + 1) ** 2 < _config.GRAM_PARALLEL_MIN_PRODUCTS
         else:
             small = n_rows * n_features < _config.PARALLEL_MIN_VALUES
         threads = 1 if small else default_threads()
-    return Plan(device="cpu", threads=threads, method=method)
+    run = gram.Run if method == "gram" else cpu.Run
+    return Plan(device="cpu", threads=threads, method=method, run=run)
+
+
+def _dask_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed):
+    if device == "cuda":
+        raise DeviceError(
+            "device='cuda' is not available for Dask input; use device='cpu' or 'auto' "
+            "(the workers run the CPU kernel on their chunks)"
+        )
+    if threads is not None:
+        raise ValueError(
+            "threads= applies to NumPy input; with Dask input each worker uses its own "
+            "threads (set them when starting the workers)"
+        )
+    method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
+    run = distributed.GramRun if method == "gram" else distributed.Run
+    return Plan(device="dask", threads=None, method=method, run=run)

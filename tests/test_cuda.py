@@ -145,7 +145,7 @@ def test_tol_zero_stops_when_the_loss_stops_decreasing(rng):
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_moments_on_the_device_equal_the_cpu_moments(rng, weighted):
-    from fastgd import gram
+    from fastgd import moments
 
     X, y = regression(rng, 500, 3)
     X += 1e4  # centring matters: raw second moments would lose digits here
@@ -153,7 +153,7 @@ def test_moments_on_the_device_equal_the_cpu_moments(rng, weighted):
     on_device = cuda.device_moments(
         *(None if a is None else numba_cuda.to_device(a) for a in (X, y, weights))
     )
-    on_cpu = gram.centered_moments(X, y, weights)
+    on_cpu = moments.centered_moments(X, y, weights)
     assert on_device.weight == pytest.approx(on_cpu.weight, rel=1e-14)
     np.testing.assert_allclose(on_device.mean, on_cpu.mean, rtol=1e-14)
     np.testing.assert_allclose(on_device.comoment, on_cpu.comoment, rtol=1e-10)

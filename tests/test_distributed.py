@@ -193,3 +193,32 @@ def test_a_cluster_that_keeps_failing_raises_a_clear_error(client, rng, monkeypa
         pytest.raises(backend.DistributedFitError, match=r"failed 4 times .*WorkerLost: simulated"),
     ):
         fastgd.fit(da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop")
+
+
+def test_a_bug_is_raised_at_once_not_retried(client, rng, monkeypatch):
+    # Only a lost worker is retried; an error while every worker is alive is nobody's loss.
+    import warnings
+
+    from fastgd import distributed as backend
+
+    calls = []
+
+    def buggy(self, call):
+        calls.append(call)
+        raise ValueError("a bug in the code, not a lost worker")
+
+    monkeypatch.setattr(backend.Run, "_answer", buggy)
+    X, y = make_data(rng, 2_000, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no "recomputing its chunks"
+        with pytest.raises(ValueError, match="a bug in the code"):
+            fastgd.fit(da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop")
+    assert len(calls) == 1
+    for error in (RuntimeError("a bug"), OSError("a bug")):  # these types, with no worker lost
+
+        def raises(self, call, error=error):
+            raise error
+
+        monkeypatch.setattr(backend.Run, "_answer", raises)
+        with pytest.raises(type(error), match="a bug"):
+            fastgd.fit(da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop")

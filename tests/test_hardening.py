@@ -103,7 +103,7 @@ def hostile_weights(n):
 
 
 def _float_dtype(dtype):
-    """The float dtype fit computes in for data of `dtype` (see _validation._float_dtype_for)."""
+    """The float dtype fit computes in for data of `dtype` (see _validation.float_dtype_for)."""
     return np.float32 if dtype in (np.float16, np.float32) else np.float64
 
 

@@ -1,0 +1,348 @@
+"""The data's centred moments, in one pass: what the gram method, lr="auto" and max_stable_lr
+start from.
+
+For data X (n, d), targets y and sample weights s, the *moments* are the total weight S, the
+weighted means of the columns z = (x_1, ..., x_d, y), and their centred cross-products
+
+    comoment[j, k] = sum_i s_i (z_ij - mean_j)(z_ik - mean_k)
+
+(xx, xy and yy in the gram method's terms, see fastgd/gram.py).
+
+Why centred: with uncentred sums (sum x**2, sum x y, ...) data like x = 1e6 + noise loses about
+12 of its 16 digits to cancellation. Each thread cuts its rows into small blocks, computes a
+block's means and then its centred products from cache (a two-pass algorithm per block), and the
+blocks, then the threads, are merged with the exact pairwise update of Chan, Golub and LeVeque
+(`merge_moments`). The Dask backend merges its chunks' moments with the same function, and the
+CUDA backend computes the same moments on the device (`cuda.device_moments`).
+
+Every function the moment pass calls is inline="always": each entry point is one compiled
+function, so the process that compiles it agrees bit for bit with the ones that load it from
+numba's cache (a call to a separately compiled function was seen to break that).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from ._config import FASTMATH
+from .compiled import compile_for, compile_once
+from .threads import numba_threads
+
+BLOCK_ROWS = 512
+
+
+class Moments(NamedTuple):
+    """Weighted centred moments of the columns z = (x_1, ..., x_d, y) of a data set.
+
+    Plain arrays and a float, so they pickle (the Dask backend ships them between processes).
+    `comoment` is symmetric: comoment[j, k] = sum_i s_i (z_ij - mean_j)(z_ik - mean_k).
+    """
+
+    weight: float  # S = sum of the sample weights (n when unweighted)
+    mean: np.ndarray  # (d + 1,) weighted means of x_1..x_d and y
+    comoment: np.ndarray  # (d + 1, d + 1)
+
+    @property
+    def n_features(self):
+        return self.mean.shape[0] - 1
+
+    @property
+    def x_mean(self):
+        return self.mean[:-1]
+
+    @property
+    def y_mean(self):
+        return float(self.mean[-1])
+
+    @property
+    def xx(self):
+        return self.comoment[:-1, :-1]
+
+    @property
+    def xy(self):
+        return self.comoment[:-1, -1]
+
+    @property
+    def yy(self):
+        return float(self.comoment[-1, -1])
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _merge_into(weight_a, mean_a, comoment_a, weight_b, mean_b, comoment_b):
+    """Merge moments b into a (mean_a and comoment_a updated in place); return the new weight.
+
+    Chan, Golub & LeVeque: C = C_a + C_b + (S_a S_b / S) delta delta^T, delta = mean_b - mean_a.
+    Only the upper triangle (k >= j) is read and written.
+    """
+    if weight_b == 0.0:
+        return weight_a
+    if weight_a == 0.0:
+        # Element by element: an array assignment compiles numba's shape-mismatch error path,
+        # string formatting included, which cost seconds of every first run.
+        for j in range(mean_a.shape[0]):
+            mean_a[j] = mean_b[j]
+            for k in range(mean_a.shape[0]):
+                comoment_a[j, k] = comoment_b[j, k]
+        return weight_b
+    total = weight_a + weight_b
+    factor = weight_a * weight_b / total
+    share = weight_b / total
+    size = mean_a.shape[0]
+    for j in range(size):
+        delta_j = mean_b[j] - mean_a[j]
+        for k in range(j, size):
+            comoment_a[j, k] += comoment_b[j, k] + factor * delta_j * (mean_b[k] - mean_a[k])
+    for j in range(size):
+        mean_a[j] += share * (mean_b[j] - mean_a[j])
+    return total
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _block_moments_one_feature(x, y, sample_weight, mean, comoment):
+    """`_block_moments` for d = 1: the same two passes, on scalars, which vectorize."""
+    rows = x.shape[0]
+    weight = 0.0
+    sum_x = 0.0
+    sum_y = 0.0
+    if sample_weight is None:
+        for i in range(rows):
+            sum_x += np.float64(x[i])
+            sum_y += np.float64(y[i])
+        weight = float(rows)
+    else:
+        for i in range(rows):
+            s = np.float64(sample_weight[i])
+            weight += s
+            sum_x += s * np.float64(x[i])
+            sum_y += s * np.float64(y[i])
+    if weight == 0.0:
+        mean[:] = 0.0
+        comoment[:, :] = 0.0
+        return 0.0
+    x_mean = sum_x / weight
+    y_mean = sum_y / weight
+    xx = 0.0
+    xy = 0.0
+    yy = 0.0
+    if sample_weight is None:
+        for i in range(rows):
+            dx = np.float64(x[i]) - x_mean
+            dy = np.float64(y[i]) - y_mean
+            xx += dx * dx
+            xy += dx * dy
+            yy += dy * dy
+    else:
+        for i in range(rows):
+            s = np.float64(sample_weight[i])
+            dx = np.float64(x[i]) - x_mean
+            dy = np.float64(y[i]) - y_mean
+            xx += s * dx * dx
+            xy += s * dx * dy
+            yy += s * dy * dy
+    mean[0] = x_mean
+    mean[1] = y_mean
+    comoment[0, 0] = xx
+    comoment[0, 1] = xy
+    comoment[1, 1] = yy
+    return weight
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _block_moments(X, y, sample_weight, wide, centred, weighted, mean, comoment):
+    """Moments of the rows of a block into (mean, upper triangle of comoment); return the weight.
+
+    Two passes over the block, which is small enough to stay in cache: its means, then the
+    products of the centred values. For d > 1 the block is first copied, transposed, into
+    `centred` and centred there (and, times the weights, copied into `weighted`), so that the
+    means, the centring and every product run over contiguous vectors and vectorize. Loops
+    run over 1-D views from index 0: numba's negative-index handling keeps loops with offset
+    indices from vectorizing.
+    """
+    rows, d = X.shape
+    # `wide` is None for d = 1 (an empty array otherwise): numba compiles only the branch that
+    # the argument's type selects, so a one-feature fit never compiles the general code.
+    if wide is None:
+        return _block_moments_one_feature(X.reshape(rows), y, sample_weight, mean, comoment)
+    size = d + 1
+    weight = 0.0
+    if sample_weight is None:
+        weight = float(rows)
+    else:
+        for i in range(rows):
+            weight += np.float64(sample_weight[i])
+    mean[:] = 0.0
+    comoment[:, :] = 0.0
+    if weight == 0.0:
+        return 0.0
+    # The block, transposed into cache (one strided pass), then means and centring per column.
+    for i in range(rows):
+        for j in range(d):
+            centred[j, i] = X[i, j]
+        centred[d, i] = y[i]
+    for j in range(size):
+        column = centred[j]
+        total = 0.0
+        if sample_weight is None:
+            for i in range(rows):
+                total += column[i]
+        else:
+            for i in range(rows):
+                total += np.float64(sample_weight[i]) * column[i]
+        column_mean = total / weight
+        mean[j] = column_mean
+        for i in range(rows):
+            column[i] -= column_mean
+        if sample_weight is not None:
+            target = weighted[j]
+            for i in range(rows):
+                target[i] = np.float64(sample_weight[i]) * column[i]
+    for j in range(size):
+        left = weighted[j]
+        for k in range(j, size):
+            right = centred[k]
+            total = 0.0
+            for i in range(rows):
+                total += left[i] * right[i]
+            comoment[j, k] = total
+    return weight
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _range_moments(X, y, sample_weight, wide, block_rows, mean, comoment):
+    """Moments of all rows of X, block by block, merged; return the weight.
+
+    Called on slices of the data (X[start:stop]) rather than with offsets: inside a prange
+    body, offset indexing into the whole array made this 20x slower.
+    """
+    size = X.shape[1] + 1
+    # Rows of the scratch 8 values longer than a block: with a power-of-two stride, the
+    # transposing copy hits the same cache set for every column (measured 3x slower).
+    scratch_rows = 1 if wide is None else block_rows + 8  # d = 1 works on the data itself
+    centred = np.empty((size, scratch_rows))
+    weighted = np.empty((size, scratch_rows)) if sample_weight is not None else centred
+    block_mean = np.empty(size)
+    block_comoment = np.empty((size, size))
+    weight = 0.0
+    mean[:] = 0.0
+    comoment[:, :] = 0.0
+    n = X.shape[0]
+    for block_start in range(0, n, block_rows):
+        block_stop = min(block_start + block_rows, n)
+        X_block = X[block_start:block_stop]
+        y_block = y[block_start:block_stop]
+        if sample_weight is None:
+            block_weight = _block_moments(
+                X_block, y_block, None, wide, centred, weighted, block_mean, block_comoment
+            )
+        else:
+            block_weight = _block_moments(
+                X_block, y_block, sample_weight[block_start:block_stop], wide, centred,
+                weighted, block_mean, block_comoment,
+            )  # fmt: skip
+        weight = _merge_into(weight, mean, comoment, block_weight, block_mean, block_comoment)
+    return weight
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
+def _serial_moments(X, y, sample_weight, wide, block_rows, weights, means, comoments):
+    weights[0] = _range_moments(X, y, sample_weight, wide, block_rows, means[0], comoments[0])
+
+
+@njit(fastmath=FASTMATH, cache=True, parallel=True)
+def _parallel_moments(X, y, sample_weight, wide, block_rows, weights, means, comoments):
+    """Moments of row range c into row c of weights, means and comoments, one range per thread."""
+    n_ranges = weights.shape[0]
+    n = X.shape[0]
+    for c in prange(n_ranges):
+        start = c * n // n_ranges
+        stop = (c + 1) * n // n_ranges
+        if sample_weight is None:
+            weights[c] = _range_moments(
+                X[start:stop], y[start:stop], None, wide, block_rows, means[c], comoments[c]
+            )
+        else:
+            weights[c] = _range_moments(
+                X[start:stop], y[start:stop], sample_weight[start:stop], wide, block_rows,
+                means[c], comoments[c],
+            )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _merge_ranges(weights, means, comoments, mean, comoment):
+    """The row ranges' moments merged in a fixed order into (mean, comoment); return weight."""
+    weight = 0.0
+    mean[:] = 0.0
+    comoment[:, :] = 0.0
+    for c in range(weights.shape[0]):
+        weight = _merge_into(weight, mean, comoment, weights[c], means[c], comoments[c])
+    size = mean.shape[0]
+    for j in range(size):
+        for k in range(j):
+            comoment[j, k] = comoment[k, j]
+    return weight
+
+
+def _moment_buffers(n_ranges, n_features):
+    size = n_features + 1
+    return (
+        np.zeros(n_ranges),
+        np.zeros((n_ranges, size)),
+        np.zeros((n_ranges, size, size)),
+        np.zeros(size),
+        np.zeros((size, size)),
+    )
+
+
+_WIDE = np.empty(0)
+
+
+def _wide(X):
+    """The `wide` argument of the moment kernels: None for one feature (see `_block_moments`)."""
+    return None if X.shape[1] == 1 else _WIDE
+
+
+def _range_kernel(threads):
+    # Chosen here rather than inside compiled code, so that a one-thread fit never compiles the
+    # parallel kernel (a parallel=True compile costs seconds on first use).
+    return _serial_moments if threads == 1 else _parallel_moments
+
+
+def compile_moments(X, y, sample_weight, threads):
+    """Compile (or load from numba's cache) the moment pass for these argument types."""
+
+    def compile_them():
+        weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
+        arguments = (X, y, sample_weight, _wide(X), BLOCK_ROWS, weights, means, comoments)
+        compile_for(_range_kernel(threads), arguments)
+        compile_for(_merge_ranges, (weights, means, comoments, mean, comoment))
+
+    kernels = (_range_kernel(threads), _merge_ranges)
+    compile_once(kernels, (X, y, sample_weight, _wide(X)), compile_them)
+
+
+def centered_moments(X, y, sample_weight=None, threads=1):
+    """The weighted centred `Moments` of validated data, in one pass over it.
+
+    X is a C-contiguous (n, d) float32 or float64 array, y (n,) and sample_weight None or (n,)
+    of the same dtype (see `_validation.check_data`). Accumulation is in float64. `threads` > 1
+    cuts the rows into one range per thread (numba's thread count must allow it; see
+    `threads.numba_threads`); a given thread count always gives the same bits.
+    """
+    weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
+    with numba_threads(threads):
+        _range_kernel(threads)(X, y, sample_weight, _wide(X), BLOCK_ROWS, weights, means, comoments)
+    weight = _merge_ranges(weights, means, comoments, mean, comoment)
+    return Moments(float(weight), mean, comoment)
+
+
+def merge_moments(a, b):
+    """The `Moments` of the union of two disjoint data sets, from theirs (exact update)."""
+    mean = np.array(a.mean, dtype=np.float64)
+    comoment = np.triu(np.asarray(a.comoment, dtype=np.float64))
+    weight = _merge_into(
+        float(a.weight), mean, comoment, float(b.weight),
+        np.asarray(b.mean, dtype=np.float64), np.asarray(b.comoment, dtype=np.float64),
+    )  # fmt: skip
+    upper = np.triu(comoment)
+    return Moments(float(weight), mean, upper + np.triu(upper, 1).T)

@@ -1,0 +1,95 @@
+"""The shape of the package, checked: who may import whom (docs/architecture.md).
+
+One fit() call flows fit -> _validation -> plan -> a backend's Run; the backends share the math
+(gradient, iteration, moments, curvature) and know nothing of fit, plan or the command line;
+validation knows no backend. Imports are read with `ast`, including those inside functions.
+"""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "fastgd"
+
+BACKENDS = {"cpu", "gram", "cuda", "cuda_kernels", "distributed"}
+SHARED_MATH = {"gradient", "iteration", "moments", "curvature"}
+DRIVERS = {"fit", "plan", "estimator"}
+COMMAND_LINE = {
+    "cli", "datafiles", "convert", "progress", "plot", "benchmark", "peers", "compile_notice",
+    "_words", "__main__",
+}  # fmt: skip
+
+
+def _module_name(path):
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path):
+    """The fastgd modules `path` imports (top-level names: "distributed.loop" -> "distributed")."""
+    here = _module_name(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = [*base, *(node.module.split(".") if node.module else [])]
+                names = [target] if node.module else [[*base, a.name] for a in node.names]
+            elif node.module and node.module.split(".")[0] == "fastgd":
+                inner = node.module.split(".")[1:]  # fastgd.x, or fastgd itself
+                names = [inner] if inner else [[a.name] for a in node.names]
+            else:
+                continue
+            found.update(name[0] for name in names if name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "fastgd" and len(parts) > 1:
+                    found.add(parts[1])
+    return found
+
+
+def _modules():
+    return {path: _module_name(path) for path in PACKAGE.rglob("*.py")}
+
+
+def test_the_import_reader_reads_imports():
+    imports = _imports(PACKAGE / "fit.py")
+    assert {"plan", "_validation", "cuda", "backend"} <= imports
+    assert "distributed" in _imports(PACKAGE / "plan.py")
+    assert "iteration" in _imports(PACKAGE / "distributed" / "loop.py")
+
+
+def test_validation_imports_no_backend():
+    assert _imports(PACKAGE / "_validation.py") & (BACKENDS | DRIVERS | COMMAND_LINE) == set()
+
+
+def test_backends_and_the_math_import_no_driver_and_no_command_line():
+    for path, name in _modules().items():
+        top = name.split(".")[0]
+        if top in BACKENDS | SHARED_MATH:
+            forbidden = _imports(path) & (DRIVERS | COMMAND_LINE)
+            assert not forbidden, f"{name} imports {sorted(forbidden)}"
+
+
+def test_the_library_does_not_import_the_command_line():
+    for path, name in _modules().items():
+        if name.split(".")[0] not in COMMAND_LINE:
+            forbidden = _imports(path) & COMMAND_LINE
+            assert not forbidden, f"{name} imports {sorted(forbidden)}"
+
+
+def test_every_backend_run_follows_the_protocol():
+    import inspect
+
+    from fastgd import backend, cpu, cuda, distributed, gram
+
+    protocol = {
+        name: inspect.signature(member)
+        for name, member in vars(backend.Run).items()
+        if name in ("compile", "evaluate", "statistics", "iterate", "__init__")
+    }
+    for run in (cpu.Run, gram.Run, cuda.Run, distributed.Run, distributed.GramRun):
+        for name, signature in protocol.items():
+            parameters = list(inspect.signature(getattr(run, name)).parameters)
+            assert parameters == list(signature.parameters), (run, name, parameters)
