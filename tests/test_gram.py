@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from test_properties import problems
 
 import fastgd
-from fastgd import _config, curvature, gram, moments, threads
+from fastgd import _config, curvature, gram, moments
 from fastgd._validation import check_data
 
 
@@ -264,7 +264,7 @@ def test_gram_runs_its_single_pass_in_parallel_only_when_it_is_long(rng, monkeyp
     x = rng.normal(size=1000)
     assert fastgd.fit(x, 2 * x, lr=0.1, n_iter=100, method="gram").threads == 1
     monkeypatch.setattr(_config, "GRAM_PARALLEL_MIN_PRODUCTS", 4000)
-    monkeypatch.setattr(threads, "runnable_elsewhere", lambda: 0)  # an idle machine
+    monkeypatch.setattr("fastgd.threads.runnable_elsewhere", lambda: 0)  # an idle machine
     result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=100, method="gram")
     assert result.threads == numba.get_num_threads()
     assert fastgd.fit(x, 2 * x, lr=0.1, n_iter=100, method="gram", threads=1).threads == 1
