@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import _config
-from ._status import PARAMS_NOT_FINITE, RAN
+from ._status import PARAMS_NOT_FINITE, RAN, STOPPED
 from ._validation import (
     _dtype_problem,
     _float_dtype_for,
@@ -406,11 +406,11 @@ class Run:
 
     def compile(self, b, w, lr, tol, history):
         """Compile (or load from numba's cache) every kernel now, so that the fit's timer
-        measures the fit alone: each is launched once with the status saying 'stopped', so it
-        returns at once."""
+        measures the fit alone: each is launched once with the status STOPPED, so it returns at
+        once."""
         cuda = _numba_cuda()
         self.history = cuda.device_array(len(history))
-        self._set_status(RAN + 1)
+        self._set_status(STOPPED)
         self._launch_pass()
         self._launch_reduce(0, float(lr), float(tol), float(tol), False)
         self._step(self.sums, self.params, self.status, 0, self.total_weight, float(lr))
