@@ -354,6 +354,10 @@ class Run:
 
     Offers the same three methods as `cpu.Run`, which `fit` drives: compile, evaluate (the loss
     at the starting point) and iterate (a block of steps).
+
+    The constructor takes every backend's arguments: `threads` is the plan's count of CPU
+    threads, unused on the GPU (whose threads per block `launch_config` chooses:
+    `self.threads_per_block`).
     """
 
     def __init__(self, X, y, sample_weight, total_weight, threads):
@@ -368,7 +372,7 @@ class Run:
         n, d = X.shape
         self.n_values = n_sums(d)
         self.total_weight = float(total_weight)
-        self.blocks, self.threads = launch_config(n, d)
+        self.blocks, self.threads_per_block = launch_config(n, d)
         self.partials = cuda.device_array((self.blocks, self.n_values))
         self.sums = cuda.device_array(self.n_values)
         self.params = cuda.device_array(d + 1)
@@ -379,17 +383,17 @@ class Run:
         if d == 1:
             pass_kernel = kernels.partial_sums_one_feature
             data = (X.reshape(n), y, weights, int(weighted))
-            shared = 8 * self.n_values * self.threads
+            shared = 8 * self.n_values * self.threads_per_block
         else:
             pass_kernel = kernels.partial_sums_many_features
             data = (X, y, weights, int(weighted))
-            shared = 8 * (self.n_values * self.threads + d + 1)
+            shared = 8 * (self.n_values * self.threads_per_block + d + 1)
         self.data = data
         self.moment_data = (X, y, sample_weight)
         self.moments = None
-        self._pass = _configure(pass_kernel, self.blocks, self.threads, shared)
-        reduce_shared = 8 * self.n_values * self.threads
-        self._reduce = _configure(kernels.reduce_and_step, 1, self.threads, reduce_shared)
+        self._pass = _configure(pass_kernel, self.blocks, self.threads_per_block, shared)
+        reduce_shared = 8 * self.n_values * self.threads_per_block
+        self._reduce = _configure(kernels.reduce_and_step, 1, self.threads_per_block, reduce_shared)
         self._step = _configure(kernels.step, 1, 1)
 
     def _launch_pass(self):
