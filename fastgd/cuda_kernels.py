@@ -91,7 +91,7 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, st
     """Block partial sums [sum s r^2, sum s r, sum s r x] for one feature; x and y are (n,).
 
     sample_weight is read only when `weighted` is nonzero (kernels cannot take None: pass any
-    array of the data's dtype otherwise). Dynamic shared memory: 3 * blockDim.x float64.
+    array of the data's dtype otherwise). Dynamic shared memory: `pass_shared_bytes`.
     """
     if status[0] != RAN:
         return
@@ -138,7 +138,7 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, partials, 
     """Block partial sums (d + 2 of them) for X of shape (n, d).
 
     Each thread's d + 2 float64 accumulators live in dynamic shared memory (d is a runtime
-    value), followed by a copy of the d + 1 parameters: (d + 2) * blockDim.x + d + 1 float64.
+    value), followed by a copy of the d + 1 parameters (`pass_shared_bytes`).
     """
     if status[0] != RAN:
         return
@@ -177,7 +177,7 @@ def reduce_and_step(partials, sums, params, history, status, k_new, total_weight
     `gradient.loss_status` stops the fit (tol, noise: its arguments), step to iterate k_new + 1
     when `take_step` is nonzero. status[1] records the iterate reached.
 
-    Dynamic shared memory: (d + 2) * blockDim.x float64.
+    Dynamic shared memory: `reduce_shared_bytes`.
     """
     if status[0] != RAN:
         return
@@ -233,7 +233,8 @@ def first_bad_value(values, negative_too, first):
 @cuda.jit(cache=True)
 def block_totals(values, partials):
     """partials[block] = the sum, in float64, of the values this block's threads walk over
-    (the total sample weight, added up on the host in block order)."""
+    (the total sample weight, added up on the host in block order). Dynamic shared memory:
+    `totals_shared_bytes`."""
     acc = cuda.shared.array(0, float64)
     tid = cuda.threadIdx.x
     total = 0.0
@@ -261,7 +262,7 @@ def moment_sums(X, y, sample_weight, weighted, center, partials, status):
     """Block sums for the data's moments (`gram.Moments`), about `center` (d + 1 values): with
     z_i = (X_i, y_i) and s_i the weight, [sum s, sum s (z - c)_j for each j, sum s (z - c)_j
     (z - c)_k for j <= k]. Run about 0 for the means, then about the means for the centred
-    products (fastgd/cuda.py). Dynamic shared memory: n_moment_sums(d) * blockDim.x float64.
+    products (fastgd/cuda.py). Dynamic shared memory: `moment_shared_bytes`.
     """
     if status[0] != RAN:
         return
@@ -287,6 +288,43 @@ def moment_sums(X, y, sample_weight, weighted, center, partials, status):
     cuda.syncthreads()
     _block_tree_sum(acc, n_values, tid)
     _write_block_row(acc, n_values, partials, tid)
+
+
+# --- Dynamic shared memory: the bytes a block of `threads` threads needs ----------------------
+#
+# Every kernel above keeps float64 values in dynamic shared memory, sized at launch: fastgd/cuda.py
+# sizes every launch, and the widest data each kernel takes, with these functions.
+
+FLOAT64_BYTES = 8
+
+
+def pass_kernel(n_features):
+    """The kernel of the pass over data with this many features."""
+    return partial_sums_one_feature if n_features == 1 else partial_sums_many_features
+
+
+def pass_shared_bytes(n_features, threads):
+    """`pass_kernel(n_features)`'s: the n_sums(d) accumulators of each thread, then (for more
+    than one feature) a copy of the d + 1 parameters."""
+    values = gradient.n_sums(n_features) * threads
+    if n_features > 1:
+        values += n_features + 1
+    return FLOAT64_BYTES * values
+
+
+def reduce_shared_bytes(n_features, threads):
+    """`reduce_and_step`'s: the n_sums(d) values of each thread."""
+    return FLOAT64_BYTES * gradient.n_sums(n_features) * threads
+
+
+def totals_shared_bytes(threads):
+    """`block_totals`'s: one value per thread."""
+    return FLOAT64_BYTES * threads
+
+
+def moment_shared_bytes(n_features, threads):
+    """`moment_sums`'s: the n_moment_sums(d) values of each thread."""
+    return FLOAT64_BYTES * n_moment_sums(n_features) * threads
 
 
 def ptx_signatures():
