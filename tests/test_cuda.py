@@ -364,6 +364,26 @@ def test_too_many_features_for_shared_memory():
     assert threads == 32 and 8 * (152 * threads + 151) <= cuda.SHARED_MEMORY_BYTES
 
 
+@pytest.mark.parametrize("threads", [THREADS, 256])
+def test_the_feature_limits_said_are_the_real_ones(monkeypatch, threads):
+    from fastgd import cuda_kernels
+
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", threads)
+    limit = cuda.max_features(cuda_kernels.pass_shared_bytes)
+    assert cuda.launch_config(10**6, limit)[1] == 32  # halved down to one warp
+    with pytest.raises(ValueError, match=f"X has {limit + 1} features.* up to {limit}: "):
+        cuda.launch_config(10**6, limit + 1)
+    moment_limit = cuda.max_features(cuda_kernels.moment_shared_bytes)
+    cuda._moment_launch(10**6, moment_limit)
+    moment_message = f"X has {moment_limit + 1} features: lr='auto'.* up to {moment_limit}; "
+    with pytest.raises(ValueError, match=moment_message):
+        cuda._moment_launch(10**6, moment_limit + 1)
+    # The numbers docs/gpu.md gives.
+    docs = " ".join((ROOT / "docs" / "gpu.md").read_text(encoding="utf-8").split())
+    assert f"limits the GPU path to {limit} features" in docs
+    assert f"computed likewise: {moment_limit} features" in docs
+
+
 # --- Real PTX, no GPU needed ------------------------------------------------------------------
 
 
