@@ -86,6 +86,17 @@ def _step(sums, params, status, k_next, total_weight, lr):
         status[1] = k_next
 
 
+@cuda.jit(device=True, inline="always")
+def _add_row(data, row, s_rr, s_r, s_rx):
+    """The one-feature sums (s_rr, s_r, s_rx) with row `row` of data = (x, y, sample_weight,
+    weighted, b, w) added."""
+    x, y, sample_weight, weighted, b, w = data
+    x_row = x[row]
+    r = y[row] - (x_row * w + b)
+    sr = sample_weight[row] * r if weighted else r
+    return s_rr + sr * r, s_r + sr, s_rx + sr * x_row
+
+
 @cuda.jit(cache=True)
 def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, status):
     """Block partial sums [sum s r^2, sum s r, sum s r x] for one feature; x and y are (n,).
@@ -106,24 +117,14 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, st
     s_r = 0.0
     s_rx = 0.0
     i = cuda.grid(1)
+    data = (x, y, sample_weight, weighted, b, w)
     # The unrolled trips first (loads of UNROLL rows issued together), then the remainder.
     while i + (UNROLL - 1) * stride < n:
         for u in range(UNROLL):
-            row = i + u * stride
-            x_row = x[row]
-            r = y[row] - (x_row * w + b)
-            sr = sample_weight[row] * r if weighted else r
-            s_rr += sr * r
-            s_r += sr
-            s_rx += sr * x_row
+            s_rr, s_r, s_rx = _add_row(data, i + u * stride, s_rr, s_r, s_rx)
         i += UNROLL * stride
     while i < n:
-        x_row = x[i]
-        r = y[i] - (x_row * w + b)
-        sr = sample_weight[i] * r if weighted else r
-        s_rr += sr * r
-        s_r += sr
-        s_rx += sr * x_row
+        s_rr, s_r, s_rx = _add_row(data, i, s_rr, s_r, s_rx)
         i += stride
     acc[tid] = s_rr
     acc[threads + tid] = s_r
