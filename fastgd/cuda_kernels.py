@@ -74,7 +74,7 @@ _n_sums = _on_device(gradient.n_sums)
 
 
 @cuda.jit(device=True, inline="always")
-def _step(sums, params, status, k_next, total_weight, lr):
+def _step_params(sums, params, status, k_next, total_weight, lr):
     """params = [b, w_0, ..., w_{d-1}] takes `gradient.apply_step` (w: a view of params[1:]); a
     non-finite result (`gradient.all_finite`) stops the fit with PARAMS_NOT_FINITE at iterate
     k_next."""
@@ -207,7 +207,7 @@ def reduce_and_step(partials, sums, params, history, status, k_new, total_weight
     if code != RAN:
         status[0] = code
     elif take_step:
-        _step(sums, params, status, k_new + 1, total_weight, lr)
+        _step_params(sums, params, status, k_new + 1, total_weight, lr)
 
 
 @cuda.jit(cache=True)
@@ -216,7 +216,7 @@ def step(sums, params, status, k_next, total_weight, lr):
     step of a block of iterations; later ones are taken by reduce_and_step)."""
     if status[0] != RAN or cuda.grid(1) != 0:
         return
-    _step(sums, params, status, k_next, total_weight, lr)
+    _step_params(sums, params, status, k_next, total_weight, lr)
 
 
 @cuda.jit(cache=True)
@@ -293,8 +293,8 @@ def moment_sums(X, y, sample_weight, weighted, center, partials, status):
 
 # --- Dynamic shared memory: the bytes a block of `threads` threads needs ----------------------
 #
-# Every kernel above keeps float64 values in dynamic shared memory, sized at launch: fastgd/cuda.py
-# sizes every launch, and the widest data each kernel takes, with these functions.
+# The kernels above that use shared memory keep float64 values in it, sized at launch:
+# fastgd/cuda.py sizes every launch, and the widest data each kernel takes, with these functions.
 
 FLOAT64_BYTES = 8
 
