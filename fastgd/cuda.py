@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import _config
-from ._status import PARAMS_NOT_FINITE, RAN
+from ._status import PARAMS_NOT_FINITE, RAN, STOPPED
 from ._validation import (
     as_array,
     check_total_weight,
@@ -47,6 +47,9 @@ from .gradient import n_sums
 INSTALL_HINT = 'python3 -m pip install -e ".[cuda]" in a checkout of fastgd'
 # Shared memory a block may use without opting in to more, on every GPU numba-cuda supports.
 SHARED_MEMORY_BYTES = 48 * 1024
+# Threads per block start at _config.CUDA_THREADS_PER_BLOCK and halve, where a block's shared
+# memory would not fit, down to one warp.
+WARP = 32
 
 
 def _numba_cuda():
@@ -162,9 +165,15 @@ def _configure(kernel, blocks, threads, shared_bytes=0):
         return kernel[blocks, threads, 0, shared_bytes]
 
 
+def _weights_args(y, sample_weight):
+    """(weights, weighted flag) as the kernels take them: they cannot take None, so without
+    weights y stands in (never read)."""
+    return (y, 0) if sample_weight is None else (sample_weight, 1)
+
+
 def _launch_1d(n):
     threads = _config.CUDA_THREADS_PER_BLOCK
-    return max(1, min(_blocks_limit(), math.ceil(n / threads))), threads
+    return _blocks(n, threads), threads
 
 
 def _first_bad_index(values, negative_too):
@@ -185,9 +194,11 @@ def _value_at(array, index):
 def _total(values):
     """The sum of a 1-D device array in float64: block totals added up in block order."""
     cuda = _numba_cuda()
+    kernels = _kernels()
     blocks, threads = _launch_1d(values.shape[0])
     partials = cuda.device_array(blocks, dtype=np.float64)
-    _configure(_kernels().block_totals, blocks, threads, threads * 8)(values, partials)
+    shared = kernels.totals_shared_bytes(threads)
+    _configure(kernels.block_totals, blocks, threads, shared)(values, partials)
     return float(math.fsum(partials.copy_to_host()))
 
 
@@ -261,29 +272,58 @@ def _blocks_limit(shared_bytes_per_block=0):
     return per_sm * getattr(device, "MULTIPROCESSOR_COUNT", 1)
 
 
-def launch_config(n_rows, n_features):
-    """(blocks, threads per block) for the partial-sums pass over n_rows rows.
+def _blocks(n_rows, threads, shared_bytes=0):
+    """Blocks of a grid-stride pass over n_rows rows: at most one row per thread, and no more
+    than `_blocks_limit` allows."""
+    return max(1, min(_blocks_limit(shared_bytes), math.ceil(n_rows / threads)))
+
+
+def _smallest_block():
+    return min(_config.CUDA_THREADS_PER_BLOCK, WARP)
+
+
+def max_features(shared_bytes):
+    """The most features a kernel takes whose blocks need `shared_bytes(n_features, threads)`
+    bytes of shared memory (a function of `cuda_kernels`): the largest d for which the smallest
+    block, one warp, fits in SHARED_MEMORY_BYTES."""
+    threads = _smallest_block()
+    d = 0
+    while shared_bytes(d + 1, threads) <= SHARED_MEMORY_BYTES:
+        d += 1
+    return d
+
+
+def _launch(n_rows, n_features, shared_bytes):
+    """(blocks, threads per block, shared bytes per block) of a grid-stride pass over n_rows rows
+    by a kernel whose blocks need `shared_bytes(n_features, threads)` bytes of shared memory, or
+    None where even the smallest block does not fit (more than `max_features(shared_bytes)`).
 
     Threads per block start at `_config.CUDA_THREADS_PER_BLOCK` (a power of two) and halve
-    while one block's accumulators ((d + 2) float64 per thread) would not fit in shared memory.
+    while a block would not fit in SHARED_MEMORY_BYTES, down to one warp.
     """
     threads = _config.CUDA_THREADS_PER_BLOCK
     if threads < 1 or threads & (threads - 1):
         raise ValueError(f"CUDA_THREADS_PER_BLOCK must be a power of two, got {threads}")
-    n_values = n_sums(n_features)
-
-    def shared_bytes(t):
-        return 8 * (n_values * t + n_features + 1)
-
-    while threads > 32 and shared_bytes(threads) > SHARED_MEMORY_BYTES:
+    while threads > _smallest_block() and shared_bytes(n_features, threads) > SHARED_MEMORY_BYTES:
         threads //= 2
-    if shared_bytes(threads) > SHARED_MEMORY_BYTES:
-        limit = SHARED_MEMORY_BYTES // (8 * 33) - 3
+    shared = shared_bytes(n_features, threads)
+    if shared > SHARED_MEMORY_BYTES:
+        return None
+    return _blocks(n_rows, threads, shared), threads, shared
+
+
+def launch_config(n_rows, n_features):
+    """(blocks, threads per block) for the pass over the data (n_rows rows): `_launch` with the
+    pass kernel's shared memory, `cuda_kernels.pass_shared_bytes`."""
+    shared_bytes = _kernels().pass_shared_bytes
+    launch = _launch(n_rows, n_features, shared_bytes)
+    if launch is None:
         raise ValueError(
             f"X has {n_features} features; the CUDA kernel keeps per-thread sums in shared "
-            f"memory and supports up to {limit}: use device='cpu' for wider data"
+            f"memory and supports up to {max_features(shared_bytes)}: use device='cpu' for "
+            "wider data"
         )
-    blocks = max(1, min(_blocks_limit(shared_bytes(threads)), math.ceil(n_rows / threads)))
+    blocks, threads, _ = launch
     return blocks, threads
 
 
@@ -293,19 +333,17 @@ def launch_config(n_rows, n_features):
 def _moment_launch(n_rows, n_features):
     """(configured moment_sums kernel, its number of blocks, values per row)."""
     kernels = _kernels()
-    n_values = kernels.n_moment_sums(n_features)
-    threads = _config.CUDA_THREADS_PER_BLOCK
-    while threads > 32 and 8 * n_values * threads > SHARED_MEMORY_BYTES:
-        threads //= 2
-    shared = 8 * n_values * threads
-    if shared > SHARED_MEMORY_BYTES:
+    launch = _launch(n_rows, n_features, kernels.moment_shared_bytes)
+    if launch is None:
         raise ValueError(
             f"X has {n_features} features: lr='auto' on the GPU computes the data's moments in "
-            "shared memory and supports up to 17; pass a number as lr (fastgd.max_stable_lr "
-            "on the data gives the stable limit) or use device='cpu'"
+            f"shared memory and supports up to {max_features(kernels.moment_shared_bytes)}; "
+            "pass a number as lr (fastgd.max_stable_lr on the data gives the stable limit) or "
+            "use device='cpu'"
         )
-    blocks = max(1, min(_blocks_limit(shared), math.ceil(n_rows / threads)))
-    return _configure(kernels.moment_sums, blocks, threads, shared), blocks, n_values
+    blocks, threads, shared = launch
+    configured = _configure(kernels.moment_sums, blocks, threads, shared)
+    return configured, blocks, kernels.n_moment_sums(n_features)
 
 
 def device_moments(X, y, sample_weight):
@@ -321,11 +359,10 @@ def device_moments(X, y, sample_weight):
     launch, blocks, n_values = _moment_launch(n, d)
     partials = cuda.device_array((blocks, n_values))
     status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
-    weighted = sample_weight is not None
-    weights = sample_weight if weighted else y
+    weights = _weights_args(y, sample_weight)
 
     def sums_about(center):
-        launch(X, y, weights, int(weighted), cuda.to_device(center), partials, status)
+        launch(X, y, *weights, cuda.to_device(center), partials, status)
         return np.array([math.fsum(column) for column in partials.copy_to_host().T])
 
     first = sums_about(np.zeros(m))
@@ -352,42 +389,38 @@ class Run:
 
     Offers the same three methods as `cpu.Run`, which `fit` drives: compile, evaluate (the loss
     at the starting point) and iterate (a block of steps).
+
+    The constructor takes every backend's arguments: `threads` is the plan's count of CPU
+    threads, unused on the GPU (whose threads per block `launch_config` chooses:
+    `self.threads_per_block`).
     """
 
     def __init__(self, X, y, sample_weight, total_weight, threads):
         cuda = _numba_cuda()
         kernels = _kernels()
         # Host data is copied once here; device data (from check_device_data) is used in place.
-        X = X if is_device_array(X) else cuda.to_device(X)
-        y = y if is_device_array(y) else cuda.to_device(y)
-        weighted = sample_weight is not None
-        if weighted and not is_device_array(sample_weight):
-            sample_weight = cuda.to_device(sample_weight)
+        X, y, sample_weight = (
+            a if a is None or is_device_array(a) else cuda.to_device(a)
+            for a in (X, y, sample_weight)
+        )
         n, d = X.shape
         self.n_values = n_sums(d)
         self.total_weight = float(total_weight)
-        self.blocks, self.threads = launch_config(n, d)
+        self.blocks, self.threads_per_block = launch_config(n, d)
         self.partials = cuda.device_array((self.blocks, self.n_values))
         self.sums = cuda.device_array(self.n_values)
         self.params = cuda.device_array(d + 1)
         self.status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
         self.history: Any = None  # device-side loss history, allocated by compile()
-        # Kernels cannot take None: without weights, y stands in (never read).
-        weights = sample_weight if weighted else y
-        if d == 1:
-            pass_kernel = kernels.partial_sums_one_feature
-            data = (X.reshape(n), y, weights, int(weighted))
-            shared = 8 * self.n_values * self.threads
-        else:
-            pass_kernel = kernels.partial_sums_many_features
-            data = (X, y, weights, int(weighted))
-            shared = 8 * (self.n_values * self.threads + d + 1)
-        self.data = data
+        # The one-feature kernel takes x as (n,).
+        self.data = (X.reshape(n) if d == 1 else X, y, *_weights_args(y, sample_weight))
         self.moment_data = (X, y, sample_weight)
         self.moments = None
-        self._pass = _configure(pass_kernel, self.blocks, self.threads, shared)
-        reduce_shared = 8 * self.n_values * self.threads
-        self._reduce = _configure(kernels.reduce_and_step, 1, self.threads, reduce_shared)
+        per_block = self.threads_per_block
+        shared = kernels.pass_shared_bytes(d, per_block)
+        self._pass = _configure(kernels.pass_kernel(d), self.blocks, per_block, shared)
+        shared = kernels.reduce_shared_bytes(d, per_block)
+        self._reduce = _configure(kernels.reduce_and_step, 1, per_block, shared)
         self._step = _configure(kernels.step, 1, 1)
 
     def _launch_pass(self):
@@ -404,11 +437,11 @@ class Run:
 
     def compile(self, b, w, lr, tol, history, statistics=False):
         """Compile (or load from numba's cache) every kernel now, so that the fit's timer
-        measures the fit alone: each is launched once with the status saying 'stopped', so it
-        returns at once."""
+        measures the fit alone: each is launched once with the status STOPPED, so it returns at
+        once."""
         cuda = _numba_cuda()
         self.history = cuda.device_array(len(history))
-        self._set_status(RAN + 1)
+        self._set_status(STOPPED)
         self._launch_pass()
         self._launch_reduce(0, float(lr), float(tol), float(tol), False)
         self._step(self.sums, self.params, self.status, 0, self.total_weight, float(lr))
@@ -418,10 +451,8 @@ class Run:
             pass
         else:
             X, y, sample_weight = self.moment_data
-            weights = y if sample_weight is None else sample_weight
             center = cuda.device_array(X.shape[1] + 1)
-            flag = int(sample_weight is not None)
-            launch(X, y, weights, flag, center, self.partials, self.status)
+            launch(X, y, *_weights_args(y, sample_weight), center, self.partials, self.status)
         cuda.synchronize()
 
     def statistics(self):

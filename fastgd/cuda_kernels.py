@@ -12,8 +12,12 @@ One iteration is two launches:
    The threads of a block add their sums up in shared memory (a tree in a fixed order) and the
    block writes them to its row of `partials`.
 2. `reduce_and_step` (one block): adds the block rows up in a fixed order, writes the loss to
-   the device-side history, checks that it is finite and the tol rule, and takes the gradient
-   step on the device-side parameters (`gradient.apply_step`'s arithmetic).
+   the device-side history, applies `gradient.loss_status`'s stopping rule and takes the step of
+   `gradient.apply_step` on the device-side parameters.
+
+The step, the finiteness check of the parameters and the stopping rule are not restated here:
+the kernels call `fastgd/gradient.py`'s own functions, compiled for the device from the same
+Python source the CPU kernels inline.
 
 No floating-point atomics anywhere: for a given launch configuration the same input gives
 bit-identical results. A device-side `status` array ([code, iterate], codes from
@@ -28,7 +32,8 @@ import math
 
 from numba import cuda, float32, float64, int64
 
-from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
+from . import gradient
+from ._status import PARAMS_NOT_FINITE, RAN
 
 # Rows per thread per trip of the one-feature grid-stride loop: independent loads in flight
 # per thread, which a memory-bound pass needs to approach the device's bandwidth.
@@ -56,20 +61,40 @@ def _write_block_row(acc, n_values, partials, tid):
         partials[cuda.blockIdx.x, k] = acc[k * threads]
 
 
+def _on_device(function):
+    """A Python function (the `.py_func` of one of gradient.py's njit functions, or a plain one)
+    compiled for the device too, inline like every device function here."""
+    return cuda.jit(device=True, inline="always")(function)
+
+
+_apply_step = _on_device(gradient.apply_step.py_func)
+_all_finite = _on_device(gradient.all_finite.py_func)
+_loss_status = _on_device(gradient.loss_status.py_func)
+_n_sums = _on_device(gradient.n_sums)
+
+
 @cuda.jit(device=True, inline="always")
-def _apply_step(sums, params, status, k_next, total_weight, lr):
-    """params = [b, w_0, ..., w_{d-1}] += 2 lr / S * sums[1:] (gradient.apply_step's arithmetic);
-    a non-finite result stops the fit with PARAMS_NOT_FINITE at iterate k_next."""
-    scale = 2.0 * lr / total_weight
-    finite = True
-    for p in range(params.shape[0]):
-        value = params[p] + scale * sums[1 + p]
-        params[p] = value
-        if not math.isfinite(value):
-            finite = False
-    if not finite:
+def _step_params(sums, params, status, k_next, total_weight, lr):
+    """params = [b, w_0, ..., w_{d-1}] takes `gradient.apply_step` (w: a view of params[1:]); a
+    non-finite result (`gradient.all_finite`) stops the fit with PARAMS_NOT_FINITE at iterate
+    k_next."""
+    w = params[1:]
+    b = _apply_step(sums, total_weight, lr, params[0], w)
+    params[0] = b
+    if not _all_finite(b, w):
         status[0] = PARAMS_NOT_FINITE
         status[1] = k_next
+
+
+@cuda.jit(device=True, inline="always")
+def _add_row(data, row, s_rr, s_r, s_rx):
+    """The one-feature sums (s_rr, s_r, s_rx) with row `row` of data = (x, y, sample_weight,
+    weighted, b, w) added."""
+    x, y, sample_weight, weighted, b, w = data
+    x_row = x[row]
+    r = y[row] - (x_row * w + b)
+    sr = sample_weight[row] * r if weighted else r
+    return s_rr + sr * r, s_r + sr, s_rx + sr * x_row
 
 
 @cuda.jit(cache=True)
@@ -77,7 +102,7 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, st
     """Block partial sums [sum s r^2, sum s r, sum s r x] for one feature; x and y are (n,).
 
     sample_weight is read only when `weighted` is nonzero (kernels cannot take None: pass any
-    array of the data's dtype otherwise). Dynamic shared memory: 3 * blockDim.x float64.
+    array of the data's dtype otherwise). Dynamic shared memory: `pass_shared_bytes`.
     """
     if status[0] != RAN:
         return
@@ -92,24 +117,14 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, st
     s_r = 0.0
     s_rx = 0.0
     i = cuda.grid(1)
+    data = (x, y, sample_weight, weighted, b, w)
     # The unrolled trips first (loads of UNROLL rows issued together), then the remainder.
     while i + (UNROLL - 1) * stride < n:
         for u in range(UNROLL):
-            row = i + u * stride
-            x_row = x[row]
-            r = y[row] - (x_row * w + b)
-            sr = sample_weight[row] * r if weighted else r
-            s_rr += sr * r
-            s_r += sr
-            s_rx += sr * x_row
+            s_rr, s_r, s_rx = _add_row(data, i + u * stride, s_rr, s_r, s_rx)
         i += UNROLL * stride
     while i < n:
-        x_row = x[i]
-        r = y[i] - (x_row * w + b)
-        sr = sample_weight[i] * r if weighted else r
-        s_rr += sr * r
-        s_r += sr
-        s_rx += sr * x_row
+        s_rr, s_r, s_rx = _add_row(data, i, s_rr, s_r, s_rx)
         i += stride
     acc[tid] = s_rr
     acc[threads + tid] = s_r
@@ -124,7 +139,7 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, partials, 
     """Block partial sums (d + 2 of them) for X of shape (n, d).
 
     Each thread's d + 2 float64 accumulators live in dynamic shared memory (d is a runtime
-    value), followed by a copy of the d + 1 parameters: (d + 2) * blockDim.x + d + 1 float64.
+    value), followed by a copy of the d + 1 parameters (`pass_shared_bytes`).
     """
     if status[0] != RAN:
         return
@@ -132,7 +147,7 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, partials, 
     tid = cuda.threadIdx.x
     threads = cuda.blockDim.x
     n, d = X.shape
-    n_values = d + 2
+    n_values = _n_sums(d)
     own = n_values * threads  # the parameters' offset in shared memory
     for p in range(tid, d + 1, threads):
         acc[own + p] = params[p]
@@ -159,12 +174,11 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, partials, 
 def reduce_and_step(partials, sums, params, history, status, k_new, total_weight, lr, tol,
                     noise, take_step):  # fmt: skip
     """One block: sums = the block rows of `partials` added up in a fixed order; these are the
-    sums of iterate k_new, whose loss goes to history[k_new]. Then, unless the loss is not
-    finite (LOSS_NOT_FINITE), rose by more than `noise` (LOSS_INCREASED) or the tol rule holds
-    (CONVERGED; tol < 0: no tolerance) -- `gradient.loss_status`'s rule --, step to
-    iterate k_new + 1 when `take_step` is nonzero. status[1] records the iterate reached.
+    sums of iterate k_new, whose loss goes to history[k_new]. Then, unless
+    `gradient.loss_status` stops the fit (tol, noise: its arguments), step to iterate k_new + 1
+    when `take_step` is nonzero. status[1] records the iterate reached.
 
-    Dynamic shared memory: (d + 2) * blockDim.x float64.
+    Dynamic shared memory: `reduce_shared_bytes`.
     """
     if status[0] != RAN:
         return
@@ -186,19 +200,14 @@ def reduce_and_step(partials, sums, params, history, status, k_new, total_weight
     loss = sums[0] / total_weight
     history[k_new] = loss
     status[1] = k_new
-    if not math.isfinite(loss):
-        status[0] = LOSS_NOT_FINITE
-    elif k_new > 0 and loss - history[k_new - 1] > noise:
-        status[0] = LOSS_INCREASED
-    elif (
-        tol >= 0.0
-        and k_new > 0
-        and loss <= history[k_new - 1]
-        and history[k_new - 1] - loss <= tol * history[k_new - 1]
-    ):
-        status[0] = CONVERGED
+    if k_new > 0:
+        code = _loss_status(history[k_new - 1], loss, tol, noise)
+    else:  # the starting point has no previous loss: compared with itself, without tol
+        code = _loss_status(loss, loss, -1.0, 0.0)  # only its finiteness counts
+    if code != RAN:
+        status[0] = code
     elif take_step:
-        _apply_step(sums, params, status, k_new + 1, total_weight, lr)
+        _step_params(sums, params, status, k_new + 1, total_weight, lr)
 
 
 @cuda.jit(cache=True)
@@ -207,7 +216,7 @@ def step(sums, params, status, k_next, total_weight, lr):
     step of a block of iterations; later ones are taken by reduce_and_step)."""
     if status[0] != RAN or cuda.grid(1) != 0:
         return
-    _apply_step(sums, params, status, k_next, total_weight, lr)
+    _step_params(sums, params, status, k_next, total_weight, lr)
 
 
 @cuda.jit(cache=True)
@@ -225,7 +234,8 @@ def first_bad_value(values, negative_too, first):
 @cuda.jit(cache=True)
 def block_totals(values, partials):
     """partials[block] = the sum, in float64, of the values this block's threads walk over
-    (the total sample weight, added up on the host in block order)."""
+    (the total sample weight, added up on the host in block order). Dynamic shared memory:
+    `totals_shared_bytes`."""
     acc = cuda.shared.array(0, float64)
     tid = cuda.threadIdx.x
     total = 0.0
@@ -245,12 +255,15 @@ def n_moment_sums(n_features):
     return 1 + m + m * (m + 1) // 2
 
 
+_n_moment_sums = _on_device(n_moment_sums)
+
+
 @cuda.jit(cache=True)
 def moment_sums(X, y, sample_weight, weighted, center, partials, status):
     """Block sums for the data's moments (`moments.Moments`), about `center` (d + 1 values): with
     z_i = (X_i, y_i) and s_i the weight, [sum s, sum s (z - c)_j for each j, sum s (z - c)_j
     (z - c)_k for j <= k]. Run about 0 for the means, then about the means for the centred
-    products (fastgd/cuda.py). Dynamic shared memory: n_moment_sums(d) * blockDim.x float64.
+    products (fastgd/cuda.py). Dynamic shared memory: `moment_shared_bytes`.
     """
     if status[0] != RAN:
         return
@@ -259,7 +272,7 @@ def moment_sums(X, y, sample_weight, weighted, center, partials, status):
     threads = cuda.blockDim.x
     n, d = X.shape
     m = d + 1
-    n_values = 1 + m + m * (m + 1) // 2
+    n_values = _n_moment_sums(d)
     for k in range(n_values):
         acc[k * threads + tid] = 0.0
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
@@ -276,6 +289,43 @@ def moment_sums(X, y, sample_weight, weighted, center, partials, status):
     cuda.syncthreads()
     _block_tree_sum(acc, n_values, tid)
     _write_block_row(acc, n_values, partials, tid)
+
+
+# --- Dynamic shared memory: the bytes a block of `threads` threads needs ----------------------
+#
+# The kernels above that use shared memory keep float64 values in it, sized at launch:
+# fastgd/cuda.py sizes every launch, and the widest data each kernel takes, with these functions.
+
+FLOAT64_BYTES = 8
+
+
+def pass_kernel(n_features):
+    """The kernel of the pass over data with this many features."""
+    return partial_sums_one_feature if n_features == 1 else partial_sums_many_features
+
+
+def pass_shared_bytes(n_features, threads):
+    """`pass_kernel(n_features)`'s: the n_sums(d) accumulators of each thread, then (for more
+    than one feature) a copy of the d + 1 parameters."""
+    values = gradient.n_sums(n_features) * threads
+    if n_features > 1:
+        values += n_features + 1
+    return FLOAT64_BYTES * values
+
+
+def reduce_shared_bytes(n_features, threads):
+    """`reduce_and_step`'s: the n_sums(d) values of each thread."""
+    return FLOAT64_BYTES * gradient.n_sums(n_features) * threads
+
+
+def totals_shared_bytes(threads):
+    """`block_totals`'s: one value per thread."""
+    return FLOAT64_BYTES * threads
+
+
+def moment_shared_bytes(n_features, threads):
+    """`moment_sums`'s: the n_moment_sums(d) values of each thread."""
+    return FLOAT64_BYTES * n_moment_sums(n_features) * threads
 
 
 def ptx_signatures():

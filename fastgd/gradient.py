@@ -24,7 +24,10 @@ Accumulation is always in float64, also for float32 data.
 
 The kernels here are inline="always": each backend's compiled entry point contains them whole,
 which keeps results bit-identical between the process that compiles and the ones that load
-numba's cache (see the comment above the entry points in fastgd/cpu.py).
+numba's cache (see the comment above the entry points in fastgd/cpu.py). `n_sums`,
+`apply_step`, `all_finite` and `loss_status` also run on the GPU: fastgd/cuda_kernels.py compiles
+their Python source (`.py_func`) as CUDA device functions, so they keep to what numba-cuda
+compiles too (scalars, `math`, indexing of arrays and their slices).
 """
 
 import math
@@ -127,7 +130,7 @@ def loss_status(previous, loss, tol, noise):
     loss every step with lr < 2 / L decreases the loss, so an increase means lr is above the
     stable limit: gradient descent diverges, however small the increase looks now. A rise
     within the noise is neither: the fit goes on. The stopping rule of every backend (the CUDA
-    kernel repeats it on the GPU)."""
+    kernels compile this function's Python source for the GPU)."""
     if not math.isfinite(loss):
         return LOSS_NOT_FINITE
     if loss - previous > noise:

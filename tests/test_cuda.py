@@ -357,11 +357,37 @@ def test_device_error_says_why(monkeypatch, gpus, reason):
         fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
 
 
-def test_too_many_features_for_shared_memory():
+def test_too_many_features_for_shared_memory(monkeypatch):
+    from fastgd import cuda_kernels
+
     with pytest.raises(ValueError, match=r"X has 1000 features.*device='cpu'"):
         cuda.launch_config(100, 1000)
-    _, threads = cuda.launch_config(10**6, 150)  # fits with fewer threads per block
-    assert threads == 32 and 8 * (152 * threads + 151) <= cuda.SHARED_MEMORY_BYTES
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 256)
+    # Fits with fewer threads per block: the most that fit.
+    for d, fitting in ((90, 64), (150, 32)):
+        assert cuda.launch_config(10**6, d)[1] == fitting
+        assert cuda_kernels.pass_shared_bytes(d, fitting) <= cuda.SHARED_MEMORY_BYTES
+        assert cuda_kernels.pass_shared_bytes(d, 2 * fitting) > cuda.SHARED_MEMORY_BYTES
+
+
+@pytest.mark.parametrize("threads", [THREADS, 256])
+def test_the_feature_limits_said_are_the_real_ones(monkeypatch, threads):
+    from fastgd import cuda_kernels
+
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", threads)
+    limit = cuda.max_features(cuda_kernels.pass_shared_bytes)
+    assert cuda.launch_config(10**6, limit)[1] == 32  # halved down to one warp
+    with pytest.raises(ValueError, match=f"X has {limit + 1} features.* up to {limit}: "):
+        cuda.launch_config(10**6, limit + 1)
+    moment_limit = cuda.max_features(cuda_kernels.moment_shared_bytes)
+    cuda._moment_launch(10**6, moment_limit)
+    moment_message = f"X has {moment_limit + 1} features: lr='auto'.* up to {moment_limit}; "
+    with pytest.raises(ValueError, match=moment_message):
+        cuda._moment_launch(10**6, moment_limit + 1)
+    # The numbers docs/gpu.md gives.
+    docs = " ".join((ROOT / "docs" / "gpu.md").read_text(encoding="utf-8").split())
+    assert f"limits the GPU path to {limit} features" in docs
+    assert f"computed likewise: {moment_limit} features" in docs
 
 
 # --- Real PTX, no GPU needed ------------------------------------------------------------------
