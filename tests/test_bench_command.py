@@ -153,7 +153,11 @@ def test_cli_bench_writes_json_and_plot(tmp_path, capsys):
     text = out.getvalue()
     assert "fastgd bench: N = 2,000 points, 3 iterations" in text
     assert f"report saved to {path}" in text and f"plot saved to {picture}" in text
-    assert picture.read_bytes().startswith(b"\x89PNG")
+    # A bar a row: 5 rows (one thread, no GPU) make an 8 x (0.5 * 5 + 1.5) inch figure at 100 dpi.
+    assert len(saved["results"]) == 5
+    data = picture.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR"
+    assert (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) == (800, 400)
 
 
 @pytest.mark.parametrize(
