@@ -1,8 +1,8 @@
 """Reading data files for the command line: CSV (header or none) and .npy tables.
 
 Errors are `DataFileError`s that name the file, and the line where one applies. The CSV helpers
-(the delimiter, the header, the first line that is not a row of numbers) serve `fastgd convert`
-too.
+(checking the path, opening the file, the delimiter, the header, parsing rows and naming the
+first line that is not a row of numbers) serve `fastgd convert` too.
 """
 
 import codecs
