@@ -25,6 +25,8 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -51,6 +53,10 @@ RESULT_KEYS = (
     "bandwidth_share",
     "note",
 )
+
+# The rows the others are measured against: "vs NumPy" and "of memory bw".
+RATIO_TO = "numpy"
+FLOOR = "read-floor"
 
 LR = 1e-4  # stable for the lecture-like data (its limit is about 4e-4)
 NUMPY_POINT_ITERATIONS = 20_000_000
@@ -80,14 +86,159 @@ def _cuda_problem():
     return None
 
 
+@dataclass
+class Row:
+    """One row of the comparison: what it runs and how much work one run is."""
+
+    name: str  # the report's key for the row
+    label: str  # the table's
+    run: Callable[[], object]  # one timed run
+    points: int  # points per iteration of one run
+    iterations: int  # iterations of one run
+    threads: int = 1
+    note: str = ""
+    repeats: int | None = None  # timed runs, at most (None: the report's `repeats`)
+    passes: bool = True  # reads the data once per iteration, so has a share of the bandwidth
+    skip: str | None = None  # why the row is not measured on this machine, if it is not
+    skip_on: tuple[type[Exception], ...] = ()  # errors of its first run that skip it too
+
+
+def _rows(x, y, iters, threads, python_points):
+    """The rows of the comparison, in the table's order."""
+    n = x.shape[0]
+
+    def fastgd_run(**options):
+        return lambda: fit(x, y, lr=LR, n_iter=iters, **options)
+
+    # gram runs with its own default thread count: one pass in all, threads only pay off on
+    # large data (plan.py decides).
+    gram_threads = fit(x, y, lr=LR, n_iter=1, method="gram").threads
+    numpy_iters = max(1, min(iters, NUMPY_POINT_ITERATIONS // n))
+    m = min(n, python_points)
+    points = np.column_stack([x[:m], y[:m]])
+
+    def read_passes():
+        # As many passes as a fit's iterations, so that one timing is as long as a fit's.
+        for _ in range(iters):
+            peers.read_pass(x, y)
+
+    return [
+        Row(
+            name="fastgd-serial",
+            label="fastgd, 1 thread",
+            run=fastgd_run(threads=1, method="loop"),
+            points=n,
+            iterations=iters,
+        ),
+        Row(
+            name="fastgd-parallel",
+            label=f"fastgd, {plural(threads, 'thread')}",
+            run=fastgd_run(threads=threads, method="loop"),
+            points=n,
+            iterations=iters,
+            threads=threads,
+            skip=None if threads > 1 else "threads=1",
+        ),
+        Row(
+            name="fastgd-gram",
+            label=f"fastgd gram, {plural(gram_threads, 'thread')}",
+            run=fastgd_run(method="gram"),
+            points=n,
+            iterations=iters,
+            threads=gram_threads,
+            note="one pass over the data in all",
+            passes=False,
+        ),
+        Row(
+            name="fastgd-cuda",
+            label="fastgd, CUDA GPU",
+            run=fastgd_run(device="cuda"),
+            points=n,
+            iterations=iters,
+            threads=0,
+            note="host data, copied to the GPU in every fit",
+            skip=_cuda_problem(),
+            skip_on=(DeviceError,),
+        ),
+        Row(
+            name="numpy",
+            label="NumPy vectorized GD",
+            run=lambda: peers.numpy_gradient_descent(x, y, LR, numpy_iters),
+            points=n,
+            iterations=numpy_iters,
+        ),
+        Row(
+            # Its cost is linear in points and iterations: a subsample and one iteration do.
+            name="python-lecture",
+            label="lecture's Python loops",
+            run=lambda: peers.lecture_gradient_descent(points, 0.0, 0.0, LR, 1),
+            points=m,
+            iterations=1,
+            note=f"on {m:,} of the {n:,} points, extrapolated per point" if m < n else "",
+            repeats=3,
+            passes=False,
+        ),
+        Row(
+            name="read-floor",
+            label="plain read of x and y",
+            run=read_passes,
+            points=n,
+            iterations=iters,
+            note="memory-bandwidth floor",
+        ),
+    ]
+
+
+def _measure(rows, repeats):
+    """(results, skipped) of the report: each row timed, or the reason it was not."""
+    results, skipped = [], []
+    for row in rows:
+        if row.skip is not None:
+            skipped.append({"name": row.name, "reason": row.skip})
+            continue
+        try:
+            seconds = _time(row.run, min(repeats, row.repeats or repeats))
+        except row.skip_on as error:
+            skipped.append({"name": row.name, "reason": str(error)})
+            continue
+        median = statistics.median(seconds)
+        results.append(
+            {
+                "name": row.name,
+                "label": row.label,
+                "points": row.points,
+                "iterations": row.iterations,
+                "threads": row.threads,
+                "seconds": median,
+                "seconds_all": seconds,
+                "ns_per_point_iter": median * 1e9 / (row.points * row.iterations),
+                "passes": row.passes,
+                "note": row.note,
+            }
+        )
+    # Ratios to the references: NumPy's time per point-iteration, and the plain read's (only
+    # rows that read the data once per iteration have a share of the memory bandwidth).
+    by_name = {result["name"]: result for result in results}
+    numpy_ns = by_name[RATIO_TO]["ns_per_point_iter"]
+    floor_ns = by_name[FLOOR]["ns_per_point_iter"]
+    for result in results:
+        ns = result["ns_per_point_iter"]
+        result["ratio_to_numpy"] = numpy_ns / ns
+        result["bandwidth_share"] = floor_ns / ns if result["passes"] else None
+    return [{key: result[key] for key in RESULT_KEYS} for result in results], skipped
+
+
+def _check_count(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 def run(n=1_000_000, iters=100, threads=None, repeats=5, python_points=10_000):
     """Run the comparison; return the report (a dict, see SCHEMA/VERSION and RESULT_KEYS)."""
     for value, name in ((n, "n"), (iters, "iters"), (repeats, "repeats")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_count(value, name)
     threads = numba.get_num_threads() if threads is None else threads
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    _check_count(threads, "threads")
     if threads > numba.config.NUMBA_NUM_THREADS:
         raise ValueError(
             f"threads={threads} exceeds numba's thread pool of {numba.config.NUMBA_NUM_THREADS}"
@@ -95,79 +246,7 @@ def run(n=1_000_000, iters=100, threads=None, repeats=5, python_points=10_000):
     # Other work on the machine slows every path, the parallel ones most: record how busy it was.
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     x, y = datasets.lecture_like(n, seed=1)
-    rows, skipped = [], []
-
-    def add(name, label, points, iterations, seconds, threads=1, note=""):
-        rows.append(
-            {
-                "name": name,
-                "label": label,
-                "points": points,
-                "iterations": iterations,
-                "threads": threads,
-                "seconds": statistics.median(seconds),
-                "seconds_all": seconds,
-                "note": note,
-            }
-        )
-
-    def fastgd_path(name, label, threads, note="", **options):
-        seconds = _time(lambda: fit(x, y, lr=LR, n_iter=iters, threads=threads, **options), repeats)
-        add(name, label, n, iters, seconds, threads=threads, note=note)
-
-    fastgd_path("fastgd-serial", "fastgd, 1 thread", 1, method="loop")
-    if threads > 1:
-        fastgd_path("fastgd-parallel", f"fastgd, {threads} threads", threads, method="loop")
-    else:
-        skipped.append({"name": "fastgd-parallel", "reason": "threads=1"})
-    # gram runs with its own default thread count: one pass in all, threads only pay off on
-    # large data (plan.py decides).
-    gram_threads = fit(x, y, lr=LR, n_iter=1, method="gram").threads
-    label = f"fastgd gram, {gram_threads} thread{'s' * (gram_threads > 1)}"
-    seconds = _time(lambda: fit(x, y, lr=LR, n_iter=iters, method="gram"), repeats)
-    add("fastgd-gram", label, n, iters, seconds, gram_threads, "one pass over the data in all")
-    problem = _cuda_problem()
-    if problem is None:
-        try:
-            seconds = _time(lambda: fit(x, y, lr=LR, n_iter=iters, device="cuda"), repeats)
-            note = "host data, copied to the GPU in every fit"
-            add("fastgd-cuda", "fastgd, CUDA GPU", n, iters, seconds, threads=0, note=note)
-        except DeviceError as error:
-            skipped.append({"name": "fastgd-cuda", "reason": str(error)})
-    else:
-        skipped.append({"name": "fastgd-cuda", "reason": problem})
-
-    numpy_iters = max(1, min(iters, NUMPY_POINT_ITERATIONS // n))
-    seconds = _time(lambda: peers.numpy_gradient_descent(x, y, LR, numpy_iters), repeats)
-    add("numpy", "NumPy vectorized GD", n, numpy_iters, seconds)
-
-    m = min(n, python_points)
-    points = np.column_stack([x[:m], y[:m]])
-    seconds = _time(
-        lambda: peers.lecture_gradient_descent(points, 0.0, 0.0, LR, 1), min(repeats, 3)
-    )
-    note = f"on {m:,} of the {n:,} points, extrapolated per point" if m < n else ""
-    add("python-lecture", "lecture's Python loops", m, 1, seconds, note=note)
-
-    def read_passes():
-        # As many passes as a fit's iterations, so that one timing is as long as a fit's.
-        for _ in range(iters):
-            peers.read_pass(x, y)
-
-    seconds = _time(read_passes, repeats)
-    add("read-floor", "plain read of x and y", n, iters, seconds, note="memory-bandwidth floor")
-
-    by_name = {row["name"]: row for row in rows}
-    for row in rows:
-        row["ns_per_point_iter"] = row["seconds"] * 1e9 / (row["points"] * row["iterations"])
-    numpy_ns = by_name["numpy"]["ns_per_point_iter"]
-    floor_ns = by_name["read-floor"]["ns_per_point_iter"]
-    for row in rows:
-        row["ratio_to_numpy"] = numpy_ns / row["ns_per_point_iter"]
-        # Only paths that read the data once per iteration have a meaningful share of the
-        # memory bandwidth; gram reads it once in all.
-        passes = row["name"] not in ("fastgd-gram", "python-lecture")
-        row["bandwidth_share"] = floor_ns / row["ns_per_point_iter"] if passes else None
+    results, skipped = _measure(_rows(x, y, iters, threads, python_points), repeats)
     return {
         "schema": SCHEMA,
         "version": VERSION,
@@ -188,12 +267,12 @@ def run(n=1_000_000, iters=100, threads=None, repeats=5, python_points=10_000):
             "iters": iters,
             "threads": threads,
             "repeats": repeats,
-            "python_points": m,
+            "python_points": min(n, python_points),
             "features": 1,
             "dtype": "float64",
             "lr": LR,
         },
-        "results": [{key: row[key] for key in RESULT_KEYS} for row in rows],
+        "results": results,
         "skipped": skipped,
     }
 

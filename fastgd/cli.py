@@ -9,6 +9,8 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple, TextIO
 
 import numpy as np
 
@@ -118,6 +120,44 @@ def _add_fit_options(parser, lr, iters):
     )  # fmt: skip
 
 
+def _declare_demo(parser):
+    parser.add_argument("--n", type=_positive_int, default=100, help="points (default 100)")
+    parser.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
+    _add_fit_options(parser, lr=0.0001, iters=1000)
+
+
+def _declare_fit(parser):
+    parser.add_argument(
+        "file", help="a .csv file (header optional) or an (n, k) .npy table (y: the last column "
+        "unless --y says; with --y-file, X alone)",
+    )  # fmt: skip
+    _add_column_options(
+        parser, "x columns: 0-based numbers or header names, comma-separated (default: "
+        "every column but y)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--y-file", default=None, help="a .npy file holding y; FILE is then a .npy of X alone "
+        "(both memory-mapped, as `fastgd convert` writes them)",
+    )  # fmt: skip
+    _add_fit_options(parser, lr="auto", iters=1000)
+
+
+def _declare_bench(parser):
+    parser.add_argument("--n", type=_positive_int, default=1_000_000, help="points (default 1e6)")
+    parser.add_argument("--iters", type=_positive_int, default=100, help="iterations (default 100)")
+    parser.add_argument("--threads", type=int, default=None, help="threads of the parallel path")
+    parser.add_argument("--repeats", type=_positive_int, default=5, help="timed runs (default 5)")
+    parser.add_argument("--json", metavar="FILE", default=None, help="also save the report")
+    parser.add_argument("--plot", metavar="FILE", default=None, help="also save a bar chart")
+
+
+def _declare_convert(parser):
+    parser.add_argument("file", help="a .csv file (header optional)")
+    parser.add_argument("output", help="X.npy (or, alone, an (n, d + 1) table of X and y)")
+    parser.add_argument("y_output", nargs="?", default=None, help="y.npy (recommended)")
+    _add_column_options(parser, "x columns, as for `fastgd fit`")
+
+
 def _build_parser():
     parser = _Parser(
         prog="fastgd", description="Linear regression by batch gradient descent, compiled."
@@ -125,44 +165,8 @@ def _build_parser():
     parser.add_argument("--version", action="version", version=f"fastgd {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-
-    demo = commands.add_parser("demo", help="the lecture's experiment on a built-in data set")
-    demo.add_argument("--n", type=_positive_int, default=100, help="points (default 100)")
-    demo.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
-    _add_fit_options(demo, lr=0.0001, iters=1000)
-
-    fit_command = commands.add_parser("fit", help="fit a line (or plane) to a .csv or .npy file")
-    fit_command.add_argument(
-        "file", help="a .csv file (header optional) or an (n, k) .npy table (y: the last column "
-        "unless --y says; with --y-file, X alone)",
-    )  # fmt: skip
-    _add_column_options(
-        fit_command, "x columns: 0-based numbers or header names, comma-separated (default: "
-        "every column but y)",
-    )  # fmt: skip
-    fit_command.add_argument(
-        "--y-file", default=None, help="a .npy file holding y; FILE is then a .npy of X alone "
-        "(both memory-mapped, as `fastgd convert` writes them)",
-    )  # fmt: skip
-    _add_fit_options(fit_command, lr="auto", iters=1000)
-
-    bench = commands.add_parser(
-        "bench", help="time fastgd against NumPy, the lecture's loops and a plain read"
-    )
-    bench.add_argument("--n", type=_positive_int, default=1_000_000, help="points (default 1e6)")
-    bench.add_argument("--iters", type=_positive_int, default=100, help="iterations (default 100)")
-    bench.add_argument("--threads", type=int, default=None, help="threads of the parallel path")
-    bench.add_argument("--repeats", type=_positive_int, default=5, help="timed runs (default 5)")
-    bench.add_argument("--json", metavar="FILE", default=None, help="also save the report")
-    bench.add_argument("--plot", metavar="FILE", default=None, help="also save a bar chart")
-
-    convert = commands.add_parser(
-        "convert", help="convert a large CSV file to .npy files that `fastgd fit` maps"
-    )
-    convert.add_argument("file", help="a .csv file (header optional)")
-    convert.add_argument("output", help="X.npy (or, alone, an (n, d + 1) table of X and y)")
-    convert.add_argument("y_output", nargs="?", default=None, help="y.npy (recommended)")
-    _add_column_options(convert, "x columns, as for `fastgd fit`")
+    for name, command in COMMANDS.items():
+        command.declare(commands.add_parser(name, help=command.help))
     return parser
 
 
@@ -201,43 +205,53 @@ def _check_plot(path):
         )
 
 
+def _csv_delimiter(args):
+    return getattr(args, "delimiter", ",")
+
+
+def _refuse_column_options_with_y_file(args):
+    """--x, --y and --delimiter mean nothing for X.npy --y-file y.npy: refuse them."""
+    for option, value in (("--x", args.x), ("--y", args.y)):
+        if value is not None:
+            raise ValueError(
+                f"{option} cannot be used with --y-file: {args.file} is used whole, as X "
+                f"(every column an x), and y is {args.y_file}; choose columns when "
+                "converting (fastgd convert DATA.csv X.npy y.npy --x ... --y ...)"
+            )
+    if hasattr(args, "delimiter"):
+        raise ValueError("--delimiter cannot be used with --y-file: .npy files have none")
+    if not str(args.file).endswith(".npy"):
+        raise ValueError(
+            f"--y-file is for a .npy file of X, and {args.file} is none: fit a CSV file "
+            "without --y-file (--x and --y choose its columns)"
+        )
+
+
 def _read_fit_data(args):
     """X, y and their `Source` for `fastgd fit`, refusing options that would be ignored."""
-    given_delimiter = hasattr(args, "delimiter")
     if args.y_file is not None:
-        for option, value in (("--x", args.x), ("--y", args.y)):
-            if value is not None:
-                raise ValueError(
-                    f"{option} cannot be used with --y-file: {args.file} is used whole, as X "
-                    f"(every column an x), and y is {args.y_file}; choose columns when "
-                    "converting (fastgd convert DATA.csv X.npy y.npy --x ... --y ...)"
-                )
-        if given_delimiter:
-            raise ValueError("--delimiter cannot be used with --y-file: .npy files have none")
-        if not str(args.file).endswith(".npy"):
-            raise ValueError(
-                f"--y-file is for a .npy file of X, and {args.file} is none: fit a CSV file "
-                "without --y-file (--x and --y choose its columns)"
-            )
+        _refuse_column_options_with_y_file(args)
         return read_npy_pair(args.file, args.y_file)
-    if str(args.file).endswith(".npy"):
-        if given_delimiter:
-            raise ValueError(f"--delimiter is for CSV files; {args.file} is a .npy file")
-        X, y, _, source = read_table(args.file, args.x, args.y)
-        if args.y is None:
-            # A table has no header to say which column is y: say it, in case FILE is X alone.
-            print(
-                f"fastgd: note: y is the last column of {args.file} (column "
-                f"{source.columns[-1]}); pass --y to choose it, or --y-file y.npy if "
-                f"{args.file} holds X alone",
-                file=sys.stderr,
-            )
+    if not str(args.file).endswith(".npy"):
+        X, y, _, source = read_table(args.file, args.x, args.y, _csv_delimiter(args))
         return X, y, source
-    X, y, _, source = read_table(args.file, args.x, args.y, getattr(args, "delimiter", ","))
+    if hasattr(args, "delimiter"):
+        raise ValueError(f"--delimiter is for CSV files; {args.file} is a .npy file")
+    X, y, _, source = read_table(args.file, args.x, args.y)
+    if args.y is None:
+        # A table has no header to say which column is y: say it, in case FILE is X alone.
+        print(
+            f"fastgd: note: y is the last column of {args.file} (column "
+            f"{source.columns[-1]}); pass --y to choose it, or --y-file y.npy if "
+            f"{args.file} holds X alone",
+            file=sys.stderr,
+        )
     return X, y, source
 
 
-def _report(X, y, args, out, source=None):
+def _run_fit(X, y, args, source):
+    """fit() as the options say, with the progress bar and the compile notice; returns the
+    result and the warnings it raised. Bad values in a file are named in the file's terms."""
     # The bar shows itself only on a terminal and after a second; elsewhere no callback at all.
     progress = ProgressBar(args.iters) if sys.stderr.isatty() else None
     result = None
@@ -261,6 +275,11 @@ def _report(X, y, args, out, source=None):
     finally:
         if progress is not None:
             progress.close(*(() if result is None else (result.n_iter, result.loss)))
+    return result, caught
+
+
+def _print_fit(result, n_points, args, out):
+    """The lecture's two lines, then the device, method, step size and time."""
     w0 = np.zeros(result.coef.shape[0]) if args.w0 is None else np.asarray(args.w0)
     print(
         f"Starting gradient descent at b = {_number(args.b0)}, m = {_numbers(w0, _number)}, "
@@ -278,9 +297,15 @@ def _report(X, y, args, out, source=None):
     print(
         f"device: {result.device}{threads if result.device == 'cpu' else ''}; "
         f"method {result.method}, lr {result.lr:.4g}{auto}; "
-        f"{plural(len(y), 'point')}, fit took {result.seconds * 1e3:.3g} ms",
+        f"{plural(n_points, 'point')}, fit took {result.seconds * 1e3:.3g} ms",
         file=out,
     )
+
+
+def _report(X, y, args, out, source=None):
+    """Fit X and y as `fastgd demo` and `fastgd fit` do, and print the result."""
+    result, caught = _run_fit(X, y, args, source)
+    _print_fit(result, len(y), args, out)
     for warning in caught:
         print(f"fastgd: warning: {_warning_text(warning.message)}", file=sys.stderr)
     if args.plot is not None:
@@ -306,6 +331,16 @@ def _warning_text(warning):
     )
 
 
+def _demo(args, out):
+    x, y = datasets.lecture_like(args.n, seed=args.seed)
+    _report(x, y, args, out)
+
+
+def _fit(args, out):
+    X, y, source = _read_fit_data(args)
+    _report(X, y, args, out, source)
+
+
 def _bench(args, out):
     from . import benchmark
 
@@ -328,42 +363,75 @@ def _bench(args, out):
         print(f"plot saved to {args.plot}", file=out)
 
 
-def _outputs(args):
-    """(path, what) for each file the command will write, --plot aside."""
-    if args.command == "bench" and args.json is not None:
-        yield args.json, "--json"
-    if args.command == "convert":
-        yield args.output, "output"
-        if args.y_output is not None:
-            yield args.y_output, "y output"
+def _bench_outputs(args):
+    return [] if args.json is None else [(args.json, "--json")]
+
+
+def _convert(args, out):
+    rows, labels = convert_csv(
+        args.file, args.output, args.y_output, args.x, args.y, _csv_delimiter(args)
+    )
+    outputs = args.output + (f" and {args.y_output}" if args.y_output else "")
+    print(f"wrote {plural(rows, 'row')} ({plural(len(labels), 'x column')}: "
+          f"{', '.join(labels)}) to {outputs}", file=out)  # fmt: skip
+
+
+def _convert_outputs(args):
+    return [(args.output, "output")] + (
+        [] if args.y_output is None else [(args.y_output, "y output")]
+    )
+
+
+def _no_outputs(args):
+    return []
+
+
+class _Command(NamedTuple):
+    help: str  # the line `fastgd --help` shows
+    declare: Callable[[argparse.ArgumentParser], None]  # adds the command's arguments
+    run: Callable[[argparse.Namespace, TextIO], None]  # does the work, printing to `out`
+    # (path, what) for each file it writes, --plot aside: checked before any work.
+    outputs: Callable[[argparse.Namespace], list[tuple[str, str]]] = _no_outputs
+
+
+COMMANDS = {
+    "demo": _Command(
+        help="the lecture's experiment on a built-in data set",
+        declare=_declare_demo,
+        run=_demo,
+    ),
+    "fit": _Command(
+        help="fit a line (or plane) to a .csv or .npy file",
+        declare=_declare_fit,
+        run=_fit,
+    ),
+    "bench": _Command(
+        help="time fastgd against NumPy, the lecture's loops and a plain read",
+        declare=_declare_bench,
+        run=_bench,
+        outputs=_bench_outputs,
+    ),
+    "convert": _Command(
+        help="convert a large CSV file to .npy files that `fastgd fit` maps",
+        declare=_declare_convert,
+        run=_convert,
+        outputs=_convert_outputs,
+    ),
+}
 
 
 def main(argv=None, out=None):
     """Run the command line; return the exit status."""
     out = sys.stdout if out is None else out
     args = _build_parser().parse_args(argv)
+    command = COMMANDS[args.command]
     try:
         # Outputs are checked first: a fit or a benchmark is not redone for a typo in a path.
-        for path, what in _outputs(args):
+        for path, what in command.outputs(args):
             _check_output(path, what)
         if getattr(args, "plot", None) is not None:
             _check_plot(args.plot)
-        if args.command == "demo":
-            x, y = datasets.lecture_like(args.n, seed=args.seed)
-            _report(x, y, args, out)
-        elif args.command == "fit":
-            X, y, source = _read_fit_data(args)
-            _report(X, y, args, out, source)
-        elif args.command == "bench":
-            _bench(args, out)
-        elif args.command == "convert":
-            rows, labels = convert_csv(
-                args.file, args.output, args.y_output, args.x, args.y,
-                getattr(args, "delimiter", ","),
-            )  # fmt: skip
-            outputs = args.output + (f" and {args.y_output}" if args.y_output else "")
-            print(f"wrote {plural(rows, 'row')} ({plural(len(labels), 'x column')}: "
-                  f"{', '.join(labels)}) to {outputs}", file=out)  # fmt: skip
+        command.run(args, out)
     except FitInterrupted as stop:  # Ctrl-C during a fit: where it stood, in the lecture's terms
         print(
             f"fastgd: interrupted at iteration {stop.n_iter}: b = {float(stop.intercept)!r}, "

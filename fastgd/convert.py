@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from .datafiles import DataFileError, Header
+from .datafiles import DataFileError, check_input, open_text, read_header
 
 BLOCK_LINES = 65_536
 _HEADER_BYTES = 128  # magic, version, length, dict and padding; a multiple of 64
@@ -60,10 +60,7 @@ class _NpyWriter:
 
 def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimiter=","):
     """Convert the CSV file `path` to .npy (see the module doc); return (rows, x column names)."""
-    if os.path.isdir(path):
-        raise DataFileError(f"{path}: is a directory, not a data file")
-    if not os.path.exists(path):
-        raise DataFileError(f"{path}: no such file")
+    check_input(path)
     for out in (x_out, y_out):
         if out is not None and not str(out).endswith(".npy"):
             raise DataFileError(f"{out}: output files must end in .npy")
@@ -72,13 +69,8 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
     for out in (x_out, y_out):
         if out is not None and os.path.exists(out) and os.path.samefile(out, path):
             raise DataFileError(f"{out}: is the input file; writing it would destroy the data")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        try:
-            first = handle.readline()
-        except UnicodeDecodeError:
-            raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
-        header = Header(path, first, delimiter)
-        has_header = header.names is not None
+    with open_text(path) as handle:
+        header = read_header(handle, path, delimiter)
         x_columns, y_column = header.choose_columns(x_columns, y_column)
         columns = [*x_columns, y_column]
         d = len(x_columns)
@@ -87,14 +79,14 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
         else:
             writers = [_NpyWriter(x_out, d), _NpyWriter(y_out, None)]
         try:
-            lines = itertools.chain([] if has_header else [first], handle)
-            line_number = 2 if has_header else 1
+            # The first line is data unless it is the header.
+            lines = itertools.chain([] if header.skip else [header.line], handle)
+            line_number = header.skip + 1
             while True:
                 block = list(itertools.islice(lines, BLOCK_LINES))
                 if not block:
                     break
-                table = _parse_block(block, line_number, header)
-                table = table[:, columns]
+                table = header.read_lines(block, line_number)[:, columns]
                 if y_out is None:
                     writers[0].append(table)
                 else:
@@ -115,15 +107,3 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
     rows = writers[0].rows
     labels = header.labels(x_columns)
     return rows, labels
-
-
-def _parse_block(block, first_line, header):
-    try:
-        table = np.loadtxt(block, delimiter=header.delimiter, ndmin=2, dtype=np.float64)
-    except ValueError:
-        table = None
-    if table is None or (table.shape[0] and table.shape[1] != header.n_columns):
-        error = header.bad_line(block, first_line)
-        raise error or DataFileError(f"{header.path}:{first_line}: could not be read as rows of "
-                                     "numbers")  # fmt: skip
-    return table.reshape(-1, header.n_columns) if table.size == 0 else table

@@ -1,8 +1,8 @@
 """Reading data files for the command line: CSV (header or none) and .npy tables.
 
 Errors are `DataFileError`s that name the file, and the line where one applies. The CSV helpers
-(the delimiter, the header, the first line that is not a row of numbers) serve `fastgd convert`
-too.
+(checking the path, opening the file, the delimiter, the header, parsing rows and naming the
+first line that is not a row of numbers) serve `fastgd convert` too.
 """
 
 import codecs
@@ -146,10 +146,46 @@ class Header:
     def line_of_row(self, row):
         """The file's line number (from 1) of data row `row` (from 0), as np.loadtxt counts rows:
         blank and comment lines are no rows."""
-        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        with open_text(self.path, errors="replace") as handle:
             lines = itertools.islice(enumerate(handle, 1), self.skip, None)
             numbers = (number for number, line in lines if is_row(line, self.delimiter))
             return next(itertools.islice(numbers, row, None))
+
+    def _loadtxt(self, rows, skip=0):
+        """np.loadtxt of `rows` (a path or lines) as an (n, n_columns) float64 table; None where
+        it cannot read them as rows of this file's columns."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+                table = np.loadtxt(
+                    rows, delimiter=self.delimiter, skiprows=skip, ndmin=2, dtype=np.float64,
+                    encoding="utf-8-sig",
+                )  # fmt: skip
+        except ValueError:
+            return None
+        if table.shape[0] and table.shape[1] != self.n_columns:
+            return None
+        return table.reshape(-1, self.n_columns)
+
+    def read_table(self):
+        """The whole file's data rows as a float64 table (all columns, so that ragged rows are
+        caught); a DataFileError naming the first line that is not a row of numbers."""
+        table = self._loadtxt(self.path, skip=self.skip)
+        if table is not None:
+            return table
+        with open_text(self.path, errors="replace") as handle:
+            error = self.bad_line(itertools.islice(handle, self.skip, None), self.skip + 1)
+        raise error or DataFileError(f"{self.path}: could not be read as a table of numbers")
+
+    def read_lines(self, lines, first_line):
+        """`lines` of the file (from line `first_line`) as a float64 table, as `read_table`."""
+        table = self._loadtxt(lines)
+        if table is not None:
+            return table
+        error = self.bad_line(lines, first_line)
+        raise error or DataFileError(
+            f"{self.path}:{first_line}: could not be read as rows of numbers"
+        )
 
 
 class Source:
@@ -253,14 +289,34 @@ def choose_columns(x_spec, y_spec, names, n_columns, path):
     return x_columns, y_column
 
 
-def read_first_line(path, delimiter):
-    """The file's `Header`, from its first line."""
+def check_input(path):
+    """Refuse a data file that is a folder or does not exist, naming it."""
+    if os.path.isdir(path):
+        raise DataFileError(f"{path}: is a directory, not a data file")
+    if not os.path.exists(path):
+        raise DataFileError(f"{path}: no such file")
+
+
+def open_text(path, errors="strict"):
+    """A CSV file opened as np.loadtxt reads it: UTF-8 with or without a byte order mark (which
+    is not part of the first field), line ends kept."""
+    return open(path, newline="", encoding="utf-8-sig", errors=errors)
+
+
+def read_header(handle, path, delimiter):
+    """The `Header` of the CSV file `path` open as `handle` (see `open_text`), from the line it
+    reads next: its first."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            line = handle.readline()
+        line = handle.readline()
     except UnicodeDecodeError:
         raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
     return Header(path, line, delimiter)
+
+
+def read_first_line(path, delimiter):
+    """The file's `Header`, from its first line."""
+    with open_text(path) as handle:
+        return read_header(handle, path, delimiter)
 
 
 def read_csv(path, x_columns=None, y_column=None, delimiter=","):
@@ -268,21 +324,7 @@ def read_csv(path, x_columns=None, y_column=None, delimiter=","):
     header = read_first_line(path, delimiter)
     x_columns, y_column = header.choose_columns(x_columns, y_column)
     columns = [*x_columns, y_column]
-    try:
-        # All columns are parsed (not just `columns`), so that ragged rows are caught.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-            table = np.loadtxt(
-                path, delimiter=delimiter, skiprows=header.skip, ndmin=2, dtype=np.float64,
-                encoding="utf-8-sig",
-            )  # fmt: skip
-    except ValueError:
-        table = None
-    if table is None or (table.shape[0] and table.shape[1] != header.n_columns):
-        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-            lines = itertools.islice(handle, header.skip, None)
-            error = header.bad_line(lines, header.skip + 1)
-        raise error or DataFileError(f"{path}: could not be read as a table of numbers")
+    table = header.read_table()
     if table.shape[0] == 0:
         raise DataFileError(f"{path}: has no data rows")
     table = table[:, columns]
@@ -337,10 +379,7 @@ def _npy_header(path):
 
 def open_npy(path):
     """An .npy file's array, memory-mapped read-only (fit uses it without a copy)."""
-    if os.path.isdir(path):
-        raise DataFileError(f"{path}: is a directory, not a data file")
-    if not os.path.exists(path):
-        raise DataFileError(f"{path}: no such file")
+    check_input(path)
     shape, _, dtype = _npy_header(path)
     if dtype.hasobject:
         raise DataFileError(
@@ -409,10 +448,7 @@ def read_npy_pair(x_path, y_path):
 def read_table(path, x_columns=None, y_column=None, delimiter=","):
     """Read X, y, the x column names and their `Source` from a .npy or CSV file (chosen by the
     file's suffix)."""
-    if os.path.isdir(path):
-        raise DataFileError(f"{path}: is a directory, not a data file")
-    if not os.path.exists(path):
-        raise DataFileError(f"{path}: no such file")
+    check_input(path)
     if str(path).endswith(".npy"):
         return read_npy(path, x_columns, y_column)
     return read_csv(path, x_columns, y_column, delimiter)

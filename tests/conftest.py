@@ -6,6 +6,7 @@ import pathlib
 # imported, from numba's config -- which numba read when pytest imported it for the warning
 # filters in pyproject.toml: re-read it now, before anything imports numba.cuda.
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+import numba
 import numba.core.config
 
 numba.core.config.reload_config()
@@ -39,6 +40,21 @@ def lecture_points():
 @pytest.fixture
 def rng():
     return np.random.default_rng(int(os.environ.get("FASTGD_TEST_SEED", "12345")))
+
+
+@pytest.fixture(autouse=True)
+def numba_threads_unchanged():
+    """Fail a test that leaves numba's thread count changed (numba.set_num_threads): the tests
+    after it would run with another count. The count is restored, so only that test fails."""
+    before = numba.get_num_threads()
+    yield
+    after = numba.get_num_threads()
+    if after != before:
+        numba.set_num_threads(before)
+        pytest.fail(
+            f"numba's thread count was {before} before this test and {after} after it: "
+            f"restore it (the numba_threads fixture of tests/test_hardening.py does)"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import naive
 import numpy as np
 import pytest
 
@@ -30,6 +31,25 @@ def parse(output):
     return [float(v) for v in start.groups()], [float(v) for v in end.groups()]
 
 
+def parse_fit(output):
+    """(iterations, b, [m...], error) from the line "After N iterations b = .., m = .., ..."."""
+    end = re.search(r"After (\d+) iterations? b = (\S+), m = \[?([^]\s]+(?:, [^]\s]+)*)\]?, "
+                    r"error = (\S+)\n", output)  # fmt: skip
+    assert end, output
+    n_iter, b, m, error = end.groups()
+    return int(n_iter), float(b), [float(v) for v in m.split(", ")], float(error)
+
+
+def assert_fit_is_the_reference(output, X, y, lr, n_iter):
+    """The printed result is the slow reference's for the same data, lr and iterations."""
+    b, w, history = naive.gradient_descent(X, y, lr, n_iter)
+    printed_n_iter, printed_b, printed_m, printed_error = parse_fit(output)
+    assert printed_n_iter == n_iter
+    assert printed_b == pytest.approx(b, rel=1e-10, abs=1e-12)
+    assert printed_m == pytest.approx(w, rel=1e-10, abs=1e-12)
+    assert printed_error == pytest.approx(history[-1], rel=1e-10)
+
+
 def test_fit_prints_the_lecture_numbers(lecture_points, capsys, tmp_path):
     path = tmp_path / "lecture.csv"
     np.savetxt(path, lecture_points, delimiter=",", fmt="%.17g")
@@ -48,10 +68,11 @@ def test_demo_runs_the_lecture_experiment(capsys):
     status, output, _ = run(["demo"], capsys)
     assert status == 0
     start, end = parse(output)
-    _, y = datasets.lecture_like(100)
+    x, y = datasets.lecture_like(100)
     assert start[2] == pytest.approx(np.mean(y**2), rel=1e-12)
     assert end[0] == 1000 and end[3] < start[2] / 10
-    assert "device: cpu" in output
+    assert "device: cpu" in output and "lr 0.0001;" in output and "; 100 points, " in output
+    assert_fit_is_the_reference(output, x.reshape(-1, 1), y, 1e-4, 1000)
 
 
 def test_datasets_are_deterministic():
@@ -69,14 +90,15 @@ def test_csv_with_header_and_chosen_columns(tmp_path, capsys):
         "id,a,b,target\n" + "".join(f"{i},{u},{2 * u},{v}\n" for i, (u, v) in enumerate(zip(x, y)))
     )
     status, output, _ = run(
-        ["fit", str(path), "--x", "a,b", "--y", "target", "--iters", "10"], capsys
+        ["fit", str(path), "--x", "a,b", "--y", "target", "--iters", "10", "--lr", "1e-5"], capsys
     )
     assert status == 0
     assert re.search(r"m = \[0, 0\]", output) and re.search(
         r"After 10 iterations b = \S+, m = \[\S+, \S+\]", output
     )
+    assert_fit_is_the_reference(output, np.column_stack([x, 2 * x]), y, 1e-5, 10)
     status, output_by_number, _ = run(
-        ["fit", str(path), "--x", "1,2", "--y", "3", "--iters", "10"], capsys
+        ["fit", str(path), "--x", "1,2", "--y", "3", "--iters", "10", "--lr", "1e-5"], capsys
     )
     assert output_by_number.splitlines()[:2] == output.splitlines()[:2]
 
@@ -86,9 +108,11 @@ def test_npy_table(tmp_path, capsys):
     path = tmp_path / "data.npy"
     np.save(path, np.column_stack([x, y]))
     status, output, _ = run(
-        ["fit", str(path), "--iters", "5", "--device", "cpu", "--threads", "1"], capsys
+        ["fit", str(path), "--iters", "5", "--device", "cpu", "--threads", "1", "--lr", "1e-4"],
+        capsys,
     )
     assert status == 0 and "After 5 iterations" in output
+    assert_fit_is_the_reference(output, x.reshape(-1, 1), y, 1e-4, 5)
 
 
 @pytest.mark.parametrize(
@@ -197,9 +221,13 @@ def test_delimiter_tab_by_name(tmp_path, capsys, name):
 def test_delimiter_names_and_characters(tmp_path, capsys, name, text):
     path = tmp_path / "data.txt"
     path.write_text(text)
-    status, output, err = run(["fit", str(path), "--delimiter", name, "--iters", "3"], capsys)
+    status, output, err = run(
+        ["fit", str(path), "--delimiter", name, "--iters", "3", "--lr", "0.05"], capsys
+    )
     assert status == 0, err
     assert "2 points" in output
+    # Every text holds the rows (1, 2) and (3, 4.5).
+    assert_fit_is_the_reference(output, [[1.0], [3.0]], [2.0, 4.5], 0.05, 3)
 
 
 @pytest.mark.parametrize("name", [";;", "ab", "\\n", "0", "-"])
@@ -612,8 +640,10 @@ def test_a_savetxt_header_names_the_columns(tmp_path, capsys):
     np.savetxt(path, [[1.0, 2.0, 3.0], [2.0, 4.5, 1.0], [3.0, 5.0, 0.0]], delimiter=",",
                header="x,junk,y")  # fmt: skip
     assert path.read_text().startswith("# x,junk,y\n")
-    status, output, err = run(["fit", str(path), "--x", "x", "--y", "y", "--iters", "2"], capsys)
+    argv = ["fit", str(path), "--x", "x", "--y", "y", "--iters", "2", "--lr", "0.05"]
+    status, output, err = run(argv, capsys)
     assert status == 0 and "3 points" in output, err
+    assert_fit_is_the_reference(output, [[1.0], [2.0], [3.0]], [3.0, 1.0, 0.0], 0.05, 2)
     status, output, err = run(["convert", str(path), str(tmp_path / "X.npy"), "--x", "x,junk"],
                               capsys)  # fmt: skip
     assert status == 0 and "(2 x columns: x, junk)" in output, err
@@ -624,7 +654,8 @@ def test_a_byte_order_mark_is_not_part_of_the_data(tmp_path, capsys, text):
     # As spreadsheet programs write "UTF-8 CSV": without a header, the first row still counts.
     path = tmp_path / "data.csv"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
-    status, output, err = run(["fit", str(path), "--iters", "2"], capsys)
+    status, output, err = run(["fit", str(path), "--iters", "2", "--lr", "0.05"], capsys)
     assert status == 0 and "3 points" in output, err
+    assert_fit_is_the_reference(output, [[1.0], [2.0], [3.0]], [2.0, 4.5, 5.0], 0.05, 2)
     status, output, err = run(["convert", str(path), str(tmp_path / "X.npy")], capsys)
     assert status == 0 and "wrote 3 rows (1 x column: " in output, err

@@ -1,5 +1,6 @@
 """Data frames that NumPy reads as Python objects get a message naming the real problem."""
 
+import naive
 import numpy as np
 import pytest
 
@@ -32,8 +33,12 @@ def test_nullable_columns_without_missing_values_say_how_to_convert():
     )
     with pytest.raises(TypeError, match=r"X has pandas nullable columns \(Float64, Int64\)"):
         fastgd.fit(X, [1.0, 2.0, 3.0])
-    # The conversion the message suggests works.
-    assert fastgd.fit(X.to_numpy(dtype=float), [1.0, 2.0, 3.0], n_iter=2).n_iter == 2
+    # The conversion the message suggests works: the fit is that of the frame's numbers.
+    result = fastgd.fit(X.to_numpy(dtype=float), [1.0, 2.0, 3.0], n_iter=2)
+    b, w, history = naive.gradient_descent([[1, 1], [2, 2], [3, 3]], [1, 2, 3], result.lr, 2)
+    assert result.n_iter == 2 and result.intercept == pytest.approx(b, rel=1e-12)
+    np.testing.assert_allclose(result.coef, w, rtol=1e-12)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-12)
 
 
 class LazyFrame:

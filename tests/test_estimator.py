@@ -81,6 +81,12 @@ def test_in_a_pipeline_and_a_grid_search(rng):
     assert search.score(X, y) == pytest.approx(LinearRegression().fit(X, y).score(X, y), rel=1e-6)
     fitted = search.best_estimator_[-1]
     assert fitted.n_iter_ == 300 and fitted.loss_curve_.shape == (301,)
+    # The best pipeline was refitted on all of X, standardized: the reference's steps on those.
+    scaled = search.best_estimator_[0].transform(X)
+    b, w, history = naive.gradient_descent(scaled, y, 0.1, 300)
+    assert fitted.intercept_ == pytest.approx(b, rel=1e-9)
+    np.testing.assert_allclose(fitted.coef_, w, rtol=1e-9)
+    np.testing.assert_allclose(fitted.loss_curve_, history, rtol=1e-9)
 
 
 def test_feature_names_and_float32(rng):

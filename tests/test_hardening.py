@@ -304,8 +304,16 @@ def test_growing_overflow_is_a_divergence_at_the_iteration_it_happens(method):
         fastgd.fit(x, 2 * x + 1, lr=lr, n_iter=100_000, method=method)
 
 
+@pytest.fixture
+def numba_threads():
+    """numba's thread count, restored after the test (which may set it)."""
+    before = numba.get_num_threads()
+    yield before
+    numba.set_num_threads(before)
+
+
 @pytest.mark.parametrize("method", ["loop", "gram"])
-def test_concurrent_fits_are_correct_and_restore_thread_counts(method):
+def test_concurrent_fits_are_correct_and_restore_thread_counts(method, numba_threads):
     rng = np.random.default_rng(1)
     problems = [(rng.normal(size=(20_000, 2)), rng.normal(size=20_000)) for _ in range(6)]
     expected = [fastgd.fit(X, y, lr=0.1, n_iter=30, threads=1, method=method) for X, y in problems]

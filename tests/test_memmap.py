@@ -98,6 +98,7 @@ def test_convert_then_fit_the_mapped_files(tmp_path, rng, capsys, monkeypatch):
         ("x,y\n" + "1,2\n" * 100 + "3,oops\n", r"data.csv:102: column 'y' is 'oops', not a number"),
         ("1,2\n" * 70 + "1,2,3\n", r"data.csv:71: expected 2 fields, found 3"),
         ("x,y\n", r"data.csv: has no data rows"),
+        ("x,y\n\n\n", r"data.csv: has no data rows"),  # and no numpy warning on stderr
         ("", r"data.csv:1: the file is empty"),
     ],
 )
@@ -110,6 +111,19 @@ def test_convert_errors_name_the_line_and_leave_no_output(tmp_path, capsys, monk
     assert status == 2
     assert err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "X.npy").exists() and not (tmp_path / "y.npy").exists()
+
+
+def test_convert_a_block_of_only_blank_lines(tmp_path, capsys, monkeypatch):
+    # Blank lines are no rows, even a whole block of them (np.loadtxt warns of "no data" there:
+    # the warning is no part of the output).
+    monkeypatch.setattr(convert, "BLOCK_LINES", 4)
+    (tmp_path / "data.csv").write_text("x,y\n1,2\n3,4\n" + "\n" * 9 + "5,6.5\n")
+    status, output, err = run(["convert", str(tmp_path / "data.csv"), str(tmp_path / "X.npy"),
+                               str(tmp_path / "y.npy")], capsys)  # fmt: skip
+    assert (status, err) == (0, "")
+    assert "wrote 3 rows (1 x column: x)" in output
+    assert np.load(tmp_path / "X.npy").tolist() == [[1.0], [3.0], [5.0]]
+    assert np.load(tmp_path / "y.npy").tolist() == [2.0, 4.0, 6.5]
 
 
 def test_fit_y_file_errors(tmp_path, capsys):

@@ -18,6 +18,12 @@ from fastgd import plot
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def png_size(data):
+    """(width, height) in pixels from a PNG file's header (its IHDR chunk comes first)."""
+    assert data.startswith(PNG_MAGIC) and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def test_one_feature_shows_data_line_and_log_loss():
     x, y = datasets.lecture_like(200, seed=3)
     result = fastgd.fit(x, y, lr=1e-4, n_iter=50)
@@ -61,7 +67,7 @@ def test_save_writes_a_png(tmp_path):
     result = fastgd.fit(x, y, lr=1e-4, n_iter=10)
     path = tmp_path / "fit.png"
     plot.save_fit(x, y, result, path)
-    assert path.read_bytes().startswith(PNG_MAGIC)
+    assert png_size(path.read_bytes()) == (1000, 400)  # 10 x 4 inches at 100 dpi
 
 
 @pytest.mark.parametrize("command", [["demo"], ["fit", "DATA"]])
@@ -75,7 +81,12 @@ def test_cli_plot_option(tmp_path, capsys, command):
     status = main([*argv, "--iters", "20", "--plot", str(picture)], out=out)
     assert status == 0, capsys.readouterr().err
     assert f"plot saved to {picture}" in out.getvalue()
-    assert picture.read_bytes().startswith(PNG_MAGIC)
+    # The picture is the library's of the fit the command printed (demo: lr 1e-4; fit: auto).
+    lr = 1e-4 if command == ["demo"] else "auto"
+    expected = tmp_path / "expected.png"
+    plot.save_fit(x, y, fastgd.fit(x, y, lr=lr, n_iter=20), expected)
+    assert png_size(picture.read_bytes()) == (1000, 400)
+    assert picture.read_bytes() == expected.read_bytes()
 
 
 def test_cli_plot_to_a_bad_place_is_one_line(tmp_path, capsys):
@@ -124,6 +135,12 @@ def test_benchmark_figure():
             {"label": "slow", "ns_per_point_iter": 500.0},
         ],
     }
-    axes = plot.benchmark_figure(report).axes[0]
-    widths = sorted(bar.get_width() for bar in axes.patches)
-    assert widths == [0.5, 500.0] and axes.get_xscale() == "log"
+    figure = plot.benchmark_figure(report)
+    axes = figure.axes[0]
+    # One bar a row, top to bottom in the report's order, labelled with the row's label.
+    bars = sorted(axes.patches, key=lambda bar: -bar.get_y())
+    assert [bar.get_width() for bar in bars] == [0.5, 500.0] and axes.get_xscale() == "log"
+    labels = dict(zip(axes.get_yticks(), (label.get_text() for label in axes.get_yticklabels())))
+    assert [labels[tick] for tick in sorted(labels, reverse=True)] == ["fast", "slow"]
+    assert axes.get_title() == "fastgd bench: N = 1,000, 5 iterations"
+    assert tuple(figure.get_size_inches()) == (8.0, 0.5 * 2 + 1.5)

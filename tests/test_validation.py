@@ -2,6 +2,7 @@
 
 import datetime
 
+import naive
 import numba
 import numpy as np
 import pytest
@@ -85,12 +86,21 @@ def test_non_finite_data_is_located(name, bad):
 
 def test_one_feature_column_vectors_are_fine():
     result = fastgd.fit(X[:, :1], Y.reshape(-1, 1), lr=0.01, n_iter=3)
+    b, w, history = naive.gradient_descent(X[:, :1], Y, 0.01, 3)
     assert result.coef.shape == (1,)
+    assert result.intercept == pytest.approx(b, rel=1e-12)
+    np.testing.assert_allclose(result.coef, w, rtol=1e-12)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-12)
 
 
 def test_bool_data_is_numeric():
     result = fastgd.fit(np.array([True, False, True]), [1.0, 0.0, 1.0], lr=0.1, n_iter=2)
+    # True and False are 1 and 0.
+    b, w, history = naive.gradient_descent([[1.0], [0.0], [1.0]], [1.0, 0.0, 1.0], 0.1, 2)
     assert result.coef.shape == (1,)
+    assert result.intercept == pytest.approx(b, rel=1e-12)
+    np.testing.assert_allclose(result.coef, w, rtol=1e-12)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-12)
 
 
 def test_y_too_large_for_float32_x_names_the_value_and_the_fix():
