@@ -387,8 +387,8 @@ def device_moments(X, y, sample_weight):
 class Run:
     """One fit's state on the GPU: the data, the parameters, the sums, the history, the status.
 
-    Offers the same three methods as `cpu.Run`, which `fit` drives: compile, evaluate (the loss
-    at the starting point) and iterate (a block of steps).
+    A `backend.Run`: compile, evaluate (the loss at the starting point), statistics (the
+    moments, on the device) and iterate (a block of steps).
 
     The constructor takes every backend's arguments: `threads` is the plan's count of CPU
     threads, unused on the GPU (whose threads per block `launch_config` chooses:

@@ -139,17 +139,9 @@ def fit(
         moments_needed=auto, data=kind,
     )  # fmt: skip
     run: Run = plan.run(X, y, sample_weight, total_weight, plan.threads)
-    # The compiled loop runs in blocks of about CHECK_BLOCK_VALUES values of work (one iteration
-    # reads n * d values in the loop, a (d + 1)-square matrix in gram): a few milliseconds, so
-    # returning to Python between blocks -- for the callback and for Ctrl-C -- costs well under
-    # 1%, and Ctrl-C is answered within one block.
-    work = (X.shape[1] + 1) ** 2 if plan.method == "gram" else X.shape[0] * X.shape[1]
-    block = min(-(-_config.CHECK_BLOCK_VALUES // work), max(n_iter, 1))
-    if callback is not None and check_every is not None:
-        block = check_every
-
     history = np.empty(n_iter + 1)
     run.compile(b, w, step, tol, history, statistics=auto)
+
     start = time.perf_counter()
     history[0] = run.evaluate(b, w)
     if not math.isfinite(history[0]):
@@ -158,45 +150,15 @@ def fit(
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
     if auto:
-        step = auto_lr(run.statistics())
-        if not step > 0.0:
-            raise DivergenceError(
-                "the loss's curvature overflows: the data is too large in magnitude for "
-                "lr='auto'; scale X and y (e.g. standardize them)"
-            )
+        step = _auto_step(run)
     # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
     scale = loss_scale(run.statistics()) if plan.method == "gram" else 0.0
     noise = increase_allowance(history[0], scale)
-    k, status = 0, RAN
-    with Interruptible(several_blocks=n_iter > block) as interrupted:
-        while k < n_iter:
-            stop = min(n_iter, k + block)
-            status, k, b = run.iterate(b, w, step, k, stop, tol, noise, history)
-            if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE, LOSS_INCREASED):
-                raise DivergenceError(_divergence_message(status, k, step, history, run))
-            if status == CONVERGED:
-                break
-            if callback is not None and callback(k, b, w.copy(), history[k]):
-                break
-            if interrupted():
-                raise FitInterrupted(k, float(b), w.copy(), float(history[k]))
+    block = _block_size(X.shape, plan.method, n_iter, check_every if callback is not None else None)
+    status, k, b = _iterate_in_blocks(run, b, w, step, n_iter, block, tol, noise, history, callback)
     seconds = time.perf_counter() - start
     if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
-        decrease = (history[k - 1] - history[k]) / history[k - 1] if history[k - 1] else 0.0
-        remedy = "raise n_iter, or scale the features (standardize them)"
-        if not auto:
-            remedy += ", or use lr='auto'"
-        warnings.warn(
-            ConvergenceWarning(
-                f"tol={tol:g} was not reached in n_iter={n_iter} iterations (the last relative "
-                f"decrease of the loss was {decrease:.3g}); {remedy}",
-                tol=tol,
-                n_iter=n_iter,
-                last_decrease=float(decrease),
-                lr_auto=auto,
-            ),
-            stacklevel=2,
-        )
+        _warn_tol_unmet(tol, n_iter, history, auto)
 
     return FitResult(
         intercept=float(b),
@@ -210,6 +172,78 @@ def fit(
         converged=status == CONVERGED,
         method=plan.method,
         lr=step,
+    )
+
+
+def _auto_step(run: Run) -> float:
+    """lr="auto": 1 / L, from the data's moments (fastgd/curvature.py)."""
+    step = auto_lr(run.statistics())
+    if not step > 0.0:
+        raise DivergenceError(
+            "the loss's curvature overflows: the data is too large in magnitude for "
+            "lr='auto'; scale X and y (e.g. standardize them)"
+        )
+    return step
+
+
+def _block_size(shape: tuple[int, int], method: str, n_iter: int, check_every: int | None) -> int:
+    """Iterations per block: a callback's check_every, or about CHECK_BLOCK_VALUES values of
+    work (one iteration reads n * d values in the loop, a (d + 1)-square matrix in gram): a few
+    milliseconds, so returning to Python between blocks -- for the callback and for Ctrl-C --
+    costs well under 1%, and Ctrl-C is answered within one block."""
+    if check_every is not None:
+        return check_every
+    n, d = shape
+    work = (d + 1) ** 2 if method == "gram" else n * d
+    return min(-(-_config.CHECK_BLOCK_VALUES // work), max(n_iter, 1))
+
+
+def _iterate_in_blocks(
+    run: Run,
+    b: float,
+    w: np.ndarray,
+    step: float,
+    n_iter: int,
+    block: int,
+    tol: float,
+    noise: float,
+    history: np.ndarray,
+    callback: Callable[[int, float, np.ndarray, float], bool | None] | None,
+) -> tuple[int, int, float]:
+    """The fit's iterations, one block at a time: (status, k reached, b); w is updated in place.
+    Between blocks: divergence is raised, convergence and the callback stop, Ctrl-C raises
+    FitInterrupted at the block's last iterate."""
+    k, status = 0, RAN
+    with Interruptible(several_blocks=n_iter > block) as interrupted:
+        while k < n_iter:
+            stop = min(n_iter, k + block)
+            status, k, b = run.iterate(b, w, step, k, stop, tol, noise, history)
+            if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE, LOSS_INCREASED):
+                raise DivergenceError(_divergence_message(status, k, step, history, run))
+            if status == CONVERGED:
+                break
+            if callback is not None and callback(k, b, w.copy(), history[k]):
+                break
+            if interrupted():
+                raise FitInterrupted(k, float(b), w.copy(), float(history[k]))
+    return status, k, b
+
+
+def _warn_tol_unmet(tol: float, n_iter: int, history: np.ndarray, auto: bool) -> None:
+    decrease = (history[-2] - history[-1]) / history[-2] if history[-2] else 0.0
+    remedy = "raise n_iter, or scale the features (standardize them)"
+    if not auto:
+        remedy += ", or use lr='auto'"
+    warnings.warn(
+        ConvergenceWarning(
+            f"tol={tol:g} was not reached in n_iter={n_iter} iterations (the last relative "
+            f"decrease of the loss was {decrease:.3g}); {remedy}",
+            tol=tol,
+            n_iter=n_iter,
+            last_decrease=float(decrease),
+            lr_auto=auto,
+        ),
+        stacklevel=3,
     )
 
 
