@@ -311,20 +311,20 @@ def check_threads(threads):
     return threads
 
 
+def _check_choice(value, name, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {choices}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
 def check_device(device):
-    if not isinstance(device, str):
-        raise TypeError(f"device must be one of {DEVICES}, got {device!r}")
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-    return device
+    return _check_choice(device, "device", DEVICES)
 
 
 def check_method(method):
-    if not isinstance(method, str):
-        raise TypeError(f"method must be one of {METHODS}, got {method!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    return method
+    return _check_choice(method, "method", METHODS)
 
 
 def check_lr(lr: object) -> float | Literal["auto"]:

@@ -6,15 +6,13 @@ The simulator runs each GPU thread as a Python thread (a launch of 64 threads co
 """
 
 import importlib.util
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import naive
 import numpy as np
 import pytest
+from fresh import run_python
 
 import fastgd
 from fastgd import _config, cuda, plan
@@ -409,16 +407,7 @@ def test_every_kernel_compiles_to_ptx():
         print(sorted(names))
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_python(script, drop=("NUMBA_ENABLE_CUDASIM",))
     assert done.returncode == 0, done.stderr
     kernels = {
         name

@@ -1,12 +1,7 @@
 """fastgd without numba-cuda: it imports, fits on the CPU (also with device="auto" on data large
 enough to consider a GPU) and says how to install the extra when asked for device="cuda"."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from fresh import run_python
 
 SCRIPT = """
 import sys
@@ -33,18 +28,7 @@ print(any(name.startswith(("numba.cuda", "numba_cuda")) for name in sys.modules)
 
 
 def test_fastgd_works_without_numba_cuda():
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_python(SCRIPT)
     assert done.returncode == 0, done.stderr
     device, error, imported = done.stdout.strip().splitlines()
     assert device == "cpu"
