@@ -262,6 +262,13 @@ def check_real(value, name, *, positive=False):
     return value
 
 
+def check_flag(value, name):
+    """A bool (numpy's too) as a Python bool; anything else is refused, 0 and 1 included."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
 def check_count(value, name, *, minimum):
     """An integer >= minimum as a Python int (bools and floats refused)."""
     if isinstance(value, (bool, np.bool_)):

@@ -7,7 +7,7 @@ A backend is a module with a `Run` class (fastgd/cpu.py, gram.py, cuda.py, distr
     run.compile(b, w, lr, tol, history, statistics=...)   # before the fit's timer starts
     history[0] = run.evaluate(b0, w0)                     # the loss at the starting point
     run.statistics()                                      # the data's moments, if needed
-    run.iterate(b, w, lr, k, k_stop, tol, noise, history) # a block of steps, repeatedly
+    run.iterate(b, w, lr, k, k_stop, tol, noise, fit_intercept, history)  # a block of steps
 
 so a new backend implements these five methods, and a new option is added to `fit`, to the
 protocol and to each backend once. The math of a step and of the stopping rule is shared by all
@@ -61,7 +61,9 @@ class Run(Protocol):
         k_stop: int,
         tol: float,
         noise: float,
+        fit_intercept: bool,
         history: np.ndarray,
     ) -> tuple[int, int, float]:
         """Steps from iterate k_start towards k_stop (see `iteration.steps`): return (status,
-        k reached, b), with w updated in place and history[k_start + 1 : k + 1] filled."""
+        k reached, b), with w updated in place and history[k_start + 1 : k + 1] filled. Without
+        `fit_intercept` b is not stepped."""

@@ -101,6 +101,10 @@ def _add_fit_options(parser, lr, iters):
     )
     parser.add_argument("--b0", type=float, default=0.0, help="starting intercept (default 0)")
     parser.add_argument(
+        "--no-intercept", dest="fit_intercept", action="store_false",
+        help="fit y ~ X w, with b fixed at 0 (the default fits y ~ X w + b)",
+    )  # fmt: skip
+    parser.add_argument(
         "--w0", type=_float_list, default=None, help="starting coefficients, comma-separated"
     )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -261,6 +265,7 @@ def _run_fit(X, y, args, source):
             result = fit(
                 X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
                 threads=args.threads, method=args.method, tol=args.tol, callback=progress,
+                fit_intercept=args.fit_intercept,
             )  # fmt: skip
     except (DivergenceError, ValueError) as error:
         # A NaN or inf in a memory-mapped file, or values whose squares overflow, are the

@@ -86,16 +86,16 @@ def evaluate_parallel(X, y, sample_weight, b, w, partials, sums):
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_serial(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol, noise,
-                   partials, sums, history):  # fmt: skip
+                   fit_intercept, partials, sums, history):  # fmt: skip
     return steps(_loss_serial, X, y, sample_weight, partials, total_weight, b, w, lr, k_start,
-                 k_stop, tol, noise, sums, history)  # fmt: skip
+                 k_stop, tol, noise, fit_intercept, sums, history)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_parallel(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol, noise,
-                     partials, sums, history):  # fmt: skip
+                     fit_intercept, partials, sums, history):  # fmt: skip
     return steps(_loss_parallel, X, y, sample_weight, partials, total_weight, b, w, lr, k_start,
-                 k_stop, tol, noise, sums, history)  # fmt: skip
+                 k_stop, tol, noise, fit_intercept, sums, history)  # fmt: skip
 
 
 class Run:
@@ -120,7 +120,8 @@ class Run:
         def compile_them():
             common = (*self.data, b, w)
             compile_for(self._evaluate, (*common, self.partials, self.sums))
-            rest = (lr, 0, 0, tol, tol, self.partials, self.sums, history)  # tol, noise: floats
+            # tol stands in for noise (floats), True for fit_intercept (a bool)
+            rest = (lr, 0, 0, tol, tol, True, self.partials, self.sums, history)
             compile_for(self._iterate, (*self.data, self.total_weight, b, w, *rest))
 
         compile_once((self._evaluate, self._iterate), self.data, compile_them)
@@ -140,9 +141,9 @@ class Run:
             self._evaluate(*self.data, b, w, self.partials, self.sums)
         return self.sums[0] / self.total_weight
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
         with self._threads():
             return self._iterate(
                 *self.data, self.total_weight, b, w, lr, k_start, k_stop, tol, noise,
-                self.partials, self.sums, history,
+                fit_intercept, self.partials, self.sums, history,
             )  # fmt: skip

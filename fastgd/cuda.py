@@ -426,10 +426,10 @@ class Run:
     def _launch_pass(self):
         self._pass(*self.data, self.params, self.partials, self.status)
 
-    def _launch_reduce(self, k_new, lr, tol, noise, take_step):
+    def _launch_reduce(self, k_new, lr, tol, noise, fit_intercept, take_step):
         self._reduce(
             self.partials, self.sums, self.params, self.history, self.status,
-            k_new, self.total_weight, lr, tol, noise, int(take_step),
+            k_new, self.total_weight, lr, tol, noise, int(fit_intercept), int(take_step),
         )  # fmt: skip
 
     def _set_status(self, code):
@@ -443,8 +443,8 @@ class Run:
         self.history = cuda.device_array(len(history))
         self._set_status(STOPPED)
         self._launch_pass()
-        self._launch_reduce(0, float(lr), float(tol), float(tol), False)
-        self._step(self.sums, self.params, self.status, 0, self.total_weight, float(lr))
+        self._launch_reduce(0, float(lr), float(tol), float(tol), True, False)
+        self._step(self.sums, self.params, self.status, 0, self.total_weight, float(lr), 1)
         try:
             launch = _moment_launch(*self.moment_data[0].shape)[0]
         except ValueError:  # too many features for lr="auto": said when it is asked for
@@ -467,10 +467,10 @@ class Run:
         self.params.copy_to_device(np.concatenate([[float(b)], w]).astype(np.float64))
         self._set_status(RAN)
         self._launch_pass()
-        self._launch_reduce(0, 0.0, 0.0, 0.0, False)
+        self._launch_reduce(0, 0.0, 0.0, 0.0, True, False)
         return float(_value_at(self.history, 0))
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
         """Step from iterate k_start to iterate k_stop on the device; return (status, k reached,
         b) with w updated in place and history[k_start + 1 : k + 1] filled, like cpu.iterate.
 
@@ -478,12 +478,15 @@ class Run:
         lr = float(lr)
         tol = float(tol)
         noise = float(noise)
-        self._step(self.sums, self.params, self.status, k_start + 1, self.total_weight, lr)
+        intercept = int(fit_intercept)
+        self._step(
+            self.sums, self.params, self.status, k_start + 1, self.total_weight, lr, intercept
+        )
         k = k_start
         while k < k_stop:
             self._launch_pass()
             k += 1
-            self._launch_reduce(k, lr, tol, noise, k < k_stop)
+            self._launch_reduce(k, lr, tol, noise, intercept, k < k_stop)
             # Launches only queue up; a fit that stopped on the device would leave the rest of
             # them to return at once, but there may be many: look now and then.
             poll = (k - k_start) % _config.CUDA_POLL_EVERY == 0 and k < k_stop

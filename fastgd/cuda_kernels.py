@@ -74,12 +74,12 @@ _n_sums = _on_device(gradient.n_sums)
 
 
 @cuda.jit(device=True, inline="always")
-def _step_params(sums, params, status, k_next, total_weight, lr):
+def _step_params(sums, params, status, k_next, total_weight, lr, fit_intercept):
     """params = [b, w_0, ..., w_{d-1}] takes `gradient.apply_step` (w: a view of params[1:]); a
     non-finite result (`gradient.all_finite`) stops the fit with PARAMS_NOT_FINITE at iterate
     k_next."""
     w = params[1:]
-    b = _apply_step(sums, total_weight, lr, params[0], w)
+    b = _apply_step(sums, total_weight, lr, params[0], w, fit_intercept)
     params[0] = b
     if not _all_finite(b, w):
         status[0] = PARAMS_NOT_FINITE
@@ -172,11 +172,12 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, partials, 
 
 @cuda.jit(cache=True)
 def reduce_and_step(partials, sums, params, history, status, k_new, total_weight, lr, tol,
-                    noise, take_step):  # fmt: skip
+                    noise, fit_intercept, take_step):  # fmt: skip
     """One block: sums = the block rows of `partials` added up in a fixed order; these are the
     sums of iterate k_new, whose loss goes to history[k_new]. Then, unless
     `gradient.loss_status` stops the fit (tol, noise: its arguments), step to iterate k_new + 1
-    when `take_step` is nonzero. status[1] records the iterate reached.
+    when `take_step` is nonzero (b too when `fit_intercept` is nonzero). status[1] records the
+    iterate reached.
 
     Dynamic shared memory: `reduce_shared_bytes`.
     """
@@ -207,16 +208,16 @@ def reduce_and_step(partials, sums, params, history, status, k_new, total_weight
     if code != RAN:
         status[0] = code
     elif take_step:
-        _step_params(sums, params, status, k_new + 1, total_weight, lr)
+        _step_params(sums, params, status, k_new + 1, total_weight, lr, fit_intercept)
 
 
 @cuda.jit(cache=True)
-def step(sums, params, status, k_next, total_weight, lr):
+def step(sums, params, status, k_next, total_weight, lr, fit_intercept):
     """One thread: the step from the iterate whose sums are `sums` to iterate k_next (the first
     step of a block of iterations; later ones are taken by reduce_and_step)."""
     if status[0] != RAN or cuda.grid(1) != 0:
         return
-    _step_params(sums, params, status, k_next, total_weight, lr)
+    _step_params(sums, params, status, k_next, total_weight, lr, fit_intercept)
 
 
 @cuda.jit(cache=True)
@@ -349,7 +350,7 @@ def ptx_signatures():
     signatures += [
         (reduce_and_step,
          (float64[:, ::1], vector, vector, vector, flags, int64, float64, float64, float64,
-          float64, int64)),
-        (step, (vector, vector, flags, int64, float64, float64)),
+          float64, int64, int64)),
+        (step, (vector, vector, flags, int64, float64, float64, int64)),
     ]  # fmt: skip
     return signatures

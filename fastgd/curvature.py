@@ -16,10 +16,13 @@ import numpy as np
 from . import _config
 
 
-def hessian(moments):
+def hessian(moments, fit_intercept=True):
     """The loss's Hessian in (b, w_1, ..., w_d):
-    2 [[1, x_mean^T], [x_mean, xx/S + x_mean x_mean^T]]."""
+    2 [[1, x_mean^T], [x_mean, xx/S + x_mean x_mean^T]]; in w alone without an intercept (b is
+    not a variable then): 2 (xx/S + x_mean x_mean^T)."""
     x_mean = np.asarray(moments.x_mean, dtype=np.float64)
+    if not fit_intercept:
+        return 2.0 * (moments.xx / moments.weight + np.outer(x_mean, x_mean))
     d = x_mean.shape[0]
     H = np.empty((d + 1, d + 1))
     H[0, 0] = 1.0
@@ -47,7 +50,7 @@ def _power_iteration(H, max_iter=10_000, rtol=1e-12):
     return estimate
 
 
-def largest_curvature(moments):
+def largest_curvature(moments, fit_intercept=True):
     """L, the largest eigenvalue of the loss's Hessian (`hessian`), always > 0.
 
     Exact: in closed form for one feature (the lecture's case, where LAPACK's call would cost
@@ -56,22 +59,25 @@ def largest_curvature(moments):
     """
     if moments.n_features == 1:
         # H = 2 [[1, m], [m, c]]: its larger eigenvalue is 2 ((1 + c) / 2 + hypot((1 - c) / 2, m)),
-        # a sum of non-negative terms (no cancellation).
+        # a sum of non-negative terms (no cancellation); without an intercept H = 2 c.
         m = float(moments.mean[0])
         c = float(moments.comoment[0, 0]) / moments.weight + m * m
-        value = 2.0 * (0.5 * (1.0 + c) + math.hypot(0.5 * (1.0 - c), m))
+        if fit_intercept:
+            value = 2.0 * (0.5 * (1.0 + c) + math.hypot(0.5 * (1.0 - c), m))
+        else:
+            value = 2.0 * c
         return value if math.isfinite(value) else math.inf
-    H = hessian(moments)
+    H = hessian(moments, fit_intercept)
     if not np.all(np.isfinite(H)):
         return np.inf
-    if H.shape[0] - 1 <= _config.EIGVALSH_MAX_FEATURES:
+    if moments.n_features <= _config.EIGVALSH_MAX_FEATURES:
         return float(np.linalg.eigvalsh(H)[-1])
     return _power_iteration(H)
 
 
-def stable_limit(moments):
+def stable_limit(moments, fit_intercept=True):
     """2 / L: gradient descent on this data converges for lr < stable_limit and diverges above."""
-    return 2.0 / largest_curvature(moments)
+    return 2.0 / largest_curvature(moments, fit_intercept)
 
 
 def loss_scale(moments):
@@ -80,6 +86,6 @@ def loss_scale(moments):
     return moments.yy / moments.weight if moments.weight > 0.0 else 0.0
 
 
-def auto_lr(moments):
+def auto_lr(moments, fit_intercept=True):
     """1 / L, the step of lr="auto": the loss decreases at every iteration."""
-    return 1.0 / largest_curvature(moments)
+    return 1.0 / largest_curvature(moments, fit_intercept)

@@ -52,7 +52,10 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         in all and iterates on the statistics; "auto" picks the cheaper.
     device : "auto", "cpu" or "cuda", default="auto"
     threads : int, default=None
-        CPU threads for the fit (None: numba's current count, one for small data).
+        CPU threads for the fit (None: the idle cores, one for small data).
+    fit_intercept : bool, default=True
+        Whether to fit b (scikit-learn's name). False: the model is y ~ X w, and intercept_ is
+        0.0.
 
     Attributes
     ----------
@@ -77,6 +80,7 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         method: Literal["auto", "loop", "gram"] = "auto",
         device: Literal["auto", "cpu", "cuda"] = "auto",
         threads: int | None = None,
+        fit_intercept: bool = True,
     ) -> None:
         self.lr = lr
         self.n_iter = n_iter
@@ -84,6 +88,7 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.method = method
         self.device = device
         self.threads = threads
+        self.fit_intercept = fit_intercept
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
@@ -107,6 +112,7 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
                 device=self.device,
                 threads=self.threads,
                 sample_weight=sample_weight,
+                fit_intercept=self.fit_intercept,
             )
         if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:
             warnings.warn(

@@ -26,6 +26,7 @@ from ._validation import (
     check_dask_data,
     check_data,
     check_device,
+    check_flag,
     check_lr,
     check_method,
     check_real,
@@ -58,6 +59,7 @@ def fit(
     callback: Callable[[int, float, np.ndarray, float], bool | None] | None = None,
     check_every: int | None = None,
     method: Literal["auto", "loop", "gram"] = "auto",
+    fit_intercept: bool = True,
 ) -> FitResult:
     """Fit y ~ X @ w + b by batch gradient descent on the (weighted) mean squared error.
 
@@ -101,6 +103,10 @@ def fit(
         computes the data's centred moments in one pass and then runs exactly the same steps
         from them, at O(d**2) per step (see fastgd/gram.py). "auto" (the default) picks the
         cheaper one; `FitResult.method` says which ran.
+    fit_intercept : bool
+        True (the default): the lecture's model y ~ X @ w + b. False: y ~ X @ w, with b fixed at
+        0 (scikit-learn's name); every backend and method, and lr="auto" uses the curvature in
+        w alone.
 
     Returns
     -------
@@ -126,7 +132,13 @@ def fit(
     if tol_given and tol < 0.0:
         raise ValueError(f"tol must be >= 0, got {tol}")
     threads = check_threads(threads)
+    fit_intercept = check_flag(fit_intercept, "fit_intercept")
     b, w = check_start(b0, w0, X.shape[1])
+    if not fit_intercept and b != 0.0:
+        raise ValueError(
+            f"b0={b0!r} but fit_intercept=False: the model y ~ X @ w has no intercept; leave b0 "
+            "at 0, or subtract the offset from y first"
+        )
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {callback!r}")
     if check_every is not None:
@@ -150,12 +162,14 @@ def fit(
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
     if auto:
-        step = _auto_step(run)
+        step = _auto_step(run, fit_intercept)
     # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
     scale = loss_scale(run.statistics()) if plan.method == "gram" else 0.0
     noise = increase_allowance(history[0], scale)
     block = _block_size(X.shape, plan.method, n_iter, check_every if callback is not None else None)
-    status, k, b = _iterate_in_blocks(run, b, w, step, n_iter, block, tol, noise, history, callback)
+    status, k, b = _iterate_in_blocks(
+        run, b, w, step, n_iter, block, tol, noise, fit_intercept, history, callback
+    )
     seconds = time.perf_counter() - start
     if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
         _warn_tol_unmet(tol, n_iter, history, auto)
@@ -175,9 +189,9 @@ def fit(
     )
 
 
-def _auto_step(run: Run) -> float:
+def _auto_step(run: Run, fit_intercept: bool) -> float:
     """lr="auto": 1 / L, from the data's moments (fastgd/curvature.py)."""
-    step = auto_lr(run.statistics())
+    step = auto_lr(run.statistics(), fit_intercept)
     if not step > 0.0:
         raise DivergenceError(
             "the loss's curvature overflows: the data is too large in magnitude for "
@@ -207,6 +221,7 @@ def _iterate_in_blocks(
     block: int,
     tol: float,
     noise: float,
+    fit_intercept: bool,
     history: np.ndarray,
     callback: Callable[[int, float, np.ndarray, float], bool | None] | None,
 ) -> tuple[int, int, float]:
@@ -217,9 +232,10 @@ def _iterate_in_blocks(
     with Interruptible(several_blocks=n_iter > block) as interrupted:
         while k < n_iter:
             stop = min(n_iter, k + block)
-            status, k, b = run.iterate(b, w, step, k, stop, tol, noise, history)
+            status, k, b = run.iterate(b, w, step, k, stop, tol, noise, fit_intercept, history)
             if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE, LOSS_INCREASED):
-                raise DivergenceError(_divergence_message(status, k, step, history, run))
+                message = _divergence_message(status, k, step, history, run, fit_intercept)
+                raise DivergenceError(message)
             if status == CONVERGED:
                 break
             if callback is not None and callback(k, b, w.copy(), history[k]):
@@ -253,6 +269,7 @@ def max_stable_lr(
     sample_weight: ArrayLike | None = None,
     *,
     threads: int | None = None,
+    fit_intercept: bool = True,
 ) -> float:
     """The largest stable learning rate for this data, 2 / L.
 
@@ -265,6 +282,7 @@ def max_stable_lr(
     check_input, locate_non_finite = _BY_KIND[kind]
     X, y, sample_weight, total_weight = check_input(X, y, sample_weight)
     threads = check_threads(threads)
+    fit_intercept = check_flag(fit_intercept, "fit_intercept")
     # The moments alone: on the CPU and the GPU the loop's Run computes them where the data is
     # (nothing else); on Dask the gram Run does, without persisting the data.
     method = "gram" if kind == "dask" else "loop"
@@ -275,7 +293,7 @@ def max_stable_lr(
         raise locate_non_finite(X, y) or DivergenceError(
             "the data's moments overflow: scale X and y (e.g. standardize them)"
         )
-    return stable_limit(moments)
+    return stable_limit(moments, fit_intercept)
 
 
 # Each kind of input (see `_validation.data_kind`): its checks, and the search for a NaN or inf
@@ -292,11 +310,11 @@ def _short_e(value: float) -> str:
     return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{value:.1e}").replace("e+", "e")
 
 
-def _limit_note(lr: float, run: Run) -> str:
+def _limit_note(lr: float, run: Run, fit_intercept: bool) -> str:
     """ ": lr=0.001 exceeds the stable limit 4.0e-4 for this data" when it does, else " for
     this data"; computed on this error path only (for the loop it costs one pass)."""
     try:
-        limit = stable_limit(run.statistics())
+        limit = stable_limit(run.statistics(), fit_intercept)
     except (ArithmeticError, ValueError, np.linalg.LinAlgError):
         return " for this data"
     if not (np.isfinite(limit) and lr > limit):
@@ -304,7 +322,9 @@ def _limit_note(lr: float, run: Run) -> str:
     return f": lr={lr:g} exceeds the stable limit {_short_e(limit)} for this data"
 
 
-def _divergence_message(status: int, k: int, lr: float, history: np.ndarray, run: Run) -> str:
+def _divergence_message(
+    status: int, k: int, lr: float, history: np.ndarray, run: Run, fit_intercept: bool
+) -> str:
     if status == LOSS_INCREASED:
         what = (
             f"the loss rose from {history[k - 1]:.6g} to {history[k]:.6g}, which a step "
@@ -312,9 +332,10 @@ def _divergence_message(status: int, k: int, lr: float, history: np.ndarray, run
         )
     else:
         what = f"the {'loss' if status == LOSS_NOT_FINITE else 'parameters'} stopped being finite"
+    note = _limit_note(lr, run, fit_intercept)
     return (
         f"gradient descent diverged at iteration {k} (lr={lr:g}): {what}; the learning rate is "
-        f"too large{_limit_note(lr, run)}; use lr='auto' or a smaller lr, or scale X and y"
+        f"too large{note}; use lr='auto' or a smaller lr, or scale X and y"
     )
 
 

@@ -102,12 +102,15 @@ def partial_sums(X, y, sample_weight, b, w, out):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def apply_step(sums, total_weight, lr, b, w):
-    """One gradient step from (b, w), whose partial sums are `sums`: update w in place, return b."""
+def apply_step(sums, total_weight, lr, b, w, fit_intercept):
+    """One gradient step from (b, w), whose partial sums are `sums`: update w in place, return b
+    (unchanged without an intercept: the model is then y ~ X w, b stays at its start, 0)."""
     scale = 2.0 * lr / total_weight
     for j in range(w.shape[0]):
         w[j] += scale * sums[2 + j]
-    return b + scale * sums[1]
+    if fit_intercept:
+        return b + scale * sums[1]
+    return b
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -68,10 +68,11 @@ def _loss_at(mean, comoment, unused_2, unused_3, weight, b, w, sums):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, noise, sums, history):
+def iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, sums,
+            history):  # fmt: skip
     """Step from iterate k_start to k_stop from the moments (`iteration.steps`)."""
     return steps(_loss_at, mean, comoment, None, None, weight, b, w, lr, k_start, k_stop, tol,
-                 noise, sums, history)  # fmt: skip
+                 noise, fit_intercept, sums, history)  # fmt: skip
 
 
 class Run:
@@ -110,7 +111,8 @@ class Run:
             size = w.shape[0] + 1
             statistics = (1.0, np.zeros(size), np.zeros((size, size)))
             compile_for(evaluate, (*statistics, b, w, self.sums))
-            arguments = (*statistics, b, w, lr, 0, 0, tol, tol, self.sums, history)  # tol, noise
+            # tol stands in for noise (floats), True for fit_intercept (a bool)
+            arguments = (*statistics, b, w, lr, 0, 0, tol, tol, True, self.sums, history)
             compile_for(iterate, arguments)
 
         compile_once((evaluate, iterate), (), compile_them)
@@ -126,8 +128,9 @@ class Run:
         weight, mean, comoment = self.statistics()
         return evaluate(weight, mean, comoment, b, w, self.sums)
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
         weight, mean, comoment = self.statistics()
         return iterate(
-            weight, mean, comoment, b, w, lr, k_start, k_stop, tol, noise, self.sums, history
-        )
+            weight, mean, comoment, b, w, lr, k_start, k_stop, tol, noise, fit_intercept,
+            self.sums, history,
+        )  # fmt: skip

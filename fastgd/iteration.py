@@ -25,16 +25,17 @@ from .gradient import all_finite, apply_step, loss_status
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def steps(loss_at, data_0, data_1, data_2, data_3, total_weight, b, w, lr, k_start, k_stop, tol,
-          noise, sums, history):  # fmt: skip
+          noise, fit_intercept, sums, history):  # fmt: skip
     """Step from iterate k_start to iterate k_stop; return (status, k reached, b).
 
     On entry (b, w) is iterate k_start, `sums` holds its partial sums and history[k_start] its
     loss. w is updated in place, and on return (b, w), `sums` and history[k] describe iterate k.
     The loop stops early where `gradient.loss_status` says so (tol, noise: its arguments), or
-    with PARAMS_NOT_FINITE when a step overflows the parameters.
+    with PARAMS_NOT_FINITE when a step overflows the parameters. Without `fit_intercept`, b
+    stays as it is (`gradient.apply_step`).
     """
     for k in range(k_start, k_stop):
-        b = apply_step(sums, total_weight, lr, b, w)
+        b = apply_step(sums, total_weight, lr, b, w, fit_intercept)
         if not all_finite(b, w):
             return PARAMS_NOT_FINITE, k + 1, b
         loss = loss_at(data_0, data_1, data_2, data_3, total_weight, b, w, sums)

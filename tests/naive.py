@@ -43,8 +43,9 @@ def loss(X, y, b, w, sample_weight=None):
     return total / total_weight
 
 
-def gradient_descent(X, y, lr, n_iter, b0=0.0, w0=None, sample_weight=None):
-    """The lecture's update rule for d features; returns (b, w, loss history).
+def gradient_descent(X, y, lr, n_iter, b0=0.0, w0=None, sample_weight=None, fit_intercept=True):
+    """The lecture's update rule for d features; returns (b, w, loss history). Without an
+    intercept, b stays at b0 (0): only w descends.
 
     X is a sequence of rows (each a sequence of d numbers). Every quantity is recomputed from
     its definition: loss = sum s (y - (x.w + b))^2 / sum s; b -= lr dloss/db; w -= lr dloss/dw.
@@ -68,7 +69,8 @@ def gradient_descent(X, y, lr, n_iter, b0=0.0, w0=None, sample_weight=None):
             grad_b += -2.0 * s * residual / total_weight
             for j in range(d):
                 grad_w[j] += -2.0 * s * residual * row[j] / total_weight
-        b = b - lr * grad_b
+        if fit_intercept:
+            b = b - lr * grad_b
         w = [wj - lr * gj for wj, gj in zip(w, grad_w)]
     return b, w, history
 

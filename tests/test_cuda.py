@@ -117,6 +117,13 @@ def test_sample_weight(rng):
     assert_matches_reference(result, X, y, 0.1, 3, sample_weight=weights)
 
 
+def test_without_intercept_like_the_reference(rng):
+    X, y = regression(rng, 70, 2)
+    result = fastgd.fit(X, y, lr=0.05, n_iter=3, device="cuda", fit_intercept=False)
+    assert result.intercept == 0.0
+    assert_matches_reference(result, X, y, 0.05, 3, fit_intercept=False)
+
+
 def test_tol_stops_where_the_cpu_stops(rng):
     X, y = regression(rng, 100, 1)
     kwargs = {"lr": 0.3, "n_iter": 12, "tol": 0.2, "method": "loop"}

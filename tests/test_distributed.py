@@ -130,6 +130,18 @@ def test_default_scheduler_without_client(client, rng, scheduler):
     assert result.threads == (1 if scheduler == "sync" else min(5, os.cpu_count()))
 
 
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_without_intercept(client, rng, method):
+    X, y = make_data(rng, 3_000, 2)
+    on_dask = fastgd.fit(
+        da.from_array(X, chunks=(1000, 2)), y, lr=0.01, n_iter=40, method=method,
+        fit_intercept=False,
+    )  # fmt: skip
+    in_memory = fastgd.fit(X, y, lr=0.01, n_iter=40, method=method, fit_intercept=False)
+    assert on_dask.intercept == in_memory.intercept == 0.0
+    assert_same_fit(on_dask, in_memory)
+
+
 def test_divergence_and_bad_values(client, rng):
     X, y = make_data(rng, 4_000, 2)
     with pytest.raises(fastgd.DivergenceError, match="diverged"):

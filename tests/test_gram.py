@@ -190,7 +190,7 @@ def test_gram_run_from_merged_moments_is_the_whole_run(rng):
     history = np.empty(51)
     b, w = 0.0, np.zeros(2)
     history[0] = run.evaluate(b, w)
-    status, k, b = run.iterate(b, w, 0.004, 0, 50, -1.0, np.inf, history)
+    status, k, b = run.iterate(b, w, 0.004, 0, 50, -1.0, np.inf, True, history)
     assert status == 0  # RAN: all 50 steps
     whole = fastgd.fit(X, y, lr=0.004, n_iter=50, method="gram")
     assert k == 50 and b == pytest.approx(whole.intercept, rel=1e-12)
@@ -230,7 +230,8 @@ def test_nan_in_the_data_is_located_with_gram(rng):
 def test_gram_equals_the_reference_for_random_problems(problem, auto):
     X, y, b0, w0, weights, n_iter, threads = problem
     X2 = X.reshape(len(y), -1).astype(np.float64)
-    lr = "auto" if auto else 0.5 / (1.0 + np.mean(np.sum(X2**2, axis=1)))
+    # 1 / trace(H) <= 1 / L: a stable step (the trace with the weights, as the loss has them)
+    lr = "auto" if auto else 0.5 / (1.0 + np.average(np.sum(X2**2, axis=1), weights=weights))
     result = fastgd.fit(
         X, y, lr=lr, n_iter=3 * n_iter, b0=b0, w0=w0, sample_weight=weights, threads=threads,
         method="gram",

@@ -47,5 +47,5 @@ class GramRun:
         self.statistics()
         return self.gram_run.evaluate(b, w)
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
-        return self.gram_run.iterate(b, w, lr, k_start, k_stop, tol, noise, history)
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
+        return self.gram_run.iterate(b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history)

@@ -149,9 +149,9 @@ class Run:
         sums[:] = tree_sum(self._chunk_sums(b, w))
         return sums[0] / self.total_weight
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, history):
+    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
         """`iteration.steps` as plain Python, each evaluation one round trip to the workers."""
         return steps.py_func(
             self._loss_at, None, None, None, None, self.total_weight, b, w, lr, k_start, k_stop,
-            tol, noise, self.sums, history,
+            tol, noise, fit_intercept, self.sums, history,
         )  # fmt: skip
