@@ -5,11 +5,18 @@
 Importing fastgd compiles nothing: kernels compile (or load from numba's cache) on first use.
 """
 
-from .errors import ConvergenceWarning, DeviceError, DivergenceError, FitInterrupted
+from .errors import (
+    ConditioningWarning,
+    ConvergenceWarning,
+    DeviceError,
+    DivergenceError,
+    FitInterrupted,
+)
 from .fit import fit, max_stable_lr
 from .result import FitResult
 
 __all__ = [
+    "ConditioningWarning",
     "ConvergenceWarning",
     "DeviceError",
     "DivergenceError",

@@ -343,6 +343,22 @@ def check_lr(lr: object) -> float | Literal["auto"]:
     return check_real(lr, "lr", positive=True)
 
 
+def check_momentum(momentum: object) -> float | Literal["auto"]:
+    """The string "auto" or a float in [0, 1)."""
+    if isinstance(momentum, str):
+        if momentum != "auto":
+            raise TypeError(
+                f"momentum must be a real number in [0, 1) or 'auto', got {momentum!r} (str)"
+            )
+        return "auto"
+    value = check_real(momentum, "momentum")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"momentum must be in [0, 1) (0: plain gradient descent), got {value}; or 'auto'"
+        )
+    return value
+
+
 # --- where the data lives ---------------------------------------------------------------------
 
 

@@ -4,23 +4,33 @@ A backend is a module with a `Run` class (fastgd/cpu.py, gram.py, cuda.py, distr
 `plan.make_plan` chooses it. `fit` then calls, in this order:
 
     run = Plan.run(X, y, sample_weight, total_weight, plan.threads)
-    run.compile(b, w, lr, tol, history, statistics=...)   # before the fit's timer starts
-    history[0] = run.evaluate(b0, w0)                     # the loss at the starting point
+    run.compile(b, w, settings, history, statistics=...)  # before the fit's timer starts
     run.statistics()                                      # the data's moments, if needed
-    run.iterate(b, w, lr, k, k_stop, tol, noise, fit_intercept, history)  # a block of steps
+    history[0] = run.evaluate(b0, w0, settings.shift)     # the loss at the starting point
+    run.iterate(b, w, k, k_stop, settings, history)       # a block of steps
 
 so a new backend implements these five methods, and a new option is added to `fit`, to the
-protocol and to each backend once. The math of a step and of the stopping rule is shared by all
-backends (fastgd/gradient.py, fastgd/iteration.py).
+`Settings` and to each backend once. The math of a step and of the stopping rule is shared by
+all backends (fastgd/gradient.py, fastgd/iteration.py).
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from .moments import Moments
+
+
+class Settings(NamedTuple):
+    """What `fit` hands a backend's iterations besides the data, in the order the compiled
+    `iteration.steps` takes them (a backend passes `*settings` on)."""
+
+    rule: np.ndarray  # float64 (gradient.RULE_SIZE,): lr, momentum, noise, stopping rule
+    shift: np.ndarray  # float64 (d,): subtracted from each row of X (fastgd/gradient.py)
+    precondition: np.ndarray  # float64 (d + 1,): the diagonal preconditioner of (b, w)
+    velocity: np.ndarray  # float64 (d + 1,): the momentum's velocity, updated in place
 
 
 class Run(Protocol):
@@ -37,8 +47,7 @@ class Run(Protocol):
         self,
         b: float,
         w: np.ndarray,
-        lr: float,
-        tol: float,
+        settings: Settings,
         history: np.ndarray,
         statistics: bool = False,
     ) -> None:
@@ -46,8 +55,9 @@ class Run(Protocol):
         types, and those of `statistics()` if asked, so that the fit's timer measures the fit
         alone."""
 
-    def evaluate(self, b: float, w: np.ndarray) -> float:
-        """The loss at (b, w), whose partial sums the run keeps for the first step."""
+    def evaluate(self, b: float, w: np.ndarray, shift: np.ndarray) -> float:
+        """The loss at (b, w) (b: the intercept of the shifted rows, see fastgd/gradient.py),
+        whose partial sums the run keeps for the first step."""
 
     def statistics(self) -> Moments:
         """The data's centred moments (fastgd/moments.py), computed once, where the data is."""
@@ -56,14 +66,11 @@ class Run(Protocol):
         self,
         b: float,
         w: np.ndarray,
-        lr: float,
         k_start: int,
         k_stop: int,
-        tol: float,
-        noise: float,
-        fit_intercept: bool,
+        settings: Settings,
         history: np.ndarray,
     ) -> tuple[int, int, float]:
         """Steps from iterate k_start towards k_stop (see `iteration.steps`): return (status,
-        k reached, b), with w updated in place and history[k_start + 1 : k + 1] filled. Without
-        `fit_intercept` b is not stepped."""
+        k reached, b), with w and settings.velocity updated in place and
+        history[k_start + 1 : k + 1] filled."""

@@ -6,6 +6,7 @@ Ctrl-C is one line and exit status 130. There is never a traceback.
 
 import argparse
 import json
+import math
 import os
 import sys
 import warnings
@@ -19,7 +20,13 @@ from ._words import plural
 from .compile_notice import compile_notice
 from .convert import convert_csv
 from .datafiles import explain, parse_delimiter, read_npy_pair, read_table
-from .errors import ConvergenceWarning, DeviceError, DivergenceError, FitInterrupted
+from .errors import (
+    ConditioningWarning,
+    ConvergenceWarning,
+    DeviceError,
+    DivergenceError,
+    FitInterrupted,
+)
 from .fit import fit
 from .progress import ProgressBar
 
@@ -71,6 +78,18 @@ def _learning_rate(text):
         raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
 
 
+def _momentum(text):
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1) or 'auto', got {text!r}")
+    return value
+
+
 def _delimiter(text):
     try:
         return parse_delimiter(text)
@@ -116,7 +135,18 @@ def _add_fit_options(parser, lr, iters):
     )  # fmt: skip
     parser.add_argument(
         "--tol", type=float, default=None,
-        help="stop once the loss decreases by less than this fraction in one step",
+        help="stop once the parameters are provably within this relative distance of the "
+        "least-squares optimum (from the gradient and the data's curvature)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--standardize", action="store_true",
+        help="descend in the coordinates of the standardized columns (centred and scaled on the "
+        "fly; the result stays in the data's units): fast on columns far from zero",
+    )  # fmt: skip
+    parser.add_argument(
+        "--momentum", type=_momentum, default=0.0,
+        help="Nesterov's momentum, a number in [0, 1) or 'auto' (optimal for the data's "
+        "conditioning); default 0, plain gradient descent",
     )  # fmt: skip
     parser.add_argument(
         "--plot", metavar="FILE", default=None,
@@ -262,10 +292,12 @@ def _run_fit(X, y, args, source):
     try:
         with warnings.catch_warnings(record=True) as caught, compile_notice():
             warnings.simplefilter("always", ConvergenceWarning)
+            warnings.simplefilter("always", ConditioningWarning)
             result = fit(
                 X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
                 threads=args.threads, method=args.method, tol=args.tol, callback=progress,
-                fit_intercept=args.fit_intercept,
+                fit_intercept=args.fit_intercept, standardize=args.standardize,
+                momentum=args.momentum,
             )  # fmt: skip
     except (DivergenceError, ValueError) as error:
         # A NaN or inf in a memory-mapped file, or values whose squares overflow, are the
@@ -299,6 +331,10 @@ def _print_fit(result, n_points, args, out):
     )
     threads = f", {plural(result.threads, 'thread')}"
     auto = " (auto)" if args.lr == "auto" else ""
+    if result.momentum:
+        auto += f", momentum {result.momentum:.4g}"
+    if result.standardized:
+        auto += ", standardized"
     print(
         f"device: {result.device}{threads if result.device == 'cpu' else ''}; "
         f"method {result.method}, lr {result.lr:.4g}{auto}; "
@@ -326,13 +362,18 @@ def _warning_text(warning):
     else the library's message."""
     if not isinstance(warning, ConvergenceWarning):
         return str(warning)
-    tol, n_iter, decrease = warning.tol, warning.n_iter, warning.last_decrease
-    if tol is None or n_iter is None or decrease is None:
+    tol, n_iter, distance = warning.tol, warning.n_iter, warning.distance
+    if tol is None or n_iter is None or distance is None:
         return str(warning)
+    reached = (
+        f" (the parameters may still be up to {distance:.2g}, relative, from the optimum)"
+        if math.isfinite(distance)
+        else ""
+    )
     return (
-        f"--tol {tol:g} was not reached in {plural(n_iter, 'iteration')} (last relative "
-        f"decrease {decrease:.2g}); raise --iters, or scale the data (standardize the columns)"
-        + (", or use --lr auto" if warning.lr_auto is False else "")
+        f"--tol {tol:g} was not reached in {plural(n_iter, 'iteration')}{reached}; raise "
+        "--iters, or use --standardize --momentum auto"
+        + (", or --lr auto" if warning.lr_auto is False else "")
     )
 
 

@@ -19,13 +19,13 @@ from .threads import numba_threads
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def serial_sums(X, y, sample_weight, b, w, partials):
+def serial_sums(X, y, sample_weight, b, w, shift, partials):
     """Partial sums of all rows into partials[0]: the one-thread twin of `parallel_sums`."""
-    partial_sums(X, y, sample_weight, b, w, partials[0])
+    partial_sums(X, y, sample_weight, b, w, shift, partials[0])
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def parallel_sums(X, y, sample_weight, b, w, partials):
+def parallel_sums(X, y, sample_weight, b, w, shift, partials):
     """Partial sums of row block c into partials[c], one block per prange iteration."""
     n_blocks = partials.shape[0]
     n = X.shape[0]
@@ -33,17 +33,17 @@ def parallel_sums(X, y, sample_weight, b, w, partials):
         start = c * n // n_blocks
         stop = (c + 1) * n // n_blocks
         if sample_weight is None:
-            partial_sums(X[start:stop], y[start:stop], None, b, w, partials[c])
+            partial_sums(X[start:stop], y[start:stop], None, b, w, shift, partials[c])
         else:
             weights = sample_weight[start:stop]
-            partial_sums(X[start:stop], y[start:stop], weights, b, w, partials[c])
+            partial_sums(X[start:stop], y[start:stop], weights, b, w, shift, partials[c])
 
 
 @njit(nogil=True, inline="always")
-def _evaluate(block_sums, X, y, sample_weight, b, w, partials, sums):
+def _evaluate(block_sums, X, y, sample_weight, b, w, shift, partials, sums):
     """Fill `sums` with the partial sums of all rows at (b, w): `block_sums` (serial_sums or
     parallel_sums) fills one row of `partials` per block, added here in a fixed order."""
-    block_sums(X, y, sample_weight, b, w, partials)
+    block_sums(X, y, sample_weight, b, w, shift, partials)
     for j in range(sums.shape[0]):
         total = 0.0
         for c in range(partials.shape[0]):
@@ -53,14 +53,14 @@ def _evaluate(block_sums, X, y, sample_weight, b, w, partials, sums):
 
 # `iteration.steps`'s loss_at, for each kernel.
 @njit(nogil=True, inline="always")
-def _loss_serial(X, y, sample_weight, partials, total_weight, b, w, sums):
-    _evaluate(serial_sums, X, y, sample_weight, b, w, partials, sums)
+def _loss_serial(X, y, sample_weight, partials, total_weight, b, w, shift, sums):
+    _evaluate(serial_sums, X, y, sample_weight, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
 @njit(nogil=True, inline="always")
-def _loss_parallel(X, y, sample_weight, partials, total_weight, b, w, sums):
-    _evaluate(parallel_sums, X, y, sample_weight, b, w, partials, sums)
+def _loss_parallel(X, y, sample_weight, partials, total_weight, b, w, shift, sums):
+    _evaluate(parallel_sums, X, y, sample_weight, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
@@ -75,27 +75,27 @@ def _loss_parallel(X, y, sample_weight, partials, total_weight, b, w, sums):
 # later one (tests/test_determinism.py). The parallel kernel cannot be inlined (numba outlines
 # its prange body), hence the documented exception (docs/determinism.md).
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_serial(X, y, sample_weight, b, w, partials, sums):
-    _evaluate(serial_sums, X, y, sample_weight, b, w, partials, sums)
+def evaluate_serial(X, y, sample_weight, b, w, shift, partials, sums):
+    _evaluate(serial_sums, X, y, sample_weight, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_parallel(X, y, sample_weight, b, w, partials, sums):
-    _evaluate(parallel_sums, X, y, sample_weight, b, w, partials, sums)
+def evaluate_parallel(X, y, sample_weight, b, w, shift, partials, sums):
+    _evaluate(parallel_sums, X, y, sample_weight, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_serial(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol, noise,
-                   fit_intercept, partials, sums, history):  # fmt: skip
-    return steps(_loss_serial, X, y, sample_weight, partials, total_weight, b, w, lr, k_start,
-                 k_stop, tol, noise, fit_intercept, sums, history)  # fmt: skip
+def iterate_serial(X, y, sample_weight, total_weight, b, w, k_start, k_stop, rule, shift,
+                   precondition, velocity, partials, sums, history):  # fmt: skip
+    return steps(_loss_serial, X, y, sample_weight, partials, total_weight, b, w, k_start, k_stop,
+                 rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_parallel(X, y, sample_weight, total_weight, b, w, lr, k_start, k_stop, tol, noise,
-                     fit_intercept, partials, sums, history):  # fmt: skip
-    return steps(_loss_parallel, X, y, sample_weight, partials, total_weight, b, w, lr, k_start,
-                 k_stop, tol, noise, fit_intercept, sums, history)  # fmt: skip
+def iterate_parallel(X, y, sample_weight, total_weight, b, w, k_start, k_stop, rule, shift,
+                     precondition, velocity, partials, sums, history):  # fmt: skip
+    return steps(_loss_parallel, X, y, sample_weight, partials, total_weight, b, w, k_start,
+                 k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
 class Run:
@@ -113,15 +113,14 @@ class Run:
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
 
-    def compile(self, b, w, lr, tol, history, statistics=False):
+    def compile(self, b, w, settings, history, statistics=False):
         if statistics:
             compile_moments(*self.data, self.threads)
 
         def compile_them():
             common = (*self.data, b, w)
-            compile_for(self._evaluate, (*common, self.partials, self.sums))
-            # tol stands in for noise (floats), True for fit_intercept (a bool)
-            rest = (lr, 0, 0, tol, tol, True, self.partials, self.sums, history)
+            compile_for(self._evaluate, (*common, settings.shift, self.partials, self.sums))
+            rest = (0, 0, *settings, self.partials, self.sums, history)
             compile_for(self._iterate, (*self.data, self.total_weight, b, w, *rest))
 
         compile_once((self._evaluate, self._iterate), self.data, compile_them)
@@ -135,15 +134,15 @@ class Run:
     def _threads(self):
         return numba_threads(self.threads)
 
-    def evaluate(self, b, w):
+    def evaluate(self, b, w, shift):
         """The loss at (b, w); also keeps its partial sums for the next step."""
         with self._threads():
-            self._evaluate(*self.data, b, w, self.partials, self.sums)
+            self._evaluate(*self.data, b, w, shift, self.partials, self.sums)
         return self.sums[0] / self.total_weight
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
+    def iterate(self, b, w, k_start, k_stop, settings, history):
         with self._threads():
             return self._iterate(
-                *self.data, self.total_weight, b, w, lr, k_start, k_stop, tol, noise,
-                fit_intercept, self.partials, self.sums, history,
+                *self.data, self.total_weight, b, w, k_start, k_stop, *settings, self.partials,
+                self.sums, history,
             )  # fmt: skip

@@ -3,13 +3,17 @@
 The data is copied to the device once per fit (or used in place when it already lives there:
 numba device arrays and any object with `__cuda_array_interface__`, such as CuPy arrays and
 PyTorch CUDA tensors). The parameters, the partial sums, the loss history and a status flag
-also live on the device. Each iteration is two asynchronous kernel launches (see
-`fastgd/cuda_kernels.py`): a fused pass over the data computing the partial sums of
+also live on the device, and so do the fit's `backend.Settings`: the shift subtracted from the
+rows, the packed `rule` (learning rate, momentum, the loss's noise, the stopping rule), the
+preconditioner and the momentum's velocity. Each iteration is two asynchronous kernel launches
+(see `fastgd/cuda_kernels.py`): a fused pass over the data computing the partial sums of
 `fastgd/gradient.py` per block, then a one-block kernel that adds the blocks up in a fixed order,
-records the loss, checks it and takes the step. The host never waits inside the loop: it only
-reads the status back every `_config.CUDA_POLL_EVERY` iterations (so that a diverged or converged
-fit stops queueing launches) and at the end of each block of iterations that `fit` asks for,
-when it also reads the parameters and the new part of the loss history.
+records the loss, checks it and takes the step -- the same step and stopping rule as
+`iteration.steps` on the CPU, from gradient.py's own functions. The host never waits inside the
+loop: it only reads the status back every `_config.CUDA_POLL_EVERY` iterations (so that a
+diverged or converged fit stops queueing launches) and at the end of each block of iterations
+that `fit` asks for, when it also reads the parameters, the velocity and the new part of the
+loss history. The settings go to the device at the start of each block (a few values).
 
 A numba kernel launch costs the host tens of microseconds (argument typing and the driver call).
 Launches are asynchronous, so this overlaps the GPU's work whenever one pass over the data takes
@@ -42,7 +46,7 @@ from ._validation import (
     is_device_array,
 )
 from .errors import DeviceError
-from .gradient import n_sums
+from .gradient import RULE_SIZE, n_sums
 
 INSTALL_HINT = 'python3 -m pip install -e ".[cuda]" in a checkout of fastgd'
 # Shared memory a block may use without opting in to more, on every GPU numba-cuda supports.
@@ -388,11 +392,20 @@ class Run:
     """One fit's state on the GPU: the data, the parameters, the sums, the history, the status.
 
     A `backend.Run`: compile, evaluate (the loss at the starting point), statistics (the
-    moments, on the device) and iterate (a block of steps).
+    moments, on the device) and iterate (a block of steps), with the semantics of
+    `iteration.steps` on the CPU.
 
     The constructor takes every backend's arguments: `threads` is the plan's count of CPU
     threads, unused on the GPU (whose threads per block `launch_config` chooses:
     `self.threads_per_block`).
+
+    The small float64 state of the iterations lives in one device array, `self.state`, whose
+    slices the kernels take as separate arguments:
+
+        params (d + 1) | velocity (d + 1) | rule (RULE_SIZE) | precondition (d + 1) | shift (d)
+
+    so that the start of a block sends the settings in one copy (everything after params) and
+    its end reads params and velocity back in one copy.
     """
 
     def __init__(self, X, y, sample_weight, total_weight, threads):
@@ -409,7 +422,14 @@ class Run:
         self.blocks, self.threads_per_block = launch_config(n, d)
         self.partials = cuda.device_array((self.blocks, self.n_values))
         self.sums = cuda.device_array(self.n_values)
-        self.params = cuda.device_array(d + 1)
+        m = d + 1
+        self.state = cuda.to_device(np.zeros(3 * m + RULE_SIZE + d))
+        self.params = self.state[:m]
+        self.velocity = self.state[m : 2 * m]
+        self.settings = self.state[m:]  # what `iterate` sends: velocity, rule, precondition, shift
+        self.rule = self.state[2 * m : 2 * m + RULE_SIZE]
+        self.precondition = self.state[2 * m + RULE_SIZE : 3 * m + RULE_SIZE]
+        self.shift = self.state[3 * m + RULE_SIZE :]
         self.status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
         self.history: Any = None  # device-side loss history, allocated by compile()
         # The one-feature kernel takes x as (n,).
@@ -424,35 +444,43 @@ class Run:
         self._step = _configure(kernels.step, 1, 1)
 
     def _launch_pass(self):
-        self._pass(*self.data, self.params, self.partials, self.status)
+        self._pass(*self.data, self.params, self.shift, self.partials, self.status)
 
-    def _launch_reduce(self, k_new, lr, tol, noise, fit_intercept, take_step):
+    def _launch_reduce(self, k_new, take_step):
         self._reduce(
-            self.partials, self.sums, self.params, self.history, self.status,
-            k_new, self.total_weight, lr, tol, noise, int(fit_intercept), int(take_step),
+            self.partials, self.sums, self.params, self.history, self.status, self.rule,
+            self.precondition, self.velocity, k_new, self.total_weight, int(take_step),
+        )  # fmt: skip
+
+    def _launch_step(self, k_next):
+        self._step(
+            self.sums, self.params, self.status, self.rule, self.precondition, self.velocity,
+            k_next, self.total_weight,
         )  # fmt: skip
 
     def _set_status(self, code):
         self.status.copy_to_device(np.array([code, 0], dtype=np.int64))
 
-    def compile(self, b, w, lr, tol, history, statistics=False):
-        """Compile (or load from numba's cache) every kernel now, so that the fit's timer
-        measures the fit alone: each is launched once with the status STOPPED, so it returns at
-        once."""
+    def compile(self, b, w, settings, history, statistics=False):
+        """Compile (or load from numba's cache) the kernels of the fit, and with `statistics`
+        those of `statistics()`, now, so that the fit's timer measures the fit alone: each is
+        launched once with the status STOPPED, so it returns at once."""
         cuda = _numba_cuda()
         self.history = cuda.device_array(len(history))
         self._set_status(STOPPED)
         self._launch_pass()
-        self._launch_reduce(0, float(lr), float(tol), float(tol), True, False)
-        self._step(self.sums, self.params, self.status, 0, self.total_weight, float(lr), 1)
-        try:
-            launch = _moment_launch(*self.moment_data[0].shape)[0]
-        except ValueError:  # too many features for lr="auto": said when it is asked for
-            pass
-        else:
-            X, y, sample_weight = self.moment_data
-            center = cuda.device_array(X.shape[1] + 1)
-            launch(X, y, *_weights_args(y, sample_weight), center, self.partials, self.status)
+        self._launch_reduce(0, False)
+        self._launch_step(1)
+        if statistics:
+            try:
+                launch = _moment_launch(*self.moment_data[0].shape)[0]
+            except ValueError:  # too many features for the moments: `statistics()` says so
+                pass
+            else:
+                X, y, sample_weight = self.moment_data
+                center = cuda.device_array(X.shape[1] + 1)
+                weights = _weights_args(y, sample_weight)
+                launch(X, y, *weights, center, self.partials, self.status)
         cuda.synchronize()
 
     def statistics(self):
@@ -461,44 +489,51 @@ class Run:
             self.moments = device_moments(*self.moment_data)
         return self.moments
 
-    def evaluate(self, b, w):
-        """The loss at (b, w), which becomes the device-side parameters; keeps its sums on the
-        device for the first step."""
+    def evaluate(self, b, w, shift):
+        """The loss at (b, w) (b: the intercept of the rows shifted by `shift`), which become the
+        device-side parameters and shift; keeps its sums on the device for the first step."""
         self.params.copy_to_device(np.concatenate([[float(b)], w]).astype(np.float64))
+        self.shift.copy_to_device(np.ascontiguousarray(shift, dtype=np.float64))
         self._set_status(RAN)
         self._launch_pass()
-        self._launch_reduce(0, 0.0, 0.0, 0.0, True, False)
+        self._launch_reduce(0, False)
         return float(_value_at(self.history, 0))
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
+    def iterate(self, b, w, k_start, k_stop, settings, history):
         """Step from iterate k_start to iterate k_stop on the device; return (status, k reached,
-        b) with w updated in place and history[k_start + 1 : k + 1] filled, like cpu.iterate.
+        b) with w and settings.velocity updated in place and history[k_start + 1 : k + 1]
+        filled, like `iteration.steps` on the CPU.
 
-        (b, w) is iterate k_start, whose parameters and sums are on the device already."""
-        lr = float(lr)
-        tol = float(tol)
-        noise = float(noise)
-        intercept = int(fit_intercept)
-        self._step(
-            self.sums, self.params, self.status, k_start + 1, self.total_weight, lr, intercept
+        (b, w) is iterate k_start, whose parameters and sums are on the device already; the
+        settings (velocity, rule, precondition, shift: a few values) are sent at the start of
+        every block, and the velocity comes back at its end with the parameters."""
+        if k_start >= k_stop:  # nothing to do; the step below would move the parameters
+            return RAN, k_stop, float(b)
+        self.settings.copy_to_device(
+            np.concatenate(
+                (settings.velocity, settings.rule, settings.precondition, settings.shift)
+            ).astype(np.float64, copy=False)
         )
+        self._launch_step(k_start + 1)
         k = k_start
         while k < k_stop:
             self._launch_pass()
             k += 1
-            self._launch_reduce(k, lr, tol, noise, intercept, k < k_stop)
+            self._launch_reduce(k, k < k_stop)
             # Launches only queue up; a fit that stopped on the device would leave the rest of
             # them to return at once, but there may be many: look now and then.
             poll = (k - k_start) % _config.CUDA_POLL_EVERY == 0 and k < k_stop
             if poll and self.status.copy_to_host()[0] != RAN:
                 break
         code, k_reached = (int(v) for v in self.status.copy_to_host())
-        params = self.params.copy_to_host()
+        m = w.shape[0] + 1
+        state = self.state[: 2 * m].copy_to_host()  # params, velocity
         # PARAMS_NOT_FINITE at iterate k: the last loss recorded is that of k - 1.
         last_loss = k_reached - 1 if code == PARAMS_NOT_FINITE else k_reached
         if last_loss > k_start:
             history[k_start + 1 : last_loss + 1] = self.history[
                 k_start + 1 : last_loss + 1
             ].copy_to_host()
-        w[:] = params[1:]
-        return code, k_reached, float(params[0])
+        w[:] = state[1:m]
+        settings.velocity[:] = state[m:]
+        return code, k_reached, float(state[0])

@@ -7,17 +7,25 @@ One iteration is two launches:
 
 1. `partial_sums_one_feature` or `partial_sums_many_features`: each thread walks its rows in a
    grid-stride loop and accumulates, in float64, the d + 2 partial sums defined in
-   `fastgd/gradient.py` (sums[0] = sum s r**2, sums[1] = sum s r, sums[2 + j] = sum s r X_j) --
-   the same sums the CPU kernel computes, tested against the same reference (tests/naive.py).
-   The threads of a block add their sums up in shared memory (a tree in a fixed order) and the
-   block writes them to its row of `partials`.
+   `fastgd/gradient.py` (sums[0] = sum s r**2, sums[1] = sum s r, sums[2 + j] = sum s r (X_j -
+   h_j), with r = y - (c + (X - h) . w) and h the fit's `shift`: zeros for plain gradient
+   descent, the columns' means when standardizing) -- the same sums the CPU kernel computes,
+   tested against the same reference (tests/naive.py). The threads of a block add their sums up
+   in shared memory (a tree in a fixed order) and the block writes them to its row of
+   `partials`.
 2. `reduce_and_step` (one block): adds the block rows up in a fixed order, writes the loss to
-   the device-side history, applies `gradient.loss_status`'s stopping rule and takes the step of
-   `gradient.apply_step` on the device-side parameters.
+   the device-side history, checks it as `iteration.steps` does on the CPU --
+   `gradient.divergence_status` against the previous loss (plain gradient descent) or the
+   starting loss history[0] (with momentum), then `gradient.gradient_status` -- and, unless that
+   stops the fit, takes the step of `gradient.apply_step` on the device-side parameters and
+   velocity (`step` takes the first step of each block of iterations).
 
-The step, the finiteness check of the parameters and the stopping rule are not restated here:
-the kernels call `fastgd/gradient.py`'s own functions, compiled for the device from the same
-Python source the CPU kernels inline.
+The per-fit constants arrive as small device arrays, as `iteration.steps` takes them: `rule`
+(gradient.RULE_SIZE values: learning rate, momentum, the loss's noise, the stopping rule),
+`precondition` and `velocity` (d + 1 values each, index 0 the intercept's; the velocity is
+updated in place) and `shift` (d values). The step, the finiteness check of the parameters and
+the stopping rule are not restated here: the kernels call `fastgd/gradient.py`'s own functions,
+compiled for the device from the same Python source the CPU kernels inline.
 
 No floating-point atomics anywhere: for a given launch configuration the same input gives
 bit-identical results. A device-side `status` array ([code, iterate], codes from
@@ -34,6 +42,7 @@ from numba import cuda, float32, float64, int64
 
 from . import gradient
 from ._status import PARAMS_NOT_FINITE, RAN
+from .gradient import MOMENTUM, NOISE
 
 # Rows per thread per trip of the one-feature grid-stride loop: independent loads in flight
 # per thread, which a memory-bound pass needs to approach the device's bandwidth.
@@ -69,17 +78,18 @@ def _on_device(function):
 
 _apply_step = _on_device(gradient.apply_step.py_func)
 _all_finite = _on_device(gradient.all_finite.py_func)
-_loss_status = _on_device(gradient.loss_status.py_func)
+_divergence_status = _on_device(gradient.divergence_status.py_func)
+_gradient_status = _on_device(gradient.gradient_status.py_func)
 _n_sums = _on_device(gradient.n_sums)
 
 
 @cuda.jit(device=True, inline="always")
-def _step_params(sums, params, status, k_next, total_weight, lr, fit_intercept):
-    """params = [b, w_0, ..., w_{d-1}] takes `gradient.apply_step` (w: a view of params[1:]); a
-    non-finite result (`gradient.all_finite`) stops the fit with PARAMS_NOT_FINITE at iterate
-    k_next."""
+def _step_params(sums, params, status, rule, precondition, velocity, k_next, total_weight):
+    """params = [c, w_0, ..., w_{d-1}] and `velocity` take `gradient.apply_step` (w: a view of
+    params[1:]); a non-finite result (`gradient.all_finite`) stops the fit with
+    PARAMS_NOT_FINITE at iterate k_next."""
     w = params[1:]
-    b = _apply_step(sums, total_weight, lr, params[0], w, fit_intercept)
+    b = _apply_step(sums, total_weight, rule, params[0], w, precondition, velocity)
     params[0] = b
     if not _all_finite(b, w):
         status[0] = PARAMS_NOT_FINITE
@@ -89,17 +99,19 @@ def _step_params(sums, params, status, k_next, total_weight, lr, fit_intercept):
 @cuda.jit(device=True, inline="always")
 def _add_row(data, row, s_rr, s_r, s_rx):
     """The one-feature sums (s_rr, s_r, s_rx) with row `row` of data = (x, y, sample_weight,
-    weighted, b, w) added."""
-    x, y, sample_weight, weighted, b, w = data
-    x_row = x[row]
-    r = y[row] - (x_row * w + b)
+    weighted, b, w, h) added; the same arithmetic as `gradient.partial_sums` (x - h is exact
+    for h = 0, so plain gradient descent gives the lecture's numbers)."""
+    x, y, sample_weight, weighted, b, w, h = data
+    z = x[row] - h
+    r = y[row] - (z * w + b)
     sr = sample_weight[row] * r if weighted else r
-    return s_rr + sr * r, s_r + sr, s_rx + sr * x_row
+    return s_rr + sr * r, s_r + sr, s_rx + sr * z
 
 
 @cuda.jit(cache=True)
-def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, status):
-    """Block partial sums [sum s r^2, sum s r, sum s r x] for one feature; x and y are (n,).
+def partial_sums_one_feature(x, y, sample_weight, weighted, params, shift, partials, status):
+    """Block partial sums [sum s r^2, sum s r, sum s r (x - h)] for one feature, h = shift[0];
+    x and y are (n,).
 
     sample_weight is read only when `weighted` is nonzero (kernels cannot take None: pass any
     array of the data's dtype otherwise). Dynamic shared memory: `pass_shared_bytes`.
@@ -111,13 +123,14 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, st
     threads = cuda.blockDim.x
     b = params[0]
     w = params[1]
+    h = shift[0]
     n = x.shape[0]
     stride = cuda.gridsize(1)
     s_rr = 0.0
     s_r = 0.0
     s_rx = 0.0
     i = cuda.grid(1)
-    data = (x, y, sample_weight, weighted, b, w)
+    data = (x, y, sample_weight, weighted, b, w, h)
     # The unrolled trips first (loads of UNROLL rows issued together), then the remainder.
     while i + (UNROLL - 1) * stride < n:
         for u in range(UNROLL):
@@ -135,11 +148,13 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, partials, st
 
 
 @cuda.jit(cache=True)
-def partial_sums_many_features(X, y, sample_weight, weighted, params, partials, status):
-    """Block partial sums (d + 2 of them) for X of shape (n, d).
+def partial_sums_many_features(X, y, sample_weight, weighted, params, shift, partials, status):
+    """Block partial sums (d + 2 of them) for X of shape (n, d), rows shifted by `shift` (d,).
 
     Each thread's d + 2 float64 accumulators live in dynamic shared memory (d is a runtime
-    value), followed by a copy of the d + 1 parameters (`pass_shared_bytes`).
+    value), followed by a copy of the d + 1 parameters (`pass_shared_bytes`). The shift is read
+    from global memory: every thread reads the same few values, which the cache serves, and a
+    shared copy would cost the feature limit that docs/gpu.md states.
     """
     if status[0] != RAN:
         return
@@ -158,26 +173,28 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, partials, 
     for i in range(cuda.grid(1), n, cuda.gridsize(1)):
         prediction = b
         for j in range(d):
-            prediction += X[i, j] * acc[own + 1 + j]
+            prediction += (X[i, j] - shift[j]) * acc[own + 1 + j]
         r = y[i] - prediction
         sr = sample_weight[i] * r if weighted else r
         acc[tid] += sr * r
         acc[threads + tid] += sr
         for j in range(d):
-            acc[(2 + j) * threads + tid] += sr * X[i, j]
+            acc[(2 + j) * threads + tid] += sr * (X[i, j] - shift[j])
     cuda.syncthreads()
     _block_tree_sum(acc, n_values, tid)
     _write_block_row(acc, n_values, partials, tid)
 
 
 @cuda.jit(cache=True)
-def reduce_and_step(partials, sums, params, history, status, k_new, total_weight, lr, tol,
-                    noise, fit_intercept, take_step):  # fmt: skip
+def reduce_and_step(partials, sums, params, history, status, rule, precondition, velocity, k_new,
+                    total_weight, take_step):  # fmt: skip
     """One block: sums = the block rows of `partials` added up in a fixed order; these are the
-    sums of iterate k_new, whose loss goes to history[k_new]. Then, unless
-    `gradient.loss_status` stops the fit (tol, noise: its arguments), step to iterate k_new + 1
-    when `take_step` is nonzero (b too when `fit_intercept` is nonzero). status[1] records the
-    iterate reached.
+    sums of iterate k_new, whose loss goes to history[k_new]. Then, as in `iteration.steps`,
+    unless `gradient.divergence_status` (against history[k_new - 1], or history[0] with
+    momentum) or `gradient.gradient_status` stops the fit, step to iterate k_new + 1 when
+    `take_step` is nonzero. status[1] records the iterate reached. At k_new = 0 (the starting
+    point, `Run.evaluate`) only the loss's finiteness is checked, and `rule`, `precondition`
+    and `velocity` are not read.
 
     Dynamic shared memory: `reduce_shared_bytes`.
     """
@@ -202,22 +219,25 @@ def reduce_and_step(partials, sums, params, history, status, k_new, total_weight
     history[k_new] = loss
     status[1] = k_new
     if k_new > 0:
-        code = _loss_status(history[k_new - 1], loss, tol, noise)
-    else:  # the starting point has no previous loss: compared with itself, without tol
-        code = _loss_status(loss, loss, -1.0, 0.0)  # only its finiteness counts
+        reference = history[k_new - 1] if rule[MOMENTUM] == 0.0 else history[0]
+        code = _divergence_status(reference, loss, rule[NOISE])
+        if code == RAN:
+            code = _gradient_status(sums, total_weight, rule, params[0], params[1:], precondition)
+    else:  # the starting point: compared with itself, only its finiteness counts
+        code = _divergence_status(loss, loss, 0.0)
     if code != RAN:
         status[0] = code
     elif take_step:
-        _step_params(sums, params, status, k_new + 1, total_weight, lr, fit_intercept)
+        _step_params(sums, params, status, rule, precondition, velocity, k_new + 1, total_weight)
 
 
 @cuda.jit(cache=True)
-def step(sums, params, status, k_next, total_weight, lr, fit_intercept):
+def step(sums, params, status, rule, precondition, velocity, k_next, total_weight):
     """One thread: the step from the iterate whose sums are `sums` to iterate k_next (the first
     step of a block of iterations; later ones are taken by reduce_and_step)."""
     if status[0] != RAN or cuda.grid(1) != 0:
         return
-    _step_params(sums, params, status, k_next, total_weight, lr, fit_intercept)
+    _step_params(sums, params, status, rule, precondition, velocity, k_next, total_weight)
 
 
 @cuda.jit(cache=True)
@@ -331,26 +351,28 @@ def moment_shared_bytes(n_features, threads):
 
 def ptx_signatures():
     """(kernel, signature) for every kernel and data dtype, for compiling PTX ahead of time in
-    the tests (the same types the backend launches them with: C-contiguous arrays)."""
+    the tests (the same types the backend launches them with: C-contiguous arrays, also the
+    slices of `cuda.Run`'s state array that hold the parameters, velocity, rule, precondition
+    and shift)."""
     signatures = []
     flags = int64[::1]
+    vector = float64[::1]
     for real in (float32, float64):
         data1 = real[::1]
         signatures += [
             (partial_sums_one_feature,
-             (data1, data1, data1, int64, float64[::1], float64[:, ::1], flags)),
+             (data1, data1, data1, int64, vector, vector, float64[:, ::1], flags)),
             (partial_sums_many_features,
-             (real[:, ::1], data1, data1, int64, float64[::1], float64[:, ::1], flags)),
+             (real[:, ::1], data1, data1, int64, vector, vector, float64[:, ::1], flags)),
             (first_bad_value, (data1, int64, flags)),
             (block_totals, (data1, float64[::1])),
             (moment_sums,
              (real[:, ::1], data1, data1, int64, float64[::1], float64[:, ::1], flags)),
         ]  # fmt: skip
-    vector = float64[::1]
     signatures += [
         (reduce_and_step,
-         (float64[:, ::1], vector, vector, vector, flags, int64, float64, float64, float64,
-          float64, int64, int64)),
-        (step, (vector, vector, flags, int64, float64, float64, int64)),
+         (float64[:, ::1], vector, vector, vector, flags, vector, vector, vector, int64, float64,
+          int64)),
+        (step, (vector, vector, flags, vector, vector, vector, int64, float64)),
     ]  # fmt: skip
     return signatures

@@ -1,35 +1,124 @@
-"""The loss's curvature: the step size of lr="auto" and the stable limit of max_stable_lr.
+"""The loss's curvature: the step size and momentum of "auto", and the stable limit.
 
 The moments (fastgd/moments.py) give the loss's Hessian in (b, w),
 
-    H = 2 [[1, x_mean^T], [x_mean, xx / S + x_mean x_mean^T]],
+    H = 2 [[1, m^T], [m, xx / S + m m^T]],   m = x_mean - h
 
-whose largest eigenvalue L sets the step: gradient descent on a quadratic is stable for
+(h the shift of fastgd/gradient.py, 0 for plain gradient descent), and in the coordinates the
+fit runs in, with the diagonal preconditioner p (fastgd/coordinates.py), H_p = P^1/2 H P^1/2.
+Its largest eigenvalue L sets the step: gradient descent on a quadratic is stable for
 lr < 2 / L (`stable_limit`, `fastgd.max_stable_lr`), and lr = 1 / L (`auto_lr`, lr="auto")
-decreases the loss monotonically.
+decreases the loss monotonically. Its smallest, mu, sets the pace: plain gradient descent needs
+about kappa = L / mu steps per e-fold of the error, Nesterov's momentum
+(sqrt(kappa) - 1) / (sqrt(kappa) + 1) (`nesterov_momentum`, momentum="auto") about sqrt(kappa).
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _config
 
+# Eigenvalues below 1 / KAPPA_LIMIT of the largest are taken as zero: directions of (b, w) that
+# the data does not determine to useful accuracy in float64 (kappa * machine epsilon would be
+# 1e-4 or more). Collinear and nearly collinear features have them; `fit` warns.
+KAPPA_LIMIT = 1e12
 
-def hessian(moments, fit_intercept=True):
-    """The loss's Hessian in (b, w_1, ..., w_d):
-    2 [[1, x_mean^T], [x_mean, xx/S + x_mean x_mean^T]]; in w alone without an intercept (b is
-    not a variable then): 2 (xx/S + x_mean x_mean^T)."""
-    x_mean = np.asarray(moments.x_mean, dtype=np.float64)
-    if not fit_intercept:
-        return 2.0 * (moments.xx / moments.weight + np.outer(x_mean, x_mean))
-    d = x_mean.shape[0]
+
+def hessian(moments, fit_intercept=True, shift=None, precondition=None):
+    """The loss's Hessian in (b, w_1, ..., w_d) -- in w alone without an intercept (b is not a
+    variable then) -- for rows shifted by `shift` and, with a `precondition`, in the
+    preconditioned coordinates P^1/2 H P^1/2 (module doc)."""
+    m = np.asarray(moments.x_mean, dtype=np.float64)
+    if shift is not None:
+        m = m - shift
+    d = m.shape[0]
     H = np.empty((d + 1, d + 1))
     H[0, 0] = 1.0
-    H[0, 1:] = x_mean
-    H[1:, 0] = x_mean
-    H[1:, 1:] = moments.xx / moments.weight + np.outer(x_mean, x_mean)
-    return 2.0 * H
+    H[0, 1:] = m
+    H[1:, 0] = m
+    H[1:, 1:] = moments.xx / moments.weight + np.outer(m, m)
+    H *= 2.0
+    if precondition is not None:
+        root = np.sqrt(precondition)
+        H = root[:, None] * H * root[None, :]
+    return H if fit_intercept else H[1:, 1:]
+
+
+class Spectrum(NamedTuple):
+    """The extreme eigenvalues of the Hessian in the coordinates the fit runs in, over the
+    parameters that move (precondition > 0)."""
+
+    largest: float  # L
+    smallest: float  # mu, >= 0 (nan: not computed, for more than EIGVALSH_MAX_FEATURES)
+    determined: float  # the smallest eigenvalue above L / KAPPA_LIMIT (nan: not computed)
+
+    @property
+    def condition(self):
+        """kappa = L / mu (inf for a singular Hessian, nan when mu is not known)."""
+        if math.isnan(self.smallest):
+            return math.nan
+        return self.largest / self.smallest if self.smallest > 0.0 else math.inf
+
+
+def _closed_form_one_feature(moments, fit_intercept, shift, precondition):
+    """(L, mu) for one feature, without LAPACK (the lecture's case, where its call would cost
+    more than a small fit). With an intercept H_p = 2 [[p0, m r], [m r, p1 c]] (r = sqrt(p0 p1),
+    c = v + m**2, v = xx / S): L = (a + e) / 2 + hypot((a - e) / 2, off), a sum of non-negative
+    terms, and mu = det / L with det = 4 p0 p1 v exactly (no cancellation)."""
+    p0, p1 = (1.0, 1.0) if precondition is None else (precondition[0], precondition[1])
+    m = float(moments.mean[0]) - (0.0 if shift is None else float(shift[0]))
+    v = float(moments.comoment[0, 0]) / moments.weight
+    c = v + m * m
+    if not fit_intercept or p0 == 0.0:
+        return 2.0 * p1 * c, 2.0 * p1 * c
+    if p1 == 0.0:  # a constant feature that does not move: only b does
+        return 2.0 * p0, 2.0 * p0
+    a, e, off = 2.0 * p0, 2.0 * p1 * c, 2.0 * m * math.sqrt(p0 * p1)
+    largest = 0.5 * (a + e) + math.hypot(0.5 * (a - e), off)
+    if not math.isfinite(largest):
+        return math.inf, math.nan
+    smallest = 4.0 * p0 * p1 * v / largest if largest > 0.0 else 0.0
+    return largest, smallest
+
+
+def spectrum(moments, fit_intercept=True, shift=None, precondition=None):
+    """The `Spectrum` of the fit's Hessian: in closed form for one feature, by LAPACK up to
+    _config.EIGVALSH_MAX_FEATURES parameters, L alone by power iteration above."""
+    if moments.n_features == 1:
+        largest, smallest = _closed_form_one_feature(moments, fit_intercept, shift, precondition)
+        smallest = max(smallest, 0.0)
+        determined = smallest if smallest > largest / KAPPA_LIMIT else largest
+        return Spectrum(largest, smallest, determined)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge data: inf, caught below
+        H = hessian(moments, fit_intercept, shift, precondition)
+    if precondition is not None:  # the parameters that do not move have no say
+        active = precondition > 0.0 if fit_intercept else precondition[1:] > 0.0
+        H = H[np.ix_(active, active)]
+    if H.shape[0] == 0:
+        return Spectrum(0.0, 0.0, math.nan)
+    if not np.all(np.isfinite(H)):
+        return Spectrum(math.inf, math.nan, math.nan)
+    if H.shape[0] > _config.EIGVALSH_MAX_FEATURES:
+        return Spectrum(_power_iteration(H), math.nan, math.nan)
+    eigenvalues = np.linalg.eigvalsh(H)
+    largest = float(eigenvalues[-1])
+    smallest = max(float(eigenvalues[0]), 0.0)
+    above = eigenvalues[eigenvalues > largest / KAPPA_LIMIT]
+    determined = float(above[0]) if above.size else math.nan
+    return Spectrum(largest, smallest, determined)
+
+
+def nesterov_momentum(lr, mu):
+    """momentum="auto": Nesterov's (sqrt(kappa) - 1) / (sqrt(kappa) + 1) for the effective
+    kappa = 1 / (lr mu) (L / mu for lr = 1 / L); 0 when mu is unknown or kappa <= 1. With an
+    overestimated mu the fit is slower, never unstable: any momentum in [0, 1) converges for
+    lr <= 1 / L."""
+    if not (mu > 0.0 and lr > 0.0) or math.isnan(mu):
+        return 0.0
+    root = math.sqrt(1.0 / (lr * mu))
+    return (root - 1.0) / (root + 1.0) if root > 1.0 else 0.0
 
 
 def _power_iteration(H, max_iter=10_000, rtol=1e-12):
@@ -50,29 +139,12 @@ def _power_iteration(H, max_iter=10_000, rtol=1e-12):
     return estimate
 
 
-def largest_curvature(moments, fit_intercept=True):
-    """L, the largest eigenvalue of the loss's Hessian (`hessian`), always > 0.
-
-    Exact: in closed form for one feature (the lecture's case, where LAPACK's call would cost
-    more than a small fit), by LAPACK up to _config.EIGVALSH_MAX_FEATURES features; power
-    iteration above.
-    """
-    if moments.n_features == 1:
-        # H = 2 [[1, m], [m, c]]: its larger eigenvalue is 2 ((1 + c) / 2 + hypot((1 - c) / 2, m)),
-        # a sum of non-negative terms (no cancellation); without an intercept H = 2 c.
-        m = float(moments.mean[0])
-        c = float(moments.comoment[0, 0]) / moments.weight + m * m
-        if fit_intercept:
-            value = 2.0 * (0.5 * (1.0 + c) + math.hypot(0.5 * (1.0 - c), m))
-        else:
-            value = 2.0 * c
-        return value if math.isfinite(value) else math.inf
-    H = hessian(moments, fit_intercept)
-    if not np.all(np.isfinite(H)):
-        return np.inf
-    if moments.n_features <= _config.EIGVALSH_MAX_FEATURES:
-        return float(np.linalg.eigvalsh(H)[-1])
-    return _power_iteration(H)
+def largest_curvature(moments, fit_intercept=True, shift=None, precondition=None):
+    """L, the largest eigenvalue of the loss's Hessian (`hessian`), always > 0 for data that
+    varies (exact: closed form, LAPACK, or power iteration above
+    _config.EIGVALSH_MAX_FEATURES)."""
+    value = spectrum(moments, fit_intercept, shift, precondition).largest
+    return value if math.isfinite(value) else math.inf
 
 
 def stable_limit(moments, fit_intercept=True):
@@ -86,6 +158,6 @@ def loss_scale(moments):
     return moments.yy / moments.weight if moments.weight > 0.0 else 0.0
 
 
-def auto_lr(moments, fit_intercept=True):
+def auto_lr(moments, fit_intercept=True, shift=None, precondition=None):
     """1 / L, the step of lr="auto": the loss decreases at every iteration."""
-    return 1.0 / largest_curvature(moments, fit_intercept)
+    return 1.0 / largest_curvature(moments, fit_intercept, shift, precondition)

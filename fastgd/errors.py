@@ -32,8 +32,9 @@ class ConvergenceWarning(UserWarning):
     """A tolerance was given, but the iteration budget ran out before it was met.
 
     Besides the message, the numbers behind it, so that a caller (the command line) can say
-    the same in its own terms: `tol`, `n_iter`, `last_decrease` (the last relative decrease of
-    the loss) and `lr_auto` (whether the step came from lr="auto").
+    the same in its own terms: `tol`, `n_iter`, `distance` (the bound on the relative distance
+    to the optimum that the fit reached, nan where unknown) and `lr_auto` (whether the step came
+    from lr="auto").
     """
 
     def __init__(
@@ -42,14 +43,24 @@ class ConvergenceWarning(UserWarning):
         *,
         tol: float | None = None,
         n_iter: int | None = None,
-        last_decrease: float | None = None,
+        distance: float | None = None,
         lr_auto: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.tol = tol
         self.n_iter = n_iter
-        self.last_decrease = last_decrease
+        self.distance = distance
         self.lr_auto = lr_auto
+
+
+class ConditioningWarning(UserWarning):
+    """The data's Hessian is so badly conditioned (kappa * machine epsilon near 1 or above:
+    collinear or nearly collinear features) that float64 gradient descent cannot determine all
+    coefficients; `condition` holds kappa."""
+
+    def __init__(self, message: str, *, condition: float) -> None:
+        super().__init__(message)
+        self.condition = condition
 
 
 class FitInterrupted(KeyboardInterrupt):

@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike
 
 from . import errors
 from .fit import fit as _fit
+from .result import FitResult
 
 _FLOATS = [np.float64, np.float32]
 
@@ -40,13 +41,16 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     lr : float or "auto", default="auto"
-        The learning rate. "auto" picks a step from the data that makes the loss decrease
-        monotonically.
-    n_iter : int, default=1000
-        The largest number of gradient steps.
-    tol : float or None, default=1e-8
-        Stop at the first iterate k with loss[k-1] - loss[k] <= tol * loss[k-1]; None runs all
-        n_iter steps. When n_iter runs out first, scikit-learn's ConvergenceWarning says so.
+        The learning rate. "auto" picks 1 / L from the data's curvature, the largest step with
+        which the loss never rises above where it started.
+    n_iter : int, default=100_000
+        The largest number of gradient steps (a budget: the fit stops at `tol`).
+    tol : float or None, default=1e-13
+        Stop once the parameters are provably within a relative distance tol of the
+        least-squares optimum (in the standardized coordinates), from the gradient and the
+        loss's smallest curvature, or the gradient is down to its rounding (see `fastgd.fit`);
+        None runs all n_iter steps. When n_iter runs out first, scikit-learn's
+        ConvergenceWarning says how far the answer may still be.
     method : "auto", "loop" or "gram", default="auto"
         "loop" makes one pass over the data per step (the lecture's loop); "gram" makes one pass
         in all and iterates on the statistics; "auto" picks the cheaper.
@@ -56,6 +60,13 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Whether to fit b (scikit-learn's name). False: the model is y ~ X w, and intercept_ is
         0.0.
+    standardize : bool, default=True
+        Descend in the coordinates of the standardized features (centred, scaled by their
+        standard deviation; computed on the fly, X is neither copied nor changed), and report
+        the coefficients in X's own units. This is what makes gradient descent reach the
+        least-squares answer on features far from zero or on different scales.
+    momentum : float in [0, 1) or "auto", default="auto"
+        Nesterov's momentum; "auto" takes the optimal one for the data's conditioning.
 
     Attributes
     ----------
@@ -63,8 +74,15 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
     intercept_ : float
     lr_ : float
         The learning rate used (the one lr="auto" chose).
+    momentum_ : float
+        The momentum used (the one momentum="auto" chose).
     n_iter_ : int
         The gradient steps taken (fewer than n_iter when the tolerance was met).
+    distance_bound_ : float
+        A bound on the distance from the returned parameters to the least-squares optimum, in
+        the standardized coordinates (units of y); see `fastgd.FitResult.distance_bound`.
+    coef_bound_ : ndarray of shape (n_features,)
+        |coef_[j] - optimum[j]| <= coef_bound_[j].
     loss_curve_ : ndarray of shape (n_iter_ + 1,)
         The loss at every iterate, from the starting point (zeros) to the returned parameters.
     n_features_in_ : int
@@ -75,12 +93,14 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         lr: float | Literal["auto"] = "auto",
-        n_iter: int = 1000,
-        tol: float | None = 1e-8,
+        n_iter: int = 100_000,
+        tol: float | None = 1e-13,
         method: Literal["auto", "loop", "gram"] = "auto",
         device: Literal["auto", "cpu", "cuda"] = "auto",
         threads: int | None = None,
         fit_intercept: bool = True,
+        standardize: bool = True,
+        momentum: float | Literal["auto"] = "auto",
     ) -> None:
         self.lr = lr
         self.n_iter = n_iter
@@ -89,6 +109,8 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.device = device
         self.threads = threads
         self.fit_intercept = fit_intercept
+        self.standardize = standardize
+        self.momentum = momentum
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
@@ -113,22 +135,40 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
                 threads=self.threads,
                 sample_weight=sample_weight,
                 fit_intercept=self.fit_intercept,
+                standardize=self.standardize,
+                momentum=self.momentum,
             )
         if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:
-            warnings.warn(
-                f"LinearRegressionGD did not reach tol={self.tol:g} in n_iter={self.n_iter} "
-                "iterations; raise n_iter, or standardize the features (e.g. with "
-                "sklearn.preprocessing.StandardScaler in a pipeline) so that gradient descent "
-                "converges faster",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            warnings.warn(self._unconverged_message(result), ConvergenceWarning, stacklevel=2)
         self.coef_ = result.coef
         self.intercept_ = result.intercept
         self.lr_ = result.lr
+        self.momentum_ = result.momentum
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_history
+        self.distance_bound_ = result.distance_bound
+        self.coef_bound_ = result.coef_bound
         return self
+
+    def _unconverged_message(self, result: FitResult) -> str:
+        worst = ""
+        if result.coef_bound is not None and np.isfinite(result.coef_bound).all():
+            scale = np.maximum(np.abs(result.coef), np.finfo(np.float64).tiny)
+            relative = float(np.max(result.coef_bound / scale))
+            worst = (
+                f"; the coefficients may still be up to {relative:.2g} (relative, the worst "
+                f"of them) from the least-squares optimum (distance bound "
+                f"{result.distance_bound:.3g})"
+            )
+        remedy = "raise n_iter"
+        if not self.standardize:
+            remedy += ", or use standardize=True"
+        if self.momentum != "auto":
+            remedy += ", or momentum='auto'"
+        return (
+            f"LinearRegressionGD did not reach tol={self.tol:g} in n_iter={self.n_iter} "
+            f"iterations{worst}; {remedy}"
+        )
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """X @ coef_ + intercept_, for X of shape (n_samples, n_features)."""

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _config, cuda
+from . import _config, coordinates, cuda, curvature, stopping
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
@@ -29,6 +29,7 @@ from ._validation import (
     check_flag,
     check_lr,
     check_method,
+    check_momentum,
     check_real,
     check_start,
     check_threads,
@@ -36,10 +37,10 @@ from ._validation import (
     locate_non_finite,
     locate_non_finite_dask,
 )
-from .backend import Run
-from .curvature import auto_lr, loss_scale, stable_limit
-from .errors import ConvergenceWarning, DivergenceError, FitInterrupted
-from .gradient import increase_allowance
+from .backend import Run, Settings
+from .curvature import loss_scale, stable_limit
+from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
+from .gradient import RULE_SIZE, increase_allowance
 from .plan import make_plan
 from .result import FitResult
 
@@ -60,6 +61,8 @@ def fit(
     check_every: int | None = None,
     method: Literal["auto", "loop", "gram"] = "auto",
     fit_intercept: bool = True,
+    standardize: bool = False,
+    momentum: float | Literal["auto"] = 0.0,
 ) -> FitResult:
     """Fit y ~ X @ w + b by batch gradient descent on the (weighted) mean squared error.
 
@@ -89,9 +92,16 @@ def fit(
     sample_weight : array of shape (n,), optional
         Non-negative weights: the loss becomes sum(s * r**2) / sum(s).
     tol : float >= 0, optional
-        Stop at the first iterate k >= 1 whose relative decrease of the loss is at most tol:
-        loss[k - 1] - loss[k] <= tol * loss[k - 1] (`converged` is then True). If n_iter runs
-        out first, a `ConvergenceWarning` says so. None (the default): run all n_iter steps.
+        Stop at the first iterate that is provably within a relative distance tol of the
+        least-squares optimum, |u - u*| <= tol |u| in the coordinates the fit runs in (u = (b, w),
+        or with `standardize` each coefficient times its feature's standard deviation), by the
+        gradient: |u - u*| <= |gradient| / mu, mu the loss's smallest curvature, from the data's
+        moments (one more pass over the data where nothing else needed them). An iterate whose
+        gradient is down to its own rounding also counts: no step can do better in float64.
+        `converged` is then True, and never because the loss merely stopped falling. If n_iter
+        runs out first, a `ConvergenceWarning` gives the distance reached. None (the default):
+        run all n_iter steps. (Above _config.EIGVALSH_MAX_FEATURES parameters mu is not
+        computed, and tol bounds the gradient's reduction instead: |g| <= tol |g_0|.)
     callback : callable, optional
         Called as callback(k, intercept, coef, loss) every `check_every` iterations with the
         current iterate; returning True stops the fit there.
@@ -107,6 +117,20 @@ def fit(
         True (the default): the lecture's model y ~ X @ w + b. False: y ~ X @ w, with b fixed at
         0 (scikit-learn's name); every backend and method, and lr="auto" uses the curvature in
         w alone.
+    standardize : bool
+        Run gradient descent in the coordinates of the standardized features (each centred by
+        its weighted mean and scaled by its standard deviation; without an intercept, scaled by
+        its root mean square), without copying X: the kernels shift each row as they read it and
+        the step is preconditioned (fastgd/coordinates.py). The result, the loss history and the
+        callbacks stay in the user's units. On features far from zero or on different scales
+        this turns a condition number of 1e6..1e20 into one near 1..1e4. Constant columns keep
+        their starting coefficient. False (the default): the lecture's gradient descent.
+    momentum : float in [0, 1) or "auto"
+        Nesterov's momentum (0, the default: plain gradient descent). "auto" takes the
+        coefficient that is optimal for a quadratic, (sqrt(kappa) - 1) / (sqrt(kappa) + 1), from
+        the Hessian's extreme eigenvalues (fastgd/curvature.py): about sqrt(kappa) steps per
+        e-fold of the error instead of kappa. With momentum the loss may rise from one step to
+        the next, but never above the starting loss when lr <= 1 / L (lr="auto").
 
     Returns
     -------
@@ -115,10 +139,20 @@ def fit(
     Raises
     ------
     DivergenceError
-        If the loss rises (beyond its rounding) or the loss or the parameters stop being
-        finite: the learning rate is above the stable limit.
+        If the loss rises (beyond its rounding; with momentum: above the starting loss) or the
+        loss or the parameters stop being finite: the learning rate is above the stable limit.
     FitInterrupted
         On Ctrl-C (SIGINT) during the iterations; it carries the last complete iterate.
+
+    Warns
+    -----
+    ConditioningWarning
+        Where the Hessian's condition number kappa (in the fit's coordinates) exceeds
+        curvature.KAPPA_LIMIT: collinear or nearly collinear features, whose coefficients
+        float64 cannot determine (computed where the moments are: lr="auto", momentum="auto",
+        standardize, tol, or method="gram").
+    ConvergenceWarning
+        Where tol was given and n_iter ran out first.
     """
     device = check_device(device)
     method = check_method(method)
@@ -133,6 +167,8 @@ def fit(
         raise ValueError(f"tol must be >= 0, got {tol}")
     threads = check_threads(threads)
     fit_intercept = check_flag(fit_intercept, "fit_intercept")
+    standardize = check_flag(standardize, "standardize")
+    checked_momentum = check_momentum(momentum)
     b, w = check_start(b0, w0, X.shape[1])
     if not fit_intercept and b != 0.0:
         raise ValueError(
@@ -145,37 +181,70 @@ def fit(
         check_every = check_count(check_every, "check_every", minimum=1)
 
     auto = checked_lr == "auto"
-    step = 1.0 if checked_lr == "auto" else checked_lr  # for "auto": set from the moments below
+    moments_needed = auto or checked_momentum == "auto" or standardize or tol_given
     plan = make_plan(
         X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
-        moments_needed=auto, data=kind,
+        moments_needed=moments_needed, data=kind,
     )  # fmt: skip
     run: Run = plan.run(X, y, sample_weight, total_weight, plan.threads)
     history = np.empty(n_iter + 1)
-    run.compile(b, w, step, tol, history, statistics=auto)
+    d = X.shape[1]
+    shift, precondition = coordinates.plain(d, fit_intercept)
+    settings = Settings(np.zeros(RULE_SIZE), shift, precondition, np.zeros(d + 1))
+    run.compile(b, w, settings, history, statistics=moments_needed)
 
     start = time.perf_counter()
-    history[0] = run.evaluate(b, w)
+    moments = None
+    if moments_needed or plan.method == "gram":
+        moments = run.statistics()
+        if not (np.all(np.isfinite(moments.mean)) and np.all(np.isfinite(moments.comoment))):
+            raise locate_non_finite(X, y) or DivergenceError(
+                "the data's moments overflow: the data is too large in magnitude; scale X and y "
+                "(e.g. standardize them)"
+            )
+    if standardize:
+        settings = settings._replace(
+            **dict(zip(("shift", "precondition"), coordinates.standardized(moments, fit_intercept)))
+        )
+    shift, precondition = settings.shift, settings.precondition
+    b = coordinates.intercept_of_shifted(b, w, shift)
+    history[0] = run.evaluate(b, w, shift)
     if not math.isfinite(history[0]):
         raise locate_non_finite(X, y) or DivergenceError(
             f"the loss at the starting point overflows (it is {history[0]}): the data or the "
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
-    if auto:
-        step = _auto_step(run, fit_intercept)
+    spectrum = None
+    if moments is not None:
+        spectrum = curvature.spectrum(moments, fit_intercept, shift, precondition)
+        _warn_if_ill_conditioned(spectrum, standardize)
+    if isinstance(checked_lr, str):
+        assert spectrum is not None  # "auto" computed the moments
+        step = _auto_step(spectrum)
+    else:
+        step = checked_lr
+    if isinstance(checked_momentum, str):
+        assert spectrum is not None
+        checked_momentum = curvature.nesterov_momentum(step, spectrum.determined)
     # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
-    scale = loss_scale(run.statistics()) if plan.method == "gram" else 0.0
+    scale = loss_scale(moments) if plan.method == "gram" else 0.0
+    start_gradient = math.nan
+    if tol_given:
+        start_gradient = stopping.gradient_norm(moments, b, w, shift, precondition)
+    n_terms = 1 if plan.method == "gram" else X.shape[0]
+    slope, offset = stopping.rule(tol if tol_given else None, spectrum, start_gradient, d, n_terms)
     noise = increase_allowance(history[0], scale)
+    settings.rule[:] = (step, checked_momentum, noise, slope, offset)
     block = _block_size(X.shape, plan.method, n_iter, check_every if callback is not None else None)
-    status, k, b = _iterate_in_blocks(
-        run, b, w, step, n_iter, block, tol, noise, fit_intercept, history, callback
-    )
+    status, k, b = _iterate_in_blocks(run, b, w, settings, n_iter, block, history, callback)
     seconds = time.perf_counter() - start
+    bounds = stopping.bounds(moments, spectrum, b, w, shift, precondition, fit_intercept)
+    b = coordinates.user_intercept(b, w, shift)
     if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
-        _warn_tol_unmet(tol, n_iter, history, auto)
+        _warn_tol_unmet(tol, n_iter, bounds.distance, b, w, precondition, shift, auto)
 
     return FitResult(
-        intercept=float(b),
+        intercept=b,
         coef=w,
         loss=float(history[k]),
         loss_history=history[: k + 1].copy() if k < n_iter else history,
@@ -186,18 +255,47 @@ def fit(
         converged=status == CONVERGED,
         method=plan.method,
         lr=step,
+        momentum=checked_momentum,
+        standardized=standardize,
+        distance_bound=bounds.distance,
+        intercept_bound=bounds.intercept,
+        coef_bound=bounds.coef,
     )
 
 
-def _auto_step(run: Run, fit_intercept: bool) -> float:
+def _auto_step(spectrum: curvature.Spectrum) -> float:
     """lr="auto": 1 / L, from the data's moments (fastgd/curvature.py)."""
-    step = auto_lr(run.statistics(), fit_intercept)
+    if spectrum.largest == 0.0:  # nothing can move (no intercept, X all zeros): any step does
+        return 1.0
+    step = 1.0 / spectrum.largest
     if not step > 0.0:
         raise DivergenceError(
             "the loss's curvature overflows: the data is too large in magnitude for "
             "lr='auto'; scale X and y (e.g. standardize them)"
         )
     return step
+
+
+def _warn_if_ill_conditioned(spectrum: curvature.Spectrum, standardize: bool) -> None:
+    """A ConditioningWarning where kappa * epsilon is near 1 or above (fastgd/curvature.py)."""
+    kappa = spectrum.condition
+    if not kappa > curvature.KAPPA_LIMIT:
+        return
+    digits = max(0.0, -math.log10(kappa * np.finfo(np.float64).eps)) if kappa < math.inf else 0
+    remedy = "" if standardize else "use standardize=True, or "
+    warnings.warn(
+        ConditioningWarning(
+            f"the features are collinear or nearly so: the loss's Hessian has condition number "
+            f"{kappa:.2g}{' (after standardizing)' if standardize else ''}, so float64 gradient "
+            f"descent determines the coefficients to about {digits:.0f} digits at best, and not "
+            "at all along its flattest directions (the returned parameters are one of many "
+            f"that fit about as well); {remedy}drop or combine collinear features, use "
+            "orthogonal features (e.g. orthogonal polynomials), or a direct solver "
+            "(numpy.linalg.lstsq)",
+            condition=kappa,
+        ),
+        stacklevel=3,
+    )
 
 
 def _block_size(shape: tuple[int, int], method: str, n_iter: int, check_every: int | None) -> int:
@@ -216,47 +314,59 @@ def _iterate_in_blocks(
     run: Run,
     b: float,
     w: np.ndarray,
-    step: float,
+    settings: Settings,
     n_iter: int,
     block: int,
-    tol: float,
-    noise: float,
-    fit_intercept: bool,
     history: np.ndarray,
     callback: Callable[[int, float, np.ndarray, float], bool | None] | None,
 ) -> tuple[int, int, float]:
     """The fit's iterations, one block at a time: (status, k reached, b); w is updated in place.
+    b is the kernels' intercept (`coordinates`); callbacks and FitInterrupted get the user's.
     Between blocks: divergence is raised, convergence and the callback stop, Ctrl-C raises
     FitInterrupted at the block's last iterate."""
     k, status = 0, RAN
     with Interruptible(several_blocks=n_iter > block) as interrupted:
         while k < n_iter:
             stop = min(n_iter, k + block)
-            status, k, b = run.iterate(b, w, step, k, stop, tol, noise, fit_intercept, history)
+            status, k, b = run.iterate(b, w, k, stop, settings, history)
             if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE, LOSS_INCREASED):
-                message = _divergence_message(status, k, step, history, run, fit_intercept)
-                raise DivergenceError(message)
+                raise DivergenceError(_divergence_message(status, k, settings, history, run))
             if status == CONVERGED:
                 break
-            if callback is not None and callback(k, b, w.copy(), history[k]):
+            intercept = coordinates.user_intercept(b, w, settings.shift)
+            if callback is not None and callback(k, intercept, w.copy(), history[k]):
                 break
             if interrupted():
-                raise FitInterrupted(k, float(b), w.copy(), float(history[k]))
+                raise FitInterrupted(k, intercept, w.copy(), float(history[k]))
     return status, k, b
 
 
-def _warn_tol_unmet(tol: float, n_iter: int, history: np.ndarray, auto: bool) -> None:
-    decrease = (history[-2] - history[-1]) / history[-2] if history[-2] else 0.0
-    remedy = "raise n_iter, or scale the features (standardize them)"
+def _warn_tol_unmet(
+    tol: float,
+    n_iter: int,
+    distance: float,
+    b: float,
+    w: np.ndarray,
+    precondition: np.ndarray,
+    shift: np.ndarray,
+    auto: bool,
+) -> None:
+    size = stopping.parameters_norm(coordinates.intercept_of_shifted(b, w, shift), w, precondition)
+    relative = distance / size if size > 0.0 else distance
+    remedy = "raise n_iter, or use standardize=True and momentum='auto'"
     if not auto:
-        remedy += ", or use lr='auto'"
+        remedy += ", or lr='auto'"
+    reached = (
+        f"the parameters may still be up to {relative:.2g} (relative) from the optimum"
+        if math.isfinite(relative)
+        else "how far the parameters are from the optimum is not known"
+    )
     warnings.warn(
         ConvergenceWarning(
-            f"tol={tol:g} was not reached in n_iter={n_iter} iterations (the last relative "
-            f"decrease of the loss was {decrease:.3g}); {remedy}",
+            f"tol={tol:g} was not reached in n_iter={n_iter} iterations: {reached}; {remedy}",
             tol=tol,
             n_iter=n_iter,
-            last_decrease=float(decrease),
+            distance=float(relative),
             lr_auto=auto,
         ),
         stacklevel=3,
@@ -310,29 +420,37 @@ def _short_e(value: float) -> str:
     return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{value:.1e}").replace("e+", "e")
 
 
-def _limit_note(lr: float, run: Run, fit_intercept: bool) -> str:
+def _limit_note(lr: float, run: Run, precondition: np.ndarray, shift: np.ndarray) -> str:
     """ ": lr=0.001 exceeds the stable limit 4.0e-4 for this data" when it does, else " for
     this data"; computed on this error path only (for the loop it costs one pass)."""
+    fit_intercept = bool(precondition[0] > 0.0)
     try:
-        limit = stable_limit(run.statistics(), fit_intercept)
+        L = curvature.largest_curvature(run.statistics(), fit_intercept, shift, precondition)
     except (ArithmeticError, ValueError, np.linalg.LinAlgError):
         return " for this data"
+    limit = 2.0 / L if L > 0.0 else math.inf
     if not (np.isfinite(limit) and lr > limit):
         return " for this data"
     return f": lr={lr:g} exceeds the stable limit {_short_e(limit)} for this data"
 
 
 def _divergence_message(
-    status: int, k: int, lr: float, history: np.ndarray, run: Run, fit_intercept: bool
+    status: int, k: int, settings: Settings, history: np.ndarray, run: Run
 ) -> str:
-    if status == LOSS_INCREASED:
+    lr, momentum = float(settings.rule[0]), float(settings.rule[1])
+    if status == LOSS_INCREASED and momentum == 0.0:
         what = (
             f"the loss rose from {history[k - 1]:.6g} to {history[k]:.6g}, which a step "
             "below the stable limit never does"
         )
+    elif status == LOSS_INCREASED:
+        what = (
+            f"the loss rose to {history[k]:.6g}, above its starting value {history[0]:.6g}, "
+            f"which with momentum={momentum:g} a step up to 1/L (lr='auto') never does"
+        )
     else:
         what = f"the {'loss' if status == LOSS_NOT_FINITE else 'parameters'} stopped being finite"
-    note = _limit_note(lr, run, fit_intercept)
+    note = _limit_note(lr, run, settings.precondition, settings.shift)
     return (
         f"gradient descent diverged at iteration {k} (lr={lr:g}): {what}; the learning rate is "
         f"too large{note}; use lr='auto' or a smaller lr, or scale X and y"

@@ -1,33 +1,50 @@
 """The math of one gradient-descent step, defined once for every backend.
 
-For data X (n, d), targets y (n,), sample weights s (all ones when not given) and parameters
-(b, w), the residual of row i is r_i = y_i - (X_i . w + b). Every backend reduces the data to the
-same d + 2 *partial sums* over the rows it holds:
+For data X (n, d), targets y (n,), sample weights s (all ones when not given), a *shift* h (d,)
+and parameters (c, w), the residual of row i is
+
+    r_i = y_i - (c + (X_i - h) . w).
+
+With h = 0 (plain gradient descent, the lecture's) c is the intercept b. With h the columns'
+means (`standardize=True`, fastgd/coordinates.py) c is the *centred* intercept, b = c - h . w:
+the same model, the same residuals and loss, but a Hessian that no longer couples the intercept
+to the slopes. Every backend reduces the data to the same d + 2 *partial sums* over its rows:
 
     sums[0]      = sum_i s_i r_i**2
     sums[1]      = sum_i s_i r_i
-    sums[2 + j]  = sum_i s_i r_i X_ij
+    sums[2 + j]  = sum_i s_i r_i (X_ij - h_j)
 
 Partial sums over disjoint row ranges simply add up. With S = sum_i s_i, the loss of the lecture
 (the weighted mean squared error) and its gradient are
 
-    loss = sums[0] / S,   dloss/db = -2 sums[1] / S,   dloss/dw_j = -2 sums[2 + j] / S,
+    loss = sums[0] / S,   dloss/dc = -2 sums[1] / S,   dloss/dw_j = -2 sums[2 + j] / S.
 
-and one step of gradient descent with learning rate lr is b += 2 lr sums[1] / S,
-w_j += 2 lr sums[2 + j] / S (see `apply_step`).
+One step (`apply_step`) with learning rate lr, a diagonal *preconditioner* p (d + 1 values: p[0]
+for c, p[1 + j] for w_j; all ones for plain gradient descent, 1 / var(X_j) when standardizing, 0
+for a parameter that does not move) and Nesterov's momentum m (0: plain gradient descent) is
 
-`partial_sums` computes them on the CPU. The CPU backend calls it on each thread's block of rows
-and the Dask backend on each chunk; the CUDA kernel computes the same sums per thread and block.
-All are tested against the same slow reference in tests/naive.py.
+    delta_j = 2 lr p_j sums[1 + j] / S        (a step against the preconditioned gradient)
+    v_j     = m v_j + delta_j                 (v: the velocity, zero at the start)
+    theta_j = theta_j + delta_j + m v_j       (theta = (c, w))
+
+Nesterov's method in Sutskever's form: theta is the look-ahead point where the gradient is taken,
+and for m = 0 this is exactly the lecture's update. With lr <= 1 / L (L the largest curvature,
+fastgd/curvature.py) no component of the error ever grows above its start, so the loss at every
+iterate stays below the starting loss (`divergence_status`); without momentum it even decreases at
+every step.
+
+`partial_sums` computes the sums on the CPU. The CPU backend calls it on each thread's block of
+rows and the Dask backend on each chunk; the CUDA kernel computes the same sums per thread and
+block. All are tested against the same slow reference in tests/naive.py.
 
 Accumulation is always in float64, also for float32 data.
 
 The kernels here are inline="always": each backend's compiled entry point contains them whole,
 which keeps results bit-identical between the process that compiles and the ones that load
 numba's cache (see the comment above the entry points in fastgd/cpu.py). `n_sums`,
-`apply_step`, `all_finite` and `loss_status` also run on the GPU: fastgd/cuda_kernels.py compiles
-their Python source (`.py_func`) as CUDA device functions, so they keep to what numba-cuda
-compiles too (scalars, `math`, indexing of arrays and their slices).
+`apply_step`, `all_finite`, `divergence_status` and `gradient_status` also run on the GPU:
+fastgd/cuda_kernels.py compiles their Python source (`.py_func`) as CUDA device functions, so
+they keep to what numba-cuda compiles too (scalars, `math`, indexing of arrays and their slices).
 """
 
 import math
@@ -38,6 +55,15 @@ from numba import njit
 from ._config import FASTMATH
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, RAN
 
+# The per-fit constants of a step and of the stopping rule, packed in one float64 array
+# (`rule`) so that every backend -- and every kernel launch -- passes them as one argument.
+LR = 0  # the learning rate
+MOMENTUM = 1  # Nesterov's momentum m in [0, 1); 0: plain gradient descent
+NOISE = 2  # the loss's rounding: a rise smaller than this is not divergence
+SLOPE = 3  # converged when |preconditioned gradient| <= SLOPE |theta|_p + OFFSET
+OFFSET = 4  # (`gradient_status`; negative: never)
+RULE_SIZE = 5
+
 
 def n_sums(n_features):
     """Length of the partial-sums vector for data with `n_features` columns."""
@@ -45,72 +71,83 @@ def n_sums(n_features):
 
 
 @njit(fastmath=FASTMATH, cache=True, inline="always")
-def _sums_one_feature(x, y, sample_weight, b, w, out):
+def _sums_one_feature(x, y, sample_weight, b, w, h, out):
     # Kept as one loop over a 1-D slice starting at 0 so that LLVM vectorizes it: with a loop
     # starting at a runtime offset, numba's negative-index handling blocks vectorization (10x).
+    # x - h is exact for h = 0, so plain gradient descent gives the lecture's numbers.
     s_rr = 0.0
     s_r = 0.0
     s_rx = 0.0
     if sample_weight is None:
         for i in range(x.shape[0]):
-            r = y[i] - (x[i] * w + b)
+            z = x[i] - h
+            r = y[i] - (z * w + b)
             s_rr += r * r
             s_r += r
-            s_rx += r * x[i]
+            s_rx += r * z
     else:
         for i in range(x.shape[0]):
-            r = y[i] - (x[i] * w + b)
+            z = x[i] - h
+            r = y[i] - (z * w + b)
             sr = sample_weight[i] * r
             s_rr += sr * r
             s_r += sr
-            s_rx += sr * x[i]
+            s_rx += sr * z
     out[0] = s_rr
     out[1] = s_r
     out[2] = s_rx
 
 
 @njit(fastmath=FASTMATH, cache=True, inline="always")
-def _sums_many_features(X, y, sample_weight, b, w, out):
+def _sums_many_features(X, y, sample_weight, b, w, shift, out):
     d = X.shape[1]
     acc = np.zeros(d + 2)
     for i in range(X.shape[0]):
         prediction = b
         for j in range(d):
-            prediction += X[i, j] * w[j]
+            prediction += (X[i, j] - shift[j]) * w[j]
         r = y[i] - prediction
         sr = r if sample_weight is None else sample_weight[i] * r
         acc[0] += sr * r
         acc[1] += sr
         for j in range(d):
-            acc[2 + j] += sr * X[i, j]
+            acc[2 + j] += sr * (X[i, j] - shift[j])
     for j in range(d + 2):  # not out[:] = acc, whose shape check compiles for seconds
         out[j] = acc[j]
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def partial_sums(X, y, sample_weight, b, w, out):
+def partial_sums(X, y, sample_weight, b, w, shift, out):
     """Write the d + 2 partial sums of the rows of X (n, d) into `out` (see the module doc).
 
-    `sample_weight` is None or an (n,) array; `w` is a float64 array of length d.
+    `sample_weight` is None or an (n,) array; `w` and `shift` are float64 arrays of length d.
     """
     n, d = X.shape
     if d == 1:
         # A C-contiguous (n, 1) array reshapes to (n,) without a copy.
-        _sums_one_feature(X.reshape(n), y, sample_weight, b, w[0], out)
+        _sums_one_feature(X.reshape(n), y, sample_weight, b, w[0], shift[0], out)
     else:
-        _sums_many_features(X, y, sample_weight, b, w, out)
+        _sums_many_features(X, y, sample_weight, b, w, shift, out)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def apply_step(sums, total_weight, lr, b, w, fit_intercept):
-    """One gradient step from (b, w), whose partial sums are `sums`: update w in place, return b
-    (unchanged without an intercept: the model is then y ~ X w, b stays at its start, 0)."""
-    scale = 2.0 * lr / total_weight
+def apply_step(sums, total_weight, rule, b, w, precondition, velocity):
+    """One step from (b, w), whose partial sums are `sums` (see the module doc): update w and
+    the velocity in place, return b. A parameter whose precondition[j] is 0 does not move (b
+    without an intercept: the model is then y ~ X w, and b stays at its start, 0)."""
+    scale = 2.0 * rule[LR] / total_weight
+    momentum = rule[MOMENTUM]
+    if momentum == 0.0:  # the lecture's step, as it always was
+        for j in range(w.shape[0]):
+            w[j] += scale * precondition[1 + j] * sums[2 + j]
+        return b + scale * precondition[0] * sums[1]
     for j in range(w.shape[0]):
-        w[j] += scale * sums[2 + j]
-    if fit_intercept:
-        return b + scale * sums[1]
-    return b
+        delta = scale * precondition[1 + j] * sums[2 + j]
+        velocity[1 + j] = momentum * velocity[1 + j] + delta
+        w[j] += delta + momentum * velocity[1 + j]
+    delta = scale * precondition[0] * sums[1]
+    velocity[0] = momentum * velocity[0] + delta
+    return b + delta + momentum * velocity[0]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -124,23 +161,51 @@ def all_finite(b, w):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def loss_status(previous, loss, tol, noise):
-    """Whether the fit goes on after a step took the loss from `previous` to `loss`.
+def divergence_status(reference, loss, noise):
+    """RAN, or why the fit cannot go on at a loss of `loss`: LOSS_NOT_FINITE, or
+    LOSS_INCREASED when it rose more than `noise` (the rounding of the loss, see
+    `increase_allowance`) above `reference`.
 
-    RAN, or LOSS_NOT_FINITE, or LOSS_INCREASED when the loss rose by more than `noise` (an
-    absolute allowance for the rounding of the loss, see `increase_allowance`), or CONVERGED by
-    the tol rule 0 <= previous - loss <= tol * previous (tol < 0: no tolerance). For the squared
-    loss every step with lr < 2 / L decreases the loss, so an increase means lr is above the
-    stable limit: gradient descent diverges, however small the increase looks now. A rise
-    within the noise is neither: the fit goes on. The stopping rule of every backend (the CUDA
-    kernels compile this function's Python source for the GPU)."""
+    The reference is the previous iterate's loss for plain gradient descent -- with lr < 2 / L
+    every step of the squared loss decreases it -- and the starting loss with momentum, where
+    with lr <= 1 / L no component of the error grows above its start (the loss may rise from
+    one step to the next, but never above where it began): an increase means lr is above the
+    stable limit and the fit diverges, however small the rise looks now.
+    A rise within the noise is neither: the fit goes on. Never a reason to stop as converged
+    (`gradient_status` says that). The CUDA kernels compile this function's Python source."""
     if not math.isfinite(loss):
         return LOSS_NOT_FINITE
-    if loss - previous > noise:
+    if loss - reference > noise:
         return LOSS_INCREASED
-    if tol >= 0.0 and loss <= previous and previous - loss <= tol * previous:
-        return CONVERGED
     return RAN
+
+
+@njit(cache=True, nogil=True, inline="always")
+def gradient_status(sums, total_weight, rule, b, w, precondition):
+    """CONVERGED when the preconditioned gradient at (b, w), whose partial sums are `sums`, is
+    at most rule[SLOPE] |theta|_p + rule[OFFSET], else RAN.
+
+    |g|_p = sqrt(sum_j p_j g_j**2) is the gradient's norm and |theta|_p = sqrt(sum_j theta_j**2
+    / p_j) the parameters' norm in the coordinates the fit runs in (u_j = theta_j / sqrt(p_j),
+    over the parameters that move): for the quadratic loss |u - u*| <= |g|_p / mu, mu its
+    smallest curvature there, so SLOPE = tol * mu bounds the relative distance to the optimum
+    by tol (fastgd/curvature.py chooses SLOPE and OFFSET, which also cover the rounding of the
+    gradient). A rise of the loss has no say here."""
+    if rule[OFFSET] < 0.0:
+        return RAN
+    scale = 2.0 / total_weight
+    gradient = 0.0
+    size = 0.0
+    value = b
+    for j in range(w.shape[0] + 1):
+        if j > 0:
+            value = w[j - 1]
+        p = precondition[j]
+        if p > 0.0:
+            g = scale * sums[1 + j]
+            gradient += p * g * g
+            size += value * value / p
+    return CONVERGED if math.sqrt(gradient) <= rule[SLOPE] * math.sqrt(size) + rule[OFFSET] else RAN
 
 
 # The loss a backend computes carries rounding errors: relative ones for a sum of squares over
@@ -151,7 +216,7 @@ LOSS_NOISE = 1e-9
 
 
 def increase_allowance(start_loss, scale=0.0):
-    """The `noise` argument of `loss_status` for a fit that started at loss `start_loss`.
+    """The `noise` argument of `divergence_status` for a fit that started at loss `start_loss`.
 
     Every iterate of a converging fit has a loss below the start's, so the start's loss (or the
     backend's own `scale`, where its rounding is absolute: gram) bounds the size of the terms

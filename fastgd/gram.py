@@ -8,11 +8,12 @@ weight S, the weighted means of X and y, and the centred cross-products
     xy = sum_i s_i (x_i - x_mean)(y_i - y_mean)      (d,)
     yy = sum_i s_i (y_i - y_mean)^2
 
-With the mean residual m = y_mean - b - x_mean . w (so that sum_i s_i r_i = S m) and the centred
-gradient g = xy - xx w, the partial sums and the loss at (b, w) are, exactly,
+With the shift h of fastgd/gradient.py (0, or x_mean when standardizing), the mean residual
+m = y_mean - b - (x_mean - h) . w (so that sum_i s_i r_i = S m) and the centred gradient
+g = xy - xx w, the partial sums and the loss at (b, w) are, exactly,
 
     sums[1]     = S m
-    sums[2 + j] = g_j + x_mean_j S m
+    sums[2 + j] = g_j + (x_mean_j - h_j) S m
     loss        = m**2 + (yy - 2 w . xy + w . xx w) / S = m**2 + (yy - w . xy - w . g) / S
 
 So one pass over the data (`centered_moments`) replaces every later pass, and each iteration
@@ -36,12 +37,12 @@ from .moments import Moments, centered_moments, compile_moments
 # Inlined into `iterate`: as a call it doubled the time of a step (about 35 ns against 18 ns
 # for d = 1), which matters when badly scaled data needs millions of steps.
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def evaluate(weight, mean, comoment, b, w, sums):
+def evaluate(weight, mean, comoment, b, w, shift, sums):
     """Fill `sums` with the partial sums at (b, w), from the moments; return the loss."""
     d = w.shape[0]
     residual_mean = mean[d] - b
     for j in range(d):
-        residual_mean -= mean[j] * w[j]
+        residual_mean -= (mean[j] - shift[j]) * w[j]
     sum_r = weight * residual_mean
     sums[1] = sum_r
     spread = comoment[d, d]  # yy - w.xy - w.g = sum s (r - m)**2
@@ -49,7 +50,7 @@ def evaluate(weight, mean, comoment, b, w, sums):
         centred_gradient = comoment[j, d]
         for k in range(d):
             centred_gradient -= comoment[j, k] * w[k]
-        sums[2 + j] = centred_gradient + mean[j] * sum_r
+        sums[2 + j] = centred_gradient + (mean[j] - shift[j]) * sum_r
         spread -= w[j] * (comoment[j, d] + centred_gradient)
     # The spread is a sum of squares; on data a line fits exactly it is a difference of equal
     # numbers and can round below zero. Clamping only moves it towards the true value (NaN
@@ -62,17 +63,17 @@ def evaluate(weight, mean, comoment, b, w, sums):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def _loss_at(mean, comoment, unused_2, unused_3, weight, b, w, sums):
+def _loss_at(mean, comoment, unused_2, unused_3, weight, b, w, shift, sums):
     """`iteration.steps`'s loss_at, from the moments."""
-    return evaluate(weight, mean, comoment, b, w, sums)
+    return evaluate(weight, mean, comoment, b, w, shift, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate(weight, mean, comoment, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, sums,
-            history):  # fmt: skip
+def iterate(weight, mean, comoment, b, w, k_start, k_stop, rule, shift, precondition, velocity,
+            sums, history):  # fmt: skip
     """Step from iterate k_start to k_stop from the moments (`iteration.steps`)."""
-    return steps(_loss_at, mean, comoment, None, None, weight, b, w, lr, k_start, k_stop, tol,
-                 noise, fit_intercept, sums, history)  # fmt: skip
+    return steps(_loss_at, mean, comoment, None, None, weight, b, w, k_start, k_stop, rule, shift,
+                 precondition, velocity, sums, history)  # fmt: skip
 
 
 class Run:
@@ -102,7 +103,7 @@ class Run:
         run.sums = np.zeros(run.moments.mean.shape[0] + 1)
         return run
 
-    def compile(self, b, w, lr, tol, history, statistics=False):
+    def compile(self, b, w, settings, history, statistics=False):
         if self.data is not None:  # the moment pass: gram needs it whatever `statistics` says
             X, y, sample_weight = self.data
             compile_moments(X, y, sample_weight, self.threads)
@@ -110,10 +111,8 @@ class Run:
         def compile_them():
             size = w.shape[0] + 1
             statistics = (1.0, np.zeros(size), np.zeros((size, size)))
-            compile_for(evaluate, (*statistics, b, w, self.sums))
-            # tol stands in for noise (floats), True for fit_intercept (a bool)
-            arguments = (*statistics, b, w, lr, 0, 0, tol, tol, True, self.sums, history)
-            compile_for(iterate, arguments)
+            compile_for(evaluate, (*statistics, b, w, settings.shift, self.sums))
+            compile_for(iterate, (*statistics, b, w, 0, 0, *settings, self.sums, history))
 
         compile_once((evaluate, iterate), (), compile_them)
 
@@ -124,13 +123,10 @@ class Run:
             self.moments = centered_moments(X, y, sample_weight, self.threads)
         return self.moments
 
-    def evaluate(self, b, w):
+    def evaluate(self, b, w, shift):
         weight, mean, comoment = self.statistics()
-        return evaluate(weight, mean, comoment, b, w, self.sums)
+        return evaluate(weight, mean, comoment, b, w, shift, self.sums)
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
+    def iterate(self, b, w, k_start, k_stop, settings, history):
         weight, mean, comoment = self.statistics()
-        return iterate(
-            weight, mean, comoment, b, w, lr, k_start, k_stop, tol, noise, fit_intercept,
-            self.sums, history,
-        )  # fmt: skip
+        return iterate(weight, mean, comoment, b, w, k_start, k_stop, *settings, self.sums, history)

@@ -1,7 +1,7 @@
 """The iteration, written once: step, check, evaluate, record, stop -- for every backend.
 
-`steps` runs the lecture's iterations from iterate k_start to k_stop. Each backend supplies
-only `loss_at(data_0, data_1, data_2, data_3, total_weight, b, w, sums)`: fill `sums` with the
+`steps` runs the iterations from iterate k_start to k_stop. Each backend supplies only
+`loss_at(data_0, data_1, data_2, data_3, total_weight, b, w, shift, sums)`: fill `sums` with the
 partial sums at (b, w) (see fastgd/gradient.py) and return the loss, from its own data, which
 `steps` passes through untouched. The CPU loop computes them in one pass over its rows
 (fastgd/cpu.py), the gram method from the data's moments (fastgd/gram.py), the Dask backend by
@@ -20,27 +20,32 @@ from numba import njit
 
 from ._config import FASTMATH
 from ._status import PARAMS_NOT_FINITE, RAN
-from .gradient import all_finite, apply_step, loss_status
+from .gradient import MOMENTUM, NOISE, all_finite, apply_step, divergence_status, gradient_status
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def steps(loss_at, data_0, data_1, data_2, data_3, total_weight, b, w, lr, k_start, k_stop, tol,
-          noise, fit_intercept, sums, history):  # fmt: skip
+def steps(loss_at, data_0, data_1, data_2, data_3, total_weight, b, w, k_start, k_stop, rule,
+          shift, precondition, velocity, sums, history):  # fmt: skip
     """Step from iterate k_start to iterate k_stop; return (status, k reached, b).
 
-    On entry (b, w) is iterate k_start, `sums` holds its partial sums and history[k_start] its
-    loss. w is updated in place, and on return (b, w), `sums` and history[k] describe iterate k.
-    The loop stops early where `gradient.loss_status` says so (tol, noise: its arguments), or
-    with PARAMS_NOT_FINITE when a step overflows the parameters. Without `fit_intercept`, b
-    stays as it is (`gradient.apply_step`).
+    On entry (b, w) is iterate k_start, `sums` holds its partial sums, `velocity` its momentum
+    and history[k_start] its loss. w and velocity are updated in place, and on return (b, w),
+    `sums` and history[k] describe iterate k. `rule` holds the step's and the stopping rule's
+    constants (gradient.LR, ...). The loop stops early with CONVERGED where
+    `gradient.gradient_status` says so, with LOSS_INCREASED or LOSS_NOT_FINITE where
+    `gradient.divergence_status` does (against the previous loss, or with momentum the
+    starting one), and with PARAMS_NOT_FINITE when a step overflows the parameters.
     """
+    monotone = rule[MOMENTUM] == 0.0
     for k in range(k_start, k_stop):
-        b = apply_step(sums, total_weight, lr, b, w, fit_intercept)
+        b = apply_step(sums, total_weight, rule, b, w, precondition, velocity)
         if not all_finite(b, w):
             return PARAMS_NOT_FINITE, k + 1, b
-        loss = loss_at(data_0, data_1, data_2, data_3, total_weight, b, w, sums)
+        loss = loss_at(data_0, data_1, data_2, data_3, total_weight, b, w, shift, sums)
         history[k + 1] = loss
-        status = loss_status(history[k], loss, tol, noise)
+        status = divergence_status(history[k] if monotone else history[0], loss, rule[NOISE])
+        if status == RAN:
+            status = gradient_status(sums, total_weight, rule, b, w, precondition)
         if status != RAN:
             return status, k + 1, b
     return RAN, k_stop, b

@@ -25,6 +25,16 @@ class FitResult:
     converged: bool = field(default=False)
     method: str = "loop"  # "loop" (one pass per iteration) or "gram" (from the moments)
     lr: float = float("nan")  # the learning rate used (1/L for lr="auto")
+    momentum: float = 0.0  # Nesterov's momentum used (the one momentum="auto" chose)
+    standardized: bool = False  # whether the fit ran in standardized coordinates
+    # How far the returned parameters may be from the least-squares optimum, from the gradient
+    # and the loss's smallest curvature (fastgd/stopping.py): |u - u*| in the coordinates the
+    # fit ran in, |b - b*| and |w_j - w*_j|. nan where the data's moments were not computed
+    # (a loop fit with a given lr and no tol, standardize or momentum="auto"). Exact bounds up
+    # to the rounding of the gradient; where features are collinear, to the nearest optimum.
+    distance_bound: float = float("nan")
+    intercept_bound: float = float("nan")
+    coef_bound: np.ndarray | None = None
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """X @ coef + intercept, for X of shape (n,) or (n, d)."""
@@ -40,9 +50,16 @@ class FitResult:
 
     def __repr__(self) -> str:
         coef = np.array2string(self.coef, precision=6, threshold=8, separator=", ")
+        optional = ""
+        if self.momentum:
+            optional += f"momentum={self.momentum:.4g}, "
+        if self.standardized:
+            optional += "standardized=True, "
+        if not np.isnan(self.distance_bound):
+            optional += f"distance_bound={self.distance_bound:.3g}, "
         return (
             f"FitResult(intercept={self.intercept:.6g}, coef={coef}, loss={self.loss:.6g}, "
-            f"n_iter={self.n_iter}, converged={self.converged}, lr={self.lr:.4g}, "
+            f"n_iter={self.n_iter}, converged={self.converged}, lr={self.lr:.4g}, {optional}"
             f"method={self.method!r}, device={self.device!r}, "
             f"threads={self.threads}, seconds={self.seconds:.3g})"
         )

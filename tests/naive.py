@@ -109,3 +109,95 @@ def hessian(X, sample_weight=None):
         ]
         for j in range(size)
     ]
+
+
+def standardized_gradient_descent(
+    X, y, lr, n_iter, sample_weight=None, fit_intercept=True, momentum=0.0, b0=0.0, w0=None
+):
+    """Gradient descent, with Nesterov's momentum, on the standardized features, mapped back:
+    the definition of `standardize=True, momentum=...`; returns (b, w, loss history).
+
+    The standardized features z_ij = (x_ij - mean_j) / sd_j (weighted mean and standard
+    deviation; without an intercept no centring, and sd_j the root mean square) are formed row
+    by row, and the model y ~ c + z . beta is descended in (c, beta) by the textbook update
+    (Sutskever's form of Nesterov's method: v <- m v - lr grad(theta), theta <- theta - lr
+    grad(theta) + m v, the gradient taken at theta). A constant column (sd_j = 0) keeps beta_j
+    = 0. The result is mapped back: w_j = beta_j / sd_j, b = c - sum_j mean_j w_j.
+    """
+    X = [[float(v) for v in row] for row in X]
+    y = [float(v) for v in y]
+    n, d = len(X), len(X[0])
+    weights = [1.0] * n if sample_weight is None else [float(s) for s in sample_weight]
+    total_weight = sum(weights)
+    mean = [sum(s * row[j] for s, row in zip(weights, X)) / total_weight for j in range(d)]
+    if not fit_intercept:
+        spread = [
+            (sum(s * row[j] ** 2 for s, row in zip(weights, X)) / total_weight) ** 0.5
+            for j in range(d)
+        ]
+        mean = [0.0] * d
+    else:
+        spread = [
+            (sum(s * (row[j] - mean[j]) ** 2 for s, row in zip(weights, X)) / total_weight) ** 0.5
+            for j in range(d)
+        ]
+    constant = [sd <= 1e-12 * abs(m) or sd == 0.0 for sd, m in zip(spread, mean)]
+    Z = [[0.0 if constant[j] else (row[j] - mean[j]) / spread[j] for j in range(d)] for row in X]
+    w_start = [0.0] * d if w0 is None else [float(v) for v in w0]
+    beta = [0.0 if constant[j] else w_start[j] * spread[j] for j in range(d)]
+    # A constant column's x_j is its mean: its fixed w_j x_j is part of c.
+    c = float(b0) + sum(m * wj for m, wj in zip(mean, w_start))
+    v_c, v_beta = 0.0, [0.0] * d
+
+    def loss_and_gradient(c, beta):
+        total, g_c, g_beta = 0.0, 0.0, [0.0] * d
+        for row, target, s in zip(Z, y, weights):
+            residual = target - (c + sum(z * bj for z, bj in zip(row, beta)))
+            total += s * residual**2
+            g_c += -2.0 * s * residual / total_weight
+            for j in range(d):
+                g_beta[j] += -2.0 * s * residual * row[j] / total_weight
+        return total / total_weight, g_c, g_beta
+
+    history = []
+    for k in range(n_iter + 1):
+        value, g_c, g_beta = loss_and_gradient(c, beta)
+        history.append(value)
+        if k == n_iter:
+            break
+        if fit_intercept:
+            v_c = momentum * v_c - lr * g_c
+            c = c - lr * g_c + momentum * v_c
+        for j in range(d):
+            if not constant[j]:
+                v_beta[j] = momentum * v_beta[j] - lr * g_beta[j]
+                beta[j] = beta[j] - lr * g_beta[j] + momentum * v_beta[j]
+    w = [w_start[j] if constant[j] else beta[j] / spread[j] for j in range(d)]
+    b = c - sum(m * wj for m, wj in zip(mean, w))
+    return b, w, history
+
+
+def momentum_gradient_descent(X, y, lr, n_iter, momentum, sample_weight=None):
+    """Nesterov's method (Sutskever's form, as above) in the data's own coordinates."""
+    X = [[float(v) for v in row] for row in X]
+    d = len(X[0])
+    weights = [1.0] * len(y) if sample_weight is None else [float(s) for s in sample_weight]
+    total_weight = sum(weights)
+    b, w, v_b, v_w = 0.0, [0.0] * d, 0.0, [0.0] * d
+    history = []
+    for k in range(n_iter + 1):
+        history.append(loss(X, y, b, w, weights))
+        if k == n_iter:
+            break
+        g_b, g_w = 0.0, [0.0] * d
+        for row, target, s in zip(X, y, weights):
+            residual = float(target) - (b + sum(x * wj for x, wj in zip(row, w)))
+            g_b += -2.0 * s * residual / total_weight
+            for j in range(d):
+                g_w[j] += -2.0 * s * residual * row[j] / total_weight
+        v_b = momentum * v_b - lr * g_b
+        b = b - lr * g_b + momentum * v_b
+        for j in range(d):
+            v_w[j] = momentum * v_w[j] - lr * g_w[j]
+            w[j] = w[j] - lr * g_w[j] + momentum * v_w[j]
+    return b, w, history

@@ -1,8 +1,9 @@
 """The shape of the package, checked: who may import whom (docs/architecture.md).
 
 One fit() call flows fit -> _validation -> plan -> a backend's Run; the backends share the math
-(gradient, iteration, moments, curvature) and know nothing of fit, plan or the command line;
-validation knows no backend. Imports are read with `ast`, including those inside functions.
+(gradient, iteration, moments, curvature, coordinates, stopping) and know nothing of fit, plan
+or the command line; validation knows no backend. Imports are read with `ast`, including those
+inside functions.
 """
 
 import ast
@@ -11,7 +12,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "fastgd"
 
 BACKENDS = {"cpu", "gram", "cuda", "cuda_kernels", "distributed"}
-SHARED_MATH = {"gradient", "iteration", "moments", "curvature"}
+SHARED_MATH = {"gradient", "iteration", "moments", "curvature", "coordinates", "stopping"}
 DRIVERS = {"fit", "plan", "estimator"}
 COMMAND_LINE = {
     "cli", "datafiles", "convert", "progress", "plot", "benchmark", "peers", "compile_notice",

@@ -134,18 +134,155 @@ def test_tol_stops_where_the_cpu_stops(rng):
     assert_same_fit(on_gpu, on_cpu)
 
 
-def test_tol_zero_stops_when_the_loss_stops_decreasing(rng):
+def test_tol_zero_stops_at_the_optimum_like_the_cpu(rng):
     X, y = regression(rng, 100, 1)
     X = (X - X.mean()) / X.std()  # the loss's Hessian is 2 I: lr = 1/2 reaches the optimum
     kwargs = {"lr": 0.5, "n_iter": 40, "tol": 0.0, "method": "loop", "check_every": 40}
     on_cpu = fastgd.fit(X, y, device="cpu", **kwargs)
     on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
-    # At the optimum the loss is flat to its last bits, which depend on the summation order:
-    # both stop within a step or two of each other, at the same answer.
+    # tol=0 stops once the gradient is within its own rounding, whose last bits depend on the
+    # summation order: both stop within a step or two of each other, at the same answer.
     for result in (on_cpu, on_gpu):
         assert result.converged and result.n_iter <= 5
     assert on_gpu.intercept == pytest.approx(on_cpu.intercept, rel=1e-12)
     np.testing.assert_allclose(on_gpu.coef, on_cpu.coef, rtol=1e-12)
+
+
+# --- Standardized coordinates and momentum: the same iterations as the CPU's ----------------
+
+
+def offset_regression(rng, n, d, loc=10.0):
+    """Features of mean `loc` and spread 1: plain gradient descent needs many steps here."""
+    X = rng.normal(loc=loc, scale=1.0, size=(n, d))
+    y = X @ rng.normal(size=d) + 0.5 + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def assert_same_iterations(on_gpu, on_cpu, rtol=1e-9):
+    """The same fit up to rounding: the same stop at the same iterate, the same numbers."""
+    assert on_gpu.device == "cuda" and on_cpu.device == "cpu"
+    assert on_gpu.converged == on_cpu.converged
+    assert on_gpu.n_iter == on_cpu.n_iter
+    # lr and momentum "auto" come from the data's moments, summed in another order on the device.
+    assert on_gpu.lr == pytest.approx(on_cpu.lr, rel=1e-12)
+    assert on_gpu.momentum == pytest.approx(on_cpu.momentum, rel=1e-12, abs=1e-15)
+    assert on_gpu.intercept == pytest.approx(on_cpu.intercept, rel=rtol, abs=1e-12)
+    np.testing.assert_allclose(on_gpu.coef, on_cpu.coef, rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(on_gpu.loss_history, on_cpu.loss_history, rtol=rtol)
+
+
+def fit_on_both(X, y, **kwargs):
+    """(the fit on the device, the CPU loop's fit) with the same arguments."""
+    on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
+    on_cpu = fastgd.fit(X, y, device="cpu", method="loop", **kwargs)
+    return on_gpu, on_cpu
+
+
+@pytest.mark.parametrize("shift", [False, True], ids=["plain", "shifted"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("d", [1, 3])
+def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift):
+    # One pass over the data, kernel against `gradient.partial_sums`: the rows' shift included.
+    from fastgd import cuda_kernels, gradient
+
+    X, y = offset_regression(rng, 90, d)
+    weights = rng.uniform(0, 2, size=90) if weighted else None
+    b, w = 0.7, rng.normal(size=d)
+    h = X.mean(axis=0) if shift else np.zeros(d)
+    expected = np.zeros(d + 2)
+    gradient.partial_sums(X, y, weights, b, w, h, expected)
+
+    blocks, threads = cuda.launch_config(90, d)
+    partials = numba_cuda.device_array((blocks, d + 2))
+    kernel = cuda_kernels.pass_kernel(d)
+    shared = cuda_kernels.pass_shared_bytes(d, threads)
+    data = X[:, 0] if d == 1 else X
+    flag = np.array([0, 0], dtype=np.int64)
+    kernel[blocks, threads, 0, shared](
+        data, y, y if weights is None else weights, int(weighted),
+        np.concatenate([[b], w]), h, partials, flag,
+    )  # fmt: skip
+    np.testing.assert_allclose(partials.copy_to_host().sum(axis=0), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_standardized_momentum_fit_equals_the_cpu_fit(rng, d):
+    # Features far from zero: standardizing shifts every row by the means on the device, and
+    # (for d = 3) Nesterov's momentum carries a velocity from step to step.
+    X, y = offset_regression(rng, 100, d)
+    kwargs = {"standardize": True, "momentum": "auto", "tol": 1e-10, "n_iter": 40}
+    on_gpu, on_cpu = fit_on_both(X[:, 0] if d == 1 else X, y, **kwargs)
+    assert on_cpu.converged and on_cpu.standardized
+    assert on_cpu.momentum > 0.0 or d == 1  # one feature: the Hessian is diagonal, no momentum
+    assert_same_iterations(on_gpu, on_cpu)
+
+
+def test_with_momentum_a_rise_below_the_start_is_not_divergence(rng):
+    # Correlated features: with momentum the loss rises from one step to the next (at iteration
+    # 2 here) but stays below its start, the reference with momentum: the fit goes on.
+    z = rng.normal(size=(100, 2))
+    X = 10.0 + np.column_stack([z[:, 0], 0.9 * z[:, 0] + np.sqrt(1 - 0.9**2) * z[:, 1]])
+    y = X @ np.array([1.0, -2.0]) + 0.5 + 0.1 * rng.normal(size=100)
+    on_gpu, on_cpu = fit_on_both(X, y, standardize=True, momentum="auto", n_iter=6)
+    rise = np.diff(on_cpu.loss_history).max()
+    assert rise > 1e-4 * on_cpu.loss_history[0] and on_cpu.momentum > 0.0
+    assert_same_iterations(on_gpu, on_cpu)
+
+
+def test_velocity_carries_over_between_blocks_of_iterations(rng):
+    # A callback every 3 iterations: the velocity goes back to the host and to the device again.
+    X, y = offset_regression(rng, 100, 3)
+    seen = []
+
+    def callback(k, b, w, loss):
+        seen.append(k)
+
+    kwargs = {"standardize": True, "momentum": 0.5, "n_iter": 9}
+    in_blocks = fastgd.fit(X, y, device="cuda", callback=callback, check_every=3, **kwargs)
+    at_once = fastgd.fit(X, y, device="cuda", **kwargs)
+    assert seen == [3, 6, 9]
+    assert np.array_equal(in_blocks.loss_history, at_once.loss_history)
+    assert in_blocks.intercept == at_once.intercept
+    assert np.array_equal(in_blocks.coef, at_once.coef)
+    assert_same_iterations(in_blocks, fastgd.fit(X, y, device="cpu", method="loop", **kwargs))
+
+
+def test_standardized_momentum_fit_with_sample_weight(rng):
+    X, y = offset_regression(rng, 100, 3)
+    weights = rng.uniform(0, 3, size=100)
+    weights[:9] = 0.0
+    kwargs = {"standardize": True, "momentum": "auto", "tol": 1e-10, "n_iter": 40}
+    on_gpu, on_cpu = fit_on_both(X, y, sample_weight=weights, **kwargs)
+    assert on_cpu.converged and on_cpu.momentum > 0.0
+    assert_same_iterations(on_gpu, on_cpu)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_standardized_fit_without_intercept(rng, d):
+    # Without an intercept nothing is shifted, only scaled, and b stays at 0 (precondition[0]).
+    X, y = offset_regression(rng, 100, d, loc=1.0)
+    kwargs = {"standardize": True, "momentum": "auto", "tol": 1e-10, "n_iter": 40}
+    on_gpu, on_cpu = fit_on_both(X, y, fit_intercept=False, **kwargs)
+    assert on_cpu.converged
+    assert on_gpu.intercept == 0.0
+    assert_same_iterations(on_gpu, on_cpu)
+
+
+@pytest.mark.parametrize("standardize", [False, True], ids=["plain", "standardized"])
+def test_divergence_with_momentum_like_on_the_cpu(rng, monkeypatch, standardize):
+    # Above the stable limit with momentum the loss rises above its starting value.
+    monkeypatch.setattr(_config, "CUDA_POLL_EVERY", 1)
+    X, y = offset_regression(rng, 60, 1)
+    lr = 3.0 if standardize else 3 * fastgd.max_stable_lr(X, y)  # standardized: 2 / L = 1
+    messages = []
+    for device in ("cuda", "cpu"):
+        with pytest.raises(fastgd.DivergenceError, match="above its starting value") as error:
+            fastgd.fit(
+                X, y, lr=lr, momentum=0.5, standardize=standardize, n_iter=5, device=device,
+                method="loop",
+            )  # fmt: skip
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
 
 
 @pytest.mark.parametrize("weighted", [False, True])

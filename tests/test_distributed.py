@@ -142,6 +142,20 @@ def test_without_intercept(client, rng, method):
     assert_same_fit(on_dask, in_memory)
 
 
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_standardized_with_momentum_and_tol(client, rng, method):
+    # Offset features: the same steps as in memory (tests/test_convergence.py checks those
+    # against the slow reference), the same stop, the least-squares answer.
+    X, y = make_data(rng, 3_000, 3, offset=20.0)
+    options = {"standardize": True, "momentum": "auto", "tol": 1e-12, "n_iter": 2000}
+    on_dask, in_memory = fit_both(X, y, (700, 3), method=method, **options)
+    assert on_dask.converged and in_memory.converged and on_dask.n_iter < 100
+    assert_same_fit(on_dask, in_memory)
+    assert on_dask.momentum == pytest.approx(in_memory.momentum, rel=1e-12)
+    fixed = fit_both(X, y, (700, 3), method=method, standardize=True, momentum=0.7, lr=0.2)
+    assert_same_fit(*fixed)
+
+
 def test_divergence_and_bad_values(client, rng):
     X, y = make_data(rng, 4_000, 2)
     with pytest.raises(fastgd.DivergenceError, match="diverged"):

@@ -148,15 +148,24 @@ def test_large_data_uses_the_idle_cores_by_default(rng, monkeypatch, tmp_path):
 
 
 def test_tol_stops_at_the_documented_iterate(rng):
+    # The first iterate whose distance bound |g| / mu is at most tol |(b, w)|.
     x = rng.normal(size=100)
     y = 3 * x + 1 + rng.normal(size=100)
     result = fastgd.fit(x, y, lr=0.1, n_iter=10_000, tol=1e-3)
     history = result.loss_history
     k = result.n_iter
     assert result.converged and 0 < k < 10_000 and history.shape == (k + 1,)
-    assert history[k - 1] - history[k] <= 1e-3 * history[k - 1]
-    assert all(history[i - 1] - history[i] > 1e-3 * history[i - 1] for i in range(1, k))
+
+    def relative_bound(fitted):
+        return fitted.distance_bound / np.hypot(fitted.intercept, fitted.coef[0])
+
+    assert relative_bound(result) <= 1e-3
+    before = fastgd.fit(x, y, lr=0.1, n_iter=k - 1)
+    assert relative_bound(before) > 1e-3
     assert_matches_reference(result, x, y, 0.1, k)
+    optimum = np.polyfit(x, y, 1)[::-1]
+    found = np.array([result.intercept, result.coef[0]])
+    assert np.linalg.norm(found - optimum) <= 1e-3 * np.linalg.norm(found)
 
 
 def test_callback_sees_every_block_and_can_stop(rng):

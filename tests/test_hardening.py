@@ -432,7 +432,9 @@ def test_estimator_returns_the_fit_result_or_a_clear_error(data, lr, n_iter, met
     X, y = data
     weights = draw.draw(hostile_weights(len(y)))
     before = (_snapshot(X), _snapshot(y), _snapshot(weights))
-    model = fastgd.LinearRegressionGD(lr=lr, n_iter=n_iter, method=method, tol=None)
+    model = fastgd.LinearRegressionGD(
+        lr=lr, n_iter=n_iter, method=method, tol=None, standardize=False, momentum=0.0
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # scikit-learn's own DataConversionWarning and the like

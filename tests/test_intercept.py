@@ -89,7 +89,9 @@ def test_the_estimator_and_the_command_line(rng, tmp_path, capsys):
     from fastgd.cli import main
 
     X, y = data(rng, n=200, d=1)
-    model = fastgd.LinearRegressionGD(fit_intercept=False, lr=0.01, n_iter=50, tol=None).fit(X, y)
+    model = fastgd.LinearRegressionGD(
+        fit_intercept=False, lr=0.01, n_iter=50, tol=None, standardize=False, momentum=0.0
+    ).fit(X, y)
     b, w, _ = naive.gradient_descent(X, y, 0.01, 50, fit_intercept=False)
     assert model.intercept_ == b == 0.0
     np.testing.assert_allclose(model.coef_, w, rtol=1e-10)

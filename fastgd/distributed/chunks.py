@@ -57,10 +57,10 @@ class ChunkGroup:
         else:
             list(self.pool.map(stride, range(self.threads)))
 
-    def sums(self, b, w):
+    def sums(self, b, w, shift):
         """The partial sums of each part at (b, w), one row per part (gradient.partial_sums)."""
         out = np.empty((len(self.parts), n_sums(w.shape[0])))
-        self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, out[i]))
+        self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, shift, out[i]))
         return out
 
     def moments(self):
@@ -102,7 +102,7 @@ class ChunkHolder:
     (or moments) on the worker's threads.
 
     The parts are the persisted results themselves (Dask hands the actor its local data, no
-    copy); only (b, w) arrive and d + 2 numbers per part leave.
+    copy); only (b, w) and the shift arrive and d + 2 numbers per part leave.
     """
 
     def __init__(self, *parts):
@@ -112,8 +112,8 @@ class ChunkHolder:
         threads = getattr(getattr(worker, "state", worker), "nthreads", 1)
         self.group = ChunkGroup(parts, threads)
 
-    def sums(self, b, w):
-        return self.group.sums(b, w)
+    def sums(self, b, w, shift):
+        return self.group.sums(b, w, shift)
 
     def moments(self):
         return self.group.moments()

@@ -38,14 +38,14 @@ class GramRun:
             self.gram_run = gram.Run.from_moments(merge_tree(moments))
         return self.gram_run.moments
 
-    def compile(self, b, w, lr, tol, history, statistics=False):
+    def compile(self, b, w, settings, history, statistics=False):
         size = self.n_features + 1
         placeholder = Moments(1.0, np.zeros(size), np.zeros((size, size)))
-        gram.Run.from_moments(placeholder).compile(b, w, lr, tol, history)
+        gram.Run.from_moments(placeholder).compile(b, w, settings, history)
 
-    def evaluate(self, b, w):
+    def evaluate(self, b, w, shift):
         self.statistics()
-        return self.gram_run.evaluate(b, w)
+        return self.gram_run.evaluate(b, w, shift)
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
-        return self.gram_run.iterate(b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history)
+    def iterate(self, b, w, k_start, k_stop, settings, history):
+        return self.gram_run.iterate(b, w, k_start, k_stop, settings, history)

@@ -88,8 +88,8 @@ class Run:
     def _a_worker_was_lost(self):
         return any(holder.status != "finished" for holder in self.holders)
 
-    def _cluster_sums(self, b, w):
-        return self._ask_actors("sums", b, w)
+    def _cluster_sums(self, b, w, shift):
+        return self._ask_actors("sums", b, w, shift)
 
     def _ask_actors(self, name, *args):
         """Every actor's answer to `name(*args)`, as one list in chunk order."""
@@ -126,13 +126,15 @@ class Run:
 
     # -- backend.Run ------------------------------------------------------------------------
 
-    def compile(self, b, w, lr, tol, history, statistics=False):
+    def compile(self, b, w, settings, history, statistics=False):
         """Compile the kernel in every process (or load it from numba's cache) before timing."""
-        self._chunk_sums(b, w)
+        self._chunk_sums(b, w, settings.shift)
 
-    def _chunk_sums(self, b, w):
+    def _chunk_sums(self, b, w, shift):
         w = np.ascontiguousarray(w, dtype=np.float64)
-        return self.local.sums(b, w) if self.client is None else self._cluster_sums(b, w)
+        if self.client is None:
+            return self.local.sums(b, w, shift)
+        return self._cluster_sums(b, w, shift)
 
     def statistics(self):
         """The data's centred moments (for lr="auto"): one more pass, on the workers."""
@@ -140,18 +142,18 @@ class Run:
             return merge_tree(self.local.moments())
         return merge_tree(self._ask_actors("moments"))
 
-    def evaluate(self, b, w):
+    def evaluate(self, b, w, shift):
         """The loss at (b, w); also keeps its partial sums for the next step."""
-        return self._loss_at(None, None, None, None, self.total_weight, b, w, self.sums)
+        return self._loss_at(None, None, None, None, self.total_weight, b, w, shift, self.sums)
 
-    def _loss_at(self, data_0, data_1, data_2, data_3, total_weight, b, w, sums):
+    def _loss_at(self, data_0, data_1, data_2, data_3, total_weight, b, w, shift, sums):
         """`iteration.steps`'s loss_at: one round trip to the workers."""
-        sums[:] = tree_sum(self._chunk_sums(b, w))
+        sums[:] = tree_sum(self._chunk_sums(b, w, shift))
         return sums[0] / self.total_weight
 
-    def iterate(self, b, w, lr, k_start, k_stop, tol, noise, fit_intercept, history):
+    def iterate(self, b, w, k_start, k_stop, settings, history):
         """`iteration.steps` as plain Python, each evaluation one round trip to the workers."""
         return steps.py_func(
-            self._loss_at, None, None, None, None, self.total_weight, b, w, lr, k_start, k_stop,
-            tol, noise, fit_intercept, self.sums, history,
+            self._loss_at, None, None, None, None, self.total_weight, b, w, k_start, k_stop,
+            *settings, self.sums, history,
         )  # fmt: skip

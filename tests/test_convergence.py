@@ -1,0 +1,207 @@
+"""Converging to the least-squares answer: standardization, momentum, the stopping rule, the
+distance bound and the conditioning warning (issue 13).
+
+Every fast path is checked against tests/naive.py's standardized Nesterov descent, which forms
+the standardized features row by row and maps the result back; `converged` and the bounds are
+checked against numpy's least-squares solution.
+"""
+
+import warnings
+
+import naive
+import numpy as np
+import pytest
+
+import fastgd
+from fastgd import curvature
+
+PATHS = [
+    {"method": "loop", "threads": 1},
+    {"method": "loop", "threads": 2},
+    {"method": "gram", "threads": 1},
+]
+
+
+def offset_data(rng, n=60, d=3, offset=10.0, weights=False):
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=d) + offset * rng.uniform(1, 2, d)
+    y = X @ rng.normal(size=d) + 2.0 + 0.3 * rng.normal(size=n)
+    sample_weight = rng.uniform(0.2, 2.0, size=n) if weights else None
+    return X, y, sample_weight
+
+
+def least_squares(X, y, sample_weight=None, fit_intercept=True):
+    """(b, w) minimizing the weighted squared error, by numpy."""
+    A = np.column_stack([np.ones(len(y)), X]) if fit_intercept else X
+    root = np.ones(len(y)) if sample_weight is None else np.sqrt(sample_weight)
+    solution = np.linalg.lstsq(A * root[:, None], y * root, rcond=None)[0]
+    return (solution[0], solution[1:]) if fit_intercept else (0.0, solution)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("weights", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_standardized_steps_are_the_reference(rng, path, weights, fit_intercept):
+    X, y, sample_weight = offset_data(rng, weights=weights)
+    # Without an intercept only the scale changes: offset columns stay nearly collinear, and
+    # L is about 2 d rather than 2.
+    lr = 0.3 if fit_intercept else 0.1
+    for momentum in (0.0, 0.6):
+        result = fastgd.fit(
+            X, y, lr=lr, n_iter=25, standardize=True, momentum=momentum,
+            sample_weight=sample_weight, fit_intercept=fit_intercept, **path,
+        )  # fmt: skip
+        b, w, history = naive.standardized_gradient_descent(
+            X, y, lr, 25, sample_weight=sample_weight, fit_intercept=fit_intercept,
+            momentum=momentum,
+        )  # fmt: skip
+        assert result.standardized and result.momentum == momentum
+        assert result.intercept == pytest.approx(b, rel=1e-9, abs=1e-12)
+        np.testing.assert_allclose(result.coef, w, rtol=1e-9)
+        np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_momentum_in_the_datas_coordinates_is_the_reference(rng, path):
+    X, y, sample_weight = offset_data(rng, offset=1.0, weights=True)
+    lr = 0.5 * fastgd.max_stable_lr(X, y, sample_weight)
+    result = fastgd.fit(X, y, lr=lr, n_iter=30, momentum=0.8, sample_weight=sample_weight, **path)
+    b, w, history = naive.momentum_gradient_descent(X, y, lr, 30, 0.8, sample_weight)
+    assert result.intercept == pytest.approx(b, rel=1e-9)
+    np.testing.assert_allclose(result.coef, w, rtol=1e-9)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
+
+
+def test_a_start_point_and_a_constant_column(rng):
+    X, y, _ = offset_data(rng, d=3)
+    X[:, 1] = 4.0  # constant: its coefficient stays where it starts
+    w0 = np.array([0.1, 0.7, -0.2])
+    result = fastgd.fit(X, y, lr=0.2, n_iter=15, standardize=True, b0=1.5, w0=w0)
+    b, w, history = naive.standardized_gradient_descent(X, y, 0.2, 15, b0=1.5, w0=w0)
+    assert result.coef[1] == 0.7
+    assert result.intercept == pytest.approx(b, rel=1e-9)
+    np.testing.assert_allclose(result.coef, w, rtol=1e-9)
+    np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_auto_reaches_the_optimum_and_the_bound_holds(rng, path, fit_intercept):
+    X, y, sample_weight = offset_data(rng, n=200, d=4, offset=30.0, weights=True)
+    result = fastgd.fit(
+        X, y, standardize=True, momentum="auto", tol=1e-12, n_iter=10_000,
+        sample_weight=sample_weight, fit_intercept=fit_intercept, **path,
+    )  # fmt: skip
+    b, w = least_squares(X, y, sample_weight, fit_intercept)
+    # Standardized, with an intercept, kappa is that of the features' correlations (small).
+    assert result.converged and (result.n_iter < 200 or not fit_intercept)
+    assert result.coef_bound is not None and result.distance_bound >= 0.0
+    # The bounds hold (up to the rounding of the gradient they come from) ...
+    assert np.all(np.abs(result.coef - w) <= result.coef_bound * 1.01 + 1e-12 * np.abs(w))
+    assert abs(result.intercept - b) <= result.intercept_bound * 1.01 + 1e-12 * abs(b)
+    # ... and tol=1e-12 means twelve digits, relative to the parameters' size.
+    np.testing.assert_allclose(result.coef, w, rtol=1e-9)
+    assert result.intercept == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+def test_the_loop_needs_a_hundred_times_fewer_passes(rng):
+    # The issue's target: offset features, one pass per step.
+    X, y, _ = offset_data(rng, n=500, d=2, offset=5.0)
+    plain = fastgd.fit(X, y, tol=1e-6, n_iter=2_000_000, method="gram")
+    fast = fastgd.fit(X, y, tol=1e-6, n_iter=10_000, method="loop", standardize=True,
+                      momentum="auto")  # fmt: skip
+    assert plain.converged and fast.converged
+    assert fast.n_iter * 100 <= plain.n_iter
+
+
+def test_converged_never_means_merely_that_the_loss_stalled(rng):
+    # Offset data: plain gradient descent's loss changes by less than 1e-9 per step long before
+    # the parameters are near the optimum; tol now speaks of the distance.
+    X, y, _ = offset_data(rng, n=200, d=2, offset=50.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fastgd.fit(X, y, tol=1e-6, n_iter=20_000, method="gram")
+    # The old rule (a relative decrease of the loss below tol) would have said "converged".
+    assert abs(result.loss_history[-2] - result.loss) <= 1e-6 * result.loss
+    b, w = least_squares(X, y)
+    found, optimum = np.r_[result.intercept, result.coef], np.r_[b, w]
+    far = np.linalg.norm(found - optimum) / np.linalg.norm(found)
+    assert not result.converged and far > 1e-3
+    assert [str(c.message) for c in caught if "may still be up to" in str(c.message)]
+
+
+def test_momentum_auto_is_nesterovs_for_the_spectrum(rng):
+    X, y, _ = offset_data(rng, n=100, d=2, offset=5.0)
+    result = fastgd.fit(X, y, momentum="auto", n_iter=5, method="gram")
+    H = np.array(naive.hessian(X))
+    eigenvalues = np.linalg.eigvalsh(H)
+    kappa = eigenvalues[-1] / eigenvalues[0]
+    assert result.lr == pytest.approx(1 / eigenvalues[-1], rel=1e-9)
+    assert result.momentum == pytest.approx((kappa**0.5 - 1) / (kappa**0.5 + 1), rel=1e-6)
+    assert curvature.nesterov_momentum(0.5, 2.0) == 0.0  # kappa = 1: plain steps are optimal
+    assert curvature.nesterov_momentum(0.5, float("nan")) == 0.0
+
+
+def test_collinear_features_warn_and_still_fit(rng):
+    x = rng.normal(size=80)
+    X = np.column_stack([x, 2.0 * x, rng.normal(size=80)])
+    y = X[:, 0] + X[:, 2] + rng.normal(size=80)
+    with pytest.warns(fastgd.ConditioningWarning, match=r"collinear .*condition number") as got:
+        result = fastgd.fit(X, y, standardize=True, momentum="auto", tol=1e-10, n_iter=5000)
+    assert got[0].message.condition > curvature.KAPPA_LIMIT
+    # One of the least-squares solutions: the predictions are those of lstsq's.
+    b, w = least_squares(X, y)
+    np.testing.assert_allclose(result.predict(X), X @ w + b, rtol=1e-8, atol=1e-8)
+    assert result.converged
+
+
+def test_well_conditioned_data_does_not_warn(rng):
+    X, y, _ = offset_data(rng, n=100, d=3, offset=1e3)  # raw kappa ~1e13; standardized ~1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fastgd.fit(X, y, standardize=True, momentum="auto", tol=1e-10, n_iter=1000)
+    with pytest.warns(fastgd.ConditioningWarning, match="use standardize=True"):
+        fastgd.fit(X, y, n_iter=10)
+
+
+def test_the_callers_arrays_are_untouched(rng):
+    X, y, sample_weight = offset_data(rng, weights=True)
+    before = X.copy(), y.copy(), sample_weight.copy()
+    fastgd.fit(X, y, sample_weight=sample_weight, standardize=True, momentum="auto", tol=1e-9)
+    for array, copy in zip((X, y, sample_weight), before):
+        np.testing.assert_array_equal(array, copy)
+
+
+def test_callbacks_and_interruptions_speak_in_user_units(rng):
+    X, y, _ = offset_data(rng, d=2)
+    seen = []
+    result = fastgd.fit(
+        X, y, lr=0.2, n_iter=20, standardize=True, check_every=5,
+        callback=lambda k, b, w, loss: seen.append((k, b, w, loss)),
+    )  # fmt: skip
+    b, w, history = naive.standardized_gradient_descent(X, y, 0.2, 10)
+    k, b_seen, w_seen, loss = seen[1]
+    assert k == 10 and b_seen == pytest.approx(b, rel=1e-9)
+    np.testing.assert_allclose(w_seen, w, rtol=1e-9)
+    assert loss == pytest.approx(history[-1], rel=1e-9)
+    assert seen[-1][1] == result.intercept
+
+
+def test_the_lecture_line_in_one_step(lecture_points):
+    x, y = lecture_points[:, 0], lecture_points[:, 1]
+    result = fastgd.fit(x, y, standardize=True, momentum="auto", tol=1e-12, n_iter=100)
+    # Standardized, one feature has kappa = 1: lr = 1 / L is a Newton step.
+    assert result.converged and result.n_iter <= 2 and result.momentum == 0.0
+    assert result.intercept == pytest.approx(7.99102, abs=5e-6)
+    assert result.coef[0] == pytest.approx(1.32243, abs=5e-6)
+    slope, intercept = np.polyfit(x, y, 1)
+    assert result.coef[0] == pytest.approx(slope, rel=1e-12)
+    assert result.intercept == pytest.approx(intercept, rel=1e-12)
+
+
+def test_bad_momentum_and_standardize_are_named():
+    x, y = np.arange(5.0), np.arange(5.0)
+    for bad, error in ((1.0, ValueError), (-0.1, ValueError), ("fast", TypeError)):
+        with pytest.raises(error, match="momentum"):
+            fastgd.fit(x, y, momentum=bad)
+    with pytest.raises(TypeError, match="standardize must be True or False"):
+        fastgd.fit(x, y, standardize=1)
