@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import fastgd
-from fastgd import cpu
+from fastgd import coordinates, cpu
+from fastgd.backend import Settings
 
 N = 100
 
@@ -28,17 +29,20 @@ def _fit(X, y):
     return fastgd.fit(X, y, lr=1e-4, n_iter=1, method="loop", threads=1)
 
 
-def _kernels(X, y, partials, sums, history, w):
+def _kernels(X, y, partials, sums, history, w, settings):
     # What fit() runs for this call, without it: the loss at the start, then one step.
     w[:] = 0.0
-    cpu.evaluate_serial(X, y, None, 0.0, w, partials, sums)
+    cpu.evaluate_serial(X, y, None, 0.0, w, settings.shift, partials, sums)
     history[0] = sums[0] / N
-    return cpu.iterate_serial(X, y, None, float(N), 0.0, w, 1e-4, 0, 1, -1.0, 0.0, partials,
-                              sums, history)  # fmt: skip
+    return cpu.iterate_serial(X, y, None, float(N), 0.0, w, 0, 1, *settings, partials, sums,
+                              history)  # fmt: skip
 
 
 def _buffers():
-    return np.zeros((1, 3)), np.zeros(3), np.empty(2), np.zeros(1)
+    shift, precondition = coordinates.plain(1, fit_intercept=True)
+    rule = np.array([1e-4, 0.0, 0.0, 0.0, -1.0])  # lr, no momentum, no noise, no tol
+    settings = Settings(rule, shift, precondition, np.zeros(2))
+    return np.zeros((1, 3)), np.zeros(3), np.empty(2), np.zeros(1), settings
 
 
 def test_fit_small(benchmark, record, points):

@@ -12,7 +12,7 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
-from .gradient import n_sums, partial_sums
+from .gradient import kernel_shift, n_sums, partial_sums
 from .iteration import steps
 from .moments import centered_moments, compile_moments
 from .threads import numba_threads
@@ -117,13 +117,15 @@ class Run:
         if statistics:
             compile_moments(*self.data, self.threads)
 
+        shift = kernel_shift(settings.shift)
+
         def compile_them():
             common = (*self.data, b, w)
-            compile_for(self._evaluate, (*common, settings.shift, self.partials, self.sums))
-            rest = (0, 0, *settings, self.partials, self.sums, history)
+            compile_for(self._evaluate, (*common, shift, self.partials, self.sums))
+            rest = (0, 0, settings.rule, shift, *settings[2:], self.partials, self.sums, history)
             compile_for(self._iterate, (*self.data, self.total_weight, b, w, *rest))
 
-        compile_once((self._evaluate, self._iterate), self.data, compile_them)
+        compile_once((self._evaluate, self._iterate), (*self.data, shift), compile_them)
 
     def statistics(self):
         """The data's `Moments`: one more pass over the data (for lr="auto"), the first time."""
@@ -137,12 +139,13 @@ class Run:
     def evaluate(self, b, w, shift):
         """The loss at (b, w); also keeps its partial sums for the next step."""
         with self._threads():
-            self._evaluate(*self.data, b, w, shift, self.partials, self.sums)
+            self._evaluate(*self.data, b, w, kernel_shift(shift), self.partials, self.sums)
         return self.sums[0] / self.total_weight
 
     def iterate(self, b, w, k_start, k_stop, settings, history):
         with self._threads():
+            rule, shift, precondition, velocity = settings
             return self._iterate(
-                *self.data, self.total_weight, b, w, k_start, k_stop, *settings, self.partials,
-                self.sums, history,
+                *self.data, self.total_weight, b, w, k_start, k_stop, rule, kernel_shift(shift),
+                precondition, velocity, self.partials, self.sums, history,
             )  # fmt: skip

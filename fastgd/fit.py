@@ -191,7 +191,9 @@ def fit(
     d = X.shape[1]
     shift, precondition = coordinates.plain(d, fit_intercept)
     settings = Settings(np.zeros(RULE_SIZE), shift, precondition, np.zeros(d + 1))
-    run.compile(b, w, settings, history, statistics=moments_needed)
+    # Standardized fits run the kernels that shift the rows: compiled now too (a placeholder).
+    compiled = settings._replace(shift=np.ones(d)) if standardize else settings
+    run.compile(b, w, compiled, history, statistics=moments_needed)
 
     start = time.perf_counter()
     moments = None

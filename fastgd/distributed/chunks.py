@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from ..gradient import n_sums, partial_sums
+from ..gradient import kernel_shift, n_sums, partial_sums
 from ..moments import centered_moments, merge_moments
 
 _LOCAL_SCHEDULERS = ("threads", "threading", "sync", "synchronous", "single-threaded",
@@ -60,6 +60,7 @@ class ChunkGroup:
     def sums(self, b, w, shift):
         """The partial sums of each part at (b, w), one row per part (gradient.partial_sums)."""
         out = np.empty((len(self.parts), n_sums(w.shape[0])))
+        shift = kernel_shift(shift)
         self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, shift, out[i]))
         return out
 
