@@ -5,15 +5,21 @@
 Importing fastgd compiles nothing: kernels compile (or load from numba's cache) on first use.
 """
 
-from .errors import (
+from numba.core import caching as _numba_caching
+
+from . import _cache
+
+_cache.install(_numba_caching.CacheImpl)  # before any kernel module is imported
+
+from .errors import (  # noqa: E402
     ConditioningWarning,
     ConvergenceWarning,
     DeviceError,
     DivergenceError,
     FitInterrupted,
 )
-from .fit import fit, max_stable_lr
-from .result import FitResult
+from .fit import fit, max_stable_lr  # noqa: E402
+from .result import FitResult  # noqa: E402
 
 __all__ = [
     "ConditioningWarning",

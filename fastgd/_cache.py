@@ -1,0 +1,71 @@
+"""numba's on-disk cache, keyed on all of fastgd's sources rather than one file's.
+
+numba decides whether a cached kernel is fresh from the stamp of the file that defines it. But
+fastgd's entry points inline functions from other modules (gradient.py, iteration.py, ...: see
+the comment above the entry points in fastgd/cpu.py), so after an edit of gradient.py alone --
+a `git pull` in an editable checkout, which is how the README installs fastgd -- numba would
+load kernels compiled from the old gradient.py, and fits would silently follow the old math.
+Here each cache locator numba tries for a function of this package adds a digest of every
+fastgd source file to that stamp: any change to fastgd recompiles what depends on it.
+
+`install(caching)` must run before the kernels' modules are imported (fastgd/__init__.py does
+it for numba's CPU cache; fastgd/cuda_kernels.py for numba-cuda's).
+"""
+
+import functools
+import hashlib
+import os
+
+PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+@functools.cache
+def package_digest():
+    """A digest of every .py file of the package (read once per process)."""
+    digest = hashlib.sha256()
+    for root, folders, files in os.walk(PACKAGE):
+        folders.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(root, name)
+                digest.update(os.path.relpath(path, PACKAGE).encode())
+                with open(path, "rb") as source:
+                    digest.update(source.read())
+    return digest.hexdigest()
+
+
+def _in_package(py_file):
+    return os.path.abspath(py_file).startswith(PACKAGE + os.sep)
+
+
+def _package_locator(base):
+    """`base`, a numba locator class, for this package's functions only, with the digest in
+    its source stamp."""
+
+    class PackageLocator(base):  # type: ignore[misc, valid-type]
+        def get_source_stamp(self):
+            return (super().get_source_stamp(), package_digest())
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not _in_package(py_file):
+                return None
+            return super().from_function(py_func, py_file)
+
+    PackageLocator.__name__ = PackageLocator.__qualname__ = f"Package{base.__name__}"
+    return PackageLocator
+
+
+def install(cache_impl):
+    """Put package-aware twins of `cache_impl`'s locator classes first in its list (numba's
+    `CacheImpl`, or numba-cuda's), in the same order, so that NUMBA_CACHE_DIR and the in-tree
+    and user-wide fallbacks keep working as numba documents them."""
+    classes = cache_impl._locator_classes
+    if any(getattr(c, "_fastgd", False) for c in classes):
+        return
+    twins = []
+    for base in list(classes):
+        twin = _package_locator(base)
+        twin._fastgd = True
+        twins.append(twin)
+    classes[:0] = twins
