@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastgd
-from fastgd import coordinates, cpu
+from fastgd import coordinates, cpu, gradient
 from fastgd.backend import Settings
 
 N = 100
@@ -40,7 +40,7 @@ def _kernels(X, y, partials, sums, history, w, settings):
 
 def _buffers():
     shift, precondition = coordinates.plain(1, fit_intercept=True)
-    rule = np.array([1e-4, 0.0, 0.0, 0.0, -1.0])  # lr, no momentum, no noise, no tol
+    rule = gradient.make_rule(1e-4)  # no momentum, no noise, no tol, no penalty
     settings = Settings(rule, shift, precondition, np.zeros(2))
     return np.zeros((1, 3)), np.zeros(3), np.empty(2), np.zeros(1), settings
 

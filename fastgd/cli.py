@@ -149,6 +149,16 @@ def _add_fit_options(parser, lr, iters):
         "conditioning); default 0, plain gradient descent",
     )  # fmt: skip
     parser.add_argument(
+        "--penalty", default=None, choices=["l2", "l1", "elasticnet"],
+        help="penalize the coefficients (alpha * R(w), scikit-learn's names; default none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--alpha", type=float, default=None, help="the penalty's strength (needs --penalty)"
+    )
+    parser.add_argument(
+        "--l1-ratio", type=float, default=0.5, help="elasticnet's share of l1 (default 0.5)"
+    )
+    parser.add_argument(
         "--plot", metavar="FILE", default=None,
         help="save a picture of the data, the fit and the loss curve (e.g. fit.png)",
     )  # fmt: skip
@@ -297,7 +307,8 @@ def _run_fit(X, y, args, source):
                 X, y, lr=args.lr, n_iter=args.iters, b0=args.b0, w0=args.w0, device=args.device,
                 threads=args.threads, method=args.method, tol=args.tol, callback=progress,
                 fit_intercept=args.fit_intercept, standardize=args.standardize,
-                momentum=args.momentum,
+                momentum=args.momentum, penalty=args.penalty,
+                alpha=_alpha(args), l1_ratio=args.l1_ratio,
             )  # fmt: skip
     except (DivergenceError, ValueError) as error:
         # A NaN or inf in a memory-mapped file, or values whose squares overflow, are the
@@ -313,6 +324,13 @@ def _run_fit(X, y, args, source):
         if progress is not None:
             progress.close(*(() if result is None else (result.n_iter, result.loss)))
     return result, caught
+
+
+def _alpha(args):
+    """--alpha, 1.0 by default where --penalty is given (0 without one)."""
+    if args.alpha is not None:
+        return args.alpha
+    return 1.0 if args.penalty else 0.0
 
 
 def _print_fit(result, n_points, args, out):

@@ -506,7 +506,15 @@ class Run:
 
         (b, w) is iterate k_start, whose parameters and sums are on the device already; the
         settings (velocity, rule, precondition, shift: a few values) are sent at the start of
-        every block, and the velocity comes back at its end with the parameters."""
+        every block, and the velocity comes back at its end with the parameters.
+
+        The history holds objectives: the loss plus `gradient.penalty`. The device adds the
+        penalty to every iterate's loss after the start, but `evaluate` leaves the plain loss
+        in the device's history[0] (it knows no penalty; `fit` adds it on the host). So the
+        first block sends the host's history[0], the starting objective, which the first
+        step's divergence check and every check with momentum compare against, as
+        `iteration.steps` does. Later blocks start from a history[k_start] the device wrote
+        itself (the host's copy of it is the same number) and need not send anything."""
         if k_start >= k_stop:  # nothing to do; the step below would move the parameters
             return RAN, k_stop, float(b)
         self.settings.copy_to_device(
@@ -514,6 +522,8 @@ class Run:
                 (settings.velocity, settings.rule, settings.precondition, settings.shift)
             ).astype(np.float64, copy=False)
         )
+        if k_start == 0:  # the starting objective, not evaluate's plain loss (see above)
+            self.history[:1].copy_to_device(np.array(history[:1], dtype=np.float64))
         self._launch_step(k_start + 1)
         k = k_start
         while k < k_stop:

@@ -13,19 +13,22 @@ One iteration is two launches:
    tested against the same reference (tests/naive.py). The threads of a block add their sums up
    in shared memory (a tree in a fixed order) and the block writes them to its row of
    `partials`.
-2. `reduce_and_step` (one block): adds the block rows up in a fixed order, writes the loss to
-   the device-side history, checks it as `iteration.steps` does on the CPU --
-   `gradient.divergence_status` against the previous loss (plain gradient descent) or the
-   starting loss history[0] (with momentum), then `gradient.gradient_status` -- and, unless that
+2. `reduce_and_step` (one block): adds the block rows up in a fixed order, writes the objective
+   (the loss plus `gradient.penalty`) to the device-side history, checks it as
+   `iteration.steps` does on the CPU -- `gradient.divergence_status` against the previous
+   objective (plain gradient descent) or the starting one history[0] (with momentum), then
+   `gradient.gradient_status` -- and, unless that
    stops the fit, takes the step of `gradient.apply_step` on the device-side parameters and
    velocity (`step` takes the first step of each block of iterations).
 
 The per-fit constants arrive as small device arrays, as `iteration.steps` takes them: `rule`
-(gradient.RULE_SIZE values: learning rate, momentum, the loss's noise, the stopping rule),
+(gradient.RULE_SIZE values: learning rate, momentum, the loss's noise, the stopping rule, the
+penalty),
 `precondition` and `velocity` (d + 1 values each, index 0 the intercept's; the velocity is
 updated in place) and `shift` (d values). The step, the finiteness check of the parameters and
-the stopping rule are not restated here: the kernels call `fastgd/gradient.py`'s own functions,
-compiled for the device from the same Python source the CPU kernels inline.
+the stopping rule and the penalty are not restated here: the kernels call
+`fastgd/gradient.py`'s own functions, compiled for the device from the same Python source the
+CPU kernels inline (`_on_device`).
 
 No floating-point atomics anywhere: for a given launch configuration the same input gives
 bit-identical results. A device-side `status` array ([code, iterate], codes from
@@ -37,8 +40,19 @@ asks for the current device while compiling, which fails when compiling PTX with
 """
 
 import math
+import types
 
 from numba import cuda, float32, float64, int64
+from numba.core.dispatcher import Dispatcher
+
+from . import _cache
+
+try:  # numba-cuda's cache, keyed on all of fastgd's sources (fastgd/_cache.py)
+    from numba.cuda.core import caching as _cuda_caching
+except ImportError:  # pragma: no cover - an older numba-cuda: numba's own stamps only
+    pass
+else:
+    _cache.install(_cuda_caching.CacheImpl)
 
 from . import gradient
 from ._status import PARAMS_NOT_FINITE, RAN
@@ -70,16 +84,50 @@ def _write_block_row(acc, n_values, partials, tid):
         partials[cuda.blockIdx.x, k] = acc[k * threads]
 
 
+_device_twins: dict = {}  # an njit function of gradient.py -> its device function
+
+
 def _on_device(function):
     """A Python function (the `.py_func` of one of gradient.py's njit functions, or a plain one)
-    compiled for the device too, inline like every device function here."""
+    compiled for the device too, inline like every device function here.
+
+    The njit functions it calls (apply_step's and stationarity's `_soft_threshold`,
+    gradient_status's `stationarity`) are CPU dispatchers in gradient.py's globals. The
+    simulator would call them as such, on its stand-in arrays, which they cannot take; a real
+    compile would retarget them itself, with their CPU options (fastmath). So `function` is
+    compiled from a copy whose globals name their device twins instead, made here in the same
+    way: the same code, on the simulator and in PTX alike."""
+    twins = {
+        name: _device_twin(value)
+        for name in function.__code__.co_names
+        if isinstance(value := function.__globals__.get(name), Dispatcher)
+    }
+    if twins:
+        rebound = types.FunctionType(
+            function.__code__,
+            {**function.__globals__, **twins},
+            function.__name__,
+            function.__defaults__,
+            function.__closure__,
+        )
+        rebound.__qualname__ = function.__qualname__
+        rebound.__doc__ = function.__doc__
+        function = rebound
     return cuda.jit(device=True, inline="always")(function)
+
+
+def _device_twin(dispatcher):
+    """The device function of an njit function (one per function, shared by its callers)."""
+    if dispatcher not in _device_twins:
+        _device_twins[dispatcher] = _on_device(dispatcher.py_func)
+    return _device_twins[dispatcher]
 
 
 _apply_step = _on_device(gradient.apply_step.py_func)
 _all_finite = _on_device(gradient.all_finite.py_func)
 _divergence_status = _on_device(gradient.divergence_status.py_func)
 _gradient_status = _on_device(gradient.gradient_status.py_func)
+_penalty = _on_device(gradient.penalty.py_func)
 _n_sums = _on_device(gradient.n_sums)
 
 
@@ -189,12 +237,13 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, shift, par
 def reduce_and_step(partials, sums, params, history, status, rule, precondition, velocity, k_new,
                     total_weight, take_step):  # fmt: skip
     """One block: sums = the block rows of `partials` added up in a fixed order; these are the
-    sums of iterate k_new, whose loss goes to history[k_new]. Then, as in `iteration.steps`,
-    unless `gradient.divergence_status` (against history[k_new - 1], or history[0] with
-    momentum) or `gradient.gradient_status` stops the fit, step to iterate k_new + 1 when
-    `take_step` is nonzero. status[1] records the iterate reached. At k_new = 0 (the starting
-    point, `Run.evaluate`) only the loss's finiteness is checked, and `rule`, `precondition`
-    and `velocity` are not read.
+    sums of iterate k_new, whose objective (the loss plus `gradient.penalty`) goes to
+    history[k_new]. Then, as in `iteration.steps`, unless `gradient.divergence_status`
+    (against history[k_new - 1], or history[0] with momentum) or `gradient.gradient_status`
+    stops the fit, step to iterate k_new + 1 when `take_step` is nonzero. status[1] records the
+    iterate reached. At k_new = 0 (the starting point, `Run.evaluate`) history[0] gets the plain
+    loss, only its finiteness is checked, and `rule`, `precondition` and `velocity` are not
+    read: `Run.iterate` replaces history[0] with the host's objective before the first step.
 
     Dynamic shared memory: `reduce_shared_bytes`.
     """
@@ -216,6 +265,8 @@ def reduce_and_step(partials, sums, params, history, status, rule, precondition,
     for k in range(n_values):
         sums[k] = acc[k * threads]
     loss = sums[0] / total_weight
+    if k_new > 0:  # the objective, as `iteration.steps` records it (iterate k_new's parameters)
+        loss += _penalty(rule, params[1:], precondition)
     history[k_new] = loss
     status[1] = k_new
     if k_new > 0:

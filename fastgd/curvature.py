@@ -62,7 +62,7 @@ class Spectrum(NamedTuple):
         return self.largest / self.smallest if self.smallest > 0.0 else math.inf
 
 
-def _closed_form_one_feature(moments, fit_intercept, shift, precondition):
+def _closed_form_one_feature(moments, fit_intercept, shift, precondition, ridge):
     """(L, mu) for one feature, without LAPACK (the lecture's case, where its call would cost
     more than a small fit). With an intercept H_p = 2 [[p0, m r], [m r, p1 c]] (r = sqrt(p0 p1),
     c = v + m**2, v = xx / S): L = (a + e) / 2 + hypot((a - e) / 2, off), a sum of non-negative
@@ -72,27 +72,33 @@ def _closed_form_one_feature(moments, fit_intercept, shift, precondition):
     v = float(moments.comoment[0, 0]) / moments.weight
     c = v + m * m
     if not fit_intercept or p0 == 0.0:
-        return 2.0 * p1 * c, 2.0 * p1 * c
+        return 2.0 * p1 * c + ridge, 2.0 * p1 * c + ridge
     if p1 == 0.0:  # a constant feature that does not move: only b does
         return 2.0 * p0, 2.0 * p0
-    a, e, off = 2.0 * p0, 2.0 * p1 * c, 2.0 * m * math.sqrt(p0 * p1)
+    a, e, off = 2.0 * p0, 2.0 * p1 * c + ridge, 2.0 * m * math.sqrt(p0 * p1)
     largest = 0.5 * (a + e) + math.hypot(0.5 * (a - e), off)
     if not math.isfinite(largest):
         return math.inf, math.nan
-    smallest = 4.0 * p0 * p1 * v / largest if largest > 0.0 else 0.0
+    smallest = (4.0 * p0 * p1 * v + a * ridge) / largest if largest > 0.0 else 0.0
     return largest, smallest
 
 
-def spectrum(moments, fit_intercept=True, shift=None, precondition=None):
+def spectrum(moments, fit_intercept=True, shift=None, precondition=None, ridge=0.0):
     """The `Spectrum` of the fit's Hessian: in closed form for one feature, by LAPACK up to
-    _config.EIGVALSH_MAX_FEATURES parameters, L alone by power iteration above."""
+    _config.EIGVALSH_MAX_FEATURES parameters, L alone by power iteration above. `ridge`: an l2
+    penalty's (l2 / 2) |u|^2 on the coefficients adds l2 to their diagonal."""
     if moments.n_features == 1:
-        largest, smallest = _closed_form_one_feature(moments, fit_intercept, shift, precondition)
+        largest, smallest = _closed_form_one_feature(
+            moments, fit_intercept, shift, precondition, ridge
+        )
         smallest = max(smallest, 0.0)
         determined = smallest if smallest > largest / KAPPA_LIMIT else largest
         return Spectrum(largest, smallest, determined)
     with np.errstate(over="ignore", invalid="ignore"):  # huge data: inf, caught below
         H = hessian(moments, fit_intercept, shift, precondition)
+        if ridge:
+            first = 1 if fit_intercept else 0  # the coefficients', not the intercept's
+            H[np.arange(first, H.shape[0]), np.arange(first, H.shape[0])] += ridge
     if precondition is not None:  # the parameters that do not move have no say
         active = precondition > 0.0 if fit_intercept else precondition[1:] > 0.0
         H = H[np.ix_(active, active)]

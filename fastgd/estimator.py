@@ -67,6 +67,14 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         least-squares answer on features far from zero or on different scales.
     momentum : float in [0, 1) or "auto", default="auto"
         Nesterov's momentum; "auto" takes the optimal one for the data's conditioning.
+    penalty : None, "l2", "l1" or "elasticnet", default=None
+    alpha : float, default=0.0
+    l1_ratio : float, default=0.5
+        Minimize the mean squared error + alpha * R(w), scikit-learn's names (see `fastgd.fit`;
+        the intercept is never penalized; alpha is unused without a penalty). With
+        standardize=True (the default) the penalty is on the standardized coefficients, as
+        glmnet does; standardize=False penalizes w as scikit-learn's Ridge, Lasso and
+        ElasticNet do (docs/models.md has the alpha equivalents).
 
     Attributes
     ----------
@@ -101,6 +109,9 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         fit_intercept: bool = True,
         standardize: bool = True,
         momentum: float | Literal["auto"] = "auto",
+        penalty: Literal["l2", "l1", "elasticnet"] | None = None,
+        alpha: float = 0.0,
+        l1_ratio: float = 0.5,
     ) -> None:
         self.lr = lr
         self.n_iter = n_iter
@@ -111,6 +122,9 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.standardize = standardize
         self.momentum = momentum
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
@@ -137,6 +151,11 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
                 fit_intercept=self.fit_intercept,
                 standardize=self.standardize,
                 momentum=self.momentum,
+                penalty=self.penalty,
+                # Without a penalty alpha is unused, as in scikit-learn's SGDRegressor (fit()
+                # itself refuses the pair, which is more likely a slip there).
+                alpha=self.alpha if self.penalty is not None else 0.0,
+                l1_ratio=self.l1_ratio,
             )
         if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:
             warnings.warn(self._unconverged_message(result), ConvergenceWarning, stacklevel=2)

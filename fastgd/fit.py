@@ -40,7 +40,8 @@ from ._validation import (
 from .backend import Run, Settings
 from .curvature import loss_scale, stable_limit
 from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
-from .gradient import RULE_SIZE, increase_allowance
+from .gradient import L1, L2, LR, RULE_SIZE, increase_allowance
+from .gradient import penalty as penalty_of
 from .plan import make_plan
 from .result import FitResult
 
@@ -63,6 +64,9 @@ def fit(
     fit_intercept: bool = True,
     standardize: bool = False,
     momentum: float | Literal["auto"] = 0.0,
+    penalty: Literal["l2", "l1", "elasticnet"] | None = None,
+    alpha: float = 0.0,
+    l1_ratio: float = 0.5,
 ) -> FitResult:
     """Fit y ~ X @ w + b by batch gradient descent on the (weighted) mean squared error.
 
@@ -131,6 +135,16 @@ def fit(
         the Hessian's extreme eigenvalues (fastgd/curvature.py): about sqrt(kappa) steps per
         e-fold of the error instead of kappa. With momentum the loss may rise from one step to
         the next, but never above the starting loss when lr <= 1 / L (lr="auto").
+    penalty : None, "l2", "l1" or "elasticnet"; alpha : float >= 0; l1_ratio : float in [0, 1]
+        Minimize loss + alpha * R(w) (scikit-learn's names), with R = |w|^2 / 2 ("l2"), |w|_1
+        ("l1") or l1_ratio |w|_1 + (1 - l1_ratio) |w|^2 / 2 ("elasticnet"); the intercept is
+        never penalized. With `standardize` the penalty is on the standardized coefficients
+        (w_j times its feature's standard deviation), as glmnet does. The l2 part joins the
+        gradient (and lr="auto"'s curvature); the l1 part is a proximal step (soft-threshold),
+        FISTA with momentum. The loss history, `loss` and the divergence rule are then of the
+        penalized objective. scikit-learn's equivalents (unweighted, standardize=False):
+        Ridge(alpha=a) is alpha=2a/n, Lasso(alpha=a) is alpha=2a, ElasticNet(alpha=a,
+        l1_ratio=r) is alpha=2a, l1_ratio=r (docs/models.md).
 
     Returns
     -------
@@ -169,6 +183,7 @@ def fit(
     fit_intercept = check_flag(fit_intercept, "fit_intercept")
     standardize = check_flag(standardize, "standardize")
     checked_momentum = check_momentum(momentum)
+    l2, l1 = _penalty_weights(penalty, alpha, l1_ratio)
     b, w = check_start(b0, w0, X.shape[1])
     if not fit_intercept and b != 0.0:
         raise ValueError(
@@ -209,8 +224,9 @@ def fit(
             **dict(zip(("shift", "precondition"), coordinates.standardized(moments, fit_intercept)))
         )
     shift, precondition = settings.shift, settings.precondition
+    settings.rule[L2], settings.rule[L1] = l2, l1
     b = coordinates.intercept_of_shifted(b, w, shift)
-    history[0] = run.evaluate(b, w, shift)
+    history[0] = run.evaluate(b, w, shift) + penalty_of(settings.rule, w, precondition)
     if not math.isfinite(history[0]):
         raise locate_non_finite(X, y) or DivergenceError(
             f"the loss at the starting point overflows (it is {history[0]}): the data or the "
@@ -218,7 +234,7 @@ def fit(
         )
     spectrum = None
     if moments is not None:
-        spectrum = curvature.spectrum(moments, fit_intercept, shift, precondition)
+        spectrum = curvature.spectrum(moments, fit_intercept, shift, precondition, ridge=l2)
         _warn_if_ill_conditioned(spectrum, standardize)
     if isinstance(checked_lr, str):
         assert spectrum is not None  # "auto" computed the moments
@@ -230,17 +246,28 @@ def fit(
         checked_momentum = curvature.nesterov_momentum(step, spectrum.determined)
     # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
     scale = loss_scale(moments) if plan.method == "gram" else 0.0
+    settings.rule[LR] = step
     start_gradient = math.nan
     if tol_given:
-        start_gradient = stopping.gradient_norm(moments, b, w, shift, precondition)
+        start_gradient = stopping.gradient_norm(moments, b, w, shift, precondition, settings.rule)
     n_terms = 1 if plan.method == "gram" else X.shape[0]
-    slope, offset = stopping.rule(tol if tol_given else None, spectrum, start_gradient, d, n_terms)
+    factor = 3.0 if l1 > 0.0 else 1.0  # the distance bound's multiple of |G| / mu
+    slope, offset = stopping.rule(
+        tol if tol_given else None, spectrum, start_gradient, d, n_terms, factor
+    )
     noise = increase_allowance(history[0], scale)
-    settings.rule[:] = (step, checked_momentum, noise, slope, offset)
+    settings.rule[:5] = (step, checked_momentum, noise, slope, offset)
     block = _block_size(X.shape, plan.method, n_iter, check_every if callback is not None else None)
     status, k, b = _iterate_in_blocks(run, b, w, settings, n_iter, block, history, callback)
     seconds = time.perf_counter() - start
-    bounds = stopping.bounds(moments, spectrum, b, w, shift, precondition, fit_intercept)
+    if l1 > 0.0 and checked_momentum > 0.0:
+        # FISTA's iterate is the look-ahead point theta = x + m v; its proximal point x, whose
+        # coefficients the soft-threshold set to exact zeros, is the estimate.
+        b -= checked_momentum * settings.velocity[0]
+        w -= checked_momentum * settings.velocity[1:]
+    bounds = stopping.bounds(
+        moments, spectrum, b, w, shift, precondition, fit_intercept, settings.rule
+    )
     b = coordinates.user_intercept(b, w, shift)
     if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
         _warn_tol_unmet(tol, n_iter, bounds.distance, b, w, precondition, shift, auto)
@@ -263,6 +290,31 @@ def fit(
         intercept_bound=bounds.intercept,
         coef_bound=bounds.coef,
     )
+
+
+def _penalty_weights(penalty: object, alpha: object, l1_ratio: object) -> tuple[float, float]:
+    """(l2, l1): the weights of the penalty (l2 / 2) |u|^2 + l1 |u|_1, from scikit-learn's
+    penalty=, alpha= and l1_ratio=."""
+    if penalty is not None and penalty not in ("l2", "l1", "elasticnet"):
+        raise ValueError(f"penalty must be None, 'l2', 'l1' or 'elasticnet', got {penalty!r}")
+    strength = check_real(alpha, "alpha")
+    if strength < 0.0:
+        raise ValueError(f"alpha must be >= 0, got {strength}")
+    ratio = check_real(l1_ratio, "l1_ratio")
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"l1_ratio must be in [0, 1], got {ratio}")
+    if penalty is None:
+        if strength != 0.0:
+            raise ValueError(
+                f"alpha={strength:g} but penalty=None: choose penalty='l2', 'l1' or "
+                "'elasticnet', or leave alpha at 0"
+            )
+        return 0.0, 0.0
+    if penalty == "l2":
+        return strength, 0.0
+    if penalty == "l1":
+        return 0.0, strength
+    return strength * (1.0 - ratio), strength * ratio
 
 
 def _auto_step(spectrum: curvature.Spectrum) -> float:

@@ -62,7 +62,19 @@ MOMENTUM = 1  # Nesterov's momentum m in [0, 1); 0: plain gradient descent
 NOISE = 2  # the loss's rounding: a rise smaller than this is not divergence
 SLOPE = 3  # converged when |preconditioned gradient| <= SLOPE |theta|_p + OFFSET
 OFFSET = 4  # (`gradient_status`; negative: never)
-RULE_SIZE = 5
+L2 = 5  # the penalty (l2/2) |u|^2 + l1 |u|_1 on the coefficients u_j = w_j / sqrt(p_j)
+L1 = 6  # (`penalty`; never on the intercept)
+RULE_SIZE = 7
+
+
+def make_rule(lr, momentum=0.0, noise=0.0, slope=0.0, offset=-1.0, l2=0.0, l1=0.0):
+    """A `rule` array (the per-fit constants above); by default: plain steps, no tolerance."""
+    rule = np.zeros(RULE_SIZE)
+    rule[LR], rule[MOMENTUM], rule[NOISE], rule[SLOPE], rule[OFFSET] = (
+        lr, momentum, noise, slope, offset
+    )  # fmt: skip
+    rule[L2], rule[L1] = l2, l1
+    return rule
 
 
 def n_sums(n_features):
@@ -134,31 +146,86 @@ def partial_sums(X, y, sample_weight, b, w, shift, out):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _soft_threshold(value, threshold):
+    """The proximal step of threshold * |value|: towards 0 by threshold, stopping at 0."""
+    if value > threshold:
+        return value - threshold
+    if value < -threshold:
+        return value + threshold
+    return 0.0
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def apply_step(sums, total_weight, rule, b, w, precondition, velocity):
     """One step from (b, w), whose partial sums are `sums` (see the module doc): update w and
     the velocity in place, return b. A parameter whose precondition[j] is 0 does not move (b
-    without an intercept: the model is then y ~ X w, and b stays at its start, 0)."""
-    scale = 2.0 * rule[LR] / total_weight
+    without an intercept: the model is then y ~ X w, and b stays at its start, 0).
+
+    With a penalty (rule[L2], rule[L1], on the coefficients in the fit's coordinates u_j =
+    w_j / sqrt(p_j), never on b) the step is the proximal gradient step: the l2 part's gradient
+    joins the loss's, the l1 part is a soft-threshold by lr l1 (in u; lr l1 sqrt(p_j) in w),
+    and with momentum this is FISTA: x = prox(theta + delta), v = x - (theta - m v),
+    theta = x + m v (the same update as above where prox is the identity)."""
+    lr = rule[LR]
+    scale = 2.0 * lr / total_weight
     momentum = rule[MOMENTUM]
-    if momentum == 0.0:  # the lecture's step, as it always was
+    l2 = rule[L2]
+    l1 = rule[L1]
+    if l2 == 0.0 and l1 == 0.0:
+        if momentum == 0.0:  # the lecture's step, as it always was
+            for j in range(w.shape[0]):
+                w[j] += scale * precondition[1 + j] * sums[2 + j]
+            return b + scale * precondition[0] * sums[1]
         for j in range(w.shape[0]):
-            w[j] += scale * precondition[1 + j] * sums[2 + j]
-        return b + scale * precondition[0] * sums[1]
+            delta = scale * precondition[1 + j] * sums[2 + j]
+            velocity[1 + j] = momentum * velocity[1 + j] + delta
+            w[j] += delta + momentum * velocity[1 + j]
+        delta = scale * precondition[0] * sums[1]
+        velocity[0] = momentum * velocity[0] + delta
+        return b + delta + momentum * velocity[0]
     for j in range(w.shape[0]):
-        delta = scale * precondition[1 + j] * sums[2 + j]
-        velocity[1 + j] = momentum * velocity[1 + j] + delta
-        w[j] += delta + momentum * velocity[1 + j]
+        p = precondition[1 + j]
+        if p == 0.0:
+            continue
+        theta = w[j]
+        moved = theta + scale * p * sums[2 + j] - lr * l2 * theta
+        if l1 > 0.0:
+            moved = _soft_threshold(moved, lr * l1 * math.sqrt(p))
+        velocity[1 + j] = moved - theta + momentum * velocity[1 + j]
+        w[j] = moved + momentum * velocity[1 + j]
     delta = scale * precondition[0] * sums[1]
     velocity[0] = momentum * velocity[0] + delta
     return b + delta + momentum * velocity[0]
 
 
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def penalty(rule, w, precondition):
+    """(l2 / 2) sum u_j**2 + l1 sum |u_j|, u_j = w_j / sqrt(p_j) over the coefficients that move:
+    the penalty the objective adds to the loss (0 without one)."""
+    l2 = rule[L2]
+    l1 = rule[L1]
+    if l2 == 0.0 and l1 == 0.0:
+        return 0.0
+    total = 0.0
+    for j in range(w.shape[0]):
+        p = precondition[1 + j]
+        if p > 0.0:
+            total += 0.5 * l2 * w[j] * w[j] / p + l1 * abs(w[j]) / math.sqrt(p)
+    return total
+
+
+# The largest finite float64. `abs(x) <= LARGEST` is False for NaN and +-inf: a comparison,
+# which the fast-math flags of the kernels these functions are inlined into leave alone, where
+# LLVM was seen to fold math.isfinite(loss) of a sum (x - x == 0) away.
+LARGEST = 1.7976931348623157e308
+
+
 @njit(cache=True, nogil=True, inline="always")
 def all_finite(b, w):
-    if not math.isfinite(b):
+    if not abs(b) <= LARGEST:
         return False
     for j in range(w.shape[0]):
-        if not math.isfinite(w[j]):
+        if not abs(w[j]) <= LARGEST:
             return False
     return True
 
@@ -176,7 +243,7 @@ def divergence_status(reference, loss, noise):
     stable limit and the fit diverges, however small the rise looks now.
     A rise within the noise is neither: the fit goes on. Never a reason to stop as converged
     (`gradient_status` says that). The CUDA kernels compile this function's Python source."""
-    if not math.isfinite(loss):
+    if not abs(loss) <= LARGEST:
         return LOSS_NOT_FINITE
     if loss - reference > noise:
         return LOSS_INCREASED
@@ -184,19 +251,18 @@ def divergence_status(reference, loss, noise):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def gradient_status(sums, total_weight, rule, b, w, precondition):
-    """CONVERGED when the preconditioned gradient at (b, w), whose partial sums are `sums`, is
-    at most rule[SLOPE] |theta|_p + rule[OFFSET], else RAN.
+def stationarity(sums, total_weight, rule, b, w, precondition):
+    """(|G|, |u|): how far (b, w), whose partial sums are `sums`, is from stationary, and its
+    size, in the fit's coordinates u_j = theta_j / sqrt(p_j) over the parameters that move.
 
-    |g|_p = sqrt(sum_j p_j g_j**2) is the gradient's norm and |theta|_p = sqrt(sum_j theta_j**2
-    / p_j) the parameters' norm in the coordinates the fit runs in (u_j = theta_j / sqrt(p_j),
-    over the parameters that move): for the quadratic loss |u - u*| <= |g|_p / mu, mu its
-    smallest curvature there, so SLOPE = tol * mu bounds the relative distance to the optimum
-    by tol (fastgd/curvature.py chooses SLOPE and OFFSET, which also cover the rounding of the
-    gradient). A rise of the loss has no say here."""
-    if rule[OFFSET] < 0.0:
-        return RAN
+    G is the gradient of the objective (the loss's, plus the l2 penalty's l2 u_j); with an l1
+    penalty, the proximal gradient mapping (u - prox(u - lr g)) / lr, zero exactly at the
+    optimum. For the quadratic loss |u - u*| <= |G| / mu (mu its smallest curvature, the l2
+    penalty's included), and at most 3 |G| / mu with an l1 penalty (fastgd/stopping.py)."""
     scale = 2.0 / total_weight
+    lr = rule[LR]
+    l2 = rule[L2]
+    l1 = rule[L1]
     gradient = 0.0
     size = 0.0
     value = b
@@ -205,10 +271,30 @@ def gradient_status(sums, total_weight, rule, b, w, precondition):
             value = w[j - 1]
         p = precondition[j]
         if p > 0.0:
-            g = scale * sums[1 + j]
-            gradient += p * g * g
-            size += value * value / p
-    return CONVERGED if math.sqrt(gradient) <= rule[SLOPE] * math.sqrt(size) + rule[OFFSET] else RAN
+            root = math.sqrt(p)
+            u = value / root
+            g = -scale * sums[1 + j] * root
+            if j > 0:
+                g += l2 * u
+                if l1 > 0.0:
+                    g = (u - _soft_threshold(u - lr * g, lr * l1)) / lr
+            gradient += g * g
+            size += u * u
+    return math.sqrt(gradient), math.sqrt(size)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def gradient_status(sums, total_weight, rule, b, w, precondition):
+    """CONVERGED when |G| <= rule[SLOPE] |u| + rule[OFFSET] (`stationarity`), else RAN.
+
+    For the quadratic loss |u - u*| <= |G| / mu, mu its smallest curvature, so SLOPE = tol * mu
+    bounds the relative distance to the optimum by tol (fastgd/stopping.py chooses SLOPE and
+    OFFSET, which also cover the rounding of the gradient). A rise of the loss has no say
+    here."""
+    if rule[OFFSET] < 0.0:
+        return RAN
+    gradient, size = stationarity(sums, total_weight, rule, b, w, precondition)
+    return CONVERGED if gradient <= rule[SLOPE] * size + rule[OFFSET] else RAN
 
 
 # The loss a backend computes carries rounding errors: relative ones for a sum of squares over

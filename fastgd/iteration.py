@@ -20,7 +20,15 @@ from numba import njit
 
 from ._config import FASTMATH
 from ._status import PARAMS_NOT_FINITE, RAN
-from .gradient import MOMENTUM, NOISE, all_finite, apply_step, divergence_status, gradient_status
+from .gradient import (
+    MOMENTUM,
+    NOISE,
+    all_finite,
+    apply_step,
+    divergence_status,
+    gradient_status,
+    penalty,
+)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -29,8 +37,9 @@ def steps(loss_at, data_0, data_1, data_2, data_3, total_weight, b, w, k_start, 
     """Step from iterate k_start to iterate k_stop; return (status, k reached, b).
 
     On entry (b, w) is iterate k_start, `sums` holds its partial sums, `velocity` its momentum
-    and history[k_start] its loss. w and velocity are updated in place, and on return (b, w),
-    `sums` and history[k] describe iterate k. `rule` holds the step's and the stopping rule's
+    and history[k_start] its objective (the loss plus `gradient.penalty`). w and velocity are
+    updated in place, and on return (b, w), `sums` and history[k] describe iterate k. `rule`
+    holds the step's, the penalty's and the stopping rule's
     constants (gradient.LR, ...). The loop stops early with CONVERGED where
     `gradient.gradient_status` says so, with LOSS_INCREASED or LOSS_NOT_FINITE where
     `gradient.divergence_status` does (against the previous loss, or with momentum the
@@ -42,6 +51,7 @@ def steps(loss_at, data_0, data_1, data_2, data_3, total_weight, b, w, k_start, 
         if not all_finite(b, w):
             return PARAMS_NOT_FINITE, k + 1, b
         loss = loss_at(data_0, data_1, data_2, data_3, total_weight, b, w, shift, sums)
+        loss += penalty(rule, w, precondition)  # the objective: the loss, penalized
         history[k + 1] = loss
         status = divergence_status(history[k] if monotone else history[0], loss, rule[NOISE])
         if status == RAN:

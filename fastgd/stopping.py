@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import gram
+from .gradient import L1, make_rule, stationarity
 
 # The rounding of a computed gradient, as a fraction of (d + 1) L |u|, the size of the terms it
 # adds up: below it, a gradient is as good as zero in float64. Measured rather than derived: the
@@ -30,13 +31,16 @@ from . import gram
 GRADIENT_ROUNDING = np.finfo(np.float64).eps / 16
 
 
-def gradient_norm(moments, b, w, shift, precondition):
-    """|g|_p at (b, w) (b: the intercept of the shifted rows), exactly from the moments."""
+def gradient_norm(moments, b, w, shift, precondition, rule=None):
+    """|G| at (b, w) (b: the intercept of the shifted rows), exactly from the moments: the
+    gradient of the objective, or with an l1 penalty its proximal mapping
+    (`gradient.stationarity`; `rule` holds lr and the penalty, None for none)."""
     sums = np.zeros(w.shape[0] + 2)
     gram.evaluate(moments.weight, moments.mean, moments.comoment, b, w, shift, sums)
+    if rule is None:
+        rule = make_rule(1.0)  # no penalty: the plain gradient
     with np.errstate(over="ignore", invalid="ignore"):  # huge data: an inf bound, no warning
-        gradient = 2.0 * sums[1:] / moments.weight
-        return float(np.sqrt(np.sum(precondition * gradient * gradient)))
+        return float(stationarity(sums, moments.weight, rule, b, w, precondition)[0])
 
 
 def parameters_norm(b, w, precondition):
@@ -47,18 +51,20 @@ def parameters_norm(b, w, precondition):
         return float(np.sqrt(np.sum(theta[moving] ** 2 / precondition[moving])))
 
 
-def rule(tol, spectrum, start_gradient, n_features, n_terms=1):
+def rule(tol, spectrum, start_gradient, n_features, n_terms=1, factor=1.0):
     """(slope, offset) of `gradient.gradient_status` for `tol` (None: never stop early).
 
     `n_terms`: how many rounded terms each partial sum adds up -- the rows for a pass over the
     data, 1 for gram, whose sums come from exact formulas in the moments -- whose rounding
-    grows about as their square root."""
+    grows about as their square root. `factor`: the bound's |G| / mu multiple (3 with an l1
+    penalty, see `bounds`)."""
     if tol is None:
         return 0.0, -1.0
     rounding = GRADIENT_ROUNDING * (n_features + 1) * math.sqrt(max(n_terms, 1))
     if spectrum is None or not spectrum.determined > 0.0:  # mu unknown: the gradient's reduction
         return 0.0, max(tol, rounding) * start_gradient
-    return max(tol * spectrum.determined, rounding * spectrum.largest), rounding * start_gradient
+    slope = max(tol * spectrum.determined / factor, rounding * spectrum.largest)
+    return slope, rounding * start_gradient
 
 
 class Bounds(NamedTuple):
@@ -69,7 +75,7 @@ class Bounds(NamedTuple):
     coef: np.ndarray  # |w_j - w*_j|
 
 
-def bounds(moments, spectrum, b, w, shift, precondition, fit_intercept):
+def bounds(moments, spectrum, b, w, shift, precondition, fit_intercept, rule=None):
     """The `Bounds` at (b, w) (b: the intercept of the shifted rows): |g| / mu, where mu is the
     smallest eigenvalue the data determines (to the nearest of the optimal parameters, where
     collinear features leave many). Each coordinate u_j = theta_j / sqrt(p_j), so
@@ -78,7 +84,11 @@ def bounds(moments, spectrum, b, w, shift, precondition, fit_intercept):
     d = w.shape[0]
     if moments is None or spectrum is None or not spectrum.determined > 0.0:
         return Bounds(math.nan, math.nan, np.full(d, math.nan))
-    distance = gradient_norm(moments, b, w, shift, precondition) / spectrum.determined
+    # With an l1 penalty, 3 |G| / mu: the mapping's point x+ = u - lr G has a subgradient of
+    # size <= |G| + L lr |G| <= 2 |G|, so |x+ - u*| <= 2 |G| / mu, and |u - x+| = lr |G|.
+    factor = 3.0 if rule is not None and rule[L1] > 0.0 else 1.0
+    gradient = gradient_norm(moments, b, w, shift, precondition, rule)
+    distance = factor * gradient / spectrum.determined
     root = np.sqrt(precondition)
     with np.errstate(over="ignore", invalid="ignore"):
         coef = root[1:] * distance

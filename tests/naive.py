@@ -112,8 +112,9 @@ def hessian(X, sample_weight=None):
 
 
 def standardized_gradient_descent(
-    X, y, lr, n_iter, sample_weight=None, fit_intercept=True, momentum=0.0, b0=0.0, w0=None
-):
+    X, y, lr, n_iter, sample_weight=None, fit_intercept=True, momentum=0.0, b0=0.0, w0=None,
+    l2=0.0, l1=0.0, standardize=True, epsilon=None,
+):  # fmt: skip
     """Gradient descent, with Nesterov's momentum, on the standardized features, mapped back:
     the definition of `standardize=True, momentum=...`; returns (b, w, loss history).
 
@@ -123,6 +124,13 @@ def standardized_gradient_descent(
     (Sutskever's form of Nesterov's method: v <- m v - lr grad(theta), theta <- theta - lr
     grad(theta) + m v, the gradient taken at theta). A constant column (sd_j = 0) keeps beta_j
     = 0. The result is mapped back: w_j = beta_j / sd_j, b = c - sum_j mean_j w_j.
+
+    With a penalty (l2 / 2) |beta|^2 + l1 |beta|_1 the objective is the loss plus it (in the
+    history too), and the step is the proximal one: x = soft_threshold(theta - lr grad, lr l1),
+    v = x - (theta - m v), theta = x + m v (FISTA with a constant momentum m; for l1 = 0 the
+    same as above). standardize=False: the same in the data's own coordinates (mean 0, sd 1).
+    epsilon: the Huber loss instead of the squared error, huber(r) = r**2 for |r| <= epsilon and
+    2 epsilon |r| - epsilon**2 beyond, whose derivative is 2 clip(r, -epsilon, epsilon).
     """
     X = [[float(v) for v in row] for row in X]
     y = [float(v) for v in y]
@@ -141,6 +149,8 @@ def standardized_gradient_descent(
             (sum(s * (row[j] - mean[j]) ** 2 for s, row in zip(weights, X)) / total_weight) ** 0.5
             for j in range(d)
         ]
+    if not standardize:
+        mean, spread = [0.0] * d, [1.0] * d
     constant = [sd <= 1e-12 * abs(m) or sd == 0.0 for sd, m in zip(spread, mean)]
     Z = [[0.0 if constant[j] else (row[j] - mean[j]) / spread[j] for j in range(d)] for row in X]
     w_start = [0.0] * d if w0 is None else [float(v) for v in w0]
@@ -153,11 +163,22 @@ def standardized_gradient_descent(
         total, g_c, g_beta = 0.0, 0.0, [0.0] * d
         for row, target, s in zip(Z, y, weights):
             residual = target - (c + sum(z * bj for z, bj in zip(row, beta)))
-            total += s * residual**2
-            g_c += -2.0 * s * residual / total_weight
+            if epsilon is None or abs(residual) <= epsilon:
+                total += s * residual**2
+                slope = residual
+            else:
+                total += s * (2.0 * epsilon * abs(residual) - epsilon**2)
+                slope = epsilon if residual > 0 else -epsilon
+            g_c += -2.0 * s * slope / total_weight
             for j in range(d):
-                g_beta[j] += -2.0 * s * residual * row[j] / total_weight
-        return total / total_weight, g_c, g_beta
+                g_beta[j] += -2.0 * s * slope * row[j] / total_weight
+        moving = [bj for bj, k in zip(beta, constant) if not k]
+        value = total / total_weight
+        value += sum(0.5 * l2 * bj * bj + l1 * abs(bj) for bj in moving)
+        return value, g_c, g_beta
+
+    def soft_threshold(value, threshold):
+        return max(abs(value) - threshold, 0.0) * (1.0 if value > 0 else -1.0)
 
     history = []
     for k in range(n_iter + 1):
@@ -170,8 +191,14 @@ def standardized_gradient_descent(
             c = c - lr * g_c + momentum * v_c
         for j in range(d):
             if not constant[j]:
-                v_beta[j] = momentum * v_beta[j] - lr * g_beta[j]
-                beta[j] = beta[j] - lr * g_beta[j] + momentum * v_beta[j]
+                moved = beta[j] - lr * (g_beta[j] + l2 * beta[j])
+                if l1:
+                    moved = soft_threshold(moved, lr * l1)
+                v_beta[j] = moved - (beta[j] - momentum * v_beta[j])
+                beta[j] = moved + momentum * v_beta[j]
+    if l1 and momentum:  # FISTA's estimate: the proximal point x = theta - m v
+        c = c - momentum * v_c
+        beta = [bj - momentum * vj for bj, vj in zip(beta, v_beta)]
     w = [w_start[j] if constant[j] else beta[j] / spread[j] for j in range(d)]
     b = c - sum(m * wj for m, wj in zip(mean, w))
     return b, w, history

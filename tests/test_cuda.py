@@ -312,6 +312,73 @@ def test_lr_auto_on_the_device(rng):
     assert limit == pytest.approx(fastgd.max_stable_lr(X, y), rel=1e-12)
 
 
+# --- Penalties: the same objective and proximal steps as the CPU's ---------------------------
+
+
+def sparse_regression(rng, n=32, d=3):
+    """Two rows for each thread of a grid of 2 blocks of 8 (`few_threads`); the second feature
+    has no effect, which the l1 penalty finds."""
+    X = rng.normal(size=(n, d))
+    y = X @ np.array([1.0, 0.0, -2.0])[:d] + 0.5 + 0.3 * rng.normal(size=n)
+    return X, y
+
+
+@pytest.fixture
+def few_threads(monkeypatch):
+    """8 threads per block: the simulator runs a launch in a third less time than with 32."""
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 8)
+
+
+@pytest.mark.usefixtures("few_threads")
+@pytest.mark.parametrize("momentum", [0.0, "auto"], ids=["plain", "momentum"])
+@pytest.mark.parametrize("standardize", [False, True], ids=["raw", "standardized"])
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+def test_penalized_fit_equals_the_cpu_fit(rng, penalty, standardize, momentum):
+    # A start away from zero, so that the penalty is in the history from iterate 0 on.
+    X, y = sparse_regression(rng)
+    kwargs = {
+        "penalty": penalty, "alpha": 0.3, "l1_ratio": 0.8, "momentum": momentum,
+        "standardize": standardize, "tol": 1e-10, "n_iter": 60, "b0": 0.2, "w0": [0.5, 1.0, -0.5],
+    }  # fmt: skip
+    on_gpu, on_cpu = fit_on_both(X, y, **kwargs)
+    assert on_cpu.converged
+    assert_same_iterations(on_gpu, on_cpu)
+    assert on_gpu.loss == on_gpu.loss_history[-1]
+    # The history is of the objective: the loss plus the penalty (on the CPU too).
+    assert on_cpu.loss_history[0] > naive.loss(X, y, 0.2, [0.5, 1.0, -0.5])
+    # The l1 part's soft-threshold: exact zeros on the device where the CPU has them.
+    zeros = on_cpu.coef == 0.0
+    if momentum == 0.0:
+        np.testing.assert_array_equal(on_gpu.coef == 0.0, zeros)
+        assert zeros.any() == (penalty != "l2")
+    elif cuda.simulator_enabled():
+        # With momentum FISTA's look-ahead point, which the fit returns, is zero only where the
+        # rounding of theta_new = x + m v cancels exactly: fused multiply-adds (the CPU's
+        # "contract", a real GPU's) can leave about 1e-16 of it per step, a tiny nonzero. The
+        # simulator's Python arithmetic has none, so its zeros include the CPU's.
+        assert np.all(on_gpu.coef[zeros] == 0.0)
+
+
+@pytest.mark.usefixtures("few_threads")
+@pytest.mark.parametrize("momentum", [0.0, 0.5], ids=["plain", "momentum"])
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_penalized_history_starts_at_the_objective(rng, penalty, momentum):
+    # Starting at the least-squares solution, a strong penalty pulls the coefficients in: the
+    # loss rises from its start, the objective (loss plus penalty) falls. Divergence is checked
+    # against the starting objective, which the host adds up (`fit`): the device's history[0]
+    # must be it, not the plain loss at the start. Blocks of 2 iterations (a callback) join up.
+    X, y = sparse_regression(rng)
+    A = np.column_stack([np.ones(len(y)), X])
+    b0, *w0 = np.linalg.lstsq(A, y, rcond=None)[0]
+    kwargs = {"penalty": penalty, "alpha": 1.0, "momentum": momentum, "n_iter": 4, "lr": 0.2}
+    kwargs |= {"b0": b0, "w0": w0, "callback": lambda *args: None, "check_every": 2}
+    on_gpu, on_cpu = fit_on_both(X, y, **kwargs)
+    assert on_cpu.n_iter == 4 and not on_cpu.converged
+    assert on_cpu.loss_history[1] > naive.loss(X, y, b0, w0) + 1e-3
+    assert np.all(np.diff(on_cpu.loss_history) < 0.0)
+    assert_same_iterations(on_gpu, on_cpu)
+
+
 # --- Divergence and bad data ------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from test_properties import problems
 
 import fastgd
-from fastgd import _config, coordinates, curvature, gram, moments
+from fastgd import _config, coordinates, curvature, gradient, gram, moments
 from fastgd._validation import check_data
 from fastgd.backend import Settings
 
@@ -191,7 +191,8 @@ def test_gram_run_from_merged_moments_is_the_whole_run(rng):
     history = np.empty(51)
     b, w = 0.0, np.zeros(2)
     shift, precondition = coordinates.plain(2, fit_intercept=True)
-    settings = Settings(np.array([0.004, 0.0, np.inf, 0.0, -1.0]), shift, precondition, np.zeros(3))
+    rule = gradient.make_rule(0.004, noise=np.inf)
+    settings = Settings(rule, shift, precondition, np.zeros(3))
     history[0] = run.evaluate(b, w, shift)
     status, k, b = run.iterate(b, w, 0, 50, settings, history)
     assert status == 0  # RAN: all 50 steps
