@@ -159,6 +159,13 @@ def _add_fit_options(parser, lr, iters):
         "--l1-ratio", type=float, default=0.5, help="elasticnet's share of l1 (default 0.5)"
     )
     parser.add_argument(
+        "--loss", default="squared_error", choices=["squared_error", "huber"],
+        help="huber: robust to outliers, r^2 up to --epsilon and linear beyond",
+    )  # fmt: skip
+    parser.add_argument(
+        "--epsilon", type=float, default=1.0, help="the Huber loss's threshold (default 1)"
+    )
+    parser.add_argument(
         "--plot", metavar="FILE", default=None,
         help="save a picture of the data, the fit and the loss curve (e.g. fit.png)",
     )  # fmt: skip
@@ -308,7 +315,7 @@ def _run_fit(X, y, args, source):
                 threads=args.threads, method=args.method, tol=args.tol, callback=progress,
                 fit_intercept=args.fit_intercept, standardize=args.standardize,
                 momentum=args.momentum, penalty=args.penalty,
-                alpha=_alpha(args), l1_ratio=args.l1_ratio,
+                alpha=_alpha(args), l1_ratio=args.l1_ratio, loss=args.loss, epsilon=args.epsilon,
             )  # fmt: skip
     except (DivergenceError, ValueError) as error:
         # A NaN or inf in a memory-mapped file, or values whose squares overflow, are the

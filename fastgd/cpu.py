@@ -12,38 +12,39 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
-from .gradient import kernel_shift, n_sums, partial_sums
+from .gradient import kernel_epsilon, kernel_shift, n_sums, partial_sums
 from .iteration import steps
 from .moments import centered_moments, compile_moments
 from .threads import numba_threads
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def serial_sums(X, y, sample_weight, b, w, shift, partials):
+def serial_sums(X, y, sample_weight, epsilon, b, w, shift, partials):
     """Partial sums of all rows into partials[0]: the one-thread twin of `parallel_sums`."""
-    partial_sums(X, y, sample_weight, b, w, shift, partials[0])
+    partial_sums(X, y, sample_weight, b, w, shift, epsilon, partials[0])
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def parallel_sums(X, y, sample_weight, b, w, shift, partials):
+def parallel_sums(X, y, sample_weight, epsilon, b, w, shift, partials):
     """Partial sums of row block c into partials[c], one block per prange iteration."""
     n_blocks = partials.shape[0]
     n = X.shape[0]
     for c in prange(n_blocks):
         start = c * n // n_blocks
         stop = (c + 1) * n // n_blocks
+        rows_X, rows_y = X[start:stop], y[start:stop]
         if sample_weight is None:
-            partial_sums(X[start:stop], y[start:stop], None, b, w, shift, partials[c])
+            partial_sums(rows_X, rows_y, None, b, w, shift, epsilon, partials[c])
         else:
             weights = sample_weight[start:stop]
-            partial_sums(X[start:stop], y[start:stop], weights, b, w, shift, partials[c])
+            partial_sums(rows_X, rows_y, weights, b, w, shift, epsilon, partials[c])
 
 
 @njit(nogil=True, inline="always")
-def _evaluate(block_sums, X, y, sample_weight, b, w, shift, partials, sums):
+def _evaluate(block_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums):
     """Fill `sums` with the partial sums of all rows at (b, w): `block_sums` (serial_sums or
     parallel_sums) fills one row of `partials` per block, added here in a fixed order."""
-    block_sums(X, y, sample_weight, b, w, shift, partials)
+    block_sums(X, y, sample_weight, epsilon, b, w, shift, partials)
     for j in range(sums.shape[0]):
         total = 0.0
         for c in range(partials.shape[0]):
@@ -53,14 +54,14 @@ def _evaluate(block_sums, X, y, sample_weight, b, w, shift, partials, sums):
 
 # `iteration.steps`'s loss_at, for each kernel.
 @njit(nogil=True, inline="always")
-def _loss_serial(X, y, sample_weight, partials, total_weight, b, w, shift, sums):
-    _evaluate(serial_sums, X, y, sample_weight, b, w, shift, partials, sums)
+def _loss_serial(X, y, sample_weight, epsilon, partials, total_weight, b, w, shift, sums):
+    _evaluate(serial_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
 @njit(nogil=True, inline="always")
-def _loss_parallel(X, y, sample_weight, partials, total_weight, b, w, shift, sums):
-    _evaluate(parallel_sums, X, y, sample_weight, b, w, shift, partials, sums)
+def _loss_parallel(X, y, sample_weight, epsilon, partials, total_weight, b, w, shift, sums):
+    _evaluate(parallel_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
@@ -75,27 +76,27 @@ def _loss_parallel(X, y, sample_weight, partials, total_weight, b, w, shift, sum
 # later one (tests/test_determinism.py). The parallel kernel cannot be inlined (numba outlines
 # its prange body), hence the documented exception (docs/determinism.md).
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_serial(X, y, sample_weight, b, w, shift, partials, sums):
-    _evaluate(serial_sums, X, y, sample_weight, b, w, shift, partials, sums)
+def evaluate_serial(X, y, sample_weight, epsilon, b, w, shift, partials, sums):
+    _evaluate(serial_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_parallel(X, y, sample_weight, b, w, shift, partials, sums):
-    _evaluate(parallel_sums, X, y, sample_weight, b, w, shift, partials, sums)
+def evaluate_parallel(X, y, sample_weight, epsilon, b, w, shift, partials, sums):
+    _evaluate(parallel_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_serial(X, y, sample_weight, total_weight, b, w, k_start, k_stop, rule, shift,
-                   precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_serial, X, y, sample_weight, partials, total_weight, b, w, k_start, k_stop,
-                 rule, shift, precondition, velocity, sums, history)  # fmt: skip
+def iterate_serial(X, y, sample_weight, epsilon, total_weight, b, w, k_start, k_stop, rule,
+                   shift, precondition, velocity, partials, sums, history):  # fmt: skip
+    return steps(_loss_serial, X, y, sample_weight, epsilon, partials, total_weight, b, w,
+                 k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_parallel(X, y, sample_weight, total_weight, b, w, k_start, k_stop, rule, shift,
-                     precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_parallel, X, y, sample_weight, partials, total_weight, b, w, k_start,
-                 k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
+def iterate_parallel(X, y, sample_weight, epsilon, total_weight, b, w, k_start, k_stop, rule,
+                     shift, precondition, velocity, partials, sums, history):  # fmt: skip
+    return steps(_loss_parallel, X, y, sample_weight, epsilon, partials, total_weight, b, w,
+                 k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
 class Run:
@@ -112,20 +113,23 @@ class Run:
         self._evaluate = evaluate_serial if serial else evaluate_parallel
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
+        self.epsilon = None  # the squared error, until `compile` says otherwise
 
     def compile(self, b, w, settings, history, statistics=False):
         if statistics:
             compile_moments(*self.data, self.threads)
 
         shift = kernel_shift(settings.shift)
+        # The loss, fixed for the fit: None (the squared error) or the Huber loss's threshold.
+        self.epsilon = kernel_epsilon(settings.rule)
+        data = (*self.data, self.epsilon)
 
         def compile_them():
-            common = (*self.data, b, w)
-            compile_for(self._evaluate, (*common, shift, self.partials, self.sums))
+            compile_for(self._evaluate, (*data, b, w, shift, self.partials, self.sums))
             rest = (0, 0, settings.rule, shift, *settings[2:], self.partials, self.sums, history)
-            compile_for(self._iterate, (*self.data, self.total_weight, b, w, *rest))
+            compile_for(self._iterate, (*data, self.total_weight, b, w, *rest))
 
-        compile_once((self._evaluate, self._iterate), (*self.data, shift), compile_them)
+        compile_once((self._evaluate, self._iterate), (*data, shift), compile_them)
 
     def statistics(self):
         """The data's `Moments`: one more pass over the data (for lr="auto"), the first time."""
@@ -139,13 +143,15 @@ class Run:
     def evaluate(self, b, w, shift):
         """The loss at (b, w); also keeps its partial sums for the next step."""
         with self._threads():
-            self._evaluate(*self.data, b, w, kernel_shift(shift), self.partials, self.sums)
+            self._evaluate(
+                *self.data, self.epsilon, b, w, kernel_shift(shift), self.partials, self.sums
+            )
         return self.sums[0] / self.total_weight
 
     def iterate(self, b, w, k_start, k_stop, settings, history):
         with self._threads():
             rule, shift, precondition, velocity = settings
             return self._iterate(
-                *self.data, self.total_weight, b, w, k_start, k_stop, rule, kernel_shift(shift),
-                precondition, velocity, self.partials, self.sums, history,
+                *self.data, self.epsilon, self.total_weight, b, w, k_start, k_stop, rule,
+                kernel_shift(shift), precondition, velocity, self.partials, self.sums, history,
             )  # fmt: skip

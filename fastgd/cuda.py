@@ -4,10 +4,11 @@ The data is copied to the device once per fit (or used in place when it already 
 numba device arrays and any object with `__cuda_array_interface__`, such as CuPy arrays and
 PyTorch CUDA tensors). The parameters, the partial sums, the loss history and a status flag
 also live on the device, and so do the fit's `backend.Settings`: the shift subtracted from the
-rows, the packed `rule` (learning rate, momentum, the loss's noise, the stopping rule), the
-preconditioner and the momentum's velocity. Each iteration is two asynchronous kernel launches
-(see `fastgd/cuda_kernels.py`): a fused pass over the data computing the partial sums of
-`fastgd/gradient.py` per block, then a one-block kernel that adds the blocks up in a fixed order,
+rows, the packed `rule` (learning rate, momentum, the loss's noise, the stopping rule, the
+penalty, the Huber loss's threshold), the preconditioner and the momentum's velocity. Each
+iteration is two asynchronous kernel launches (see `fastgd/cuda_kernels.py`): a fused pass
+over the data computing the partial sums of `fastgd/gradient.py` (the squared error's or the
+Huber loss's) per block, then a one-block kernel that adds the blocks up in a fixed order,
 records the loss, checks it and takes the step -- the same step and stopping rule as
 `iteration.steps` on the CPU, from gradient.py's own functions. The host never waits inside the
 loop: it only reads the status back every `_config.CUDA_POLL_EVERY` iterations (so that a
@@ -46,7 +47,7 @@ from ._validation import (
     is_device_array,
 )
 from .errors import DeviceError
-from .gradient import RULE_SIZE, n_sums
+from .gradient import EPSILON, RULE_SIZE, n_sums
 
 INSTALL_HINT = 'python3 -m pip install -e ".[cuda]" in a checkout of fastgd'
 # Shared memory a block may use without opting in to more, on every GPU numba-cuda supports.
@@ -406,6 +407,10 @@ class Run:
 
     so that the start of a block sends the settings in one copy (everything after params) and
     its end reads params and velocity back in one copy.
+
+    The loss is fixed for the fit: `compile` writes its rule[EPSILON] (the Huber loss's
+    threshold, inf for the squared error) to the device, where the passes read it -- also
+    `evaluate`'s, before `iterate` sends the rest of the rule.
     """
 
     def __init__(self, X, y, sample_weight, total_weight, threads):
@@ -421,9 +426,11 @@ class Run:
         self.total_weight = float(total_weight)
         self.blocks, self.threads_per_block = launch_config(n, d)
         self.partials = cuda.device_array((self.blocks, self.n_values))
-        self.sums = cuda.device_array(self.n_values)
+        self.device_sums = cuda.device_array(self.n_values)
         m = d + 1
-        self.state = cuda.to_device(np.zeros(3 * m + RULE_SIZE + d))
+        state = np.zeros(3 * m + RULE_SIZE + d)
+        state[2 * m + EPSILON] = math.inf  # the squared error, until `compile` says otherwise
+        self.state = cuda.to_device(state)
         self.params = self.state[:m]
         self.velocity = self.state[m : 2 * m]
         self.settings = self.state[m:]  # what `iterate` sends: velocity, rule, precondition, shift
@@ -443,19 +450,26 @@ class Run:
         self._reduce = _configure(kernels.reduce_and_step, 1, per_block, shared)
         self._step = _configure(kernels.step, 1, 1)
 
+    @property
+    def sums(self):
+        """The partial sums of the last iterate evaluated (after `evaluate`: the starting
+        point's), copied to the host: `fit` computes the Huber loss's starting gradient from
+        them."""
+        return self.device_sums.copy_to_host()
+
     def _launch_pass(self):
-        self._pass(*self.data, self.params, self.shift, self.partials, self.status)
+        self._pass(*self.data, self.params, self.shift, self.rule, self.partials, self.status)
 
     def _launch_reduce(self, k_new, take_step):
         self._reduce(
-            self.partials, self.sums, self.params, self.history, self.status, self.rule,
+            self.partials, self.device_sums, self.params, self.history, self.status, self.rule,
             self.precondition, self.velocity, k_new, self.total_weight, int(take_step),
         )  # fmt: skip
 
     def _launch_step(self, k_next):
         self._step(
-            self.sums, self.params, self.status, self.rule, self.precondition, self.velocity,
-            k_next, self.total_weight,
+            self.device_sums, self.params, self.status, self.rule, self.precondition,
+            self.velocity, k_next, self.total_weight,
         )  # fmt: skip
 
     def _set_status(self, code):
@@ -464,8 +478,11 @@ class Run:
     def compile(self, b, w, settings, history, statistics=False):
         """Compile (or load from numba's cache) the kernels of the fit, and with `statistics`
         those of `statistics()`, now, so that the fit's timer measures the fit alone: each is
-        launched once with the status STOPPED, so it returns at once."""
+        launched once with the status STOPPED, so it returns at once. Also sends the fit's loss
+        (settings.rule[EPSILON]) to the device."""
         cuda = _numba_cuda()
+        epsilon = np.array([settings.rule[EPSILON]], dtype=np.float64)
+        self.rule[EPSILON : EPSILON + 1].copy_to_device(epsilon)
         self.history = cuda.device_array(len(history))
         self._set_status(STOPPED)
         self._launch_pass()

@@ -9,9 +9,11 @@ One iteration is two launches:
    grid-stride loop and accumulates, in float64, the d + 2 partial sums defined in
    `fastgd/gradient.py` (sums[0] = sum s r**2, sums[1] = sum s r, sums[2 + j] = sum s r (X_j -
    h_j), with r = y - (c + (X - h) . w) and h the fit's `shift`: zeros for plain gradient
-   descent, the columns' means when standardizing) -- the same sums the CPU kernel computes,
-   tested against the same reference (tests/naive.py). The threads of a block add their sums up
-   in shared memory (a tree in a fixed order) and the block writes them to its row of
+   descent, the columns' means when standardizing; for the Huber loss, threshold
+   rule[EPSILON], sums[0] = sum s huber(r) and its slope clip(r, -epsilon, epsilon) takes r's
+   place in the others, `_add_residual`) -- the same sums the CPU kernel computes, tested
+   against the same reference (tests/naive.py). The threads of a block add their sums up in
+   shared memory (a tree in a fixed order) and the block writes them to its row of
    `partials`.
 2. `reduce_and_step` (one block): adds the block rows up in a fixed order, writes the objective
    (the loss plus `gradient.penalty`) to the device-side history, checks it as
@@ -23,7 +25,7 @@ One iteration is two launches:
 
 The per-fit constants arrive as small device arrays, as `iteration.steps` takes them: `rule`
 (gradient.RULE_SIZE values: learning rate, momentum, the loss's noise, the stopping rule, the
-penalty),
+penalty, the Huber loss's threshold),
 `precondition` and `velocity` (d + 1 values each, index 0 the intercept's; the velocity is
 updated in place) and `shift` (d values). The step, the finiteness check of the parameters and
 the stopping rule and the penalty are not restated here: the kernels call
@@ -56,7 +58,7 @@ else:
 
 from . import gradient
 from ._status import PARAMS_NOT_FINITE, RAN
-from .gradient import MOMENTUM, NOISE
+from .gradient import EPSILON, MOMENTUM, NOISE
 
 # Rows per thread per trip of the one-feature grid-stride loop: independent loads in flight
 # per thread, which a memory-bound pass needs to approach the device's bandwidth.
@@ -145,21 +147,47 @@ def _step_params(sums, params, status, rule, precondition, velocity, k_next, tot
 
 
 @cuda.jit(device=True, inline="always")
+def _huber_slope(r, epsilon):
+    """clip(r, -epsilon, epsilon): the Huber loss's slope huber'(r) / 2 (`gradient._huber`),
+    r itself, exactly, for epsilon = inf (the squared error)."""
+    return min(max(r, -epsilon), epsilon)
+
+
+@cuda.jit(device=True, inline="always")
+def _add_residual(r, s, weighted, epsilon):
+    """(s huber(r), s slope) of one row's residual r and weight s (1 when not `weighted`), as
+    `gradient.partial_sums` adds them up; the caller adds the second times the row's features.
+
+    One formula for both losses: huber(r) = slope (2 r - slope), whose second factor is r
+    itself inside the band, where slope == r -- always for epsilon = inf (the squared error).
+    Taking r there (a select, not a branch) keeps the squared error's arithmetic bit for bit,
+    (s r) * r and s r with s r computed once, as before the Huber loss, also for an infinite
+    r, where 2 r - slope would be inf - inf. (A NaN r, from overflowing parameters, gives a
+    NaN loss either way, which stops the fit before a step reads the other sums.) A clip, a
+    compare and a subtraction per row cost nothing in a pass that waits on memory."""
+    slope = _huber_slope(r, epsilon)
+    factor = r if slope == r else 2.0 * r - slope
+    ss = s * slope if weighted else slope
+    return ss * factor, ss
+
+
+@cuda.jit(device=True, inline="always")
 def _add_row(data, row, s_rr, s_r, s_rx):
     """The one-feature sums (s_rr, s_r, s_rx) with row `row` of data = (x, y, sample_weight,
-    weighted, b, w, h) added; the same arithmetic as `gradient.partial_sums` (x - h is exact
-    for h = 0, so plain gradient descent gives the lecture's numbers)."""
-    x, y, sample_weight, weighted, b, w, h = data
+    weighted, b, w, h, epsilon) added; the same arithmetic as `gradient.partial_sums` (x - h is
+    exact for h = 0, so plain gradient descent gives the lecture's numbers)."""
+    x, y, sample_weight, weighted, b, w, h, epsilon = data
     z = x[row] - h
     r = y[row] - (z * w + b)
-    sr = sample_weight[row] * r if weighted else r
-    return s_rr + sr * r, s_r + sr, s_rx + sr * z
+    value, ss = _add_residual(r, sample_weight[row] if weighted else 1.0, weighted, epsilon)
+    return s_rr + value, s_r + ss, s_rx + ss * z
 
 
 @cuda.jit(cache=True)
-def partial_sums_one_feature(x, y, sample_weight, weighted, params, shift, partials, status):
-    """Block partial sums [sum s r^2, sum s r, sum s r (x - h)] for one feature, h = shift[0];
-    x and y are (n,).
+def partial_sums_one_feature(x, y, sample_weight, weighted, params, shift, rule, partials,
+                             status):  # fmt: skip
+    """Block partial sums [sum s r^2, sum s r, sum s r (x - h)] for one feature, h = shift[0]
+    (the Huber loss's for a finite rule[EPSILON], `_add_residual`); x and y are (n,).
 
     sample_weight is read only when `weighted` is nonzero (kernels cannot take None: pass any
     array of the data's dtype otherwise). Dynamic shared memory: `pass_shared_bytes`.
@@ -178,7 +206,7 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, shift, parti
     s_r = 0.0
     s_rx = 0.0
     i = cuda.grid(1)
-    data = (x, y, sample_weight, weighted, b, w, h)
+    data = (x, y, sample_weight, weighted, b, w, h, rule[EPSILON])
     # The unrolled trips first (loads of UNROLL rows issued together), then the remainder.
     while i + (UNROLL - 1) * stride < n:
         for u in range(UNROLL):
@@ -196,8 +224,10 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, shift, parti
 
 
 @cuda.jit(cache=True)
-def partial_sums_many_features(X, y, sample_weight, weighted, params, shift, partials, status):
-    """Block partial sums (d + 2 of them) for X of shape (n, d), rows shifted by `shift` (d,).
+def partial_sums_many_features(X, y, sample_weight, weighted, params, shift, rule, partials,
+                               status):  # fmt: skip
+    """Block partial sums (d + 2 of them) for X of shape (n, d), rows shifted by `shift` (d,)
+    (the Huber loss's for a finite rule[EPSILON], `_add_residual`).
 
     Each thread's d + 2 float64 accumulators live in dynamic shared memory (d is a runtime
     value), followed by a copy of the d + 1 parameters (`pass_shared_bytes`). The shift is read
@@ -211,6 +241,7 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, shift, par
     threads = cuda.blockDim.x
     n, d = X.shape
     n_values = _n_sums(d)
+    epsilon = rule[EPSILON]
     own = n_values * threads  # the parameters' offset in shared memory
     for p in range(tid, d + 1, threads):
         acc[own + p] = params[p]
@@ -223,11 +254,11 @@ def partial_sums_many_features(X, y, sample_weight, weighted, params, shift, par
         for j in range(d):
             prediction += (X[i, j] - shift[j]) * acc[own + 1 + j]
         r = y[i] - prediction
-        sr = sample_weight[i] * r if weighted else r
-        acc[tid] += sr * r
-        acc[threads + tid] += sr
+        value, ss = _add_residual(r, sample_weight[i] if weighted else 1.0, weighted, epsilon)
+        acc[tid] += value
+        acc[threads + tid] += ss
         for j in range(d):
-            acc[(2 + j) * threads + tid] += sr * (X[i, j] - shift[j])
+            acc[(2 + j) * threads + tid] += ss * (X[i, j] - shift[j])
     cuda.syncthreads()
     _block_tree_sum(acc, n_values, tid)
     _write_block_row(acc, n_values, partials, tid)
@@ -404,7 +435,7 @@ def ptx_signatures():
     """(kernel, signature) for every kernel and data dtype, for compiling PTX ahead of time in
     the tests (the same types the backend launches them with: C-contiguous arrays, also the
     slices of `cuda.Run`'s state array that hold the parameters, velocity, rule, precondition
-    and shift)."""
+    and shift; the passes read the Huber threshold from the rule)."""
     signatures = []
     flags = int64[::1]
     vector = float64[::1]
@@ -412,9 +443,9 @@ def ptx_signatures():
         data1 = real[::1]
         signatures += [
             (partial_sums_one_feature,
-             (data1, data1, data1, int64, vector, vector, float64[:, ::1], flags)),
+             (data1, data1, data1, int64, vector, vector, vector, float64[:, ::1], flags)),
             (partial_sums_many_features,
-             (real[:, ::1], data1, data1, int64, vector, vector, float64[:, ::1], flags)),
+             (real[:, ::1], data1, data1, int64, vector, vector, vector, float64[:, ::1], flags)),
             (first_bad_value, (data1, int64, flags)),
             (block_totals, (data1, float64[::1])),
             (moment_sums,

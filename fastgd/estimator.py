@@ -75,6 +75,11 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         standardize=True (the default) the penalty is on the standardized coefficients, as
         glmnet does; standardize=False penalizes w as scikit-learn's Ridge, Lasso and
         ElasticNet do (docs/models.md has the alpha equivalents).
+    loss : "squared_error" or "huber", default="squared_error"
+    epsilon : float, default=1.0
+        The Huber loss r**2 for |r| <= epsilon, 2 epsilon |r| - epsilon**2 beyond, in y's
+        units: robust to outliers (the loop path, on the CPU, the GPU and Dask; see
+        `fastgd.fit`).
 
     Attributes
     ----------
@@ -112,6 +117,8 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         penalty: Literal["l2", "l1", "elasticnet"] | None = None,
         alpha: float = 0.0,
         l1_ratio: float = 0.5,
+        loss: Literal["squared_error", "huber"] = "squared_error",
+        epsilon: float = 1.0,
     ) -> None:
         self.lr = lr
         self.n_iter = n_iter
@@ -125,6 +132,8 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
+        self.loss = loss
+        self.epsilon = epsilon
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
@@ -156,6 +165,8 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
                 # itself refuses the pair, which is more likely a slip there).
                 alpha=self.alpha if self.penalty is not None else 0.0,
                 l1_ratio=self.l1_ratio,
+                loss=self.loss,
+                epsilon=self.epsilon,
             )
         if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:
             warnings.warn(self._unconverged_message(result), ConvergenceWarning, stacklevel=2)

@@ -40,7 +40,7 @@ from ._validation import (
 from .backend import Run, Settings
 from .curvature import loss_scale, stable_limit
 from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
-from .gradient import L1, L2, LR, RULE_SIZE, increase_allowance
+from .gradient import EPSILON, L1, L2, LR, RULE_SIZE, increase_allowance, stationarity
 from .gradient import penalty as penalty_of
 from .plan import make_plan
 from .result import FitResult
@@ -67,6 +67,8 @@ def fit(
     penalty: Literal["l2", "l1", "elasticnet"] | None = None,
     alpha: float = 0.0,
     l1_ratio: float = 0.5,
+    loss: Literal["squared_error", "huber"] = "squared_error",
+    epsilon: float = 1.0,
 ) -> FitResult:
     """Fit y ~ X @ w + b by batch gradient descent on the (weighted) mean squared error.
 
@@ -145,6 +147,14 @@ def fit(
         penalized objective. scikit-learn's equivalents (unweighted, standardize=False):
         Ridge(alpha=a) is alpha=2a/n, Lasso(alpha=a) is alpha=2a, ElasticNet(alpha=a,
         l1_ratio=r) is alpha=2a, l1_ratio=r (docs/models.md).
+    loss : "squared_error" or "huber"; epsilon : float > 0
+        The Huber loss r**2 for |r| <= epsilon, 2 epsilon |r| - epsilon**2 beyond (in y's
+        units; the lecture's scale, twice scikit-learn's): robust to outliers, the squared
+        error for small residuals. The loop path only (method="auto" picks it, "gram" is an
+        error: the loss has no sufficient statistics), on the CPU, the GPU and Dask.
+        lr="auto" uses the squared error's curvature, an upper bound of the Huber loss's; tol
+        then bounds the gradient's reduction, |G| <= tol |G_0|, and the distance bounds are nan
+        (the loss's smallest curvature is not known).
 
     Returns
     -------
@@ -184,6 +194,9 @@ def fit(
     standardize = check_flag(standardize, "standardize")
     checked_momentum = check_momentum(momentum)
     l2, l1 = _penalty_weights(penalty, alpha, l1_ratio)
+    huber = _check_loss(loss, epsilon, method)
+    if huber:  # the loop: the Huber loss has no sufficient statistics
+        method = "loop"
     b, w = check_start(b0, w0, X.shape[1])
     if not fit_intercept and b != 0.0:
         raise ValueError(
@@ -206,6 +219,7 @@ def fit(
     d = X.shape[1]
     shift, precondition = coordinates.plain(d, fit_intercept)
     settings = Settings(np.zeros(RULE_SIZE), shift, precondition, np.zeros(d + 1))
+    settings.rule[EPSILON] = float(epsilon) if huber else math.inf
     # Standardized fits run the kernels that shift the rows: compiled now too (a placeholder).
     compiled = settings._replace(shift=np.ones(d)) if standardize else settings
     run.compile(b, w, compiled, history, statistics=moments_needed)
@@ -235,7 +249,8 @@ def fit(
     spectrum = None
     if moments is not None:
         spectrum = curvature.spectrum(moments, fit_intercept, shift, precondition, ridge=l2)
-        _warn_if_ill_conditioned(spectrum, standardize)
+        if not huber:  # the squared error's conditioning; the Huber loss's is not known
+            _warn_if_ill_conditioned(spectrum, standardize)
     if isinstance(checked_lr, str):
         assert spectrum is not None  # "auto" computed the moments
         step = _auto_step(spectrum)
@@ -248,12 +263,19 @@ def fit(
     scale = loss_scale(moments) if plan.method == "gram" else 0.0
     settings.rule[LR] = step
     start_gradient = math.nan
-    if tol_given:
+    if tol_given and huber:  # from the Huber loss's own sums at the start (the Run keeps them)
+        sums = run.sums  # type: ignore[attr-defined]
+        start_gradient = float(
+            stationarity(sums, total_weight, settings.rule, b, w, precondition)[0]
+        )
+    elif tol_given:
         start_gradient = stopping.gradient_norm(moments, b, w, shift, precondition, settings.rule)
+    # For the Huber loss mu is not known: tol bounds the gradient's reduction.
+    known = None if huber else spectrum
     n_terms = 1 if plan.method == "gram" else X.shape[0]
     factor = 3.0 if l1 > 0.0 else 1.0  # the distance bound's multiple of |G| / mu
     slope, offset = stopping.rule(
-        tol if tol_given else None, spectrum, start_gradient, d, n_terms, factor
+        tol if tol_given else None, known, start_gradient, d, n_terms, factor
     )
     noise = increase_allowance(history[0], scale)
     settings.rule[:5] = (step, checked_momentum, noise, slope, offset)
@@ -266,7 +288,7 @@ def fit(
         b -= checked_momentum * settings.velocity[0]
         w -= checked_momentum * settings.velocity[1:]
     bounds = stopping.bounds(
-        moments, spectrum, b, w, shift, precondition, fit_intercept, settings.rule
+        moments, known, b, w, shift, precondition, fit_intercept, settings.rule
     )
     b = coordinates.user_intercept(b, w, shift)
     if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
@@ -290,6 +312,22 @@ def fit(
         intercept_bound=bounds.intercept,
         coef_bound=bounds.coef,
     )
+
+
+def _check_loss(loss: object, epsilon: object, method: str) -> bool:
+    """Whether the loss is Huber's (else the squared error), after checking the combination."""
+    if loss not in ("squared_error", "huber"):
+        raise ValueError(f"loss must be 'squared_error' or 'huber', got {loss!r}")
+    if loss == "squared_error":
+        return False
+    if check_real(epsilon, "epsilon") <= 0.0:
+        raise ValueError(f"epsilon must be > 0 (the Huber loss's threshold), got {epsilon}")
+    if method == "gram":
+        raise ValueError(
+            "method='gram' cannot fit loss='huber': the Huber loss has no sufficient statistics; "
+            "use method='loop' (or 'auto', which picks it)"
+        )
+    return True
 
 
 def _penalty_weights(penalty: object, alpha: object, l1_ratio: object) -> tuple[float, float]:

@@ -64,12 +64,16 @@ SLOPE = 3  # converged when |preconditioned gradient| <= SLOPE |theta|_p + OFFSE
 OFFSET = 4  # (`gradient_status`; negative: never)
 L2 = 5  # the penalty (l2/2) |u|^2 + l1 |u|_1 on the coefficients u_j = w_j / sqrt(p_j)
 L1 = 6  # (`penalty`; never on the intercept)
-RULE_SIZE = 7
+EPSILON = 7  # the Huber loss's threshold (inf: the squared error)
+RULE_SIZE = 8
 
 
-def make_rule(lr, momentum=0.0, noise=0.0, slope=0.0, offset=-1.0, l2=0.0, l1=0.0):
+def make_rule(
+    lr, momentum=0.0, noise=0.0, slope=0.0, offset=-1.0, l2=0.0, l1=0.0, epsilon=math.inf
+):
     """A `rule` array (the per-fit constants above); by default: plain steps, no tolerance."""
     rule = np.zeros(RULE_SIZE)
+    rule[EPSILON] = epsilon
     rule[LR], rule[MOMENTUM], rule[NOISE], rule[SLOPE], rule[OFFSET] = (
         lr, momentum, noise, slope, offset
     )  # fmt: skip
@@ -83,14 +87,23 @@ def n_sums(n_features):
 
 
 @njit(fastmath=FASTMATH, cache=True, inline="always")
-def _sums_one_feature(x, y, sample_weight, b, w, h, out):
+def _sums_one_feature(x, y, sample_weight, b, w, h, epsilon, out):
     # Kept as one loop over a 1-D slice starting at 0 so that LLVM vectorizes it: with a loop
     # starting at a runtime offset, numba's negative-index handling blocks vectorization (10x).
     # x - h is exact for h = 0, so plain gradient descent gives the lecture's numbers.
     s_rr = 0.0
     s_r = 0.0
     s_rx = 0.0
-    if sample_weight is None:
+    if epsilon is not None:  # the Huber loss (`_huber`)
+        for i in range(x.shape[0]):
+            z = x[i] - h
+            r = y[i] - (z * w + b)
+            value, slope = _huber(r, epsilon)
+            s = 1.0 if sample_weight is None else sample_weight[i]
+            s_rr += s * value
+            s_r += s * slope
+            s_rx += s * slope * z
+    elif sample_weight is None:
         for i in range(x.shape[0]):
             z = x[i] - h
             r = y[i] - (z * w + b)
@@ -111,7 +124,16 @@ def _sums_one_feature(x, y, sample_weight, b, w, h, out):
 
 
 @njit(fastmath=FASTMATH, cache=True, inline="always")
-def _sums_many_features(X, y, sample_weight, b, w, shift, out):
+def _huber(r, epsilon):
+    """(huber(r), huber'(r) / 2) without a branch: the slope clip(r, -epsilon, epsilon) and the
+    value slope (2 r - slope), which is r**2 for |r| <= epsilon and 2 epsilon |r| - epsilon**2
+    beyond."""
+    slope = min(max(r, -epsilon), epsilon)
+    return slope * (2.0 * r - slope), slope
+
+
+@njit(fastmath=FASTMATH, cache=True, inline="always")
+def _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out):
     d = X.shape[1]
     acc = np.zeros(d + 2)
     for i in range(X.shape[0]):
@@ -119,8 +141,14 @@ def _sums_many_features(X, y, sample_weight, b, w, shift, out):
         for j in range(d):
             prediction += (X[i, j] if shift is None else X[i, j] - shift[j]) * w[j]
         r = y[i] - prediction
-        sr = r if sample_weight is None else sample_weight[i] * r
-        acc[0] += sr * r
+        if epsilon is None:
+            sr = r if sample_weight is None else sample_weight[i] * r
+            acc[0] += sr * r
+        else:
+            value, slope = _huber(r, epsilon)
+            s = 1.0 if sample_weight is None else sample_weight[i]
+            sr = s * slope
+            acc[0] += s * value
         acc[1] += sr
         for j in range(d):
             acc[2 + j] += sr * (X[i, j] if shift is None else X[i, j] - shift[j])
@@ -129,8 +157,12 @@ def _sums_many_features(X, y, sample_weight, b, w, shift, out):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def partial_sums(X, y, sample_weight, b, w, shift, out):
+def partial_sums(X, y, sample_weight, b, w, shift, epsilon, out):
     """Write the d + 2 partial sums of the rows of X (n, d) into `out` (see the module doc).
+
+    `epsilon`: None for the squared error, else the Huber loss's threshold: then sums[0] =
+    sum s huber(r), and huber'(r) / 2 = clip(r, -epsilon, epsilon) takes r's place in the others
+    (the gradient's formulas are unchanged).
 
     `sample_weight` is None or an (n,) array; `w` is a float64 array of length d, `shift` too,
     or None for no shift: numba then compiles the loops without the subtraction, which costs a
@@ -140,9 +172,9 @@ def partial_sums(X, y, sample_weight, b, w, shift, out):
     if d == 1:
         # A C-contiguous (n, 1) array reshapes to (n,) without a copy.
         h = 0.0 if shift is None else shift[0]
-        _sums_one_feature(X.reshape(n), y, sample_weight, b, w[0], h, out)
+        _sums_one_feature(X.reshape(n), y, sample_weight, b, w[0], h, epsilon, out)
     else:
-        _sums_many_features(X, y, sample_weight, b, w, shift, out)
+        _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -317,3 +349,10 @@ def kernel_shift(shift):
     """The shift as the CPU kernels take it: None where it is all zeros (plain gradient
     descent), so that they compile without the subtraction (`partial_sums`)."""
     return shift if shift is not None and shift.any() else None
+
+
+def kernel_epsilon(rule):
+    """The Huber threshold as the CPU kernels take it: None for the squared error (rule[EPSILON]
+    infinite), so that they compile its loops alone (`partial_sums`)."""
+    epsilon = float(rule[EPSILON])
+    return None if math.isinf(epsilon) else epsilon

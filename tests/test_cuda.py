@@ -6,6 +6,8 @@ The simulator runs each GPU thread as a Python thread (a launch of 64 threads co
 """
 
 import importlib.util
+import math
+import sys
 import textwrap
 from pathlib import Path
 
@@ -178,19 +180,27 @@ def fit_on_both(X, y, **kwargs):
     return on_gpu, on_cpu
 
 
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
 @pytest.mark.parametrize("shift", [False, True], ids=["plain", "shifted"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("d", [1, 3])
-def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift):
-    # One pass over the data, kernel against `gradient.partial_sums`: the rows' shift included.
+def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
+    # One pass over the data, kernel against `gradient.partial_sums`: the rows' shift included,
+    # and the Huber loss, whose threshold the kernel reads from the rule (inf: squared error).
     from fastgd import cuda_kernels, gradient
 
     X, y = offset_regression(rng, 90, d)
     weights = rng.uniform(0, 2, size=90) if weighted else None
     b, w = 0.7, rng.normal(size=d)
     h = X.mean(axis=0) if shift else np.zeros(d)
+    epsilon = None
+    if loss == "huber":  # half the rows on each side of the clip
+        residuals = np.abs(y - (b + (X - h) @ w))
+        epsilon = float(np.median(residuals))
+        assert (residuals < epsilon).sum() >= 40 and (residuals > epsilon).sum() >= 40
+    rule = gradient.make_rule(0.0, epsilon=math.inf if epsilon is None else epsilon)
     expected = np.zeros(d + 2)
-    gradient.partial_sums(X, y, weights, b, w, h, expected)
+    gradient.partial_sums(X, y, weights, b, w, h, epsilon, expected)
 
     blocks, threads = cuda.launch_config(90, d)
     partials = numba_cuda.device_array((blocks, d + 2))
@@ -200,7 +210,7 @@ def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift):
     flag = np.array([0, 0], dtype=np.int64)
     kernel[blocks, threads, 0, shared](
         data, y, y if weights is None else weights, int(weighted),
-        np.concatenate([[b], w]), h, partials, flag,
+        np.concatenate([[b], w]), h, rule, partials, flag,
     )  # fmt: skip
     np.testing.assert_allclose(partials.copy_to_host().sum(axis=0), expected, rtol=1e-12)
 
@@ -377,6 +387,74 @@ def test_penalized_history_starts_at_the_objective(rng, penalty, momentum):
     assert on_cpu.loss_history[1] > naive.loss(X, y, b0, w0) + 1e-3
     assert np.all(np.diff(on_cpu.loss_history) < 0.0)
     assert_same_iterations(on_gpu, on_cpu)
+
+
+# --- The Huber loss: the same sums, steps and stopping rule as the CPU's -----------------------
+
+
+def huber_regression(rng, d, n=40):
+    """Ten rows for each of the 4 threads of 2 blocks of 2 (`test_huber_fit_equals_the_cpu_fit`):
+    for one feature two unrolled trips of the grid-stride loop and a remainder. Every seventh
+    target is an outlier, 5..15 away: beyond the threshold 1 at every iterate, while most rows
+    lie within it."""
+    X = rng.normal(size=(n, d))
+    y = X @ np.array([1.0, -2.0, 0.5])[:d] + 0.5 + 0.2 * rng.normal(size=n)
+    outliers = y[::7]
+    outliers += rng.choice([-1.0, 1.0], size=outliers.size) * rng.uniform(5, 15, outliers.size)
+    return X, y
+
+
+@pytest.mark.parametrize("momentum", [0.0, "auto"], ids=["plain", "momentum"])
+@pytest.mark.parametrize("standardize", [False, True], ids=["raw", "standardized"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("d", [1, 3])
+def test_huber_fit_equals_the_cpu_fit(rng, monkeypatch, d, weighted, standardize, momentum):
+    # 2 blocks of 2 threads: the simulator's launches cost about its threads, and the fits take
+    # 15..60 iterations.
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 2)
+    X, y = huber_regression(rng, d)
+    weights = rng.uniform(0.2, 2.0, size=len(y)) if weighted else None
+    data = np.ascontiguousarray(X[:, 0]) if d == 1 else X
+    kwargs = {
+        "loss": "huber", "epsilon": 1.0, "standardize": standardize, "momentum": momentum,
+        "tol": 1e-10, "n_iter": 200,
+    }  # fmt: skip
+    on_gpu = fastgd.fit(data, y, sample_weight=weights, device="cuda", **kwargs)
+    on_cpu = fastgd.fit(data, y, sample_weight=weights, device="cpu", method="loop", **kwargs)
+    assert on_cpu.converged and on_gpu.method == "loop"
+    assert on_cpu.momentum > 0.0 or momentum == 0.0 or (d == 1 and standardize)
+    assert_same_iterations(on_gpu, on_cpu)
+    # Both sides of the clip, at the start and at the solution.
+    for b, w in ((0.0, np.zeros(d)), (on_cpu.intercept, on_cpu.coef)):
+        residuals = np.abs(y - b - X @ w)
+        assert (residuals < 1.0).sum() >= 5 and (residuals > 1.0).sum() >= 5
+    # Robust: the outliers weigh less than in the squared error's fit.
+    kwargs |= {"loss": "squared_error", "n_iter": 1000}
+    squared = fastgd.fit(data, y, sample_weight=weights, device="cpu", **kwargs)
+    truth = np.array([1.0, -2.0, 0.5])[:d]
+    assert np.abs(on_gpu.coef - truth).max() < np.abs(squared.coef - truth).max()
+
+
+@pytest.mark.usefixtures("few_threads")
+def test_huber_starting_gradient_comes_from_the_device_sums(rng, monkeypatch):
+    # tol with the Huber loss bounds the gradient's reduction from the start's, which `fit`
+    # computes from the Run's sums: the device's, copied to the host.
+    X, y = huber_regression(rng, 2, n=32)
+    seen = []
+    stationarity = sys.modules["fastgd.fit"].stationarity
+
+    def spy(sums, *args):
+        seen.append((type(sums), sums.copy()))  # the CPU's sums change as the fit goes on
+        return stationarity(sums, *args)
+
+    monkeypatch.setattr(sys.modules["fastgd.fit"], "stationarity", spy)
+    kwargs = {"loss": "huber", "epsilon": 0.5, "lr": 0.1, "tol": 1e-3, "n_iter": 3}
+    with pytest.warns(fastgd.ConvergenceWarning):
+        fastgd.fit(*map(numba_cuda.to_device, (X, y)), device="cuda", **kwargs)
+    with pytest.warns(fastgd.ConvergenceWarning):
+        fastgd.fit(X, y, device="cpu", method="loop", **kwargs)
+    assert [kind for kind, _ in seen] == [np.ndarray, np.ndarray]
+    np.testing.assert_allclose(seen[0][1], seen[1][1], rtol=1e-12)
 
 
 # --- Divergence and bad data ------------------------------------------------------------------

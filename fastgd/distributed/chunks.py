@@ -57,11 +57,11 @@ class ChunkGroup:
         else:
             list(self.pool.map(stride, range(self.threads)))
 
-    def sums(self, b, w, shift):
+    def sums(self, b, w, shift, epsilon=None):
         """The partial sums of each part at (b, w), one row per part (gradient.partial_sums)."""
         out = np.empty((len(self.parts), n_sums(w.shape[0])))
         shift = kernel_shift(shift)
-        self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, shift, out[i]))
+        self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, shift, epsilon, out[i]))
         return out
 
     def moments(self):
@@ -113,8 +113,8 @@ class ChunkHolder:
         threads = getattr(getattr(worker, "state", worker), "nthreads", 1)
         self.group = ChunkGroup(parts, threads)
 
-    def sums(self, b, w, shift):
-        return self.group.sums(b, w, shift)
+    def sums(self, b, w, shift, epsilon=None):
+        return self.group.sums(b, w, shift, epsilon)
 
     def moments(self):
         return self.group.moments()

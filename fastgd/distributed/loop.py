@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..errors import DistributedFitError, WorkerLost
-from ..gradient import n_sums
+from ..gradient import kernel_epsilon, n_sums
 from ..iteration import steps
 from .chunks import ChunkGroup, ChunkHolder, current_client, delayed_parts, merge_tree, tree_sum
 
@@ -31,6 +31,7 @@ class Run:
 
         self.total_weight = total_weight
         self.sums = np.zeros(n_sums(X.shape[1]))
+        self.epsilon = None  # the squared error, until `compile` says otherwise
         self.n_chunks = len(X.chunks[0])
         parts = delayed_parts(X, y, sample_weight)
         self.client = current_client()
@@ -89,7 +90,7 @@ class Run:
         return any(holder.status != "finished" for holder in self.holders)
 
     def _cluster_sums(self, b, w, shift):
-        return self._ask_actors("sums", b, w, shift)
+        return self._ask_actors("sums", b, w, shift, self.epsilon)
 
     def _ask_actors(self, name, *args):
         """Every actor's answer to `name(*args)`, as one list in chunk order."""
@@ -128,12 +129,13 @@ class Run:
 
     def compile(self, b, w, settings, history, statistics=False):
         """Compile the kernel in every process (or load it from numba's cache) before timing."""
+        self.epsilon = kernel_epsilon(settings.rule)  # the loss, fixed for the fit
         self._chunk_sums(b, w, settings.shift)
 
     def _chunk_sums(self, b, w, shift):
         w = np.ascontiguousarray(w, dtype=np.float64)
         if self.client is None:
-            return self.local.sums(b, w, shift)
+            return self.local.sums(b, w, shift, self.epsilon)
         return self._cluster_sums(b, w, shift)
 
     def statistics(self):
@@ -144,9 +146,11 @@ class Run:
 
     def evaluate(self, b, w, shift):
         """The loss at (b, w); also keeps its partial sums for the next step."""
-        return self._loss_at(None, None, None, None, self.total_weight, b, w, shift, self.sums)
+        return self._loss_at(
+            None, None, None, None, None, self.total_weight, b, w, shift, self.sums
+        )
 
-    def _loss_at(self, data_0, data_1, data_2, data_3, total_weight, b, w, shift, sums):
+    def _loss_at(self, data_0, data_1, data_2, data_3, data_4, total_weight, b, w, shift, sums):
         """`iteration.steps`'s loss_at: one round trip to the workers."""
         sums[:] = tree_sum(self._chunk_sums(b, w, shift))
         return sums[0] / self.total_weight
@@ -154,6 +158,6 @@ class Run:
     def iterate(self, b, w, k_start, k_stop, settings, history):
         """`iteration.steps` as plain Python, each evaluation one round trip to the workers."""
         return steps.py_func(
-            self._loss_at, None, None, None, None, self.total_weight, b, w, k_start, k_stop,
+            self._loss_at, None, None, None, None, None, self.total_weight, b, w, k_start, k_stop,
             *settings, self.sums, history,
         )  # fmt: skip
