@@ -53,6 +53,10 @@ class Spectrum(NamedTuple):
     largest: float  # L
     smallest: float  # mu, >= 0 (nan: not computed, for more than EIGVALSH_MAX_FEATURES)
     determined: float  # the smallest eigenvalue above L / KAPPA_LIMIT (nan: not computed)
+    # mu for momentum="auto": `determined`, or above EIGVALSH_MAX_FEATURES parameters an
+    # estimate from above by power iteration (not a bound: the stopping rule does not use it;
+    # too high a mu only makes the momentum smaller than optimal).
+    pace: float = math.nan
 
     @property
     def condition(self):
@@ -93,7 +97,7 @@ def spectrum(moments, fit_intercept=True, shift=None, precondition=None, ridge=0
         )
         smallest = max(smallest, 0.0)
         determined = smallest if smallest > largest / KAPPA_LIMIT else largest
-        return Spectrum(largest, smallest, determined)
+        return Spectrum(largest, smallest, determined, determined)
     with np.errstate(over="ignore", invalid="ignore"):  # huge data: inf, caught below
         H = hessian(moments, fit_intercept, shift, precondition)
         if ridge:
@@ -107,13 +111,18 @@ def spectrum(moments, fit_intercept=True, shift=None, precondition=None, ridge=0
     if not np.all(np.isfinite(H)):
         return Spectrum(math.inf, math.nan, math.nan)
     if H.shape[0] > _config.EIGVALSH_MAX_FEATURES:
-        return Spectrum(_power_iteration(H), math.nan, math.nan)
+        largest = _power_iteration(H)
+        # L I - H's largest eigenvalue is L - mu; its Rayleigh quotient approaches it from
+        # below, so mu is approached from above. A few hundred steps: an estimate will do.
+        shifted = largest * np.eye(H.shape[0]) - H
+        pace = max(largest - _power_iteration(shifted, max_iter=300), largest / KAPPA_LIMIT)
+        return Spectrum(largest, math.nan, math.nan, pace)
     eigenvalues = np.linalg.eigvalsh(H)
     largest = float(eigenvalues[-1])
     smallest = max(float(eigenvalues[0]), 0.0)
     above = eigenvalues[eigenvalues > largest / KAPPA_LIMIT]
     determined = float(above[0]) if above.size else math.nan
-    return Spectrum(largest, smallest, determined)
+    return Spectrum(largest, smallest, determined, determined)
 
 
 def nesterov_momentum(lr, mu):

@@ -258,7 +258,7 @@ def fit(
         step = checked_lr
     if isinstance(checked_momentum, str):
         assert spectrum is not None
-        checked_momentum = curvature.nesterov_momentum(step, spectrum.determined)
+        checked_momentum = curvature.nesterov_momentum(step, spectrum.pace)
     # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
     scale = loss_scale(moments) if plan.method == "gram" else 0.0
     settings.rule[LR] = step
@@ -292,7 +292,8 @@ def fit(
     )
     b = coordinates.user_intercept(b, w, shift)
     if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
-        _warn_tol_unmet(tol, n_iter, bounds.distance, b, w, precondition, shift, auto)
+        plain = not standardize, checked_momentum == 0.0  # what could still help
+        _warn_tol_unmet(tol, n_iter, bounds.distance, b, w, precondition, shift, auto, plain)
 
     return FitResult(
         intercept=b,
@@ -442,12 +443,14 @@ def _warn_tol_unmet(
     precondition: np.ndarray,
     shift: np.ndarray,
     auto: bool,
+    plain: tuple[bool, bool],
 ) -> None:
     size = stopping.parameters_norm(coordinates.intercept_of_shifted(b, w, shift), w, precondition)
     relative = distance / size if size > 0.0 else distance
-    remedy = "raise n_iter, or use standardize=True and momentum='auto'"
+    unused = [name for name, off in zip(("standardize=True", "momentum='auto'"), plain) if off]
     if not auto:
-        remedy += ", or lr='auto'"
+        unused.append("lr='auto'")
+    remedy = "raise n_iter" + (", or use " + " and ".join(unused) if unused else "")
     reached = (
         f"the parameters may still be up to {relative:.2g} (relative) from the optimum"
         if math.isfinite(relative)

@@ -205,3 +205,29 @@ def test_bad_momentum_and_standardize_are_named():
             fastgd.fit(x, y, momentum=bad)
     with pytest.raises(TypeError, match="standardize must be True or False"):
         fastgd.fit(x, y, standardize=1)
+
+
+def test_momentum_auto_above_the_lapack_limit_estimates_mu(rng, monkeypatch):
+    # Above EIGVALSH_MAX_FEATURES parameters mu is estimated from above by power iteration:
+    # a momentum below the optimal one (slower, never unstable), and no distance bound.
+    from fastgd import _config
+
+    X, y, _ = offset_data(rng, n=300, d=6, offset=5.0)
+    options = {"momentum": "auto", "method": "gram", "standardize": True}
+    exact = fastgd.fit(X, y, n_iter=5, **options)
+    monkeypatch.setattr(_config, "EIGVALSH_MAX_FEATURES", 3)
+    estimated = fastgd.fit(X, y, tol=1e-12, n_iter=200_000, **options)
+    assert 0.0 < estimated.momentum <= exact.momentum
+    assert estimated.lr == pytest.approx(exact.lr, rel=1e-9)
+    assert estimated.converged and np.isnan(estimated.distance_bound)
+    b, w = least_squares(X, y)
+    np.testing.assert_allclose(estimated.coef, w, rtol=1e-6)
+    assert estimated.intercept == pytest.approx(b, rel=1e-6)
+
+
+def test_the_convergence_warning_suggests_only_what_is_unused(rng):
+    X, y, _ = offset_data(rng, n=100, d=2, offset=20.0)
+    with pytest.warns(fastgd.ConvergenceWarning, match=r"raise n_iter$"):
+        fastgd.fit(X, y, standardize=True, momentum="auto", tol=1e-12, n_iter=1)
+    with pytest.warns(fastgd.ConvergenceWarning, match="use standardize=True and momentum='auto'"):
+        fastgd.fit(X, y, tol=1e-12, n_iter=1)
