@@ -7,7 +7,7 @@ The moments (fastgd/moments.py) give the loss's Hessian in (b, w),
 (h the shift of fastgd/gradient.py, 0 for plain gradient descent), and in the coordinates the
 fit runs in, with the diagonal preconditioner p (fastgd/coordinates.py), H_p = P^1/2 H P^1/2.
 Its largest eigenvalue L sets the step: gradient descent on a quadratic is stable for
-lr < 2 / L (`stable_limit`, `fastgd.max_stable_lr`), and lr = 1 / L (`auto_lr`, lr="auto")
+lr < 2 / L (`stable_limit`, `fastgd.max_stable_lr`), and lr = 1 / L (lr="auto", from `spectrum`)
 decreases the loss monotonically. Its smallest, mu, sets the pace: plain gradient descent needs
 about kappa = L / mu steps per e-fold of the error, Nesterov's momentum
 (sqrt(kappa) - 1) / (sqrt(kappa) + 1) (`nesterov_momentum`, momentum="auto") about sqrt(kappa).
@@ -171,8 +171,3 @@ def loss_scale(moments):
     """The size of the terms whose difference is gram's loss, y's variance yy / S: the loss is
     rounded to a few machine epsilons of it (see `gradient.increase_allowance`)."""
     return moments.yy / moments.weight if moments.weight > 0.0 else 0.0
-
-
-def auto_lr(moments, fit_intercept=True, shift=None, precondition=None):
-    """1 / L, the step of lr="auto": the loss decreases at every iteration."""
-    return 1.0 / largest_curvature(moments, fit_intercept, shift, precondition)

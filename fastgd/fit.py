@@ -40,7 +40,19 @@ from ._validation import (
 from .backend import Run, Settings
 from .curvature import loss_scale, stable_limit
 from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
-from .gradient import EPSILON, L1, L2, LR, RULE_SIZE, increase_allowance, stationarity
+from .gradient import (
+    EPSILON,
+    L1,
+    L2,
+    LR,
+    MOMENTUM,
+    NOISE,
+    OFFSET,
+    RULE_SIZE,
+    SLOPE,
+    increase_allowance,
+    stationarity,
+)
 from .gradient import penalty as penalty_of
 from .plan import make_plan
 from .result import FitResult
@@ -278,7 +290,8 @@ def fit(
         tol if tol_given else None, known, start_gradient, d, n_terms, factor
     )
     noise = increase_allowance(history[0], scale)
-    settings.rule[:5] = (step, checked_momentum, noise, slope, offset)
+    rule = settings.rule
+    rule[MOMENTUM], rule[NOISE], rule[SLOPE], rule[OFFSET] = checked_momentum, noise, slope, offset
     block = _block_size(X.shape, plan.method, n_iter, check_every if callback is not None else None)
     status, k, b = _iterate_in_blocks(run, b, w, settings, n_iter, block, history, callback)
     seconds = time.perf_counter() - start
@@ -290,10 +303,12 @@ def fit(
     bounds = stopping.bounds(
         moments, known, b, w, shift, precondition, fit_intercept, settings.rule
     )
-    b = coordinates.user_intercept(b, w, shift)
     if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
+        size = stopping.parameters_norm(b, w, precondition)
+        relative = bounds.distance / size if size > 0.0 else bounds.distance
         plain = not standardize, checked_momentum == 0.0  # what could still help
-        _warn_tol_unmet(tol, n_iter, bounds.distance, b, w, precondition, shift, auto, plain)
+        _warn_tol_unmet(tol, n_iter, relative, auto, plain)
+    b = coordinates.user_intercept(b, w, shift)
 
     return FitResult(
         intercept=b,
@@ -435,18 +450,10 @@ def _iterate_in_blocks(
 
 
 def _warn_tol_unmet(
-    tol: float,
-    n_iter: int,
-    distance: float,
-    b: float,
-    w: np.ndarray,
-    precondition: np.ndarray,
-    shift: np.ndarray,
-    auto: bool,
-    plain: tuple[bool, bool],
+    tol: float, n_iter: int, relative: float, auto: bool, plain: tuple[bool, bool]
 ) -> None:
-    size = stopping.parameters_norm(coordinates.intercept_of_shifted(b, w, shift), w, precondition)
-    relative = distance / size if size > 0.0 else distance
+    """The ConvergenceWarning: `relative` is the distance bound over the parameters' size;
+    `plain`: whether standardize and momentum were off (they could still help)."""
     unused = [name for name, off in zip(("standardize=True", "momentum='auto'"), plain) if off]
     if not auto:
         unused.append("lr='auto'")
