@@ -125,10 +125,10 @@ def convert_array(array, dtype, name):
     if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize:
         overflowed = np.isinf(converted) & np.isfinite(array)
         if overflowed.any():
-            index = int(np.argmax(overflowed))
+            index = np.unravel_index(int(np.argmax(overflowed)), array.shape)
             raise ValueError(
-                f"{name}[{index}] is {array[index]}, too large for {dtype} (X's dtype): pass X "
-                f"as float64, e.g. X.astype(np.float64), or rescale {name}"
+                f"{name}[{', '.join(map(str, index))}] is {array[index]}, too large for {dtype} "
+                f"(X's dtype): pass X as float64, e.g. X.astype(np.float64), or rescale {name}"
             )
     return converted
 
@@ -146,14 +146,17 @@ def check_X_shape(X: Any) -> None:
         raise ValueError("X has no features (shape (n, 0)): pass at least one column")
 
 
-def check_y_shape(y: Any, n_rows: int) -> Any:
-    """y as a 1-D array of n_rows values ((n, 1) is reshaped, without a copy)."""
+def check_y_shape(y: Any, n_rows: int, several: bool = False) -> Any:
+    """y as a 1-D array of n_rows values ((n, 1) is reshaped, without a copy), or with
+    `several` targets allowed, (n, k) for k >= 2 as it is."""
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.reshape(y.shape[0])
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must have shape (n,) (or (n, 1)), got shape {y.shape}; fastgd fits one target"
-        )
+    if several and y.ndim == 2 and y.shape[1] == 0:
+        raise ValueError(f"y has shape {y.shape}: no targets; give it at least one column")
+    if y.ndim != 1 and not (several and y.ndim == 2):
+        allowed = "(n,) or (n, k) for k targets" if several else "(n,) (or (n, 1))"
+        where = "" if several else "; several targets are fitted from host or Dask arrays"
+        raise ValueError(f"y must have shape {allowed}, got shape {y.shape}{where}")
     if y.shape[0] != n_rows:
         raise ValueError(
             f"X and y must have the same number of rows, got X with {n_rows} and y with "
@@ -202,7 +205,7 @@ def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any
     if X.ndim == 1:
         X = X.reshape(-1, 1)  # a view: (n,) C-contiguous becomes (n, 1) without a copy
 
-    y = check_y_shape(as_array(y, "y"), X.shape[0])
+    y = check_y_shape(as_array(y, "y"), X.shape[0], several=True)
     y = convert_array(y, dtype, "y")
 
     total_weight = float(X.shape[0])
@@ -284,22 +287,39 @@ def check_count(value, name, *, minimum):
     return count
 
 
-def check_start(b0, w0, n_features):
-    """The starting intercept as a float and the starting coefficients as a new float64 array."""
-    b0 = check_real(b0, "b0")
+def check_start(b0, w0, n_features, n_targets=None):
+    """The starting point as new float64 arrays B (k,) and W (k, d), k = n_targets (1 when y
+    is 1-D, n_targets None): b0 a number or, for several targets, one per target (k,); w0 one
+    value per feature (d,), or for several targets (k, d) (a (d,) w0 starts every target
+    there)."""
+    k = 1 if n_targets is None else n_targets
+    if n_targets is None or np.ndim(b0) == 0:
+        B = np.full(k, check_real(b0, "b0"))
+    else:
+        B = np.array(as_array(b0, "b0"), dtype=np.float64)
+        if B.shape != (k,):
+            raise ValueError(
+                f"b0 must be a number or one per target, shape ({k},), got shape {B.shape}"
+            )
+        if not np.all(np.isfinite(B)):
+            raise ValueError(f"b0 must be finite, got {B}")
+    W = np.zeros((k, n_features))
     if w0 is None:
-        return b0, np.zeros(n_features)
+        return B, W
     w0 = as_array(w0, "w0")
     if w0.ndim == 0 and n_features == 1:
         w0 = w0.reshape(1)
-    if w0.shape != (n_features,):
+    shapes = [(n_features,)] + ([(k, n_features)] if n_targets is not None else [])
+    if w0.shape not in shapes:
+        several = f", or ({k}, {n_features}) one row per target" if n_targets else ""
         raise ValueError(
-            f"w0 must have one value per feature, shape ({n_features},), got shape {w0.shape}"
+            f"w0 must have one value per feature, shape ({n_features},){several}, got shape "
+            f"{w0.shape}"
         )
-    w0 = np.array(w0, dtype=np.float64)  # always a copy: the fit updates it in place
-    if not np.all(np.isfinite(w0)):
+    W[:] = w0  # always a copy: the fit updates it in place
+    if not np.all(np.isfinite(W)):
         raise ValueError(f"w0 must be finite, got {w0}")
-    return b0, w0
+    return B, W
 
 
 def check_threads(threads):
@@ -438,10 +458,10 @@ def check_dask_data(X, y, sample_weight=None):
     X = X.astype(dtype, copy=False)
     row_chunks = X.chunks[0]
 
-    y = check_y_shape(_as_dask(y, "y", da, row_chunks), X.shape[0])
+    y = check_y_shape(_as_dask(y, "y", da, row_chunks), X.shape[0], several=True)
     y = y.astype(dtype, copy=False)
     if y.chunks[0] != row_chunks:
-        y = y.rechunk((row_chunks,))
+        y = y.rechunk((row_chunks,) if y.ndim == 1 else (row_chunks, (y.shape[1],)))
 
     total_weight = float(X.shape[0])
     if sample_weight is not None:

@@ -12,9 +12,9 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
-from .gradient import kernel_epsilon, kernel_shift, n_sums, partial_sums
-from .iteration import steps
-from .moments import centered_moments, compile_moments
+from .gradient import kernel_epsilon, kernel_shift, n_sums, partial_sums, target_sums
+from .iteration import steps, steps_targets
+from .moments import centered_moments, compile_moments, target_moments
 from .threads import numba_threads
 
 
@@ -154,4 +154,150 @@ class Run:
             return self._iterate(
                 *self.data, self.epsilon, self.total_weight, b, w, k_start, k_stop, rule,
                 kernel_shift(shift), precondition, velocity, self.partials, self.sums, history,
+            )  # fmt: skip
+
+
+# Several targets (y of shape (n, k)): the same structure, with `gradient.target_sums` reading
+# each row of X once for all k targets and `iteration.steps_targets` stepping them together.
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def serial_target_sums(X, Y, sample_weight, epsilon, B, W, shift, partials):
+    target_sums(X, Y, sample_weight, B, W, shift, epsilon, partials[0])
+
+
+@njit(fastmath=FASTMATH, cache=True, parallel=True)
+def parallel_target_sums(X, Y, sample_weight, epsilon, B, W, shift, partials):
+    n_blocks = partials.shape[0]
+    n = X.shape[0]
+    for c in prange(n_blocks):
+        start = c * n // n_blocks
+        stop = (c + 1) * n // n_blocks
+        rows_X, rows_Y = X[start:stop], Y[start:stop]
+        if sample_weight is None:
+            target_sums(rows_X, rows_Y, None, B, W, shift, epsilon, partials[c])
+        else:
+            weights = sample_weight[start:stop]
+            target_sums(rows_X, rows_Y, weights, B, W, shift, epsilon, partials[c])
+
+
+@njit(nogil=True, inline="always")
+def _evaluate_targets(block_sums, X, Y, sample_weight, epsilon, partials, total_weight, B, W,
+                      shift, sums, losses):  # fmt: skip
+    """Fill sums (k, d + 2) and losses (k,) at (B, W (k, d)), the blocks added in a fixed
+    order."""
+    n_targets, d = W.shape
+    block_sums(X, Y, sample_weight, epsilon, B, W, shift, partials)
+    for t in range(n_targets):
+        for j in range(d + 2):
+            total = 0.0
+            for c in range(partials.shape[0]):
+                total += partials[c, t, j]
+            sums[t, j] = total
+        losses[t] = sums[t, 0] / total_weight
+
+
+@njit(nogil=True, inline="always")
+def _target_loss_serial(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift, sums,
+                        losses):  # fmt: skip
+    _evaluate_targets(serial_target_sums, X, Y, sample_weight, epsilon, partials, total_weight,
+                      B, W, shift, sums, losses)  # fmt: skip
+
+
+@njit(nogil=True, inline="always")
+def _target_loss_parallel(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift,
+                          sums, losses):  # fmt: skip
+    _evaluate_targets(parallel_target_sums, X, Y, sample_weight, epsilon, partials,
+                      total_weight, B, W, shift, sums, losses)  # fmt: skip
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
+def evaluate_targets_serial(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift,
+                            sums, losses):  # fmt: skip
+    _target_loss_serial(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift, sums,
+                        losses)  # fmt: skip
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
+def evaluate_targets_parallel(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift,
+                              sums, losses):  # fmt: skip
+    _target_loss_parallel(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift,
+                          sums, losses)  # fmt: skip
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
+def iterate_targets_serial(X, Y, sample_weight, epsilon, partials, total_weight, B, W, k_start,
+                           k_stop, rules, shift, precondition, velocities, sums, history, losses,
+                           active, reached):  # fmt: skip
+    return steps_targets(_target_loss_serial, X, Y, sample_weight, epsilon, partials,
+                         total_weight, B, W, k_start, k_stop, rules, shift, precondition,
+                         velocities, sums, history, losses, active, reached)  # fmt: skip
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
+def iterate_targets_parallel(X, Y, sample_weight, epsilon, partials, total_weight, B, W, k_start,
+                             k_stop, rules, shift, precondition, velocities, sums, history,
+                             losses, active, reached):  # fmt: skip
+    return steps_targets(_target_loss_parallel, X, Y, sample_weight, epsilon, partials,
+                         total_weight, B, W, k_start, k_stop, rules, shift, precondition,
+                         velocities, sums, history, losses, active, reached)  # fmt: skip
+
+
+class Targets:
+    """Several targets on the CPU (method="loop", y of shape (n, k)): one pass over X per
+    iteration serves all k of them. A `backend.Targets`."""
+
+    def __init__(self, X, Y, sample_weight, total_weight, threads):
+        n_targets, d = Y.shape[1], X.shape[1]
+        self.data = (X, Y, sample_weight)
+        self.total_weight = total_weight
+        self.threads = threads
+        self.partials = np.zeros((threads, n_targets, n_sums(d)))
+        self.sums = np.zeros((n_targets, n_sums(d)))
+        self.losses = np.zeros(n_targets)
+        serial = threads == 1
+        self._evaluate = evaluate_targets_serial if serial else evaluate_targets_parallel
+        self._iterate = iterate_targets_serial if serial else iterate_targets_parallel
+        self.moments = None
+        self.epsilon = None
+
+    def compile(self, B, W, settings, history, statistics=False):
+        if statistics:
+            compile_moments(*self.data, self.threads)
+        shift = kernel_shift(settings.shift)
+        self.epsilon = kernel_epsilon(settings.rule[0])
+        data = (*self.data, self.epsilon, self.partials, self.total_weight)
+        buffers = (self.sums, self.losses)
+
+        def compile_them():
+            compile_for(self._evaluate, (*data, B, W, shift, *buffers))
+            active, reached = np.ones(B.shape[0], np.bool_), np.zeros(B.shape[0], np.int64)
+            rest = (settings.rule, shift, settings.precondition, settings.velocity)
+            arguments = (*data, B, W, 0, 0, *rest, *buffers[:1], history, buffers[1], active,
+                         reached)  # fmt: skip
+            compile_for(self._iterate, arguments)
+
+        compile_once((self._evaluate, self._iterate), (*self.data[:3], self.epsilon, shift),
+                     compile_them)  # fmt: skip
+
+    def statistics(self, target):
+        """Target `target`'s `Moments`: one pass over X and every target, the first time."""
+        if self.moments is None:
+            self.moments = centered_moments(*self.data, self.threads)
+        return target_moments(self.moments, self.data[0].shape[1], target)
+
+    def sums_of(self, target):
+        return self.sums[target]
+
+    def evaluate(self, B, W, shift):
+        with numba_threads(self.threads):
+            self._evaluate(*self.data, self.epsilon, self.partials, self.total_weight, B, W,
+                           kernel_shift(shift), self.sums, self.losses)  # fmt: skip
+        return self.losses.copy()
+
+    def iterate(self, B, W, k_start, k_stop, settings, history, active, reached):
+        rules, shift, precondition, velocities = settings
+        with numba_threads(self.threads):
+            return self._iterate(
+                *self.data, self.epsilon, self.partials, self.total_weight, B, W, k_start,
+                k_stop, rules, kernel_shift(shift), precondition, velocities, self.sums, history,
+                self.losses, active, reached,
             )  # fmt: skip

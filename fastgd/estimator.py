@@ -83,14 +83,16 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,)
-    intercept_ : float
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        (n_targets, n_features) when y is 2-D, as in scikit-learn's LinearRegression.
+    intercept_ : float or ndarray of shape (n_targets,)
     lr_ : float
         The learning rate used (the one lr="auto" chose).
     momentum_ : float
         The momentum used (the one momentum="auto" chose).
-    n_iter_ : int
-        The gradient steps taken (fewer than n_iter when the tolerance was met).
+    n_iter_ : int or ndarray of shape (n_targets,)
+        The gradient steps taken (fewer than n_iter when the tolerance was met), per target for
+        a 2-D y.
     distance_bound_ : float
         A bound on the distance from the returned parameters to the least-squares optimum, in
         the standardized coordinates (units of y); see `fastgd.FitResult.distance_bound`.
@@ -138,8 +140,12 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
     ) -> LinearRegressionGD:
-        """Fit the model to X (n_samples, n_features) and y (n_samples,); return self."""
-        X, y = validate_data(self, X, y, dtype=_FLOATS, order="C", y_numeric=True)
+        """Fit the model to X (n_samples, n_features) and y (n_samples,) or, for several
+        targets fitted together (one pass over X serves all), (n_samples, n_targets); return
+        self."""
+        X, y = validate_data(
+            self, X, y, dtype=_FLOATS, order="C", y_numeric=True, multi_output=True
+        )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -170,12 +176,18 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
             )
         if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:
             warnings.warn(self._unconverged_message(result), ConvergenceWarning, stacklevel=2)
-        self.coef_ = result.coef
-        self.intercept_ = result.intercept
+        # A 2-D y has scikit-learn's 2-D shapes, (n, 1) too, which fit() reads as one target.
+        one_column = np.ndim(y) == 2 and y.shape[1] == 1
+        self.coef_ = result.coef.reshape(1, -1) if one_column else result.coef
+        self.intercept_: float | np.ndarray = result.intercept
+        if not self.fit_intercept:
+            self.intercept_ = 0.0  # as scikit-learn's linear models, whatever y's shape
+        elif one_column:
+            self.intercept_ = np.array([result.intercept])
+        self.n_iter_ = np.array([result.n_iter]) if one_column else result.n_iter
+        self.loss_curve_ = result.loss_history.reshape(1, -1) if one_column else result.loss_history
         self.lr_ = result.lr
         self.momentum_ = result.momentum
-        self.n_iter_ = result.n_iter
-        self.loss_curve_ = result.loss_history
         self.distance_bound_ = result.distance_bound
         self.coef_bound_ = result.coef_bound
         return self
@@ -201,7 +213,13 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         )
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """X @ coef_ + intercept_, for X of shape (n_samples, n_features)."""
+        """X @ coef_.T + intercept_, for X of shape (n_samples, n_features): (n_samples,), or
+        (n_samples, n_targets) when fitted to several."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        return X @ self.coef_ + self.intercept_
+        return X @ self.coef_.T + self.intercept_
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y of shape (n, k): fitted together
+        return tags

@@ -37,7 +37,7 @@ from ._validation import (
     locate_non_finite,
     locate_non_finite_dask,
 )
-from .backend import Run, Settings
+from .backend import Settings, Targets
 from .curvature import loss_scale, stable_limit
 from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
 from .gradient import (
@@ -54,7 +54,7 @@ from .gradient import (
     stationarity,
 )
 from .gradient import penalty as penalty_of
-from .plan import make_plan
+from .plan import make_plan, make_targets
 from .result import FitResult
 
 
@@ -89,8 +89,12 @@ def fit(
     X : array of shape (n,) or (n, d)
         The features. C-contiguous float64 or float32 arrays are used without a copy; other real
         dtypes are converted once. The caller's arrays are never modified.
-    y : array of shape (n,) or (n, 1)
-        The targets; converted to X's float dtype.
+    y : array of shape (n,), or (n, k) for k targets
+        The targets; converted to X's float dtype. A 2-D y fits k models that share X at once
+        (on the CPU one pass over X per step serves them all; on the GPU and Dask each target
+        makes its own passes), each target's result the one its own fit gives: the
+        `FitResult` then has a leading axis of k (coef (k, d), intercept (k,), ...; see
+        `FitResult`). (n, 1) is one target, with 1-D results.
     lr : float > 0 or "auto"
         The learning rate of the lecture's update b <- b - lr * dloss/db, w <- w - lr * dloss/dw.
         "auto" (the default) uses 1/L, L the largest eigenvalue of the loss's Hessian, computed
@@ -99,7 +103,8 @@ def fit(
     n_iter : int >= 0
         The (maximum) number of gradient steps, 1000 by default.
     b0, w0 : float and array of shape (d,), optional
-        The starting point (zeros by default).
+        The starting point (zeros by default); for k targets b0 may also be (k,) and w0
+        (k, d).
     device : "auto", "cpu" or "cuda"
         "auto" runs on a GPU when the data already is on one, or when a GPU is usable and the
         data is large (see `plan.make_plan`); else on the CPU. X, y and sample_weight may be GPU
@@ -122,7 +127,8 @@ def fit(
         computed, and tol bounds the gradient's reduction instead: |g| <= tol |g_0|.)
     callback : callable, optional
         Called as callback(k, intercept, coef, loss) every `check_every` iterations with the
-        current iterate; returning True stops the fit there.
+        current iterate (arrays of shape (k,), (k, d), (k,) for k targets); returning True
+        stops the fit there.
     check_every : int >= 1, optional
         Iterations between callbacks (default: enough for about 10**7 values, n * d per
         iteration in the loop, (d + 1)**2 in gram, so that calling back costs well under 1%).
@@ -209,8 +215,10 @@ def fit(
     huber = _check_loss(loss, epsilon, method)
     if huber:  # the loop: the Huber loss has no sufficient statistics
         method = "loop"
-    b, w = check_start(b0, w0, X.shape[1])
-    if not fit_intercept and b != 0.0:
+    several = y.ndim == 2  # k targets y (n, k); a 1-D y keeps the scalar shapes
+    n_targets = y.shape[1] if several else 1
+    B, W = check_start(b0, w0, X.shape[1], n_targets if several else None)
+    if not fit_intercept and np.any(B != 0.0):
         raise ValueError(
             f"b0={b0!r} but fit_intercept=False: the model y ~ X @ w has no intercept; leave b0 "
             "at 0, or subtract the offset from y first"
@@ -226,41 +234,49 @@ def fit(
         X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
         moments_needed=moments_needed, data=kind,
     )  # fmt: skip
-    run: Run = plan.run(X, y, sample_weight, total_weight, plan.threads)
-    history = np.empty(n_iter + 1)
+    targets = make_targets(plan, X, y, sample_weight, total_weight)
+    history = np.empty((n_targets, n_iter + 1))
     d = X.shape[1]
     shift, precondition = coordinates.plain(d, fit_intercept)
-    settings = Settings(np.zeros(RULE_SIZE), shift, precondition, np.zeros(d + 1))
-    settings.rule[EPSILON] = float(epsilon) if huber else math.inf
+    rules = np.zeros((n_targets, RULE_SIZE))
+    rules[:, EPSILON] = float(epsilon) if huber else math.inf
+    settings = Settings(rules, shift, precondition, np.zeros((n_targets, d + 1)))
     # Standardized fits run the kernels that shift the rows: compiled now too (a placeholder).
     compiled = settings._replace(shift=np.ones(d)) if standardize else settings
-    run.compile(b, w, compiled, history, statistics=moments_needed)
+    targets.compile(B, W, compiled, history, statistics=moments_needed)
 
     start = time.perf_counter()
-    moments = None
+    moments: list[Any] = [None] * n_targets
     if moments_needed or plan.method == "gram":
-        moments = run.statistics()
-        if not (np.all(np.isfinite(moments.mean)) and np.all(np.isfinite(moments.comoment))):
-            raise locate_non_finite(X, y) or DivergenceError(
-                "the data's moments overflow: the data is too large in magnitude; scale X and y "
-                "(e.g. standardize them)"
-            )
-    if standardize:
+        moments = [targets.statistics(t) for t in range(n_targets)]
+        for each in moments:
+            if not (np.all(np.isfinite(each.mean)) and np.all(np.isfinite(each.comoment))):
+                raise locate_non_finite(X, y) or DivergenceError(
+                    "the data's moments overflow: the data is too large in magnitude; scale X "
+                    "and y (e.g. standardize them)"
+                )
+    if standardize:  # from X's moments, the same in every target's
         settings = settings._replace(
-            **dict(zip(("shift", "precondition"), coordinates.standardized(moments, fit_intercept)))
+            **dict(
+                zip(("shift", "precondition"), coordinates.standardized(moments[0], fit_intercept))
+            )
         )
     shift, precondition = settings.shift, settings.precondition
-    settings.rule[L2], settings.rule[L1] = l2, l1
-    b = coordinates.intercept_of_shifted(b, w, shift)
-    history[0] = run.evaluate(b, w, shift) + penalty_of(settings.rule, w, precondition)
-    if not math.isfinite(history[0]):
+    rules[:, L2], rules[:, L1] = l2, l1
+    for t in range(n_targets):
+        B[t] = coordinates.intercept_of_shifted(B[t], W[t], shift)
+    history[:, 0] = targets.evaluate(B, W, shift)
+    for t in range(n_targets):
+        history[t, 0] += penalty_of(rules[t], W[t], precondition)
+    if not np.all(np.isfinite(history[:, 0])):
+        worst = history[:, 0][~np.isfinite(history[:, 0])][0]
         raise locate_non_finite(X, y) or DivergenceError(
-            f"the loss at the starting point overflows (it is {history[0]}): the data or the "
+            f"the loss at the starting point overflows (it is {worst}): the data or the "
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
-    spectrum = None
-    if moments is not None:
-        spectrum = curvature.spectrum(moments, fit_intercept, shift, precondition, ridge=l2)
+    spectrum = None  # the Hessian's: X's alone, the same for every target
+    if moments[0] is not None:
+        spectrum = curvature.spectrum(moments[0], fit_intercept, shift, precondition, ridge=l2)
         if not huber:  # the squared error's conditioning; the Huber loss's is not known
             _warn_if_ill_conditioned(spectrum, standardize)
     if isinstance(checked_lr, str):
@@ -271,63 +287,93 @@ def fit(
     if isinstance(checked_momentum, str):
         assert spectrum is not None
         checked_momentum = curvature.nesterov_momentum(step, spectrum.pace)
-    # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
-    scale = loss_scale(moments) if plan.method == "gram" else 0.0
-    settings.rule[LR] = step
-    start_gradient = math.nan
-    if tol_given and huber:  # from the Huber loss's own sums at the start (the Run keeps them)
-        sums = run.sums  # type: ignore[attr-defined]
-        start_gradient = float(
-            stationarity(sums, total_weight, settings.rule, b, w, precondition)[0]
-        )
-    elif tol_given:
-        start_gradient = stopping.gradient_norm(moments, b, w, shift, precondition, settings.rule)
+    rules[:, LR], rules[:, MOMENTUM] = step, checked_momentum
     # For the Huber loss mu is not known: tol bounds the gradient's reduction.
     known = None if huber else spectrum
     n_terms = 1 if plan.method == "gram" else X.shape[0]
     factor = 3.0 if l1 > 0.0 else 1.0  # the distance bound's multiple of |G| / mu
-    slope, offset = stopping.rule(
-        tol if tol_given else None, known, start_gradient, d, n_terms, factor
-    )
-    noise = increase_allowance(history[0], scale)
-    rule = settings.rule
-    rule[MOMENTUM], rule[NOISE], rule[SLOPE], rule[OFFSET] = checked_momentum, noise, slope, offset
+    for t in range(n_targets):
+        rule = rules[t]
+        start_gradient = math.nan
+        if tol_given and huber:  # from the Huber loss's own sums at the start
+            start_gradient = float(
+                stationarity(targets.sums_of(t), total_weight, rule, B[t], W[t], precondition)[0]
+            )
+        elif tol_given:
+            start_gradient = stopping.gradient_norm(
+                moments[t], B[t], W[t], shift, precondition, rule
+            )
+        rule[SLOPE], rule[OFFSET] = stopping.rule(
+            tol if tol_given else None, known, start_gradient, d, n_terms, factor
+        )
+        # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
+        scale = loss_scale(moments[t]) if plan.method == "gram" else 0.0
+        rule[NOISE] = increase_allowance(history[t, 0], scale)
     block = _block_size(X.shape, plan.method, n_iter, check_every if callback is not None else None)
-    status, k, b = _iterate_in_blocks(run, b, w, settings, n_iter, block, history, callback)
+    status, k, reached = _iterate_in_blocks(
+        targets, B, W, settings, n_iter, block, history, callback, several
+    )
     seconds = time.perf_counter() - start
     if l1 > 0.0 and checked_momentum > 0.0:
         # FISTA's iterate is the look-ahead point theta = x + m v; its proximal point x, whose
         # coefficients the soft-threshold set to exact zeros, is the estimate.
-        b -= checked_momentum * settings.velocity[0]
-        w -= checked_momentum * settings.velocity[1:]
-    bounds = stopping.bounds(
-        moments, known, b, w, shift, precondition, fit_intercept, settings.rule
-    )
-    if tol_given and status != CONVERGED and k == n_iter and n_iter > 0:
-        size = stopping.parameters_norm(b, w, precondition)
-        relative = bounds.distance / size if size > 0.0 else bounds.distance
+        B -= checked_momentum * settings.velocity[:, 0]
+        W -= checked_momentum * settings.velocity[:, 1:]
+    bounds = [
+        stopping.bounds(moments[t], known, B[t], W[t], shift, precondition, fit_intercept, rules[t])
+        for t in range(n_targets)
+    ]
+    unconverged = reached == n_iter if status != CONVERGED else np.zeros(n_targets, bool)
+    if tol_given and n_iter > 0 and unconverged.any():
+        relative = max(
+            _relative_distance(bounds[t].distance, B[t], W[t], precondition)
+            for t in np.flatnonzero(unconverged)
+        )
         plain = not standardize, checked_momentum == 0.0  # what could still help
         _warn_tol_unmet(tol, n_iter, relative, auto, plain)
-    b = coordinates.user_intercept(b, w, shift)
+    for t in range(n_targets):
+        B[t] = coordinates.user_intercept(B[t], W[t], shift)
 
-    return FitResult(
-        intercept=b,
-        coef=w,
-        loss=float(history[k]),
-        loss_history=history[: k + 1].copy() if k < n_iter else history,
-        n_iter=k,
+    common = dict(
         device=plan.device,
         seconds=seconds,
-        threads=run.threads if plan.threads is None else plan.threads,
+        threads=targets.threads if plan.threads is None else plan.threads,
         converged=status == CONVERGED,
         method=plan.method,
         lr=step,
         momentum=checked_momentum,
         standardized=standardize,
-        distance_bound=bounds.distance,
-        intercept_bound=bounds.intercept,
-        coef_bound=bounds.coef,
     )
+    if not several:
+        return FitResult(
+            intercept=float(B[0]),
+            coef=W[0],
+            loss=float(history[0, k]),
+            loss_history=history[0, : k + 1].copy() if k < n_iter else history[0],
+            n_iter=k,
+            distance_bound=bounds[0].distance,
+            intercept_bound=bounds[0].intercept,
+            coef_bound=bounds[0].coef,
+            **common,
+        )
+    for t in range(n_targets):  # a target that stopped early stays there: so does its loss
+        history[t, reached[t] + 1 : k + 1] = history[t, reached[t]]
+    return FitResult(
+        intercept=B,
+        coef=W,
+        loss=history[:, k].copy(),
+        loss_history=history[:, : k + 1].copy() if k < n_iter else history,
+        n_iter=reached,
+        distance_bound=np.array([each.distance for each in bounds]),
+        intercept_bound=np.array([each.intercept for each in bounds]),
+        coef_bound=np.array([each.coef for each in bounds]),
+        **common,
+    )
+
+
+def _relative_distance(distance: float, b: float, w: np.ndarray, precondition: np.ndarray) -> float:
+    size = stopping.parameters_norm(b, w, precondition)
+    return distance / size if size > 0.0 else distance
 
 
 def _check_loss(loss: object, epsilon: object, method: str) -> bool:
@@ -419,34 +465,52 @@ def _block_size(shape: tuple[int, int], method: str, n_iter: int, check_every: i
 
 
 def _iterate_in_blocks(
-    run: Run,
-    b: float,
-    w: np.ndarray,
+    targets: Targets,
+    B: np.ndarray,
+    W: np.ndarray,
     settings: Settings,
     n_iter: int,
     block: int,
     history: np.ndarray,
-    callback: Callable[[int, float, np.ndarray, float], bool | None] | None,
-) -> tuple[int, int, float]:
-    """The fit's iterations, one block at a time: (status, k reached, b); w is updated in place.
-    b is the kernels' intercept (`coordinates`); callbacks and FitInterrupted get the user's.
-    Between blocks: divergence is raised, convergence and the callback stop, Ctrl-C raises
+    callback: Callable[..., bool | None] | None,
+    several: bool,
+) -> tuple[int, int, np.ndarray]:
+    """The fit's iterations, one block at a time: (status, k reached, each target's last
+    iterate); B and W are updated in place (B: the kernels' intercepts, `coordinates`;
+    callbacks and FitInterrupted get the user's, as scalars for a 1-D y). Between blocks:
+    divergence is raised, convergence of every target and the callback stop, Ctrl-C raises
     FitInterrupted at the block's last iterate."""
     k, status = 0, RAN
+    active = np.ones(B.shape[0], dtype=np.bool_)
+    reached = np.zeros(B.shape[0], dtype=np.int64)
     with Interruptible(several_blocks=n_iter > block) as interrupted:
         while k < n_iter:
             stop = min(n_iter, k + block)
-            status, k, b = run.iterate(b, w, k, stop, settings, history)
+            status, target, k = targets.iterate(B, W, k, stop, settings, history, active, reached)
             if status in (LOSS_NOT_FINITE, PARAMS_NOT_FINITE, LOSS_INCREASED):
-                raise DivergenceError(_divergence_message(status, k, settings, history, run))
+                raise DivergenceError(
+                    _divergence_message(status, k, target, settings, history, targets, several)
+                )
             if status == CONVERGED:
                 break
-            intercept = coordinates.user_intercept(b, w, settings.shift)
-            if callback is not None and callback(k, intercept, w.copy(), history[k]):
+            reached[active] = k
+            if callback is None and not interrupted():
+                continue
+            intercepts = np.array(
+                [coordinates.user_intercept(B[t], W[t], settings.shift) for t in range(B.shape[0])]
+            )
+            losses = history[np.arange(B.shape[0]), reached]
+            now = (
+                (intercepts, W.copy(), losses)
+                if several
+                else (intercepts[0], W[0].copy(), float(losses[0]))
+            )
+            if callback is not None and callback(k, *now):
                 break
             if interrupted():
-                raise FitInterrupted(k, intercept, w.copy(), float(history[k]))
-    return status, k, b
+                raise FitInterrupted(k, *now)
+    reached[active] = k
+    return status, k, reached
 
 
 def _warn_tol_unmet(
@@ -522,12 +586,13 @@ def _short_e(value: float) -> str:
     return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{value:.1e}").replace("e+", "e")
 
 
-def _limit_note(lr: float, run: Run, precondition: np.ndarray, shift: np.ndarray) -> str:
+def _limit_note(lr: float, targets: Targets, precondition: np.ndarray, shift: np.ndarray) -> str:
     """ ": lr=0.001 exceeds the stable limit 4.0e-4 for this data" when it does, else " for
     this data"; computed on this error path only (for the loop it costs one pass)."""
     fit_intercept = bool(precondition[0] > 0.0)
     try:
-        L = curvature.largest_curvature(run.statistics(), fit_intercept, shift, precondition)
+        moments = targets.statistics(0)  # the curvature is X's: any target's moments will do
+        L = curvature.largest_curvature(moments, fit_intercept, shift, precondition)
     except (ArithmeticError, ValueError, np.linalg.LinAlgError):
         return " for this data"
     limit = 2.0 / L if L > 0.0 else math.inf
@@ -537,22 +602,26 @@ def _limit_note(lr: float, run: Run, precondition: np.ndarray, shift: np.ndarray
 
 
 def _divergence_message(
-    status: int, k: int, settings: Settings, history: np.ndarray, run: Run
-) -> str:
-    lr, momentum = float(settings.rule[0]), float(settings.rule[1])
+    status: int, k: int, target: int, settings: Settings, history: np.ndarray,
+    targets: Targets, several: bool,
+) -> str:  # fmt: skip
+    lr, momentum = float(settings.rule[target, LR]), float(settings.rule[target, MOMENTUM])
+    losses = history[target]
     if status == LOSS_INCREASED and momentum == 0.0:
         what = (
-            f"the loss rose from {history[k - 1]:.6g} to {history[k]:.6g}, which a step "
+            f"the loss rose from {losses[k - 1]:.6g} to {losses[k]:.6g}, which a step "
             "below the stable limit never does"
         )
     elif status == LOSS_INCREASED:
         what = (
-            f"the loss rose to {history[k]:.6g}, above its starting value {history[0]:.6g}, "
+            f"the loss rose to {losses[k]:.6g}, above its starting value {losses[0]:.6g}, "
             f"which with momentum={momentum:g} a step up to 1/L (lr='auto') never does"
         )
     else:
         what = f"the {'loss' if status == LOSS_NOT_FINITE else 'parameters'} stopped being finite"
-    note = _limit_note(lr, run, settings.precondition, settings.shift)
+    if several:
+        what = f"on target {target} (y[:, {target}]), {what}"
+    note = _limit_note(lr, targets, settings.precondition, settings.shift)
     return (
         f"gradient descent diverged at iteration {k} (lr={lr:g}): {what}; the learning rate is "
         f"too large{note}; use lr='auto' or a smaller lr, or scale X and y"

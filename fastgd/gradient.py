@@ -53,6 +53,7 @@ import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
+from ._prefetch import prefetch
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, RAN
 
 # The per-fit constants of a step and of the stopping rule, packed in one float64 array
@@ -175,6 +176,150 @@ def partial_sums(X, y, sample_weight, b, w, shift, epsilon, out):
         _sums_one_feature(X.reshape(n), y, sample_weight, b, w[0], h, epsilon, out)
     else:
         _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out)
+
+
+# Rows per block of `target_sums`: a block of X and Y, transposed, stays in the L1/L2 cache.
+TARGET_BLOCK_ROWS = 256
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
+    """The partial sums of k targets in one pass over X: out[t] is `partial_sums` of X and the
+    target Y[:, t] at (B[t], W[t]), for Y (n, k), B (k,), W (k, d), out (k, d + 2).
+
+    Each row of X is read from memory once for all targets. The rows go by blocks: a block of
+    X (shifted) and of Y is copied, transposed, into small arrays that stay in cache; each
+    target's residuals (and weights) then run over contiguous columns from index 0, which
+    vectorize (as in the moment pass, fastgd/moments.py), and the sums r_t . x_j are taken
+    four targets by four features at a time, so that each value loaded serves four products.
+    With 2 d k multiply-adds per row the arithmetic takes about as long as reading the rows:
+    the next block is prefetched while a block computes, so that the two overlap.
+    """
+    n, d = X.shape
+    k = Y.shape[1]
+    # Rows of the scratch 8 values longer than a block: with a power-of-two stride, the
+    # transposing copy hits the same cache set for every column.
+    columns = np.empty((d, TARGET_BLOCK_ROWS + 8))
+    residuals = np.empty((k, TARGET_BLOCK_ROWS + 8))
+    for t in range(k):
+        for j in range(d + 2):
+            out[t, j] = 0.0
+    for start in range(0, n, TARGET_BLOCK_ROWS):
+        stop = min(start + TARGET_BLOCK_ROWS, n)
+        rows = stop - start
+        block_X, block_Y = X[start:stop], Y[start:stop]
+        # Column by column (Y's as each target's residuals start): contiguous stores from
+        # strided loads, twice as fast as row by row (strided stores).
+        for j in range(d):
+            column = columns[j]
+            h = 0.0 if shift is None else shift[j]
+            for i in range(rows):
+                column[i] = block_X[i, j] - h
+        # The next block's rows, a share per target: they arrive while this block computes.
+        ahead_X, ahead_Y = X[stop : stop + TARGET_BLOCK_ROWS], Y[stop : stop + TARGET_BLOCK_ROWS]
+        # One prefetch per 8 values: a 64-byte line of float64 (half a line of float32).
+        lines_X = (ahead_X.shape[0] * d + 7) // 8
+        lines_Y = (ahead_Y.shape[0] * k + 7) // 8
+        for t in range(k):
+            for line in range(t * lines_X // k, (t + 1) * lines_X // k):
+                prefetch(ahead_X, line * 8)
+            for line in range(t * lines_Y // k, (t + 1) * lines_Y // k):
+                prefetch(ahead_Y, line * 8)
+            r = residuals[t]
+            b = B[t]
+            for i in range(rows):
+                r[i] = block_Y[i, t] - b
+            # Four features per sweep of r: a quarter of the loads and stores of r.
+            for j in range(0, d - 3, 4):
+                c0, c1, c2, c3 = columns[j], columns[j + 1], columns[j + 2], columns[j + 3]
+                w0, w1, w2, w3 = W[t, j], W[t, j + 1], W[t, j + 2], W[t, j + 3]
+                for i in range(rows):
+                    r[i] -= (c0[i] * w0 + c1[i] * w1) + (c2[i] * w2 + c3[i] * w3)
+            for j in range(d - d % 4, d):
+                column = columns[j]
+                w = W[t, j]
+                for i in range(rows):
+                    r[i] -= column[i] * w
+            s_rr = 0.0
+            s_r = 0.0
+            if epsilon is not None:  # the Huber loss: huber'(r) / 2 takes r's place
+                for i in range(rows):
+                    value, slope = _huber(r[i], epsilon)
+                    s = 1.0 if sample_weight is None else sample_weight[start + i]
+                    s_rr += s * value
+                    s_r += s * slope
+                    r[i] = s * slope
+            elif sample_weight is None:
+                for i in range(rows):
+                    s_rr += r[i] * r[i]
+                    s_r += r[i]
+            else:
+                weights = sample_weight[start:stop]
+                for i in range(rows):
+                    sr = weights[i] * r[i]
+                    s_rr += sr * r[i]
+                    s_r += sr
+                    r[i] = sr
+            out[t, 0] += s_rr
+            out[t, 1] += s_r
+        _add_products(residuals, columns, rows, out)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _add_products(residuals, columns, rows, out):
+    """out[t, 2 + j] += residuals[t, :rows] . columns[j, :rows], by tiles of four targets and
+    four features (16 sums in registers, 8 loads per 16 products), then the remainders."""
+    k, d = residuals.shape[0], columns.shape[0]
+    k4, d4 = k - k % 4, d - d % 4
+    for t in range(0, k4, 4):
+        r0, r1, r2, r3 = residuals[t], residuals[t + 1], residuals[t + 2], residuals[t + 3]
+        for j in range(0, d4, 4):
+            c0, c1, c2, c3 = columns[j], columns[j + 1], columns[j + 2], columns[j + 3]
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+            for i in range(rows):
+                a0, a1, a2, a3 = r0[i], r1[i], r2[i], r3[i]
+                z0, z1, z2, z3 = c0[i], c1[i], c2[i], c3[i]
+                s00 += a0 * z0
+                s01 += a0 * z1
+                s02 += a0 * z2
+                s03 += a0 * z3
+                s10 += a1 * z0
+                s11 += a1 * z1
+                s12 += a1 * z2
+                s13 += a1 * z3
+                s20 += a2 * z0
+                s21 += a2 * z1
+                s22 += a2 * z2
+                s23 += a2 * z3
+                s30 += a3 * z0
+                s31 += a3 * z1
+                s32 += a3 * z2
+                s33 += a3 * z3
+            out[t, 2 + j] += s00
+            out[t, 3 + j] += s01
+            out[t, 4 + j] += s02
+            out[t, 5 + j] += s03
+            out[t + 1, 2 + j] += s10
+            out[t + 1, 3 + j] += s11
+            out[t + 1, 4 + j] += s12
+            out[t + 1, 5 + j] += s13
+            out[t + 2, 2 + j] += s20
+            out[t + 2, 3 + j] += s21
+            out[t + 2, 4 + j] += s22
+            out[t + 2, 5 + j] += s23
+            out[t + 3, 2 + j] += s30
+            out[t + 3, 3 + j] += s31
+            out[t + 3, 4 + j] += s32
+            out[t + 3, 5 + j] += s33
+    for t in range(k):
+        r = residuals[t]
+        for j in range(d4 if t < k4 else 0, d):
+            column = columns[j]
+            total = 0.0
+            for i in range(rows):
+                total += r[i] * column[i]
+            out[t, 2 + j] += total
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")

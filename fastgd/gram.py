@@ -29,9 +29,10 @@ import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
+from .backend import Columns
 from .compiled import compile_for, compile_once
 from .iteration import steps
-from .moments import Moments, centered_moments, compile_moments
+from .moments import Moments, centered_moments, compile_moments, target_moments
 
 
 # Inlined into `iterate`: as a call it doubled the time of a step (about 35 ns against 18 ns
@@ -130,3 +131,33 @@ class Run:
     def iterate(self, b, w, k_start, k_stop, settings, history):
         weight, mean, comoment = self.statistics()
         return iterate(weight, mean, comoment, b, w, k_start, k_stop, *settings, self.sums, history)
+
+
+class Targets(Columns):
+    """Several targets (y of shape (n, k)) by the gram method: the moments of X and all k
+    targets in one pass over the data (the X-y cross-moments are the only extra), then each
+    target's iterations from its own share of them. A `backend.Targets`."""
+
+    def __init__(self, X, Y, sample_weight, total_weight, threads):
+        self.data = (X, Y, sample_weight)
+        self.moment_threads = threads  # for the moment pass; the iterations run on one
+        self.runs = []
+
+    def compile(self, B, W, settings, history, statistics=False):
+        compile_moments(*self.data, self.moment_threads)
+        size = W.shape[1] + 1
+        placeholder = Run.from_moments(Moments(1.0, np.zeros(size), np.zeros((size, size))))
+        placeholder.compile(float(B[0]), W[0], settings._replace(
+            rule=settings.rule[0], velocity=settings.velocity[0]), history[0])  # fmt: skip
+
+    def statistics(self, target):
+        if not self.runs:
+            X, Y, sample_weight = self.data
+            moments = centered_moments(X, Y, sample_weight, self.moment_threads)
+            d = X.shape[1]
+            self.runs = [Run.from_moments(target_moments(moments, d, t)) for t in range(Y.shape[1])]
+        return self.runs[target].statistics()
+
+    def evaluate(self, B, W, shift):
+        self.statistics(0)
+        return super().evaluate(B, W, shift)

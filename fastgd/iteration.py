@@ -19,7 +19,7 @@ function, and the process that compiles it agrees bit for bit with those that lo
 from numba import njit
 
 from ._config import FASTMATH
-from ._status import PARAMS_NOT_FINITE, RAN
+from ._status import CONVERGED, PARAMS_NOT_FINITE, RAN
 from .gradient import (
     MOMENTUM,
     NOISE,
@@ -59,3 +59,44 @@ def steps(loss_at, data_0, data_1, data_2, data_3, data_4, total_weight, b, w, k
         if status != RAN:
             return status, k + 1, b
     return RAN, k_stop, b
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def steps_targets(loss_at, data_0, data_1, data_2, data_3, data_4, total_weight, B, W, k_start,
+                  k_stop, rules, shift, precondition, velocities, sums, history, losses,
+                  active, reached):  # fmt: skip
+    """`steps` for k targets that share their data, each one `steps` would take alone: one
+    call of `loss_at` (which fills sums (k, d + 2) and losses (k,) at (B (k,), W (k, d))) per
+    iteration serves them all. Row t of rules, velocities, sums and history is target t's.
+
+    A target that converges stops moving (active[t] False, reached[t] its last iterate), as its
+    own fit would have stopped there; the others go on. Return (status, target, k): CONVERGED
+    when none is active, RAN at k_stop, or the first divergence status and its target."""
+    n_targets = B.shape[0]
+    for k in range(k_start, k_stop):
+        for t in range(n_targets):
+            if active[t]:
+                B[t] = apply_step(sums[t], total_weight, rules[t], B[t], W[t], precondition,
+                                  velocities[t])  # fmt: skip
+                if not all_finite(B[t], W[t]):
+                    return PARAMS_NOT_FINITE, t, k + 1
+        loss_at(data_0, data_1, data_2, data_3, data_4, total_weight, B, W, shift, sums, losses)
+        running = 0
+        for t in range(n_targets):
+            if not active[t]:
+                continue
+            rule = rules[t]
+            loss = losses[t] + penalty(rule, W[t], precondition)
+            history[t, k + 1] = loss
+            reference = history[t, k] if rule[MOMENTUM] == 0.0 else history[t, 0]
+            status = divergence_status(reference, loss, rule[NOISE])
+            if status != RAN:
+                return status, t, k + 1
+            if gradient_status(sums[t], total_weight, rule, B[t], W[t], precondition) != RAN:
+                active[t] = False
+                reached[t] = k + 1
+            else:
+                running += 1
+        if running == 0:
+            return CONVERGED, -1, k + 1
+    return RAN, -1, k_stop

@@ -163,8 +163,10 @@ def _block_moments(X, y, sample_weight, wide, centred, weighted, mean, comoment)
     # `wide` is None for d = 1 (an empty array otherwise): numba compiles only the branch that
     # the argument's type selects, so a one-feature fit never compiles the general code.
     if wide is None:
-        return _block_moments_one_feature(X.reshape(rows), y, sample_weight, mean, comoment)
-    size = d + 1
+        # (y.reshape(rows) types for a 2-D y too, which never comes here: see `_wide`.)
+        return _block_moments_one_feature(
+            X.reshape(rows), y.reshape(rows), sample_weight, mean, comoment
+        )
     weight = 0.0
     if sample_weight is None:
         weight = float(rows)
@@ -176,10 +178,13 @@ def _block_moments(X, y, sample_weight, wide, centred, weighted, mean, comoment)
     if weight == 0.0:
         return 0.0
     # The block, transposed into cache (one strided pass), then means and centring per column.
+    # Here y is (rows, k): one column per target (`_targets_as_columns`).
+    size = d + y.shape[1]
     for i in range(rows):
         for j in range(d):
             centred[j, i] = X[i, j]
-        centred[d, i] = y[i]
+        for t in range(y.shape[1]):
+            centred[d + t, i] = y[i, t]
     for j in range(size):
         column = centred[j]
         total = 0.0
@@ -215,7 +220,7 @@ def _range_moments(X, y, sample_weight, wide, block_rows, mean, comoment):
     Called on slices of the data (X[start:stop]) rather than with offsets: inside a prange
     body, offset indexing into the whole array made this 20x slower.
     """
-    size = X.shape[1] + 1
+    size = mean.shape[0]
     # Rows of the scratch 8 values longer than a block: with a power-of-two stride, the
     # transposing copy hits the same cache set for every column (measured 3x slower).
     scratch_rows = 1 if wide is None else block_rows + 8  # d = 1 works on the data itself
@@ -283,8 +288,7 @@ def _merge_ranges(weights, means, comoments, mean, comoment):
     return weight
 
 
-def _moment_buffers(n_ranges, n_features):
-    size = n_features + 1
+def _moment_buffers(n_ranges, size):
     return (
         np.zeros(n_ranges),
         np.zeros((n_ranges, size)),
@@ -297,9 +301,21 @@ def _moment_buffers(n_ranges, n_features):
 _WIDE = np.empty(0)
 
 
-def _wide(X):
-    """The `wide` argument of the moment kernels: None for one feature (see `_block_moments`)."""
-    return None if X.shape[1] == 1 else _WIDE
+def _wide(X, y):
+    """The `wide` argument of the moment kernels: None for one feature and one target (see
+    `_block_moments`)."""
+    return None if X.shape[1] == 1 and y.ndim == 1 else _WIDE
+
+
+def _targets_as_columns(X, y):
+    """y as the moment kernels take it: (n,) for the one-feature kernel, else (n, k) -- a view
+    of a 1-D y as one column, without a copy."""
+    return y if _wide(X, y) is None or y.ndim == 2 else y.reshape(y.shape[0], 1)
+
+
+def _size(X, y):
+    """How many columns z = (x_1..x_d, y_1..y_k) the moments are of."""
+    return X.shape[1] + (1 if y.ndim == 1 else y.shape[1])
 
 
 def _range_kernel(threads):
@@ -311,29 +327,45 @@ def _range_kernel(threads):
 def compile_moments(X, y, sample_weight, threads):
     """Compile (or load from numba's cache) the moment pass for these argument types."""
 
+    wide = _wide(X, y)
+    y = _targets_as_columns(X, y)
+
     def compile_them():
-        weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
-        arguments = (X, y, sample_weight, _wide(X), BLOCK_ROWS, weights, means, comoments)
+        weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
+        arguments = (X, y, sample_weight, wide, BLOCK_ROWS, weights, means, comoments)
         compile_for(_range_kernel(threads), arguments)
         compile_for(_merge_ranges, (weights, means, comoments, mean, comoment))
 
     kernels = (_range_kernel(threads), _merge_ranges)
-    compile_once(kernels, (X, y, sample_weight, _wide(X)), compile_them)
+    compile_once(kernels, (X, y, sample_weight, wide), compile_them)
 
 
 def centered_moments(X, y, sample_weight=None, threads=1):
     """The weighted centred `Moments` of validated data, in one pass over it.
 
-    X is a C-contiguous (n, d) float32 or float64 array, y (n,) and sample_weight None or (n,)
-    of the same dtype (see `_validation.check_data`). Accumulation is in float64. `threads` > 1
-    cuts the rows into one range per thread (numba's thread count must allow it; see
-    `threads.numba_threads`); a given thread count always gives the same bits.
+    X is a C-contiguous (n, d) float32 or float64 array, y (n,) -- or (n, k) for k targets,
+    whose moments are then of z = (x_1..x_d, y_1..y_k), one pass for all (`target_moments`
+    takes each target's) -- and sample_weight None or (n,) of the same dtype (see
+    `_validation.check_data`). Accumulation is in float64. `threads` > 1 cuts the rows into one
+    range per thread (numba's thread count must allow it; see `threads.numba_threads`); a given
+    thread count always gives the same bits.
     """
-    weights, means, comoments, mean, comoment = _moment_buffers(threads, X.shape[1])
+    wide = _wide(X, y)
+    y = _targets_as_columns(X, y)
+    weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
     with numba_threads(threads):
-        _range_kernel(threads)(X, y, sample_weight, _wide(X), BLOCK_ROWS, weights, means, comoments)
+        _range_kernel(threads)(X, y, sample_weight, wide, BLOCK_ROWS, weights, means, comoments)
     weight = _merge_ranges(weights, means, comoments, mean, comoment)
     return Moments(float(weight), mean, comoment)
+
+
+def target_moments(moments, n_features, target):
+    """The `Moments` of X and the target-th target alone, from those of X and several targets
+    (`centered_moments` with a 2-D y)."""
+    index = np.r_[0:n_features, n_features + target]
+    return Moments(
+        moments.weight, moments.mean[index].copy(), moments.comoment[np.ix_(index, index)]
+    )
 
 
 def merge_moments(a, b):

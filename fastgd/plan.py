@@ -3,7 +3,11 @@ threads, the method, and so the backend whose `Run` does the work (see fastgd/ba
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import _config, cpu, cuda, distributed, gram
+from ._validation import is_dask_array
+from .backend import Columns
 from .errors import DeviceError
 from .threads import default_threads
 
@@ -90,3 +94,25 @@ def _dask_plan(n_rows, n_features, device, threads, method, n_iter, moments_need
     method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
     run = distributed.GramRun if method == "gram" else distributed.Run
     return Plan(device="dask", threads=None, method=method, run=run)
+
+
+def make_targets(plan, X, y, sample_weight, total_weight):
+    """The `backend.Targets` that runs a fit of y (n,) or (n, k) on `plan`'s backend.
+
+    One target: its backend's Run. Several: on the CPU, the loop's kernel for k targets (one
+    pass over X per iteration for all of them) or gram's moments of X and all targets in one
+    pass; elsewhere (the GPU, Dask) one Run per target, each with its own passes."""
+    if y.ndim == 1:
+        return Columns([plan.run(X, y, sample_weight, total_weight, plan.threads)])
+    if plan.device == "cpu":
+        several = gram.Targets if plan.method == "gram" else cpu.Targets
+        return several(X, y, sample_weight, total_weight, plan.threads)
+    columns = [_column(y, t) for t in range(y.shape[1])]
+    return Columns([plan.run(X, c, sample_weight, total_weight, plan.threads) for c in columns])
+
+
+def _column(y, target):
+    """y[:, target] as the backends take a 1-D y: contiguous (a copy of one column; Dask's is
+    lazy)."""
+    column = y[:, target]
+    return column if is_dask_array(column) else np.ascontiguousarray(column)

@@ -1,6 +1,7 @@
 """The result of a fit."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -12,13 +13,19 @@ class FitResult:
 
     loss_history[k] is the (weighted) mean squared error at iterate k, from the starting point
     (k = 0) to the returned parameters (k = n_iter); `loss` is its last value.
+
+    For several targets (y of shape (n, k)) each field has a leading axis of k, one per target,
+    in scikit-learn's shapes: intercept (k,), coef (k, d), loss (k,), n_iter (k,) (each
+    target's own: a target stops where its own fit would), loss_history (k, m + 1) for m =
+    max(n_iter) (after a target stopped its loss stays), the bounds (k,) and (k, d).
+    `converged` is True when every target converged.
     """
 
-    intercept: float
+    intercept: float | np.ndarray
     coef: np.ndarray
-    loss: float
+    loss: float | np.ndarray
     loss_history: np.ndarray
-    n_iter: int
+    n_iter: int | np.ndarray
     device: str
     seconds: float
     threads: int = 1
@@ -32,33 +39,37 @@ class FitResult:
     # fit ran in, |b - b*| and |w_j - w*_j|. nan where the data's moments were not computed
     # (a loop fit with a given lr and no tol, standardize or momentum="auto"). Exact bounds up
     # to the rounding of the gradient; where features are collinear, to the nearest optimum.
-    distance_bound: float = float("nan")
-    intercept_bound: float = float("nan")
+    distance_bound: float | np.ndarray = float("nan")
+    intercept_bound: float | np.ndarray = float("nan")
     coef_bound: np.ndarray | None = None
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """X @ coef + intercept, for X of shape (n,) or (n, d)."""
+        """X @ coef + intercept, for X of shape (n,) or (n, d): (n,), or (n, k) for k
+        targets."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 1:
             X = X.reshape(-1, 1)
-        if X.ndim != 2 or X.shape[1] != self.coef.shape[0]:
-            raise ValueError(
-                f"X must have {self.coef.shape[0]} feature(s), shape (n, {self.coef.shape[0]}), "
-                f"got shape {X.shape}"
-            )
-        return X @ self.coef + self.intercept
+        d = self.coef.shape[-1]
+        if X.ndim != 2 or X.shape[1] != d:
+            raise ValueError(f"X must have {d} feature(s), shape (n, {d}), got shape {X.shape}")
+        return X @ self.coef.T + self.intercept
 
     def __repr__(self) -> str:
-        coef = np.array2string(self.coef, precision=6, threshold=8, separator=", ")
+        def show(value: Any, digits: int = 6) -> str:
+            if np.ndim(value) == 0:
+                return f"{value:.{digits}g}"
+            return np.array2string(np.asarray(value), precision=digits, threshold=8, separator=", ")
+
         optional = ""
         if self.momentum:
             optional += f"momentum={self.momentum:.4g}, "
         if self.standardized:
             optional += "standardized=True, "
-        if not np.isnan(self.distance_bound):
-            optional += f"distance_bound={self.distance_bound:.3g}, "
+        if not np.all(np.isnan(self.distance_bound)):
+            optional += f"distance_bound={show(self.distance_bound, 3)}, "
         return (
-            f"FitResult(intercept={self.intercept:.6g}, coef={coef}, loss={self.loss:.6g}, "
+            f"FitResult(intercept={show(self.intercept)}, coef={show(self.coef)}, "
+            f"loss={show(self.loss)}, "
             f"n_iter={self.n_iter}, converged={self.converged}, lr={self.lr:.4g}, {optional}"
             f"method={self.method!r}, device={self.device!r}, "
             f"threads={self.threads}, seconds={self.seconds:.3g})"

@@ -113,7 +113,7 @@ def hessian(X, sample_weight=None):
 
 def standardized_gradient_descent(
     X, y, lr, n_iter, sample_weight=None, fit_intercept=True, momentum=0.0, b0=0.0, w0=None,
-    l2=0.0, l1=0.0, standardize=True, epsilon=None,
+    l2=0.0, l1=0.0, standardize=True, epsilon=None, positive=False,
 ):  # fmt: skip
     """Gradient descent, with Nesterov's momentum, on the standardized features, mapped back:
     the definition of `standardize=True, momentum=...`; returns (b, w, loss history).
@@ -131,6 +131,8 @@ def standardized_gradient_descent(
     same as above). standardize=False: the same in the data's own coordinates (mean 0, sd 1).
     epsilon: the Huber loss instead of the squared error, huber(r) = r**2 for |r| <= epsilon and
     2 epsilon |r| - epsilon**2 beyond, whose derivative is 2 clip(r, -epsilon, epsilon).
+    positive: after each step a coefficient below 0 is set to 0 (the projection onto w >= 0,
+    part of the proximal step, so FISTA's form with momentum).
     """
     X = [[float(v) for v in row] for row in X]
     y = [float(v) for v in y]
@@ -194,9 +196,11 @@ def standardized_gradient_descent(
                 moved = beta[j] - lr * (g_beta[j] + l2 * beta[j])
                 if l1:
                     moved = soft_threshold(moved, lr * l1)
+                if positive:
+                    moved = max(moved, 0.0)
                 v_beta[j] = moved - (beta[j] - momentum * v_beta[j])
                 beta[j] = moved + momentum * v_beta[j]
-    if l1 and momentum:  # FISTA's estimate: the proximal point x = theta - m v
+    if (l1 or positive) and momentum:  # FISTA's estimate: the proximal point x = theta - m v
         c = c - momentum * v_c
         beta = [bj - momentum * vj for bj, vj in zip(beta, v_beta)]
     w = [w_start[j] if constant[j] else beta[j] / spread[j] for j in range(d)]

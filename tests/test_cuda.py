@@ -704,3 +704,16 @@ def test_every_kernel_compiles_to_ptx():
         if hasattr(value, "py_func") and not name.startswith("_")
     }
     assert done.stdout.strip() == str(sorted(kernels))
+
+
+def test_several_targets_on_the_gpu_are_each_targets_own_fit(rng, monkeypatch):
+    # One launch sequence per target (the GPU has no kernel for several yet); host data.
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 2)
+    X = rng.normal(size=(9, 2))
+    Y = X @ rng.normal(size=(2, 2)) + 0.1 * rng.normal(size=(9, 2))
+    kwargs = {"lr": 0.1, "n_iter": 12, "standardize": True}
+    on_gpu = fastgd.fit(X, Y, device="cuda", **kwargs)
+    on_cpu = fastgd.fit(X, Y, device="cpu", method="loop", **kwargs)
+    assert on_gpu.device == "cuda" and on_gpu.coef.shape == (2, 2)
+    np.testing.assert_allclose(on_gpu.coef, on_cpu.coef, rtol=1e-9)
+    np.testing.assert_allclose(on_gpu.loss_history, on_cpu.loss_history, rtol=1e-9)
