@@ -13,7 +13,7 @@ import math
 import numbers
 import operator
 import sys
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -205,15 +205,22 @@ def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any
     if X.ndim == 1:
         X = X.reshape(-1, 1)  # a view: (n,) C-contiguous becomes (n, 1) without a copy
 
-    y = check_y_shape(as_array(y, "y"), X.shape[0], several=True)
+    y, sample_weight, total_weight = _check_targets_and_weights(y, sample_weight, X.shape[0], dtype)
+    return X, y, sample_weight, total_weight
+
+
+def _check_targets_and_weights(y, sample_weight, n_rows, dtype):
+    """y (n,) or (n, k) and sample_weight (n,) or None as arrays of `dtype`, and the total
+    weight (`check_data`)."""
+    y = check_y_shape(as_array(y, "y"), n_rows, several=True)
     y = convert_array(y, dtype, "y")
 
-    total_weight = float(X.shape[0])
+    total_weight = float(n_rows)
     if sample_weight is not None:
         sample_weight = as_array(sample_weight, "sample_weight")
         if sample_weight.ndim == 0:
-            sample_weight = np.full(X.shape[0], sample_weight, dtype=dtype)
-        check_weight_shape(sample_weight, X.shape[0])
+            sample_weight = np.full(n_rows, sample_weight, dtype=dtype)
+        check_weight_shape(sample_weight, n_rows)
         sample_weight = convert_array(sample_weight, dtype, "sample_weight")
         # Weights are checked here, not through the loss: a negative weight leaves it finite.
         finite = np.isfinite(sample_weight)
@@ -230,7 +237,7 @@ def check_data(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any, Any
         with np.errstate(over="ignore"):  # an overflowing sum is reported just below
             total_weight = float(np.sum(sample_weight, dtype=np.float64))
         check_total_weight(total_weight, dtype)
-    return X, y, sample_weight, total_weight
+    return y, sample_weight, total_weight
 
 
 def locate_non_finite(X, y):
@@ -389,13 +396,73 @@ def is_dask_array(value):
 
 
 def data_kind(X, y, sample_weight=None):
-    """Where the data is: "dask" (any Dask array), "device" (any GPU array) or "host"."""
+    """Where the data is: "dask" (any Dask array), "device" (any GPU array), "sparse" (X a
+    scipy.sparse matrix or array, on the host) or "host"."""
     arrays = (X, y, sample_weight)
     if any(map(is_dask_array, arrays)):
         return "dask"
     if any(map(is_device_array, arrays)):
         return "device"
+    if is_sparse(X):
+        return "sparse"
     return "host"
+
+
+# --- sparse X (scipy.sparse) -----------------------------------------------------------------
+
+
+def is_sparse(value):
+    """Whether `value` is a scipy.sparse matrix or array (without importing scipy)."""
+    module = sys.modules.get("scipy.sparse")
+    return module is not None and module.issparse(value)
+
+
+class SparseRows(NamedTuple):
+    """A sparse X as the kernels take it: the CSR arrays of its rows (fastgd/sparse.py)."""
+
+    data: np.ndarray  # (nnz,) float32 or float64: the stored values
+    indices: np.ndarray  # (nnz,) their columns
+    indptr: np.ndarray  # (n + 1,) row i's values are data[indptr[i]:indptr[i + 1]]
+    shape: tuple[int, int]  # (n, d)
+
+
+def check_sparse_data(X, y, sample_weight=None):
+    """The twin of `check_data` for a scipy.sparse X: return (SparseRows, y, sample_weight,
+    total weight). A CSR X is used as it is (its arrays, no copy, when its values are float32
+    or float64); any other format (CSC, COO, ...) is converted to CSR once (a copy of its
+    stored values, never a dense array). X is never changed: duplicate entries of a row are
+    added up by the kernels as they are."""
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (n, d), got a sparse array of shape {X.shape}")
+    n, d = X.shape
+    if n == 0:
+        raise ValueError("X is empty (0 rows); fit needs at least one row")
+    if d == 0:
+        raise ValueError("X has no features (0 columns); pass at least one column")
+    if X.format != "csr":
+        X = X.tocsr()
+    if X.dtype.kind not in "fiub":
+        raise TypeError(
+            f"X has dtype {X.dtype}: pass real numbers (float64 or float32 are used as they are)"
+        )
+    dtype = float_dtype_for(X.dtype)
+    data = np.ascontiguousarray(X.data, dtype=dtype)
+    finite = np.isfinite(data)
+    if not finite.all():
+        where = int(np.argmin(finite))
+        row = int(np.searchsorted(X.indptr, where, side="right")) - 1
+        raise ValueError(
+            f"X[{row}, {int(X.indices[where])}] is {data[where]}: X must be finite; drop or "
+            "impute missing values before fitting"
+        )
+    rows = SparseRows(data, np.ascontiguousarray(X.indices), np.ascontiguousarray(X.indptr), (n, d))
+    dense_y, sample_weight, total_weight = _check_targets_and_weights(y, sample_weight, n, dtype)
+    return rows, dense_y, sample_weight, total_weight
+
+
+def locate_non_finite_sparse(X, y):
+    """`locate_non_finite` for SparseRows X: its values are checked already, so y."""
+    return locate_non_finite(np.zeros((1, 1)), y)
 
 
 # --- Dask arrays (checked lazily: only the weights are read) --------------------------------

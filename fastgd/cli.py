@@ -166,6 +166,10 @@ def _add_fit_options(parser, lr, iters):
         "--epsilon", type=float, default=1.0, help="the Huber loss's threshold (default 1)"
     )
     parser.add_argument(
+        "--positive", action="store_true",
+        help="constrain the coefficients to be >= 0 (non-negative least squares)",
+    )  # fmt: skip
+    parser.add_argument(
         "--plot", metavar="FILE", default=None,
         help="save a picture of the data, the fit and the loss curve (e.g. fit.png)",
     )  # fmt: skip
@@ -316,6 +320,7 @@ def _run_fit(X, y, args, source):
                 fit_intercept=args.fit_intercept, standardize=args.standardize,
                 momentum=args.momentum, penalty=args.penalty,
                 alpha=_alpha(args), l1_ratio=args.l1_ratio, loss=args.loss, epsilon=args.epsilon,
+                positive=args.positive,
             )  # fmt: skip
     except (DivergenceError, ValueError) as error:
         # A NaN or inf in a memory-mapped file, or values whose squares overflow, are the

@@ -171,3 +171,41 @@ def loss_scale(moments):
     """The size of the terms whose difference is gram's loss, y's variance yy / S: the loss is
     rounded to a few machine epsilons of it (see `gradient.increase_allowance`)."""
     return moments.yy / moments.weight if moments.weight > 0.0 else 0.0
+
+
+def minimum_norm(moments, fit_intercept, shift, precondition, intercept, w):
+    """(intercept, w) moved to the least-squares solution of least norm |w| among those that
+    fit exactly as well: scikit-learn's answer where the features are collinear or fewer than
+    the rows (rank-deficient X), which gradient descent, from wherever it started and in
+    whatever coordinates, does not single out. `intercept` is the kernels' (of rows shifted by
+    `shift`, fastgd/coordinates.py).
+
+    The directions the data do not determine are the null space of the Hessian in w (the
+    centred X^T S X with an intercept, the uncentred one without): eigenvalues at most
+    L / KAPPA_LIMIT in the fit's coordinates, where columns of any scale compare. Removing
+    w's component along them changes no prediction but through the mean row, which the
+    intercept absorbs: c += (mean - shift) . (w - w_new). Unchanged above
+    _config.EIGVALSH_MAX_FEATURES parameters (no eigendecomposition there) or when the
+    Hessian is regular."""
+    moving = precondition[1:] > 0.0
+    d_moving = int(moving.sum())
+    if d_moving == 0 or d_moving + 1 > _config.EIGVALSH_MAX_FEATURES:
+        return intercept, w
+    H = hessian(moments, fit_intercept, shift, precondition)
+    block = H[1:, 1:] if fit_intercept else H
+    if fit_intercept:  # the Hessian in w with b at its optimum: the centred moments
+        block = block - np.outer(H[1:, 0], H[0, 1:]) / H[0, 0]
+    block = block[np.ix_(moving, moving)]
+    if not np.all(np.isfinite(block)):
+        return intercept, w
+    eigenvalues, vectors = np.linalg.eigh(block)
+    null = eigenvalues <= max(eigenvalues[-1], 0.0) / KAPPA_LIMIT
+    if not null.any():
+        return intercept, w
+    # u_j = w_j / sqrt(p_j): a null direction n of the Hessian in u is sqrt(p) n in w.
+    directions = np.sqrt(precondition[1:][moving])[:, None] * vectors[:, null]
+    basis, _ = np.linalg.qr(directions)
+    change = np.zeros_like(w)
+    change[moving] = basis @ (basis.T @ w[moving])
+    offset = np.asarray(moments.x_mean, dtype=np.float64) - shift
+    return float(intercept + offset @ change), w - change

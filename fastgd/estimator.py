@@ -31,6 +31,7 @@ from .fit import fit as _fit
 from .result import FitResult
 
 _FLOATS = [np.float64, np.float32]
+_SPARSE = ["csr", "csc", "coo"]  # scipy.sparse X: CSR used as is, the others converted once
 
 
 class LinearRegressionGD(RegressorMixin, BaseEstimator):
@@ -80,6 +81,15 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         The Huber loss r**2 for |r| <= epsilon, 2 epsilon |r| - epsilon**2 beyond, in y's
         units: robust to outliers (the loop path, on the CPU, the GPU and Dask; see
         `fastgd.fit`).
+    positive : bool, default=False
+        Constrain the coefficients to be >= 0 (a projection after each step; see
+        `fastgd.fit`), as scikit-learn's LinearRegression(positive=True).
+    copy_X : bool, default=True
+        Accepted for scikit-learn's LinearRegression's sake; fastgd never writes to X (nor
+        copies a C-contiguous float array), whatever its value.
+    n_jobs : int, default=None
+        The CPU threads, LinearRegression's name, where `threads` is None: -1 for all of
+        numba's threads, None for fastgd's default (the idle cores).
 
     Attributes
     ----------
@@ -121,6 +131,9 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         l1_ratio: float = 0.5,
         loss: Literal["squared_error", "huber"] = "squared_error",
         epsilon: float = 1.0,
+        positive: bool = False,
+        copy_X: bool = True,
+        n_jobs: int | None = None,
     ) -> None:
         self.lr = lr
         self.n_iter = n_iter
@@ -136,16 +149,21 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.l1_ratio = l1_ratio
         self.loss = loss
         self.epsilon = epsilon
+        self.positive = positive
+        self.copy_X = copy_X
+        self.n_jobs = n_jobs
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
     ) -> LinearRegressionGD:
-        """Fit the model to X (n_samples, n_features) and y (n_samples,) or, for several
+        """Fit the model to X (n_samples, n_features; dense, or scipy.sparse: fastgd/sparse.py)
+        and y (n_samples,) or, for several
         targets fitted together (one pass over X serves all), (n_samples, n_targets); return
         self."""
         X, y = validate_data(
-            self, X, y, dtype=_FLOATS, order="C", y_numeric=True, multi_output=True
-        )
+            self, X, y, dtype=_FLOATS, order="C", y_numeric=True, multi_output=True,
+            accept_sparse=_SPARSE,
+        )  # fmt: skip
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -161,7 +179,7 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
                 tol=self.tol,
                 method=self.method,
                 device=self.device,
-                threads=self.threads,
+                threads=self._threads(),
                 sample_weight=sample_weight,
                 fit_intercept=self.fit_intercept,
                 standardize=self.standardize,
@@ -173,6 +191,8 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
                 l1_ratio=self.l1_ratio,
                 loss=self.loss,
                 epsilon=self.epsilon,
+                positive=self.positive,
+                minimum_norm=True,  # LinearRegression's answer on collinear data
             )
         if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:
             warnings.warn(self._unconverged_message(result), ConvergenceWarning, stacklevel=2)
@@ -191,6 +211,16 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.distance_bound_ = result.distance_bound
         self.coef_bound_ = result.coef_bound
         return self
+
+    def _threads(self) -> int | None:
+        """`threads`, or LinearRegression's `n_jobs` where threads is None (-1: all)."""
+        if self.threads is not None or self.n_jobs is None:
+            return self.threads
+        if self.n_jobs == -1:
+            import numba
+
+            return int(numba.config.NUMBA_NUM_THREADS)
+        return self.n_jobs  # fit() checks it and names the argument "threads"
 
     def _unconverged_message(self, result: FitResult) -> str:
         worst = ""
@@ -216,10 +246,11 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         """X @ coef_.T + intercept_, for X of shape (n_samples, n_features): (n_samples,), or
         (n_samples, n_targets) when fitted to several."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        return X @ self.coef_.T + self.intercept_
+        X = validate_data(self, X, dtype=_FLOATS, reset=False, accept_sparse=_SPARSE)
+        return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True  # y of shape (n, k): fitted together
+        tags.input_tags.sparse = True  # scipy.sparse X (fastgd/sparse.py)
         return tags

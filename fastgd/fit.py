@@ -31,14 +31,16 @@ from ._validation import (
     check_method,
     check_momentum,
     check_real,
+    check_sparse_data,
     check_start,
     check_threads,
     data_kind,
     locate_non_finite,
     locate_non_finite_dask,
+    locate_non_finite_sparse,
 )
 from .backend import Settings, Targets
-from .curvature import loss_scale, stable_limit
+from .curvature import KAPPA_LIMIT, loss_scale, stable_limit
 from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
 from .gradient import (
     EPSILON,
@@ -48,6 +50,7 @@ from .gradient import (
     MOMENTUM,
     NOISE,
     OFFSET,
+    POSITIVE,
     RULE_SIZE,
     SLOPE,
     increase_allowance,
@@ -81,6 +84,8 @@ def fit(
     l1_ratio: float = 0.5,
     loss: Literal["squared_error", "huber"] = "squared_error",
     epsilon: float = 1.0,
+    positive: bool = False,
+    minimum_norm: bool = False,
 ) -> FitResult:
     """Fit y ~ X @ w + b by batch gradient descent on the (weighted) mean squared error.
 
@@ -174,6 +179,22 @@ def fit(
         then bounds the gradient's reduction, |G| <= tol |G_0|, and the distance bounds are nan
         (the loss's smallest curvature is not known).
 
+    positive : bool
+        Constrain the coefficients to be >= 0 (non-negative least squares, scikit-learn's
+        name): each step is followed by a projection onto w >= 0, with momentum the accelerated
+        projected method (FISTA's form); the intercept stays free. Every backend and method;
+        `tol` and the distance bounds then use the projected gradient mapping, as for l1.
+
+    minimum_norm : bool
+        Where many optima fit equally well (collinear features, fewer rows than features),
+        return the one of least |w| with a free intercept, scikit-learn's LinearRegression's
+        answer (`curvature.minimum_norm`: w's component along the Hessian's null directions is
+        removed and the intercept absorbs it; no prediction changes). Applied to the targets
+        that converged to `tol`, for the squared error without a penalty or `positive` (whose
+        optimum is otherwise its own). False (the default): the iterate gradient descent
+        reached, which from w0 = 0 is the least-norm one in the fit's coordinates.
+        `LinearRegressionGD` sets it.
+
     Returns
     -------
     FitResult
@@ -212,6 +233,8 @@ def fit(
     standardize = check_flag(standardize, "standardize")
     checked_momentum = check_momentum(momentum)
     l2, l1 = _penalty_weights(penalty, alpha, l1_ratio)
+    positive = check_flag(positive, "positive")
+    minimum_norm = check_flag(minimum_norm, "minimum_norm")
     huber = _check_loss(loss, epsilon, method)
     if huber:  # the loop: the Huber loss has no sufficient statistics
         method = "loop"
@@ -262,7 +285,7 @@ def fit(
             )
         )
     shift, precondition = settings.shift, settings.precondition
-    rules[:, L2], rules[:, L1] = l2, l1
+    rules[:, L2], rules[:, L1], rules[:, POSITIVE] = l2, l1, float(positive)
     for t in range(n_targets):
         B[t] = coordinates.intercept_of_shifted(B[t], W[t], shift)
     history[:, 0] = targets.evaluate(B, W, shift)
@@ -291,7 +314,8 @@ def fit(
     # For the Huber loss mu is not known: tol bounds the gradient's reduction.
     known = None if huber else spectrum
     n_terms = 1 if plan.method == "gram" else X.shape[0]
-    factor = 3.0 if l1 > 0.0 else 1.0  # the distance bound's multiple of |G| / mu
+    proximal = l1 > 0.0 or positive  # a proximal step: soft-threshold and/or projection
+    factor = 3.0 if proximal else 1.0  # the distance bound's multiple of |G| / mu
     for t in range(n_targets):
         rule = rules[t]
         start_gradient = math.nan
@@ -314,16 +338,26 @@ def fit(
         targets, B, W, settings, n_iter, block, history, callback, several
     )
     seconds = time.perf_counter() - start
-    if l1 > 0.0 and checked_momentum > 0.0:
+    if proximal and checked_momentum > 0.0:
         # FISTA's iterate is the look-ahead point theta = x + m v; its proximal point x, whose
-        # coefficients the soft-threshold set to exact zeros, is the estimate.
+        # coefficients the soft-threshold (or the projection) set to exact zeros, is the
+        # estimate.
         B -= checked_momentum * settings.velocity[:, 0]
         W -= checked_momentum * settings.velocity[:, 1:]
+    unconverged = reached == n_iter if status != CONVERGED else np.zeros(n_targets, bool)
+    singular = spectrum is not None and spectrum.smallest <= spectrum.largest / KAPPA_LIMIT
+    if minimum_norm and tol_given and singular and not proximal and l2 == 0.0 and not huber:
+        # Collinear or fewer rows than features: many optima fit equally well. Where tol asked
+        # for the optimum and got there, return scikit-learn's, the one of least |w| (no
+        # prediction changes, nor the loss).
+        for t in map(int, np.flatnonzero(~unconverged)):
+            B[t], W[t] = curvature.minimum_norm(
+                moments[t], fit_intercept, shift, precondition, B[t], W[t]
+            )
     bounds = [
         stopping.bounds(moments[t], known, B[t], W[t], shift, precondition, fit_intercept, rules[t])
         for t in range(n_targets)
     ]
-    unconverged = reached == n_iter if status != CONVERGED else np.zeros(n_targets, bool)
     if tol_given and n_iter > 0 and unconverged.any():
         relative = max(
             _relative_distance(bounds[t].distance, B[t], W[t], precondition)
@@ -578,6 +612,7 @@ _BY_KIND: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "host": (check_data, locate_non_finite),
     "device": (cuda.check_device_data, cuda.locate_non_finite),
     "dask": (check_dask_data, locate_non_finite_dask),
+    "sparse": (check_sparse_data, locate_non_finite_sparse),
 }
 
 

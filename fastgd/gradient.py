@@ -66,12 +66,14 @@ OFFSET = 4  # (`gradient_status`; negative: never)
 L2 = 5  # the penalty (l2/2) |u|^2 + l1 |u|_1 on the coefficients u_j = w_j / sqrt(p_j)
 L1 = 6  # (`penalty`; never on the intercept)
 EPSILON = 7  # the Huber loss's threshold (inf: the squared error)
-RULE_SIZE = 8
+POSITIVE = 8  # 1: the coefficients are kept >= 0 (a projection, `apply_step`); 0: free
+RULE_SIZE = 9
 
 
 def make_rule(
-    lr, momentum=0.0, noise=0.0, slope=0.0, offset=-1.0, l2=0.0, l1=0.0, epsilon=math.inf
-):
+    lr, momentum=0.0, noise=0.0, slope=0.0, offset=-1.0, l2=0.0, l1=0.0, epsilon=math.inf,
+    positive=False,
+):  # fmt: skip
     """A `rule` array (the per-fit constants above); by default: plain steps, no tolerance."""
     rule = np.zeros(RULE_SIZE)
     rule[EPSILON] = epsilon
@@ -79,6 +81,7 @@ def make_rule(
         lr, momentum, noise, slope, offset
     )  # fmt: skip
     rule[L2], rule[L1] = l2, l1
+    rule[POSITIVE] = 1.0 if positive else 0.0
     return rule
 
 
@@ -342,13 +345,18 @@ def apply_step(sums, total_weight, rule, b, w, precondition, velocity):
     w_j / sqrt(p_j), never on b) the step is the proximal gradient step: the l2 part's gradient
     joins the loss's, the l1 part is a soft-threshold by lr l1 (in u; lr l1 sqrt(p_j) in w),
     and with momentum this is FISTA: x = prox(theta + delta), v = x - (theta - m v),
-    theta = x + m v (the same update as above where prox is the identity)."""
+    theta = x + m v (the same update as above where prox is the identity).
+
+    With rule[POSITIVE] the coefficients are kept >= 0: prox also projects onto w >= 0 (the
+    projected gradient method; with momentum its accelerated form, as FISTA). Its sign is
+    w's in every coordinate system, u_j = w_j / sqrt(p_j)."""
     lr = rule[LR]
     scale = 2.0 * lr / total_weight
     momentum = rule[MOMENTUM]
     l2 = rule[L2]
     l1 = rule[L1]
-    if l2 == 0.0 and l1 == 0.0:
+    positive = rule[POSITIVE] > 0.0
+    if l2 == 0.0 and l1 == 0.0 and not positive:
         if momentum == 0.0:  # the lecture's step, as it always was
             for j in range(w.shape[0]):
                 w[j] += scale * precondition[1 + j] * sums[2 + j]
@@ -368,6 +376,8 @@ def apply_step(sums, total_weight, rule, b, w, precondition, velocity):
         moved = theta + scale * p * sums[2 + j] - lr * l2 * theta
         if l1 > 0.0:
             moved = _soft_threshold(moved, lr * l1 * math.sqrt(p))
+        if positive and moved < 0.0:
+            moved = 0.0
         velocity[1 + j] = moved - theta + momentum * velocity[1 + j]
         w[j] = moved + momentum * velocity[1 + j]
     delta = scale * precondition[0] * sums[1]
@@ -433,13 +443,15 @@ def stationarity(sums, total_weight, rule, b, w, precondition):
     size, in the fit's coordinates u_j = theta_j / sqrt(p_j) over the parameters that move.
 
     G is the gradient of the objective (the loss's, plus the l2 penalty's l2 u_j); with an l1
-    penalty, the proximal gradient mapping (u - prox(u - lr g)) / lr, zero exactly at the
-    optimum. For the quadratic loss |u - u*| <= |G| / mu (mu its smallest curvature, the l2
-    penalty's included), and at most 3 |G| / mu with an l1 penalty (fastgd/stopping.py)."""
+    penalty or positive coefficients (rule[POSITIVE]), the proximal gradient mapping
+    (u - prox(u - lr g)) / lr, zero exactly at the optimum. For the quadratic loss
+    |u - u*| <= |G| / mu (mu its smallest curvature, the l2 penalty's included), and at most
+    3 |G| / mu with a proximal step (fastgd/stopping.py)."""
     scale = 2.0 / total_weight
     lr = rule[LR]
     l2 = rule[L2]
     l1 = rule[L1]
+    positive = rule[POSITIVE] > 0.0
     gradient = 0.0
     size = 0.0
     value = b
@@ -453,8 +465,11 @@ def stationarity(sums, total_weight, rule, b, w, precondition):
             g = -scale * sums[1 + j] * root
             if j > 0:
                 g += l2 * u
-                if l1 > 0.0:
-                    g = (u - _soft_threshold(u - lr * g, lr * l1)) / lr
+                if l1 > 0.0 or positive:
+                    moved = _soft_threshold(u - lr * g, lr * l1)
+                    if positive and moved < 0.0:
+                        moved = 0.0
+                    g = (u - moved) / lr
             gradient += g * g
             size += u * u
     return math.sqrt(gradient), math.sqrt(size)

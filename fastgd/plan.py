@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _config, cpu, cuda, distributed, gram
-from ._validation import is_dask_array
+from . import _config, cpu, cuda, distributed, gram, sparse
+from ._validation import SparseRows, is_dask_array
 from .backend import Columns
 from .errors import DeviceError
 from .threads import default_threads
@@ -33,7 +33,9 @@ def choose_method(n_rows, n_features, n_iter, method="auto", moments_needed=Fals
     loop_cost = n_iter * n_rows * n_features
     moment_cost = 0 if moments_needed else n_rows * n_features**2
     gram_cost = moment_cost + n_iter * n_features**2
-    return "gram" if loop_cost > gram_cost else "loop"
+    # On a tie gram: its sums are exact formulas in the moments, so its gradient's rounding,
+    # and so how close `tol` can take the fit, does not grow with the rows.
+    return "gram" if loop_cost >= gram_cost else "loop"
 
 
 def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
@@ -53,6 +55,8 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     """
     if data == "dask":
         return _dask_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed)
+    if data == "sparse":
+        return _sparse_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed)
     if device == "cuda" or (device == "auto" and data == "device"):
         if method == "gram":
             raise ValueError(
@@ -80,6 +84,32 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     return Plan(device="cpu", threads=threads, method=method, run=run)
 
 
+def _sparse_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed):
+    """A scipy.sparse X runs on the CPU (fastgd/sparse.py): the loop over its CSR rows, or
+    gram from its moments (a dense (d + 1)-square matrix: the loop above
+    _config.SPARSE_GRAM_MAX_FEATURES features)."""
+    if device == "cuda":
+        raise ValueError(
+            "a sparse X runs on the CPU only: use device='cpu' (or 'auto'), or a dense X on the GPU"
+        )
+    if method == "gram" and n_features > _config.SPARSE_GRAM_MAX_FEATURES:
+        raise ValueError(
+            f"method='gram' on a sparse X of {n_features} features would form a dense "
+            f"{n_features} x {n_features} matrix; use method='loop' (or 'auto')"
+        )
+    if method == "auto":
+        # Costs in the dense terms of `choose_method`: an over-estimate of the loop's, which
+        # reads only the stored values; gram above the feature limit is never chosen.
+        method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
+        if n_features > _config.SPARSE_GRAM_MAX_FEATURES:
+            method = "loop"
+    if threads is None:
+        small = n_rows < _config.PARALLEL_MIN_VALUES // 8
+        threads = 1 if small else default_threads()
+    run = sparse.Gram if method == "gram" else sparse.Run
+    return Plan(device="cpu", threads=threads, method=method, run=run)
+
+
 def _dask_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed):
     if device == "cuda":
         raise DeviceError(
@@ -101,10 +131,11 @@ def make_targets(plan, X, y, sample_weight, total_weight):
 
     One target: its backend's Run. Several: on the CPU, the loop's kernel for k targets (one
     pass over X per iteration for all of them) or gram's moments of X and all targets in one
-    pass; elsewhere (the GPU, Dask) one Run per target, each with its own passes."""
+    pass; elsewhere (the GPU, Dask, a sparse X) one Run per target, each with its own
+    passes."""
     if y.ndim == 1:
         return Columns([plan.run(X, y, sample_weight, total_weight, plan.threads)])
-    if plan.device == "cpu":
+    if plan.device == "cpu" and not isinstance(X, SparseRows):
         several = gram.Targets if plan.method == "gram" else cpu.Targets
         return several(X, y, sample_weight, total_weight, plan.threads)
     columns = [_column(y, t) for t in range(y.shape[1])]

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import gram
-from .gradient import L1, make_rule, stationarity
+from .gradient import L1, POSITIVE, make_rule, stationarity
 
 # The rounding of a computed gradient, as a fraction of (d + 1) L |u|, the size of the terms it
 # adds up: below it, a gradient is as good as zero in float64. Measured rather than derived: the
@@ -84,9 +84,11 @@ def bounds(moments, spectrum, b, w, shift, precondition, fit_intercept, rule=Non
     d = w.shape[0]
     if moments is None or spectrum is None or not spectrum.determined > 0.0:
         return Bounds(math.nan, math.nan, np.full(d, math.nan))
-    # With an l1 penalty, 3 |G| / mu: the mapping's point x+ = u - lr G has a subgradient of
-    # size <= |G| + L lr |G| <= 2 |G|, so |x+ - u*| <= 2 |G| / mu, and |u - x+| = lr |G|.
-    factor = 3.0 if rule is not None and rule[L1] > 0.0 else 1.0
+    # With an l1 penalty (or positive=True's projection: the same argument), 3 |G| / mu: the
+    # mapping's point x+ = u - lr G has a subgradient of size <= |G| + L lr |G| <= 2 |G|, so
+    # |x+ - u*| <= 2 |G| / mu, and |u - x+| = lr |G|.
+    proximal = rule is not None and (rule[L1] > 0.0 or rule[POSITIVE] > 0.0)
+    factor = 3.0 if proximal else 1.0
     gradient = gradient_norm(moments, b, w, shift, precondition, rule)
     distance = factor * gradient / spectrum.determined
     root = np.sqrt(precondition)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fastgd"
 
-BACKENDS = {"cpu", "gram", "cuda", "cuda_kernels", "distributed"}
+BACKENDS = {"cpu", "gram", "cuda", "cuda_kernels", "distributed", "sparse"}
 SHARED_MATH = {"gradient", "iteration", "moments", "curvature", "coordinates", "stopping"}
 DRIVERS = {"fit", "plan", "estimator"}
 COMMAND_LINE = {
@@ -85,14 +85,33 @@ def test_the_library_does_not_import_the_command_line():
 def test_every_backend_run_follows_the_protocol():
     import inspect
 
-    from fastgd import backend, cpu, cuda, distributed, gram
+    from fastgd import backend, cpu, cuda, distributed, gram, sparse
 
     protocol = {
         name: inspect.signature(member)
         for name, member in vars(backend.Run).items()
         if name in ("compile", "evaluate", "statistics", "iterate", "__init__")
     }
-    for run in (cpu.Run, gram.Run, cuda.Run, distributed.Run, distributed.GramRun):
+    runs = (cpu.Run, gram.Run, cuda.Run, distributed.Run, distributed.GramRun, sparse.Run,
+            sparse.Gram)  # fmt: skip
+    for run in runs:
         for name, signature in protocol.items():
             parameters = list(inspect.signature(getattr(run, name)).parameters)
             assert parameters == list(signature.parameters), (run, name, parameters)
+
+
+def test_every_targets_follows_its_protocol():
+    import inspect
+
+    from fastgd import backend, cpu, gram
+
+    protocol = {
+        name: inspect.signature(member)
+        for name, member in vars(backend.Targets).items()
+        if name in ("compile", "evaluate", "statistics", "iterate", "sums_of")
+    }
+    assert len(protocol) == 5
+    for targets in (backend.Columns, cpu.Targets, gram.Targets):
+        for name, signature in protocol.items():
+            parameters = list(inspect.signature(getattr(targets, name)).parameters)
+            assert parameters == list(signature.parameters), (targets, name, parameters)

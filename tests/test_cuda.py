@@ -717,3 +717,18 @@ def test_several_targets_on_the_gpu_are_each_targets_own_fit(rng, monkeypatch):
     assert on_gpu.device == "cuda" and on_gpu.coef.shape == (2, 2)
     np.testing.assert_allclose(on_gpu.coef, on_cpu.coef, rtol=1e-9)
     np.testing.assert_allclose(on_gpu.loss_history, on_cpu.loss_history, rtol=1e-9)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_positive_on_the_gpu_equals_the_cpu(rng, monkeypatch, momentum):
+    # The projection is part of gradient.apply_step, which the kernels compile: the same steps.
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 2)
+    X = rng.normal(size=(9, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=9)
+    kwargs = {"lr": 0.1, "n_iter": 15, "standardize": True, "positive": True,
+              "momentum": momentum}  # fmt: skip
+    on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
+    on_cpu = fastgd.fit(X, y, device="cpu", method="loop", **kwargs)
+    assert on_gpu.device == "cuda" and np.all(on_gpu.coef >= 0.0) and on_gpu.coef[1] == 0.0
+    np.testing.assert_allclose(on_gpu.coef, on_cpu.coef, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(on_gpu.loss_history, on_cpu.loss_history, rtol=1e-9)

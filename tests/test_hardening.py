@@ -350,11 +350,12 @@ def test_large_c_contiguous_input_is_not_copied(method):
     for dtype in (np.float64, np.float32):
         X = rng.normal(size=(500_000, 2)).astype(dtype)
         y = rng.normal(size=500_000).astype(dtype)
-        # Compile outside the measurement, for the same data size (hence thread count).
-        fastgd.fit(X, y, n_iter=0, method=method)
+        # Compile outside the measurement, for the same thread count (pinned: the default
+        # counts idle cores, and the warm-up's own threads may still be busy a moment later).
+        threads = fastgd.fit(X, y, n_iter=0, method=method).threads
         tracemalloc.start()
         try:
-            fastgd.fit(X, y, n_iter=5, method=method)
+            fastgd.fit(X, y, n_iter=5, method=method, threads=threads)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
