@@ -1,0 +1,31 @@
+"""bench/gpu_check.py, the GPU check for a machine with an NVIDIA GPU, runs here with --smoke in
+numba-cuda's simulator: its checks pass and it writes its JSON (so that it is ready to run
+whenever a GPU is lent)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("numba.cuda")
+SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "gpu_check.py"
+
+
+def test_gpu_check_smoke_passes_in_the_simulator(tmp_path):
+    out = tmp_path / "gpu_check.json"
+    environment = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--smoke", "--out", str(out)],
+        env=environment, capture_output=True, text=True, timeout=1200, cwd=tmp_path,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    results = json.loads(out.read_text())
+    checks = [r for r in results if r["kind"] == "check"]
+    assert len(checks) >= 18 and all(r["ok"] for r in checks)
+    assert {r["name"] for r in checks} >= {"n=1", "tol", "divergence", "two targets (host data)"}
+    benches = [r for r in results if r["kind"] == "bench"]
+    assert {(r["n"], r["d"]) for r in benches} >= {(200, 1), (1000, 8)}
+    assert results[-1]["kind"] == "summary" and results[-1]["failed"] == []
