@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _config
+from . import _config, gram
 from ._status import PARAMS_NOT_FINITE, RAN, STOPPED
 from ._validation import (
     as_array,
@@ -386,6 +386,21 @@ def device_moments(X, y, sample_weight):
     return Moments(weight=float(weight), mean=mean + offset, comoment=comoment)
 
 
+def compile_device_moments(X, y, sample_weight):
+    """Compile (or load) `device_moments`'s kernel: one launch that returns at once (status
+    STOPPED). Where the data has too many features for it, nothing: `device_moments` says so."""
+    cuda = _numba_cuda()
+    try:
+        launch, blocks, n_values = _moment_launch(*X.shape)
+    except ValueError:
+        return
+    partials = cuda.device_array((blocks, n_values))
+    status = cuda.to_device(np.array([STOPPED, 0], dtype=np.int64))
+    center = cuda.device_array(X.shape[1] + 1)
+    launch(X, y, *_weights_args(y, sample_weight), center, partials, status)
+    cuda.synchronize()
+
+
 # --- One fit ----------------------------------------------------------------------------------
 
 
@@ -489,15 +504,7 @@ class Run:
         self._launch_reduce(0, False)
         self._launch_step(1)
         if statistics:
-            try:
-                launch = _moment_launch(*self.moment_data[0].shape)[0]
-            except ValueError:  # too many features for the moments: `statistics()` says so
-                pass
-            else:
-                X, y, sample_weight = self.moment_data
-                center = cuda.device_array(X.shape[1] + 1)
-                weights = _weights_args(y, sample_weight)
-                launch(X, y, *weights, center, self.partials, self.status)
+            compile_device_moments(*self.moment_data)
         cuda.synchronize()
 
     def statistics(self):
@@ -564,3 +571,27 @@ class Run:
         w[:] = state[1:m]
         settings.velocity[:] = state[m:]
         return code, k_reached, float(state[0])
+
+
+class Gram(gram.Run):
+    """One fit by the gram method with the data on the GPU: the data's moments from two passes
+    on the device (`device_moments`; the data never comes back to the host), then gram's
+    iterations on the host, each O(d**2) (fastgd/gram.py): a (d + 1)-square matrix is too
+    small to keep a GPU busy, and the host steps it without a launch per iteration.
+
+    A `backend.Run`, with gram.Run's semantics; `threads` is unused, as in `Run`."""
+
+    def __init__(self, X, y, sample_weight, total_weight, threads):
+        cuda = _numba_cuda()
+        # Host data is copied once here; device data (from check_device_data) is used in place.
+        X, y, sample_weight = (
+            a if a is None or is_device_array(a) else cuda.to_device(a)
+            for a in (X, y, sample_weight)
+        )
+        super().__init__(X, y, sample_weight, total_weight, threads=1)
+
+    def compile_moments(self):
+        compile_device_moments(*self.data)
+
+    def compute_moments(self):
+        return device_moments(*self.data)

@@ -106,8 +106,7 @@ class Run:
 
     def compile(self, b, w, settings, history, statistics=False):
         if self.data is not None:  # the moment pass: gram needs it whatever `statistics` says
-            X, y, sample_weight = self.data
-            compile_moments(X, y, sample_weight, self.threads)
+            self.compile_moments()
 
         def compile_them():
             size = w.shape[0] + 1
@@ -117,11 +116,20 @@ class Run:
 
         compile_once((evaluate, iterate), (), compile_them)
 
+    def compile_moments(self):
+        """Compile the moment pass (`compute_moments`'s kernels)."""
+        X, y, sample_weight = self.data
+        compile_moments(X, y, sample_weight, self.threads)
+
+    def compute_moments(self):
+        """The data's `Moments`: one pass over the data."""
+        X, y, sample_weight = self.data
+        return centered_moments(X, y, sample_weight, self.threads)
+
     def statistics(self):
-        """The data's `Moments` (one pass over the data, the first time)."""
+        """The data's `Moments` (`compute_moments`, the first time)."""
         if self.moments is None:
-            X, y, sample_weight = self.data
-            self.moments = centered_moments(X, y, sample_weight, self.threads)
+            self.moments = self.compute_moments()
         return self.moments
 
     def evaluate(self, b, w, shift):

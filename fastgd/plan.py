@@ -58,13 +58,11 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     if data == "sparse":
         return _sparse_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed)
     if device == "cuda" or (device == "auto" and data == "device"):
-        if method == "gram":
-            raise ValueError(
-                "method='gram' runs on the CPU only: use method='loop' (or 'auto') on the GPU, "
-                "or device='cpu' with host data"
-            )
         cuda.require_gpu()
-        return Plan(device="cuda", threads=1, method="loop", run=cuda.Run)
+        # The moments on the device, then gram's steps on the host (`cuda.Gram`).
+        method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
+        on_gpu = cuda.Gram if method == "gram" else cuda.Run
+        return Plan(device="cuda", threads=1, method=method, run=on_gpu)
     if data == "device":
         raise ValueError(
             "X is a GPU array but device='cpu': pass device='cuda' (or 'auto') to fit it on the "

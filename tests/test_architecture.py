@@ -92,8 +92,8 @@ def test_every_backend_run_follows_the_protocol():
         for name, member in vars(backend.Run).items()
         if name in ("compile", "evaluate", "statistics", "iterate", "__init__")
     }
-    runs = (cpu.Run, gram.Run, cuda.Run, distributed.Run, distributed.GramRun, sparse.Run,
-            sparse.Gram)  # fmt: skip
+    runs = (cpu.Run, gram.Run, cuda.Run, cuda.Gram, distributed.Run, distributed.GramRun,
+            sparse.Run, sparse.Gram)  # fmt: skip
     for run in runs:
         for name, signature in protocol.items():
             parameters = list(inspect.signature(getattr(run, name)).parameters)

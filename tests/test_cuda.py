@@ -313,13 +313,62 @@ def test_moments_on_the_device_equal_the_cpu_moments(rng, weighted):
 
 def test_lr_auto_on_the_device(rng):
     X, y = regression(rng, 300, 2)
-    on_gpu = fastgd.fit(numba_cuda.to_device(X), numba_cuda.to_device(y), n_iter=3)
+    on_gpu = fastgd.fit(numba_cuda.to_device(X), numba_cuda.to_device(y), n_iter=3, method="loop")
     on_cpu = fastgd.fit(X, y, n_iter=3, method="loop", device="cpu")
     assert on_gpu.device == "cuda" and on_gpu.method == "loop"
     assert on_gpu.lr == pytest.approx(on_cpu.lr, rel=1e-12)
     assert_same_fit(on_gpu, on_cpu, rtol=1e-11)
     limit = fastgd.max_stable_lr(numba_cuda.to_device(X), numba_cuda.to_device(y))
     assert limit == pytest.approx(fastgd.max_stable_lr(X, y), rel=1e-12)
+
+
+# --- gram on the GPU: the moments on the device, the steps on the host -----------------------
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("standardize", [False, True], ids=["raw", "standardized"])
+def test_gram_on_the_device_equals_the_cpu_gram(rng, weighted, standardize):
+    X, y = regression(rng, 200, 3)
+    X[:, 1] *= 30.0  # badly scaled: many steps unless standardized
+    weights = rng.uniform(0.5, 2.0, size=200) if weighted else None
+    kwargs = {"tol": 1e-9, "n_iter": 100_000, "standardize": standardize, "method": "gram",
+              "momentum": "auto"}  # fmt: skip
+    on_gpu = fastgd.fit(
+        numba_cuda.to_device(X), numba_cuda.to_device(y),
+        sample_weight=None if weights is None else numba_cuda.to_device(weights), **kwargs,
+    )  # fmt: skip
+    on_cpu = fastgd.fit(X, y, sample_weight=weights, device="cpu", **kwargs)
+    assert on_gpu.device == "cuda" and on_gpu.method == "gram" and on_gpu.converged
+    # The same iterations from moments that agree to rounding (tested above).
+    assert abs(on_gpu.n_iter - on_cpu.n_iter) <= 1
+    np.testing.assert_allclose(on_gpu.coef, on_cpu.coef, rtol=1e-8)
+    assert on_gpu.intercept == pytest.approx(on_cpu.intercept, rel=1e-8)
+    # ... which is the least-squares answer: gram is exact, not an approximation.
+    root = np.sqrt(weights if weighted else np.ones(200))
+    design, target = np.column_stack([np.ones(200), X]) * root[:, None], y * root
+    exact = np.linalg.lstsq(design, target, rcond=None)[0]
+    np.testing.assert_allclose(on_gpu.coef, exact[1:], rtol=1e-6)
+
+
+def test_gram_on_the_device_is_chosen_as_on_the_cpu(rng):
+    X, y = regression(rng, 300, 2)
+    # lr="auto" computes the moments anyway: gram's steps cost d**2 against the loop's n d.
+    on_gpu = fastgd.fit(numba_cuda.to_device(X), numba_cuda.to_device(y), n_iter=50)
+    on_cpu = fastgd.fit(X, y, n_iter=50, device="cpu")
+    assert on_gpu.device == "cuda" and on_gpu.method == on_cpu.method == "gram"
+    assert on_gpu.lr == pytest.approx(on_cpu.lr, rel=1e-12)
+    assert_same_fit(on_gpu, on_cpu, rtol=1e-9)
+    # Host data with device="cuda" too, and several targets (one Run each).
+    Y = np.column_stack([y, 2.0 * y])
+    both = fastgd.fit(X, Y, n_iter=50, device="cuda", method="gram")
+    assert both.method == "gram" and both.coef.shape == (2, 2)
+    np.testing.assert_allclose(both.coef[1], 2.0 * both.coef[0], rtol=1e-9)
+    np.testing.assert_allclose(both.coef[0], on_cpu.coef, rtol=1e-9)
+    # Huber has no moments: the loop, as on the CPU.
+    huber = fastgd.fit(X, y, n_iter=2, device="cuda", loss="huber", epsilon=1.0)
+    assert huber.method == "loop"
+    with pytest.raises(ValueError, match="gram' cannot fit loss='huber'"):
+        fastgd.fit(X, y, n_iter=2, device="cuda", loss="huber", method="gram")
 
 
 # --- Penalties: the same objective and proximal steps as the CPU's ---------------------------
@@ -585,8 +634,6 @@ def test_device_data_errors(rng):
         fastgd.fit(X_dev, numba_cuda.to_device(y[:63]), lr=0.1, n_iter=1)
     with pytest.raises(ValueError, match="X is a GPU array but device='cpu'"):
         fastgd.fit(X_dev, y_dev, lr=0.1, n_iter=1, device="cpu")
-    with pytest.raises(ValueError, match="method='gram' runs on the CPU only"):
-        fastgd.fit(X_dev, y_dev, lr=0.1, n_iter=1, method="gram")
 
 
 # --- Choosing the device ----------------------------------------------------------------------
@@ -601,10 +648,17 @@ def test_auto_never_picks_the_simulator(monkeypatch):
     assert plan.make_plan(10**7, 1, "auto", None).device == "cuda"
     assert plan.make_plan(1000, 1, "auto", None).device == "cpu"
     assert plan.make_plan(10**7, 1, "cpu", None).device == "cpu"
-    # ... and only when the loop is the cheaper method; gram runs on the CPU.
+    # ... and only when the loop is the cheaper method; gram with host data on the CPU.
     many = {"method": "auto", "n_iter": 1000}
     assert plan.make_plan(10**7, 1, "auto", None, **many).device == "cpu"
     assert plan.make_plan(10**7, 1, "auto", None, **many).method == "gram"
+    # On the GPU (asked for, or where the data is) the same choice, with the moments there.
+    for device, data in (("cuda", "host"), ("auto", "device"), ("cuda", "device")):
+        chosen = plan.make_plan(10**7, 1, device, None, data=data, **many)
+        assert (chosen.device, chosen.method, chosen.run) == ("cuda", "gram", cuda.Gram)
+        chosen = plan.make_plan(10**7, 1, device, None, data=data, method="auto", n_iter=1,
+                                moments_needed=False)  # fmt: skip
+        assert (chosen.device, chosen.method, chosen.run) == ("cuda", "loop", cuda.Run)
     few = {"method": "auto", "n_iter": 1, "moments_needed": False}
     assert plan.make_plan(10**7, 4, "auto", None, **few).device == "cuda"
 
