@@ -135,7 +135,7 @@ def test_fastgd_cuda_1e8_float64(benchmark, record, capsys):
 
 
 def test_fastgd_cuda_launch_bound_1e4(benchmark, record, capsys):
-    """Small data: the time per iteration is the host's cost of two kernel launches."""
+    """Small data: the time per iteration is the host's cost of a kernel launch."""
     n, iterations = 10_000, 2000
     X, y = device_data(n, 1, np.float64)
     fit(X, y, 1)

@@ -6,21 +6,21 @@ PyTorch CUDA tensors). The parameters, the partial sums, the loss history and a 
 also live on the device, and so do the fit's `backend.Settings`: the shift subtracted from the
 rows, the packed `rule` (learning rate, momentum, the loss's noise, the stopping rule, the
 penalty, the Huber loss's threshold), the preconditioner and the momentum's velocity. Each
-iteration is two asynchronous kernel launches (see `fastgd/cuda_kernels.py`): a fused pass
-over the data computing the partial sums of `fastgd/gradient.py` (the squared error's or the
-Huber loss's) per block, then a one-block kernel that adds the blocks up in a fixed order,
-records the loss, checks it and takes the step -- the same step and stopping rule as
-`iteration.steps` on the CPU, from gradient.py's own functions. The host never waits inside the
-loop: it only reads the status back every `_config.CUDA_POLL_EVERY` iterations (so that a
-diverged or converged fit stops queueing launches) and at the end of each block of iterations
-that `fit` asks for, when it also reads the parameters, the velocity and the new part of the
-loss history. The settings go to the device at the start of each block (a few values).
+iteration is one asynchronous kernel launch (see `fastgd/cuda_kernels.py`): a fused pass over
+the data computing the partial sums of `fastgd/gradient.py` (the squared error's or the Huber
+loss's) per block, whose last block to finish adds the blocks up in a fixed order, records the
+loss, checks it and takes the step -- the same step and stopping rule as `iteration.steps` on
+the CPU, from gradient.py's own functions. The host never waits inside the loop: every
+`_config.CUDA_POLL_EVERY` iterations it looks at a status flag the device writes to host
+memory (so that a diverged or converged fit stops queueing launches), and at the end of each
+block of iterations that `fit` asks for it reads the parameters, the velocity and the new part
+of the loss history. The settings go to the device at the start of each block (a few values).
 
 A numba kernel launch costs the host tens of microseconds (argument typing and the driver call).
 Launches are asynchronous, so this overlaps the GPU's work whenever one pass over the data takes
-longer than two launches (about n * d > 10^6 values on a current GPU); for many iterations over
-small data the launch cost dominates. A single cooperative kernel running many iterations with
-a grid-wide sync would remove it; it is not built (see README).
+longer than a launch (about n * d > 10^6 values on a current GPU); for many iterations over
+small data the launch cost dominates, and `method="gram"` (`Gram`: the moments on the device,
+the steps on the host) avoids it.
 
 numba-cuda is an optional extra: this module imports it only inside functions, so fastgd imports
 and runs on the CPU without it.
@@ -318,18 +318,17 @@ def _launch(n_rows, n_features, shared_bytes):
 
 
 def launch_config(n_rows, n_features):
-    """(blocks, threads per block) for the pass over the data (n_rows rows): `_launch` with the
-    pass kernel's shared memory, `cuda_kernels.pass_shared_bytes`."""
-    shared_bytes = _kernels().pass_shared_bytes
-    launch = _launch(n_rows, n_features, shared_bytes)
-    if launch is None:
-        raise ValueError(
-            f"X has {n_features} features; the CUDA kernel keeps per-thread sums in shared "
-            f"memory and supports up to {max_features(shared_bytes)}: use device='cpu' for "
-            "wider data"
-        )
-    blocks, threads, _ = launch
-    return blocks, threads
+    """(blocks, threads per block) for the pass over the data (n_rows rows):
+    `_config.CUDA_THREADS_PER_BLOCK` threads (a power of two), and no more blocks than tiles of
+    rows (a row per thread; `cuda_kernels.pass_layout` for several features) or than
+    `_blocks_limit` allows. The pass's shared memory always fits: it has no feature limit."""
+    kernels = _kernels()
+    threads = _config.CUDA_THREADS_PER_BLOCK
+    if threads < 1 or threads & (threads - 1):
+        raise ValueError(f"CUDA_THREADS_PER_BLOCK must be a power of two, got {threads}")
+    rows = threads if n_features == 1 else kernels.pass_layout(n_features, threads)[0]
+    shared = kernels.pass_shared_bytes(n_features, threads)
+    return max(1, min(_blocks_limit(shared), math.ceil(n_rows / rows))), threads
 
 
 # --- The data's moments, for lr="auto" ------------------------------------------------------
@@ -447,22 +446,21 @@ class Run:
         state[2 * m + EPSILON] = math.inf  # the squared error, until `compile` says otherwise
         self.state = cuda.to_device(state)
         self.params = self.state[:m]
-        self.velocity = self.state[m : 2 * m]
         self.settings = self.state[m:]  # what `iterate` sends: velocity, rule, precondition, shift
         self.rule = self.state[2 * m : 2 * m + RULE_SIZE]
-        self.precondition = self.state[2 * m + RULE_SIZE : 3 * m + RULE_SIZE]
         self.shift = self.state[3 * m + RULE_SIZE :]
-        self.status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
+        self.status = cuda.to_device(np.zeros(kernels.STATUS_SIZE, dtype=np.int64))
+        # The status code again, in host memory the device writes to: polled without a wait.
+        self.flag = cuda.mapped_array(1, dtype=np.int64)
+        self.flag[0] = RAN
         self.history: Any = None  # device-side loss history, allocated by compile()
-        # The one-feature kernel takes x as (n,).
+        # The one-feature kernel takes x as (n,); the other, its tiles' layout.
         self.data = (X.reshape(n) if d == 1 else X, y, *_weights_args(y, sample_weight))
+        self.layout = () if d == 1 else kernels.pass_layout(d, self.threads_per_block)
         self.moment_data = (X, y, sample_weight)
         self.moments = None
-        per_block = self.threads_per_block
-        shared = kernels.pass_shared_bytes(d, per_block)
-        self._pass = _configure(kernels.pass_kernel(d), self.blocks, per_block, shared)
-        shared = kernels.reduce_shared_bytes(d, per_block)
-        self._reduce = _configure(kernels.reduce_and_step, 1, per_block, shared)
+        shared = kernels.pass_shared_bytes(d, self.threads_per_block)
+        self._pass = _configure(kernels.pass_kernel(d), self.blocks, self.threads_per_block, shared)
         self._step = _configure(kernels.step, 1, 1)
 
     @property
@@ -473,22 +471,19 @@ class Run:
         return self.device_sums.copy_to_host()
 
     def _launch_pass(self):
-        self._pass(*self.data, self.params, self.shift, self.rule, self.partials, self.status)
-
-    def _launch_reduce(self, k_new, take_step):
-        self._reduce(
-            self.partials, self.device_sums, self.params, self.history, self.status, self.rule,
-            self.precondition, self.velocity, k_new, self.total_weight, int(take_step),
+        """One iteration: the pass over the data, the sums, the check and the step."""
+        self._pass(
+            *self.data, self.state, self.partials, self.device_sums, self.history, self.status,
+            self.flag, self.total_weight, *self.layout,
         )  # fmt: skip
 
-    def _launch_step(self, k_next):
-        self._step(
-            self.device_sums, self.params, self.status, self.rule, self.precondition,
-            self.velocity, k_next, self.total_weight,
-        )  # fmt: skip
+    def _launch_step(self):
+        self._step(self.device_sums, self.state, self.status, self.flag, self.total_weight)
 
-    def _set_status(self, code):
-        self.status.copy_to_device(np.array([code, 0], dtype=np.int64))
+    def _set_status(self, code, stop_at=0):
+        """A new status: `code`, no iterate recorded yet, no block arrived."""
+        self.status.copy_to_device(np.array([code, -1, 0, stop_at], dtype=np.int64))
+        self.flag[0] = code
 
     def compile(self, b, w, settings, history, statistics=False):
         """Compile (or load from numba's cache) the kernels of the fit, and with `statistics`
@@ -501,8 +496,7 @@ class Run:
         self.history = cuda.device_array(len(history))
         self._set_status(STOPPED)
         self._launch_pass()
-        self._launch_reduce(0, False)
-        self._launch_step(1)
+        self._launch_step()
         if statistics:
             compile_device_moments(*self.moment_data)
         cuda.synchronize()
@@ -519,8 +513,7 @@ class Run:
         self.params.copy_to_device(np.concatenate([[float(b)], w]).astype(np.float64))
         self.shift.copy_to_device(np.ascontiguousarray(shift, dtype=np.float64))
         self._set_status(RAN)
-        self._launch_pass()
-        self._launch_reduce(0, False)
+        self._launch_pass()  # iterate 0: its loss, no step
         return float(_value_at(self.history, 0))
 
     def iterate(self, b, w, k_start, k_stop, settings, history):
@@ -548,18 +541,18 @@ class Run:
         )
         if k_start == 0:  # the starting objective, not evaluate's plain loss (see above)
             self.history[:1].copy_to_device(np.array(history[:1], dtype=np.float64))
-        self._launch_step(k_start + 1)
-        k = k_start
-        while k < k_stop:
-            self._launch_pass()
-            k += 1
-            self._launch_reduce(k, k < k_stop)
+        stop_at = _kernels().STOP_AT
+        self.status[stop_at : stop_at + 1].copy_to_device(np.array([k_stop], dtype=np.int64))
+        self._launch_step()  # from iterate k_start, whose sums are on the device
+        for k in range(k_start + 1, k_stop + 1):
+            self._launch_pass()  # iterate k, and the step from it unless k == k_stop
             # Launches only queue up; a fit that stopped on the device would leave the rest of
-            # them to return at once, but there may be many: look now and then.
+            # them to return at once, but there may be many: look now and then, at the flag
+            # the device writes to host memory, without waiting for the queue to drain.
             poll = (k - k_start) % _config.CUDA_POLL_EVERY == 0 and k < k_stop
-            if poll and self.status.copy_to_host()[0] != RAN:
+            if poll and self.flag[0] != RAN:
                 break
-        code, k_reached = (int(v) for v in self.status.copy_to_host())
+        code, k_reached = (int(v) for v in self.status.copy_to_host()[:2])
         m = w.shape[0] + 1
         state = self.state[: 2 * m].copy_to_host()  # params, velocity
         # PARAMS_NOT_FINITE at iterate k: the last loss recorded is that of k - 1.

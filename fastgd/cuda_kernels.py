@@ -3,39 +3,42 @@
 This module imports numba.cuda at the top: import it only after checking that numba-cuda is
 installed (fastgd/cuda.py does so, lazily, inside functions).
 
-One iteration is two launches:
+One iteration is one launch of the pass over the data, `partial_sums_one_feature` or
+`partial_sums_many_features`:
 
-1. `partial_sums_one_feature` or `partial_sums_many_features`: each thread walks its rows in a
-   grid-stride loop and accumulates, in float64, the d + 2 partial sums defined in
-   `fastgd/gradient.py` (sums[0] = sum s r**2, sums[1] = sum s r, sums[2 + j] = sum s r (X_j -
-   h_j), with r = y - (c + (X - h) . w) and h the fit's `shift`: zeros for plain gradient
-   descent, the columns' means when standardizing; for the Huber loss, threshold
-   rule[EPSILON], sums[0] = sum s huber(r) and its slope clip(r, -epsilon, epsilon) takes r's
-   place in the others, `_add_residual`) -- the same sums the CPU kernel computes, tested
-   against the same reference (tests/naive.py). The threads of a block add their sums up in
-   shared memory (a tree in a fixed order) and the block writes them to its row of
-   `partials`.
-2. `reduce_and_step` (one block): adds the block rows up in a fixed order, writes the objective
-   (the loss plus `gradient.penalty`) to the device-side history, checks it as
-   `iteration.steps` does on the CPU -- `gradient.divergence_status` against the previous
-   objective (plain gradient descent) or the starting one history[0] (with momentum), then
-   `gradient.gradient_status` -- and, unless that
-   stops the fit, takes the step of `gradient.apply_step` on the device-side parameters and
-   velocity (`step` takes the first step of each block of iterations).
+1. Each block accumulates, in float64, the d + 2 partial sums defined in `fastgd/gradient.py`
+   (sums[0] = sum s r**2, sums[1] = sum s r, sums[2 + j] = sum s r (X_j - h_j), with
+   r = y - (c + (X - h) . w) and h the fit's `shift`: zeros for plain gradient descent, the
+   columns' means when standardizing; for the Huber loss, threshold rule[EPSILON],
+   sums[0] = sum s huber(r) and its slope clip(r, -epsilon, epsilon) takes r's place in the
+   others, `_add_residual`) -- the same sums the CPU kernel computes, tested against the same
+   reference (tests/naive.py) -- over its rows, and writes them to its row of `partials`. One
+   feature: a grid-stride loop, a thread per row. More: tiles of rows copied to shared memory
+   with coalesced loads, a thread per row for the residuals, the threads split over the features
+   for the gradient (no feature limit).
+2. The last block to finish (`_finish_pass`: an integer atomic counter after a memory fence)
+   adds the block rows up in a fixed order, writes the objective (the loss plus
+   `gradient.penalty`) to the device-side history, checks it as `iteration.steps` does on the
+   CPU -- `gradient.divergence_status` against the previous objective (plain gradient descent)
+   or the starting one history[0] (with momentum), then `gradient.gradient_status` -- and,
+   unless that stops the fit, takes the step of `gradient.apply_step` on the device-side
+   parameters and velocity (`step` takes the first step of each block of iterations).
 
-The per-fit constants arrive as small device arrays, as `iteration.steps` takes them: `rule`
-(gradient.RULE_SIZE values: learning rate, momentum, the loss's noise, the stopping rule, the
-penalty, the Huber loss's threshold),
-`precondition` and `velocity` (d + 1 values each, index 0 the intercept's; the velocity is
-updated in place) and `shift` (d values). The step, the finiteness check of the parameters and
-the stopping rule and the penalty are not restated here: the kernels call
-`fastgd/gradient.py`'s own functions, compiled for the device from the same Python source the
-CPU kernels inline (`_on_device`).
+The fit's small float64 state -- params, velocity, `rule` (gradient.RULE_SIZE values: learning
+rate, momentum, the loss's noise, the stopping rule, the penalty, the Huber loss's threshold),
+`precondition` (d + 1 values, index 0 the intercept's) and `shift` (d values) -- is one device
+array (`_state_views`), so a launch takes few arguments, and the same ones every iteration: the
+iterate a pass computes is the device's own count (status[ITERATE] + 1). The step, the
+finiteness check of the parameters, the stopping rule and the penalty are not restated here:
+the kernels call `fastgd/gradient.py`'s own functions, compiled for the device from the same
+Python source the CPU kernels inline (`_on_device`).
 
 No floating-point atomics anywhere: for a given launch configuration the same input gives
-bit-identical results. A device-side `status` array ([code, iterate], codes from
+bit-identical results (which block finishes last changes nothing: the rows are added in block
+order). The device-side `status` array ([code, iterate, blocks arrived, stop at], codes from
 `fastgd/_status.py`) tells later launches to do nothing once the fit has stopped, so the host
-can queue launches without waiting for each one.
+can queue launches without waiting for each one; a code that stops the fit is also written to
+`flag`, host memory mapped for the device, which the host reads without waiting for the queue.
 
 Device functions are declared inline="always": a kernel calling an ordinary device function
 asks for the current device while compiling, which fails when compiling PTX without a GPU.
@@ -48,6 +51,7 @@ from numba import cuda, float32, float64, int64
 from numba.core.dispatcher import Dispatcher
 
 from . import _cache
+from .cuda import SHARED_MEMORY_BYTES
 
 try:  # numba-cuda's cache, keyed on all of fastgd's sources (fastgd/_cache.py)
     from numba.cuda.core import caching as _cuda_caching
@@ -58,7 +62,14 @@ else:
 
 from . import gradient
 from ._status import PARAMS_NOT_FINITE, RAN
-from .gradient import EPSILON, MOMENTUM, NOISE
+from .gradient import EPSILON, MOMENTUM, NOISE, RULE_SIZE
+
+# The device-side status, one int64 array: the code (`fastgd/_status.py`; RAN while the fit
+# goes on), the iterate whose loss was recorded last (-1 before the starting point's), how many
+# blocks of the running pass have finished (`_finish_pass`), and the iterate the current block
+# of iterations stops at (no step is taken from it).
+CODE, ITERATE, ARRIVED, STOP_AT = 0, 1, 2, 3
+STATUS_SIZE = 4
 
 # Rows per thread per trip of the one-feature grid-stride loop: independent loads in flight
 # per thread, which a memory-bound pass needs to approach the device's bandwidth.
@@ -134,16 +145,93 @@ _n_sums = _on_device(gradient.n_sums)
 
 
 @cuda.jit(device=True, inline="always")
-def _step_params(sums, params, status, rule, precondition, velocity, k_next, total_weight):
-    """params = [c, w_0, ..., w_{d-1}] and `velocity` take `gradient.apply_step` (w: a view of
-    params[1:]); a non-finite result (`gradient.all_finite`) stops the fit with
-    PARAMS_NOT_FINITE at iterate k_next."""
+def _state_views(state, d):
+    """The slices of the fit's state array (`cuda.Run.state`): params [c, w_0..w_{d-1}],
+    velocity (d + 1), rule (RULE_SIZE), precondition (d + 1), shift (d). One kernel argument
+    for all of them: a launch's cost on the host grows with its arguments."""
+    m = d + 1
+    params = state[:m]
+    velocity = state[m : 2 * m]
+    rule = state[2 * m : 2 * m + RULE_SIZE]
+    precondition = state[2 * m + RULE_SIZE : 3 * m + RULE_SIZE]
+    shift = state[3 * m + RULE_SIZE : 3 * m + RULE_SIZE + d]
+    return params, velocity, rule, precondition, shift
+
+
+@cuda.jit(device=True, inline="always")
+def _step_params(sums, state, status, k_next, total_weight):
+    """params and velocity take `gradient.apply_step` (w: a view of params[1:]); a non-finite
+    result (`gradient.all_finite`) stops the fit with PARAMS_NOT_FINITE at iterate k_next."""
+    params, velocity, rule, precondition, _ = _state_views(state, sums.shape[0] - 2)
     w = params[1:]
     b = _apply_step(sums, total_weight, rule, params[0], w, precondition, velocity)
     params[0] = b
     if not _all_finite(b, w):
-        status[0] = PARAMS_NOT_FINITE
-        status[1] = k_next
+        status[CODE] = PARAMS_NOT_FINITE
+        status[ITERATE] = k_next
+
+
+@cuda.jit(device=True, inline="always")
+def _check_and_step(sums, history, status, flag, state, total_weight):
+    """One thread, once the sums of iterate k_new = status[ITERATE] + 1 are complete: record its
+    objective (the loss plus `gradient.penalty`) in history[k_new], check it as
+    `iteration.steps` does on the CPU -- `gradient.divergence_status` against history[k_new - 1]
+    (plain gradient descent) or the starting one history[0] (with momentum), then
+    `gradient.gradient_status` -- and, unless that stops the fit, step to iterate k_new + 1
+    when k_new < status[STOP_AT].
+
+    At k_new = 0 (the starting point, `Run.evaluate`) history[0] gets the plain loss, only its
+    finiteness is checked, and the rule, precondition and velocity are not read: `Run.iterate`
+    replaces history[0] with the host's objective before the first step. A code that stops the
+    fit is also written to `flag` (host memory the host reads without waiting on the GPU)."""
+    params, _, rule, precondition, _ = _state_views(state, sums.shape[0] - 2)
+    k_new = status[ITERATE] + 1
+    loss = sums[0] / total_weight
+    if k_new > 0:  # the objective, as `iteration.steps` records it (iterate k_new's parameters)
+        loss += _penalty(rule, params[1:], precondition)
+    history[k_new] = loss
+    status[ITERATE] = k_new
+    if k_new > 0:
+        reference = history[k_new - 1] if rule[MOMENTUM] == 0.0 else history[0]
+        code = _divergence_status(reference, loss, rule[NOISE])
+        if code == RAN:
+            code = _gradient_status(sums, total_weight, rule, params[0], params[1:], precondition)
+    else:  # the starting point: compared with itself, only its finiteness counts
+        code = _divergence_status(loss, loss, 0.0)
+    if code != RAN:
+        status[CODE] = code
+    elif k_new < status[STOP_AT]:
+        _step_params(sums, state, status, k_new + 1, total_weight)
+    if status[CODE] != RAN:
+        flag[0] = status[CODE]
+
+
+@cuda.jit(device=True, inline="always")
+def _finish_pass(partials, sums, history, status, flag, state, total_weight, tid):
+    """Every block calls this once its row of `partials` is written. The last block to finish
+    adds the rows up in a fixed order (block 0 first: the result does not depend on which block
+    is last) and takes the step (`_check_and_step`): the whole iteration in one launch.
+
+    Each block's writes are fenced before it counts itself in status[ARRIVED] (an integer
+    atomic), so the block that counts last sees every row."""
+    last = cuda.shared.array(1, int64)
+    cuda.threadfence()
+    cuda.syncthreads()
+    if tid == 0:
+        last[0] = cuda.atomic.add(status, ARRIVED, 1) == cuda.gridDim.x - 1
+    cuda.syncthreads()
+    if last[0] == 0:
+        return
+    n_blocks, n_values = partials.shape
+    for k in range(tid, n_values, cuda.blockDim.x):
+        total = 0.0
+        for c in range(n_blocks):
+            total += partials[c, k]
+        sums[k] = total
+    cuda.syncthreads()  # the block's writes to sums are visible to its thread 0
+    if tid == 0:
+        status[ARRIVED] = 0  # for the next pass
+        _check_and_step(sums, history, status, flag, state, total_weight)
 
 
 @cuda.jit(device=True, inline="always")
@@ -184,19 +272,22 @@ def _add_row(data, row, s_rr, s_r, s_rx):
 
 
 @cuda.jit(cache=True)
-def partial_sums_one_feature(x, y, sample_weight, weighted, params, shift, rule, partials,
-                             status):  # fmt: skip
-    """Block partial sums [sum s r^2, sum s r, sum s r (x - h)] for one feature, h = shift[0]
-    (the Huber loss's for a finite rule[EPSILON], `_add_residual`); x and y are (n,).
+def partial_sums_one_feature(x, y, sample_weight, weighted, state, partials, sums, history,
+                             status, flag, total_weight):  # fmt: skip
+    """One iteration for one feature: the block sums [sum s r^2, sum s r, sum s r (x - h)],
+    h = shift[0] (the Huber loss's for a finite rule[EPSILON], `_add_residual`), into this
+    block's row of `partials`; then the last block adds them up and steps (`_finish_pass`).
+    x and y are (n,).
 
     sample_weight is read only when `weighted` is nonzero (kernels cannot take None: pass any
     array of the data's dtype otherwise). Dynamic shared memory: `pass_shared_bytes`.
     """
-    if status[0] != RAN:
+    if status[CODE] != RAN:
         return
     acc = cuda.shared.array(0, float64)
     tid = cuda.threadIdx.x
     threads = cuda.blockDim.x
+    params, _, rule, _, shift = _state_views(state, 1)
     b = params[0]
     w = params[1]
     h = shift[0]
@@ -221,105 +312,110 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, params, shift, rule,
     cuda.syncthreads()
     _block_tree_sum(acc, 3, tid)
     _write_block_row(acc, 3, partials, tid)
+    _finish_pass(partials, sums, history, status, flag, state, total_weight, tid)
 
 
 @cuda.jit(cache=True)
-def partial_sums_many_features(X, y, sample_weight, weighted, params, shift, rule, partials,
-                               status):  # fmt: skip
-    """Block partial sums (d + 2 of them) for X of shape (n, d), rows shifted by `shift` (d,)
-    (the Huber loss's for a finite rule[EPSILON], `_add_residual`).
+def partial_sums_many_features(X, y, sample_weight, weighted, state, partials, sums, history,
+                               status, flag, total_weight, tile_rows, staged):  # fmt: skip
+    """One iteration for X of shape (n, d), d > 1: the block sums (d + 2 of them, rows shifted
+    by the shift) into this block's row of `partials`, then `_finish_pass`.
 
-    Each thread's d + 2 float64 accumulators live in dynamic shared memory (d is a runtime
-    value), followed by a copy of the d + 1 parameters (`pass_shared_bytes`). The shift is read
-    from global memory: every thread reads the same few values, which the cache serves, and a
-    shared copy would cost the feature limit that docs/gpu.md states.
+    The block walks tiles of `tile_rows` rows (at most one per thread). With `staged`, the
+    threads first copy the tile into shared memory together, consecutive threads reading
+    consecutive values of X (coalesced, each value read once); a tile's rows are contiguous in
+    a C-contiguous X. Then each thread takes one row's residual, and the gradient's sums
+    sum_r slope_r z_rj are split over the threads: for d <= threads, thread (g, j) =
+    divmod(tid, d) adds rows g, g + G, ... of each tile (G = threads // d groups) in a register,
+    and the groups are added up at the end; for wider data thread tid owns features tid,
+    tid + threads, ... and adds each tile's sums into the block's row of partials. Without
+    `staged` (rows too wide for one to fit in shared memory) the same, reading X directly: slower,
+    but no feature limit. Dynamic shared memory: `pass_shared_bytes` (see `pass_layout`).
     """
-    if status[0] != RAN:
+    if status[CODE] != RAN:
         return
-    acc = cuda.shared.array(0, float64)
+    shared = cuda.shared.array(0, float64)
     tid = cuda.threadIdx.x
     threads = cuda.blockDim.x
+    block = cuda.blockIdx.x
     n, d = X.shape
-    n_values = _n_sums(d)
+    params, _, rule, _, shift = _state_views(state, d)
     epsilon = rule[EPSILON]
-    own = n_values * threads  # the parameters' offset in shared memory
-    for p in range(tid, d + 1, threads):
-        acc[own + p] = params[p]
-    for k in range(n_values):
-        acc[k * threads + tid] = 0.0
+    b = params[0]
+    width = d | 1  # an odd stride between staged rows: a thread per row hits distinct banks
+    sums_area = shared[: 2 * threads]
+    slopes = shared[2 * threads : 2 * threads + tile_rows]
+    tile = shared[2 * threads + tile_rows :]
+    narrow = d <= threads
+    groups = threads // d if narrow else 1
+    group = tid // d if narrow else 0
+    column = tid % d if narrow else tid
+    if not narrow:
+        for j in range(tid, d, threads):
+            partials[block, 2 + j] = 0.0
+    s_rr = 0.0
+    s_r = 0.0
+    s_rz = 0.0  # thread (group, column)'s share of sum s r (X_j - h_j), for narrow data
+    for start in range(block * tile_rows, n, cuda.gridDim.x * tile_rows):
+        rows = min(tile_rows, n - start)
+        if staged:
+            for f in range(tid, rows * d, threads):
+                r, j = f // d, f % d
+                tile[r * width + j] = X[start + r, j] - shift[j]
+            cuda.syncthreads()
+        if tid < rows:
+            i = start + tid
+            prediction = b
+            for j in range(d):
+                z = tile[tid * width + j] if staged else X[i, j] - shift[j]
+                prediction += z * params[1 + j]
+            s = sample_weight[i] if weighted else 1.0
+            value, ss = _add_residual(y[i] - prediction, s, weighted, epsilon)
+            s_rr += value
+            s_r += ss
+            slopes[tid] = ss
+        cuda.syncthreads()
+        if narrow:
+            if group < groups:
+                for r in range(group, rows, groups):
+                    z = tile[r * width + column] if staged else X[start + r, column] - shift[column]
+                    s_rz += slopes[r] * z
+        else:
+            for j in range(tid, d, threads):
+                total = 0.0
+                for r in range(rows):
+                    z = tile[r * width + j] if staged else X[start + r, j] - shift[j]
+                    total += slopes[r] * z
+                partials[block, 2 + j] += total
+        cuda.syncthreads()  # before the next tile overwrites the slopes and the tile
+    sums_area[tid] = s_rr
+    sums_area[threads + tid] = s_r
     cuda.syncthreads()
-    b = acc[own]
-    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        prediction = b
-        for j in range(d):
-            prediction += (X[i, j] - shift[j]) * acc[own + 1 + j]
-        r = y[i] - prediction
-        value, ss = _add_residual(r, sample_weight[i] if weighted else 1.0, weighted, epsilon)
-        acc[tid] += value
-        acc[threads + tid] += ss
-        for j in range(d):
-            acc[(2 + j) * threads + tid] += ss * (X[i, j] - shift[j])
+    _block_tree_sum(sums_area, 2, tid)
+    if tid == 0:
+        partials[block, 0] = sums_area[0]
+        partials[block, 1] = sums_area[threads]
     cuda.syncthreads()
-    _block_tree_sum(acc, n_values, tid)
-    _write_block_row(acc, n_values, partials, tid)
+    if narrow:  # the groups' shares, added up per feature in group order
+        sums_area[tid] = s_rz
+        cuda.syncthreads()
+        for j in range(tid, d, threads):
+            total = 0.0
+            for g in range(groups):
+                total += sums_area[g * d + j]
+            partials[block, 2 + j] = total
+    _finish_pass(partials, sums, history, status, flag, state, total_weight, tid)
 
 
 @cuda.jit(cache=True)
-def reduce_and_step(partials, sums, params, history, status, rule, precondition, velocity, k_new,
-                    total_weight, take_step):  # fmt: skip
-    """One block: sums = the block rows of `partials` added up in a fixed order; these are the
-    sums of iterate k_new, whose objective (the loss plus `gradient.penalty`) goes to
-    history[k_new]. Then, as in `iteration.steps`, unless `gradient.divergence_status`
-    (against history[k_new - 1], or history[0] with momentum) or `gradient.gradient_status`
-    stops the fit, step to iterate k_new + 1 when `take_step` is nonzero. status[1] records the
-    iterate reached. At k_new = 0 (the starting point, `Run.evaluate`) history[0] gets the plain
-    loss, only its finiteness is checked, and `rule`, `precondition` and `velocity` are not
-    read: `Run.iterate` replaces history[0] with the host's objective before the first step.
-
-    Dynamic shared memory: `reduce_shared_bytes`.
-    """
-    if status[0] != RAN:
+def step(sums, state, status, flag, total_weight):
+    """One thread: the step from the iterate whose sums are `sums` (status[ITERATE]) to the next
+    (the first step of a block of iterations; later ones are taken by the passes)."""
+    if status[CODE] != RAN or cuda.grid(1) != 0:
         return
-    acc = cuda.shared.array(0, float64)
-    tid = cuda.threadIdx.x
-    threads = cuda.blockDim.x
-    n_blocks, n_values = partials.shape
-    for k in range(n_values):
-        total = 0.0
-        for c in range(tid, n_blocks, threads):
-            total += partials[c, k]
-        acc[k * threads + tid] = total
-    cuda.syncthreads()
-    _block_tree_sum(acc, n_values, tid)
-    if tid != 0:
-        return
-    for k in range(n_values):
-        sums[k] = acc[k * threads]
-    loss = sums[0] / total_weight
-    if k_new > 0:  # the objective, as `iteration.steps` records it (iterate k_new's parameters)
-        loss += _penalty(rule, params[1:], precondition)
-    history[k_new] = loss
-    status[1] = k_new
-    if k_new > 0:
-        reference = history[k_new - 1] if rule[MOMENTUM] == 0.0 else history[0]
-        code = _divergence_status(reference, loss, rule[NOISE])
-        if code == RAN:
-            code = _gradient_status(sums, total_weight, rule, params[0], params[1:], precondition)
-    else:  # the starting point: compared with itself, only its finiteness counts
-        code = _divergence_status(loss, loss, 0.0)
-    if code != RAN:
-        status[0] = code
-    elif take_step:
-        _step_params(sums, params, status, rule, precondition, velocity, k_new + 1, total_weight)
-
-
-@cuda.jit(cache=True)
-def step(sums, params, status, rule, precondition, velocity, k_next, total_weight):
-    """One thread: the step from the iterate whose sums are `sums` to iterate k_next (the first
-    step of a block of iterations; later ones are taken by reduce_and_step)."""
-    if status[0] != RAN or cuda.grid(1) != 0:
-        return
-    _step_params(sums, params, status, rule, precondition, velocity, k_next, total_weight)
+    _step_params(sums, state, status, status[ITERATE] + 1, total_weight)
+    if status[CODE] != RAN:
+        flag[0] = status[CODE]
 
 
 @cuda.jit(cache=True)
@@ -407,18 +503,24 @@ def pass_kernel(n_features):
     return partial_sums_one_feature if n_features == 1 else partial_sums_many_features
 
 
+def pass_layout(n_features, threads):
+    """(tile_rows, staged) of `partial_sums_many_features` for blocks of `threads` threads:
+    tiles of as many rows as threads when they fit in shared memory (after the 2 * threads
+    values for the block's sums and a slope per row), fewer for wide rows, and unstaged tiles
+    of `threads` rows read from X directly where not even one row fits."""
+    free = SHARED_MEMORY_BYTES // FLOAT64_BYTES - 2 * threads
+    rows = min(threads, free // ((n_features | 1) + 1))
+    return (rows, 1) if rows >= 1 else (threads, 0)
+
+
 def pass_shared_bytes(n_features, threads):
-    """`pass_kernel(n_features)`'s: the n_sums(d) accumulators of each thread, then (for more
-    than one feature) a copy of the d + 1 parameters."""
-    values = gradient.n_sums(n_features) * threads
-    if n_features > 1:
-        values += n_features + 1
-    return FLOAT64_BYTES * values
-
-
-def reduce_shared_bytes(n_features, threads):
-    """`reduce_and_step`'s: the n_sums(d) values of each thread."""
-    return FLOAT64_BYTES * gradient.n_sums(n_features) * threads
+    """`pass_kernel(n_features)`'s: 3 values per thread for one feature; for more, 2 per thread,
+    then a slope per tile row and the staged tile (`pass_layout`). Never more than
+    SHARED_MEMORY_BYTES: the pass has no feature limit."""
+    if n_features == 1:
+        return FLOAT64_BYTES * 3 * threads
+    rows, staged = pass_layout(n_features, threads)
+    return FLOAT64_BYTES * (2 * threads + rows + (rows * (n_features | 1) if staged else 0))
 
 
 def totals_shared_bytes(threads):
@@ -433,28 +535,22 @@ def moment_shared_bytes(n_features, threads):
 
 def ptx_signatures():
     """(kernel, signature) for every kernel and data dtype, for compiling PTX ahead of time in
-    the tests (the same types the backend launches them with: C-contiguous arrays, also the
-    slices of `cuda.Run`'s state array that hold the parameters, velocity, rule, precondition
-    and shift; the passes read the Huber threshold from the rule)."""
+    the tests (the same types the backend launches them with: C-contiguous arrays; `flag` is
+    host memory mapped for the device, an int64 array to the kernels)."""
     signatures = []
     flags = int64[::1]
     vector = float64[::1]
+    table = float64[:, ::1]
     for real in (float32, float64):
         data1 = real[::1]
+        iteration = (vector, table, vector, vector, flags, flags, float64)
         signatures += [
-            (partial_sums_one_feature,
-             (data1, data1, data1, int64, vector, vector, vector, float64[:, ::1], flags)),
+            (partial_sums_one_feature, (data1, data1, data1, int64, *iteration)),
             (partial_sums_many_features,
-             (real[:, ::1], data1, data1, int64, vector, vector, vector, float64[:, ::1], flags)),
+             (real[:, ::1], data1, data1, int64, *iteration, int64, int64)),
             (first_bad_value, (data1, int64, flags)),
             (block_totals, (data1, float64[::1])),
-            (moment_sums,
-             (real[:, ::1], data1, data1, int64, float64[::1], float64[:, ::1], flags)),
+            (moment_sums, (real[:, ::1], data1, data1, int64, float64[::1], table, flags)),
         ]  # fmt: skip
-    signatures += [
-        (reduce_and_step,
-         (float64[:, ::1], vector, vector, vector, flags, vector, vector, vector, int64, float64,
-          int64)),
-        (step, (vector, vector, flags, vector, vector, vector, int64, float64)),
-    ]  # fmt: skip
+    signatures.append((step, (vector, vector, flags, flags, float64)))
     return signatures

@@ -180,6 +180,33 @@ def fit_on_both(X, y, **kwargs):
     return on_gpu, on_cpu
 
 
+def one_pass(data, y, weights, b, w, h, rule, blocks, threads, layout=()):
+    """The pass kernel launched by hand, at the starting point (status: no iterate yet, so the
+    pass records the loss and takes no step): (its block rows, its total sums)."""
+    from fastgd import cuda_kernels
+
+    d = len(w)
+    m = d + 1
+    state = np.concatenate([[b], w, np.zeros(m), rule, np.ones(m), h])
+    partials = numba_cuda.device_array((blocks, d + 2))
+    sums = numba_cuda.device_array(d + 2)
+    history = numba_cuda.to_device(np.zeros(2))
+    status = numba_cuda.to_device(np.array([0, -1, 0, 0], dtype=np.int64))
+    flag = np.zeros(1, dtype=np.int64)
+    if not layout and d > 1:
+        layout = cuda_kernels.pass_layout(d, threads)
+    rows, staged = layout if layout else (threads, 1)
+    shared = 8 * (2 * threads + rows + (rows * (d | 1) if staged else 0))
+    kernel = cuda_kernels.pass_kernel(d)
+    kernel[blocks, threads, 0, shared if d > 1 else 24 * threads](
+        data, y, y if weights is None else weights, int(weights is not None), state, partials,
+        sums, history, status, flag, float(len(y)), *layout,
+    )  # fmt: skip
+    assert status.copy_to_host().tolist() == [0, 0, 0, 0]  # the loss recorded, all blocks in
+    assert history.copy_to_host()[0] == pytest.approx(sums.copy_to_host()[0] / len(y), rel=1e-15)
+    return partials.copy_to_host(), sums.copy_to_host()
+
+
 @pytest.mark.parametrize("loss", ["squared_error", "huber"])
 @pytest.mark.parametrize("shift", [False, True], ids=["plain", "shifted"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -187,7 +214,7 @@ def fit_on_both(X, y, **kwargs):
 def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
     # One pass over the data, kernel against `gradient.partial_sums`: the rows' shift included,
     # and the Huber loss, whose threshold the kernel reads from the rule (inf: squared error).
-    from fastgd import cuda_kernels, gradient
+    from fastgd import gradient
 
     X, y = offset_regression(rng, 90, d)
     weights = rng.uniform(0, 2, size=90) if weighted else None
@@ -203,16 +230,63 @@ def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
     gradient.partial_sums(X, y, weights, b, w, h, epsilon, expected)
 
     blocks, threads = cuda.launch_config(90, d)
-    partials = numba_cuda.device_array((blocks, d + 2))
-    kernel = cuda_kernels.pass_kernel(d)
-    shared = cuda_kernels.pass_shared_bytes(d, threads)
     data = X[:, 0] if d == 1 else X
-    flag = np.array([0, 0], dtype=np.int64)
-    kernel[blocks, threads, 0, shared](
-        data, y, y if weights is None else weights, int(weighted),
-        np.concatenate([[b], w]), h, rule, partials, flag,
-    )  # fmt: skip
-    np.testing.assert_allclose(partials.copy_to_host().sum(axis=0), expected, rtol=1e-12)
+    partials, sums = one_pass(data, y, weights, b, w, h, rule, blocks, threads)
+    np.testing.assert_allclose(partials.sum(axis=0), expected, rtol=1e-12)
+    np.testing.assert_allclose(sums, expected, rtol=1e-12)
+    # The last block added the rows in block order, whichever it was.
+    total = np.zeros(d + 2)
+    for row in partials:
+        total += row
+    assert sums.tolist() == total.tolist()
+
+
+@pytest.mark.parametrize(
+    "d, threads, layout",
+    [(5, 8, (8, 1)), (5, 8, (3, 1)), (13, 8, (8, 1)), (13, 8, (5, 1)), (13, 8, (8, 0)),
+     (6, 8, (8, 0)), (8, 8, (8, 1))],
+    ids=["narrow", "narrow-short-tiles", "wide", "wide-short-tiles", "wide-unstaged",
+         "narrow-unstaged", "one-group"],
+)  # fmt: skip
+def test_every_layout_of_the_many_feature_pass(rng, d, threads, layout):
+    # d <= threads: the threads split into groups of d, each adding its rows of every tile;
+    # wider: each thread owns features and adds tile sums into the block row. Tiles staged
+    # through shared memory, or read from X directly (rows too wide to stage). 2 blocks, 37 rows:
+    # a partial last tile, and blocks with a different number of tiles.
+    from fastgd import gradient
+
+    X, y = offset_regression(rng, 37, d)
+    weights = rng.uniform(0, 2, size=37)
+    b, w, h = 0.3, rng.normal(size=d), X.mean(axis=0)
+    expected = np.zeros(d + 2)
+    gradient.partial_sums(X, y, weights, b, w, h, None, expected)
+    _, sums = one_pass(X, y, weights, b, w, h, gradient.make_rule(0.0), 2, threads, layout)
+    np.testing.assert_allclose(sums, expected, rtol=1e-12)
+
+
+def test_the_pass_layout_fits_shared_memory_at_any_width():
+    from fastgd import cuda_kernels
+
+    for threads in (32, 256, 1024):
+        for d in (2, 3, 8, 64, 184, 185, 1000, 5000, 6000, 100_000):
+            rows, staged = cuda_kernels.pass_layout(d, threads)
+            assert 1 <= rows <= threads
+            assert cuda_kernels.pass_shared_bytes(d, threads) <= cuda.SHARED_MEMORY_BYTES
+            # Staged whenever one row fits: tiles as tall as fit, up to a row per thread.
+            one_row = 8 * (2 * threads + 1 + (d | 1))
+            assert staged == (one_row <= cuda.SHARED_MEMORY_BYTES)
+            if staged and rows < threads:
+                taller = 8 * (2 * threads + (rows + 1) * ((d | 1) + 1))
+                assert taller > cuda.SHARED_MEMORY_BYTES
+
+
+def test_wide_data_fits_on_the_gpu(rng, monkeypatch):
+    # No feature limit: 300 features (beyond the old shared-memory limit of 184), 4 threads a
+    # block, so the pass takes the wide layout.
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 4)
+    X, y = regression(rng, 9, 300)
+    on_gpu, on_cpu = fit_on_both(X, y, lr=1e-3, n_iter=2)
+    assert_same_iterations(on_gpu, on_cpu, rtol=1e-11)
 
 
 @pytest.mark.parametrize("d", [1, 3])
@@ -698,36 +772,20 @@ def test_device_error_says_why(monkeypatch, gpus, reason):
         fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
 
 
-def test_too_many_features_for_shared_memory(monkeypatch):
-    from fastgd import cuda_kernels
-
-    with pytest.raises(ValueError, match=r"X has 1000 features.*device='cpu'"):
-        cuda.launch_config(100, 1000)
-    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 256)
-    # Fits with fewer threads per block: the most that fit.
-    for d, fitting in ((90, 64), (150, 32)):
-        assert cuda.launch_config(10**6, d)[1] == fitting
-        assert cuda_kernels.pass_shared_bytes(d, fitting) <= cuda.SHARED_MEMORY_BYTES
-        assert cuda_kernels.pass_shared_bytes(d, 2 * fitting) > cuda.SHARED_MEMORY_BYTES
-
-
 @pytest.mark.parametrize("threads", [THREADS, 256])
-def test_the_feature_limits_said_are_the_real_ones(monkeypatch, threads):
+def test_the_moment_feature_limit_said_is_the_real_one(monkeypatch, threads):
     from fastgd import cuda_kernels
 
     monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", threads)
-    limit = cuda.max_features(cuda_kernels.pass_shared_bytes)
-    assert cuda.launch_config(10**6, limit)[1] == 32  # halved down to one warp
-    with pytest.raises(ValueError, match=f"X has {limit + 1} features.* up to {limit}: "):
-        cuda.launch_config(10**6, limit + 1)
     moment_limit = cuda.max_features(cuda_kernels.moment_shared_bytes)
     cuda._moment_launch(10**6, moment_limit)
     moment_message = f"X has {moment_limit + 1} features: lr='auto'.* up to {moment_limit}; "
     with pytest.raises(ValueError, match=moment_message):
         cuda._moment_launch(10**6, moment_limit + 1)
-    # The numbers docs/gpu.md gives.
+    # The pass has none.
+    assert cuda.launch_config(10**6, 10**5)[1] == threads
+    # The number docs/gpu.md gives.
     docs = " ".join((ROOT / "docs" / "gpu.md").read_text(encoding="utf-8").split())
-    assert f"limits the GPU path to {limit} features" in docs
     assert f"computed likewise: {moment_limit} features" in docs
 
 
