@@ -287,21 +287,10 @@ def _smallest_block():
     return min(_config.CUDA_THREADS_PER_BLOCK, WARP)
 
 
-def max_features(shared_bytes):
-    """The most features a kernel takes whose blocks need `shared_bytes(n_features, threads)`
-    bytes of shared memory (a function of `cuda_kernels`): the largest d for which the smallest
-    block, one warp, fits in SHARED_MEMORY_BYTES."""
-    threads = _smallest_block()
-    d = 0
-    while shared_bytes(d + 1, threads) <= SHARED_MEMORY_BYTES:
-        d += 1
-    return d
-
-
 def _launch(n_rows, n_features, shared_bytes):
     """(blocks, threads per block, shared bytes per block) of a grid-stride pass over n_rows rows
     by a kernel whose blocks need `shared_bytes(n_features, threads)` bytes of shared memory, or
-    None where even the smallest block does not fit (more than `max_features(shared_bytes)`).
+    None where even the smallest block does not fit.
 
     Threads per block start at `_config.CUDA_THREADS_PER_BLOCK` (a power of two) and halve
     while a block would not fit in SHARED_MEMORY_BYTES, down to one warp.
@@ -335,68 +324,103 @@ def launch_config(n_rows, n_features):
 
 
 def _moment_launch(n_rows, n_features):
-    """(configured moment_sums kernel, its number of blocks, values per row)."""
+    """(configured moment_sums kernel, its number of blocks, values per row), or None for data
+    too wide for its per-thread sums (`_moment_tile_launch` then)."""
     kernels = _kernels()
     launch = _launch(n_rows, n_features, kernels.moment_shared_bytes)
     if launch is None:
-        raise ValueError(
-            f"X has {n_features} features: lr='auto' on the GPU computes the data's moments in "
-            f"shared memory and supports up to {max_features(kernels.moment_shared_bytes)}; "
-            "pass a number as lr (fastgd.max_stable_lr on the data gives the stable limit) or "
-            "use device='cpu'"
-        )
+        return None
     blocks, threads, shared = launch
     configured = _configure(kernels.moment_sums, blocks, threads, shared)
     return configured, blocks, kernels.n_moment_sums(n_features)
+
+
+def _moment_tile_launch(n_rows, n_features):
+    """(configured moment_tiles kernel, its tiles (a device array), the shape of its partials):
+    the tiles I <= J of the (d + 2)-square matrix, and as many chunks of rows as keep the grid
+    within `_blocks_limit` (at least one)."""
+    kernels = _kernels()
+    width = kernels.moment_tile_width(_config.CUDA_THREADS_PER_BLOCK)
+    count = math.ceil((n_features + 2) / width)
+    tiles = np.array([(i, j) for i in range(count) for j in range(i, count)], dtype=np.int64)
+    shared = kernels.moment_tile_shared_bytes(width)
+    room = max(1, _blocks_limit(shared) // len(tiles))
+    chunks = max(1, min(room, math.ceil(n_rows / width)))
+    grid = (chunks, len(tiles))
+    configured = _configure(kernels.moment_tiles, grid, width * width, shared)
+    return configured, _numba_cuda().to_device(tiles), (chunks, len(tiles), width * width)
+
+
+def _sums_about(X, y, sample_weight, center):
+    """(S, the first-order sums (d + 1), the products ((d + 1)-square)) of the rows about
+    `center`, from one pass on the device; the blocks' sums added up on the host in a fixed
+    order. Narrow data: `moment_sums`, a thread's sums in shared memory; wider: `moment_tiles`."""
+    cuda = _numba_cuda()
+    n, d = X.shape
+    m = d + 1
+    status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
+    weights = _weights_args(y, sample_weight)
+    center = cuda.to_device(np.ascontiguousarray(center, dtype=np.float64))
+    narrow = _moment_launch(n, d)
+    if narrow is not None:
+        launch, blocks, n_values = narrow
+        partials = cuda.device_array((blocks, n_values))
+        launch(X, y, *weights, center, partials, status)
+        sums = np.array([math.fsum(column) for column in partials.copy_to_host().T])
+        second = np.empty((m, m))
+        p = 1 + m
+        for j in range(m):
+            for k in range(j, m):
+                second[j, k] = second[k, j] = sums[p]
+                p += 1
+        return sums[0], sums[1 : 1 + m], second
+    launch, tiles, shape = _moment_tile_launch(n, d)
+    partials = cuda.device_array(shape)
+    launch(X, y, *weights, center, tiles, partials, status)
+    by_tile = partials.copy_to_host().sum(axis=0)  # chunks added in a fixed order
+    width = math.isqrt(shape[2])
+    count = math.ceil((d + 2) / width)
+    whole = np.zeros((count * width, count * width))
+    for (i, j), values in zip(tiles.copy_to_host(), by_tile, strict=True):
+        block = values.reshape(width, width)
+        whole[i * width : (i + 1) * width, j * width : (j + 1) * width] = block
+        whole[j * width : (j + 1) * width, i * width : (i + 1) * width] = block.T
+    return whole[0, 0], whole[0, 1 : 1 + m].copy(), whole[1 : 1 + m, 1 : 1 + m].copy()
 
 
 def device_moments(X, y, sample_weight):
     """The data's `moments.Moments` from device arrays (X (n, d), y (n,), sample_weight or None):
     two passes on the device, one for the means and one for the products centred on them (as
     `moments.centered_moments` computes them on the CPU, centring avoids the cancellation of raw
-    second moments). Block sums are added up on the host in block order."""
+    second moments). Any number of features (`_sums_about`)."""
     from .moments import Moments
 
-    cuda = _numba_cuda()
-    n, d = X.shape
-    m = d + 1
-    launch, blocks, n_values = _moment_launch(n, d)
-    partials = cuda.device_array((blocks, n_values))
-    status = cuda.to_device(np.array([RAN, 0], dtype=np.int64))
-    weights = _weights_args(y, sample_weight)
-
-    def sums_about(center):
-        launch(X, y, *weights, cuda.to_device(center), partials, status)
-        return np.array([math.fsum(column) for column in partials.copy_to_host().T])
-
-    first = sums_about(np.zeros(m))
-    weight = first[0]
-    mean = first[1 : 1 + m] / weight
-    second = sums_about(mean)
+    m = X.shape[1] + 1
+    weight, first, _ = _sums_about(X, y, sample_weight, np.zeros(m))
+    mean = first / weight
+    _, centred, second = _sums_about(X, y, sample_weight, mean)
     # The mean of (z - mean) is zero up to rounding; subtracting its outer product makes the
     # centred products exact for the centre actually used.
-    offset = second[1 : 1 + m] / weight
-    comoment = np.empty((m, m))
-    p = 1 + m
-    for j in range(m):
-        for k in range(j, m):
-            comoment[j, k] = comoment[k, j] = second[p] - weight * offset[j] * offset[k]
-            p += 1
+    offset = centred / weight
+    comoment = second - weight * np.outer(offset, offset)
     return Moments(weight=float(weight), mean=mean + offset, comoment=comoment)
 
 
 def compile_device_moments(X, y, sample_weight):
-    """Compile (or load) `device_moments`'s kernel: one launch that returns at once (status
-    STOPPED). Where the data has too many features for it, nothing: `device_moments` says so."""
+    """Compile (or load) `device_moments`'s kernel for this data: one launch that returns at
+    once (status STOPPED)."""
     cuda = _numba_cuda()
-    try:
-        launch, blocks, n_values = _moment_launch(*X.shape)
-    except ValueError:
-        return
-    partials = cuda.device_array((blocks, n_values))
+    n, d = X.shape
     status = cuda.to_device(np.array([STOPPED, 0], dtype=np.int64))
-    center = cuda.device_array(X.shape[1] + 1)
-    launch(X, y, *_weights_args(y, sample_weight), center, partials, status)
+    center = cuda.device_array(d + 1)
+    weights = _weights_args(y, sample_weight)
+    narrow = _moment_launch(n, d)
+    if narrow is not None:
+        launch, blocks, n_values = narrow
+        launch(X, y, *weights, center, cuda.device_array((blocks, n_values)), status)
+    else:
+        launch, tiles, shape = _moment_tile_launch(n, d)
+        launch(X, y, *weights, center, tiles, cuda.device_array(shape), status)
     cuda.synchronize()
 
 

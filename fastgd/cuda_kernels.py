@@ -490,6 +490,64 @@ def moment_sums(X, y, sample_weight, weighted, center, partials, status):
     _write_block_row(acc, n_values, partials, tid)
 
 
+@cuda.jit(device=True, inline="always")
+def _augmented(X, y, center, i, column):
+    """Column `column` of row i of the augmented data (1, X_i - c_X, y_i - c_y) (d + 2 values,
+    c = center), and 0 beyond it (the padding of the last tiles)."""
+    d = X.shape[1]
+    if column == 0:
+        return 1.0
+    if column <= d:
+        return X[i, column - 1] - center[column - 1]
+    if column == d + 1:
+        return y[i] - center[d]
+    return 0.0
+
+
+@cuda.jit(cache=True)
+def moment_tiles(X, y, sample_weight, weighted, center, tiles, partials, status):
+    """The sums of `moment_sums` for data of any width, as one matrix: A = sum_i s_i a_i a_i^T
+    over the augmented rows a_i (`_augmented`), whose first row holds S and the first-order
+    sums, and the rest the products.
+
+    Block (chunk, t) adds up, over chunk blockIdx.x of the rows (gridDim.x contiguous chunks),
+    the T x T tile t of A whose tile row and column are tiles[t] (I <= J), T * T threads a
+    block, thread a * T + b owning entry (a, b): partials[chunk, t, a * T + b] =
+    A[I T + a, J T + b]. The rows go through shared memory T at a time, each thread loading
+    one value of each side. Slower than `moment_sums` for narrow data (most threads of a tile
+    pad), but with no feature limit. Dynamic shared memory: `moment_tile_shared_bytes`."""
+    if status[0] != RAN:
+        return
+    shared = cuda.shared.array(0, float64)
+    tid = cuda.threadIdx.x
+    width = 1
+    while width * width < cuda.blockDim.x:
+        width *= 2
+    row, col = tid // width, tid % width
+    first_i = tiles[cuda.blockIdx.y, 0] * width
+    first_j = tiles[cuda.blockIdx.y, 1] * width
+    left = shared[: width * width]
+    right = shared[width * width : 2 * width * width]
+    n = X.shape[0]
+    start = cuda.blockIdx.x * n // cuda.gridDim.x
+    stop = (cuda.blockIdx.x + 1) * n // cuda.gridDim.x
+    total = 0.0
+    for base in range(start, stop, width):
+        i = base + row  # this thread loads row i's values in column col of both sides
+        if i < stop:
+            s = sample_weight[i] * 1.0 if weighted else 1.0
+            left[tid] = s * _augmented(X, y, center, i, first_i + col)
+            right[tid] = _augmented(X, y, center, i, first_j + col)
+        else:
+            left[tid] = 0.0
+            right[tid] = 0.0
+        cuda.syncthreads()
+        for r in range(width):
+            total += left[r * width + row] * right[r * width + col]
+        cuda.syncthreads()
+    partials[cuda.blockIdx.x, cuda.blockIdx.y, tid] = total
+
+
 # --- Dynamic shared memory: the bytes a block of `threads` threads needs ----------------------
 #
 # The kernels above that use shared memory keep float64 values in it, sized at launch:
@@ -533,6 +591,20 @@ def moment_shared_bytes(n_features, threads):
     return FLOAT64_BYTES * n_moment_sums(n_features) * threads
 
 
+def moment_tile_width(threads):
+    """T of `moment_tiles` for blocks of at most `threads` threads (a power of two): the largest
+    power of two whose square fits."""
+    width = 1
+    while 4 * width * width <= threads:
+        width *= 2
+    return width
+
+
+def moment_tile_shared_bytes(width):
+    """`moment_tiles`'s: both sides of a T x T stage of rows."""
+    return FLOAT64_BYTES * 2 * width * width
+
+
 def ptx_signatures():
     """(kernel, signature) for every kernel and data dtype, for compiling PTX ahead of time in
     the tests (the same types the backend launches them with: C-contiguous arrays; `flag` is
@@ -551,6 +623,9 @@ def ptx_signatures():
             (first_bad_value, (data1, int64, flags)),
             (block_totals, (data1, float64[::1])),
             (moment_sums, (real[:, ::1], data1, data1, int64, float64[::1], table, flags)),
+            (moment_tiles,
+             (real[:, ::1], data1, data1, int64, vector, int64[:, ::1], float64[:, :, ::1],
+              flags)),
         ]  # fmt: skip
     signatures.append((step, (vector, vector, flags, flags, float64)))
     return signatures

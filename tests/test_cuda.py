@@ -369,13 +369,16 @@ def test_divergence_with_momentum_like_on_the_cpu(rng, monkeypatch, standardize)
     assert messages[0] == messages[1]
 
 
+@pytest.mark.parametrize("kernel", ["per-thread", "tiles"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_moments_on_the_device_equal_the_cpu_moments(rng, weighted):
+def test_moments_on_the_device_equal_the_cpu_moments(rng, monkeypatch, weighted, kernel):
     from fastgd import moments
 
-    X, y = regression(rng, 500, 3)
+    if kernel == "tiles":  # the kernel for wide data, on narrow data: 4 x 4 tiles of a 5 x 5
+        monkeypatch.setattr(cuda, "_moment_launch", lambda n, d: None)
+    X, y = regression(rng, 500 if kernel == "per-thread" else 61, 3)
     X += 1e4  # centring matters: raw second moments would lose digits here
-    weights = rng.uniform(0, 2, size=500) if weighted else None
+    weights = rng.uniform(0, 2, size=len(y)) if weighted else None
     on_device = cuda.device_moments(
         *(None if a is None else numba_cuda.to_device(a) for a in (X, y, weights))
     )
@@ -772,21 +775,27 @@ def test_device_error_says_why(monkeypatch, gpus, reason):
         fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
 
 
-@pytest.mark.parametrize("threads", [THREADS, 256])
-def test_the_moment_feature_limit_said_is_the_real_one(monkeypatch, threads):
-    from fastgd import cuda_kernels
+def test_wide_data_has_moments_and_gram_on_the_gpu(rng, monkeypatch):
+    # 20 features: beyond what moment_sums keeps per thread with blocks of 32 (17), so the
+    # tiled kernel (4 x 4 tiles, 21 tiles of the 22-square matrix, chunks of rows) runs.
+    from fastgd import cuda_kernels, moments
 
-    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", threads)
-    moment_limit = cuda.max_features(cuda_kernels.moment_shared_bytes)
-    cuda._moment_launch(10**6, moment_limit)
-    moment_message = f"X has {moment_limit + 1} features: lr='auto'.* up to {moment_limit}; "
-    with pytest.raises(ValueError, match=moment_message):
-        cuda._moment_launch(10**6, moment_limit + 1)
-    # The pass has none.
-    assert cuda.launch_config(10**6, 10**5)[1] == threads
-    # The number docs/gpu.md gives.
-    docs = " ".join((ROOT / "docs" / "gpu.md").read_text(encoding="utf-8").split())
-    assert f"computed likewise: {moment_limit} features" in docs
+    assert cuda._moment_launch(10**6, 17) is not None and cuda._moment_launch(10**6, 20) is None
+    assert cuda.launch_config(10**6, 10**5)[1] == THREADS  # nor has the pass a limit
+    X, y = regression(rng, 40, 20)
+    weights = rng.uniform(0.5, 2.0, size=40)
+    on_device = cuda.device_moments(*(numba_cuda.to_device(a) for a in (X, y, weights)))
+    on_cpu = moments.centered_moments(X, y, weights)
+    assert on_device.weight == pytest.approx(on_cpu.weight, rel=1e-14)
+    np.testing.assert_allclose(on_device.mean, on_cpu.mean, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(on_device.comoment, on_cpu.comoment, rtol=1e-11, atol=1e-12)
+    kwargs = {"method": "gram", "n_iter": 300, "momentum": "auto", "standardize": True}
+    on_gpu = fastgd.fit(X, y, sample_weight=weights, device="cuda", **kwargs)
+    on_host = fastgd.fit(X, y, sample_weight=weights, device="cpu", **kwargs)
+    assert on_gpu.method == "gram"
+    np.testing.assert_allclose(on_gpu.coef, on_host.coef, rtol=1e-8, atol=1e-10)
+    assert cuda_kernels.moment_tile_width(THREADS) == 4
+    assert cuda_kernels.moment_tile_width(256) == 16
 
 
 # --- Real PTX, no GPU needed ------------------------------------------------------------------
