@@ -4,13 +4,13 @@
     NUMBA_ENABLE_CUDASIM=1 python3 bench/gpu_check.py --smoke           # the logic, anywhere
 
 On a GPU (about 2-4 minutes on an H200) it checks the GPU's fits against the CPU's -- float32
-and float64, d = 1 and 8, weights, tol, divergence, device arrays, n = 1, an odd n, and the
-options every backend has (standardize, momentum, penalties, the Huber loss, positive=True,
-several targets) -- and measures the loop's bandwidth (GB/s, % of the GPU's peak) and its
-per-iteration time at N = 1e6, 1e7 and 1e8, whose smallest size shows the per-iteration
-overhead. `--smoke` runs the same code on tiny data in numba-cuda's simulator (CI does, from
-tests/test_gpu_check.py). Only fastgd's public API is used, so the check stays valid as the
-backend changes.
+and float64, d = 1 and 8, weights, tol, divergence, device arrays, n = 1, an odd n, the options
+every backend has (standardize, momentum, penalties, the Huber loss, positive=True, several
+targets), gram from the device's moments, and 300 features -- and measures the loop's bandwidth
+(GB/s, % of the GPU's peak) and its per-iteration time at N = 1e6, 1e7 and 1e8, whose smallest
+size shows the per-iteration overhead. `--smoke` runs the same code on tiny data in numba-cuda's
+simulator (CI does, from tests/test_gpu_check.py). Only fastgd's public API is used, so the
+check stays valid as the backend changes.
 
 One JSON object per line as it goes (flushed: a run stopped by a timeout still reports what it
 did), and all of them in --out (default gpu_check.json). Exit status 1 when a check failed.
@@ -63,10 +63,12 @@ def regression(rng: np.random.Generator, n: int, d: int, dtype: type) -> tuple:
 
 
 def same_fit(name: str, X: object, y: object, tolerance: float, **options: object) -> None:
-    """The GPU's fit against the CPU loop's, and a second GPU fit against the first (bits)."""
+    """The GPU's fit against the CPU's, and a second GPU fit against the first (bits); the
+    loop on both unless `options` name a method."""
+    options = {"method": "loop", **options}
     gpu = fastgd.fit(X, y, device="cuda", **options)
     again = fastgd.fit(X, y, device="cuda", **options)
-    cpu = fastgd.fit(X, y, device="cpu", method="loop", **options)
+    cpu = fastgd.fit(X, y, device="cpu", **options)
     difference = max(
         relative(gpu.coef, cpu.coef),
         relative(gpu.intercept, cpu.intercept),
@@ -106,6 +108,16 @@ def correctness(smoke: bool) -> None:
         same_fit(name, X, y, 1e-9, n_iter=40, **extra)
     Y = np.column_stack([y, 2.0 * y - 1.0])
     same_fit("two targets (host data)", X, Y, 1e-9, lr=0.05, n_iter=10)
+    # gram from the device's moments (per-thread sums at d = 8, tiles wider: 20 in the
+    # simulator's blocks of 32 threads, 40 on a GPU); the pass at a width whose rows take the
+    # wide layout (more features than threads per block).
+    for d in (8, 20 if smoke else 40):
+        X_gram, y_gram = regression(rng, n, d, np.float64)
+        weights = rng.uniform(0.5, 2.0, n)
+        same_fit(f"gram d={d}", X_gram, y_gram, 1e-8, method="gram", sample_weight=weights,
+                 standardize=True, momentum="auto", n_iter=500)  # fmt: skip
+    X_wide, y_wide = regression(rng, 67 if smoke else 20_011, 300, np.float64)
+    same_fit("loop d=300", X_wide, y_wide, 1e-9, lr=1e-4, n_iter=5)
 
     # tol stops where the CPU stops; divergence says the same; device arrays, used in place.
     X, y = regression(rng, n, 1, np.float64)
@@ -124,7 +136,7 @@ def correctness(smoke: bool) -> None:
     from numba import cuda
 
     X_device, y_device = cuda.to_device(X), cuda.to_device(y)
-    gpu = fastgd.fit(X_device, y_device, n_iter=5)
+    gpu = fastgd.fit(X_device, y_device, n_iter=5, method="loop")
     cpu = fastgd.fit(X, y, n_iter=5, device="cpu", method="loop")
     check("device arrays, lr='auto'", gpu.device == "cuda"
           and relative(gpu.lr, cpu.lr) < 1e-10
@@ -172,9 +184,9 @@ def bandwidth(smoke: bool, budget: float) -> None:
         long = 6 if smoke else max(100, min(2000, int(2e10 / (n * (d + 1)))))
         seconds = []
         for n_iter in (short, long):
-            fastgd.fit(data, y, lr=lr, n_iter=n_iter, device="cuda")  # warm
-            times = [fastgd.fit(data, y, lr=lr, n_iter=n_iter, device="cuda").seconds
-                     for _ in range(1 if smoke else 3)]  # fmt: skip
+            options = {"lr": lr, "n_iter": n_iter, "device": "cuda", "method": "loop"}
+            fastgd.fit(data, y, **options)  # warm
+            times = [fastgd.fit(data, y, **options).seconds for _ in range(1 if smoke else 3)]
             seconds.append(statistics.median(times))
         per_iteration = (seconds[1] - seconds[0]) / (long - short)
         bytes_per_iteration = n * (d + 1) * np.dtype(dtype).itemsize
