@@ -337,19 +337,23 @@ def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
                     r[i] = sr
             out[t, 0] += s_rr
             out[t, 1] += s_r
-        _add_products(residuals, columns, rows, out)
+        add_products(residuals, columns, rows, out, 2, False)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def _add_products(residuals, columns, rows, out):
-    """out[t, 2 + j] += residuals[t, :rows] . columns[j, :rows], by tiles of four targets and
-    four features (16 sums in registers, 8 loads per 16 products), then the remainders."""
-    k, d = residuals.shape[0], columns.shape[0]
+def add_products(left, right, rows, out, offset, upper):
+    """out[t, offset + j] += left[t, :rows] . right[j, :rows] for every row t of `left` and j of
+    `right` (with `upper`, only where j >= t, at least: a square's upper triangle, plus some of
+    its lower entries), by tiles of four by four (16 sums in registers, 8 loads per 16
+    products), then the remainders. Rows of `left` and `right` are contiguous, so every
+    product's loop vectorizes. Shared by the k-target pass (`target_sums`: residuals times
+    columns) and the moment pass (fastgd/moments.py: the centred columns' products)."""
+    k, d = left.shape[0], right.shape[0]
     k4, d4 = k - k % 4, d - d % 4
     for t in range(0, k4, 4):
-        r0, r1, r2, r3 = residuals[t], residuals[t + 1], residuals[t + 2], residuals[t + 3]
-        for j in range(0, d4, 4):
-            c0, c1, c2, c3 = columns[j], columns[j + 1], columns[j + 2], columns[j + 3]
+        r0, r1, r2, r3 = left[t], left[t + 1], left[t + 2], left[t + 3]
+        for j in range(t if upper else 0, d4, 4):
+            c0, c1, c2, c3 = right[j], right[j + 1], right[j + 2], right[j + 3]
             s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
             s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
             for i in range(rows):
@@ -371,30 +375,35 @@ def _add_products(residuals, columns, rows, out):
                 s31 += a3 * z1
                 s32 += a3 * z2
                 s33 += a3 * z3
-            out[t, 2 + j] += s00
-            out[t, 3 + j] += s01
-            out[t, 4 + j] += s02
-            out[t, 5 + j] += s03
-            out[t + 1, 2 + j] += s10
-            out[t + 1, 3 + j] += s11
-            out[t + 1, 4 + j] += s12
-            out[t + 1, 5 + j] += s13
-            out[t + 2, 2 + j] += s20
-            out[t + 2, 3 + j] += s21
-            out[t + 2, 4 + j] += s22
-            out[t + 2, 5 + j] += s23
-            out[t + 3, 2 + j] += s30
-            out[t + 3, 3 + j] += s31
-            out[t + 3, 4 + j] += s32
-            out[t + 3, 5 + j] += s33
+            j0 = offset + j
+            out[t, j0] += s00
+            out[t, j0 + 1] += s01
+            out[t, j0 + 2] += s02
+            out[t, j0 + 3] += s03
+            out[t + 1, j0] += s10
+            out[t + 1, j0 + 1] += s11
+            out[t + 1, j0 + 2] += s12
+            out[t + 1, j0 + 3] += s13
+            out[t + 2, j0] += s20
+            out[t + 2, j0 + 1] += s21
+            out[t + 2, j0 + 2] += s22
+            out[t + 2, j0 + 3] += s23
+            out[t + 3, j0] += s30
+            out[t + 3, j0 + 1] += s31
+            out[t + 3, j0 + 2] += s32
+            out[t + 3, j0 + 3] += s33
+    # The rest: rows of `left` past the tiles, and columns of `right` past them.
     for t in range(k):
-        r = residuals[t]
-        for j in range(d4 if t < k4 else 0, d):
-            column = columns[j]
+        r = left[t]
+        first = d4 if t < k4 else 0
+        if upper:
+            first = max(first, t)
+        for j in range(first, d):
+            column = right[j]
             total = 0.0
             for i in range(rows):
                 total += r[i] * column[i]
-            out[t, 2 + j] += total
+            out[t, offset + j] += total
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")

@@ -27,6 +27,7 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
+from .gradient import add_products
 from .threads import numba_threads
 
 BLOCK_ROWS = 512
@@ -178,7 +179,8 @@ def _block_moments(X, y, sample_weight, wide, centred, weighted, mean, comoment)
     if weight == 0.0:
         return 0.0
     # The block, transposed into cache (one strided pass), then means and centring per column.
-    # Here y is (rows, k): one column per target (`_targets_as_columns`).
+    # Here y is (rows, k): one column per target (`_targets_as_columns`). Row by row: a block
+    # is larger than the L1 cache, so column by column would load each row's lines d / 8 times.
     size = d + y.shape[1]
     for i in range(rows):
         for j in range(d):
@@ -202,14 +204,7 @@ def _block_moments(X, y, sample_weight, wide, centred, weighted, mean, comoment)
             target = weighted[j]
             for i in range(rows):
                 target[i] = np.float64(sample_weight[i]) * column[i]
-    for j in range(size):
-        left = weighted[j]
-        for k in range(j, size):
-            right = centred[k]
-            total = 0.0
-            for i in range(rows):
-                total += left[i] * right[i]
-            comoment[j, k] = total
+    add_products(weighted, centred, rows, comoment, 0, True)  # comoment is zero above
     return weight
 
 
