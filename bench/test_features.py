@@ -4,7 +4,7 @@ Run: python -m pytest bench/test_features.py   (prints the table at the end)
 
 Target (measured, never asserted; ratios of medians in the same run): one pass of the loop's
 kernel within 1.15x of a compiled plain read of X and y, for d = 2..64, float32 and float64, one
-thread and all threads. The rows are issue 15's table, re-measured side by side, and d = 2, 64.
+thread and all threads. The rows are issue 15's table, re-measured side by side, and d = 2, 4, 64.
 Results: docs/benchmarks.md.
 """
 
@@ -22,6 +22,8 @@ from fastgd.gradient import make_rule
 ITERATIONS = 10
 CASES = [
     (1_000_000, 2, np.float64),
+    (1_000_000, 4, np.float64),
+    (1_000_000, 4, np.float32),
     (1_000_000, 8, np.float64),
     (4_000_000, 8, np.float32),
     (100_000, 32, np.float64),
