@@ -228,11 +228,6 @@ def _sums_fixed_width(X, y, sample_weight, b, w, shift, epsilon, out, width):
         out[2 + j] = acc[j]
 
 
-# Below this many features `partial_sums` runs the transposed-block kernel (`target_sums`);
-# from it on, four rows per sweep over the features, which then fill a vector.
-NARROW_ROWS = 8
-
-
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def partial_sums(X, y, sample_weight, b, w, shift, epsilon, out):
     """Write the d + 2 partial sums of the rows of X (n, d) into `out` (see the module doc).
@@ -245,8 +240,9 @@ def partial_sums(X, y, sample_weight, b, w, shift, epsilon, out):
     or None for no shift: numba then compiles the loops without the subtraction.
 
     One loop per shape, each written so that it vectorizes: one feature (over the rows), two
-    (the width a compile-time constant), up to NARROW_ROWS - 1 (`target_sums` for one target:
-    blocks transposed into cache), more (four rows per sweep over the features).
+    (the width a compile-time constant), more (four rows per sweep over the features). Every
+    entry point compiles all of them (d is a runtime value): each layout costs compile time on
+    a fit's first run (docs/benchmarks.md).
     """
     n, d = X.shape
     if d == 1:
@@ -255,12 +251,6 @@ def partial_sums(X, y, sample_weight, b, w, shift, epsilon, out):
         _sums_one_feature(X.reshape(n), y, sample_weight, b, w[0], h, epsilon, out)
     elif d == 2:
         _sums_fixed_width(X, y, sample_weight, b, w, shift, epsilon, out, (0, 0))
-    elif d < NARROW_ROWS:
-        # The k-target pass for one target: its blocks of rows, transposed into cache, run
-        # over the rows in vectors; four rows per sweep would run over the few features in
-        # sweeps shorter than a vector (1.1-1.7x slower at d = 3..7).
-        Y, B, W = y.reshape(n, 1), np.full(1, b), w.reshape(1, d)
-        target_sums(X, Y, sample_weight, B, W, shift, epsilon, out.reshape(1, d + 2))
     else:
         _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out)
 
