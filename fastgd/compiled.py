@@ -5,7 +5,7 @@ fit's timer. numba's own check of whether a signature is compiled already types 
 with `numba.typeof`, which costs tens of microseconds per array: more than a whole small fit.
 So each (kernel, argument kinds) pair is remembered here after its first compile, keyed by what
 decides the numba type of an argument: an array's class, dtype, dimensions, layout, whether it
-is writeable and aligned; the class of anything else.
+is writeable and aligned; a tuple's length; the class of anything else.
 """
 
 import numba
@@ -21,6 +21,8 @@ def _kind(value):
             type(value), value.dtype.char, value.ndim, flags.c_contiguous, flags.f_contiguous,
             flags.writeable, flags.aligned,
         )  # fmt: skip
+    if isinstance(value, tuple):  # a kernel's layout (gradient.kernel_width): typed by its length
+        return (tuple, len(value))
     return type(value)
 
 

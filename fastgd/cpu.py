@@ -12,20 +12,27 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
-from .gradient import kernel_epsilon, kernel_shift, n_sums, partial_sums, target_sums
+from .gradient import (
+    kernel_epsilon,
+    kernel_shift,
+    kernel_width,
+    n_sums,
+    partial_sums,
+    target_sums,
+)
 from .iteration import steps, steps_targets
 from .moments import centered_moments, compile_moments, target_moments
 from .threads import numba_threads
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def serial_sums(X, y, sample_weight, epsilon, b, w, shift, partials):
+def serial_sums(X, y, sample_weight, epsilon, width, b, w, shift, partials):
     """Partial sums of all rows into partials[0]: the one-thread twin of `parallel_sums`."""
-    partial_sums(X, y, sample_weight, b, w, shift, epsilon, partials[0])
+    partial_sums(X, y, sample_weight, b, w, shift, epsilon, width, partials[0])
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def parallel_sums(X, y, sample_weight, epsilon, b, w, shift, partials):
+def parallel_sums(X, y, sample_weight, epsilon, width, b, w, shift, partials):
     """Partial sums of row block c into partials[c], one block per prange iteration."""
     n_blocks = partials.shape[0]
     n = X.shape[0]
@@ -34,17 +41,17 @@ def parallel_sums(X, y, sample_weight, epsilon, b, w, shift, partials):
         stop = (c + 1) * n // n_blocks
         rows_X, rows_y = X[start:stop], y[start:stop]
         if sample_weight is None:
-            partial_sums(rows_X, rows_y, None, b, w, shift, epsilon, partials[c])
+            partial_sums(rows_X, rows_y, None, b, w, shift, epsilon, width, partials[c])
         else:
             weights = sample_weight[start:stop]
-            partial_sums(rows_X, rows_y, weights, b, w, shift, epsilon, partials[c])
+            partial_sums(rows_X, rows_y, weights, b, w, shift, epsilon, width, partials[c])
 
 
 @njit(nogil=True, inline="always")
-def _evaluate(block_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums):
+def _evaluate(block_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums):
     """Fill `sums` with the partial sums of all rows at (b, w): `block_sums` (serial_sums or
     parallel_sums) fills one row of `partials` per block, added here in a fixed order."""
-    block_sums(X, y, sample_weight, epsilon, b, w, shift, partials)
+    block_sums(X, y, sample_weight, epsilon, width, b, w, shift, partials)
     for j in range(sums.shape[0]):
         total = 0.0
         for c in range(partials.shape[0]):
@@ -54,14 +61,16 @@ def _evaluate(block_sums, X, y, sample_weight, epsilon, b, w, shift, partials, s
 
 # `iteration.steps`'s loss_at, for each kernel.
 @njit(nogil=True, inline="always")
-def _loss_serial(X, y, sample_weight, epsilon, partials, total_weight, b, w, shift, sums):
-    _evaluate(serial_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
+def _loss_serial(X, y, sample_weight, epsilon, width, partials, total_weight, b, w, shift,
+                 sums):  # fmt: skip
+    _evaluate(serial_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
 @njit(nogil=True, inline="always")
-def _loss_parallel(X, y, sample_weight, epsilon, partials, total_weight, b, w, shift, sums):
-    _evaluate(parallel_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
+def _loss_parallel(X, y, sample_weight, epsilon, width, partials, total_weight, b, w, shift,
+                   sums):  # fmt: skip
+    _evaluate(parallel_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
@@ -76,26 +85,26 @@ def _loss_parallel(X, y, sample_weight, epsilon, partials, total_weight, b, w, s
 # later one (tests/test_determinism.py). The parallel kernel cannot be inlined (numba outlines
 # its prange body), hence the documented exception (docs/determinism.md).
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_serial(X, y, sample_weight, epsilon, b, w, shift, partials, sums):
-    _evaluate(serial_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
+def evaluate_serial(X, y, sample_weight, epsilon, width, b, w, shift, partials, sums):
+    _evaluate(serial_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_parallel(X, y, sample_weight, epsilon, b, w, shift, partials, sums):
-    _evaluate(parallel_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
+def evaluate_parallel(X, y, sample_weight, epsilon, width, b, w, shift, partials, sums):
+    _evaluate(parallel_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_serial(X, y, sample_weight, epsilon, total_weight, b, w, k_start, k_stop, rule,
-                   shift, precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_serial, X, y, sample_weight, epsilon, partials, total_weight, b, w,
+def iterate_serial(X, y, sample_weight, epsilon, width, total_weight, b, w, k_start, k_stop,
+                   rule, shift, precondition, velocity, partials, sums, history):  # fmt: skip
+    return steps(_loss_serial, X, y, sample_weight, epsilon, width, partials, total_weight, b, w,
                  k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_parallel(X, y, sample_weight, epsilon, total_weight, b, w, k_start, k_stop, rule,
-                     shift, precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_parallel, X, y, sample_weight, epsilon, partials, total_weight, b, w,
+def iterate_parallel(X, y, sample_weight, epsilon, width, total_weight, b, w, k_start, k_stop,
+                     rule, shift, precondition, velocity, partials, sums, history):  # fmt: skip
+    return steps(_loss_parallel, X, y, sample_weight, epsilon, width, partials, total_weight, b, w,
                  k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
@@ -114,6 +123,7 @@ class Run:
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
         self.epsilon = None  # the squared error, until `compile` says otherwise
+        self.width = kernel_width(X.shape[1])  # the loop's layout (`gradient.partial_sums`)
 
     def compile(self, b, w, settings, history, statistics=False):
         if statistics:
@@ -122,7 +132,7 @@ class Run:
         shift = kernel_shift(settings.shift)
         # The loss, fixed for the fit: None (the squared error) or the Huber loss's threshold.
         self.epsilon = kernel_epsilon(settings.rule)
-        data = (*self.data, self.epsilon)
+        data = (*self.data, self.epsilon, self.width)
 
         def compile_them():
             compile_for(self._evaluate, (*data, b, w, shift, self.partials, self.sums))
@@ -144,16 +154,18 @@ class Run:
         """The loss at (b, w); also keeps its partial sums for the next step."""
         with self._threads():
             self._evaluate(
-                *self.data, self.epsilon, b, w, kernel_shift(shift), self.partials, self.sums
-            )
+                *self.data, self.epsilon, self.width, b, w, kernel_shift(shift), self.partials,
+                self.sums,
+            )  # fmt: skip
         return self.sums[0] / self.total_weight
 
     def iterate(self, b, w, k_start, k_stop, settings, history):
         with self._threads():
             rule, shift, precondition, velocity = settings
             return self._iterate(
-                *self.data, self.epsilon, self.total_weight, b, w, k_start, k_stop, rule,
-                kernel_shift(shift), precondition, velocity, self.partials, self.sums, history,
+                *self.data, self.epsilon, self.width, self.total_weight, b, w, k_start, k_stop,
+                rule, kernel_shift(shift), precondition, velocity, self.partials, self.sums,
+                history,
             )  # fmt: skip
 
 

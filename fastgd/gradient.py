@@ -50,7 +50,8 @@ they keep to what numba-cuda compiles too (scalars, `math`, indexing of arrays a
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from ._config import FASTMATH
 from ._prefetch import prefetch
@@ -168,16 +169,14 @@ def _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out):
             p1 += (x1[j] - h) * wj
             p2 += (x2[j] - h) * wj
             p3 += (x3[j] - h) * wj
-        if sample_weight is None:
-            v0, g0 = _row_terms(y[i] - p0, 1.0, epsilon)
-            v1, g1 = _row_terms(y[i + 1] - p1, 1.0, epsilon)
-            v2, g2 = _row_terms(y[i + 2] - p2, 1.0, epsilon)
-            v3, g3 = _row_terms(y[i + 3] - p3, 1.0, epsilon)
-        else:
-            v0, g0 = _row_terms(y[i] - p0, sample_weight[i], epsilon)
-            v1, g1 = _row_terms(y[i + 1] - p1, sample_weight[i + 1], epsilon)
-            v2, g2 = _row_terms(y[i + 2] - p2, sample_weight[i + 2], epsilon)
-            v3, g3 = _row_terms(y[i + 3] - p3, sample_weight[i + 3], epsilon)
+        s0 = 1.0 if sample_weight is None else sample_weight[i]
+        s1 = 1.0 if sample_weight is None else sample_weight[i + 1]
+        s2 = 1.0 if sample_weight is None else sample_weight[i + 2]
+        s3 = 1.0 if sample_weight is None else sample_weight[i + 3]
+        v0, g0 = _row_terms(y[i] - p0, s0, epsilon)
+        v1, g1 = _row_terms(y[i + 1] - p1, s1, epsilon)
+        v2, g2 = _row_terms(y[i + 2] - p2, s2, epsilon)
+        v3, g3 = _row_terms(y[i + 3] - p3, s3, epsilon)
         s_rr += (v0 + v1) + (v2 + v3)
         s_r += (g0 + g1) + (g2 + g3)
         for j in range(d):
@@ -228,8 +227,49 @@ def _sums_fixed_width(X, y, sample_weight, b, w, shift, epsilon, out, width):
         out[2 + j] = acc[j]
 
 
+def kernel_width(n_features):
+    """`partial_sums`'s `width` argument for data with `n_features` columns: a tuple of that
+    length for one or two features (its length is a constant when the loop compiles), else
+    None."""
+    return (0,) * n_features if n_features <= 2 else None
+
+
+def _sums_of_layout(X, y, sample_weight, b, w, shift, epsilon, width, out):
+    """`partial_sums`'s loop for the layout that `width`'s type selects (`_layout_loop`)."""
+    raise NotImplementedError("compiled code only: see _layout_loop")
+
+
+# The layout is chosen when this compiles, by `width`'s type, so that an entry point holds only
+# the loop it runs. A runtime branch on d (or an inline="always" function branching on
+# `width is None`) makes numba inline all three loops into every entry point before it prunes
+# two of them: a fit's first compile took 10 s instead of 4 (docs/benchmarks.md). The loop is
+# compiled once per process and argument types, into each entry point that calls it (not a
+# call into another cached function: see fastgd/cpu.py on determinism).
+@overload(_sums_of_layout, jit_options={"fastmath": FASTMATH, "nogil": True})
+def _layout_loop(X, y, sample_weight, b, w, shift, epsilon, width, out):
+    if isinstance(width, types.NoneType):
+
+        def many_features(X, y, sample_weight, b, w, shift, epsilon, width, out):
+            _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out)
+
+        return many_features
+    if len(width) == 1:
+
+        def one_feature(X, y, sample_weight, b, w, shift, epsilon, width, out):
+            # A C-contiguous (n, 1) array reshapes to (n,) without a copy.
+            h = 0.0 if shift is None else shift[0]
+            _sums_one_feature(X.reshape(X.shape[0]), y, sample_weight, b, w[0], h, epsilon, out)
+
+        return one_feature
+
+    def fixed_width(X, y, sample_weight, b, w, shift, epsilon, width, out):
+        _sums_fixed_width(X, y, sample_weight, b, w, shift, epsilon, out, width)
+
+    return fixed_width
+
+
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def partial_sums(X, y, sample_weight, b, w, shift, epsilon, out):
+def partial_sums(X, y, sample_weight, b, w, shift, epsilon, width, out):
     """Write the d + 2 partial sums of the rows of X (n, d) into `out` (see the module doc).
 
     `epsilon`: None for the squared error, else the Huber loss's threshold: then sums[0] =
@@ -240,19 +280,10 @@ def partial_sums(X, y, sample_weight, b, w, shift, epsilon, out):
     or None for no shift: numba then compiles the loops without the subtraction.
 
     One loop per shape, each written so that it vectorizes: one feature (over the rows), two
-    (the width a compile-time constant), more (four rows per sweep over the features). Every
-    entry point compiles all of them (d is a runtime value): each layout costs compile time on
-    a fit's first run (docs/benchmarks.md).
+    (the width a compile-time constant), more (four rows per sweep over the features).
+    `width` = `kernel_width(d)` selects it by its type (`_layout_loop`).
     """
-    n, d = X.shape
-    if d == 1:
-        # A C-contiguous (n, 1) array reshapes to (n,) without a copy.
-        h = 0.0 if shift is None else shift[0]
-        _sums_one_feature(X.reshape(n), y, sample_weight, b, w[0], h, epsilon, out)
-    elif d == 2:
-        _sums_fixed_width(X, y, sample_weight, b, w, shift, epsilon, out, (0, 0))
-    else:
-        _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out)
+    _sums_of_layout(X, y, sample_weight, b, w, shift, epsilon, width, out)
 
 
 # Rows per block of `target_sums`: a block of X and Y, transposed, stays in the L1/L2 cache.

@@ -64,7 +64,7 @@ def evaluate(weight, mean, comoment, b, w, shift, sums):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def _loss_at(mean, comoment, unused_2, unused_3, unused_4, weight, b, w, shift, sums):
+def _loss_at(mean, comoment, unused_2, unused_3, unused_4, unused_5, weight, b, w, shift, sums):
     """`iteration.steps`'s loss_at, from the moments."""
     return evaluate(weight, mean, comoment, b, w, shift, sums)
 
@@ -73,8 +73,8 @@ def _loss_at(mean, comoment, unused_2, unused_3, unused_4, weight, b, w, shift, 
 def iterate(weight, mean, comoment, b, w, k_start, k_stop, rule, shift, precondition, velocity,
             sums, history):  # fmt: skip
     """Step from iterate k_start to k_stop from the moments (`iteration.steps`)."""
-    return steps(_loss_at, mean, comoment, None, None, None, weight, b, w, k_start, k_stop, rule,
-                 shift, precondition, velocity, sums, history)  # fmt: skip
+    return steps(_loss_at, mean, comoment, None, None, None, None, weight, b, w, k_start, k_stop,
+                 rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
 class Run:

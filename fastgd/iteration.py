@@ -1,14 +1,14 @@
 """The iteration, written once: step, check, evaluate, record, stop -- for every backend.
 
 `steps` runs the iterations from iterate k_start to k_stop. Each backend supplies only
-`loss_at(data_0, ..., data_4, total_weight, b, w, shift, sums)`: fill `sums` with the
+`loss_at(data_0, ..., data_5, total_weight, b, w, shift, sums)`: fill `sums` with the
 partial sums at (b, w) (see fastgd/gradient.py) and return the loss, from its own data, which
 `steps` passes through untouched. The CPU loop computes them in one pass over its rows
 (fastgd/cpu.py), the gram method from the data's moments (fastgd/gram.py), the Dask backend by
 asking its workers (it runs `steps.py_func`, the same code as plain Python). The CUDA backend
 runs the same step and stopping rule on the device (fastgd/cuda_kernels.py).
 
-Five plain data arguments rather than one tuple: numba compiles only the branch that an
+Six plain data arguments rather than one tuple: numba compiles only the branch that an
 argument's type selects (`sample_weight is None`) where it can trace the argument back to the
 entry point's, which it cannot through a tuple.
 
@@ -32,8 +32,8 @@ from .gradient import (
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def steps(loss_at, data_0, data_1, data_2, data_3, data_4, total_weight, b, w, k_start, k_stop,
-          rule, shift, precondition, velocity, sums, history):  # fmt: skip
+def steps(loss_at, data_0, data_1, data_2, data_3, data_4, data_5, total_weight, b, w, k_start,
+          k_stop, rule, shift, precondition, velocity, sums, history):  # fmt: skip
     """Step from iterate k_start to iterate k_stop; return (status, k reached, b).
 
     On entry (b, w) is iterate k_start, `sums` holds its partial sums, `velocity` its momentum
@@ -50,7 +50,8 @@ def steps(loss_at, data_0, data_1, data_2, data_3, data_4, total_weight, b, w, k
         b = apply_step(sums, total_weight, rule, b, w, precondition, velocity)
         if not all_finite(b, w):
             return PARAMS_NOT_FINITE, k + 1, b
-        loss = loss_at(data_0, data_1, data_2, data_3, data_4, total_weight, b, w, shift, sums)
+        loss = loss_at(data_0, data_1, data_2, data_3, data_4, data_5, total_weight, b, w, shift,
+                       sums)  # fmt: skip
         loss += penalty(rule, w, precondition)  # the objective: the loss, penalized
         history[k + 1] = loss
         status = divergence_status(history[k] if monotone else history[0], loss, rule[NOISE])

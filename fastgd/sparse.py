@@ -94,13 +94,15 @@ def _evaluate(block_sums, X, y, sample_weight, epsilon, b, w, shift, partials, s
 
 
 @njit(nogil=True, inline="always")
-def _loss_serial(X, y, sample_weight, epsilon, partials, total_weight, b, w, shift, sums):
+def _loss_serial(X, y, sample_weight, epsilon, unused, partials, total_weight, b, w, shift,
+                 sums):  # fmt: skip
     _evaluate(_serial_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
 @njit(nogil=True, inline="always")
-def _loss_parallel(X, y, sample_weight, epsilon, partials, total_weight, b, w, shift, sums):
+def _loss_parallel(X, y, sample_weight, epsilon, unused, partials, total_weight, b, w, shift,
+                   sums):  # fmt: skip
     _evaluate(_parallel_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
@@ -119,14 +121,14 @@ def evaluate_parallel(X, y, sample_weight, epsilon, b, w, shift, partials, sums)
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_serial(X, y, sample_weight, epsilon, total_weight, b, w, k_start, k_stop, rule,
                    shift, precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_serial, X, y, sample_weight, epsilon, partials, total_weight, b, w,
+    return steps(_loss_serial, X, y, sample_weight, epsilon, None, partials, total_weight, b, w,
                  k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_parallel(X, y, sample_weight, epsilon, total_weight, b, w, k_start, k_stop, rule,
                      shift, precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_parallel, X, y, sample_weight, epsilon, partials, total_weight, b, w,
+    return steps(_loss_parallel, X, y, sample_weight, epsilon, None, partials, total_weight, b, w,
                  k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from ..gradient import kernel_shift, n_sums, partial_sums
+from ..gradient import kernel_shift, kernel_width, n_sums, partial_sums
 from ..moments import centered_moments, merge_moments
 
 _LOCAL_SCHEDULERS = ("threads", "threading", "sync", "synchronous", "single-threaded",
@@ -60,8 +60,8 @@ class ChunkGroup:
     def sums(self, b, w, shift, epsilon=None):
         """The partial sums of each part at (b, w), one row per part (gradient.partial_sums)."""
         out = np.empty((len(self.parts), n_sums(w.shape[0])))
-        shift = kernel_shift(shift)
-        self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, shift, epsilon, out[i]))
+        shift, width = kernel_shift(shift), kernel_width(w.shape[0])
+        self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, shift, epsilon, width, out[i]))
         return out
 
     def moments(self):

@@ -147,10 +147,11 @@ class Run:
     def evaluate(self, b, w, shift):
         """The loss at (b, w); also keeps its partial sums for the next step."""
         return self._loss_at(
-            None, None, None, None, None, self.total_weight, b, w, shift, self.sums
+            None, None, None, None, None, None, self.total_weight, b, w, shift, self.sums
         )
 
-    def _loss_at(self, data_0, data_1, data_2, data_3, data_4, total_weight, b, w, shift, sums):
+    def _loss_at(self, data_0, data_1, data_2, data_3, data_4, data_5, total_weight, b, w, shift,
+                 sums):  # fmt: skip
         """`iteration.steps`'s loss_at: one round trip to the workers."""
         sums[:] = tree_sum(self._chunk_sums(b, w, shift))
         return sums[0] / self.total_weight
@@ -158,6 +159,6 @@ class Run:
     def iterate(self, b, w, k_start, k_stop, settings, history):
         """`iteration.steps` as plain Python, each evaluation one round trip to the workers."""
         return steps.py_func(
-            self._loss_at, None, None, None, None, None, self.total_weight, b, w, k_start, k_stop,
-            *settings, self.sums, history,
+            self._loss_at, None, None, None, None, None, None, self.total_weight, b, w, k_start,
+            k_stop, *settings, self.sums, history,
         )  # fmt: skip
