@@ -7,13 +7,15 @@ ElasticNet to scikit-learn's solution (its objective within a relative 1e-6: ass
 correctness check), N = 1e6, d = 32, standardized features: fastgd (gram + FISTA,
 momentum="auto") >= 3x faster than scikit-learn's Ridge, Lasso and ElasticNet; the Huber loss's
 loop pass within 1.2x of the squared error's (N = 1e6, d = 1 and 8, one thread); k = 16
-targets y (N, 16) on the loop at most 3x the time per pass of one target (d = 8, one thread).
+targets y (N, 16) on the loop at most 3x the time per pass of one target (d = 8, one thread);
+a plain compiled read of X and Y (`test_read_targets`) is the memory floor of each.
 """
 
 import functools
 
 import numpy as np
 import pytest
+from numba import njit
 
 import fastgd
 
@@ -136,11 +138,36 @@ def targets_fit(k):
     return fastgd.fit(X, y, lr=0.01, n_iter=20, method="loop", threads=1)
 
 
+@njit(cache=True, fastmath=True)
+def _read(X, Y):
+    total = 0.0
+    for values in (X.reshape(X.size), Y.reshape(Y.size)):
+        for i in range(values.shape[0]):
+            total += values[i]
+    return total
+
+
+def read_targets(k):
+    X, Y = targets_data()
+    y = Y[:, 0].copy() if k == 1 else Y[:, :k]
+    for _ in range(20):
+        _read(X, y)
+
+
+@pytest.mark.parametrize("k", [1, TARGETS])
+def test_read_targets(benchmark, record, k):
+    """The memory floor: 20 plain reads of X and the k targets, no arithmetic."""
+    read_targets(k)
+    record(f"plain read of X and {k} target(s), 1 thread, d=8", HUBER_N * 8, 20)
+    benchmark.pedantic(read_targets, (k,), rounds=5, warmup_rounds=1)
+
+
 @pytest.mark.parametrize("k", [1, TARGETS])
 def test_loop_targets(benchmark, record, k):
     """Per pass over X: k = 16 targets against one (target: at most 3x the time, a ratio of
-    at least 0.33 in the table; 16 separate fits would be 16x)."""
+    at least 0.33 in the table; 16 separate fits would be 16x), and against the plain read of
+    its own data."""
     targets_fit(k)
-    versus = [] if k == 1 else ["test_loop_targets[1]"]
+    versus = [f"test_read_targets[{k}]"] + ([] if k == 1 else ["test_loop_targets[1]"])
     record(f"loop, {k} target(s), 1 thread, d=8", HUBER_N * 8, 20, versus=versus)
     benchmark.pedantic(targets_fit, (k,), rounds=5, warmup_rounds=1)

@@ -286,8 +286,49 @@ def partial_sums(X, y, sample_weight, b, w, shift, epsilon, width, out):
     _sums_of_layout(X, y, sample_weight, b, w, shift, epsilon, width, out)
 
 
-# Rows per block of `target_sums`: a block of X and Y, transposed, stays in the L1/L2 cache.
-TARGET_BLOCK_ROWS = 256
+@njit(cache=True, nogil=True, inline="always")
+def target_block_rows(d, k):
+    """Rows per block of `target_sums`: a block of X and Y and its transposed copy, 2 (d + k)
+    values a row, fit an L1 cache of 32 KiB. Blocks of 256 rows spilled from it: a pass from
+    memory at d = 8, k = 16 took 34 ns a row against 29 with 80 (32 KiB here), 62 against 41 at
+    d = 32, k = 4. A multiple of 8, from 16 to 128."""
+    return max(16, min(128, 2048 // (d + k) // 8 * 8))
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def subtract_products(W, columns, rows, residuals):
+    """residuals[t, :rows] -= sum_j W[t, j] columns[j, :rows], by tiles of four targets by four
+    features: each sweep over the rows loads four columns and serves four targets."""
+    k, d = W.shape
+    k4, d4 = k - k % 4, d - d % 4
+    for t in range(0, k4, 4):
+        r0, r1, r2, r3 = residuals[t], residuals[t + 1], residuals[t + 2], residuals[t + 3]
+        for j in range(0, d4, 4):
+            c0, c1, c2, c3 = columns[j], columns[j + 1], columns[j + 2], columns[j + 3]
+            w00, w01, w02, w03 = W[t, j], W[t, j + 1], W[t, j + 2], W[t, j + 3]
+            w10, w11, w12, w13 = W[t + 1, j], W[t + 1, j + 1], W[t + 1, j + 2], W[t + 1, j + 3]
+            w20, w21, w22, w23 = W[t + 2, j], W[t + 2, j + 1], W[t + 2, j + 2], W[t + 2, j + 3]
+            w30, w31, w32, w33 = W[t + 3, j], W[t + 3, j + 1], W[t + 3, j + 2], W[t + 3, j + 3]
+            for i in range(rows):
+                z0, z1, z2, z3 = c0[i], c1[i], c2[i], c3[i]
+                r0[i] -= (z0 * w00 + z1 * w01) + (z2 * w02 + z3 * w03)
+                r1[i] -= (z0 * w10 + z1 * w11) + (z2 * w12 + z3 * w13)
+                r2[i] -= (z0 * w20 + z1 * w21) + (z2 * w22 + z3 * w23)
+                r3[i] -= (z0 * w30 + z1 * w31) + (z2 * w32 + z3 * w33)
+    for t in range(k4, k):  # targets past the tiles: four features per sweep, one target
+        r = residuals[t]
+        for j in range(0, d4, 4):
+            c0, c1, c2, c3 = columns[j], columns[j + 1], columns[j + 2], columns[j + 3]
+            w0, w1, w2, w3 = W[t, j], W[t, j + 1], W[t, j + 2], W[t, j + 3]
+            for i in range(rows):
+                r[i] -= (c0[i] * w0 + c1[i] * w1) + (c2[i] * w2 + c3[i] * w3)
+    for t in range(k):  # features past the tiles
+        r = residuals[t]
+        for j in range(d4, d):
+            column = columns[j]
+            w = W[t, j]
+            for i in range(rows):
+                r[i] -= column[i] * w
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -298,22 +339,24 @@ def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
     Each row of X is read from memory once for all targets. The rows go by blocks: a block of
     X (shifted) and of Y is copied, transposed, into small arrays that stay in cache; each
     target's residuals (and weights) then run over contiguous columns from index 0, which
-    vectorize (as in the moment pass, fastgd/moments.py), and the sums r_t . x_j are taken
-    four targets by four features at a time, so that each value loaded serves four products.
-    With 2 d k multiply-adds per row the arithmetic takes about as long as reading the rows:
+    vectorize (as in the moment pass, fastgd/moments.py). Both products, the residuals
+    (`subtract_products`) and the sums r_t . x_j (`add_products`), go four targets by four
+    features at a time, so that each value loaded serves four of them. With 2 d k
+    multiply-adds per row the arithmetic takes longer than reading the rows (docs/models.md):
     the next block is prefetched while a block computes, so that the two overlap.
     """
     n, d = X.shape
     k = Y.shape[1]
     # Rows of the scratch 8 values longer than a block: with a power-of-two stride, the
-    # transposing copy hits the same cache set for every column.
-    columns = np.empty((d, TARGET_BLOCK_ROWS + 8))
-    residuals = np.empty((k, TARGET_BLOCK_ROWS + 8))
+    # transposing copy would hit the same cache set for every column.
+    block_rows = target_block_rows(d, k)
+    columns = np.empty((d, block_rows + 8))
+    residuals = np.empty((k, block_rows + 8))
     for t in range(k):
         for j in range(d + 2):
             out[t, j] = 0.0
-    for start in range(0, n, TARGET_BLOCK_ROWS):
-        stop = min(start + TARGET_BLOCK_ROWS, n)
+    for start in range(0, n, block_rows):
+        stop = min(start + block_rows, n)
         rows = stop - start
         block_X, block_Y = X[start:stop], Y[start:stop]
         # Column by column (Y's as each target's residuals start): contiguous stores from
@@ -324,7 +367,7 @@ def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
             for i in range(rows):
                 column[i] = block_X[i, j] - h
         # The next block's rows, a share per target: they arrive while this block computes.
-        ahead_X, ahead_Y = X[stop : stop + TARGET_BLOCK_ROWS], Y[stop : stop + TARGET_BLOCK_ROWS]
+        ahead_X, ahead_Y = X[stop : stop + block_rows], Y[stop : stop + block_rows]
         # One prefetch per 8 values: a 64-byte line of float64 (half a line of float32).
         lines_X = (ahead_X.shape[0] * d + 7) // 8
         lines_Y = (ahead_Y.shape[0] * k + 7) // 8
@@ -337,17 +380,9 @@ def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
             b = B[t]
             for i in range(rows):
                 r[i] = block_Y[i, t] - b
-            # Four features per sweep of r: a quarter of the loads and stores of r.
-            for j in range(0, d - 3, 4):
-                c0, c1, c2, c3 = columns[j], columns[j + 1], columns[j + 2], columns[j + 3]
-                w0, w1, w2, w3 = W[t, j], W[t, j + 1], W[t, j + 2], W[t, j + 3]
-                for i in range(rows):
-                    r[i] -= (c0[i] * w0 + c1[i] * w1) + (c2[i] * w2 + c3[i] * w3)
-            for j in range(d - d % 4, d):
-                column = columns[j]
-                w = W[t, j]
-                for i in range(rows):
-                    r[i] -= column[i] * w
+        subtract_products(W, columns, rows, residuals)
+        for t in range(k):
+            r = residuals[t]
             s_rr = 0.0
             s_r = 0.0
             if epsilon is not None:  # the Huber loss: huber'(r) / 2 takes r's place
