@@ -6,7 +6,8 @@ the comment above the entry points in fastgd/cpu.py), so after an edit of gradie
 a `git pull` in an editable checkout, which is how the README installs fastgd -- numba would
 load kernels compiled from the old gradient.py, and fits would silently follow the old math.
 Here each cache locator numba tries for a function of this package adds a digest of every
-fastgd source file to that stamp: any change to fastgd recompiles what depends on it.
+fastgd source file to that stamp (and FASTGD_LANES, fastgd/_vector.py): any change to fastgd
+recompiles what depends on it.
 
 `install(caching)` must run before the kernels' modules are imported (fastgd/__init__.py does
 it for numba's CPU cache; fastgd/cuda_kernels.py for numba-cuda's).
@@ -44,7 +45,9 @@ def _package_locator(base):
 
     class PackageLocator(base):  # type: ignore[misc, valid-type]
         def get_source_stamp(self):
-            return (super().get_source_stamp(), package_digest())
+            # FASTGD_LANES changes the vectors compiled into the kernels (fastgd/_vector.py).
+            lanes = os.environ.get("FASTGD_LANES")
+            return (super().get_source_stamp(), package_digest(), lanes)
 
         @classmethod
         def from_function(cls, py_func, py_file):

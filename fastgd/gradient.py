@@ -56,6 +56,7 @@ from numba.extending import overload
 from ._config import FASTMATH
 from ._prefetch import prefetch
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, RAN
+from ._vector import LANES, load, maximum, minimum, splat, store
 
 # The per-fit constants of a step and of the stopping rule, packed in one float64 array
 # (`rule`) so that every backend -- and every kernel launch -- passes them as one argument.
@@ -288,11 +289,279 @@ def partial_sums(X, y, sample_weight, b, w, shift, epsilon, width, out):
 
 @njit(cache=True, nogil=True, inline="always")
 def target_block_rows(d, k):
-    """Rows per block of `target_sums`: a block of X and Y and its transposed copy, 2 (d + k)
-    values a row, fit an L1 cache of 32 KiB. Blocks of 256 rows spilled from it: a pass from
-    memory at d = 8, k = 16 took 34 ns a row against 29 with 80 (32 KiB here), 62 against 41 at
-    d = 32, k = 4. A multiple of 8, from 16 to 128."""
+    """Rows per block of `target_sums`: the block's copies (d + k values a row) stay in a
+    16 KiB share of the L1 cache, leaving the rest to the next block, which arrives while this
+    one computes. Blocks of 256 rows spilled from it: with the transposed blocks
+    (`_sums_by_columns`) a pass from memory at d = 8, k = 16 took 34 ns a row against 29 with
+    80, 62 against 41 at d = 32, k = 4. A multiple of 8, from 16 to 128."""
     return max(16, min(128, 2048 // (d + k) // 8 * 8))
+
+
+def _copy_block(source, start, stop, offsets, target):
+    """target[:stop - start, :m] = source[start:stop] (n, m) - offsets, in float64, where
+    `offsets` is None or a float64 array of at least (stop - start) m values: the values to
+    subtract, row after row (`_copy_of_layout`)."""
+    raise NotImplementedError("compiled code only: see _copy_of_layout")
+
+
+@overload(_copy_block, jit_options={"fastmath": FASTMATH, "nogil": True})
+def _copy_of_layout(source, start, stop, offsets, target):
+    # A C-contiguous block and a target row of the same width are one contiguous run of
+    # values each: a single loop over them vectorizes, where a loop per row of 8 or 16 values
+    # costs its start and remainder every row (1.9 against 3.0 ns a row of 8 float64).
+    if source.layout == "C":
+
+        def contiguous_copy(source, start, stop, offsets, target):
+            rows, width = stop - start, source.shape[1]
+            if target.shape[1] != width:
+                _copy_rows(source, start, stop, offsets, target)
+                return
+            values = source[start:stop].reshape(rows * width)
+            into = target.reshape(target.size)
+            for p in range(rows * width):
+                into[p] = values[p] - (0.0 if offsets is None else offsets[p])
+
+        return contiguous_copy
+
+    def copy(source, start, stop, offsets, target):
+        _copy_rows(source, start, stop, offsets, target)
+
+    return copy
+
+
+def _targets_block(Y, start, stop, R):
+    """The block's targets, Y[start:stop], as float64 rows of R's width: Y's own rows when they
+    are (no copy), else a copy into R (`_targets_of_layout`)."""
+    raise NotImplementedError("compiled code only: see _targets_of_layout")
+
+
+@overload(_targets_block, jit_options={"fastmath": FASTMATH, "nogil": True})
+def _targets_of_layout(Y, start, stop, R):
+    if Y.layout == "C" and Y.dtype == types.float64:
+
+        def rows_in_place(Y, start, stop, R):
+            if Y.shape[1] == R.shape[1]:  # k a multiple of 2 LANES: no padding
+                return Y[start:stop]
+            _copy_rows(Y, start, stop, None, R)
+            return R[: stop - start]
+
+        return rows_in_place
+
+    def copied(Y, start, stop, R):
+        _copy_block(Y, start, stop, None, R)
+        return R[: stop - start]
+
+    return copied
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _copy_rows(source, start, stop, offsets, target):
+    """`_copy_block` row by row, for any layout and width."""
+    for i in range(stop - start):
+        row, into = source[start + i], target[i]
+        for j in range(source.shape[1]):
+            into[j] = row[j] - (0.0 if offsets is None else offsets[j])
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _vector_terms(r, sample_weight, row, epsilon):
+    """`_row_terms` of LANES targets at once: (the loss terms, the gradient's weights) of the
+    residuals r of one row, with weight sample_weight[row] (1 for None)."""
+    if epsilon is None:
+        value, slope = r * r, r
+    else:  # `_huber`, lane by lane
+        e = splat(epsilon)
+        slope = minimum(maximum(r, splat(0.0) - e), e)
+        value = slope * ((r + r) - slope)
+    if sample_weight is None:
+        return value, slope
+    s = splat(sample_weight[row])
+    return s * value, s * slope
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _finish_row(residuals, t, a0, a1, sample_weight, row, epsilon, sums):
+    """Store the gradient weights of one row (row `row` of the data) over targets t .. t + 2
+    LANES in `residuals` (its row of the block) and add its loss terms and weights to
+    `sums`."""
+    value0, slope0 = _vector_terms(a0, sample_weight, row, epsilon)
+    value1, slope1 = _vector_terms(a1, sample_weight, row, epsilon)
+    store(residuals, t, slope0)
+    store(residuals, t + LANES, slope1)
+    loss0, loss1, total0, total1 = sums
+    return loss0 + value0, loss1 + value1, total0 + slope0, total1 + slope1
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _residual_tile(block, targets, W, d, i, t, b0, b1):
+    """The residuals y - b - w . x of rows i .. i + 3 of the block and targets t .. t + 2 LANES
+    (R holds y): 8 Vectors, each row's two side by side. One load of each weight serves four
+    rows, and 8 independent sums hide the multiply-adds' latency."""
+    x0, x1, x2, x3 = block[i], block[i + 1], block[i + 2], block[i + 3]
+    r0, r1, r2, r3 = targets[i], targets[i + 1], targets[i + 2], targets[i + 3]
+    a00, a01 = load(r0, t) - b0, load(r0, t + LANES) - b1
+    a10, a11 = load(r1, t) - b0, load(r1, t + LANES) - b1
+    a20, a21 = load(r2, t) - b0, load(r2, t + LANES) - b1
+    a30, a31 = load(r3, t) - b0, load(r3, t + LANES) - b1
+    for j in range(d):
+        weights = W[j]
+        w0, w1 = load(weights, t), load(weights, t + LANES)
+        z = splat(x0[j])
+        a00, a01 = a00 - z * w0, a01 - z * w1
+        z = splat(x1[j])
+        a10, a11 = a10 - z * w0, a11 - z * w1
+        z = splat(x2[j])
+        a20, a21 = a20 - z * w0, a21 - z * w1
+        z = splat(x3[j])
+        a30, a31 = a30 - z * w0, a31 - z * w1
+    return a00, a01, a10, a11, a20, a21, a30, a31
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _residuals(block, targets, R, W, B, rows, t, sample_weight, start, epsilon, sums, plan):
+    """Replace y by the gradient's weights in R[:rows, t : t + 2 LANES] (the block's rows, from
+    row `start` of the data) and add the loss terms to sums[:, t : t + 2 LANES]; Y's values
+    come from `targets` (`_targets_block`). Each tile prefetches its share of the next block
+    (`_prefetch_plan`)."""
+    d = block.shape[1]
+    b0, b1 = load(B, t), load(B, t + LANES)
+    zero = splat(0.0)
+    totals = (zero, zero, zero, zero)
+    rows4 = rows - rows % 4
+    tile = t // (2 * LANES) * max(rows4 // 4, 1)  # this chunk's first tile
+    for i in range(0, rows4, 4):
+        _prefetch_tile(plan, tile + i // 4)
+        a00, a01, a10, a11, a20, a21, a30, a31 = _residual_tile(block, targets, W, d, i, t, b0, b1)
+        for q, a0, a1 in ((0, a00, a01), (1, a10, a11), (2, a20, a21), (3, a30, a31)):
+            totals = _finish_row(R[i + q], t, a0, a1, sample_weight, start + i + q, epsilon, totals)
+    for i in range(rows4, rows):  # the rows past the tiles
+        x, y, r = block[i], targets[i], R[i]
+        a0, a1 = load(y, t) - b0, load(y, t + LANES) - b1
+        for j in range(d):
+            z = splat(x[j])
+            a0, a1 = a0 - z * load(W[j], t), a1 - z * load(W[j], t + LANES)
+        totals = _finish_row(r, t, a0, a1, sample_weight, start + i, epsilon, totals)
+    loss0, loss1, total0, total1 = totals
+    store(sums[0], t, load(sums[0], t) + loss0)
+    store(sums[0], t + LANES, load(sums[0], t + LANES) + loss1)
+    store(sums[1], t, load(sums[1], t) + total0)
+    store(sums[1], t + LANES, load(sums[1], t + LANES) + total1)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _prefetch_plan(X, Y, start, stop, tiles):
+    """What `_prefetch_tile` needs to spread the 64-byte lines of the next block of X and Y
+    (from row `start` to `stop`) over `tiles` residual tiles: the arrays and their lines per
+    tile. Divisions here, once a block: in the tiles, they cost 5 ns a row."""
+    next_X, next_Y = X[start:stop], Y[start:stop]
+    lines_X = (next_X.size * next_X.itemsize + 63) // 64
+    lines_Y = (next_Y.size * next_Y.itemsize + 63) // 64
+    return next_X, (lines_X + tiles - 1) // tiles, next_Y, (lines_Y + tiles - 1) // tiles
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _prefetch_tile(plan, tile):
+    """Prefetch tile `tile`'s share of the lines of the next block (`_prefetch_plan`)."""
+    next_X, per_tile_X, next_Y, per_tile_Y = plan
+    # The same count every tile, past the block's end too (a prefetch never faults): a count
+    # that changes from tile to tile costs mispredicted branches.
+    _prefetch_lines(next_X, tile * per_tile_X, (tile + 1) * per_tile_X)
+    _prefetch_lines(next_Y, tile * per_tile_Y, (tile + 1) * per_tile_Y)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _prefetch_lines(array, first, stop):
+    per_line = 64 // array.itemsize
+    for line in range(first, stop):
+        prefetch(array, line * per_line)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _products(block, R, rows, t, G):
+    """G[j, t : t + 2 LANES] += sum over the block's rows of x_j times the row's gradient
+    weights, by tiles of 2 LANES targets by four features: 8 sums in registers, one load of
+    the weights for four features."""
+    d = block.shape[1]
+    d4 = d - d % 4
+    zero = splat(0.0)
+    for j in range(0, d4, 4):
+        s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = zero
+        for i in range(rows):
+            r, x = R[i], block[i]
+            a0, a1 = load(r, t), load(r, t + LANES)
+            z = splat(x[j])
+            s00, s01 = s00 + a0 * z, s01 + a1 * z
+            z = splat(x[j + 1])
+            s10, s11 = s10 + a0 * z, s11 + a1 * z
+            z = splat(x[j + 2])
+            s20, s21 = s20 + a0 * z, s21 + a1 * z
+            z = splat(x[j + 3])
+            s30, s31 = s30 + a0 * z, s31 + a1 * z
+        for q, s0, s1 in ((0, s00, s01), (1, s10, s11), (2, s20, s21), (3, s30, s31)):
+            g = G[j + q]
+            store(g, t, load(g, t) + s0)
+            store(g, t + LANES, load(g, t + LANES) + s1)
+    for j in range(d4, d):  # the features past the tiles
+        s0 = s1 = zero
+        for i in range(rows):
+            r = R[i]
+            z = splat(block[i, j])
+            s0, s1 = s0 + load(r, t) * z, s1 + load(r, t + LANES) * z
+        g = G[j]
+        store(g, t, load(g, t) + s0)
+        store(g, t + LANES, load(g, t + LANES) + s1)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _sums_across_targets(X, Y, sample_weight, B, W, shift, epsilon, out):
+    """`target_sums` for 2 LANES targets or more. The k targets of a row sit side by side in Y,
+    so the vectors run across them (fastgd/_vector.py: LANES targets a vector), padded with zero
+    targets to a multiple of 2 LANES. The rows go by blocks: a block of X (shifted) is copied,
+    as it is laid out, into a small float64 array that stays in cache, and Y's block too unless
+    its rows can be read in place (`_targets_block`). Each row's residuals (`_residuals`: tiles
+    of four rows by 2 LANES targets) become the gradient's weights, which multiply the block's
+    columns (`_products`: 2 LANES targets by four features). No transposition: every load is
+    contiguous. With 2 d k multiply-adds per row the arithmetic takes longer than reading the
+    rows (docs/models.md): the next block is prefetched while a block computes, so that the two
+    overlap. Every target's sums are added in the same order whatever LANES is.
+    """
+    n, d = X.shape
+    k = Y.shape[1]
+    width = 2 * LANES
+    padded = (k + width - 1) // width * width
+    block_rows = target_block_rows(d, k)
+    block = np.empty((block_rows, d))
+    R = np.zeros((block_rows, padded))  # columns k.. stay 0: a zero target adds nothing
+    B_padded = np.zeros(padded)
+    W_by_feature = np.zeros((d, padded))
+    for t in range(k):
+        B_padded[t] = B[t]
+        for j in range(d):
+            W_by_feature[j, t] = W[t, j]
+    # The shift repeated row after row, so that the block's copy is one subtraction a value.
+    offsets = np.zeros(block_rows * d)
+    if shift is not None:
+        for p in range(block_rows * d):
+            offsets[p] = shift[p % d]
+    sums = np.zeros((2, padded))
+    G = np.zeros((d, padded))
+    for start in range(0, n, block_rows):
+        stop = min(start + block_rows, n)
+        rows = stop - start
+        _copy_block(X, start, stop, offsets, block)
+        targets = _targets_block(Y, start, stop, R)
+        tiles = padded // width * max(rows // 4, 1)
+        plan = _prefetch_plan(X, Y, stop, min(stop + block_rows, n), tiles)
+        for t in range(0, padded, width):
+            _residuals(block, targets, R, W_by_feature, B_padded, rows, t, sample_weight, start,
+                       epsilon, sums, plan)  # fmt: skip
+        for t in range(0, padded, width):
+            _products(block, R, rows, t, G)
+    for t in range(k):
+        out[t, 0] = sums[0, t]
+        out[t, 1] = sums[1, t]
+        for j in range(d):
+            out[t, 2 + j] = G[j, t]
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -332,11 +601,8 @@ def subtract_products(W, columns, rows, residuals):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
-    """The partial sums of k targets in one pass over X: out[t] is `partial_sums` of X and the
-    target Y[:, t] at (B[t], W[t]), for Y (n, k), B (k,), W (k, d), out (k, d + 2).
-
-    Each row of X is read from memory once for all targets. The rows go by blocks: a block of
+def _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out):
+    """`target_sums` for fewer targets than 2 LANES. The rows go by blocks: a block of
     X (shifted) and of Y is copied, transposed, into small arrays that stay in cache; each
     target's residuals (and weights) then run over contiguous columns from index 0, which
     vectorize (as in the moment pass, fastgd/moments.py). Both products, the residuals
@@ -406,6 +672,23 @@ def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
             out[t, 0] += s_rr
             out[t, 1] += s_r
         add_products(residuals, columns, rows, out, 2, False)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
+    """The partial sums of k targets in one pass over X: out[t] is `partial_sums` of X and the
+    target Y[:, t] at (B[t], W[t]), for Y (n, k), B (k,), W (k, d), out (k, d + 2).
+
+    Each row of X is read from memory once for all targets, by one of two layouts:
+    `_sums_across_targets` (vectors across each row's targets) from 2 LANES targets on, and
+    `_sums_by_columns` (blocks transposed, vectors down the columns) below, where the vectors
+    across targets would be mostly padding: at d = 8, k = 4 the first took 18 ns a row from
+    memory, the second 11; at k = 16, 23 against 31 (docs/models.md).
+    """
+    if Y.shape[1] >= 2 * LANES:
+        _sums_across_targets(X, Y, sample_weight, B, W, shift, epsilon, out)
+    else:
+        _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")

@@ -255,25 +255,69 @@ def _reference_sums(X, y, weights, b, w, shift, epsilon):
     return np.concatenate(([np.sum(s * value), np.sum(s * slope)], (s * slope) @ Z))
 
 
-@pytest.mark.parametrize(("n", "d", "k"), [(1, 1, 2), (300, 4, 4), (700, 9, 7), (513, 2, 5)])
+@pytest.mark.parametrize(
+    ("n", "d", "k"),
+    [(1, 1, 2), (300, 4, 4), (700, 9, 7), (513, 2, 5), (203, 8, 16), (130, 5, 17), (90, 3, 32)],
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_k_target_kernel_against_its_definition(n, d, k, dtype):
-    # Every path of `gradient.target_sums`: blocks of rows (and a last partial one), the
-    # four-feature sweeps and their remainder, the four-by-four tiles and their remainders.
-    from fastgd.cpu import evaluate_targets_serial
-
+    # Every path of `gradient.target_sums`: blocks of rows (and a last partial one), the tiles
+    # of four rows and the rows past them, the four-feature tiles and the features past them,
+    # targets padded to a multiple of the vectors' width or not, Y read in place (C-ordered
+    # float64) or copied (float32, or a slice of a wider array), X C-ordered or not.
     rng = np.random.default_rng(n + d + k)
     X = (rng.normal(size=(n, d)) + 2.0).astype(dtype)
     Y = rng.normal(size=(n, k)).astype(dtype)
     B, W = rng.normal(size=k), rng.normal(size=(k, d))
-    for weights in (None, rng.random(n).astype(dtype)):
-        for shift in (None, rng.normal(size=d)):
-            for epsilon in (None, 0.8):
-                out, partials = np.full((k, d + 2), np.nan), np.zeros((1, k, d + 2))
-                evaluate_targets_serial(
-                    X, Y, weights, epsilon, partials, 1.0, B, W, shift, out, np.zeros(k)
-                )
-                for t in range(k):
-                    expected = _reference_sums(X, Y[:, t], weights, B[t], W[t], shift, epsilon)
-                    scale = np.abs(expected).max() + 1.0
-                    np.testing.assert_allclose(out[t], expected, rtol=1e-9, atol=1e-10 * scale)
+    wider = np.hstack([Y, np.zeros((n, 1), dtype)])
+    for X_, Y_ in ((X, Y), (np.asfortranarray(X), wider[:, :k])):
+        for weights in (None, rng.random(n).astype(dtype)):
+            for shift in (None, rng.normal(size=d)):
+                for epsilon in (None, 0.8):
+                    out = _kernel_sums(X_, Y_, weights, B, W, shift, epsilon)
+                    for t in range(k):
+                        expected = _reference_sums(X, Y[:, t], weights, B[t], W[t], shift, epsilon)
+                        scale = np.abs(expected).max() + 1.0
+                        np.testing.assert_allclose(out[t], expected, rtol=1e-9, atol=1e-10 * scale)
+
+
+def _kernel_sums(X, Y, weights, B, W, shift, epsilon):
+    from fastgd.cpu import evaluate_targets_serial
+
+    k, d = W.shape
+    out, partials = np.full((k, d + 2), np.nan), np.zeros((1, k, d + 2))
+    evaluate_targets_serial(X, Y, weights, epsilon, partials, 1.0, B, W, shift, out, np.zeros(k))
+    return out
+
+
+_OTHER_WIDTH = """
+import sys
+import numpy as np
+from fastgd import _vector
+from fastgd.cpu import evaluate_targets_serial
+assert _vector.LANES == int(sys.argv[1])
+rng = np.random.default_rng(5)
+X, Y = rng.normal(size=(301, 9)) + 2.0, rng.normal(size=(301, 19))
+B, W, w = rng.normal(size=19), rng.normal(size=(19, 9)), rng.random(301)
+out, partials = np.zeros((19, 11)), np.zeros((1, 19, 11))
+evaluate_targets_serial(X, Y, w, 0.8, partials, 1.0, B, W, rng.normal(size=9), out, np.zeros(19))
+np.save(sys.argv[2], out)
+"""
+
+
+def test_the_k_target_kernel_gives_the_same_sums_at_either_vector_width(tmp_path):
+    # fastgd/_vector.py: LANES is 8 with AVX-512, else 4 (this machine runs one of them on its
+    # own); each lane computes exactly as the scalar code would, whatever the width. Each
+    # width compiles into its own numba cache: a cached kernel keeps the width it had.
+    import os
+    import subprocess
+    import sys
+
+    sums = []
+    for lanes in (4, 8):
+        env = dict(os.environ, FASTGD_LANES=str(lanes), NUMBA_CACHE_DIR=str(tmp_path / str(lanes)))
+        path = tmp_path / f"{lanes}.npy"
+        subprocess.run([sys.executable, "-c", _OTHER_WIDTH, str(lanes), str(path)], env=env,
+                       check=True)  # fmt: skip
+        sums.append(np.load(path))
+    np.testing.assert_allclose(sums[0], sums[1], rtol=1e-13, atol=1e-13)
