@@ -54,7 +54,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from ._config import FASTMATH
-from ._prefetch import prefetch
+from ._prefetch import prefetch, prefetch_to_l2
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, RAN
 from ._vector import LANES, load, maximum, minimum, splat, store
 
@@ -329,6 +329,26 @@ def _copy_of_layout(source, start, stop, offsets, target):
     return copy
 
 
+def _features_block(X, start, stop, shift, offsets, block):
+    """The block's features, X[start:stop] - shift, as float64 rows: X's own rows when they are
+    and there is no shift (no copy), else a copy into `block` (`offsets`: the shift repeated
+    row after row; `_features_of_layout`)."""
+    raise NotImplementedError("compiled code only: see _features_of_layout")
+
+
+@overload(_features_block, jit_options={"fastmath": FASTMATH, "nogil": True})
+def _features_of_layout(X, start, stop, shift, offsets, block):
+    if shift is None or isinstance(shift, types.NoneType):
+        if X.layout == "C" and X.dtype == types.float64:
+            return lambda X, start, stop, shift, offsets, block: X[start:stop]
+
+    def copied(X, start, stop, shift, offsets, block):
+        _copy_block(X, start, stop, offsets, block)
+        return block[: stop - start]
+
+    return copied
+
+
 def _targets_block(Y, start, stop, R):
     """The block's targets, Y[start:stop], as float64 rows of R's width: Y's own rows when they
     are (no copy), else a copy into R (`_targets_of_layout`)."""
@@ -383,13 +403,20 @@ def _vector_terms(r, sample_weight, row, epsilon):
 def _finish_row(residuals, t, a0, a1, sample_weight, row, epsilon, sums):
     """Store the gradient weights of one row (row `row` of the data) over targets t .. t + 2
     LANES in `residuals` (its row of the block) and add its loss terms and weights to
-    `sums`."""
+    `sums` (None: return them)."""
     value0, slope0 = _vector_terms(a0, sample_weight, row, epsilon)
     value1, slope1 = _vector_terms(a1, sample_weight, row, epsilon)
     store(residuals, t, slope0)
     store(residuals, t + LANES, slope1)
-    loss0, loss1, total0, total1 = sums
-    return loss0 + value0, loss1 + value1, total0 + slope0, total1 + slope1
+    if sums is None:
+        return value0, value1, slope0, slope1
+    return _add_sums(sums, (value0, value1, slope0, slope1))
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _add_sums(sums, more):
+    """Two 4-tuples of Vectors (`_finish_row`'s sums), lane by lane."""
+    return sums[0] + more[0], sums[1] + more[1], sums[2] + more[2], sums[3] + more[3]
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -432,8 +459,14 @@ def _residuals(block, targets, R, W, B, rows, t, sample_weight, start, epsilon, 
     for i in range(0, rows4, 4):
         _prefetch_tile(plan, tile + i // 4)
         a00, a01, a10, a11, a20, a21, a30, a31 = _residual_tile(block, targets, W, d, i, t, b0, b1)
-        for q, a0, a1 in ((0, a00, a01), (1, a10, a11), (2, a20, a21), (3, a30, a31)):
-            totals = _finish_row(R[i + q], t, a0, a1, sample_weight, start + i + q, epsilon, totals)
+        row = start + i
+        # The four rows' terms are added pairwise, then to the totals: one dependent addition
+        # a tile rather than four.
+        pair = _finish_row(R[i], t, a00, a01, sample_weight, row, epsilon, None)
+        pair = _finish_row(R[i + 1], t, a10, a11, sample_weight, row + 1, epsilon, pair)
+        other = _finish_row(R[i + 2], t, a20, a21, sample_weight, row + 2, epsilon, None)
+        other = _finish_row(R[i + 3], t, a30, a31, sample_weight, row + 3, epsilon, other)
+        totals = _add_sums(totals, _add_sums(pair, other))
     for i in range(rows4, rows):  # the rows past the tiles
         x, y, r = block[i], targets[i], R[i]
         a0, a1 = load(y, t) - b0, load(y, t + LANES) - b1
@@ -442,10 +475,11 @@ def _residuals(block, targets, R, W, B, rows, t, sample_weight, start, epsilon, 
             a0, a1 = a0 - z * load(W[j], t), a1 - z * load(W[j], t + LANES)
         totals = _finish_row(r, t, a0, a1, sample_weight, start + i, epsilon, totals)
     loss0, loss1, total0, total1 = totals
-    store(sums[0], t, load(sums[0], t) + loss0)
-    store(sums[0], t + LANES, load(sums[0], t + LANES) + loss1)
-    store(sums[1], t, load(sums[1], t) + total0)
-    store(sums[1], t + LANES, load(sums[1], t + LANES) + total1)
+    _add_to(sums[0], t, loss0, loss1)
+    _add_to(sums[1], t, total0, total1)
+
+
+PREFETCH_BLOCKS_AHEAD = 4
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -473,7 +507,14 @@ def _prefetch_tile(plan, tile):
 def _prefetch_lines(array, first, stop):
     per_line = 64 // array.itemsize
     for line in range(first, stop):
-        prefetch(array, line * per_line)
+        prefetch_to_l2(array, line * per_line)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def _add_to(array, t, first, second):
+    """array[t : t + 2 LANES] += the two Vectors side by side."""
+    store(array, t, load(array, t) + first)
+    store(array, t + LANES, load(array, t + LANES) + second)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -497,32 +538,31 @@ def _products(block, R, rows, t, G):
             s20, s21 = s20 + a0 * z, s21 + a1 * z
             z = splat(x[j + 3])
             s30, s31 = s30 + a0 * z, s31 + a1 * z
-        for q, s0, s1 in ((0, s00, s01), (1, s10, s11), (2, s20, s21), (3, s30, s31)):
-            g = G[j + q]
-            store(g, t, load(g, t) + s0)
-            store(g, t + LANES, load(g, t + LANES) + s1)
+        _add_to(G[j], t, s00, s01)
+        _add_to(G[j + 1], t, s10, s11)
+        _add_to(G[j + 2], t, s20, s21)
+        _add_to(G[j + 3], t, s30, s31)
     for j in range(d4, d):  # the features past the tiles
         s0 = s1 = zero
         for i in range(rows):
             r = R[i]
             z = splat(block[i, j])
             s0, s1 = s0 + load(r, t) * z, s1 + load(r, t + LANES) * z
-        g = G[j]
-        store(g, t, load(g, t) + s0)
-        store(g, t + LANES, load(g, t + LANES) + s1)
+        _add_to(G[j], t, s0, s1)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def _sums_across_targets(X, Y, sample_weight, B, W, shift, epsilon, out):
-    """`target_sums` for 2 LANES targets or more. The k targets of a row sit side by side in Y,
+    """`target_sums` for LANES targets or more. The k targets of a row sit side by side in Y,
     so the vectors run across them (fastgd/_vector.py: LANES targets a vector), padded with zero
-    targets to a multiple of 2 LANES. The rows go by blocks: a block of X (shifted) is copied,
-    as it is laid out, into a small float64 array that stays in cache, and Y's block too unless
-    its rows can be read in place (`_targets_block`). Each row's residuals (`_residuals`: tiles
+    targets to a multiple of 2 LANES. The rows go by blocks. X's and Y's rows are read in place
+    where they can be (float64, C-ordered; X with no shift, Y with no padding), else copied as
+    they are laid out into small float64 arrays that stay in cache (`_features_block`,
+    `_targets_block`). Each row's residuals (`_residuals`: tiles
     of four rows by 2 LANES targets) become the gradient's weights, which multiply the block's
     columns (`_products`: 2 LANES targets by four features). No transposition: every load is
     contiguous. With 2 d k multiply-adds per row the arithmetic takes longer than reading the
-    rows (docs/models.md): the next block is prefetched while a block computes, so that the two
+    rows (docs/models.md): a block ahead is prefetched while a block computes, so that the two
     overlap. Every target's sums are added in the same order whatever LANES is.
     """
     n, d = X.shape
@@ -548,15 +588,18 @@ def _sums_across_targets(X, Y, sample_weight, B, W, shift, epsilon, out):
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
         rows = stop - start
-        _copy_block(X, start, stop, offsets, block)
+        features = _features_block(X, start, stop, shift, offsets, block)
         targets = _targets_block(Y, start, stop, R)
         tiles = padded // width * max(rows // 4, 1)
-        plan = _prefetch_plan(X, Y, stop, min(stop + block_rows, n), tiles)
+        # The block four ahead, into L2 (fastgd/_prefetch.py): from memory, 17-18 ns a row
+        # against 19 for the next block into L1 (d = 8, k = 16).
+        ahead = min(stop + (PREFETCH_BLOCKS_AHEAD - 1) * block_rows, n)
+        plan = _prefetch_plan(X, Y, ahead, min(ahead + block_rows, n), tiles)
         for t in range(0, padded, width):
-            _residuals(block, targets, R, W_by_feature, B_padded, rows, t, sample_weight, start,
+            _residuals(features, targets, R, W_by_feature, B_padded, rows, t, sample_weight, start,
                        epsilon, sums, plan)  # fmt: skip
         for t in range(0, padded, width):
-            _products(block, R, rows, t, G)
+            _products(features, R, rows, t, G)
     for t in range(k):
         out[t, 0] = sums[0, t]
         out[t, 1] = sums[1, t]
@@ -602,7 +645,7 @@ def subtract_products(W, columns, rows, residuals):
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out):
-    """`target_sums` for fewer targets than 2 LANES. The rows go by blocks: a block of
+    """`target_sums` for fewer targets than LANES. The rows go by blocks: a block of
     X (shifted) and of Y is copied, transposed, into small arrays that stay in cache; each
     target's residuals (and weights) then run over contiguous columns from index 0, which
     vectorize (as in the moment pass, fastgd/moments.py). Both products, the residuals
@@ -680,15 +723,34 @@ def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
     target Y[:, t] at (B[t], W[t]), for Y (n, k), B (k,), W (k, d), out (k, d + 2).
 
     Each row of X is read from memory once for all targets, by one of two layouts:
-    `_sums_across_targets` (vectors across each row's targets) from 2 LANES targets on, and
+    `_sums_across_targets` (vectors across each row's targets) from LANES targets on, and
     `_sums_by_columns` (blocks transposed, vectors down the columns) below, where the vectors
-    across targets would be mostly padding: at d = 8, k = 4 the first took 18 ns a row from
-    memory, the second 11; at k = 16, 23 against 31 (docs/models.md).
+    across targets would be mostly padding. One pass from memory, d = 8, ns a row (columns /
+    across): k = 2, 9.8 / 11.9; k = 4, 11.2 / 11.9; k = 8, 15.7 / 13.2; k = 16, 25.2 / 16.6
+    (LANES = 8; with LANES = 4, k = 4: 11.0 / 10.5; docs/benchmarks.md).
     """
-    if Y.shape[1] >= 2 * LANES:
-        _sums_across_targets(X, Y, sample_weight, B, W, shift, epsilon, out)
+    if Y.shape[1] >= LANES:
+        _sums_across(X, Y, sample_weight, B, W, shift, epsilon, out)
     else:
         _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out)
+
+
+def _sums_across(X, Y, sample_weight, B, W, shift, epsilon, out):
+    """`_sums_across_targets`, compiled once per process and argument types (`_across_loop`)."""
+    raise NotImplementedError("compiled code only: see _across_loop")
+
+
+# As `_layout_loop`: compiled once per process and argument types and shared by the entry points
+# that call it, rather than inlined into each (a first k-target fit, d = 3, k = 16, one thread,
+# compiled for 49 s instead of 25), and never cached on its own (fastgd/cpu.py on determinism).
+# `_sums_by_columns` stays inlined: compiled this way, the process that compiled it and those
+# that load numba's cache differed in the last bits (tests/test_determinism.py checks both).
+@overload(_sums_across, jit_options={"fastmath": FASTMATH, "nogil": True})
+def _across_loop(X, Y, sample_weight, B, W, shift, epsilon, out):
+    def across(X, Y, sample_weight, B, W, shift, epsilon, out):
+        _sums_across_targets(X, Y, sample_weight, B, W, shift, epsilon, out)
+
+    return across
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")

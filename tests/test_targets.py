@@ -255,30 +255,35 @@ def _reference_sums(X, y, weights, b, w, shift, epsilon):
     return np.concatenate(([np.sum(s * value), np.sum(s * slope)], (s * slope) @ Z))
 
 
-@pytest.mark.parametrize(
-    ("n", "d", "k"),
-    [(1, 1, 2), (300, 4, 4), (700, 9, 7), (513, 2, 5), (203, 8, 16), (130, 5, 17), (90, 3, 32)],
-)
+_FEW = [(1, 1, 2), (300, 4, 4), (700, 9, 7), (513, 2, 5)]  # fewer targets than 8 lanes
+_MANY = [(64, 6, 8), (203, 8, 16), (130, 5, 17), (90, 3, 32)]
+
+
+@pytest.mark.parametrize(("n", "d", "k"), _FEW + _MANY)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_k_target_kernel_against_its_definition(n, d, k, dtype):
-    # Every path of `gradient.target_sums`: blocks of rows (and a last partial one), the tiles
-    # of four rows and the rows past them, the four-feature tiles and the features past them,
-    # targets padded to a multiple of the vectors' width or not, Y read in place (C-ordered
-    # float64) or copied (float32, or a slice of a wider array), X C-ordered or not.
+    # Every path of `gradient.target_sums`, both layouts (fewer targets than the vectors'
+    # width, or not): blocks of rows (and a last partial one), the tiles of four rows and the
+    # rows past them, the four-feature tiles and the features past them, targets padded to a
+    # multiple of the vectors' width or not, X and Y read in place (C-ordered float64; X with
+    # no shift) or copied (float32, a shift, X F-ordered, Y a slice of a wider array).
     rng = np.random.default_rng(n + d + k)
     X = (rng.normal(size=(n, d)) + 2.0).astype(dtype)
     Y = rng.normal(size=(n, k)).astype(dtype)
     B, W = rng.normal(size=k), rng.normal(size=(k, d))
+    weights = rng.random(n).astype(dtype)
+    cases = [(X, Y, w, h, e) for w in (None, weights) for h in (None, rng.normal(size=d))
+             for e in (None, 0.8)]  # fmt: skip
+    # Other layouts once (each case compiles the pass anew): X F-ordered, Y a slice of a wider
+    # array, neither read in place.
     wider = np.hstack([Y, np.zeros((n, 1), dtype)])
-    for X_, Y_ in ((X, Y), (np.asfortranarray(X), wider[:, :k])):
-        for weights in (None, rng.random(n).astype(dtype)):
-            for shift in (None, rng.normal(size=d)):
-                for epsilon in (None, 0.8):
-                    out = _kernel_sums(X_, Y_, weights, B, W, shift, epsilon)
-                    for t in range(k):
-                        expected = _reference_sums(X, Y[:, t], weights, B[t], W[t], shift, epsilon)
-                        scale = np.abs(expected).max() + 1.0
-                        np.testing.assert_allclose(out[t], expected, rtol=1e-9, atol=1e-10 * scale)
+    cases.append((np.asfortranarray(X), wider[:, :k], weights, None, None))
+    for X_, Y_, weights, shift, epsilon in cases:
+        out = _kernel_sums(X_, Y_, weights, B, W, shift, epsilon)
+        for t in range(k):
+            expected = _reference_sums(X, Y[:, t], weights, B[t], W[t], shift, epsilon)
+            scale = np.abs(expected).max() + 1.0
+            np.testing.assert_allclose(out[t], expected, rtol=1e-9, atol=1e-10 * scale)
 
 
 def _kernel_sums(X, Y, weights, B, W, shift, epsilon):
