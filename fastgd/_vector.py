@@ -111,32 +111,30 @@ def splat(typingctx, value):
     return Vector(value), codegen
 
 
-def _lane_by_lane(instruction):
+def _lane_by_lane(emit):
+    """An intrinsic of two Vectors whose result is emit(builder, left, right)."""
+
     @intrinsic
     def apply(typingctx, left, right):
         if left is not Vector or right is not Vector:
             return None
 
         def codegen(context, builder, signature, args):
-            return getattr(builder, instruction)(*args, flags=_FLAGS)
+            return emit(builder, *args)
 
         return Vector(left, right), codegen
 
     return apply
+
+
+def _arithmetic(instruction):
+    return _lane_by_lane(lambda builder, *args: getattr(builder, instruction)(*args, flags=_FLAGS))
 
 
 def _select(comparison):
-    @intrinsic
-    def apply(typingctx, left, right):
-        if left is not Vector or right is not Vector:
-            return None
-
-        def codegen(context, builder, signature, args):
-            return builder.select(builder.fcmp_ordered(comparison, *args), *args)
-
-        return Vector(left, right), codegen
-
-    return apply
+    return _lane_by_lane(
+        lambda builder, *args: builder.select(builder.fcmp_ordered(comparison, *args), *args)
+    )
 
 
 minimum = _select("<")
@@ -144,7 +142,7 @@ maximum = _select(">")
 
 
 def _operator(python_operator, instruction):
-    apply = _lane_by_lane(instruction)
+    apply = _arithmetic(instruction)
 
     @overload(python_operator)
     def _vector_operator(left, right):

@@ -338,7 +338,7 @@ def _features_block(X, start, stop, shift, offsets, block):
 
 @overload(_features_block, jit_options={"fastmath": FASTMATH, "nogil": True})
 def _features_of_layout(X, start, stop, shift, offsets, block):
-    if shift is None or isinstance(shift, types.NoneType):
+    if isinstance(shift, types.NoneType):
         if X.layout == "C" and X.dtype == types.float64:
             return lambda X, start, stop, shift, offsets, block: X[start:stop]
 
@@ -422,7 +422,7 @@ def _add_sums(sums, more):
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def _residual_tile(block, targets, W, d, i, t, b0, b1):
     """The residuals y - b - w . x of rows i .. i + 3 of the block and targets t .. t + 2 LANES
-    (R holds y): 8 Vectors, each row's two side by side. One load of each weight serves four
+    (y from `targets`): 8 Vectors, each row's two side by side. One load of each weight serves four
     rows, and 8 independent sums hide the multiply-adds' latency."""
     x0, x1, x2, x3 = block[i], block[i + 1], block[i + 2], block[i + 3]
     r0, r1, r2, r3 = targets[i], targets[i + 1], targets[i + 2], targets[i + 3]
@@ -448,7 +448,7 @@ def _residual_tile(block, targets, W, d, i, t, b0, b1):
 def _residuals(block, targets, R, W, B, rows, t, sample_weight, start, epsilon, sums, plan):
     """Replace y by the gradient's weights in R[:rows, t : t + 2 LANES] (the block's rows, from
     row `start` of the data) and add the loss terms to sums[:, t : t + 2 LANES]; Y's values
-    come from `targets` (`_targets_block`). Each tile prefetches its share of the next block
+    come from `targets` (`_targets_block`). Each tile prefetches its share of a block ahead
     (`_prefetch_plan`)."""
     d = block.shape[1]
     b0, b1 = load(B, t), load(B, t + LANES)
@@ -484,7 +484,7 @@ PREFETCH_BLOCKS_AHEAD = 4
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def _prefetch_plan(X, Y, start, stop, tiles):
-    """What `_prefetch_tile` needs to spread the 64-byte lines of the next block of X and Y
+    """What `_prefetch_tile` needs to spread the 64-byte lines of a block of X and Y ahead
     (from row `start` to `stop`) over `tiles` residual tiles: the arrays and their lines per
     tile. Divisions here, once a block: in the tiles, they cost 5 ns a row."""
     next_X, next_Y = X[start:stop], Y[start:stop]
@@ -495,7 +495,7 @@ def _prefetch_plan(X, Y, start, stop, tiles):
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def _prefetch_tile(plan, tile):
-    """Prefetch tile `tile`'s share of the lines of the next block (`_prefetch_plan`)."""
+    """Prefetch tile `tile`'s share of the lines of a block ahead (`_prefetch_plan`)."""
     next_X, per_tile_X, next_Y, per_tile_Y = plan
     # The same count every tile, past the block's end too (a prefetch never faults): a count
     # that changes from tile to tile costs mispredicted branches.
