@@ -1,5 +1,4 @@
 import os
-import pathlib
 
 # CUDA tests run on numba-cuda's simulator unless the environment says otherwise (set
 # NUMBA_ENABLE_CUDASIM=0 to run them on a real GPU). numba.cuda chooses once, when first
@@ -13,7 +12,9 @@ numba.core.config.reload_config()
 
 import numpy as np
 import pytest
+from compile_report import CompileReport
 from hypothesis import settings
+from shared import EXPECTED_SKIPS, IN_CI, shared_data
 
 # Hypothesis explores new random examples on every local run. CI (.ci/run sets
 # HYPOTHESIS_PROFILE=ci) runs a fixed, reproducible set instead, so that a landing never depends
@@ -25,16 +26,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 # imported with SCIPY_ARRAY_API=1; set it before anything imports scipy (tests/test_estimator.py).
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-SHARED_DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 @pytest.fixture
 def lecture_points():
-    """The lecture's 100 points from ../shared/data; the test is skipped where it is absent."""
-    path = SHARED_DATA / "lecture_data.csv"
-    if not path.exists():
-        pytest.skip(f"{path} is absent (it lives beside the repository, not in it)")
-    return np.loadtxt(path, delimiter=",")
+    """The lecture's 100 points from ../shared/data (`shared_data`)."""
+    return np.loadtxt(shared_data("lecture_data.csv"), delimiter=",")
 
 
 @pytest.fixture
@@ -64,3 +60,70 @@ def no_compile_notice(monkeypatch):
     from fastgd import compile_notice
 
     monkeypatch.setattr(compile_notice, "DELAY", None)
+
+
+# --- tiers, skips and what the run compiled ---------------------------------------------------
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--full", action="store_true",
+        help="the full tier (as FASTGD_TESTS=full): whole cross-products, tests marked full",
+    )  # fmt: skip
+
+
+def pytest_configure(config):
+    if config.getoption("--full"):
+        # tests/tiers.py reads this when the test modules are imported, after this hook.
+        os.environ["FASTGD_TESTS"] = "full"
+    config.addinivalue_line("markers", "full: runs in the full tier only (tests/tiers.py)")
+    config.pluginmanager.register(CompileReport(), "fastgd_compile_report")
+
+
+def pytest_collection_modifyitems(config, items):
+    import tiers
+
+    if tiers.FULL or os.environ.get("FASTGD_TESTS") == "full":
+        return
+    deselected = [item for item in items if item.get_closest_marker("full")]
+    if deselected:
+        items[:] = [item for item in items if not item.get_closest_marker("full")]
+        config.hook.pytest_deselected(items=deselected)
+        config._fastgd_full_only = len(deselected)
+
+
+def _fail_unexpected_skip(report):
+    """In CI, turn a skip whose reason is not in EXPECTED_SKIPS into a failure."""
+    if not (IN_CI and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    if not reason.startswith(EXPECTED_SKIPS):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"skipped in CI: {reason}\nCI has ../shared and installs every extra the tests use, "
+            f"so this skip would hide a failure (expected skips: {EXPECTED_SKIPS})"
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_unexpected_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield  # a whole module skipped (pytest.importorskip at its top)
+    _fail_unexpected_skip(outcome.get_result())
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    import tiers
+
+    full_only = getattr(config, "_fastgd_full_only", 0)
+    tier = "full" if tiers.FULL else "CI's (pairwise; FASTGD_TESTS=full or --full for all)"
+    line = f"test tier: {tier}"
+    if full_only:
+        line += f"; {full_only} tests of the full tier deselected"
+    terminalreporter.write_line(line)

@@ -5,7 +5,8 @@ hold eleven linear regression problems whose least squares parameters NIST certi
 500-digit arithmetic. Each ``<Name>.dat`` file has a header (model, certified estimates and their
 standard deviations, residual standard deviation, the line ranges of its blocks) and then the
 data. The files are not in the repository: they live in ``../shared/data/nist-strd/`` next to it
-(see the README.md there), and tests that use them skip when that folder is absent.
+(see the README.md there), and tests that use them skip when that folder is absent (and fail in
+CI: tests/shared.py).
 
 ``load(name)`` parses one file into a ``NistSet`` whose ``X`` has no column of ones: the
 polynomial models (Pontius, Filip, Wampler1-5) get the columns x, x**2, ..., x**k. ``digits``

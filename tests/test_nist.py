@@ -10,12 +10,18 @@ import warnings
 
 import nist
 import pytest
+from shared import shared_data
 
 import fastgd
 
 pytest.importorskip("sklearn")
-if not nist.NIST_DIR.exists():
-    pytest.skip(f"the NIST StRD files are not at {nist.NIST_DIR}", allow_module_level=True)
+
+
+@pytest.fixture(autouse=True)
+def nist_files():
+    """Each test needs ../shared/data/nist-strd: skipped where it is absent, failed in CI."""
+    shared_data("nist-strd")
+
 
 TARGETS = {
     "Norris": 9, "Pontius": 9, "Longley": 9, "NoInt1": 12, "NoInt2": 12,
