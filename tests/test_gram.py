@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_properties import problems
+from tiers import examples
 
 import fastgd
 from fastgd import _config, coordinates, curvature, gradient, gram, moments
@@ -229,7 +230,7 @@ def test_nan_in_the_data_is_located_with_gram(rng):
         fastgd.fit(x, rng.normal(size=50), method="gram")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(problems(), st.booleans())
 def test_gram_equals_the_reference_for_random_problems(problem, auto):
     X, y, b0, w0, weights, n_iter, threads = problem
@@ -394,12 +395,25 @@ def test_no_warning_when_tol_is_met_or_not_given(rng):
     assert converged.intercept == pytest.approx(intercept, rel=1e-7)
 
 
-def test_tol_zero_stops_when_the_loss_stops_decreasing(rng):
+@pytest.mark.parametrize("seed", range(8))
+def test_tol_zero_reaches_the_optimum_and_says_whether_it_stopped_there(seed):
+    # tol=0: stop once the gradient is within its own rounding (stopping.GRADIENT_ROUNDING, a
+    # measured constant). Where the rounding of the moments' gradient stays above it (the
+    # iterates reach a floating-point fixed point first: 16 of 60 such data sets on an Intel
+    # Xeon, others on other CPUs), the fit runs to n_iter: then at the optimum all the same,
+    # and with a ConvergenceWarning, never silently. What is guaranteed on every CPU is that.
+    rng = np.random.default_rng(12_340 + seed)
     x = rng.normal(size=100)
     y = 2 * x + 1 + rng.normal(size=100)
-    result = fastgd.fit(x, y, n_iter=1_000_000, tol=0.0, method="gram")
-    assert result.converged and result.n_iter < 1_000_000
-    assert result.loss_history[-1] >= result.loss_history[-2]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fastgd.fit(x, y, n_iter=20_000, tol=0.0, method="gram")
+    warned = [w for w in caught if issubclass(w.category, fastgd.ConvergenceWarning)]
+    if result.converged:
+        assert result.n_iter < 20_000 and not warned
+    else:
+        assert result.n_iter == 20_000 and len(warned) == 1
+        assert result.distance_bound < 1e-14 * np.hypot(result.intercept, result.coef[0])
     slope, intercept = np.polyfit(x, y, 1)
     assert result.intercept == pytest.approx(intercept, rel=1e-9)
     assert result.coef[0] == pytest.approx(slope, rel=1e-9)

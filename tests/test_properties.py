@@ -5,6 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from tiers import examples
 
 import fastgd
 
@@ -26,7 +27,7 @@ def problems(draw):
     return X[:, 0] if one_feature else X, y, b0, w0, weights, n_iter, threads
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(problems())
 def test_fit_equals_reference(problem):
     X, y, b0, w0, weights, n_iter, threads = problem
