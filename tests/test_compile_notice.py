@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import numba
+
 from fastgd import compile_notice
 from fastgd.compile_notice import MESSAGE, CompileNotice
 
@@ -48,10 +50,27 @@ def test_short_compilations_say_nothing_until_they_add_up():
     assert stream.getvalue() == MESSAGE + "\n"
 
 
-def test_no_notice_when_disabled(monkeypatch):
-    monkeypatch.setattr(compile_notice, "DELAY", None)
-    with compile_notice.compile_notice(io.StringIO()) as notice:
+def _compile_something_new():
+    """A real numba compile (a new function each call, so never in numba's caches)."""
+    function = numba.njit(lambda x: x + 1)
+    function(1)
+
+
+def test_the_context_listens_to_real_compiles_and_none_when_disabled(monkeypatch):
+    monkeypatch.setattr(compile_notice, "DELAY", 0.0)  # at once: any compile is announced
+    stream = io.StringIO()
+    with compile_notice.compile_notice(stream) as notice:
+        assert notice is not None
+        _compile_something_new()
+        assert wait_for(lambda: stream.getvalue() != "")
+    assert stream.getvalue() == MESSAGE + "\n"
+    monkeypatch.setattr(compile_notice, "DELAY", None)  # what the CLI's tests use: no notice
+    stream = io.StringIO()
+    with compile_notice.compile_notice(stream) as notice:
         assert notice is None
+        _compile_something_new()
+    time.sleep(0.05)
+    assert stream.getvalue() == ""
 
 
 def test_cold_run_announces_compiling_and_a_warm_run_does_not(tmp_path):

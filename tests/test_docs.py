@@ -9,15 +9,18 @@ How a fenced block is treated depends on its info string:
   "$ " prompt) run in order, in one new temporary folder per block; `fastgd` runs as
   `python -m fastgd` with this checkout's package. In a console block, the lines after a command
   are its expected output (matched in order; other lines may come between them), and a comment
-  "exit status N" on the command line is the status expected (0 otherwise). Other lines are not
-  run: `pip install` lines are checked by .ci/install_order.sh, test and benchmark commands by CI.
-- ```python gpu: needs an NVIDIA GPU and CuPy; skipped without them.
+  "exit status N" on the command line is the status expected (0 otherwise).
+- ```python gpu: needs an NVIDIA GPU and CuPy; skipped without them (an expected skip).
 - ```python cluster: needs a remote Dask cluster and object storage; never run here.
-- ```console lecture-data: needs the lecture's data file, which lives beside the repository in
-  ../shared/data (not in it); run where that folder exists, skipped elsewhere.
+- ```console lecture-data: needs the lecture's data file from ../shared/data (tests/shared.py).
 - ```text: recorded output or a synopsis, never run.
 
-Any other info string fails, so that an example cannot stay unchecked by accident.
+Only blocks that run something are collected as tests. The other lines of shell blocks are
+commands that CI runs by other means, and `test_every_shell_command_is_run_somewhere` checks
+that each one is: `pip install` lines (.ci/install_order.sh runs the README's; the extras must
+exist in pyproject.toml), test and benchmark commands (their files must exist: CI runs tests/
+and, in its quick mode, bench/), and the checks of .ci/run. Any other info string or command
+fails, so that an example cannot stay unchecked by accident.
 """
 
 from __future__ import annotations
@@ -34,10 +37,10 @@ import sys
 import tokenize
 
 import pytest
+from shared import shared_data
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-LECTURE_DATA = ROOT.parent / "shared" / "data" / "lecture_data.csv"
 KNOWN = {
     "python",
     "python gpu",
@@ -68,16 +71,23 @@ def _blocks(path):
     return blocks
 
 
+def _runs(info, source):
+    """Whether a block runs anything here (the others are checked by `_checked_elsewhere`)."""
+    if info == "text":
+        return False
+    if info in ("bash", "console"):
+        return bool(_commands(source, info == "console"))
+    return True
+
+
 def _cases():
     cases = []
     for path in DOCUMENTS:
         for start, info, source in _blocks(path):
             label = f"{path.relative_to(ROOT)}:{start}"
-            cases.append(pytest.param(label, info, source, id=label))
+            if info not in KNOWN or _runs(info, source):
+                cases.append(pytest.param(label, info, source, id=label))
     return cases
-
-
-CASES = _cases()
 
 
 def _environment():
@@ -158,8 +168,7 @@ def _commands(source, console):
 
 def _run_shell(label, source, cwd, console):
     commands = _commands(source, console)
-    if not commands:
-        pytest.skip("no line to run: install, test and benchmark commands are run by CI")
+    assert commands, f"{label}: nothing to run (not collected: see _runs)"
     for text, expected in commands:
         argv = shlex.split(text, comments=True)
         argv = [sys.executable, "-m", "fastgd", *argv[1:]] if argv[0] == "fastgd" else argv
@@ -174,23 +183,82 @@ def _run_shell(label, source, cwd, console):
                 assert any(pattern.fullmatch(out.strip()) for out in lines), f"{line!r}\n{report}"
 
 
+CASES = _cases()
+
+
 @pytest.mark.parametrize(("label", "info", "source"), CASES)
 def test_example_runs(label, info, source, tmp_path):
     assert info in KNOWN, f"{label}: unknown info string {info!r} (known: {sorted(KNOWN)})"
-    if info == "text":
-        return
     if info == "python cluster":
         pytest.skip("needs a remote Dask cluster and object storage")
     if info == "python gpu" and _gpu_problem():
         pytest.skip(f"needs an NVIDIA GPU and CuPy: {_gpu_problem()}")
     if info == "console lecture-data":
-        if not LECTURE_DATA.exists():
-            pytest.skip(f"{LECTURE_DATA} is absent (it lives beside the repository, not in it)")
-        shutil.copy(LECTURE_DATA, tmp_path / LECTURE_DATA.name)
+        data = shared_data("lecture_data.csv")
+        shutil.copy(data, tmp_path / data.name)
     if info.startswith("python"):
         _run_python(label, source, tmp_path)
     else:
         _run_shell(label, source, tmp_path, console=info.startswith("console"))
+
+
+def _extras():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    return set(re.findall(r"^([a-z]+) = \[", section, flags=re.MULTILINE))
+
+
+def _checked_elsewhere(command):
+    """Why a shell command that the docs show but this file does not run is run elsewhere, or
+    None. `command` is one part of a line between `&&`."""
+    argv = shlex.split(command, comments=True)
+    while argv and re.fullmatch(r"[A-Z_]+=\S*", argv[0]):
+        argv = argv[1:]  # VARIABLE=value before the command
+    if not argv:
+        return "empty"
+    if argv[:4] == ["python3", "-m", "pip", "install"]:
+        extras = set()
+        for target in argv[4:]:
+            extras |= (
+                set(re.findall(r"\[([a-z,]+)\]", target)[0].split(",")) if "[" in target else set()
+            )
+        missing = extras - _extras()
+        return None if missing else "install (.ci/install_order.sh; the extras exist)"
+    if argv[:3] == ["python3", "-m", "pytest"]:
+        paths = [a for a in argv[3:] if not a.startswith("-")]
+        if all((ROOT / p.split("::")[0]).exists() for p in paths):
+            return "tests or benchmarks (CI runs tests/ and bench/ in its quick mode)"
+        return None
+    if argv[0] in ("python3", "bash") and len(argv) > 1 and (ROOT / argv[1]).is_file():
+        return f"a script of this repository ({argv[1]})"
+    if argv[0] in ("ruff", "mypy"):
+        return ".ci/run's checks"
+    return None
+
+
+def test_every_shell_command_is_run_somewhere():
+    seen = 0
+    for path in DOCUMENTS:
+        for start, info, source in _blocks(path):
+            if info not in ("bash", "console"):
+                continue
+            run_here = {text for text, _ in _commands(source, info == "console")}
+            for line in source.splitlines():
+                if info == "console" and not line.startswith("$ "):
+                    continue  # the output of a command
+                line = line.removeprefix("$ ")
+                if not line.strip() or line in run_here:
+                    continue
+                if path.name == "README.md" and line.startswith("python3 -m pip install"):
+                    seen += 1  # the two commands, which .ci/install_order.sh runs as written
+                    continue
+                for command in line.split("&&"):
+                    seen += 1
+                    assert _checked_elsewhere(command), (
+                        f"{path.name}:{start}: {command.strip()!r} is neither run by this file "
+                        "nor by CI (a missing file or extra?)"
+                    )
+    assert seen >= 10
 
 
 def test_links_between_pages_resolve():
