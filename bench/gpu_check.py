@@ -8,8 +8,9 @@ and float64, d = 1 and 8, weights, tol, divergence, device arrays, n = 1, an odd
 every backend has (standardize, momentum, penalties, the Huber loss, positive=True, several
 targets), gram from the device's moments, and 300 features -- and measures the loop's bandwidth
 (GB/s, % of the GPU's peak) and its per-iteration time at N = 1e6, 1e7 and 1e8, whose smallest
-size shows the per-iteration overhead. `--smoke` runs the same code on tiny data in numba-cuda's
-simulator (CI does, from tests/test_gpu_check.py). Only fastgd's public API is used, so the
+size shows the per-iteration overhead. `--smoke` runs the same checks on tiny data in numba-cuda's
+simulator (CI does, from tests/test_gpu_check.py), and each benchmark's code path once, untimed
+(its records keep their fields, null). Only fastgd's public API is used, so the
 check stays valid as the backend changes.
 
 One JSON object per line as it goes (flushed: a run stopped by a timeout still reports what it
@@ -36,6 +37,12 @@ from fastgd import _config
 RESULTS: list[dict] = []
 FAILED: list[str] = []
 START = time.perf_counter()
+SMOKE = False  # --smoke: tiny data and few steps (each simulated launch costs about 0.2 s)
+
+
+def steps(n_iter: int) -> int:
+    """`n_iter` on a GPU; a fifth of it (at least 3) in the simulator: each step is a launch."""
+    return max(3, n_iter // 5) if SMOKE else n_iter
 
 
 def emit(kind: str, **fields: object) -> None:
@@ -93,7 +100,7 @@ def correctness(smoke: bool) -> None:
                 weights = rng.uniform(0.0, 2.0, n) if weighted else None
                 tolerance = 1e-9 if dtype == np.float64 else 1e-5
                 same_fit(f"{np.dtype(dtype).name} d={d} weighted={weighted}", data, y,
-                         tolerance, lr=0.05, n_iter=20, sample_weight=weights)  # fmt: skip
+                         tolerance, lr=0.05, n_iter=steps(20), sample_weight=weights)  # fmt: skip
     X, y = regression(rng, 1, 1, np.float64)
     same_fit("n=1", X[:, 0], y, 1e-12, lr=0.1, n_iter=3)
     X, y = regression(rng, n, 3, np.float64)
@@ -105,9 +112,9 @@ def correctness(smoke: bool) -> None:
         "positive": {"positive": True, "standardize": True, "momentum": 0.5},
     }
     for name, extra in options.items():
-        same_fit(name, X, y, 1e-9, n_iter=40, **extra)
+        same_fit(name, X, y, 1e-9, n_iter=steps(40), **extra)
     Y = np.column_stack([y, 2.0 * y - 1.0])
-    same_fit("two targets (host data)", X, Y, 1e-9, lr=0.05, n_iter=10)
+    same_fit("two targets (host data)", X, Y, 1e-9, lr=0.05, n_iter=steps(10))
     # gram from the device's moments (per-thread sums at d = 8, tiles wider: 20 in the
     # simulator's blocks of 32 threads, 40 on a GPU); the pass at a width whose rows take the
     # wide layout (more features than threads per block).
@@ -162,9 +169,11 @@ def bandwidth(smoke: bool, budget: float) -> None:
     device = cuda.get_current_device()
     emit("device", name=str(getattr(device, "name", "simulator")), peak_GBps=peak / 1e9,
          compute_capability=getattr(device, "compute_capability", None))  # fmt: skip
-    sizes = [200, 1000] if smoke else [10**6, 10**7, 10**8]
+    sizes = [10**6, 10**7, 10**8]
     configs = [(n, 1, np.float32) for n in sizes] + [(n, 1, np.float64) for n in sizes[:2]]
     configs += [(n, 8, np.float32) for n in sizes]
+    if smoke:  # the code path once per layout, untimed: the simulator's seconds mean nothing
+        configs = [(200, 1, np.float32), (100, 8, np.float64)]
     rng = np.random.default_rng(1)
     for n, d, dtype in configs:
         if time.perf_counter() - START > budget:
@@ -180,20 +189,24 @@ def bandwidth(smoke: bool, budget: float) -> None:
             y[start:stop] = (X_host[: stop - start] @ np.ones(d)).astype(dtype)
         data = X.reshape(n) if d == 1 else X
         lr = 0.5 * fastgd.max_stable_lr(data, y)
-        short = 2 if smoke else 20
-        long = 6 if smoke else max(100, min(2000, int(2e10 / (n * (d + 1)))))
+        if smoke:
+            fit = fastgd.fit(data, y, lr=lr, n_iter=2, device="cuda", method="loop")
+            emit("bench", n=n, d=d, dtype=np.dtype(dtype).name, iterations=fit.n_iter,
+                 us_per_iteration=None, GBps=None, pct_peak=None, timed=False)  # fmt: skip
+            continue
+        short, long = 20, max(100, min(2000, int(2e10 / (n * (d + 1)))))
         seconds = []
         for n_iter in (short, long):
             options = {"lr": lr, "n_iter": n_iter, "device": "cuda", "method": "loop"}
             fastgd.fit(data, y, **options)  # warm
-            times = [fastgd.fit(data, y, **options).seconds for _ in range(1 if smoke else 3)]
+            times = [fastgd.fit(data, y, **options).seconds for _ in range(3)]
             seconds.append(statistics.median(times))
         per_iteration = (seconds[1] - seconds[0]) / (long - short)
         bytes_per_iteration = n * (d + 1) * np.dtype(dtype).itemsize
         emit("bench", n=n, d=d, dtype=np.dtype(dtype).name, iterations=long,
              us_per_iteration=per_iteration * 1e6,
              GBps=bytes_per_iteration / per_iteration / 1e9,
-             pct_peak=100 * bytes_per_iteration / per_iteration / peak)  # fmt: skip
+             pct_peak=100 * bytes_per_iteration / per_iteration / peak, timed=True)  # fmt: skip
         del X, y, data
 
 
@@ -204,9 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=240.0,
                         help="seconds after which no new benchmark starts")  # fmt: skip
     args = parser.parse_args(argv)
+    global SMOKE
+    SMOKE = args.smoke
     if args.smoke:  # the simulator runs each thread as Python: small blocks
         _config.CUDA_THREADS_PER_BLOCK = 32
         _config.CUDA_BLOCKS_PER_SM = 1
+        # and each launch costs a second: no launch after a fit stopped
+        _config.CUDA_POLL_EVERY = 1
     try:
         correctness(args.smoke)
         bandwidth(args.smoke, args.budget)
