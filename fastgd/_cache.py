@@ -9,6 +9,14 @@ Here each cache locator numba tries for a function of this package adds a digest
 fastgd source file to that stamp (and FASTGD_LANES, fastgd/_vector.py): any change to fastgd
 recompiles what depends on it.
 
+Under NUMBA_CACHE_DIR numba files a module's kernels in a folder named after a hash of the
+module's absolute path, so a fresh clone or a copy of the same sources elsewhere (CI's checkout,
+a container's) would find nothing and compile everything again. The stamp already says which
+sources a kernel was compiled from, so here the folder is named after the module's place in the
+package instead (`fastgd`, `fastgd-distributed`): every checkout of the same sources shares one
+cache. Checkouts of different sources then overwrite each other's entries (each recompiles
+after the other ran), never load them.
+
 `install(caching)` must run before the kernels' modules are imported (fastgd/__init__.py does
 it for numba's CPU cache; fastgd/cuda_kernels.py for numba-cuda's).
 """
@@ -54,6 +62,12 @@ def _package_locator(base):
             if not _in_package(py_file):
                 return None
             return super().from_function(py_func, py_file)
+
+        @classmethod
+        def get_suitable_cache_subpath(cls, py_file):
+            folder = os.path.relpath(os.path.dirname(os.path.abspath(py_file)), PACKAGE)
+            parts = [] if folder == os.curdir else folder.split(os.sep)
+            return "-".join(["fastgd", *parts])
 
     PackageLocator.__name__ = PackageLocator.__qualname__ = f"Package{base.__name__}"
     return PackageLocator

@@ -1,8 +1,10 @@
-"""numba's cache follows every change to fastgd, not only to the file that defines a kernel.
+"""numba's cache follows every change to fastgd, not only to the file that defines a kernel,
+and serves every checkout of the same sources (fastgd/_cache.py).
 
 The entry points inline functions from other modules (gradient.py into cpu.py's kernels), and
 numba stamps a cached kernel with its own file alone: an edit of gradient.py -- a `git pull` in
-an editable checkout -- used to leave the old math in the cache (fastgd/_cache.py).
+an editable checkout -- used to leave the old math in the cache. And under NUMBA_CACHE_DIR numba
+files kernels by their module's absolute path, so CI's fresh clone compiled everything again.
 """
 
 import os
@@ -16,10 +18,17 @@ import numpy as np
 from fastgd import _cache, cpu
 
 SCRIPT = """
+from numba.core import event
+compiles = []
+class Count(event.Listener):
+    def on_start(self, ev): compiles.append(ev)
+    def on_end(self, ev): pass
+event.register("numba:compile", Count())
 import numpy as np, fastgd
 x = np.arange(10.0)
 print(fastgd.__file__)
 print(fastgd.fit(x, 2 * x + 1, lr=0.01, n_iter=3, method="loop", threads=1).coef[0])
+print(len(compiles))
 """
 
 
@@ -29,29 +38,44 @@ def test_the_kernels_cache_is_stamped_with_the_whole_package():
     assert _cache.package_digest() in locator.get_source_stamp()
 
 
-def test_an_edit_of_an_inlined_module_recompiles_the_kernels(tmp_path):
-    shutil.copytree(_cache.PACKAGE, tmp_path / "fastgd", ignore=shutil.ignore_patterns("*.nb?"))
+def _copy(folder):
+    shutil.copytree(_cache.PACKAGE, folder / "fastgd", ignore=shutil.ignore_patterns("*.nb?"))
+    return folder
+
+
+def _fit_in_copy(copy, cache):
+    """(slope, compiles) of SCRIPT run with the package copied to `copy`, caching in `cache`."""
     # -S: no site-packages' .pth files, so no editable install's finder can shadow the copy;
     # the installed packages (numpy, numba) come by PYTHONPATH instead.
-    path = os.pathsep.join([str(tmp_path), *site.getsitepackages()])
-    env = {**os.environ, "PYTHONPATH": path, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    path = os.pathsep.join([str(copy), *site.getsitepackages()])
+    env = {**os.environ, "PYTHONPATH": path, "NUMBA_CACHE_DIR": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", SCRIPT], env=env, cwd=copy, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    where, value, compiles = done.stdout.split()
+    assert where.startswith(str(copy))  # the copy, not the checkout
+    return float(value), int(compiles)
 
-    def slope():
-        done = subprocess.run(
-            [sys.executable, "-S", "-c", SCRIPT], env=env, cwd=tmp_path, capture_output=True,
-            text=True,
-            timeout=300,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        where, value = done.stdout.split()
-        assert where.startswith(str(tmp_path))  # the copy, not the checkout
-        return float(value)
 
-    before = slope()
-    assert slope() == before  # now from the cache
-    gradient = tmp_path / "fastgd" / "gradient.py"
+def test_an_edit_of_an_inlined_module_recompiles_the_kernels(tmp_path):
+    copy, cache = _copy(tmp_path / "copy"), tmp_path / "cache"
+    before, compiled = _fit_in_copy(copy, cache)
+    assert compiled > 0
+    assert _fit_in_copy(copy, cache) == (before, 0)  # now from the cache
+    gradient = copy / "fastgd" / "gradient.py"
     source = gradient.read_text()
     assert "scale = 2.0 * lr / total_weight" in source
     gradient.write_text(source.replace("scale = 2.0 * lr / total_weight", "scale = 0.0 * lr"))
-    assert slope() == 0.0  # the step is gone: the kernels were recompiled
+    slope, recompiled = _fit_in_copy(copy, cache)
+    assert slope == 0.0 and recompiled > 0  # the step is gone: the kernels were recompiled
     assert np.isfinite(before) and before != 0.0
+
+
+def test_a_checkout_elsewhere_loads_the_kernels_that_another_compiled(tmp_path):
+    # CI's fresh clone in a new folder, with numba's cache kept between runs (.ci/run).
+    cache = tmp_path / "cache"
+    first, compiled = _fit_in_copy(_copy(tmp_path / "one"), cache)
+    assert compiled > 0
+    assert _fit_in_copy(_copy(tmp_path / "two"), cache) == (first, 0)
