@@ -77,13 +77,12 @@ def _loss_parallel(X, y, sample_weight, epsilon, width, partials, total_weight, 
 # The entry points, one pair per kernel, so that a one-thread fit never compiles the parallel
 # kernel (a parallel=True compile costs seconds on first use). The bodies above are shared.
 #
-# Everything an entry point calls on the serial path is inline="always" (inlined by numba
-# before LLVM sees it), so each entry point is one self-contained function. A call to another
-# compiled function would be linked one way when that function was just compiled and another
-# way when it comes from numba's cache, and the reassociated sums would come out in different
-# orders: the process that compiled the kernels would disagree in the last bits with every
-# later one (tests/test_determinism.py). The parallel kernel cannot be inlined (numba outlines
-# its prange body), hence the documented exception (docs/determinism.md).
+# Most of what an entry point calls is inline="always" (inlined by numba before LLVM sees it).
+# A call to another compiled function -- the parallel kernel's prange body, the loop's layout
+# (`gradient._layout_loop`) -- goes to that function's own library in the process that compiled
+# it and to the entry point's linked copy in the processes that load numba's cache, and the
+# reassociated sums may come out in another order: the compiling process may differ from the
+# later ones in the last bits, which all agree with each other (docs/determinism.md).
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def evaluate_serial(X, y, sample_weight, epsilon, width, b, w, shift, partials, sums):
     _evaluate(serial_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums)

@@ -244,8 +244,8 @@ def _sums_of_layout(X, y, sample_weight, b, w, shift, epsilon, width, out):
 # the loop it runs. A runtime branch on d (or an inline="always" function branching on
 # `width is None`) makes numba inline all three loops into every entry point before it prunes
 # two of them: a fit's first compile took 10 s instead of 3 (docs/benchmarks.md). The loop is
-# compiled once per process and argument types, into each entry point that calls it (not a
-# call into another cached function: see fastgd/cpu.py on determinism).
+# compiled once per process and argument types and linked into each entry point that calls it
+# (so the compiling process may differ in the last bits: fastgd/cpu.py on determinism).
 @overload(_sums_of_layout, jit_options={"fastmath": FASTMATH, "nogil": True})
 def _layout_loop(X, y, sample_weight, b, w, shift, epsilon, width, out):
     if isinstance(width, types.NoneType):

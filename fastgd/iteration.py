@@ -12,8 +12,7 @@ Six plain data arguments rather than one tuple: numba compiles only the branch t
 argument's type selects (`sample_weight is None`) where it can trace the argument back to the
 entry point's, which it cannot through a tuple.
 
-inline="always", like everything a CPU entry point calls: each compiled entry point is then one
-function, and the process that compiles it agrees bit for bit with those that load numba's cache.
+inline="always", like most of what a CPU entry point calls (fastgd/cpu.py says why).
 """
 
 from numba import njit
