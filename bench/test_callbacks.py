@@ -18,6 +18,7 @@ import io
 
 import numpy as np
 import pytest
+from quick import rows, steps
 
 import fastgd
 from fastgd import datasets
@@ -25,9 +26,9 @@ from fastgd.progress import ProgressBar
 
 CASES = {
     # points: iterations (each case is 5e7 point-iterations, some 20-40 ms)
-    100: 500_000,
-    10_000: 5_000,
-    1_000_000: 50,
+    100: steps(500_000),
+    10_000: steps(5_000),
+    1_000_000: steps(50),
 }
 
 
@@ -37,7 +38,7 @@ class _Terminal(io.StringIO):
 
 
 def data(n):
-    x, y = datasets.lecture_like(n, seed=1)
+    x, y = datasets.lecture_like(rows(n), seed=1)
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
 
@@ -68,7 +69,7 @@ def test_progress_bar(benchmark, record, n):
     )
 
 
-EVERY_ITERATION = 20_000  # iterations on 100 points, a callback after each
+EVERY_ITERATION = steps(20_000)  # iterations on 100 points, a callback after each
 
 
 def test_no_callback_short_blocks(benchmark, record):

@@ -26,10 +26,11 @@ import warnings
 
 import numpy as np
 import pytest
+from quick import rows, steps
 
 import fastgd
 
-N = 1_000_000
+N = rows(1_000_000)
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -97,7 +98,7 @@ def passes_to_optimum(**options):
 
 def test_loop_plain_passes(benchmark, record):
     record(f"loop, plain GD, d={PASSES_D}", PASSES_N, 1)  # millions of passes: timed once
-    result = benchmark.pedantic(passes_to_optimum, kwargs={"n_iter": 5_000_000}, rounds=1)
+    result = benchmark.pedantic(passes_to_optimum, kwargs={"n_iter": steps(5_000_000)}, rounds=1)
     benchmark.extra_info["label"] += f" ({result.n_iter} passes)"
 
 

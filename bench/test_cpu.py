@@ -13,13 +13,14 @@ Targets (this 2-core machine; measured, never asserted):
 import numba
 import numpy as np
 import pytest
+from quick import rows, steps
 
 import fastgd
 from fastgd import datasets, peers
 
 
 def data(n):
-    x, y = datasets.lecture_like(n, seed=1)
+    x, y = datasets.lecture_like(rows(n), seed=1)
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
 
@@ -56,7 +57,7 @@ def test_fastgd_serial_1e4(benchmark, record):
         1000,
         versus=["test_lecture_as_written_1e4", "test_lecture_python_1e4"],
     )
-    benchmark(fit, x, y, 1000, 1)
+    benchmark(fit, x, y, steps(1000), 1)
 
 
 # --- N = 1e6: against NumPy, and threads -----------------------------------------------------
@@ -65,14 +66,16 @@ def test_fastgd_serial_1e4(benchmark, record):
 def test_numpy_1e6(benchmark, record):
     x, y = data(1_000_000)
     record("NumPy vectorized GD, N=1e6", 1_000_000, 20)
-    benchmark.pedantic(peers.numpy_gradient_descent, (x, y, 1e-4, 20), rounds=5, warmup_rounds=1)
+    benchmark.pedantic(
+        peers.numpy_gradient_descent, (x, y, 1e-4, steps(20)), rounds=5, warmup_rounds=1
+    )
 
 
 def test_fastgd_serial_1e6(benchmark, record):
     x, y = data(1_000_000)
     fit(x, y, 1, 1)
     record("fastgd 1 thread, N=1e6", 1_000_000, 100, versus=["test_numpy_1e6"])
-    benchmark.pedantic(fit, (x, y, 100, 1), rounds=7, warmup_rounds=1)
+    benchmark.pedantic(fit, (x, y, steps(100), 1), rounds=7, warmup_rounds=1)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
@@ -83,7 +86,7 @@ def test_fastgd_parallel_1e6(benchmark, record):
         "fastgd 2 threads, N=1e6", 1_000_000, 100,
         versus=["test_numpy_1e6", "test_fastgd_serial_1e6"],
     )  # fmt: skip
-    benchmark.pedantic(fit, (x, y, 100, 2), rounds=7, warmup_rounds=1)
+    benchmark.pedantic(fit, (x, y, steps(100), 2), rounds=7, warmup_rounds=1)
 
 
 # --- N = 2e7 (DRAM): against a plain read -----------------------------------------------------
@@ -100,4 +103,4 @@ def test_fastgd_serial_2e7(benchmark, record):
     x, y = data(20_000_000)
     fit(x, y, 1, 1)
     record("fastgd 1 thread, N=2e7", 20_000_000, 10, versus=["test_read_2e7"])
-    benchmark.pedantic(fit, (x, y, 10, 1), rounds=5, warmup_rounds=1)
+    benchmark.pedantic(fit, (x, y, steps(10), 1), rounds=5, warmup_rounds=1)

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from quick import QUICK, rows
 
 import fastgd
 
@@ -27,9 +28,9 @@ distributed = pytest.importorskip("distributed")
 algorithms = pytest.importorskip("dask_glm.algorithms")
 families = pytest.importorskip("dask_glm.families")
 
-N = 1_000_000
+N = rows(1_000_000)
 D = 4
-CHUNK = 125_000
+CHUNK = N // 8
 SCALES = np.array([1.0, 2.0, 0.5, 3.0])  # unequal scales: a few dozen steps to the optimum
 
 
@@ -140,17 +141,18 @@ def test_fastgd_gram_to_optimum(benchmark, record, data):
 
 # --- gram: 1e8 rows in one pass (opt-in: 1.6 GB of data on the workers) ---------------------
 
-BIG = 100_000_000
+BIG = rows(100_000_000)
 big_only = pytest.mark.skipif(
-    os.environ.get("FASTGD_BENCH_1E8") != "1", reason="set FASTGD_BENCH_1E8=1 (1.6 GB of data)"
+    os.environ.get("FASTGD_BENCH_1E8") != "1" and not QUICK,  # quick mode: tiny, always run
+    reason="set FASTGD_BENCH_1E8=1 (1.6 GB of data)",
 )
 
 
 @pytest.fixture(scope="module")
 def big(client):
     state = da.random.RandomState(1)
-    x = state.uniform(20.0, 80.0, size=BIG, chunks=10_000_000)
-    y = 1.32 * x + 8.0 + state.normal(0.0, 10.0, size=BIG, chunks=10_000_000)
+    x = state.uniform(20.0, 80.0, size=BIG, chunks=BIG // 10)
+    y = 1.32 * x + 8.0 + state.normal(0.0, 10.0, size=BIG, chunks=BIG // 10)
     x, y = client.persist([x, y])
     distributed.wait([x, y])
     return x, y

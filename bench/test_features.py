@@ -14,12 +14,13 @@ import numba
 import numpy as np
 import pytest
 from numba import njit, prange
+from quick import rows, steps
 
 from fastgd import coordinates, cpu
 from fastgd.backend import Settings
 from fastgd.gradient import make_rule
 
-ITERATIONS = 10
+ITERATIONS = steps(10)
 CASES = [
     (1_000_000, 2, np.float64),
     (1_000_000, 4, np.float64),
@@ -36,7 +37,7 @@ IDS = [f"N={n:.0e}-d={d}-{np.dtype(t).name}" for n, d, t in CASES]
 @functools.cache
 def data(n, d, dtype):
     rng = np.random.default_rng(d)
-    X = rng.normal(size=(n, d)).astype(dtype)
+    X = rng.normal(size=(rows(n), d)).astype(dtype)
     y = (X @ rng.normal(size=d)).astype(dtype)
     return X, y
 

@@ -23,11 +23,12 @@ import pathlib
 
 import numpy as np
 import pytest
+from quick import rows, steps
 
 import fastgd
 from fastgd import datasets
 
-N = 1_000_000
+N = rows(1_000_000)
 LECTURE_DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -77,6 +78,9 @@ def sklearn_linear_regression():
 # --- gram against the loop, N = 1e6, 1000 iterations ----------------------------------------
 
 
+LOOP_STEPS = steps(1000)
+
+
 def lecture_like():
     x, y = datasets.lecture_like(N, seed=1)
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
@@ -87,8 +91,9 @@ def test_loop_1e6(benchmark, record):
     fastgd.fit(x[:10], y[:10], lr=1e-4, n_iter=1, method="loop", threads=1)
     record("loop, 1 thread, N=1e6", N, 1000)
     benchmark.pedantic(
-        fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": 1000, "method": "loop", "threads": 1}, rounds=3
-    )
+        fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": LOOP_STEPS, "method": "loop", "threads": 1},
+        rounds=3,
+    )  # fmt: skip
 
 
 def test_gram_1e6(benchmark, record):
@@ -96,10 +101,10 @@ def test_gram_1e6(benchmark, record):
     fastgd.fit(x[:10], y[:10], lr=1e-4, n_iter=1, method="gram", threads=1)
     record("gram, 1 thread, N=1e6", N, 1000, versus=["test_loop_1e6"])
     result = benchmark.pedantic(
-        fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": 1000, "method": "gram", "threads": 1},
+        fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": LOOP_STEPS, "method": "gram", "threads": 1},
         rounds=20, warmup_rounds=1,
     )  # fmt: skip
-    loop = fastgd.fit(x, y, lr=1e-4, n_iter=1000, method="loop", threads=1)
+    loop = fastgd.fit(x, y, lr=1e-4, n_iter=LOOP_STEPS, method="loop", threads=1)
     np.testing.assert_allclose(result.loss_history, loop.loss_history, rtol=1e-9)
 
 

@@ -16,10 +16,11 @@ import functools
 import numpy as np
 import pytest
 from numba import njit
+from quick import rows, steps
 
 import fastgd
 
-N, D = 1_000_000, 32
+N, D = rows(1_000_000), 32
 SKLEARN_ALPHA = {"l2": 1000.0, "l1": 0.01, "elasticnet": 0.01}
 L1_RATIO = 0.5
 
@@ -88,7 +89,8 @@ def test_fastgd(benchmark, record, penalty):
 
 # --- the Huber loss: the loop at the squared error's speed per pass --------------------------
 
-HUBER_N = 1_000_000
+HUBER_N = rows(1_000_000)
+PASSES = steps(20)
 
 
 @functools.cache
@@ -101,20 +103,20 @@ def huber_data(d):
 
 def loop_fit(d, **options):
     X, y = huber_data(d)
-    return fastgd.fit(X, y, lr=0.01, n_iter=20, method="loop", threads=1, **options)
+    return fastgd.fit(X, y, lr=0.01, n_iter=PASSES, method="loop", threads=1, **options)
 
 
 @pytest.mark.parametrize("d", [1, 8])
 def test_loop_squared(benchmark, record, d):
     loop_fit(d)
-    record(f"loop squared error, 1 thread, d={d}", HUBER_N * d, 20)
+    record(f"loop squared error, 1 thread, d={d}", HUBER_N * d, PASSES)
     benchmark.pedantic(loop_fit, (d,), rounds=5, warmup_rounds=1)
 
 
 @pytest.mark.parametrize("d", [1, 8])
 def test_loop_huber(benchmark, record, d):
     loop_fit(d, loss="huber", epsilon=1.0)
-    record(f"loop Huber, 1 thread, d={d}", HUBER_N * d, 20, versus=[f"test_loop_squared[{d}]"])
+    record(f"loop Huber, 1 thread, d={d}", HUBER_N * d, PASSES, versus=[f"test_loop_squared[{d}]"])
     benchmark.pedantic(loop_fit, (d,), {"loss": "huber", "epsilon": 1.0}, rounds=5,
                        warmup_rounds=1)  # fmt: skip
 
@@ -135,7 +137,7 @@ def targets_data():
 def targets_fit(k):
     X, Y = targets_data()
     y = Y[:, 0].copy() if k == 1 else Y[:, :k]
-    return fastgd.fit(X, y, lr=0.01, n_iter=20, method="loop", threads=1)
+    return fastgd.fit(X, y, lr=0.01, n_iter=PASSES, method="loop", threads=1)
 
 
 @njit(cache=True, fastmath=True)
@@ -150,7 +152,7 @@ def _read(X, Y):
 def read_targets(k):
     X, Y = targets_data()
     y = Y[:, 0].copy() if k == 1 else Y[:, :k]
-    for _ in range(20):
+    for _ in range(PASSES):
         _read(X, y)
 
 
@@ -158,7 +160,7 @@ def read_targets(k):
 def test_read_targets(benchmark, record, k):
     """The memory floor: 20 plain reads of X and the k targets, no arithmetic."""
     read_targets(k)
-    record(f"plain read of X and {k} target(s), 1 thread, d=8", HUBER_N * 8, 20)
+    record(f"plain read of X and {k} target(s), 1 thread, d=8", HUBER_N * 8, PASSES)
     benchmark.pedantic(read_targets, (k,), rounds=5, warmup_rounds=1)
 
 
@@ -169,5 +171,5 @@ def test_loop_targets(benchmark, record, k):
     its own data."""
     targets_fit(k)
     versus = [f"test_read_targets[{k}]"] + ([] if k == 1 else ["test_loop_targets[1]"])
-    record(f"loop, {k} target(s), 1 thread, d=8", HUBER_N * 8, 20, versus=versus)
+    record(f"loop, {k} target(s), 1 thread, d=8", HUBER_N * 8, PASSES, versus=versus)
     benchmark.pedantic(targets_fit, (k,), rounds=5, warmup_rounds=1)

@@ -18,6 +18,7 @@ import sys
 import numba
 import numpy as np
 import pytest
+from quick import rows, steps
 
 import fastgd
 
@@ -25,12 +26,13 @@ pytestmark = pytest.mark.skipif(
     numba.get_num_threads() < 2 or (os.cpu_count() or 1) < 2, reason="needs 2 cores"
 )
 
-ITERATIONS = 50
+ITERATIONS = steps(50)
 CASES = {"d1": (1_000_000, 1), "d3": (100_000, 3)}
 
 
 def data(n, d):
     rng = np.random.default_rng(0)
+    n = rows(n)
     X = rng.normal(loc=1.0, size=(n, d))
     return X, X @ np.arange(1.0, d + 1.0) + rng.normal(size=n)
 
