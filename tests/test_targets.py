@@ -64,13 +64,16 @@ def _options_compiled_as(shifted, huber):
 
 # The kernel's variants pairwise (tests/tiers.py): each compiles once and serves every option.
 @pytest.mark.parametrize(
-    ("shifted", "huber", "weighted", "threads"),
+    ("shifted", "huber", "weighted", "threads", "dtype"),
     cases({"shifted": [False, True], "huber": [False, True], "weighted": [False, True],
-           "threads": [1, 2]}),
+           "threads": [1, 2], "dtype": [np.float64, np.float32]}),
 )  # fmt: skip
-def test_each_target_follows_the_reference_on_the_loop(shifted, huber, weighted, threads):
-    X, Y, sample_weight = _data()
+def test_each_target_follows_the_reference_on_the_loop(shifted, huber, weighted, threads, dtype):
+    X, Y, sample_weight = _data(dtype=dtype)
     weights = sample_weight if weighted else None
+    # float32 data: the sums are float64, the data's rounding is the reference's too (it reads
+    # the same float32 values), so only the kernels' own rounding differs.
+    rtol = 1e-9 if dtype == np.float64 else 1e-5
     names = _options_compiled_as(shifted, huber)
     assert names
     for name in names:
@@ -87,9 +90,9 @@ def test_each_target_follows_the_reference_on_the_loop(shifted, huber, weighted,
             b, w, history = naive.standardized_gradient_descent(
                 X, Y[:, t], lr, n_iter, sample_weight=weights, **_reference_options(options)
             )
-            np.testing.assert_allclose(result.coef[t], w, rtol=1e-9, atol=1e-12, err_msg=name)
-            np.testing.assert_allclose(result.intercept[t], b, rtol=1e-9, atol=1e-12)
-            np.testing.assert_allclose(result.loss_history[t], history, rtol=1e-9)
+            np.testing.assert_allclose(result.coef[t], w, rtol=rtol, atol=rtol * 1e-3, err_msg=name)
+            np.testing.assert_allclose(result.intercept[t], b, rtol=rtol, atol=rtol * 1e-3)
+            np.testing.assert_allclose(result.loss_history[t], history, rtol=rtol)
 
 
 @pytest.mark.parametrize(
@@ -131,15 +134,6 @@ def test_a_target_that_converges_first_stays_where_its_own_fit_stops():
     stop = int(result.n_iter[0])
     np.testing.assert_array_equal(result.loss_history[0, stop:], result.loss_history[0, stop])
     np.testing.assert_allclose(result.coef[0], alone.coef, rtol=1e-9)
-
-
-def test_float32_targets():
-    X, Y, _ = _data(dtype=np.float32)
-    result = fastgd.fit(X, Y, lr=0.01, n_iter=30, method="loop")
-    for t in range(3):
-        b, w, _ = naive.gradient_descent(X, Y[:, t], 0.01, 30)
-        np.testing.assert_allclose(result.intercept[t], b, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(result.coef[t], w, rtol=1e-5, atol=1e-6)
 
 
 def test_one_pass_of_moments_serves_every_target():
