@@ -50,8 +50,6 @@ from .errors import DeviceError
 from .gradient import EPSILON, RULE_SIZE, n_sums
 
 INSTALL_HINT = 'python3 -m pip install -e ".[cuda]" in a checkout of fastgd'
-# Shared memory a block may use without opting in to more, on every GPU numba-cuda supports.
-SHARED_MEMORY_BYTES = 48 * 1024
 # Threads per block start at _config.CUDA_THREADS_PER_BLOCK and halve, where a block's shared
 # memory would not fit, down to one warp.
 WARP = 32
@@ -293,15 +291,17 @@ def _launch(n_rows, n_features, shared_bytes):
     None where even the smallest block does not fit.
 
     Threads per block start at `_config.CUDA_THREADS_PER_BLOCK` (a power of two) and halve
-    while a block would not fit in SHARED_MEMORY_BYTES, down to one warp.
+    while a block would not fit in the dynamic shared memory a block may have
+    (`cuda_kernels.DYNAMIC_SHARED_BYTES`), down to one warp.
     """
+    limit = _kernels().DYNAMIC_SHARED_BYTES
     threads = _config.CUDA_THREADS_PER_BLOCK
     if threads < 1 or threads & (threads - 1):
         raise ValueError(f"CUDA_THREADS_PER_BLOCK must be a power of two, got {threads}")
-    while threads > _smallest_block() and shared_bytes(n_features, threads) > SHARED_MEMORY_BYTES:
+    while threads > _smallest_block() and shared_bytes(n_features, threads) > limit:
         threads //= 2
     shared = shared_bytes(n_features, threads)
-    if shared > SHARED_MEMORY_BYTES:
+    if shared > limit:
         return None
     return _blocks(n_rows, threads, shared), threads, shared
 
@@ -335,20 +335,25 @@ def _moment_launch(n_rows, n_features):
     return configured, blocks, kernels.n_moment_sums(n_features)
 
 
-def _moment_tile_launch(n_rows, n_features):
-    """(configured moment_tiles kernel, its tiles (a device array), the shape of its partials):
-    the tiles I <= J of the (d + 2)-square matrix, and as many chunks of rows as keep the grid
-    within `_blocks_limit` (at least one)."""
+def moment_tile_grid(n_rows, n_features):
+    """(grid, threads per block, shared bytes, tiles) of `moment_tiles`: the tiles I <= J of the
+    (d + 2)-square matrix (an (n_tiles, 2) array) on the grid's x dimension, and on its y as
+    many chunks of rows as keep the grid within `_blocks_limit` (at least one)."""
     kernels = _kernels()
     width = kernels.moment_tile_width(_config.CUDA_THREADS_PER_BLOCK)
     count = math.ceil((n_features + 2) / width)
-    tiles = np.array([(i, j) for i in range(count) for j in range(i, count)], dtype=np.int64)
+    tiles = np.column_stack(np.triu_indices(count)).astype(np.int64)  # (I, J), I <= J, by rows
     shared = kernels.moment_tile_shared_bytes(width)
     room = max(1, _blocks_limit(shared) // len(tiles))
     chunks = max(1, min(room, math.ceil(n_rows / width)))
-    grid = (chunks, len(tiles))
-    configured = _configure(kernels.moment_tiles, grid, width * width, shared)
-    return configured, _numba_cuda().to_device(tiles), (chunks, len(tiles), width * width)
+    return (len(tiles), chunks), width * width, shared, tiles  # y and z stop at 65 535
+
+
+def _moment_tile_launch(n_rows, n_features):
+    """(configured moment_tiles kernel, its tiles (a device array), the shape of its partials)."""
+    grid, threads, shared, tiles = moment_tile_grid(n_rows, n_features)
+    configured = _configure(_kernels().moment_tiles, grid, threads, shared)
+    return configured, _numba_cuda().to_device(tiles), (grid[1], grid[0], threads)
 
 
 def _sums_about(X, y, sample_weight, center):
@@ -463,7 +468,8 @@ class Run:
         self.n_values = n_sums(d)
         self.total_weight = float(total_weight)
         self.blocks, self.threads_per_block = launch_config(n, d)
-        self.partials = cuda.device_array((self.blocks, self.n_values))
+        # Rows padded to whole cache lines (`cuda_kernels.partials_width`: the last block's reads)
+        self.partials = cuda.device_array((self.blocks, kernels.partials_width(self.n_values)))
         self.device_sums = cuda.device_array(self.n_values)
         m = d + 1
         state = np.zeros(3 * m + RULE_SIZE + d)

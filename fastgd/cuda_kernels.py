@@ -51,7 +51,6 @@ from numba import cuda, float32, float64, int64
 from numba.core.dispatcher import Dispatcher
 
 from . import _cache
-from .cuda import SHARED_MEMORY_BYTES
 
 try:  # numba-cuda's cache, keyed on all of fastgd's sources (fastgd/_cache.py)
     from numba.cuda.core import caching as _cuda_caching
@@ -204,6 +203,7 @@ def _check_and_step(sums, history, status, flag, state, total_weight):
         _step_params(sums, state, status, k_new + 1, total_weight)
     if status[CODE] != RAN:
         flag[0] = status[CODE]
+        cuda.threadfence_system()  # the host polls `flag` in its own memory: publish it now
 
 
 @cuda.jit(device=True, inline="always")
@@ -213,7 +213,7 @@ def _finish_pass(partials, sums, history, status, flag, state, total_weight, tid
     is last) and takes the step (`_check_and_step`): the whole iteration in one launch.
 
     Each block's writes are fenced before it counts itself in status[ARRIVED] (an integer
-    atomic), so the block that counts last sees every row."""
+    atomic), and the last block fences again before it reads, so it sees every row."""
     last = cuda.shared.array(1, int64)
     cuda.threadfence()
     cuda.syncthreads()
@@ -222,7 +222,12 @@ def _finish_pass(partials, sums, history, status, flag, state, total_weight, tid
     cuda.syncthreads()
     if last[0] == 0:
         return
-    n_blocks, n_values = partials.shape
+    # Acquire: the other blocks' rows are read after the count that says they are complete.
+    # None of their cache lines can be stale in this block's L1: a block loads from its own row
+    # alone before this point, and rows are padded to whole cache lines (`partials_width`).
+    cuda.threadfence()
+    n_blocks = partials.shape[0]
+    n_values = sums.shape[0]
     for k in range(tid, n_values, cuda.blockDim.x):
         total = 0.0
         for c in range(n_blocks):
@@ -416,6 +421,7 @@ def step(sums, state, status, flag, total_weight):
     _step_params(sums, state, status, status[ITERATE] + 1, total_weight)
     if status[CODE] != RAN:
         flag[0] = status[CODE]
+        cuda.threadfence_system()  # the host polls `flag` in its own memory: publish it now
 
 
 @cuda.jit(cache=True)
@@ -510,9 +516,11 @@ def moment_tiles(X, y, sample_weight, weighted, center, tiles, partials, status)
     over the augmented rows a_i (`_augmented`), whose first row holds S and the first-order
     sums, and the rest the products.
 
-    Block (chunk, t) adds up, over chunk blockIdx.x of the rows (gridDim.x contiguous chunks),
-    the T x T tile t of A whose tile row and column are tiles[t] (I <= J), T * T threads a
-    block, thread a * T + b owning entry (a, b): partials[chunk, t, a * T + b] =
+    Block (t, chunk) adds up, over chunk blockIdx.y of the rows (gridDim.y contiguous chunks),
+    the T x T tile t = blockIdx.x of A whose tile row and column are tiles[t] (I <= J): the
+    tiles on the grid's x dimension, which has room for 2**31 - 1 of them (y and z have
+    65 535, passed at d = 5 775 with T = 16), the chunks on y. T * T threads a block, thread
+    a * T + b owning entry (a, b): partials[chunk, t, a * T + b] =
     A[I T + a, J T + b]. The rows go through shared memory T at a time, each thread loading
     one value of each side. Slower than `moment_sums` for narrow data (most threads of a tile
     pad), but with no feature limit. Dynamic shared memory: `moment_tile_shared_bytes`."""
@@ -524,13 +532,14 @@ def moment_tiles(X, y, sample_weight, weighted, center, tiles, partials, status)
     while width * width < cuda.blockDim.x:
         width *= 2
     row, col = tid // width, tid % width
-    first_i = tiles[cuda.blockIdx.y, 0] * width
-    first_j = tiles[cuda.blockIdx.y, 1] * width
+    tile, chunk, chunks = cuda.blockIdx.x, cuda.blockIdx.y, cuda.gridDim.y
+    first_i = tiles[tile, 0] * width
+    first_j = tiles[tile, 1] * width
     left = shared[: width * width]
     right = shared[width * width : 2 * width * width]
     n = X.shape[0]
-    start = cuda.blockIdx.x * n // cuda.gridDim.x
-    stop = (cuda.blockIdx.x + 1) * n // cuda.gridDim.x
+    start = chunk * n // chunks
+    stop = (chunk + 1) * n // chunks
     total = 0.0
     for base in range(start, stop, width):
         i = base + row  # this thread loads row i's values in column col of both sides
@@ -545,7 +554,7 @@ def moment_tiles(X, y, sample_weight, weighted, center, tiles, partials, status)
         for r in range(width):
             total += left[r * width + row] * right[r * width + col]
         cuda.syncthreads()
-    partials[cuda.blockIdx.x, cuda.blockIdx.y, tid] = total
+    partials[chunk, tile, tid] = total
 
 
 # --- Dynamic shared memory: the bytes a block of `threads` threads needs ----------------------
@@ -554,6 +563,16 @@ def moment_tiles(X, y, sample_weight, weighted, center, tiles, partials, status)
 # fastgd/cuda.py sizes every launch, and the widest data each kernel takes, with these functions.
 
 FLOAT64_BYTES = 8
+# Shared memory a block may use without opting in to more, on every GPU numba-cuda supports:
+# static and dynamic arrays together (cuLaunchKernel refuses a launch above it).
+SHARED_MEMORY_BYTES = 48 * 1024
+# The kernels' static shared arrays (`_finish_pass`'s flag: 8 bytes, 16 in the PTX), reserved out
+# of SHARED_MEMORY_BYTES; the dynamic arrays get the rest. tests/test_cuda_launch.py reads every
+# kernel's .shared declarations from its PTX and checks that they fit in the reserve.
+STATIC_SHARED_BYTES = 64
+DYNAMIC_SHARED_BYTES = SHARED_MEMORY_BYTES - STATIC_SHARED_BYTES
+# A cache line: rows of a pass's `partials` are padded to whole lines (`partials_width`).
+CACHE_LINE_VALUES = 128 // FLOAT64_BYTES
 
 
 def pass_kernel(n_features):
@@ -566,7 +585,7 @@ def pass_layout(n_features, threads):
     tiles of as many rows as threads when they fit in shared memory (after the 2 * threads
     values for the block's sums and a slope per row), fewer for wide rows, and unstaged tiles
     of `threads` rows read from X directly where not even one row fits."""
-    free = SHARED_MEMORY_BYTES // FLOAT64_BYTES - 2 * threads
+    free = DYNAMIC_SHARED_BYTES // FLOAT64_BYTES - 2 * threads
     rows = min(threads, free // ((n_features | 1) + 1))
     return (rows, 1) if rows >= 1 else (threads, 0)
 
@@ -574,11 +593,18 @@ def pass_layout(n_features, threads):
 def pass_shared_bytes(n_features, threads):
     """`pass_kernel(n_features)`'s: 3 values per thread for one feature; for more, 2 per thread,
     then a slope per tile row and the staged tile (`pass_layout`). Never more than
-    SHARED_MEMORY_BYTES: the pass has no feature limit."""
+    DYNAMIC_SHARED_BYTES: the pass has no feature limit."""
     if n_features == 1:
         return FLOAT64_BYTES * 3 * threads
     rows, staged = pass_layout(n_features, threads)
     return FLOAT64_BYTES * (2 * threads + rows + (rows * (n_features | 1) if staged else 0))
+
+
+def partials_width(n_values):
+    """Values per row of a pass's `partials` for `n_values` sums: padded to whole cache lines,
+    so that a block that adds into its own row in global memory (the wide pass) never pulls
+    another block's values into its L1, where the last block could read them stale."""
+    return -(-n_values // CACHE_LINE_VALUES) * CACHE_LINE_VALUES
 
 
 def totals_shared_bytes(threads):
