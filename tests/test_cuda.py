@@ -13,6 +13,7 @@ from pathlib import Path
 import naive
 import numpy as np
 import pytest
+from tiers import cases
 
 import fastgd
 from fastgd import _config, cuda, plan
@@ -222,10 +223,12 @@ def one_pass(data, y, weights, b, w, h, rule, blocks, threads, layout=()):
     return partials.copy_to_host(), sums.copy_to_host()
 
 
-@pytest.mark.parametrize("loss", ["squared_error", "huber"])
-@pytest.mark.parametrize("shift", [False, True], ids=["plain", "shifted"])
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("d", [1, 3])
+# The simulator's cases pairwise in CI, all of them in the full tier (tests/tiers.py).
+@pytest.mark.parametrize(
+    ("d", "weighted", "shift", "loss"),
+    cases({"d": [1, 3], "weighted": [False, True], "shift": [False, True],
+           "loss": ["squared_error", "huber"]}),
+)  # fmt: skip
 def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
     # One pass over the data, kernel against `gradient.partial_sums`: the rows' shift included,
     # and the Huber loss, whose threshold the kernel reads from the rule (inf: squared error).
@@ -482,9 +485,11 @@ def few_threads(monkeypatch):
 
 
 @pytest.mark.usefixtures("few_threads")
-@pytest.mark.parametrize("momentum", [0.0, "auto"], ids=["plain", "momentum"])
-@pytest.mark.parametrize("standardize", [False, True], ids=["raw", "standardized"])
-@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+@pytest.mark.parametrize(
+    ("penalty", "standardize", "momentum"),
+    cases({"penalty": ["l2", "l1", "elasticnet"], "standardize": [False, True],
+           "momentum": [0.0, "auto"]}),
+)  # fmt: skip
 def test_penalized_fit_equals_the_cpu_fit(rng, penalty, standardize, momentum):
     # A start away from zero, so that the penalty is in the history from iterate 0 on.
     X, y = sparse_regression(rng)
@@ -546,10 +551,11 @@ def huber_regression(rng, d, n=40):
     return X, y
 
 
-@pytest.mark.parametrize("momentum", [0.0, "auto"], ids=["plain", "momentum"])
-@pytest.mark.parametrize("standardize", [False, True], ids=["raw", "standardized"])
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("d", [1, 3])
+@pytest.mark.parametrize(
+    ("d", "weighted", "standardize", "momentum"),
+    cases({"d": [1, 3], "weighted": [False, True], "standardize": [False, True],
+           "momentum": [0.0, "auto"]}),
+)  # fmt: skip
 def test_huber_fit_equals_the_cpu_fit(rng, monkeypatch, d, weighted, standardize, momentum):
     # 2 blocks of 2 threads: the simulator's launches cost about its threads, and the fits take
     # 15..60 iterations.

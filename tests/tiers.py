@@ -18,11 +18,12 @@ import pytest
 FULL = os.environ.get("FASTGD_TESTS", "") == "full"
 
 
-def pairwise(factors):
+def pairwise(factors, include=()):
     """Cases (dicts) over `factors` ({name: [values]}) that contain every pair of values of any
     two factors; the whole product in the full tier. The fewest found by a greedy search from
     fixed orders of the product (deterministic: the same cases every run), stopping at the
-    lower bound, the product of the two largest factors' sizes."""
+    lower bound, the product of the two largest factors' sizes. `include`: cases (dicts) to
+    have among them, first (say, the types another test compiles, so that both share them)."""
     names = list(factors)
     product = [dict(zip(names, values)) for values in itertools.product(*factors.values())]
     if FULL or len(names) < 3:
@@ -39,7 +40,8 @@ def pairwise(factors):
             break
         candidates = product[:]
         random.Random(seed).shuffle(candidates)
-        uncovered, chosen = set(everything), []
+        chosen = [dict(case) for case in include]
+        uncovered = everything - set().union(set(), *(pairs(case) for case in chosen))
         while uncovered:
             case = max(candidates, key=lambda case: len(pairs(case) & uncovered))
             chosen.append(case)
@@ -49,15 +51,16 @@ def pairwise(factors):
     return best
 
 
-def cases(factors):
-    """`pairwise(factors)` as pytest parameters (in the order of `factors`), with readable ids."""
+def cases(factors, include=()):
+    """`pairwise(factors, include)` as pytest parameters (in the order of `factors`), with
+    readable ids."""
 
     def label(value):
         return getattr(value, "__name__", None) or str(value)
 
     return [
         pytest.param(*case.values(), id="-".join(f"{k}={label(v)}" for k, v in case.items()))
-        for case in pairwise(factors)
+        for case in pairwise(factors, include)
     ]
 
 
