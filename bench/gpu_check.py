@@ -6,7 +6,8 @@
 On a GPU (about 2-4 minutes on an H200) it checks the GPU's fits against the CPU's -- float32
 and float64, d = 1 and 8, weights, tol, divergence, device arrays, n = 1, an odd n, the options
 every backend has (standardize, momentum, penalties, the Huber loss, positive=True, several
-targets), gram from the device's moments, and 300 features -- and measures the loop's bandwidth
+targets), gram from the device's moments, 300 features and 20 (where a launch once exceeded
+the shared memory) -- and measures the loop's bandwidth
 (GB/s, % of the GPU's peak) and its per-iteration time at N = 1e6, 1e7 and 1e8, whose smallest
 size shows the per-iteration overhead. `--smoke` runs the same checks on tiny data in numba-cuda's
 simulator (CI does, from tests/test_gpu_check.py), and each benchmark's code path once, untimed
@@ -125,6 +126,13 @@ def correctness(smoke: bool) -> None:
                  standardize=True, momentum="auto", n_iter=500)  # fmt: skip
     X_wide, y_wide = regression(rng, 67 if smoke else 20_011, 300, np.float64)
     same_fit("loop d=300", X_wide, y_wide, 1e-9, lr=1e-4, n_iter=5)
+    # d = 20: at 256 threads the pass's dynamic shared memory alone filled the 48 KB, and its
+    # static bytes made the launch fail (issue 25); float32 and float64.
+    if not smoke:  # the simulator's blocks of 32 threads never came near the limit
+        for dtype in (np.float32, np.float64):
+            X_20, y_20 = regression(rng, n, 20, dtype)
+            same_fit(f"loop d=20 {np.dtype(dtype).name}", X_20, y_20,
+                     1e-9 if dtype == np.float64 else 1e-5, lr=1e-3, n_iter=10)  # fmt: skip
 
     # tol stops where the CPU stops; divergence says the same; device arrays, used in place.
     X, y = regression(rng, n, 1, np.float64)
