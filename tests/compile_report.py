@@ -59,6 +59,26 @@ class CompileReport:
 
     def pytest_sessionfinish(self, session):
         event.unregister("numba:compile", self.listener)
+        output = getattr(session.config, "workeroutput", None)
+        if output is not None:  # a pytest-xdist worker: the controller prints the sums
+            output["fastgd_compiles"] = {
+                "count": self.count, "seconds": self.seconds,
+                "by_file": dict(self.by_file), "by_kernel": dict(self.by_kernel),
+            }  # fmt: skip
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        """pytest-xdist's controller: add up what each worker compiled."""
+        report = getattr(node, "workeroutput", {}).get("fastgd_compiles")
+        if not report:
+            return
+        self.count += report["count"]
+        self.seconds += report["seconds"]
+        for mine, theirs in ((self.by_file, report["by_file"]),
+                             (self.by_kernel, report["by_kernel"])):  # fmt: skip
+            for name, (count, seconds) in theirs.items():
+                mine[name][0] += count
+                mine[name][1] += seconds
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item, nextitem):
@@ -71,8 +91,9 @@ class CompileReport:
         top = 5
         terminalreporter.section("numba compiles (tests/compile_report.py)")
         write(
-            f"{self.count} functions compiled in this process, {self.seconds:.1f} s "
-            "(kernels loaded from numba's cache and compiles in subprocesses not counted)"
+            f"{self.count} functions compiled, {self.seconds:.1f} s of compiling (in the test "
+            "processes; kernels loaded from numba's cache and compiles in the subprocesses that "
+            "tests start are not counted)"
         )
         for title, table in (("test files", self.by_file), ("kernels", self.by_kernel)):
             ranked = sorted(table.items(), key=lambda item: -item[1][1])[:top]
