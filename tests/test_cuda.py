@@ -38,7 +38,7 @@ def tiny_grid(monkeypatch):
     monkeypatch.setattr(_config, "CUDA_BLOCKS_PER_SM", 2)
     # The host reads the device's status after every launch: a fit that stopped launches no
     # more (on a GPU the launches after a stop cost microseconds, in the simulator a second;
-    # test_launches_queued_after_a_stop_change_nothing keeps the GPU's polling).
+    # test_tol_stops_where_the_cpu_stops polls as on a GPU too).
     monkeypatch.setattr(_config, "CUDA_POLL_EVERY", 1)
 
 
@@ -129,20 +129,12 @@ def test_without_intercept_like_the_reference(rng):
     assert_matches_reference(result, X, y, 0.05, 3, fit_intercept=False)
 
 
-def test_tol_stops_where_the_cpu_stops(rng):
-    X, y = regression(rng, 100, 1)
-    kwargs = {"lr": 0.3, "n_iter": 12, "tol": 0.2, "method": "loop"}
-    on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
-    on_cpu = fastgd.fit(X, y, device="cpu", **kwargs)
-    assert on_cpu.converged and on_cpu.n_iter < 12
-    assert on_gpu.converged
-    assert_same_fit(on_gpu, on_cpu)
-
-
-def test_launches_queued_after_a_stop_change_nothing(rng, monkeypatch):
-    # Polling every 16th launch: the fit converges within the first 16 (at the 8th), and the
-    # launches queued after it are the no-ops of a stopped fit (its status holds the code).
-    monkeypatch.setattr(_config, "CUDA_POLL_EVERY", 16)
+# Polling every launch (the simulator's default here), and every 16th: the fit converges at the
+# 8th, and the launches queued after it are the no-ops of a stopped fit (its status holds the
+# code), as on a GPU, where polling is rarer.
+@pytest.mark.parametrize("poll_every", [1, 16])
+def test_tol_stops_where_the_cpu_stops(rng, monkeypatch, poll_every):
+    monkeypatch.setattr(_config, "CUDA_POLL_EVERY", poll_every)
     X, y = regression(rng, 100, 1)
     kwargs = {"lr": 0.3, "n_iter": 20, "tol": 0.2, "method": "loop"}
     on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
