@@ -39,9 +39,10 @@ block. All are tested against the same slow reference in tests/naive.py.
 
 Accumulation is always in float64, also for float32 data.
 
-The kernels here are inline="always": each backend's compiled entry point contains them whole,
-which keeps results bit-identical between the process that compiles and the ones that load
-numba's cache (see the comment above the entry points in fastgd/cpu.py). `n_sums`,
+Most kernels here are inline="always": each backend's compiled entry point contains them
+whole. The exceptions are the layout loops (`_layout_loop`, `_across_loop`) and `add_products`,
+which numba would compile again at every call site (see the comment above the entry points in
+fastgd/cpu.py, and docs/determinism.md on what that means for the last bits). `n_sums`,
 `apply_step`, `all_finite`, `divergence_status` and `gradient_status` also run on the GPU:
 fastgd/cuda_kernels.py compiles their Python source (`.py_func`) as CUDA device functions, so
 they keep to what numba-cuda compiles too (scalars, `math`, indexing of arrays and their slices).
@@ -100,30 +101,13 @@ def _sums_one_feature(x, y, sample_weight, b, w, h, epsilon, out):
     s_rr = 0.0
     s_r = 0.0
     s_rx = 0.0
-    if epsilon is not None:  # the Huber loss (`_huber`)
-        for i in range(x.shape[0]):
-            z = x[i] - h
-            r = y[i] - (z * w + b)
-            value, slope = _huber(r, epsilon)
-            s = 1.0 if sample_weight is None else sample_weight[i]
-            s_rr += s * value
-            s_r += s * slope
-            s_rx += s * slope * z
-    elif sample_weight is None:
-        for i in range(x.shape[0]):
-            z = x[i] - h
-            r = y[i] - (z * w + b)
-            s_rr += r * r
-            s_r += r
-            s_rx += r * z
-    else:
-        for i in range(x.shape[0]):
-            z = x[i] - h
-            r = y[i] - (z * w + b)
-            sr = sample_weight[i] * r
-            s_rr += sr * r
-            s_r += sr
-            s_rx += sr * z
+    for i in range(x.shape[0]):
+        z = x[i] - h
+        value, slope = _huber(y[i] - (z * w + b), epsilon)
+        s = 1.0 if sample_weight is None else sample_weight[i]
+        s_rr += s * value
+        s_r += s * slope
+        s_rx += s * slope * z
     out[0] = s_rr
     out[1] = s_r
     out[2] = s_rx
@@ -133,17 +117,18 @@ def _sums_one_feature(x, y, sample_weight, b, w, h, epsilon, out):
 def _huber(r, epsilon):
     """(huber(r), huber'(r) / 2) without a branch: the slope clip(r, -epsilon, epsilon) and the
     value slope (2 r - slope), which is r**2 for |r| <= epsilon and 2 epsilon |r| - epsilon**2
-    beyond."""
+    beyond. For epsilon = inf, the squared error's (r**2, r), exactly: the slope is r, and
+    2 r - r is r without rounding. So both losses are one loop, compiled once: the clip costs
+    nothing measurable in a pass that waits on memory (bench/test_models.py's huber against
+    plain), where a loop per loss doubled every kernel's compiles (`kernel_epsilon`)."""
     slope = min(max(r, -epsilon), epsilon)
     return slope * (2.0 * r - slope), slope
 
 
 @njit(fastmath=FASTMATH, cache=True, inline="always")
 def _row_terms(r, s, epsilon):
-    """(the loss term, the gradient's weight) of one row with residual r and weight s: (s r**2,
-    s r) for the squared error, (s huber(r), s huber'(r) / 2) for the Huber loss."""
-    if epsilon is None:
-        return s * r * r, s * r
+    """(the loss term, the gradient's weight) of one row with residual r and weight s:
+    (s huber(r), s huber'(r) / 2), which for epsilon = inf are the squared error's (s r**2, s r)."""
     value, slope = _huber(r, epsilon)
     return s * value, s * slope
 
@@ -273,9 +258,9 @@ def _layout_loop(X, y, sample_weight, b, w, shift, epsilon, width, out):
 def partial_sums(X, y, sample_weight, b, w, shift, epsilon, width, out):
     """Write the d + 2 partial sums of the rows of X (n, d) into `out` (see the module doc).
 
-    `epsilon`: None for the squared error, else the Huber loss's threshold: then sums[0] =
-    sum s huber(r), and huber'(r) / 2 = clip(r, -epsilon, epsilon) takes r's place in the others
-    (the gradient's formulas are unchanged).
+    `epsilon`: the Huber loss's threshold, inf for the squared error: sums[0] = sum s huber(r),
+    and huber'(r) / 2 = clip(r, -epsilon, epsilon) takes r's place in the others (the gradient's
+    formulas are unchanged); for epsilon = inf these are exactly the squared error's sums.
 
     `sample_weight` is None or an (n,) array; `w` is a float64 array of length d, `shift` too,
     or None for no shift: numba then compiles the loops without the subtraction.
@@ -327,6 +312,20 @@ def _copy_of_layout(source, start, stop, offsets, target):
         _copy_rows(source, start, stop, offsets, target)
 
     return copy
+
+
+def rows_of(sample_weight, start, stop):
+    """sample_weight[start:stop], or None for None: one call site for both, where an `if` on
+    None calls the function it guards at two places, and numba compiles it at each
+    (`_rows_of_weights`)."""
+    raise NotImplementedError("compiled code only: see _rows_of_weights")
+
+
+@overload(rows_of, jit_options={"nogil": True})
+def _rows_of_weights(sample_weight, start, stop):
+    if isinstance(sample_weight, types.NoneType):
+        return lambda sample_weight, start, stop: None
+    return lambda sample_weight, start, stop: sample_weight[start:stop]
 
 
 def _features_block(X, start, stop, shift, offsets, block):
@@ -387,12 +386,9 @@ def _copy_rows(source, start, stop, offsets, target):
 def _vector_terms(r, sample_weight, row, epsilon):
     """`_row_terms` of LANES targets at once: (the loss terms, the gradient's weights) of the
     residuals r of one row, with weight sample_weight[row] (1 for None)."""
-    if epsilon is None:
-        value, slope = r * r, r
-    else:  # `_huber`, lane by lane
-        e = splat(epsilon)
-        slope = minimum(maximum(r, splat(0.0) - e), e)
-        value = slope * ((r + r) - slope)
+    e = splat(epsilon)  # `_huber`, lane by lane
+    slope = minimum(maximum(r, splat(0.0) - e), e)
+    value = slope * ((r + r) - slope)
     if sample_weight is None:
         return value, slope
     s = splat(sample_weight[row])
@@ -694,24 +690,12 @@ def _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out):
             r = residuals[t]
             s_rr = 0.0
             s_r = 0.0
-            if epsilon is not None:  # the Huber loss: huber'(r) / 2 takes r's place
-                for i in range(rows):
-                    value, slope = _huber(r[i], epsilon)
-                    s = 1.0 if sample_weight is None else sample_weight[start + i]
-                    s_rr += s * value
-                    s_r += s * slope
-                    r[i] = s * slope
-            elif sample_weight is None:
-                for i in range(rows):
-                    s_rr += r[i] * r[i]
-                    s_r += r[i]
-            else:
-                weights = sample_weight[start:stop]
-                for i in range(rows):
-                    sr = weights[i] * r[i]
-                    s_rr += sr * r[i]
-                    s_r += sr
-                    r[i] = sr
+            for i in range(rows):  # huber'(r) / 2 takes r's place (r itself for epsilon = inf)
+                value, slope = _huber(r[i], epsilon)
+                s = 1.0 if sample_weight is None else sample_weight[start + i]
+                s_rr += s * value
+                s_r += s * slope
+                r[i] = s * slope
             out[t, 0] += s_rr
             out[t, 1] += s_r
         add_products(residuals, columns, rows, out, 2, False)
@@ -753,7 +737,7 @@ def _across_loop(X, Y, sample_weight, B, W, shift, epsilon, out):
     return across
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def add_products(left, right, rows, out, offset, upper):
     """out[t, offset + j] += left[t, :rows] . right[j, :rows] for every row t of `left` and j of
     `right` (with `upper`, only where j >= t, at least: a square's upper triangle, plus some of
@@ -847,27 +831,18 @@ def apply_step(sums, total_weight, rule, b, w, precondition, velocity):
     lr = rule[LR]
     scale = 2.0 * lr / total_weight
     momentum = rule[MOMENTUM]
-    l2 = rule[L2]
+    shrink = lr * rule[L2]
     l1 = rule[L1]
     positive = rule[POSITIVE] > 0.0
-    if l2 == 0.0 and l1 == 0.0 and not positive:
-        if momentum == 0.0:  # the lecture's step, as it always was
-            for j in range(w.shape[0]):
-                w[j] += scale * precondition[1 + j] * sums[2 + j]
-            return b + scale * precondition[0] * sums[1]
-        for j in range(w.shape[0]):
-            delta = scale * precondition[1 + j] * sums[2 + j]
-            velocity[1 + j] = momentum * velocity[1 + j] + delta
-            w[j] += delta + momentum * velocity[1 + j]
-        delta = scale * precondition[0] * sums[1]
-        velocity[0] = momentum * velocity[0] + delta
-        return b + delta + momentum * velocity[0]
+    # One path for every case, rather than one per case: each path is code that every entry
+    # point compiles. Without a penalty and momentum it is the lecture's update, to the bit:
+    # moved - 0.0 is moved, and moved + 0.0 * velocity is moved.
     for j in range(w.shape[0]):
         p = precondition[1 + j]
         if p == 0.0:
             continue
         theta = w[j]
-        moved = theta + scale * p * sums[2 + j] - lr * l2 * theta
+        moved = theta + scale * p * sums[2 + j] - shrink * theta
         if l1 > 0.0:
             moved = _soft_threshold(moved, lr * l1 * math.sqrt(p))
         if positive and moved < 0.0:
@@ -1006,7 +981,7 @@ def kernel_shift(shift):
 
 
 def kernel_epsilon(rule):
-    """The Huber threshold as the CPU kernels take it: None for the squared error (rule[EPSILON]
-    infinite), so that they compile its loops alone (`partial_sums`)."""
-    epsilon = float(rule[EPSILON])
-    return None if math.isinf(epsilon) else epsilon
+    """The Huber threshold as the kernels take it: a float, inf for the squared error (`_huber`).
+    A runtime value, not a type: the squared error and the Huber loss share every compiled
+    kernel (the CUDA kernels take it the same way)."""
+    return float(rule[EPSILON])
