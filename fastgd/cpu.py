@@ -7,8 +7,6 @@ the sums of its own block into its own row of `partials`, and the rows are added
 a fixed order afterwards: no races, and bit-identical results for a given thread count.
 """
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
@@ -123,7 +121,7 @@ class Run:
         self._evaluate = evaluate_serial if serial else evaluate_parallel
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
-        self.epsilon = math.inf  # the squared error, until `compile` says otherwise
+        self.epsilon = None  # the squared error, until `compile` says otherwise
         self.width = kernel_width(X.shape[1])  # the loop's layout (`gradient.partial_sums`)
 
     def compile(self, b, w, settings, history, statistics=False):
@@ -270,7 +268,7 @@ class Targets:
         self._evaluate = evaluate_targets_serial if serial else evaluate_targets_parallel
         self._iterate = iterate_targets_serial if serial else iterate_targets_parallel
         self.moments = None
-        self.epsilon = math.inf
+        self.epsilon = None
 
     def compile(self, B, W, settings, history, statistics=False):
         if statistics:

@@ -40,9 +40,10 @@ block. All are tested against the same slow reference in tests/naive.py.
 Accumulation is always in float64, also for float32 data.
 
 Most kernels here are inline="always": each backend's compiled entry point contains them
-whole. The exceptions are the layout loops (`_layout_loop`, `_across_loop`) and `add_products`,
-which numba would compile again at every call site (see the comment above the entry points in
-fastgd/cpu.py, and docs/determinism.md on what that means for the last bits). `n_sums`,
+whole. The exceptions are the layout loops (`_layout_loop`, `_across_loop`, `_sums_by_columns`)
+and `add_products`, which numba would compile again at every call site (see the comment above
+the entry points in fastgd/cpu.py, and docs/determinism.md on what that means for the last
+bits). `n_sums`,
 `apply_step`, `all_finite`, `divergence_status` and `gradient_status` also run on the GPU:
 fastgd/cuda_kernels.py compiles their Python source (`.py_func`) as CUDA device functions, so
 they keep to what numba-cuda compiles too (scalars, `math`, indexing of arrays and their slices).
@@ -101,13 +102,30 @@ def _sums_one_feature(x, y, sample_weight, b, w, h, epsilon, out):
     s_rr = 0.0
     s_r = 0.0
     s_rx = 0.0
-    for i in range(x.shape[0]):
-        z = x[i] - h
-        value, slope = _huber(y[i] - (z * w + b), epsilon)
-        s = 1.0 if sample_weight is None else sample_weight[i]
-        s_rr += s * value
-        s_r += s * slope
-        s_rx += s * slope * z
+    if epsilon is not None:  # the Huber loss (`_huber`)
+        for i in range(x.shape[0]):
+            z = x[i] - h
+            r = y[i] - (z * w + b)
+            value, slope = _huber(r, epsilon)
+            s = 1.0 if sample_weight is None else sample_weight[i]
+            s_rr += s * value
+            s_r += s * slope
+            s_rx += s * slope * z
+    elif sample_weight is None:
+        for i in range(x.shape[0]):
+            z = x[i] - h
+            r = y[i] - (z * w + b)
+            s_rr += r * r
+            s_r += r
+            s_rx += r * z
+    else:
+        for i in range(x.shape[0]):
+            z = x[i] - h
+            r = y[i] - (z * w + b)
+            sr = sample_weight[i] * r
+            s_rr += sr * r
+            s_r += sr
+            s_rx += sr * z
     out[0] = s_rr
     out[1] = s_r
     out[2] = s_rx
@@ -117,18 +135,17 @@ def _sums_one_feature(x, y, sample_weight, b, w, h, epsilon, out):
 def _huber(r, epsilon):
     """(huber(r), huber'(r) / 2) without a branch: the slope clip(r, -epsilon, epsilon) and the
     value slope (2 r - slope), which is r**2 for |r| <= epsilon and 2 epsilon |r| - epsilon**2
-    beyond. For epsilon = inf, the squared error's (r**2, r), exactly: the slope is r, and
-    2 r - r is r without rounding. So both losses are one loop, compiled once: the clip costs
-    nothing measurable in a pass that waits on memory (bench/test_models.py's huber against
-    plain), where a loop per loss doubled every kernel's compiles (`kernel_epsilon`)."""
+    beyond."""
     slope = min(max(r, -epsilon), epsilon)
     return slope * (2.0 * r - slope), slope
 
 
 @njit(fastmath=FASTMATH, cache=True, inline="always")
 def _row_terms(r, s, epsilon):
-    """(the loss term, the gradient's weight) of one row with residual r and weight s:
-    (s huber(r), s huber'(r) / 2), which for epsilon = inf are the squared error's (s r**2, s r)."""
+    """(the loss term, the gradient's weight) of one row with residual r and weight s: (s r**2,
+    s r) for the squared error, (s huber(r), s huber'(r) / 2) for the Huber loss."""
+    if epsilon is None:
+        return s * r * r, s * r
     value, slope = _huber(r, epsilon)
     return s * value, s * slope
 
@@ -258,9 +275,9 @@ def _layout_loop(X, y, sample_weight, b, w, shift, epsilon, width, out):
 def partial_sums(X, y, sample_weight, b, w, shift, epsilon, width, out):
     """Write the d + 2 partial sums of the rows of X (n, d) into `out` (see the module doc).
 
-    `epsilon`: the Huber loss's threshold, inf for the squared error: sums[0] = sum s huber(r),
-    and huber'(r) / 2 = clip(r, -epsilon, epsilon) takes r's place in the others (the gradient's
-    formulas are unchanged); for epsilon = inf these are exactly the squared error's sums.
+    `epsilon`: None for the squared error, else the Huber loss's threshold: then sums[0] =
+    sum s huber(r), and huber'(r) / 2 = clip(r, -epsilon, epsilon) takes r's place in the others
+    (the gradient's formulas are unchanged).
 
     `sample_weight` is None or an (n,) array; `w` is a float64 array of length d, `shift` too,
     or None for no shift: numba then compiles the loops without the subtraction.
@@ -386,16 +403,19 @@ def _copy_rows(source, start, stop, offsets, target):
 def _vector_terms(r, sample_weight, row, epsilon):
     """`_row_terms` of LANES targets at once: (the loss terms, the gradient's weights) of the
     residuals r of one row, with weight sample_weight[row] (1 for None)."""
-    e = splat(epsilon)  # `_huber`, lane by lane
-    slope = minimum(maximum(r, splat(0.0) - e), e)
-    value = slope * ((r + r) - slope)
+    if epsilon is None:
+        value, slope = r * r, r
+    else:  # `_huber`, lane by lane
+        e = splat(epsilon)
+        slope = minimum(maximum(r, splat(0.0) - e), e)
+        value = slope * ((r + r) - slope)
     if sample_weight is None:
         return value, slope
     s = splat(sample_weight[row])
     return s * value, s * slope
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def _finish_row(residuals, t, a0, a1, sample_weight, row, epsilon, sums):
     """Store the gradient weights of one row (row `row` of the data) over targets t .. t + 2
     LANES in `residuals` (its row of the block) and add its loss terms and weights to
@@ -639,7 +659,7 @@ def subtract_products(W, columns, rows, residuals):
                 r[i] -= column[i] * w
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out):
     """`target_sums` for fewer targets than LANES. The rows go by blocks: a block of
     X (shifted) and of Y is copied, transposed, into small arrays that stay in cache; each
@@ -690,12 +710,24 @@ def _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out):
             r = residuals[t]
             s_rr = 0.0
             s_r = 0.0
-            for i in range(rows):  # huber'(r) / 2 takes r's place (r itself for epsilon = inf)
-                value, slope = _huber(r[i], epsilon)
-                s = 1.0 if sample_weight is None else sample_weight[start + i]
-                s_rr += s * value
-                s_r += s * slope
-                r[i] = s * slope
+            if epsilon is not None:  # the Huber loss: huber'(r) / 2 takes r's place
+                for i in range(rows):
+                    value, slope = _huber(r[i], epsilon)
+                    s = 1.0 if sample_weight is None else sample_weight[start + i]
+                    s_rr += s * value
+                    s_r += s * slope
+                    r[i] = s * slope
+            elif sample_weight is None:
+                for i in range(rows):
+                    s_rr += r[i] * r[i]
+                    s_r += r[i]
+            else:
+                weights = sample_weight[start:stop]
+                for i in range(rows):
+                    sr = weights[i] * r[i]
+                    s_rr += sr * r[i]
+                    s_r += sr
+                    r[i] = sr
             out[t, 0] += s_rr
             out[t, 1] += s_r
         add_products(residuals, columns, rows, out, 2, False)
@@ -727,8 +759,9 @@ def _sums_across(X, Y, sample_weight, B, W, shift, epsilon, out):
 # As `_layout_loop`: compiled once per process and argument types and shared by the entry points
 # that call it, rather than inlined into each (a first k-target fit, d = 3, k = 16, one thread,
 # compiled for 49 s instead of 25), and never cached on its own (fastgd/cpu.py on determinism).
-# `_sums_by_columns` stays inlined: compiled this way, the process that compiled it and those
-# that load numba's cache differed in the last bits (tests/test_determinism.py checks both).
+# `_sums_by_columns` is called, not inlined, for the same reason; either way the process that
+# compiled them may differ from those that load numba's cache in the last bits
+# (docs/determinism.md; tests/test_determinism.py checks k = 4 and k = 16).
 @overload(_sums_across, jit_options={"fastmath": FASTMATH, "nogil": True})
 def _across_loop(X, Y, sample_weight, B, W, shift, epsilon, out):
     def across(X, Y, sample_weight, B, W, shift, epsilon, out):
@@ -981,7 +1014,7 @@ def kernel_shift(shift):
 
 
 def kernel_epsilon(rule):
-    """The Huber threshold as the kernels take it: a float, inf for the squared error (`_huber`).
-    A runtime value, not a type: the squared error and the Huber loss share every compiled
-    kernel (the CUDA kernels take it the same way)."""
-    return float(rule[EPSILON])
+    """The Huber threshold as the CPU kernels take it: None for the squared error (rule[EPSILON]
+    infinite), so that they compile its loops alone (`partial_sums`)."""
+    epsilon = float(rule[EPSILON])
+    return None if math.isinf(epsilon) else epsilon

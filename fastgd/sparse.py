@@ -15,8 +15,6 @@ next to their spread this loses digits that the dense moment pass keeps (docs/sp
 Duplicate entries of a row add up, as scipy's own products treat them; X is never changed.
 """
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
@@ -49,9 +47,13 @@ def csr_partial_sums(data, indices, indptr, first, last, y, sample_weight, b, w,
             prediction += data[p] * w[indices[p]]
         r = y[i] - prediction
         s = 1.0 if sample_weight is None else sample_weight[i]
-        value, slope = _huber(r, epsilon)  # the squared error's r**2, r for epsilon = inf
-        sr = s * slope
-        s_rr += s * value
+        if epsilon is None:
+            sr = s * r
+            s_rr += sr * r
+        else:
+            value, slope = _huber(r, epsilon)
+            sr = s * slope
+            s_rr += s * value
         s_r += sr
         for p in range(indptr[i], indptr[i + 1]):
             out[2 + indices[p]] += sr * data[p]
@@ -237,7 +239,7 @@ class Run:
         self._evaluate = evaluate_serial if serial else evaluate_parallel
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
-        self.epsilon = math.inf
+        self.epsilon = None
 
     def compile(self, b, w, settings, history, statistics=False):
         if statistics:

@@ -1,7 +1,6 @@
 """The work on each chunk of a Dask array, in whichever process holds it, and the current
 Dask: a distributed Client, or Dask's default scheduler in this process."""
 
-import math
 import sys
 
 import numpy as np
@@ -58,7 +57,7 @@ class ChunkGroup:
         else:
             list(self.pool.map(stride, range(self.threads)))
 
-    def sums(self, b, w, shift, epsilon=math.inf):
+    def sums(self, b, w, shift, epsilon=None):
         """The partial sums of each part at (b, w), one row per part (gradient.partial_sums)."""
         out = np.empty((len(self.parts), n_sums(w.shape[0])))
         shift, width = kernel_shift(shift), kernel_width(w.shape[0])
@@ -114,7 +113,7 @@ class ChunkHolder:
         threads = getattr(getattr(worker, "state", worker), "nthreads", 1)
         self.group = ChunkGroup(parts, threads)
 
-    def sums(self, b, w, shift, epsilon=math.inf):
+    def sums(self, b, w, shift, epsilon=None):
         return self.group.sums(b, w, shift, epsilon)
 
     def moments(self):

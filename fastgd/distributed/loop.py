@@ -1,7 +1,6 @@
 """method="loop" on Dask: one actor per worker holds that worker's chunks; each iteration asks
 every actor for its chunks' partial sums and takes the step on the client."""
 
-import math
 import warnings
 
 import numpy as np
@@ -32,7 +31,7 @@ class Run:
 
         self.total_weight = total_weight
         self.sums = np.zeros(n_sums(X.shape[1]))
-        self.epsilon = math.inf  # the squared error, until `compile` says otherwise
+        self.epsilon = None  # the squared error, until `compile` says otherwise
         self.n_chunks = len(X.chunks[0])
         parts = delayed_parts(X, y, sample_weight)
         self.client = current_client()
