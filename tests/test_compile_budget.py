@@ -1,0 +1,64 @@
+"""How many kernels a user's first calls need: counted, not timed, against numbers written here.
+
+A user's first call compiles every kernel it needs (bench/first_calls.py times them), so a change
+that adds a kernel to a common path costs every new user, CI job and container seconds. This
+test makes that change show in review: each call of bench/first_calls.py runs in a fresh
+interpreter (with the suite's numba cache: loading a kernel counts as needing it, as compiling
+it does) and the kernels it needed, signature by signature, must be the ones below. When a change
+needs more on purpose, update the number and say why in the commit; when it needs fewer, lower it.
+"""
+
+import importlib.util
+import os
+import sys
+
+import pytest
+from tiers import FULL
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_spec = importlib.util.spec_from_file_location(
+    "first_calls", os.path.join(_ROOT, "bench", "first_calls.py")
+)
+first_calls = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(first_calls)
+
+# The kernel signatures that each first call asks numba for (bench/first_calls.py: compiled or
+# loaded from the cache; the functions a kernel calls are not counted). A default fit on gram
+# needs 6: the moment pass and its merge (for lr="auto"), gram's loss and iterations, and at the
+# end the penalty and the stationarity (the distance bound, from gram's loss). The loop needs 7:
+# its own loss and iterations in gram's place, and gram's loss for the bound; the Huber loss has
+# no moment bound, so 5. Measured on 2026-12-06.
+EXPECTED = {
+    "import": 0,
+    "1-D, defaults": 6,
+    "(10^4, 8), defaults": 6,
+    "loop, one thread": 7,
+    "loop, two threads": 7,
+    "standardize, momentum, tol": 6,
+    "LinearRegressionGD": 6,
+    "penalty l1": 6,
+    "huber": 5,
+    "16 targets, loop": 7,
+    "CSR X": 5,
+    "float32, loop": 7,
+    "demo": 6,
+}
+
+# In CI's tier the calls that share no kernels with each other (each is a fresh interpreter, 1-2 s
+# with a filled cache); all of them in the full tier.
+_CI = ["import", "1-D, defaults", "loop, two threads", "16 targets, loop", "CSR X", "demo"]
+
+
+@pytest.mark.parametrize("name", list(first_calls.CASES) if FULL else _CI)
+def test_a_first_call_needs_the_kernels_it_always_did(name):
+    _, _, needed = first_calls.run(name)  # with the suite's numba cache
+    listing = "\n".join(f"  {kernel}: {count}" for kernel, count in sorted(needed.items()))
+    assert sum(needed.values()) == EXPECTED[name], (
+        f"{name!r} needs {sum(needed.values())} kernel signatures, not {EXPECTED[name]}:\n"
+        f"{listing}\nA change that adds a kernel to this first call costs every new user its "
+        "compile time: remove it, or update EXPECTED and say why (bench/first_calls.py)."
+    )
+
+
+def test_the_benchmark_lists_every_call_this_test_counts():
+    assert set(EXPECTED) == set(first_calls.CASES), sys.modules[__name__].__doc__
