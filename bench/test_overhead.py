@@ -14,6 +14,7 @@ import pytest
 import fastgd
 from fastgd import coordinates, cpu, gradient
 from fastgd.backend import Settings
+from fastgd.losses import SquaredError
 
 N = 100
 
@@ -32,10 +33,10 @@ def _fit(X, y):
 def _kernels(X, y, partials, sums, history, w, settings):
     # What fit() runs for this call, without it: the loss at the start, then one step.
     w[:] = 0.0
-    cpu.evaluate_serial(X, y, None, None, (0,), 0.0, w, None, partials, sums)
+    cpu.evaluate_serial(X, y, None, SquaredError(), (0,), 0.0, w, None, partials, sums)
     history[0] = sums[0] / N
-    return cpu.iterate_serial(X, y, None, None, (0,), float(N), 0.0, w, 0, 1, settings.rule,
-                              None, *settings[2:], partials, sums, history)  # fmt: skip
+    rest = (settings.rule, None, *settings[2:], partials, sums, history)
+    return cpu.iterate_serial(X, y, None, SquaredError(), (0,), float(N), 0.0, w, 0, 1, *rest)
 
 
 def _buffers():

@@ -1,4 +1,4 @@
-"""The `fastgd` command line: `fastgd demo`, `fastgd fit FILE`, `fastgd bench`, `fastgd convert`.
+"""The `fastgd` command line: `fastgd demo`, `fit FILE`, `bench`, `convert`, `compile`.
 
 Every error is one line on stderr and exit status 2 (bad input) or 1 (a fit that diverged);
 Ctrl-C is one line and exit status 130. There is never a traceback.
@@ -211,6 +211,34 @@ def _declare_convert(parser):
     parser.add_argument("output", help="X.npy (or, alone, an (n, d + 1) table of X and y)")
     parser.add_argument("y_output", nargs="?", default=None, help="y.npy (recommended)")
     _add_column_options(parser, "x columns, as for `fastgd fit`")
+
+
+def _declare_compile(parser):
+    parser.add_argument(
+        "--list", action="store_true", help="list the kinds of fit it compiles, compile nothing"
+    )
+
+
+def _compile(args, out):
+    """Fill numba's cache with the common fits' kernels (fastgd/warm.py), one line each."""
+    from .warm import common_fits, warm_cache
+
+    fits = common_fits()
+    if args.list:
+        for common in fits:
+            print(common.name, file=out)
+        return
+    print(
+        f"fastgd: compiling the kernels of {len(fits)} common kinds of fit into numba's cache "
+        "(for this CPU; a first fit of these kinds then loads them in about a second)",
+        file=out,
+    )
+
+    def progress(i, count, name, seconds):
+        print(f"[{i}/{count}] {name}: {seconds:.1f} s", file=out, flush=True)
+
+    seconds = warm_cache(fits, progress)
+    print(f"done in {seconds:.1f} s", file=out)
 
 
 def _build_parser():
@@ -492,6 +520,11 @@ COMMANDS = {
         declare=_declare_convert,
         run=_convert,
         outputs=_convert_outputs,
+    ),
+    "compile": _Command(
+        help="compile the common fits' kernels ahead of time (for images, CI, shared machines)",
+        declare=_declare_compile,
+        run=_compile,
     ),
 }
 

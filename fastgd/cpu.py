@@ -13,7 +13,7 @@ from numba import njit, prange
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
 from .gradient import (
-    kernel_epsilon,
+    EPSILON,
     kernel_shift,
     kernel_width,
     n_sums,
@@ -21,18 +21,19 @@ from .gradient import (
     target_sums,
 )
 from .iteration import steps, steps_targets
+from .losses import SquaredError, kernel_loss
 from .moments import centered_moments, compile_moments, target_moments
 from .threads import numba_threads
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def serial_sums(X, y, sample_weight, epsilon, width, b, w, shift, partials):
+def serial_sums(X, y, sample_weight, loss, width, b, w, shift, partials):
     """Partial sums of all rows into partials[0]: the one-thread twin of `parallel_sums`."""
-    partial_sums(X, y, sample_weight, b, w, shift, epsilon, width, partials[0])
+    partial_sums(X, y, sample_weight, b, w, shift, loss, width, partials[0])
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def parallel_sums(X, y, sample_weight, epsilon, width, b, w, shift, partials):
+def parallel_sums(X, y, sample_weight, loss, width, b, w, shift, partials):
     """Partial sums of row block c into partials[c], one block per prange iteration."""
     n_blocks = partials.shape[0]
     n = X.shape[0]
@@ -41,17 +42,17 @@ def parallel_sums(X, y, sample_weight, epsilon, width, b, w, shift, partials):
         stop = (c + 1) * n // n_blocks
         rows_X, rows_y = X[start:stop], y[start:stop]
         if sample_weight is None:
-            partial_sums(rows_X, rows_y, None, b, w, shift, epsilon, width, partials[c])
+            partial_sums(rows_X, rows_y, None, b, w, shift, loss, width, partials[c])
         else:
             weights = sample_weight[start:stop]
-            partial_sums(rows_X, rows_y, weights, b, w, shift, epsilon, width, partials[c])
+            partial_sums(rows_X, rows_y, weights, b, w, shift, loss, width, partials[c])
 
 
 @njit(nogil=True, inline="always")
-def _evaluate(block_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums):
+def _evaluate(block_sums, X, y, sample_weight, loss, width, b, w, shift, partials, sums):
     """Fill `sums` with the partial sums of all rows at (b, w): `block_sums` (serial_sums or
     parallel_sums) fills one row of `partials` per block, added here in a fixed order."""
-    block_sums(X, y, sample_weight, epsilon, width, b, w, shift, partials)
+    block_sums(X, y, sample_weight, loss, width, b, w, shift, partials)
     for j in range(sums.shape[0]):
         total = 0.0
         for c in range(partials.shape[0]):
@@ -61,16 +62,16 @@ def _evaluate(block_sums, X, y, sample_weight, epsilon, width, b, w, shift, part
 
 # `iteration.steps`'s loss_at, for each kernel.
 @njit(nogil=True, inline="always")
-def _loss_serial(X, y, sample_weight, epsilon, width, partials, total_weight, b, w, shift,
+def _loss_serial(X, y, sample_weight, loss, width, partials, total_weight, b, w, shift,
                  sums):  # fmt: skip
-    _evaluate(serial_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums)
+    _evaluate(serial_sums, X, y, sample_weight, loss, width, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
 @njit(nogil=True, inline="always")
-def _loss_parallel(X, y, sample_weight, epsilon, width, partials, total_weight, b, w, shift,
+def _loss_parallel(X, y, sample_weight, loss, width, partials, total_weight, b, w, shift,
                    sums):  # fmt: skip
-    _evaluate(parallel_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums)
+    _evaluate(parallel_sums, X, y, sample_weight, loss, width, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
@@ -84,26 +85,26 @@ def _loss_parallel(X, y, sample_weight, epsilon, width, partials, total_weight, 
 # reassociated sums may come out in another order: the compiling process may differ from the
 # later ones in the last bits, which all agree with each other (docs/determinism.md).
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_serial(X, y, sample_weight, epsilon, width, b, w, shift, partials, sums):
-    _evaluate(serial_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums)
+def evaluate_serial(X, y, sample_weight, loss, width, b, w, shift, partials, sums):
+    _evaluate(serial_sums, X, y, sample_weight, loss, width, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_parallel(X, y, sample_weight, epsilon, width, b, w, shift, partials, sums):
-    _evaluate(parallel_sums, X, y, sample_weight, epsilon, width, b, w, shift, partials, sums)
+def evaluate_parallel(X, y, sample_weight, loss, width, b, w, shift, partials, sums):
+    _evaluate(parallel_sums, X, y, sample_weight, loss, width, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_serial(X, y, sample_weight, epsilon, width, total_weight, b, w, k_start, k_stop,
+def iterate_serial(X, y, sample_weight, loss, width, total_weight, b, w, k_start, k_stop,
                    rule, shift, precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_serial, X, y, sample_weight, epsilon, width, partials, total_weight, b, w,
+    return steps(_loss_serial, X, y, sample_weight, loss, width, partials, total_weight, b, w,
                  k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_parallel(X, y, sample_weight, epsilon, width, total_weight, b, w, k_start, k_stop,
+def iterate_parallel(X, y, sample_weight, loss, width, total_weight, b, w, k_start, k_stop,
                      rule, shift, precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_parallel, X, y, sample_weight, epsilon, width, partials, total_weight, b, w,
+    return steps(_loss_parallel, X, y, sample_weight, loss, width, partials, total_weight, b, w,
                  k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
@@ -121,7 +122,7 @@ class Run:
         self._evaluate = evaluate_serial if serial else evaluate_parallel
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
-        self.epsilon = None  # the squared error, until `compile` says otherwise
+        self.loss = SquaredError()  # until `compile` says otherwise
         self.width = kernel_width(X.shape[1])  # the loop's layout (`gradient.partial_sums`)
 
     def compile(self, b, w, settings, history, statistics=False):
@@ -129,9 +130,9 @@ class Run:
             compile_moments(*self.data, self.threads)
 
         shift = kernel_shift(settings.shift)
-        # The loss, fixed for the fit: None (the squared error) or the Huber loss's threshold.
-        self.epsilon = kernel_epsilon(settings.rule)
-        data = (*self.data, self.epsilon, self.width)
+        # The loss, fixed for the fit (fastgd/losses.py): its type selects the loops compiled.
+        self.loss = kernel_loss(settings.rule[EPSILON])
+        data = (*self.data, self.loss, self.width)
 
         def compile_them():
             compile_for(self._evaluate, (*data, b, w, shift, self.partials, self.sums))
@@ -153,7 +154,7 @@ class Run:
         """The loss at (b, w); also keeps its partial sums for the next step."""
         with self._threads():
             self._evaluate(
-                *self.data, self.epsilon, self.width, b, w, kernel_shift(shift), self.partials,
+                *self.data, self.loss, self.width, b, w, kernel_shift(shift), self.partials,
                 self.sums,
             )  # fmt: skip
         return self.sums[0] / self.total_weight
@@ -162,7 +163,7 @@ class Run:
         with self._threads():
             rule, shift, precondition, velocity = settings
             return self._iterate(
-                *self.data, self.epsilon, self.width, self.total_weight, b, w, k_start, k_stop,
+                *self.data, self.loss, self.width, self.total_weight, b, w, k_start, k_stop,
                 rule, kernel_shift(shift), precondition, velocity, self.partials, self.sums,
                 history,
             )  # fmt: skip
@@ -171,12 +172,12 @@ class Run:
 # Several targets (y of shape (n, k)): the same structure, with `gradient.target_sums` reading
 # each row of X once for all k targets and `iteration.steps_targets` stepping them together.
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def serial_target_sums(X, Y, sample_weight, epsilon, B, W, shift, partials):
-    target_sums(X, Y, sample_weight, B, W, shift, epsilon, partials[0])
+def serial_target_sums(X, Y, sample_weight, loss, B, W, shift, partials):
+    target_sums(X, Y, sample_weight, B, W, shift, loss, partials[0])
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def parallel_target_sums(X, Y, sample_weight, epsilon, B, W, shift, partials):
+def parallel_target_sums(X, Y, sample_weight, loss, B, W, shift, partials):
     n_blocks = partials.shape[0]
     n = X.shape[0]
     for c in prange(n_blocks):
@@ -184,19 +185,19 @@ def parallel_target_sums(X, Y, sample_weight, epsilon, B, W, shift, partials):
         stop = (c + 1) * n // n_blocks
         rows_X, rows_Y = X[start:stop], Y[start:stop]
         if sample_weight is None:
-            target_sums(rows_X, rows_Y, None, B, W, shift, epsilon, partials[c])
+            target_sums(rows_X, rows_Y, None, B, W, shift, loss, partials[c])
         else:
             weights = sample_weight[start:stop]
-            target_sums(rows_X, rows_Y, weights, B, W, shift, epsilon, partials[c])
+            target_sums(rows_X, rows_Y, weights, B, W, shift, loss, partials[c])
 
 
 @njit(nogil=True, inline="always")
-def _evaluate_targets(block_sums, X, Y, sample_weight, epsilon, partials, total_weight, B, W,
+def _evaluate_targets(block_sums, X, Y, sample_weight, loss, partials, total_weight, B, W,
                       shift, sums, losses):  # fmt: skip
     """Fill sums (k, d + 2) and losses (k,) at (B, W (k, d)), the blocks added in a fixed
     order."""
     n_targets, d = W.shape
-    block_sums(X, Y, sample_weight, epsilon, B, W, shift, partials)
+    block_sums(X, Y, sample_weight, loss, B, W, shift, partials)
     for t in range(n_targets):
         for j in range(d + 2):
             total = 0.0
@@ -207,47 +208,47 @@ def _evaluate_targets(block_sums, X, Y, sample_weight, epsilon, partials, total_
 
 
 @njit(nogil=True, inline="always")
-def _target_loss_serial(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift, sums,
+def _target_loss_serial(X, Y, sample_weight, loss, partials, total_weight, B, W, shift, sums,
                         losses):  # fmt: skip
-    _evaluate_targets(serial_target_sums, X, Y, sample_weight, epsilon, partials, total_weight,
+    _evaluate_targets(serial_target_sums, X, Y, sample_weight, loss, partials, total_weight,
                       B, W, shift, sums, losses)  # fmt: skip
 
 
 @njit(nogil=True, inline="always")
-def _target_loss_parallel(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift,
+def _target_loss_parallel(X, Y, sample_weight, loss, partials, total_weight, B, W, shift,
                           sums, losses):  # fmt: skip
-    _evaluate_targets(parallel_target_sums, X, Y, sample_weight, epsilon, partials,
+    _evaluate_targets(parallel_target_sums, X, Y, sample_weight, loss, partials,
                       total_weight, B, W, shift, sums, losses)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_targets_serial(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift,
+def evaluate_targets_serial(X, Y, sample_weight, loss, partials, total_weight, B, W, shift,
                             sums, losses):  # fmt: skip
-    _target_loss_serial(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift, sums,
+    _target_loss_serial(X, Y, sample_weight, loss, partials, total_weight, B, W, shift, sums,
                         losses)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_targets_parallel(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift,
+def evaluate_targets_parallel(X, Y, sample_weight, loss, partials, total_weight, B, W, shift,
                               sums, losses):  # fmt: skip
-    _target_loss_parallel(X, Y, sample_weight, epsilon, partials, total_weight, B, W, shift,
+    _target_loss_parallel(X, Y, sample_weight, loss, partials, total_weight, B, W, shift,
                           sums, losses)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_targets_serial(X, Y, sample_weight, epsilon, partials, total_weight, B, W, k_start,
+def iterate_targets_serial(X, Y, sample_weight, loss, partials, total_weight, B, W, k_start,
                            k_stop, rules, shift, precondition, velocities, sums, history, losses,
                            active, reached):  # fmt: skip
-    return steps_targets(_target_loss_serial, X, Y, sample_weight, epsilon, partials,
+    return steps_targets(_target_loss_serial, X, Y, sample_weight, loss, partials,
                          total_weight, B, W, k_start, k_stop, rules, shift, precondition,
                          velocities, sums, history, losses, active, reached)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_targets_parallel(X, Y, sample_weight, epsilon, partials, total_weight, B, W, k_start,
+def iterate_targets_parallel(X, Y, sample_weight, loss, partials, total_weight, B, W, k_start,
                              k_stop, rules, shift, precondition, velocities, sums, history,
                              losses, active, reached):  # fmt: skip
-    return steps_targets(_target_loss_parallel, X, Y, sample_weight, epsilon, partials,
+    return steps_targets(_target_loss_parallel, X, Y, sample_weight, loss, partials,
                          total_weight, B, W, k_start, k_stop, rules, shift, precondition,
                          velocities, sums, history, losses, active, reached)  # fmt: skip
 
@@ -268,14 +269,14 @@ class Targets:
         self._evaluate = evaluate_targets_serial if serial else evaluate_targets_parallel
         self._iterate = iterate_targets_serial if serial else iterate_targets_parallel
         self.moments = None
-        self.epsilon = None
+        self.loss = SquaredError()
 
     def compile(self, B, W, settings, history, statistics=False):
         if statistics:
             compile_moments(*self.data, self.threads)
         shift = kernel_shift(settings.shift)
-        self.epsilon = kernel_epsilon(settings.rule[0])
-        data = (*self.data, self.epsilon, self.partials, self.total_weight)
+        self.loss = kernel_loss(settings.rule[0, EPSILON])
+        data = (*self.data, self.loss, self.partials, self.total_weight)
         buffers = (self.sums, self.losses)
 
         def compile_them():
@@ -286,7 +287,7 @@ class Targets:
                          reached)  # fmt: skip
             compile_for(self._iterate, arguments)
 
-        compile_once((self._evaluate, self._iterate), (*self.data[:3], self.epsilon, shift),
+        compile_once((self._evaluate, self._iterate), (*self.data[:3], self.loss, shift),
                      compile_them)  # fmt: skip
 
     def statistics(self, target):
@@ -300,7 +301,7 @@ class Targets:
 
     def evaluate(self, B, W, shift):
         with numba_threads(self.threads):
-            self._evaluate(*self.data, self.epsilon, self.partials, self.total_weight, B, W,
+            self._evaluate(*self.data, self.loss, self.partials, self.total_weight, B, W,
                            kernel_shift(shift), self.sums, self.losses)  # fmt: skip
         return self.losses.copy()
 
@@ -308,7 +309,7 @@ class Targets:
         rules, shift, precondition, velocities = settings
         with numba_threads(self.threads):
             return self._iterate(
-                *self.data, self.epsilon, self.partials, self.total_weight, B, W, k_start,
+                *self.data, self.loss, self.partials, self.total_weight, B, W, k_start,
                 k_stop, rules, kernel_shift(shift), precondition, velocities, self.sums, history,
                 self.losses, active, reached,
             )  # fmt: skip

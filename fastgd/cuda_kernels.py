@@ -241,7 +241,7 @@ def _finish_pass(partials, sums, history, status, flag, state, total_weight, tid
 
 @cuda.jit(device=True, inline="always")
 def _huber_slope(r, epsilon):
-    """clip(r, -epsilon, epsilon): the Huber loss's slope huber'(r) / 2 (`gradient._huber`),
+    """clip(r, -epsilon, epsilon): the Huber loss's slope huber'(r) / 2 (`losses.Huber`),
     r itself, exactly, for epsilon = inf (the squared error)."""
     return min(max(r, -epsilon), epsilon)
 

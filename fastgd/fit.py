@@ -57,6 +57,7 @@ from .gradient import (
     stationarity,
 )
 from .gradient import penalty as penalty_of
+from .losses import Loss, make_loss
 from .plan import make_plan, make_targets
 from .result import FitResult
 
@@ -235,8 +236,9 @@ def fit(
     l2, l1 = _penalty_weights(penalty, alpha, l1_ratio)
     positive = check_flag(positive, "positive")
     minimum_norm = check_flag(minimum_norm, "minimum_norm")
-    huber = _check_loss(loss, epsilon, method)
-    if huber:  # the loop: the Huber loss has no sufficient statistics
+    checked_loss = _check_loss(loss, epsilon, method)
+    huber = not checked_loss.quadratic  # no moments: the loop, and no exact curvature
+    if huber:
         method = "loop"
     several = y.ndim == 2  # k targets y (n, k); a 1-D y keeps the scalar shapes
     n_targets = y.shape[1] if several else 1
@@ -262,7 +264,7 @@ def fit(
     d = X.shape[1]
     shift, precondition = coordinates.plain(d, fit_intercept)
     rules = np.zeros((n_targets, RULE_SIZE))
-    rules[:, EPSILON] = float(epsilon) if huber else math.inf
+    rules[:, EPSILON] = checked_loss.threshold
     settings = Settings(rules, shift, precondition, np.zeros((n_targets, d + 1)))
     # Standardized fits run the kernels that shift the rows: compiled now too (a placeholder).
     compiled = settings._replace(shift=np.ones(d)) if standardize else settings
@@ -410,20 +412,15 @@ def _relative_distance(distance: float, b: float, w: np.ndarray, precondition: n
     return distance / size if size > 0.0 else distance
 
 
-def _check_loss(loss: object, epsilon: object, method: str) -> bool:
-    """Whether the loss is Huber's (else the squared error), after checking the combination."""
-    if loss not in ("squared_error", "huber"):
-        raise ValueError(f"loss must be 'squared_error' or 'huber', got {loss!r}")
-    if loss == "squared_error":
-        return False
-    if check_real(epsilon, "epsilon") <= 0.0:
-        raise ValueError(f"epsilon must be > 0 (the Huber loss's threshold), got {epsilon}")
-    if method == "gram":
+def _check_loss(loss: object, epsilon: object, method: str) -> Loss:
+    """The loss (fastgd/losses.py), after checking the combination."""
+    checked = make_loss(loss, epsilon)
+    if not checked.quadratic and method == "gram":
         raise ValueError(
-            "method='gram' cannot fit loss='huber': the Huber loss has no sufficient statistics; "
-            "use method='loop' (or 'auto', which picks it)"
+            f"method='gram' cannot fit loss={loss!r}: the {type(checked).__name__} loss has no "
+            "sufficient statistics; use method='loop' (or 'auto', which picks it)"
         )
-    return True
+    return checked
 
 
 def _penalty_weights(penalty: object, alpha: object, l1_ratio: object) -> tuple[float, float]:

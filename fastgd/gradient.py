@@ -58,7 +58,8 @@ from numba.extending import overload
 from ._config import FASTMATH
 from ._prefetch import prefetch, prefetch_to_l2
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, RAN
-from ._vector import LANES, load, maximum, minimum, splat, store
+from ._vector import LANES, load, splat, store
+from .losses import row_terms, vector_terms
 
 # The per-fit constants of a step and of the stopping rule, packed in one float64 array
 # (`rule`) so that every backend -- and every kernel launch -- passes them as one argument.
@@ -95,63 +96,27 @@ def n_sums(n_features):
 
 
 @njit(fastmath=FASTMATH, cache=True, inline="always")
-def _sums_one_feature(x, y, sample_weight, b, w, h, epsilon, out):
+def _sums_one_feature(x, y, sample_weight, b, w, h, loss, out):
     # Kept as one loop over a 1-D slice starting at 0 so that LLVM vectorizes it: with a loop
     # starting at a runtime offset, numba's negative-index handling blocks vectorization (10x).
     # x - h is exact for h = 0, so plain gradient descent gives the lecture's numbers.
     s_rr = 0.0
     s_r = 0.0
     s_rx = 0.0
-    if epsilon is not None:  # the Huber loss (`_huber`)
-        for i in range(x.shape[0]):
-            z = x[i] - h
-            r = y[i] - (z * w + b)
-            value, slope = _huber(r, epsilon)
-            s = 1.0 if sample_weight is None else sample_weight[i]
-            s_rr += s * value
-            s_r += s * slope
-            s_rx += s * slope * z
-    elif sample_weight is None:
-        for i in range(x.shape[0]):
-            z = x[i] - h
-            r = y[i] - (z * w + b)
-            s_rr += r * r
-            s_r += r
-            s_rx += r * z
-    else:
-        for i in range(x.shape[0]):
-            z = x[i] - h
-            r = y[i] - (z * w + b)
-            sr = sample_weight[i] * r
-            s_rr += sr * r
-            s_r += sr
-            s_rx += sr * z
+    for i in range(x.shape[0]):
+        z = x[i] - h
+        s = 1.0 if sample_weight is None else sample_weight[i]
+        value, g = row_terms(loss, y[i] - (z * w + b), s)
+        s_rr += value
+        s_r += g
+        s_rx += g * z
     out[0] = s_rr
     out[1] = s_r
     out[2] = s_rx
 
 
 @njit(fastmath=FASTMATH, cache=True, inline="always")
-def _huber(r, epsilon):
-    """(huber(r), huber'(r) / 2) without a branch: the slope clip(r, -epsilon, epsilon) and the
-    value slope (2 r - slope), which is r**2 for |r| <= epsilon and 2 epsilon |r| - epsilon**2
-    beyond."""
-    slope = min(max(r, -epsilon), epsilon)
-    return slope * (2.0 * r - slope), slope
-
-
-@njit(fastmath=FASTMATH, cache=True, inline="always")
-def _row_terms(r, s, epsilon):
-    """(the loss term, the gradient's weight) of one row with residual r and weight s: (s r**2,
-    s r) for the squared error, (s huber(r), s huber'(r) / 2) for the Huber loss."""
-    if epsilon is None:
-        return s * r * r, s * r
-    value, slope = _huber(r, epsilon)
-    return s * value, s * slope
-
-
-@njit(fastmath=FASTMATH, cache=True, inline="always")
-def _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out):
+def _sums_many_features(X, y, sample_weight, b, w, shift, loss, out):
     # Four rows per sweep over the features: each sweep's loads of w (and of the running sums
     # acc, the gradient's) serve four rows, and the four dot products run side by side. One row
     # per sweep spends as long on acc's loads and stores as on the data (issue 15: twice the
@@ -176,10 +141,10 @@ def _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out):
         s1 = 1.0 if sample_weight is None else sample_weight[i + 1]
         s2 = 1.0 if sample_weight is None else sample_weight[i + 2]
         s3 = 1.0 if sample_weight is None else sample_weight[i + 3]
-        v0, g0 = _row_terms(y[i] - p0, s0, epsilon)
-        v1, g1 = _row_terms(y[i + 1] - p1, s1, epsilon)
-        v2, g2 = _row_terms(y[i + 2] - p2, s2, epsilon)
-        v3, g3 = _row_terms(y[i + 3] - p3, s3, epsilon)
+        v0, g0 = row_terms(loss, y[i] - p0, s0)
+        v1, g1 = row_terms(loss, y[i + 1] - p1, s1)
+        v2, g2 = row_terms(loss, y[i + 2] - p2, s2)
+        v3, g3 = row_terms(loss, y[i + 3] - p3, s3)
         s_rr += (v0 + v1) + (v2 + v3)
         s_r += (g0 + g1) + (g2 + g3)
         for j in range(d):
@@ -191,7 +156,7 @@ def _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out):
         for j in range(d):
             p += (x[j] if shift is None else x[j] - shift[j]) * w[j]
         s = 1.0 if sample_weight is None else sample_weight[i]
-        value, g = _row_terms(y[i] - p, s, epsilon)
+        value, g = row_terms(loss, y[i] - p, s)
         s_rr += value
         s_r += g
         for j in range(d):
@@ -203,7 +168,7 @@ def _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out):
 
 
 @njit(fastmath=FASTMATH, cache=True, inline="always")
-def _sums_fixed_width(X, y, sample_weight, b, w, shift, epsilon, out, width):
+def _sums_fixed_width(X, y, sample_weight, b, w, shift, loss, out, width):
     # The number of features is len(width), a tuple's length: a constant when this compiles, so
     # LLVM unrolls the loops over j and vectorizes over the rows, loading X's interleaved
     # columns with shuffles. With a runtime d the loops over j, shorter than a vector, stay
@@ -219,7 +184,7 @@ def _sums_fixed_width(X, y, sample_weight, b, w, shift, epsilon, out, width):
         for j in range(d):
             p += (flat[d * i + j] if shift is None else flat[d * i + j] - shift[j]) * w[j]
         s = 1.0 if sample_weight is None else sample_weight[i]
-        value, g = _row_terms(y[i] - p, s, epsilon)
+        value, g = row_terms(loss, y[i] - p, s)
         s_rr += value
         s_r += g
         for j in range(d):
@@ -237,7 +202,7 @@ def kernel_width(n_features):
     return (0,) * n_features if n_features <= 2 else None
 
 
-def _sums_of_layout(X, y, sample_weight, b, w, shift, epsilon, width, out):
+def _sums_of_layout(X, y, sample_weight, b, w, shift, loss, width, out):
     """`partial_sums`'s loop for the layout that `width`'s type selects (`_layout_loop`)."""
     raise NotImplementedError("compiled code only: see _layout_loop")
 
@@ -249,35 +214,35 @@ def _sums_of_layout(X, y, sample_weight, b, w, shift, epsilon, width, out):
 # compiled once per process and argument types and linked into each entry point that calls it
 # (so the compiling process may differ in the last bits: fastgd/cpu.py on determinism).
 @overload(_sums_of_layout, jit_options={"fastmath": FASTMATH, "nogil": True})
-def _layout_loop(X, y, sample_weight, b, w, shift, epsilon, width, out):
+def _layout_loop(X, y, sample_weight, b, w, shift, loss, width, out):
     if isinstance(width, types.NoneType):
 
-        def many_features(X, y, sample_weight, b, w, shift, epsilon, width, out):
-            _sums_many_features(X, y, sample_weight, b, w, shift, epsilon, out)
+        def many_features(X, y, sample_weight, b, w, shift, loss, width, out):
+            _sums_many_features(X, y, sample_weight, b, w, shift, loss, out)
 
         return many_features
     if len(width) == 1:
 
-        def one_feature(X, y, sample_weight, b, w, shift, epsilon, width, out):
+        def one_feature(X, y, sample_weight, b, w, shift, loss, width, out):
             # A C-contiguous (n, 1) array reshapes to (n,) without a copy.
             h = 0.0 if shift is None else shift[0]
-            _sums_one_feature(X.reshape(X.shape[0]), y, sample_weight, b, w[0], h, epsilon, out)
+            _sums_one_feature(X.reshape(X.shape[0]), y, sample_weight, b, w[0], h, loss, out)
 
         return one_feature
 
-    def fixed_width(X, y, sample_weight, b, w, shift, epsilon, width, out):
-        _sums_fixed_width(X, y, sample_weight, b, w, shift, epsilon, out, width)
+    def fixed_width(X, y, sample_weight, b, w, shift, loss, width, out):
+        _sums_fixed_width(X, y, sample_weight, b, w, shift, loss, out, width)
 
     return fixed_width
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def partial_sums(X, y, sample_weight, b, w, shift, epsilon, width, out):
+def partial_sums(X, y, sample_weight, b, w, shift, loss, width, out):
     """Write the d + 2 partial sums of the rows of X (n, d) into `out` (see the module doc).
 
-    `epsilon`: None for the squared error, else the Huber loss's threshold: then sums[0] =
-    sum s huber(r), and huber'(r) / 2 = clip(r, -epsilon, epsilon) takes r's place in the others
-    (the gradient's formulas are unchanged).
+    `loss`: the loss (fastgd/losses.py), a type the loops are compiled for: sums[0] adds up its
+    values s l(r), and its gradient weight s (-l'(r) / 2) takes s r's place in the others (the
+    gradient's formulas are unchanged).
 
     `sample_weight` is None or an (n,) array; `w` is a float64 array of length d, `shift` too,
     or None for no shift: numba then compiles the loops without the subtraction.
@@ -286,7 +251,7 @@ def partial_sums(X, y, sample_weight, b, w, shift, epsilon, width, out):
     (the width a compile-time constant), more (four rows per sweep over the features).
     `width` = `kernel_width(d)` selects it by its type (`_layout_loop`).
     """
-    _sums_of_layout(X, y, sample_weight, b, w, shift, epsilon, width, out)
+    _sums_of_layout(X, y, sample_weight, b, w, shift, loss, width, out)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -400,15 +365,10 @@ def _copy_rows(source, start, stop, offsets, target):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def _vector_terms(r, sample_weight, row, epsilon):
-    """`_row_terms` of LANES targets at once: (the loss terms, the gradient's weights) of the
+def _vector_terms(r, sample_weight, row, loss):
+    """`losses.row_terms` of LANES targets at once: (the loss terms, the gradient's weights) of the
     residuals r of one row, with weight sample_weight[row] (1 for None)."""
-    if epsilon is None:
-        value, slope = r * r, r
-    else:  # `_huber`, lane by lane
-        e = splat(epsilon)
-        slope = minimum(maximum(r, splat(0.0) - e), e)
-        value = slope * ((r + r) - slope)
+    value, slope = vector_terms(loss, r)
     if sample_weight is None:
         return value, slope
     s = splat(sample_weight[row])
@@ -416,12 +376,12 @@ def _vector_terms(r, sample_weight, row, epsilon):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _finish_row(residuals, t, a0, a1, sample_weight, row, epsilon, sums):
+def _finish_row(residuals, t, a0, a1, sample_weight, row, loss, sums):
     """Store the gradient weights of one row (row `row` of the data) over targets t .. t + 2
     LANES in `residuals` (its row of the block) and add its loss terms and weights to
     `sums` (None: return them)."""
-    value0, slope0 = _vector_terms(a0, sample_weight, row, epsilon)
-    value1, slope1 = _vector_terms(a1, sample_weight, row, epsilon)
+    value0, slope0 = _vector_terms(a0, sample_weight, row, loss)
+    value1, slope1 = _vector_terms(a1, sample_weight, row, loss)
     store(residuals, t, slope0)
     store(residuals, t + LANES, slope1)
     if sums is None:
@@ -461,7 +421,7 @@ def _residual_tile(block, targets, W, d, i, t, b0, b1):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def _residuals(block, targets, R, W, B, rows, t, sample_weight, start, epsilon, sums, plan):
+def _residuals(block, targets, R, W, B, rows, t, sample_weight, start, loss, sums, plan):
     """Replace y by the gradient's weights in R[:rows, t : t + 2 LANES] (the block's rows, from
     row `start` of the data) and add the loss terms to sums[:, t : t + 2 LANES]; Y's values
     come from `targets` (`_targets_block`). Each tile prefetches its share of a block ahead
@@ -478,10 +438,10 @@ def _residuals(block, targets, R, W, B, rows, t, sample_weight, start, epsilon, 
         row = start + i
         # The four rows' terms are added pairwise, then to the totals: one dependent addition
         # a tile rather than four.
-        pair = _finish_row(R[i], t, a00, a01, sample_weight, row, epsilon, None)
-        pair = _finish_row(R[i + 1], t, a10, a11, sample_weight, row + 1, epsilon, pair)
-        other = _finish_row(R[i + 2], t, a20, a21, sample_weight, row + 2, epsilon, None)
-        other = _finish_row(R[i + 3], t, a30, a31, sample_weight, row + 3, epsilon, other)
+        pair = _finish_row(R[i], t, a00, a01, sample_weight, row, loss, None)
+        pair = _finish_row(R[i + 1], t, a10, a11, sample_weight, row + 1, loss, pair)
+        other = _finish_row(R[i + 2], t, a20, a21, sample_weight, row + 2, loss, None)
+        other = _finish_row(R[i + 3], t, a30, a31, sample_weight, row + 3, loss, other)
         totals = _add_sums(totals, _add_sums(pair, other))
     for i in range(rows4, rows):  # the rows past the tiles
         x, y, r = block[i], targets[i], R[i]
@@ -489,7 +449,7 @@ def _residuals(block, targets, R, W, B, rows, t, sample_weight, start, epsilon, 
         for j in range(d):
             z = splat(x[j])
             a0, a1 = a0 - z * load(W[j], t), a1 - z * load(W[j], t + LANES)
-        totals = _finish_row(r, t, a0, a1, sample_weight, start + i, epsilon, totals)
+        totals = _finish_row(r, t, a0, a1, sample_weight, start + i, loss, totals)
     loss0, loss1, total0, total1 = totals
     _add_to(sums[0], t, loss0, loss1)
     _add_to(sums[1], t, total0, total1)
@@ -568,7 +528,7 @@ def _products(block, R, rows, t, G):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def _sums_across_targets(X, Y, sample_weight, B, W, shift, epsilon, out):
+def _sums_across_targets(X, Y, sample_weight, B, W, shift, loss, out):
     """`target_sums` for LANES targets or more. The k targets of a row sit side by side in Y,
     so the vectors run across them (fastgd/_vector.py: LANES targets a vector), padded with zero
     targets to a multiple of 2 LANES. The rows go by blocks. X's and Y's rows are read in place
@@ -613,7 +573,7 @@ def _sums_across_targets(X, Y, sample_weight, B, W, shift, epsilon, out):
         plan = _prefetch_plan(X, Y, ahead, min(ahead + block_rows, n), tiles)
         for t in range(0, padded, width):
             _residuals(features, targets, R, W_by_feature, B_padded, rows, t, sample_weight, start,
-                       epsilon, sums, plan)  # fmt: skip
+                       loss, sums, plan)  # fmt: skip
         for t in range(0, padded, width):
             _products(features, R, rows, t, G)
     for t in range(k):
@@ -660,7 +620,7 @@ def subtract_products(W, columns, rows, residuals):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out):
+def _sums_by_columns(X, Y, sample_weight, B, W, shift, loss, out):
     """`target_sums` for fewer targets than LANES. The rows go by blocks: a block of
     X (shifted) and of Y is copied, transposed, into small arrays that stay in cache; each
     target's residuals (and weights) then run over contiguous columns from index 0, which
@@ -710,31 +670,19 @@ def _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out):
             r = residuals[t]
             s_rr = 0.0
             s_r = 0.0
-            if epsilon is not None:  # the Huber loss: huber'(r) / 2 takes r's place
-                for i in range(rows):
-                    value, slope = _huber(r[i], epsilon)
-                    s = 1.0 if sample_weight is None else sample_weight[start + i]
-                    s_rr += s * value
-                    s_r += s * slope
-                    r[i] = s * slope
-            elif sample_weight is None:
-                for i in range(rows):
-                    s_rr += r[i] * r[i]
-                    s_r += r[i]
-            else:
-                weights = sample_weight[start:stop]
-                for i in range(rows):
-                    sr = weights[i] * r[i]
-                    s_rr += sr * r[i]
-                    s_r += sr
-                    r[i] = sr
+            for i in range(rows):  # the gradient's weight takes r's place (losses.row_terms)
+                s = 1.0 if sample_weight is None else sample_weight[start + i]
+                value, g = row_terms(loss, r[i], s)
+                s_rr += value
+                s_r += g
+                r[i] = g
             out[t, 0] += s_rr
             out[t, 1] += s_r
         add_products(residuals, columns, rows, out, 2, False)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
+def target_sums(X, Y, sample_weight, B, W, shift, loss, out):
     """The partial sums of k targets in one pass over X: out[t] is `partial_sums` of X and the
     target Y[:, t] at (B[t], W[t]), for Y (n, k), B (k,), W (k, d), out (k, d + 2).
 
@@ -746,12 +694,12 @@ def target_sums(X, Y, sample_weight, B, W, shift, epsilon, out):
     (LANES = 8; with LANES = 4, k = 4: 11.0 / 10.5; docs/benchmarks.md).
     """
     if Y.shape[1] >= LANES:
-        _sums_across(X, Y, sample_weight, B, W, shift, epsilon, out)
+        _sums_across(X, Y, sample_weight, B, W, shift, loss, out)
     else:
-        _sums_by_columns(X, Y, sample_weight, B, W, shift, epsilon, out)
+        _sums_by_columns(X, Y, sample_weight, B, W, shift, loss, out)
 
 
-def _sums_across(X, Y, sample_weight, B, W, shift, epsilon, out):
+def _sums_across(X, Y, sample_weight, B, W, shift, loss, out):
     """`_sums_across_targets`, compiled once per process and argument types (`_across_loop`)."""
     raise NotImplementedError("compiled code only: see _across_loop")
 
@@ -763,9 +711,9 @@ def _sums_across(X, Y, sample_weight, B, W, shift, epsilon, out):
 # compiled them may differ from those that load numba's cache in the last bits
 # (docs/determinism.md; tests/test_determinism.py checks k = 4 and k = 16).
 @overload(_sums_across, jit_options={"fastmath": FASTMATH, "nogil": True})
-def _across_loop(X, Y, sample_weight, B, W, shift, epsilon, out):
-    def across(X, Y, sample_weight, B, W, shift, epsilon, out):
-        _sums_across_targets(X, Y, sample_weight, B, W, shift, epsilon, out)
+def _across_loop(X, Y, sample_weight, B, W, shift, loss, out):
+    def across(X, Y, sample_weight, B, W, shift, loss, out):
+        _sums_across_targets(X, Y, sample_weight, B, W, shift, loss, out)
 
     return across
 
@@ -992,7 +940,7 @@ def gradient_status(sums, total_weight, rule, b, w, precondition):
 
 
 # The loss a backend computes carries rounding errors: relative ones for a sum of squares over
-# the rows (the loop), and absolute ones of about machine epsilon times the data's scale where
+# the rows (the loop), and absolute ones of about machine loss times the data's scale where
 # it is a difference of large moments (gram, near an exact fit). A rise of the loss smaller than
 # this many parts of that scale is taken as rounding, not as divergence.
 LOSS_NOISE = 1e-9
@@ -1011,10 +959,3 @@ def kernel_shift(shift):
     """The shift as the CPU kernels take it: None where it is all zeros (plain gradient
     descent), so that they compile without the subtraction (`partial_sums`)."""
     return shift if shift is not None and shift.any() else None
-
-
-def kernel_epsilon(rule):
-    """The Huber threshold as the CPU kernels take it: None for the squared error (rule[EPSILON]
-    infinite), so that they compile its loops alone (`partial_sums`)."""
-    epsilon = float(rule[EPSILON])
-    return None if math.isinf(epsilon) else epsilon

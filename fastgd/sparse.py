@@ -20,15 +20,16 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
-from .gradient import _huber, kernel_epsilon, kernel_shift, n_sums
+from .gradient import EPSILON, kernel_shift, n_sums
 from .gram import Run as GramRun
 from .iteration import steps
+from .losses import SquaredError, kernel_loss, row_terms
 from .moments import Moments
 from .threads import numba_threads
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def csr_partial_sums(data, indices, indptr, first, last, y, sample_weight, b, w, shift, epsilon,
+def csr_partial_sums(data, indices, indptr, first, last, y, sample_weight, b, w, shift, loss,
                      out):  # fmt: skip
     """The d + 2 partial sums (fastgd/gradient.py) of rows first..last - 1 of the CSR matrix
     (data, indices, indptr) into `out`."""
@@ -47,13 +48,8 @@ def csr_partial_sums(data, indices, indptr, first, last, y, sample_weight, b, w,
             prediction += data[p] * w[indices[p]]
         r = y[i] - prediction
         s = 1.0 if sample_weight is None else sample_weight[i]
-        if epsilon is None:
-            sr = s * r
-            s_rr += sr * r
-        else:
-            value, slope = _huber(r, epsilon)
-            sr = s * slope
-            s_rr += s * value
+        value, sr = row_terms(loss, r, s)  # the loss term, and the weight that takes s r's place
+        s_rr += value
         s_r += sr
         for p in range(indptr[i], indptr[i + 1]):
             out[2 + indices[p]] += sr * data[p]
@@ -65,27 +61,27 @@ def csr_partial_sums(data, indices, indptr, first, last, y, sample_weight, b, w,
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def _serial_sums(X, y, sample_weight, epsilon, b, w, shift, partials):
+def _serial_sums(X, y, sample_weight, loss, b, w, shift, partials):
     data, indices, indptr = X
     n = indptr.shape[0] - 1
-    csr_partial_sums(data, indices, indptr, 0, n, y, sample_weight, b, w, shift, epsilon,
+    csr_partial_sums(data, indices, indptr, 0, n, y, sample_weight, b, w, shift, loss,
                      partials[0])  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _parallel_sums(X, y, sample_weight, epsilon, b, w, shift, partials):
+def _parallel_sums(X, y, sample_weight, loss, b, w, shift, partials):
     """Row block c into partials[c], one block per prange iteration (cpu.py's scheme)."""
     data, indices, indptr = X
     n = indptr.shape[0] - 1
     n_blocks = partials.shape[0]
     for c in prange(n_blocks):
         csr_partial_sums(data, indices, indptr, c * n // n_blocks, (c + 1) * n // n_blocks, y,
-                         sample_weight, b, w, shift, epsilon, partials[c])  # fmt: skip
+                         sample_weight, b, w, shift, loss, partials[c])  # fmt: skip
 
 
 @njit(nogil=True, inline="always")
-def _evaluate(block_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums):
-    block_sums(X, y, sample_weight, epsilon, b, w, shift, partials)
+def _evaluate(block_sums, X, y, sample_weight, loss, b, w, shift, partials, sums):
+    block_sums(X, y, sample_weight, loss, b, w, shift, partials)
     for j in range(sums.shape[0]):
         total = 0.0
         for c in range(partials.shape[0]):
@@ -94,41 +90,41 @@ def _evaluate(block_sums, X, y, sample_weight, epsilon, b, w, shift, partials, s
 
 
 @njit(nogil=True, inline="always")
-def _loss_serial(X, y, sample_weight, epsilon, unused, partials, total_weight, b, w, shift,
+def _loss_serial(X, y, sample_weight, loss, unused, partials, total_weight, b, w, shift,
                  sums):  # fmt: skip
-    _evaluate(_serial_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
+    _evaluate(_serial_sums, X, y, sample_weight, loss, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
 @njit(nogil=True, inline="always")
-def _loss_parallel(X, y, sample_weight, epsilon, unused, partials, total_weight, b, w, shift,
+def _loss_parallel(X, y, sample_weight, loss, unused, partials, total_weight, b, w, shift,
                    sums):  # fmt: skip
-    _evaluate(_parallel_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
+    _evaluate(_parallel_sums, X, y, sample_weight, loss, b, w, shift, partials, sums)
     return sums[0] / total_weight
 
 
 # Entry points, as in fastgd/cpu.py (and inlined for the same reason: see there).
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_serial(X, y, sample_weight, epsilon, b, w, shift, partials, sums):
-    _evaluate(_serial_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
+def evaluate_serial(X, y, sample_weight, loss, b, w, shift, partials, sums):
+    _evaluate(_serial_sums, X, y, sample_weight, loss, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_parallel(X, y, sample_weight, epsilon, b, w, shift, partials, sums):
-    _evaluate(_parallel_sums, X, y, sample_weight, epsilon, b, w, shift, partials, sums)
+def evaluate_parallel(X, y, sample_weight, loss, b, w, shift, partials, sums):
+    _evaluate(_parallel_sums, X, y, sample_weight, loss, b, w, shift, partials, sums)
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_serial(X, y, sample_weight, epsilon, total_weight, b, w, k_start, k_stop, rule,
+def iterate_serial(X, y, sample_weight, loss, total_weight, b, w, k_start, k_stop, rule,
                    shift, precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_serial, X, y, sample_weight, epsilon, None, partials, total_weight, b, w,
+    return steps(_loss_serial, X, y, sample_weight, loss, None, partials, total_weight, b, w,
                  k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_parallel(X, y, sample_weight, epsilon, total_weight, b, w, k_start, k_stop, rule,
+def iterate_parallel(X, y, sample_weight, loss, total_weight, b, w, k_start, k_stop, rule,
                      shift, precondition, velocity, partials, sums, history):  # fmt: skip
-    return steps(_loss_parallel, X, y, sample_weight, epsilon, None, partials, total_weight, b, w,
+    return steps(_loss_parallel, X, y, sample_weight, loss, None, partials, total_weight, b, w,
                  k_start, k_stop, rule, shift, precondition, velocity, sums, history)  # fmt: skip
 
 
@@ -239,21 +235,21 @@ class Run:
         self._evaluate = evaluate_serial if serial else evaluate_parallel
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
-        self.epsilon = None
+        self.loss = SquaredError()  # until `compile` says otherwise
 
     def compile(self, b, w, settings, history, statistics=False):
         if statistics:
             compile_moments(self.X, *self.data[1:], self.threads)
         shift = kernel_shift(settings.shift)
-        self.epsilon = kernel_epsilon(settings.rule)
-        data = (*self.data, self.epsilon)
+        self.loss = kernel_loss(settings.rule[EPSILON])
+        data = (*self.data, self.loss)
 
         def compile_them():
             compile_for(self._evaluate, (*data, b, w, shift, self.partials, self.sums))
             rest = (0, 0, settings.rule, shift, *settings[2:], self.partials, self.sums, history)
             compile_for(self._iterate, (*data, self.total_weight, b, w, *rest))
 
-        compile_once((self._evaluate, self._iterate), (*self.csr, *self.data[1:], self.epsilon,
+        compile_once((self._evaluate, self._iterate), (*self.csr, *self.data[1:], self.loss,
                                                        shift), compile_them)  # fmt: skip
 
     def statistics(self):
@@ -263,7 +259,7 @@ class Run:
 
     def evaluate(self, b, w, shift):
         with numba_threads(self.threads):
-            self._evaluate(*self.data, self.epsilon, b, w, kernel_shift(shift), self.partials,
+            self._evaluate(*self.data, self.loss, b, w, kernel_shift(shift), self.partials,
                            self.sums)  # fmt: skip
         return self.sums[0] / self.total_weight
 
@@ -271,7 +267,7 @@ class Run:
         rule, shift, precondition, velocity = settings
         with numba_threads(self.threads):
             return self._iterate(
-                *self.data, self.epsilon, self.total_weight, b, w, k_start, k_stop, rule,
+                *self.data, self.loss, self.total_weight, b, w, k_start, k_stop, rule,
                 kernel_shift(shift), precondition, velocity, self.partials, self.sums, history,
             )  # fmt: skip
 

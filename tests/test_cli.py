@@ -660,3 +660,53 @@ def test_a_byte_order_mark_is_not_part_of_the_data(tmp_path, capsys, text):
     assert_fit_is_the_reference(output, [[1.0], [2.0], [3.0]], [2.0, 4.5, 5.0], 0.05, 2)
     status, output, err = run(["convert", str(path), str(tmp_path / "X.npy")], capsys)
     assert status == 0 and "wrote 3 rows (1 x column: " in output, err
+
+
+def test_compile_fills_the_cache_so_that_a_first_fit_compiles_nothing(tmp_path):
+    # Two of the common fits (compiling all of them is what a Docker build pays once, not CI),
+    # then a fresh interpreter's first fit of the same kinds: every kernel comes from the cache.
+    # Both in their own empty cache: the suite's is shared by pytest-xdist's workers.
+    compile_two = (
+        "from fastgd import cli, warm\n"
+        "two = [common for common in warm.common_fits()\n"
+        "       if common.name in ('1 feature, defaults', 'loop, 2 features')]\n"
+        "warm.common_fits = lambda: two\n"
+        "raise SystemExit(cli.main(['compile']))\n"
+    )
+    first_fits = (
+        "from numba.core import event\n"
+        "import numpy as np, fastgd\n"
+        "seen = []\n"
+        "class Listener(event.Listener):\n"
+        "    def on_start(self, ev): seen.append(ev.data['dispatcher'])\n"
+        "    def on_end(self, ev): pass\n"
+        "event.register('numba:compile', Listener())\n"
+        "rng = np.random.default_rng(1)\n"
+        "x = rng.normal(size=5000); X = rng.normal(size=(3000, 2))\n"
+        "fastgd.fit(x, 2 * x + 1)\n"
+        "fastgd.fit(X, X.sum(axis=1), method='loop', threads=1, n_iter=10)\n"
+        "print('compiled', len(seen), seen)\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    environment = {**os.environ, "PYTHONPATH": root, "NUMBA_CACHE_DIR": str(tmp_path)}
+    outputs = []
+    for source in (compile_two, first_fits):
+        done = subprocess.run(
+            [sys.executable, "-c", source], capture_output=True, text=True, env=environment
+        )
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        outputs.append(done.stdout)
+    lines = outputs[0].splitlines()
+    assert lines[0].startswith("fastgd: compiling the kernels of 2 common kinds of fit"), lines
+    assert re.fullmatch(r"\[1/2\] 1 feature, defaults: \d+\.\d s", lines[1]), lines
+    assert re.fullmatch(r"\[2/2\] loop, 2 features: \d+\.\d s", lines[2]), lines
+    assert re.fullmatch(r"done in \d+\.\d s", lines[3]) and len(lines) == 4, lines
+    assert outputs[1].startswith("compiled 0 "), outputs[1]
+
+
+def test_compile_lists_what_it_compiles(capsys):
+    from fastgd import warm
+
+    status, out, _ = run(["compile", "--list"], capsys)
+    assert status == 0
+    assert out.splitlines() == [common.name for common in warm.common_fits()]

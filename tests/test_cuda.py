@@ -225,6 +225,7 @@ def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
     # One pass over the data, kernel against `gradient.partial_sums`: the rows' shift included,
     # and the Huber loss, whose threshold the kernel reads from the rule (inf: squared error).
     from fastgd import gradient
+    from fastgd.losses import kernel_loss
 
     X, y = offset_regression(rng, 90, d)
     weights = rng.uniform(0, 2, size=90) if weighted else None
@@ -237,7 +238,8 @@ def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
         assert (residuals < epsilon).sum() >= 40 and (residuals > epsilon).sum() >= 40
     rule = gradient.make_rule(0.0, epsilon=math.inf if epsilon is None else epsilon)
     expected = np.zeros(d + 2)
-    gradient.partial_sums(X, y, weights, b, w, h, epsilon, gradient.kernel_width(d), expected)
+    on_cpu = kernel_loss(rule[gradient.EPSILON])  # the same loss, as the CPU kernels take it
+    gradient.partial_sums(X, y, weights, b, w, h, on_cpu, gradient.kernel_width(d), expected)
 
     blocks, threads = cuda.launch_config(90, d)
     data = X[:, 0] if d == 1 else X
@@ -264,12 +266,14 @@ def test_every_layout_of_the_many_feature_pass(rng, d, threads, layout):
     # through shared memory, or read from X directly (rows too wide to stage). 2 blocks, 37 rows:
     # a partial last tile, and blocks with a different number of tiles.
     from fastgd import gradient
+    from fastgd.losses import kernel_loss
 
     X, y = offset_regression(rng, 37, d)
     weights = rng.uniform(0, 2, size=37)
     b, w, h = 0.3, rng.normal(size=d), X.mean(axis=0)
     expected = np.zeros(d + 2)
-    gradient.partial_sums(X, y, weights, b, w, h, None, gradient.kernel_width(d), expected)
+    squared_error = kernel_loss(math.inf)
+    gradient.partial_sums(X, y, weights, b, w, h, squared_error, gradient.kernel_width(d), expected)
     _, sums = one_pass(X, y, weights, b, w, h, gradient.make_rule(0.0), 2, threads, layout)
     np.testing.assert_allclose(sums, expected, rtol=1e-12)
 

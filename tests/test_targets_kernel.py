@@ -63,10 +63,12 @@ def test_the_k_target_kernel_against_its_definition(dtype, weighted, shifted, ep
 
 def _kernel_sums(X, Y, weights, B, W, shift, epsilon):
     from fastgd.cpu import evaluate_targets_serial
+    from fastgd.losses import Huber, SquaredError
 
+    loss = SquaredError() if epsilon is None else Huber(epsilon)
     k, d = W.shape
     out, partials = np.full((k, d + 2), np.nan), np.zeros((1, k, d + 2))
-    evaluate_targets_serial(X, Y, weights, epsilon, partials, 1.0, B, W, shift, out, np.zeros(k))
+    evaluate_targets_serial(X, Y, weights, loss, partials, 1.0, B, W, shift, out, np.zeros(k))
     return out
 
 
@@ -75,12 +77,14 @@ import sys
 import numpy as np
 from fastgd import _vector
 from fastgd.cpu import evaluate_targets_serial
+from fastgd.losses import Huber
 assert _vector.LANES == int(sys.argv[1])
 rng = np.random.default_rng(5)
 X, Y = rng.normal(size=(301, 9)) + 2.0, rng.normal(size=(301, 19))
 B, W, w = rng.normal(size=19), rng.normal(size=(19, 9)), rng.random(301)
 out, partials = np.zeros((19, 11)), np.zeros((1, 19, 11))
-evaluate_targets_serial(X, Y, w, 0.8, partials, 1.0, B, W, rng.normal(size=9), out, np.zeros(19))
+shift = rng.normal(size=9)
+evaluate_targets_serial(X, Y, w, Huber(0.8), partials, 1.0, B, W, shift, out, np.zeros(19))
 np.save(sys.argv[2], out)
 """
 

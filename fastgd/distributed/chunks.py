@@ -6,7 +6,10 @@ import sys
 import numpy as np
 
 from ..gradient import kernel_shift, kernel_width, n_sums, partial_sums
+from ..losses import SquaredError
 from ..moments import centered_moments, merge_moments
+
+SQUARED_ERROR = SquaredError()  # the loss when none is given
 
 _LOCAL_SCHEDULERS = ("threads", "threading", "sync", "synchronous", "single-threaded",
                      "processes", "multiprocessing")  # fmt: skip
@@ -57,11 +60,11 @@ class ChunkGroup:
         else:
             list(self.pool.map(stride, range(self.threads)))
 
-    def sums(self, b, w, shift, epsilon=None):
+    def sums(self, b, w, shift, loss=SQUARED_ERROR):
         """The partial sums of each part at (b, w), one row per part (gradient.partial_sums)."""
         out = np.empty((len(self.parts), n_sums(w.shape[0])))
         shift, width = kernel_shift(shift), kernel_width(w.shape[0])
-        self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, shift, epsilon, width, out[i]))
+        self._each(lambda i, X, y, s: partial_sums(X, y, s, b, w, shift, loss, width, out[i]))
         return out
 
     def moments(self):
@@ -113,8 +116,8 @@ class ChunkHolder:
         threads = getattr(getattr(worker, "state", worker), "nthreads", 1)
         self.group = ChunkGroup(parts, threads)
 
-    def sums(self, b, w, shift, epsilon=None):
-        return self.group.sums(b, w, shift, epsilon)
+    def sums(self, b, w, shift, loss=SQUARED_ERROR):
+        return self.group.sums(b, w, shift, loss)
 
     def moments(self):
         return self.group.moments()

@@ -6,8 +6,9 @@ import warnings
 import numpy as np
 
 from ..errors import DistributedFitError, WorkerLost
-from ..gradient import kernel_epsilon, n_sums
+from ..gradient import EPSILON, n_sums
 from ..iteration import steps
+from ..losses import SquaredError, kernel_loss
 from .chunks import ChunkGroup, ChunkHolder, current_client, delayed_parts, merge_tree, tree_sum
 
 # Lost workers tolerated per evaluation before the fit gives up.
@@ -31,7 +32,7 @@ class Run:
 
         self.total_weight = total_weight
         self.sums = np.zeros(n_sums(X.shape[1]))
-        self.epsilon = None  # the squared error, until `compile` says otherwise
+        self.loss = SquaredError()  # until `compile` says otherwise
         self.n_chunks = len(X.chunks[0])
         parts = delayed_parts(X, y, sample_weight)
         self.client = current_client()
@@ -90,7 +91,7 @@ class Run:
         return any(holder.status != "finished" for holder in self.holders)
 
     def _cluster_sums(self, b, w, shift):
-        return self._ask_actors("sums", b, w, shift, self.epsilon)
+        return self._ask_actors("sums", b, w, shift, self.loss)
 
     def _ask_actors(self, name, *args):
         """Every actor's answer to `name(*args)`, as one list in chunk order."""
@@ -129,13 +130,13 @@ class Run:
 
     def compile(self, b, w, settings, history, statistics=False):
         """Compile the kernel in every process (or load it from numba's cache) before timing."""
-        self.epsilon = kernel_epsilon(settings.rule)  # the loss, fixed for the fit
+        self.loss = kernel_loss(settings.rule[EPSILON])  # the loss, fixed for the fit
         self._chunk_sums(b, w, settings.shift)
 
     def _chunk_sums(self, b, w, shift):
         w = np.ascontiguousarray(w, dtype=np.float64)
         if self.client is None:
-            return self.local.sums(b, w, shift, self.epsilon)
+            return self.local.sums(b, w, shift, self.loss)
         return self._cluster_sums(b, w, shift)
 
     def statistics(self):

@@ -1,0 +1,142 @@
+"""The losses, each a type: what a kernel computes for one row, and what a fit needs to know.
+
+A loss is a small NamedTuple whose fields are its parameters (the Huber loss's threshold). The
+CPU kernels take it as an argument: numba compiles a kernel once per loss *type* and caches it
+on disk, and the loss's parameters are runtime values. (skglm makes each loss a jitclass, which
+numba cannot cache, so every process compiles it again; a NamedTuple can be cached.)
+
+For a row with residual r = y - p (p the prediction) and sample weight s, every pass over the
+data adds up the two *row terms* of `row_terms(loss, r, s)`:
+
+    value  = s l(r)            the row's share of the loss (its mean is the loss)
+    weight = s (-l'(r) / 2)    the gradient's weight: it takes r's place in the partial sums
+
+so for the squared error l(r) = r**2 they are (s r**2, s r), the lecture's sums
+(fastgd/gradient.py). A new loss is a class here with its `_terms` branch and one line in
+`LOSSES`; the kernels that call `row_terms` and `vector_terms` need no change.
+
+On the GPU the loss is a runtime value of the kernels (fastgd/cuda_kernels.py: the threshold
+`rule[EPSILON]`, inf for the squared error, one formula for both).
+"""
+
+import math
+from typing import NamedTuple
+
+from numba import types
+from numba.extending import overload
+
+from ._validation import check_real
+from ._vector import maximum, minimum, splat
+
+
+class SquaredError(NamedTuple):
+    """l(r) = r**2: least squares, the lecture's loss."""
+
+    @property
+    def name(self):
+        return "squared_error"
+
+    @property
+    def quadratic(self):
+        """Quadratic: the moments are sufficient statistics (method="gram"), and lr="auto"'s
+        curvature, tol's distance bound and the conditioning warning are exact."""
+        return True
+
+    @property
+    def threshold(self):
+        """The GPU kernels' rule[EPSILON]: inf, no clip."""
+        return math.inf
+
+
+class Huber(NamedTuple):
+    """l(r) = r**2 for |r| <= epsilon, 2 epsilon |r| - epsilon**2 beyond: robust to outliers,
+    in y's units (scikit-learn's HuberRegressor fits a scale too; fastgd does not)."""
+
+    epsilon: float
+
+    @property
+    def name(self):
+        return "huber"
+
+    @property
+    def quadratic(self):
+        """No sufficient statistics, and only an upper bound of the curvature (the squared
+        error's)."""
+        return False
+
+    @property
+    def threshold(self):
+        return self.epsilon
+
+
+# The losses by the name `fit(loss=...)` takes: a new loss is a class above and a line here.
+LOSSES = {"squared_error": SquaredError, "huber": Huber}
+Loss = SquaredError | Huber  # for annotations
+
+
+def make_loss(name, epsilon):
+    """The loss `name` ("squared_error" or "huber", with threshold `epsilon`), checked."""
+    if name not in LOSSES:
+        choices = " or ".join(repr(known) for known in LOSSES)
+        raise ValueError(f"loss must be {choices}, got {name!r}")
+    if name == "squared_error":
+        return SquaredError()
+    if check_real(epsilon, "epsilon") <= 0.0:
+        raise ValueError(f"epsilon must be > 0 (the Huber loss's threshold), got {epsilon}")
+    return Huber(float(epsilon))
+
+
+def kernel_loss(threshold):
+    """The loss as the CPU kernels take it, from the threshold the GPU's take (rule[EPSILON])."""
+    threshold = float(threshold)
+    return SquaredError() if math.isinf(threshold) else Huber(threshold)
+
+
+def _is(loss, kind):
+    return isinstance(loss, types.BaseNamedTuple) and loss.instance_class is kind
+
+
+def row_terms(loss, r, s):
+    """(s l(r), s (-l'(r) / 2)): one row's loss term and gradient weight (the module doc), for
+    residual r and sample weight s. Compiled code only (`_row_terms`)."""
+    raise NotImplementedError("compiled code only: see _row_terms")
+
+
+# inline="always": the terms sit in the innermost loops, which must vectorize; each is a few
+# operations, so inlining them at every call site costs numba little.
+@overload(row_terms, inline="always", jit_options={"nogil": True})
+def _row_terms(loss, r, s):
+    if _is(loss, SquaredError):
+        return lambda loss, r, s: (s * r * r, s * r)
+    if _is(loss, Huber):
+
+        def huber(loss, r, s):
+            # Without a branch: the slope clip(r, -epsilon, epsilon), and the value
+            # slope (2 r - slope), which is r**2 inside the threshold and 2 epsilon |r| -
+            # epsilon**2 beyond.
+            slope = min(max(r, -loss.epsilon), loss.epsilon)
+            return s * (slope * (2.0 * r - slope)), s * slope
+
+        return huber
+    return None
+
+
+def vector_terms(loss, r):
+    """(l(r), -l'(r) / 2) of a Vector of residuals (fastgd/_vector.py), lane by lane, before
+    the sample weight. Compiled code only (`_vector_terms`)."""
+    raise NotImplementedError("compiled code only: see _vector_terms")
+
+
+@overload(vector_terms, inline="always", jit_options={"nogil": True})
+def _vector_terms(loss, r):
+    if _is(loss, SquaredError):
+        return lambda loss, r: (r * r, r)
+    if _is(loss, Huber):
+
+        def huber(loss, r):
+            e = splat(loss.epsilon)
+            slope = minimum(maximum(r, splat(0.0) - e), e)
+            return slope * ((r + r) - slope), slope
+
+        return huber
+    return None

@@ -1,0 +1,83 @@
+"""Compiling the common fits' kernels ahead of a user's first fit: `fastgd compile`.
+
+A fit compiles its kernels on first use, seconds each (bench/first_calls.py times them), and
+numba keeps them in its on-disk cache, so only the first process pays. A Docker image, a CI job
+or a shared machine can pay once, when it is built: `warm_cache` runs a tiny fit of each common
+kind, which compiles (or finds in the cache) exactly the kernels that fits of that kind need on
+data of any size. A kernel depends on the data's dtype and layout, the number of features (1, 2,
+more), the sample weights, standardization, the loss and the threads, never on the number of
+rows: so each fit here takes 64 rows. numba's cache is specific to the CPU model, so run it on
+the machine (or the kind of machine) that will fit.
+"""
+
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numba
+import numpy as np
+
+from .fit import fit
+
+
+class CommonFit(NamedTuple):
+    name: str  # what a user would call it
+    n_features: int
+    dtype: Any
+    options: dict  # fit's keyword arguments
+    weighted: bool = False
+
+
+def common_fits():
+    """The fits whose kernels `warm_cache` compiles: each kind a user's first fit is likely to
+    be (the defaults on one feature and several, the loop in its three layouts, on one thread
+    and on several, float32, sample weights, standardized, the Huber loss)."""
+    fits = [
+        CommonFit("1 feature, defaults", 1, np.float64, {}),
+        CommonFit("8 features, defaults", 8, np.float64, {}),
+        CommonFit("loop, 1 feature", 1, np.float64, {"method": "loop", "threads": 1}),
+        CommonFit("loop, 2 features", 2, np.float64, {"method": "loop", "threads": 1}),
+        CommonFit("loop, 8 features", 8, np.float64, {"method": "loop", "threads": 1}),
+        CommonFit("loop, float32", 8, np.float32, {"method": "loop", "threads": 1}),
+        CommonFit(
+            "loop, sample weights", 8, np.float64, {"method": "loop", "threads": 1}, weighted=True
+        ),
+        CommonFit(
+            "loop, standardized",
+            8,
+            np.float64,
+            {"method": "loop", "threads": 1, "standardize": True, "tol": 1e-6},
+        ),
+        CommonFit("Huber loss", 8, np.float64, {"loss": "huber", "threads": 1}),
+    ]
+    if numba.config.NUMBA_NUM_THREADS > 1:  # one parallel kernel serves every thread count
+        fits.append(CommonFit("loop, several threads", 8, np.float64,
+                              {"method": "loop", "threads": 2}))  # fmt: skip
+    return fits
+
+
+def _run(common):
+    # 64 rows and 2 steps: a fit this small stops on its budget (a ConvergenceWarning) and may
+    # look ill-conditioned; neither matters here.
+    warnings.simplefilter("ignore")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, common.n_features)).astype(common.dtype)
+    y = (X.sum(axis=1) + 1.0).astype(common.dtype)
+    weights = rng.uniform(0.5, 2.0, size=64).astype(common.dtype) if common.weighted else None
+    fit(X[:, 0] if common.n_features == 1 else X, y, sample_weight=weights, n_iter=2,
+        **common.options)  # fmt: skip
+
+
+def warm_cache(fits=None, progress: Callable[[int, int, str, float], None] | None = None):
+    """Compile (or load from numba's cache) the kernels of `fits` (default: `common_fits()`);
+    `progress(i, count, name, seconds)` after each. Return the seconds it took."""
+    fits = common_fits() if fits is None else fits
+    start = time.perf_counter()
+    for i, common in enumerate(fits, 1):
+        began = time.perf_counter()
+        with warnings.catch_warnings():
+            _run(common)
+        if progress is not None:
+            progress(i, len(fits), common.name, time.perf_counter() - began)
+    return time.perf_counter() - start

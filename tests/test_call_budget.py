@@ -1,0 +1,64 @@
+"""How much Python a small fit runs: fastgd's own function calls, counted against a budget.
+
+A fit on 100 points takes microseconds in its kernels, so its cost is the Python around them:
+validation, planning, the result (bench/test_overhead.py times it, never asserted; the target is
+<= 30 us with lr given, <= 40 us with lr="auto"). Each option added to `fit` used to add Python
+to every call unnoticed (109 us where 17-25 us had been measured). This counts, with
+`sys.setprofile`, the calls of fastgd's own Python functions in a second fit (the first
+compiles), which is the same on every machine and numpy version, against the budgets below: a
+change that adds Python to every small fit shows here, in review. Lower a budget when a change
+saves calls; raise it only with a reason in the commit.
+"""
+
+import collections
+import os
+import sys
+
+import pytest
+
+import fastgd
+from fastgd.datasets import lecture_like
+
+PACKAGE = os.path.dirname(os.path.abspath(fastgd.__file__))
+
+# Counted on 2026-12-06.
+BUDGETS = {
+    "lr given, loop": ({"lr": 1e-4, "n_iter": 1, "method": "loop", "threads": 1}, 89),
+    "lr='auto', loop": ({"lr": "auto", "n_iter": 1, "method": "loop", "threads": 1}, 116),
+    "defaults, one step": ({"n_iter": 1}, 104),
+}
+
+
+def _fastgd_calls(options):
+    x, y = lecture_like(100)
+    fastgd.fit(x, y, **options)  # compiles, or loads numba's cache: not counted
+    counts = collections.Counter()
+
+    def profile(frame, event, arg):
+        # numba reports each call of a compiled kernel to a profiler as a call with a frame of
+        # its own and no caller (f_back None): the kernels' time is not the Python around
+        # them, so those are not counted.
+        if event != "call" or frame.f_back is None:
+            return
+        if frame.f_code.co_filename.startswith(PACKAGE + os.sep):
+            code = frame.f_code
+            counts[f"{os.path.relpath(code.co_filename, PACKAGE)}:{code.co_name}"] += 1
+
+    sys.setprofile(profile)
+    try:
+        fastgd.fit(x, y, **options)
+    finally:
+        sys.setprofile(None)
+    return counts
+
+
+@pytest.mark.parametrize("name", list(BUDGETS))
+def test_a_small_fit_runs_no_more_python_than_its_budget(name):
+    options, budget = BUDGETS[name]
+    counts = _fastgd_calls(options)
+    listing = "\n".join(f"  {count} {where}" for where, count in counts.most_common())
+    assert sum(counts.values()) == budget, (
+        f"a small fit ({name}) calls fastgd's Python {sum(counts.values())} times, its budget "
+        f"is {budget}: above it, find what the change added to every fit; below it, lower the "
+        f"budget here.\n{listing}"
+    )
