@@ -40,11 +40,11 @@ block. All are tested against the same slow reference in tests/naive.py.
 Accumulation is always in float64, also for float32 data.
 
 Most kernels here are inline="always": each backend's compiled entry point contains them
-whole. The exceptions are the layout loops (`_layout_loop`, `_across_loop`, `_sums_by_columns`)
-and `add_products`, which numba would compile again at every call site (see the comment above
-the entry points in fastgd/cpu.py, and docs/determinism.md on what that means for the last
-bits). `n_sums`,
-`apply_step`, `all_finite`, `divergence_status` and `gradient_status` also run on the GPU:
+whole. The exceptions are the layout loops (`_layout_loop`, `_across_loop`), a k-target row's
+finish (`_finish_row`) and `add_products`, which numba would compile again at every call site
+(see the comment above the entry points in fastgd/cpu.py, and docs/determinism.md on what that
+means for the last bits). `n_sums`, `apply_step`, `all_finite`, `divergence_status` and
+`gradient_status` also run on the GPU:
 fastgd/cuda_kernels.py compiles their Python source (`.py_func`) as CUDA device functions, so
 they keep to what numba-cuda compiles too (scalars, `math`, indexing of arrays and their slices).
 """
@@ -619,7 +619,7 @@ def subtract_products(W, columns, rows, residuals):
                 r[i] -= column[i] * w
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def _sums_by_columns(X, Y, sample_weight, B, W, shift, loss, out):
     """`target_sums` for fewer targets than LANES. The rows go by blocks: a block of
     X (shifted) and of Y is copied, transposed, into small arrays that stay in cache; each
@@ -707,9 +707,10 @@ def _sums_across(X, Y, sample_weight, B, W, shift, loss, out):
 # As `_layout_loop`: compiled once per process and argument types and shared by the entry points
 # that call it, rather than inlined into each (a first k-target fit, d = 3, k = 16, one thread,
 # compiled for 49 s instead of 25), and never cached on its own (fastgd/cpu.py on determinism).
-# `_sums_by_columns` is called, not inlined, for the same reason; either way the process that
-# compiled them may differ from those that load numba's cache in the last bits
-# (docs/determinism.md; tests/test_determinism.py checks k = 4 and k = 16).
+# `_sums_by_columns` stays inlined: compiled once and shared (as a function or an overload), its
+# pass at k = 2 and 4 took 8-13 % longer (measured 2026-12-06), for 3 s less compiling. Either
+# way the process that compiled the kernels may differ from those that load numba's cache in
+# the last bits (docs/determinism.md; tests/test_determinism.py checks k = 4 and k = 16).
 @overload(_sums_across, jit_options={"fastmath": FASTMATH, "nogil": True})
 def _across_loop(X, Y, sample_weight, B, W, shift, loss, out):
     def across(X, Y, sample_weight, B, W, shift, loss, out):

@@ -34,6 +34,10 @@ from .gradient import add_products, rows_of
 from .threads import numba_threads
 
 BLOCK_ROWS = 512
+# One feature and one target: the blocks are the data's own rows (nothing copied), so larger
+# blocks cost no cache and save calls of `_block_moments` and merges: with 512 the pass at d = 1
+# took 10-25 % longer than with every block inlined (measured 2026-12-06).
+ONE_FEATURE_BLOCK_ROWS = 4096
 
 
 class Moments(NamedTuple):
@@ -113,7 +117,7 @@ def _merge_into(weight_a, mean_a, comoment_a, weight_b, mean_b, comoment_b):
     return total
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def _block_moments_one_feature(x, y, sample_weight, mean, comoment):
     """`_block_moments` for d = 1: the same two passes, on scalars, which vectorize."""
     rows = x.shape[0]
@@ -302,6 +306,10 @@ def _wide(X, y):
     return None if X.shape[1] == 1 and y.ndim == 1 else _WIDE
 
 
+def _block_rows(wide):
+    return ONE_FEATURE_BLOCK_ROWS if wide is None else BLOCK_ROWS
+
+
 def _targets_as_columns(X, y):
     """y as the moment kernels take it: (n,) for the one-feature kernel, else (n, k) -- a view
     of a 1-D y as one column, without a copy."""
@@ -327,7 +335,7 @@ def compile_moments(X, y, sample_weight, threads):
 
     def compile_them():
         weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
-        arguments = (X, y, sample_weight, wide, BLOCK_ROWS, weights, means, comoments)
+        arguments = (X, y, sample_weight, wide, _block_rows(wide), weights, means, comoments)
         compile_for(_range_kernel(threads), arguments)
         compile_for(_merge_ranges, (weights, means, comoments, mean, comoment))
 
@@ -349,7 +357,9 @@ def centered_moments(X, y, sample_weight=None, threads=1):
     y = _targets_as_columns(X, y)
     weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
     with numba_threads(threads):
-        _range_kernel(threads)(X, y, sample_weight, wide, BLOCK_ROWS, weights, means, comoments)
+        _range_kernel(threads)(
+            X, y, sample_weight, wide, _block_rows(wide), weights, means, comoments
+        )
     weight = _merge_ranges(weights, means, comoments, mean, comoment)
     return Moments(float(weight), mean, comoment)
 

@@ -63,6 +63,20 @@ def test_moments_match_the_reference(rng, monkeypatch, threads, weighted, block_
     assert_moments_match(moments_of(X, y, weights, threads), X, y, weights)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("block_rows", [7, moments.ONE_FEATURE_BLOCK_ROWS])
+def test_moments_of_one_feature_match_the_reference(rng, monkeypatch, weighted, block_rows):
+    # One feature and one target take blocks of their own size (the data's rows, uncopied):
+    # 5000 rows are two of them, or 715 of 7 rows, merged.
+    monkeypatch.setattr(moments, "ONE_FEATURE_BLOCK_ROWS", block_rows)
+    x = rng.normal(loc=50.0, scale=10.0, size=5000)
+    y = 3.0 * x + rng.normal(size=5000)
+    weights = rng.uniform(0, 2, size=5000) if weighted else None
+    if weighted:
+        weights[:20] = 0.0  # whole blocks of zero weight (with block_rows = 7)
+    assert_moments_match(moments_of(x, y, weights), x, y, weights)
+
+
 def test_moments_keep_their_digits_at_large_offsets(rng):
     # Uncentred sums would lose about 12 of 16 digits here (x**2 ~ 1e12, variance ~ 1).
     X, y = offset_data(rng, 1000, 2)
