@@ -24,8 +24,8 @@ PACKAGE = os.path.dirname(os.path.abspath(fastgd.__file__))
 # Counted on 2026-12-06.
 BUDGETS = {
     "lr given, loop": ({"lr": 1e-4, "n_iter": 1, "method": "loop", "threads": 1}, 89),
-    "lr='auto', loop": ({"lr": "auto", "n_iter": 1, "method": "loop", "threads": 1}, 116),
-    "defaults, one step": ({"n_iter": 1}, 104),
+    "lr='auto', loop": ({"lr": "auto", "n_iter": 1, "method": "loop", "threads": 1}, 117),
+    "defaults, one step": ({"n_iter": 1}, 105),
 }
 
 
