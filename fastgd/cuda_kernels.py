@@ -361,12 +361,23 @@ def partial_sums_many_features(X, y, sample_weight, weighted, state, partials, s
     s_rr = 0.0
     s_r = 0.0
     s_rz = 0.0  # thread (group, column)'s share of sum s r (X_j - h_j), for narrow data
+    # Staging: thread tid copies the tile's values f = tid, tid + threads, ..., value f at
+    # (row, feature) = divmod(f, d). Advanced by divmod(threads, d) at each value rather than
+    # divided: a 64-bit division per staged value could make a narrow float32 pass
+    # compute-bound (issue 25).
+    first_row, first_feature = tid // d, tid % d
+    rows_step, features_step = threads // d, threads % d
     for start in range(block * tile_rows, n, cuda.gridDim.x * tile_rows):
         rows = min(tile_rows, n - start)
         if staged:
-            for f in range(tid, rows * d, threads):
-                r, j = f // d, f % d
+            r, j = first_row, first_feature
+            while r < rows:
                 tile[r * width + j] = X[start + r, j] - shift[j]
+                r += rows_step
+                j += features_step
+                if j >= d:
+                    j -= d
+                    r += 1
             cuda.syncthreads()
         if tid < rows:
             i = start + tid
