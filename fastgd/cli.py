@@ -28,6 +28,7 @@ from .errors import (
     FitInterrupted,
 )
 from .fit import fit
+from .losses import LOSSES
 from .progress import ProgressBar
 
 
@@ -159,7 +160,7 @@ def _add_fit_options(parser, lr, iters):
         "--l1-ratio", type=float, default=0.5, help="elasticnet's share of l1 (default 0.5)"
     )
     parser.add_argument(
-        "--loss", default="squared_error", choices=["squared_error", "huber"],
+        "--loss", default="squared_error", choices=list(LOSSES),
         help="huber: robust to outliers, r^2 up to --epsilon and linear beyond",
     )  # fmt: skip
     parser.add_argument(
