@@ -230,8 +230,9 @@ def _compile(args, out):
             print(common.name, file=out)
         return
     print(
-        f"fastgd: compiling the kernels of {len(fits)} common kinds of fit into numba's cache "
-        "(for this CPU; a first fit of these kinds then loads them in about a second)",
+        f"fastgd: compiling the kernels of {plural(len(fits), 'common kind')} of fit into "
+        "numba's cache (for this CPU; a first fit of these kinds then loads them in about a "
+        "second)",
         file=out,
     )
 
