@@ -237,8 +237,8 @@ def fit(
     positive = check_flag(positive, "positive")
     minimum_norm = check_flag(minimum_norm, "minimum_norm")
     checked_loss = _check_loss(loss, epsilon, method)
-    huber = not checked_loss.quadratic  # no moments: the loop, and no exact curvature
-    if huber:
+    quadratic = checked_loss.quadratic  # else no moments: the loop, and no exact curvature
+    if not quadratic:
         method = "loop"
     several = y.ndim == 2  # k targets y (n, k); a 1-D y keeps the scalar shapes
     n_targets = y.shape[1] if several else 1
@@ -302,7 +302,7 @@ def fit(
     spectrum = None  # the Hessian's: X's alone, the same for every target
     if moments[0] is not None:
         spectrum = curvature.spectrum(moments[0], fit_intercept, shift, precondition, ridge=l2)
-        if not huber:  # the squared error's conditioning; the Huber loss's is not known
+        if quadratic:  # the squared error's conditioning; the Huber loss's is not known
             _warn_if_ill_conditioned(spectrum, standardize)
     if isinstance(checked_lr, str):
         assert spectrum is not None  # "auto" computed the moments
@@ -314,14 +314,14 @@ def fit(
         checked_momentum = curvature.nesterov_momentum(step, spectrum.pace)
     rules[:, LR], rules[:, MOMENTUM] = step, checked_momentum
     # For the Huber loss mu is not known: tol bounds the gradient's reduction.
-    known = None if huber else spectrum
+    known = spectrum if quadratic else None
     n_terms = 1 if plan.method == "gram" else X.shape[0]
     proximal = l1 > 0.0 or positive  # a proximal step: soft-threshold and/or projection
     factor = 3.0 if proximal else 1.0  # the distance bound's multiple of |G| / mu
     for t in range(n_targets):
         rule = rules[t]
         start_gradient = math.nan
-        if tol_given and huber:  # from the Huber loss's own sums at the start
+        if tol_given and not quadratic:  # from the Huber loss's own sums at the start
             start_gradient = float(
                 stationarity(targets.sums_of(t), total_weight, rule, B[t], W[t], precondition)[0]
             )
@@ -348,7 +348,7 @@ def fit(
         W -= checked_momentum * settings.velocity[:, 1:]
     unconverged = reached == n_iter if status != CONVERGED else np.zeros(n_targets, bool)
     singular = spectrum is not None and spectrum.smallest <= spectrum.largest / KAPPA_LIMIT
-    if minimum_norm and tol_given and singular and not proximal and l2 == 0.0 and not huber:
+    if minimum_norm and tol_given and singular and not proximal and l2 == 0.0 and quadratic:
         # Collinear or fewer rows than features: many optima fit equally well. Where tol asked
         # for the optimum and got there, return scikit-learn's, the one of least |w| (no
         # prediction changes, nor the loss).

@@ -12,8 +12,8 @@ data adds up the two *row terms* of `row_terms(loss, r, s)`:
     weight = s (-l'(r) / 2)    the gradient's weight: it takes r's place in the partial sums
 
 so for the squared error l(r) = r**2 they are (s r**2, s r), the lecture's sums
-(fastgd/gradient.py). A new loss is a class here with its `_terms` branch and one line in
-`LOSSES`; the kernels that call `row_terms` and `vector_terms` need no change.
+(fastgd/gradient.py). A new loss is a class here, its branch in `_row_terms` and
+`_vector_terms`, and one line in `LOSSES`; the kernels that call them need no change.
 
 On the GPU the loss is a runtime value of the kernels (fastgd/cuda_kernels.py: the threshold
 `rule[EPSILON]`, inf for the squared error, one formula for both).
