@@ -88,7 +88,7 @@ def prepared(case, threads):
     d = X.shape[1]
     run = cpu.Run(X, y, None, float(X.shape[0]), threads)
     shift, precondition = coordinates.plain(d, True)
-    settings = Settings(make_rule(1e-3), shift, precondition, np.zeros(d + 1))
+    settings = Settings(make_rule(1e-3, d), shift, precondition, np.zeros(d + 1))
     history = np.empty(ITERATIONS + 1)
     run.compile(0.0, np.zeros(d), settings, history)
     history[0] = run.evaluate(0.0, np.zeros(d), shift)

@@ -41,7 +41,7 @@ def _kernels(X, y, partials, sums, history, w, settings):
 
 def _buffers():
     shift, precondition = coordinates.plain(1, fit_intercept=True)
-    rule = gradient.make_rule(1e-4)  # no momentum, no noise, no tol, no penalty
+    rule = gradient.make_rule(1e-4, 1)  # no momentum, no noise, no tol, no penalty
     settings = Settings(rule, shift, precondition, np.zeros(2))
     return np.zeros((1, 3)), np.zeros(3), np.empty(2), np.zeros(1), settings
 

@@ -47,7 +47,7 @@ from ._validation import (
     is_device_array,
 )
 from .errors import DeviceError
-from .gradient import EPSILON, RULE_SIZE, n_sums
+from .gradient import EPSILON, n_sums, rule_size
 
 INSTALL_HINT = 'python3 -m pip install -e ".[cuda]" in a checkout of fastgd'
 # Threads per block start at _config.CUDA_THREADS_PER_BLOCK and halve, where a block's shared
@@ -446,7 +446,8 @@ class Run:
     The small float64 state of the iterations lives in one device array, `self.state`, whose
     slices the kernels take as separate arguments:
 
-        params (d + 1) | velocity (d + 1) | rule (RULE_SIZE) | precondition (d + 1) | shift (d)
+        params (d + 1) | velocity (d + 1) | rule (gradient.rule_size(d)) | precondition (d + 1)
+        | shift (d)
 
     so that the start of a block sends the settings in one copy (everything after params) and
     its end reads params and velocity back in one copy.
@@ -471,14 +472,14 @@ class Run:
         # Rows padded to whole cache lines (`cuda_kernels.partials_width`: the last block's reads)
         self.partials = cuda.device_array((self.blocks, kernels.partials_width(self.n_values)))
         self.device_sums = cuda.device_array(self.n_values)
-        m = d + 1
-        state = np.zeros(3 * m + RULE_SIZE + d)
+        m, size = d + 1, rule_size(d)
+        state = np.zeros(3 * m + size + d)
         state[2 * m + EPSILON] = math.inf  # the squared error, until `compile` says otherwise
         self.state = cuda.to_device(state)
         self.params = self.state[:m]
         self.settings = self.state[m:]  # what `iterate` sends: velocity, rule, precondition, shift
-        self.rule = self.state[2 * m : 2 * m + RULE_SIZE]
-        self.shift = self.state[3 * m + RULE_SIZE :]
+        self.rule = self.state[2 * m : 2 * m + size]
+        self.shift = self.state[3 * m + size :]
         self.status = cuda.to_device(np.zeros(kernels.STATUS_SIZE, dtype=np.int64))
         # The status code again, in host memory the device writes to: polled without a wait.
         self.flag = cuda.mapped_array(1, dtype=np.int64)

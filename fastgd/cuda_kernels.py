@@ -103,8 +103,8 @@ def _on_device(function):
     """A Python function (the `.py_func` of one of gradient.py's njit functions, or a plain one)
     compiled for the device too, inline like every device function here.
 
-    The njit functions it calls (apply_step's and stationarity's `_soft_threshold`,
-    gradient_status's `stationarity`) are CPU dispatchers in gradient.py's globals. The
+    The njit functions it calls (apply_step's and stationarity's `proximal_coefficient`,
+    gradient_status's `stationarity`) are CPU dispatchers in their module's globals. The
     simulator would call them as such, on its stand-in arrays, which they cannot take; a real
     compile would retarget them itself, with their CPU options (fastmath). So `function` is
     compiled from a copy whose globals name their device twins instead, made here in the same
@@ -146,14 +146,16 @@ _n_sums = _on_device(gradient.n_sums)
 @cuda.jit(device=True, inline="always")
 def _state_views(state, d):
     """The slices of the fit's state array (`cuda.Run.state`): params [c, w_0..w_{d-1}],
-    velocity (d + 1), rule (RULE_SIZE), precondition (d + 1), shift (d). One kernel argument
-    for all of them: a launch's cost on the host grows with its arguments."""
+    velocity (d + 1), rule (`gradient.rule_size(d)`: RULE_SIZE, then 3 d), precondition (d + 1),
+    shift (d). One kernel argument for all of them: a launch's cost on the host grows with its
+    arguments."""
     m = d + 1
+    size = RULE_SIZE + 3 * d
     params = state[:m]
     velocity = state[m : 2 * m]
-    rule = state[2 * m : 2 * m + RULE_SIZE]
-    precondition = state[2 * m + RULE_SIZE : 3 * m + RULE_SIZE]
-    shift = state[3 * m + RULE_SIZE : 3 * m + RULE_SIZE + d]
+    rule = state[2 * m : 2 * m + size]
+    precondition = state[2 * m + size : 3 * m + size]
+    shift = state[3 * m + size : 3 * m + size + d]
     return params, velocity, rule, precondition, shift
 
 

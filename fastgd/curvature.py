@@ -90,17 +90,18 @@ def _closed_form_one_feature(moments, fit_intercept, shift, precondition, ridge)
 def spectrum(moments, fit_intercept=True, shift=None, precondition=None, ridge=0.0):
     """The `Spectrum` of the fit's Hessian: in closed form for one feature, by LAPACK up to
     _config.EIGVALSH_MAX_FEATURES parameters, L alone by power iteration above. `ridge`: an l2
-    penalty's (l2 / 2) |u|^2 on the coefficients adds l2 to their diagonal."""
+    penalty's sum c_j (l2 / 2) u_j^2 on the coefficients adds c_j l2 to their diagonal (a
+    number: the same for each, or one per coefficient)."""
     if moments.n_features == 1:
         largest, smallest = _closed_form_one_feature(
-            moments, fit_intercept, shift, precondition, ridge
+            moments, fit_intercept, shift, precondition, float(np.reshape(ridge, -1)[0])
         )
         smallest = max(smallest, 0.0)
         determined = smallest if smallest > largest / KAPPA_LIMIT else largest
         return Spectrum(largest, smallest, determined, determined)
     with np.errstate(over="ignore", invalid="ignore"):  # huge data: inf, caught below
         H = hessian(moments, fit_intercept, shift, precondition)
-        if ridge:
+        if np.any(ridge):
             first = 1 if fit_intercept else 0  # the coefficients', not the intercept's
             H[np.arange(first, H.shape[0]), np.arange(first, H.shape[0])] += ridge
     if precondition is not None:  # the parameters that do not move have no say

@@ -84,6 +84,12 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
     positive : bool, default=False
         Constrain the coefficients to be >= 0 (a projection after each step; see
         `fastgd.fit`), as scikit-learn's LinearRegression(positive=True).
+    penalty_weights : array of shape (n_features,), default=None
+        A weight >= 0 per feature for the penalty's terms (0: unpenalized; glmnet's
+        penalty.factor). Needs a penalty.
+    coef_bounds : (lower, upper), default=None
+        Bounds on the coefficients, each a number or one per feature, None for none
+        (scipy's lsq_linear's bounds; positive=True is (0, None)).
     copy_X : bool, default=True
         Accepted for scikit-learn's LinearRegression's sake; fastgd never writes to X (nor
         copies a C-contiguous float array), whatever its value.
@@ -132,6 +138,8 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         loss: Literal["squared_error", "huber"] = "squared_error",
         epsilon: float = 1.0,
         positive: bool = False,
+        penalty_weights: ArrayLike | None = None,
+        coef_bounds: tuple[ArrayLike | None, ArrayLike | None] | None = None,
         copy_X: bool = True,
         n_jobs: int | None = None,
     ) -> None:
@@ -150,6 +158,8 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.loss = loss
         self.epsilon = epsilon
         self.positive = positive
+        self.penalty_weights = penalty_weights
+        self.coef_bounds = coef_bounds
         self.copy_X = copy_X
         self.n_jobs = n_jobs
 
@@ -192,6 +202,8 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
                 loss=self.loss,
                 epsilon=self.epsilon,
                 positive=self.positive,
+                penalty_weights=self.penalty_weights,
+                coef_bounds=self.coef_bounds,
                 minimum_norm=True,  # LinearRegression's answer on collinear data
             )
         if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:

@@ -19,46 +19,39 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _config, coordinates, cuda, curvature, stopping
+from . import _config, coordinates, curvature, stopping
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
 from ._validation import (
     check_count,
-    check_dask_data,
-    check_data,
     check_device,
     check_flag,
     check_lr,
     check_method,
     check_momentum,
     check_real,
-    check_sparse_data,
     check_start,
     check_threads,
     data_kind,
-    locate_non_finite,
-    locate_non_finite_dask,
-    locate_non_finite_sparse,
 )
 from .backend import Settings, Targets
 from .curvature import KAPPA_LIMIT, loss_scale, stable_limit
 from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
 from .gradient import (
     EPSILON,
-    L1,
-    L2,
     LR,
     MOMENTUM,
     NOISE,
     OFFSET,
-    POSITIVE,
-    RULE_SIZE,
     SLOPE,
     increase_allowance,
+    rule_size,
     stationarity,
+    write_penalty,
 )
 from .gradient import penalty as penalty_of
 from .losses import Loss, make_loss
-from .plan import make_plan, make_targets
+from .penalties import make_penalty
+from .plan import INPUTS, make_plan, make_targets
 from .result import FitResult
 
 
@@ -86,6 +79,8 @@ def fit(
     loss: Literal["squared_error", "huber"] = "squared_error",
     epsilon: float = 1.0,
     positive: bool = False,
+    penalty_weights: ArrayLike | None = None,
+    coef_bounds: tuple[ArrayLike | None, ArrayLike | None] | None = None,
     minimum_norm: bool = False,
 ) -> FitResult:
     """Fit y ~ X @ w + b by batch gradient descent on the (weighted) mean squared error.
@@ -185,6 +180,18 @@ def fit(
         name): each step is followed by a projection onto w >= 0, with momentum the accelerated
         projected method (FISTA's form); the intercept stays free. Every backend and method;
         `tol` and the distance bounds then use the projected gradient mapping, as for l1.
+        The same as coef_bounds=(0, None).
+
+    penalty_weights : array of shape (d,), optional
+        A weight c_j >= 0 per feature for the penalty's terms, c_j (l1 |w_j| + l2 w_j**2 / 2)
+        (glmnet's penalty.factor; skglm's WeightedL1): 0 leaves a feature unpenalized, 1 (the
+        default, for all) is the penalty above. Needs a penalty.
+
+    coef_bounds : (lower, upper), optional
+        Keep lower_j <= w_j <= upper_j (scipy's lsq_linear's bounds; glmnet's lower.limits and
+        upper.limits): each a number or one value per feature (d,), None or -inf/inf for no
+        bound, in w's units; the intercept stays free. A projection after each step, as for
+        `positive` (fastgd/penalties.py).
 
     minimum_norm : bool
         Where many optima fit equally well (collinear features, fewer rows than features),
@@ -221,7 +228,7 @@ def fit(
     device = check_device(device)
     method = check_method(method)
     kind = data_kind(X, y, sample_weight)
-    check_input, locate_non_finite = _BY_KIND[kind]
+    check_input, locate_non_finite = INPUTS[kind]
     X, y, sample_weight, total_weight = check_input(X, y, sample_weight)
     checked_lr = check_lr(lr)
     n_iter = check_count(n_iter, "n_iter", minimum=0)
@@ -233,8 +240,6 @@ def fit(
     fit_intercept = check_flag(fit_intercept, "fit_intercept")
     standardize = check_flag(standardize, "standardize")
     checked_momentum = check_momentum(momentum)
-    l2, l1 = _penalty_weights(penalty, alpha, l1_ratio)
-    positive = check_flag(positive, "positive")
     minimum_norm = check_flag(minimum_norm, "minimum_norm")
     checked_loss = _check_loss(loss, epsilon, method)
     quadratic = checked_loss.quadratic  # else no moments: the loop, and no exact curvature
@@ -243,6 +248,13 @@ def fit(
     several = y.ndim == 2  # k targets y (n, k); a 1-D y keeps the scalar shapes
     n_targets = y.shape[1] if several else 1
     B, W = check_start(b0, w0, X.shape[1], n_targets if several else None)
+    checked_penalty = make_penalty(
+        penalty, alpha, l1_ratio, X.shape[1], penalty_weights=penalty_weights,
+        positive=positive, coef_bounds=coef_bounds,
+    )  # fmt: skip
+    l2, proximal = checked_penalty.l2, checked_penalty.proximal
+    if checked_penalty.bounded:  # start within the bounds, where every later iterate is
+        np.clip(W, checked_penalty.lower, checked_penalty.upper, out=W)
     if not fit_intercept and np.any(B != 0.0):
         raise ValueError(
             f"b0={b0!r} but fit_intercept=False: the model y ~ X @ w has no intercept; leave b0 "
@@ -263,7 +275,7 @@ def fit(
     history = np.empty((n_targets, n_iter + 1))
     d = X.shape[1]
     shift, precondition = coordinates.plain(d, fit_intercept)
-    rules = np.zeros((n_targets, RULE_SIZE))
+    rules = np.zeros((n_targets, rule_size(d)))
     rules[:, EPSILON] = checked_loss.threshold
     settings = Settings(rules, shift, precondition, np.zeros((n_targets, d + 1)))
     # Standardized fits run the kernels that shift the rows: compiled now too (a placeholder).
@@ -287,7 +299,7 @@ def fit(
             )
         )
     shift, precondition = settings.shift, settings.precondition
-    rules[:, L2], rules[:, L1], rules[:, POSITIVE] = l2, l1, float(positive)
+    write_penalty(rules, checked_penalty)
     for t in range(n_targets):
         B[t] = coordinates.intercept_of_shifted(B[t], W[t], shift)
     history[:, 0] = targets.evaluate(B, W, shift)
@@ -301,7 +313,8 @@ def fit(
         )
     spectrum = None  # the Hessian's: X's alone, the same for every target
     if moments[0] is not None:
-        spectrum = curvature.spectrum(moments[0], fit_intercept, shift, precondition, ridge=l2)
+        ridge = l2 * checked_penalty.weights if l2 > 0.0 else 0.0
+        spectrum = curvature.spectrum(moments[0], fit_intercept, shift, precondition, ridge)
         if quadratic:  # the squared error's conditioning; the Huber loss's is not known
             _warn_if_ill_conditioned(spectrum, standardize)
     if isinstance(checked_lr, str):
@@ -316,7 +329,6 @@ def fit(
     # For the Huber loss mu is not known: tol bounds the gradient's reduction.
     known = spectrum if quadratic else None
     n_terms = 1 if plan.method == "gram" else X.shape[0]
-    proximal = l1 > 0.0 or positive  # a proximal step: soft-threshold and/or projection
     factor = 3.0 if proximal else 1.0  # the distance bound's multiple of |G| / mu
     for t in range(n_targets):
         rule = rules[t]
@@ -421,31 +433,6 @@ def _check_loss(loss: object, epsilon: object, method: str) -> Loss:
             "sufficient statistics; use method='loop' (or 'auto', which picks it)"
         )
     return checked
-
-
-def _penalty_weights(penalty: object, alpha: object, l1_ratio: object) -> tuple[float, float]:
-    """(l2, l1): the weights of the penalty (l2 / 2) |u|^2 + l1 |u|_1, from scikit-learn's
-    penalty=, alpha= and l1_ratio=."""
-    if penalty is not None and penalty not in ("l2", "l1", "elasticnet"):
-        raise ValueError(f"penalty must be None, 'l2', 'l1' or 'elasticnet', got {penalty!r}")
-    strength = check_real(alpha, "alpha")
-    if strength < 0.0:
-        raise ValueError(f"alpha must be >= 0, got {strength}")
-    ratio = check_real(l1_ratio, "l1_ratio")
-    if not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"l1_ratio must be in [0, 1], got {ratio}")
-    if penalty is None:
-        if strength != 0.0:
-            raise ValueError(
-                f"alpha={strength:g} but penalty=None: choose penalty='l2', 'l1' or "
-                "'elasticnet', or leave alpha at 0"
-            )
-        return 0.0, 0.0
-    if penalty == "l2":
-        return strength, 0.0
-    if penalty == "l1":
-        return 0.0, strength
-    return strength * (1.0 - ratio), strength * ratio
 
 
 def _auto_step(spectrum: curvature.Spectrum) -> float:
@@ -586,7 +573,7 @@ def max_stable_lr(
     lr="auto" uses half of it, 1 / L.
     """
     kind = data_kind(X, y, sample_weight)
-    check_input, locate_non_finite = _BY_KIND[kind]
+    check_input, locate_non_finite = INPUTS[kind]
     X, y, sample_weight, total_weight = check_input(X, y, sample_weight)
     threads = check_threads(threads)
     fit_intercept = check_flag(fit_intercept, "fit_intercept")
@@ -601,16 +588,6 @@ def max_stable_lr(
             "the data's moments overflow: scale X and y (e.g. standardize them)"
         )
     return stable_limit(moments, fit_intercept)
-
-
-# Each kind of input (see `_validation.data_kind`): its checks, and the search for a NaN or inf
-# once a loss or the moments overflowed.
-_BY_KIND: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
-    "host": (check_data, locate_non_finite),
-    "device": (cuda.check_device_data, cuda.locate_non_finite),
-    "dask": (check_dask_data, locate_non_finite_dask),
-    "sparse": (check_sparse_data, locate_non_finite_sparse),
-}
 
 
 def _short_e(value: float) -> str:

@@ -60,34 +60,53 @@ from ._prefetch import prefetch, prefetch_to_l2
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, RAN
 from ._vector import LANES, load, splat, store
 from .losses import row_terms, vector_terms
+from .penalties import coefficient_penalty, proximal_coefficient, unpenalized
 
 # The per-fit constants of a step and of the stopping rule, packed in one float64 array
-# (`rule`) so that every backend -- and every kernel launch -- passes them as one argument.
+# (`rule`) so that every backend -- and every kernel launch -- passes them as one argument:
+# RULE_SIZE numbers, then three runs of d values, one per coefficient (`rule_size`).
 LR = 0  # the learning rate
 MOMENTUM = 1  # Nesterov's momentum m in [0, 1); 0: plain gradient descent
 NOISE = 2  # the loss's rounding: a rise smaller than this is not divergence
 SLOPE = 3  # converged when |preconditioned gradient| <= SLOPE |theta|_p + OFFSET
 OFFSET = 4  # (`gradient_status`; negative: never)
-L2 = 5  # the penalty (l2/2) |u|^2 + l1 |u|_1 on the coefficients u_j = w_j / sqrt(p_j)
-L1 = 6  # (`penalty`; never on the intercept)
+L2 = 5  # the penalty's strengths (fastgd/penalties.py): c_j ((l2/2) u_j^2 + l1 |u_j|) on the
+L1 = 6  # coefficients u_j = w_j / sqrt(p_j) (`penalty`; never on the intercept)
 EPSILON = 7  # the Huber loss's threshold (inf: the squared error)
-POSITIVE = 8  # 1: the coefficients are kept >= 0 (a projection, `apply_step`); 0: free
+BOUNDED = 8  # 1: some coefficient has a finite bound (a projection, `apply_step`); 0: none
 RULE_SIZE = 9
+# Then, per coefficient j: its penalty weight c_j at rule[RULE_SIZE + j], its lower bound at
+# rule[RULE_SIZE + d + j] and its upper bound at rule[RULE_SIZE + 2 d + j] (in w's units).
+WEIGHTS, LOWER, UPPER = 0, 1, 2
+
+
+def rule_size(n_features):
+    """The length of a fit's `rule` for `n_features` coefficients."""
+    return RULE_SIZE + 3 * n_features
 
 
 def make_rule(
-    lr, momentum=0.0, noise=0.0, slope=0.0, offset=-1.0, l2=0.0, l1=0.0, epsilon=math.inf,
-    positive=False,
+    lr, n_features, momentum=0.0, noise=0.0, slope=0.0, offset=-1.0, epsilon=math.inf,
+    penalty=None,
 ):  # fmt: skip
-    """A `rule` array (the per-fit constants above); by default: plain steps, no tolerance."""
-    rule = np.zeros(RULE_SIZE)
+    """A `rule` array (the per-fit constants above); by default: plain steps, no tolerance, no
+    penalty (a `penalties.Penalty` otherwise)."""
+    rule = np.zeros(rule_size(n_features))
     rule[EPSILON] = epsilon
     rule[LR], rule[MOMENTUM], rule[NOISE], rule[SLOPE], rule[OFFSET] = (
         lr, momentum, noise, slope, offset
     )  # fmt: skip
-    rule[L2], rule[L1] = l2, l1
-    rule[POSITIVE] = 1.0 if positive else 0.0
+    write_penalty(rule, unpenalized(n_features) if penalty is None else penalty)
     return rule
+
+
+def write_penalty(rule, penalty):
+    """Write a `penalties.Penalty` into `rule` (one target's, or every row of (k, size))."""
+    d = penalty.weights.shape[0]
+    rule[..., L2], rule[..., L1] = penalty.l2, penalty.l1
+    rule[..., BOUNDED] = 1.0 if penalty.bounded else 0.0
+    for run, values in ((WEIGHTS, penalty.weights), (LOWER, penalty.lower), (UPPER, penalty.upper)):
+        rule[..., RULE_SIZE + run * d : RULE_SIZE + (run + 1) * d] = values
 
 
 def n_sums(n_features):
@@ -786,49 +805,43 @@ def add_products(left, right, rows, out, offset, upper):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def _soft_threshold(value, threshold):
-    """The proximal step of threshold * |value|: towards 0 by threshold, stopping at 0."""
-    if value > threshold:
-        return value - threshold
-    if value < -threshold:
-        return value + threshold
-    return 0.0
-
-
-@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def apply_step(sums, total_weight, rule, b, w, precondition, velocity):
     """One step from (b, w), whose partial sums are `sums` (see the module doc): update w and
     the velocity in place, return b. A parameter whose precondition[j] is 0 does not move (b
     without an intercept: the model is then y ~ X w, and b stays at its start, 0).
 
-    With a penalty (rule[L2], rule[L1], on the coefficients in the fit's coordinates u_j =
-    w_j / sqrt(p_j), never on b) the step is the proximal gradient step: the l2 part's gradient
-    joins the loss's, the l1 part is a soft-threshold by lr l1 (in u; lr l1 sqrt(p_j) in w),
-    and with momentum this is FISTA: x = prox(theta + delta), v = x - (theta - m v),
-    theta = x + m v (the same update as above where prox is the identity).
+    With a penalty (fastgd/penalties.py: rule[L2], rule[L1] and each coefficient's weight c_j,
+    on the coefficients in the fit's coordinates u_j = w_j / sqrt(p_j), never on b) the step is
+    the proximal gradient step: the l2 part's gradient joins the loss's, the l1 part is a
+    soft-threshold by lr c_j l1 (in u; lr c_j l1 sqrt(p_j) in w), and with momentum this is
+    FISTA: x = prox(theta + delta), v = x - (theta - m v), theta = x + m v (the same update as
+    above where prox is the identity).
 
-    With rule[POSITIVE] the coefficients are kept >= 0: prox also projects onto w >= 0 (the
-    projected gradient method; with momentum its accelerated form, as FISTA). Its sign is
-    w's in every coordinate system, u_j = w_j / sqrt(p_j)."""
+    Each coefficient is kept within its bounds (rule's LOWER and UPPER runs; positive=True is
+    0 and inf): prox also projects onto them (the projected gradient method; with momentum its
+    accelerated form, as FISTA). The bounds are in w's units, whatever the coordinates."""
     lr = rule[LR]
     scale = 2.0 * lr / total_weight
     momentum = rule[MOMENTUM]
     shrink = lr * rule[L2]
-    l1 = rule[L1]
-    positive = rule[POSITIVE] > 0.0
+    threshold = lr * rule[L1]
+    d = w.shape[0]
+    weights = RULE_SIZE + WEIGHTS * d
+    lower = RULE_SIZE + LOWER * d
+    upper = RULE_SIZE + UPPER * d
     # One path for every case, rather than one per case: each path is code that every entry
     # point compiles. Without a penalty and momentum it is the lecture's update, to the bit:
-    # moved - 0.0 is moved, and moved + 0.0 * velocity is moved.
-    for j in range(w.shape[0]):
+    # moved - 0.0 is moved, the bounds -inf and inf leave it, and moved + 0.0 * velocity is
+    # moved.
+    for j in range(d):
         p = precondition[1 + j]
         if p == 0.0:
             continue
         theta = w[j]
-        moved = theta + scale * p * sums[2 + j] - shrink * theta
-        if l1 > 0.0:
-            moved = _soft_threshold(moved, lr * l1 * math.sqrt(p))
-        if positive and moved < 0.0:
-            moved = 0.0
+        c = rule[weights + j]
+        moved = theta + scale * p * sums[2 + j] - shrink * c * theta
+        clip = threshold * c * math.sqrt(p) if threshold > 0.0 else 0.0
+        moved = proximal_coefficient(moved, clip, rule[lower + j], rule[upper + j])
         velocity[1 + j] = moved - theta + momentum * velocity[1 + j]
         w[j] = moved + momentum * velocity[1 + j]
     delta = scale * precondition[0] * sums[1]
@@ -838,17 +851,19 @@ def apply_step(sums, total_weight, rule, b, w, precondition, velocity):
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def penalty(rule, w, precondition):
-    """(l2 / 2) sum u_j**2 + l1 sum |u_j|, u_j = w_j / sqrt(p_j) over the coefficients that move:
-    the penalty the objective adds to the loss (0 without one)."""
+    """sum c_j ((l2 / 2) u_j**2 + l1 |u_j|), u_j = w_j / sqrt(p_j), over the coefficients that
+    move: the penalty the objective adds to the loss (0 without one; the bounds add nothing,
+    every iterate is within them)."""
     l2 = rule[L2]
     l1 = rule[L1]
     if l2 == 0.0 and l1 == 0.0:
         return 0.0
+    weights = RULE_SIZE + WEIGHTS * w.shape[0]
     total = 0.0
     for j in range(w.shape[0]):
         p = precondition[1 + j]
         if p > 0.0:
-            total += 0.5 * l2 * w[j] * w[j] / p + l1 * abs(w[j]) / math.sqrt(p)
+            total += coefficient_penalty(l2, l1, rule[weights + j], w[j], p)
     return total
 
 
@@ -893,20 +908,24 @@ def stationarity(sums, total_weight, rule, b, w, precondition):
     """(|G|, |u|): how far (b, w), whose partial sums are `sums`, is from stationary, and its
     size, in the fit's coordinates u_j = theta_j / sqrt(p_j) over the parameters that move.
 
-    G is the gradient of the objective (the loss's, plus the l2 penalty's l2 u_j); with an l1
-    penalty or positive coefficients (rule[POSITIVE]), the proximal gradient mapping
-    (u - prox(u - lr g)) / lr, zero exactly at the optimum. For the quadratic loss
-    |u - u*| <= |G| / mu (mu its smallest curvature, the l2 penalty's included), and at most
-    3 |G| / mu with a proximal step (fastgd/stopping.py)."""
+    G is the gradient of the objective (the loss's, plus the l2 penalty's c_j l2 u_j); with an
+    l1 penalty or bounds on the coefficients (rule[BOUNDED]), the proximal gradient mapping
+    (u - prox(u - lr g)) / lr (`penalties.proximal_coefficient`, in u), zero exactly at the
+    optimum. For the quadratic loss |u - u*| <= |G| / mu (mu its smallest curvature, the l2
+    penalty's included), and at most 3 |G| / mu with a proximal step (fastgd/stopping.py)."""
     scale = 2.0 / total_weight
     lr = rule[LR]
     l2 = rule[L2]
     l1 = rule[L1]
-    positive = rule[POSITIVE] > 0.0
+    proximal = l1 > 0.0 or rule[BOUNDED] > 0.0
+    d = w.shape[0]
+    weights = RULE_SIZE + WEIGHTS * d - 1  # indexed by j = 1 + the coefficient's index
+    lower = RULE_SIZE + LOWER * d - 1
+    upper = RULE_SIZE + UPPER * d - 1
     gradient = 0.0
     size = 0.0
     value = b
-    for j in range(w.shape[0] + 1):
+    for j in range(d + 1):
         if j > 0:
             value = w[j - 1]
         p = precondition[j]
@@ -915,11 +934,12 @@ def stationarity(sums, total_weight, rule, b, w, precondition):
             u = value / root
             g = -scale * sums[1 + j] * root
             if j > 0:
-                g += l2 * u
-                if l1 > 0.0 or positive:
-                    moved = _soft_threshold(u - lr * g, lr * l1)
-                    if positive and moved < 0.0:
-                        moved = 0.0
+                c = rule[weights + j]
+                g += l2 * c * u
+                if proximal:
+                    moved = proximal_coefficient(
+                        u - lr * g, lr * l1 * c, rule[lower + j] / root, rule[upper + j] / root
+                    )
                     g = (u - moved) / lr
             gradient += g * g
             size += u * u

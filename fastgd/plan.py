@@ -6,10 +6,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _config, cpu, cuda, distributed, gram, sparse
-from ._validation import SparseRows, is_dask_array
+from ._validation import (
+    SparseRows,
+    check_dask_data,
+    check_data,
+    check_sparse_data,
+    is_dask_array,
+    locate_non_finite,
+    locate_non_finite_dask,
+    locate_non_finite_sparse,
+)
 from .backend import Columns
 from .errors import DeviceError
 from .threads import default_threads
+
+
+# Each kind of input (`_validation.data_kind`): its checks, which return (X, y, sample_weight,
+# total_weight), and the search for a NaN or inf once a loss or the moments overflowed. A new
+# input format is its backend and one line here; fit names none of them.
+INPUTS = {
+    "host": (check_data, locate_non_finite),
+    "device": (cuda.check_device_data, cuda.locate_non_finite),
+    "dask": (check_dask_data, locate_non_finite_dask),
+    "sparse": (check_sparse_data, locate_non_finite_sparse),
+}
 
 
 @dataclass(frozen=True)

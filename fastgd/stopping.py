@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import gram
-from .gradient import L1, POSITIVE, make_rule, stationarity
+from .moments import sums_from_moments
+from .gradient import BOUNDED, L1, make_rule, stationarity
 
 # The rounding of a computed gradient, as a fraction of (d + 1) L |u|, the size of the terms it
 # adds up: below it, a gradient is as good as zero in float64. Measured rather than derived: the
@@ -36,9 +36,9 @@ def gradient_norm(moments, b, w, shift, precondition, rule=None):
     gradient of the objective, or with an l1 penalty its proximal mapping
     (`gradient.stationarity`; `rule` holds lr and the penalty, None for none)."""
     sums = np.zeros(w.shape[0] + 2)
-    gram.evaluate(moments.weight, moments.mean, moments.comoment, b, w, shift, sums)
+    sums_from_moments(moments.weight, moments.mean, moments.comoment, b, w, shift, sums)
     if rule is None:
-        rule = make_rule(1.0)  # no penalty: the plain gradient
+        rule = make_rule(1.0, w.shape[0])  # no penalty: the plain gradient
     with np.errstate(over="ignore", invalid="ignore"):  # huge data: an inf bound, no warning
         return float(stationarity(sums, moments.weight, rule, b, w, precondition)[0])
 
@@ -84,10 +84,10 @@ def bounds(moments, spectrum, b, w, shift, precondition, fit_intercept, rule=Non
     d = w.shape[0]
     if moments is None or spectrum is None or not spectrum.determined > 0.0:
         return Bounds(math.nan, math.nan, np.full(d, math.nan))
-    # With an l1 penalty (or positive=True's projection: the same argument), 3 |G| / mu: the
-    # mapping's point x+ = u - lr G has a subgradient of size <= |G| + L lr |G| <= 2 |G|, so
-    # |x+ - u*| <= 2 |G| / mu, and |u - x+| = lr |G|.
-    proximal = rule is not None and (rule[L1] > 0.0 or rule[POSITIVE] > 0.0)
+    # With an l1 penalty (or a projection onto the coefficients' bounds: the same argument),
+    # 3 |G| / mu: the mapping's point x+ = u - lr G has a subgradient of size <= |G| + L lr |G|
+    # <= 2 |G|, so |x+ - u*| <= 2 |G| / mu, and |u - x+| = lr |G|.
+    proximal = rule is not None and (rule[L1] > 0.0 or rule[BOUNDED] > 0.0)
     factor = 3.0 if proximal else 1.0
     gradient = gradient_norm(moments, b, w, shift, precondition, rule)
     distance = factor * gradient / spectrum.determined

@@ -3,6 +3,8 @@
 Every fast path in fastgd is tested against these.
 """
 
+import math
+
 
 def lecture_error(b, m, points):
     """The lecture's compute_error_for_line_given_points."""
@@ -113,7 +115,8 @@ def hessian(X, sample_weight=None):
 
 def standardized_gradient_descent(
     X, y, lr, n_iter, sample_weight=None, fit_intercept=True, momentum=0.0, b0=0.0, w0=None,
-    l2=0.0, l1=0.0, standardize=True, epsilon=None, positive=False,
+    l2=0.0, l1=0.0, standardize=True, epsilon=None, positive=False, penalty_weights=None,
+    lower=None, upper=None,
 ):  # fmt: skip
     """Gradient descent, with Nesterov's momentum, on the standardized features, mapped back:
     the definition of `standardize=True, momentum=...`; returns (b, w, loss history).
@@ -133,6 +136,10 @@ def standardized_gradient_descent(
     2 epsilon |r| - epsilon**2 beyond, whose derivative is 2 clip(r, -epsilon, epsilon).
     positive: after each step a coefficient below 0 is set to 0 (the projection onto w >= 0,
     part of the proximal step, so FISTA's form with momentum).
+    penalty_weights: c_j, each coefficient's penalty c_j ((l2 / 2) beta_j**2 + l1 |beta_j|).
+    lower, upper: per-coefficient bounds on w (lists; None: none): the start is moved into
+    them, and after each step's soft-threshold beta_j is clipped to [lower_j sd_j, upper_j
+    sd_j] (with positive, lower is 0).
     """
     X = [[float(v) for v in row] for row in X]
     y = [float(v) for v in y]
@@ -156,6 +163,12 @@ def standardized_gradient_descent(
     constant = [sd <= 1e-12 * abs(m) or sd == 0.0 for sd, m in zip(spread, mean)]
     Z = [[0.0 if constant[j] else (row[j] - mean[j]) / spread[j] for j in range(d)] for row in X]
     w_start = [0.0] * d if w0 is None else [float(v) for v in w0]
+    c_pen = [1.0] * d if penalty_weights is None else [float(v) for v in penalty_weights]
+    low = [-math.inf] * d if lower is None else [float(v) for v in lower]
+    high = [math.inf] * d if upper is None else [float(v) for v in upper]
+    if positive:
+        low = [max(v, 0.0) for v in low]
+    w_start = [min(max(v, lo), hi) for v, lo, hi in zip(w_start, low, high)]
     beta = [0.0 if constant[j] else w_start[j] * spread[j] for j in range(d)]
     # A constant column's x_j is its mean: its fixed w_j x_j is part of c.
     c = float(b0) + sum(m * wj for m, wj in zip(mean, w_start))
@@ -174,9 +187,12 @@ def standardized_gradient_descent(
             g_c += -2.0 * s * slope / total_weight
             for j in range(d):
                 g_beta[j] += -2.0 * s * slope * row[j] / total_weight
-        moving = [bj for bj, k in zip(beta, constant) if not k]
         value = total / total_weight
-        value += sum(0.5 * l2 * bj * bj + l1 * abs(bj) for bj in moving)
+        value += sum(
+            cj * (0.5 * l2 * bj * bj + l1 * abs(bj))
+            for bj, cj, k in zip(beta, c_pen, constant)
+            if not k
+        )
         return value, g_c, g_beta
 
     def soft_threshold(value, threshold):
@@ -193,14 +209,14 @@ def standardized_gradient_descent(
             c = c - lr * g_c + momentum * v_c
         for j in range(d):
             if not constant[j]:
-                moved = beta[j] - lr * (g_beta[j] + l2 * beta[j])
+                moved = beta[j] - lr * (g_beta[j] + c_pen[j] * l2 * beta[j])
                 if l1:
-                    moved = soft_threshold(moved, lr * l1)
-                if positive:
-                    moved = max(moved, 0.0)
+                    moved = soft_threshold(moved, lr * l1 * c_pen[j])
+                moved = min(max(moved, low[j] * spread[j]), high[j] * spread[j])
                 v_beta[j] = moved - (beta[j] - momentum * v_beta[j])
                 beta[j] = moved + momentum * v_beta[j]
-    if (l1 or positive) and momentum:  # FISTA's estimate: the proximal point x = theta - m v
+    bounded = any(v > -math.inf for v in low) or any(v < math.inf for v in high)
+    if (l1 or bounded) and momentum:  # FISTA's estimate: the proximal point x = theta - m v
         c = c - momentum * v_c
         beta = [bj - momentum * vj for bj, vj in zip(beta, v_beta)]
     w = [w_start[j] if constant[j] else beta[j] / spread[j] for j in range(d)]

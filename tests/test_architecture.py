@@ -1,9 +1,10 @@
 """The shape of the package, checked: who may import whom (docs/architecture.md).
 
 One fit() call flows fit -> _validation -> plan -> a backend's Run; the backends share the math
-(gradient, iteration, moments, curvature, coordinates, stopping) and know nothing of fit, plan
-or the command line; validation knows no backend. Imports are read with `ast`, including those
-inside functions.
+(gradient, iteration, moments, curvature, coordinates, stopping, losses, penalties) and know
+nothing of fit, plan or the command line; validation and the math know no backend, and plan is
+the one module outside the backends that names one. No two modules import each other, even
+through others. Imports are read with `ast`, including those inside functions.
 """
 
 import ast
@@ -12,7 +13,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "fastgd"
 
 BACKENDS = {"cpu", "gram", "cuda", "cuda_kernels", "distributed", "sparse"}
-SHARED_MATH = {"gradient", "iteration", "moments", "curvature", "coordinates", "stopping"}
+SHARED_MATH = {
+    "gradient", "iteration", "moments", "curvature", "coordinates", "stopping", "losses",
+    "penalties",
+}  # fmt: skip
 DRIVERS = {"fit", "plan", "estimator"}
 COMMAND_LINE = {
     "cli", "datafiles", "convert", "progress", "plot", "benchmark", "peers", "compile_notice",
@@ -58,7 +62,7 @@ def _modules():
 
 def test_the_import_reader_reads_imports():
     imports = _imports(PACKAGE / "fit.py")
-    assert {"plan", "_validation", "cuda", "backend"} <= imports
+    assert {"plan", "_validation", "backend", "penalties"} <= imports
     assert "distributed" in _imports(PACKAGE / "plan.py")
     assert "iteration" in _imports(PACKAGE / "distributed" / "loop.py")
 
@@ -73,6 +77,62 @@ def test_backends_and_the_math_import_no_driver_and_no_command_line():
         if top in BACKENDS | SHARED_MATH:
             forbidden = _imports(path) & (DRIVERS | COMMAND_LINE)
             assert not forbidden, f"{name} imports {sorted(forbidden)}"
+
+
+def test_the_math_imports_no_backend():
+    for path, name in _modules().items():
+        if name.split(".")[0] in SHARED_MATH:
+            forbidden = _imports(path) & BACKENDS
+            assert not forbidden, f"{name} imports the backends {sorted(forbidden)}"
+
+
+def test_only_plan_names_a_backend():
+    # fit, the estimator, the command line and the rest reach a backend through plan (its
+    # INPUTS table and make_plan), so a new backend is one module and its lines there.
+    for path, name in _modules().items():
+        top = name.split(".")[0]
+        if top not in BACKENDS | {"plan"}:
+            named = _imports(path) & BACKENDS
+            assert not named, f"{name} imports the backends {sorted(named)}: go through plan"
+
+
+def test_no_import_cycle():
+    graph = {}
+    for path, name in _modules().items():
+        top = name.split(".")[0]
+        graph.setdefault(top, set()).update(_imports(path) - {top})
+    done, path = set(), []
+
+    def visit(module):
+        if module in path:
+            cycle = path[path.index(module) :] + [module]
+            raise AssertionError("an import cycle: " + " -> ".join(cycle))
+        if module in done:
+            return
+        path.append(module)
+        for other in sorted(graph.get(module, ())):
+            visit(other)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+
+
+def test_the_cycle_finder_finds_a_cycle(monkeypatch):
+    real = _imports
+
+    def with_a_cycle(path):
+        found = real(path)
+        return found | {"fit"} if path.name == "plan.py" else found
+
+    monkeypatch.setitem(globals(), "_imports", with_a_cycle)
+    try:
+        test_no_import_cycle()
+    except AssertionError as error:
+        assert "fit -> plan -> fit" in str(error) or "plan -> fit -> plan" in str(error)
+    else:
+        raise AssertionError("the cycle fit -> plan -> fit was not found")
 
 
 def test_the_library_does_not_import_the_command_line():

@@ -236,7 +236,7 @@ def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
         residuals = np.abs(y - (b + (X - h) @ w))
         epsilon = float(np.median(residuals))
         assert (residuals < epsilon).sum() >= 40 and (residuals > epsilon).sum() >= 40
-    rule = gradient.make_rule(0.0, epsilon=math.inf if epsilon is None else epsilon)
+    rule = gradient.make_rule(0.0, d, epsilon=math.inf if epsilon is None else epsilon)
     expected = np.zeros(d + 2)
     on_cpu = kernel_loss(rule[gradient.EPSILON])  # the same loss, as the CPU kernels take it
     gradient.partial_sums(X, y, weights, b, w, h, on_cpu, gradient.kernel_width(d), expected)
@@ -274,7 +274,7 @@ def test_every_layout_of_the_many_feature_pass(rng, d, threads, layout):
     expected = np.zeros(d + 2)
     squared_error = kernel_loss(math.inf)
     gradient.partial_sums(X, y, weights, b, w, h, squared_error, gradient.kernel_width(d), expected)
-    _, sums = one_pass(X, y, weights, b, w, h, gradient.make_rule(0.0), 2, threads, layout)
+    _, sums = one_pass(X, y, weights, b, w, h, gradient.make_rule(0.0, d), 2, threads, layout)
     np.testing.assert_allclose(sums, expected, rtol=1e-12)
 
 
@@ -510,6 +510,20 @@ def test_penalized_fit_equals_the_cpu_fit(rng, penalty, standardize, momentum):
         # "contract", a real GPU's) can leave about 1e-16 of it per step, a tiny nonzero. The
         # simulator's Python arithmetic has none, so its zeros include the CPU's.
         assert np.all(on_gpu.coef[zeros] == 0.0)
+
+
+@pytest.mark.usefixtures("few_threads")
+def test_penalty_weights_and_bounds_equal_the_cpu_fit(rng):
+    # The per-feature runs of the rule (fastgd/penalties.py) travel in the device's state.
+    X, y = sparse_regression(rng)
+    kwargs = {
+        "penalty": "elasticnet", "alpha": 0.3, "penalty_weights": [0.0, 2.0, 0.5],
+        "coef_bounds": ([-np.inf, -0.5, 0.1], [0.4, np.inf, np.inf]), "momentum": 0.5,
+        "tol": 1e-10, "n_iter": 60,
+    }  # fmt: skip
+    on_gpu, on_cpu = fit_on_both(X, y, **kwargs)
+    assert_same_iterations(on_gpu, on_cpu)
+    assert on_cpu.coef[0] <= 0.4 and on_cpu.coef[1] >= -0.5 and on_cpu.coef[2] >= 0.1
 
 
 @pytest.mark.usefixtures("few_threads")

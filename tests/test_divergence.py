@@ -80,10 +80,10 @@ def test_the_gradient_rule_against_its_definition(rng):
         gradient_norm = np.sqrt(np.sum(precondition * g * g))
         size = np.sqrt(np.sum(theta[moving] ** 2 / precondition[moving]))
         expected = CONVERGED if gradient_norm <= slope * size + offset else RAN
-        rule = gradient.make_rule(0.1, slope=slope, offset=offset)
+        rule = gradient.make_rule(0.1, w.shape[0], slope=slope, offset=offset)
         got = gradient.gradient_status(sums, total_weight, rule, b, w, precondition)
         assert got == expected
-    rule = gradient.make_rule(0.1)  # offset < 0: never
+    rule = gradient.make_rule(0.1, 1)  # offset < 0: never
     assert gradient.gradient_status(np.zeros(3), 1.0, rule, 0.0, np.zeros(1), np.ones(2)) == RAN
 
 

@@ -206,7 +206,7 @@ def test_gram_run_from_merged_moments_is_the_whole_run(rng):
     history = np.empty(51)
     b, w = 0.0, np.zeros(2)
     shift, precondition = coordinates.plain(2, fit_intercept=True)
-    rule = gradient.make_rule(0.004, noise=np.inf)
+    rule = gradient.make_rule(0.004, 2, noise=np.inf)
     settings = Settings(rule, shift, precondition, np.zeros(3))
     history[0] = run.evaluate(b, w, shift)
     status, k, b = run.iterate(b, w, 0, 50, settings, history)

@@ -1,6 +1,7 @@
 """Memory-mapped input and `fastgd convert`: no copy, the same fit as in memory, bounded parsing."""
 
 import io
+import re
 import tracemalloc
 
 import numpy as np
@@ -50,9 +51,12 @@ def test_memory_maps_are_used_without_a_copy(saved, mode):
         tracemalloc.stop()
     assert peak < 0.05 * my.nbytes, peak  # a copy of X or y would show here
 
+    # A read-only map runs another compiled variant of the kernels than an array in memory: the
+    # same to the last bits, except where one was compiled in this process and the other loaded
+    # from numba's cache (a few units in the last place, docs/determinism.md).
     in_memory = fastgd.fit(np.array(mX), np.array(my), lr=0.01, n_iter=5)
-    assert mapped.loss_history.tolist() == in_memory.loss_history.tolist()
-    assert mapped.coef.tolist() == in_memory.coef.tolist()
+    np.testing.assert_allclose(mapped.loss_history, in_memory.loss_history, rtol=1e-12)
+    np.testing.assert_allclose(mapped.coef, in_memory.coef, rtol=1e-12)
 
 
 def test_convert_then_fit_the_mapped_files(tmp_path, rng, capsys, monkeypatch):
@@ -81,7 +85,15 @@ def test_convert_then_fit_the_mapped_files(tmp_path, rng, capsys, monkeypatch):
     assert status == 0
     status, parsed, _ = run(["fit", str(csv), "--x", "u,v", "--y", "target", *options], capsys)
     assert status == 0
-    assert mapped.splitlines()[:2] == parsed.splitlines()[:2]
+    # The same fit, to the last bits where both kernels come from the same place: the mapped
+    # file is read-only, so its kernels are another compiled variant, and where one was
+    # compiled in this process and the other loaded from numba's cache they may differ by a
+    # few units in the last place (docs/determinism.md).
+    number = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+    for ours, theirs in zip(mapped.splitlines()[:2], parsed.splitlines()[:2]):
+        assert re.sub(number, "#", ours) == re.sub(number, "#", theirs)
+        values = [[float(v) for v in re.findall(number, line)] for line in (ours, theirs)]
+        np.testing.assert_allclose(values[0], values[1], rtol=1e-12, atol=1e-300)
 
     # One output: an (n, d + 1) table that `fastgd fit TABLE.npy` reads.
     status, _, _ = run(["convert", str(csv), str(tmp_path / "t.npy"), "--x", "u,v", "--y",

@@ -1,0 +1,148 @@
+"""fit's options: one table of them (name, default, check, help), checked once into a record.
+
+`fit`'s signature spells the options out (for the reader, the editor and the type checker);
+`PARAMETERS` says, once, how each is checked and what it means in one line, and the test
+`tests/test_options.py` holds the two together: the same names, the same defaults.
+`LinearRegressionGD` forwards the options it shares with `fit` by these names, and the command
+line takes its flags' help from here.
+
+`check_options` turns the keywords into an `Options`: each value checked by its own rule, then
+the rules between them (a loss without sufficient statistics refuses method="gram"). What depends on the data's shape -- the starting point, the penalty's per-feature
+weights and bounds -- is checked with the data (`fit`, `penalties.make_penalty`).
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from ._validation import (
+    check_count,
+    check_device,
+    check_flag,
+    check_lr,
+    check_method,
+    check_momentum,
+    check_real,
+    check_threads,
+)
+from .losses import Loss, make_loss
+
+
+class Parameter(NamedTuple):
+    name: str
+    default: Any
+    # The value -> the checked value (raises with the fix); None: checked later, with what it
+    # depends on (the data's shape, or other options). None passes where it is the default.
+    check: Callable[[Any], Any] | None
+    help: str  # one line: what it does
+
+
+def _tol(tol):
+    value = check_real(tol, "tol")
+    if value < 0.0:
+        raise ValueError(f"tol must be >= 0, got {value}")
+    return value
+
+
+def _callback(callback):
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, got {callback!r}")
+    return callback
+
+
+def _flag(name):
+    return functools.partial(check_flag, name=name)
+
+
+PARAMETERS = (
+    Parameter("lr", "auto", check_lr, "the learning rate; 'auto': 1/L from the data's moments"),
+    Parameter("n_iter", 1000, functools.partial(check_count, name="n_iter", minimum=0),
+              "the most gradient steps"),
+    Parameter("b0", 0.0, None, "the starting intercept"),
+    Parameter("w0", None, None, "the starting coefficients (zeros by default)"),
+    Parameter("device", "auto", check_device, "'cpu', 'cuda' or 'auto' (a GPU for large data)"),
+    Parameter("threads", None, check_threads, "CPU threads (default: the idle cores; one for "
+              "small data)"),
+    Parameter("sample_weight", None, None, "a weight >= 0 per row"),
+    Parameter("tol", None, _tol, "stop within this relative distance of the optimum (None: "
+              "run n_iter steps)"),
+    Parameter("callback", None, _callback, "called as callback(k, intercept, coef, loss); "
+              "True stops"),
+    Parameter("check_every", None, functools.partial(check_count, name="check_every", minimum=1),
+              "iterations between callbacks"),
+    Parameter("method", "auto", check_method, "'loop' (a pass per step), 'gram' (from the "
+              "moments) or 'auto'"),
+    Parameter("fit_intercept", True, _flag("fit_intercept"), "fit b (False: y ~ X w)"),
+    Parameter("standardize", False, _flag("standardize"), "descend in standardized "
+              "coordinates (X is not copied)"),
+    Parameter("momentum", 0.0, check_momentum, "Nesterov's momentum in [0, 1), or 'auto'"),
+    Parameter("penalty", None, None, "None, 'l2', 'l1' or 'elasticnet'"),
+    Parameter("alpha", 0.0, None, "the penalty's strength"),
+    Parameter("l1_ratio", 0.5, None, "the elastic net's share of l1"),
+    Parameter("loss", "squared_error", None, "'squared_error' or 'huber'"),
+    Parameter("epsilon", 1.0, None, "the Huber loss's threshold, in y's units"),
+    Parameter("positive", False, None, "keep the coefficients >= 0"),
+    Parameter("penalty_weights", None, None, "a penalty weight >= 0 per feature"),
+    Parameter("coef_bounds", None, None, "(lower, upper) bounds on the coefficients"),
+    Parameter("minimum_norm", False, _flag("minimum_norm"), "among equal optima, the one of "
+              "least |w|"),
+)
+_CHECKS = {
+    parameter.name: (parameter.check, parameter.default is None) for parameter in PARAMETERS
+}
+
+
+class Options(NamedTuple):
+    """fit's options, checked (`check_options`); the data-shaped ones as given."""
+
+    lr: float | str
+    n_iter: int
+    b0: Any
+    w0: Any
+    device: str
+    threads: int | None
+    sample_weight: Any
+    tol: float | None
+    callback: Callable[..., Any] | None
+    check_every: int | None
+    method: str
+    fit_intercept: bool
+    standardize: bool
+    momentum: float | str
+    penalty: Any
+    alpha: Any
+    l1_ratio: Any
+    loss: Loss
+    epsilon: Any
+    positive: Any
+    penalty_weights: Any
+    coef_bounds: Any
+    minimum_norm: bool
+
+    @property
+    def moments_needed(self):
+        """Whether the fit needs the data's moments before its first step."""
+        return (
+            self.lr == "auto" or self.momentum == "auto" or self.standardize
+            or self.tol is not None
+        )  # fmt: skip
+
+
+def check_options(options):
+    """An `Options` from {name: value} (every name of `PARAMETERS`), each checked, and the
+    rules between them."""
+    checked = {}
+    for name, value in options.items():
+        check, none_is_default = _CHECKS[name]
+        unchecked = check is None or (value is None and none_is_default)
+        checked[name] = value if unchecked else check(value)
+    loss = make_loss(checked["loss"], checked["epsilon"])
+    checked["loss"] = loss
+    if not loss.quadratic:  # no moments: the loop, and no exact curvature
+        if checked["method"] == "gram":
+            raise ValueError(
+                f"method='gram' cannot fit loss={options['loss']!r}: the {type(loss).__name__} "
+                "loss has no sufficient statistics; use method='loop' (or 'auto', which picks it)"
+            )
+        checked["method"] = "loop"
+    return Options(**checked)
