@@ -29,6 +29,8 @@ from .errors import (
 )
 from .fit import fit
 from .losses import LOSSES
+from .options import HELP
+from .penalties import PENALTIES
 from .progress import ProgressBar
 
 
@@ -112,63 +114,55 @@ def _add_column_options(parser, x_help):
 
 def _add_fit_options(parser, lr, iters):
     parser.add_argument(
-        "--lr", type=_learning_rate, default=lr,
-        help=f"learning rate, a number or 'auto' (1/L, a step that always decreases the loss; "
-        f"default {lr})",
+        "--lr", type=_learning_rate, default=lr, help=f"{HELP['lr']} (default {lr})",
     )  # fmt: skip
     parser.add_argument(
-        "--iters", type=_positive_int, default=iters, help=f"iterations (default {iters})"
+        "--iters", type=_positive_int, default=iters, help=f"{HELP['n_iter']} (default {iters})"
     )
-    parser.add_argument("--b0", type=float, default=0.0, help="starting intercept (default 0)")
+    parser.add_argument("--b0", type=float, default=0.0, help=f"{HELP['b0']} (default 0)")
     parser.add_argument(
         "--no-intercept", dest="fit_intercept", action="store_false",
-        help="fit y ~ X w, with b fixed at 0 (the default fits y ~ X w + b)",
+        help="fit y ~ X w, with b fixed at 0 (the default fits y ~ X w + b; fit's "
+        "fit_intercept=False)",
     )  # fmt: skip
     parser.add_argument(
-        "--w0", type=_float_list, default=None, help="starting coefficients, comma-separated"
-    )
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
-    parser.add_argument(
-        "--method", default="auto", choices=["auto", "loop", "gram"],
-        help="loop: one pass over the data per step; gram: the same steps from the data's "
-        "moments (one pass in all); auto (default): the cheaper",
-    )  # fmt: skip
-    parser.add_argument(
-        "--tol", type=float, default=None,
-        help="stop once the parameters are provably within this relative distance of the "
-        "least-squares optimum (from the gradient and the data's curvature)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--standardize", action="store_true",
-        help="descend in the coordinates of the standardized columns (centred and scaled on the "
-        "fly; the result stays in the data's units): fast on columns far from zero",
-    )  # fmt: skip
-    parser.add_argument(
-        "--momentum", type=_momentum, default=0.0,
-        help="Nesterov's momentum, a number in [0, 1) or 'auto' (optimal for the data's "
-        "conditioning); default 0, plain gradient descent",
-    )  # fmt: skip
-    parser.add_argument(
-        "--penalty", default=None, choices=["l2", "l1", "elasticnet"],
-        help="penalize the coefficients (alpha * R(w), scikit-learn's names; default none)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--alpha", type=float, default=None, help="the penalty's strength (needs --penalty)"
+        "--w0", type=_float_list, default=None, help=f"{HELP['w0']}, comma-separated"
     )
     parser.add_argument(
-        "--l1-ratio", type=float, default=0.5, help="elasticnet's share of l1 (default 0.5)"
+        "--device", default="auto", choices=["auto", "cpu", "cuda"], help=HELP["device"]
     )
+    parser.add_argument("--threads", type=int, default=None, help=HELP["threads"])
     parser.add_argument(
-        "--loss", default="squared_error", choices=list(LOSSES),
-        help="huber: robust to outliers, r^2 up to --epsilon and linear beyond",
+        "--method", default="auto", choices=["auto", "loop", "gram"], help=HELP["method"],
     )  # fmt: skip
     parser.add_argument(
-        "--epsilon", type=float, default=1.0, help="the Huber loss's threshold (default 1)"
+        "--tol", type=float, default=None, help=HELP["tol"],
+    )  # fmt: skip
+    parser.add_argument(
+        "--standardize", action="store_true", help=HELP["standardize"],
+    )  # fmt: skip
+    parser.add_argument(
+        "--momentum", type=_momentum, default=0.0, help=f"{HELP['momentum']} (default 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--penalty", default=None, choices=[name for name in PENALTIES if name],
+        help=f"{HELP['penalty']} (default none)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        help=f"{HELP['alpha']} (needs --penalty; default 1 with one)",
     )
     parser.add_argument(
-        "--positive", action="store_true",
-        help="constrain the coefficients to be >= 0 (non-negative least squares)",
+        "--l1-ratio", type=float, default=0.5, help=f"{HELP['l1_ratio']} (default 0.5)"
+    )
+    parser.add_argument(
+        "--loss", default="squared_error", choices=list(LOSSES), help=HELP["loss"],
+    )  # fmt: skip
+    parser.add_argument("--epsilon", type=float, default=1.0, help=f"{HELP['epsilon']} (default 1)")
+    parser.add_argument(
+        "--positive", action="store_true", help=HELP["positive"],
     )  # fmt: skip
     parser.add_argument(
         "--plot", metavar="FILE", default=None,

@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike
 
 from . import errors
 from .fit import fit as _fit
+from .options import PARAMETERS
 from .result import FitResult
 
 _FLOATS = [np.float64, np.float32]
@@ -181,29 +182,18 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         with warnings.catch_warnings():
             # Said below as scikit-learn's ConvergenceWarning, which its users filter.
             warnings.simplefilter("ignore", errors.ConvergenceWarning)
+            # fit's options that the estimator shares by name (fastgd/options.py's table),
+            # as they are; then those it sets itself.
+            shared = {name: getattr(self, name) for name in _shared_options()}
             result = _fit(
                 X,
                 y,
-                lr=self.lr,
-                n_iter=self.n_iter,
-                tol=self.tol,
-                method=self.method,
-                device=self.device,
+                **shared,
                 threads=self._threads(),
                 sample_weight=sample_weight,
-                fit_intercept=self.fit_intercept,
-                standardize=self.standardize,
-                momentum=self.momentum,
-                penalty=self.penalty,
                 # Without a penalty alpha is unused, as in scikit-learn's SGDRegressor (fit()
                 # itself refuses the pair, which is more likely a slip there).
                 alpha=self.alpha if self.penalty is not None else 0.0,
-                l1_ratio=self.l1_ratio,
-                loss=self.loss,
-                epsilon=self.epsilon,
-                positive=self.positive,
-                penalty_weights=self.penalty_weights,
-                coef_bounds=self.coef_bounds,
                 minimum_norm=True,  # LinearRegression's answer on collinear data
             )
         if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:
@@ -266,3 +256,18 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True  # y of shape (n, k): fitted together
         tags.input_tags.sparse = True  # scipy.sparse X (fastgd/sparse.py)
         return tags
+
+
+# The estimator's own ways with these: threads (n_jobs too), alpha (unused without a penalty).
+_SET_BY_THE_ESTIMATOR = {"threads", "alpha", "sample_weight", "minimum_norm"}
+
+
+def _shared_options() -> list[str]:
+    """The names of fit's options (`options.PARAMETERS`) that LinearRegressionGD's constructor
+    takes and passes on as they are."""
+    own = LinearRegressionGD._get_param_names()
+    return [
+        parameter.name
+        for parameter in PARAMETERS
+        if parameter.name in own and parameter.name not in _SET_BY_THE_ESTIMATOR
+    ]

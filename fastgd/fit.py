@@ -21,18 +21,7 @@ from numpy.typing import ArrayLike
 
 from . import _config, coordinates, curvature, stopping
 from ._status import CONVERGED, LOSS_INCREASED, LOSS_NOT_FINITE, PARAMS_NOT_FINITE, RAN
-from ._validation import (
-    check_count,
-    check_device,
-    check_flag,
-    check_lr,
-    check_method,
-    check_momentum,
-    check_real,
-    check_start,
-    check_threads,
-    data_kind,
-)
+from ._validation import check_flag, check_start, check_threads, data_kind
 from .backend import Settings, Targets
 from .curvature import KAPPA_LIMIT, loss_scale, stable_limit
 from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
@@ -49,9 +38,9 @@ from .gradient import (
     write_penalty,
 )
 from .gradient import penalty as penalty_of
-from .losses import Loss, make_loss
-from .penalties import make_penalty
-from .plan import INPUTS, make_plan, make_targets
+from .options import Options, check_options
+from .penalties import Penalty, make_penalty
+from .plan import INPUTS, Plan, make_plan, make_targets
 from .result import FitResult
 
 
@@ -112,7 +101,7 @@ def fit(
         arrays (numba device arrays, CuPy arrays, PyTorch CUDA tensors): they are used in place.
     threads : int, optional
         CPU threads for this call (numba's thread count is restored afterwards). By default
-        numba's current count, or one thread for small data.
+        the idle cores, up to numba's thread count, or one thread for small data (docs/fit.md).
     sample_weight : array of shape (n,), optional
         Non-negative weights: the loss becomes sum(s * r**2) / sum(s).
     tol : float >= 0, optional
@@ -225,173 +214,222 @@ def fit(
     ConvergenceWarning
         Where tol was given and n_iter ran out first.
     """
-    device = check_device(device)
-    method = check_method(method)
-    kind = data_kind(X, y, sample_weight)
+    options = check_options(locals())
+    kind = data_kind(X, y, options.sample_weight)
     check_input, locate_non_finite = INPUTS[kind]
-    X, y, sample_weight, total_weight = check_input(X, y, sample_weight)
-    checked_lr = check_lr(lr)
-    n_iter = check_count(n_iter, "n_iter", minimum=0)
-    tol_given = tol is not None
-    tol = -1.0 if tol is None else check_real(tol, "tol")  # kernels read tol < 0 as "none"
-    if tol_given and tol < 0.0:
-        raise ValueError(f"tol must be >= 0, got {tol}")
-    threads = check_threads(threads)
-    fit_intercept = check_flag(fit_intercept, "fit_intercept")
-    standardize = check_flag(standardize, "standardize")
-    checked_momentum = check_momentum(momentum)
-    minimum_norm = check_flag(minimum_norm, "minimum_norm")
-    checked_loss = _check_loss(loss, epsilon, method)
-    quadratic = checked_loss.quadratic  # else no moments: the loop, and no exact curvature
-    if not quadratic:
-        method = "loop"
+    X, y, sample_weight, total_weight = check_input(X, y, options.sample_weight)
     several = y.ndim == 2  # k targets y (n, k); a 1-D y keeps the scalar shapes
-    n_targets = y.shape[1] if several else 1
-    B, W = check_start(b0, w0, X.shape[1], n_targets if several else None)
-    checked_penalty = make_penalty(
-        penalty, alpha, l1_ratio, X.shape[1], penalty_weights=penalty_weights,
-        positive=positive, coef_bounds=coef_bounds,
-    )  # fmt: skip
-    l2, proximal = checked_penalty.l2, checked_penalty.proximal
-    if checked_penalty.bounded:  # start within the bounds, where every later iterate is
-        np.clip(W, checked_penalty.lower, checked_penalty.upper, out=W)
-    if not fit_intercept and np.any(B != 0.0):
-        raise ValueError(
-            f"b0={b0!r} but fit_intercept=False: the model y ~ X @ w has no intercept; leave b0 "
-            "at 0, or subtract the offset from y first"
-        )
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {callback!r}")
-    if check_every is not None:
-        check_every = check_count(check_every, "check_every", minimum=1)
-
-    auto = checked_lr == "auto"
-    moments_needed = auto or checked_momentum == "auto" or standardize or tol_given
+    n_targets, d = (y.shape[1] if several else 1), X.shape[1]
+    B, W, checked_penalty = _start_and_penalty(options, d, n_targets if several else None)
     plan = make_plan(
-        X.shape[0], X.shape[1], device, threads, method=method, n_iter=n_iter,
-        moments_needed=moments_needed, data=kind,
+        X.shape[0], d, options.device, options.threads, method=options.method,
+        n_iter=options.n_iter, moments_needed=options.moments_needed, data=kind,
     )  # fmt: skip
     targets = make_targets(plan, X, y, sample_weight, total_weight)
-    history = np.empty((n_targets, n_iter + 1))
-    d = X.shape[1]
-    shift, precondition = coordinates.plain(d, fit_intercept)
+    history = np.empty((n_targets, options.n_iter + 1))
     rules = np.zeros((n_targets, rule_size(d)))
-    rules[:, EPSILON] = checked_loss.threshold
+    rules[:, EPSILON] = options.loss.threshold
+    shift, precondition = coordinates.plain(d, options.fit_intercept)
     settings = Settings(rules, shift, precondition, np.zeros((n_targets, d + 1)))
     # Standardized fits run the kernels that shift the rows: compiled now too (a placeholder).
-    compiled = settings._replace(shift=np.ones(d)) if standardize else settings
-    targets.compile(B, W, compiled, history, statistics=moments_needed)
+    compiled = settings._replace(shift=np.ones(d)) if options.standardize else settings
+    targets.compile(B, W, compiled, history, statistics=options.moments_needed)
 
     start = time.perf_counter()
-    moments: list[Any] = [None] * n_targets
-    if moments_needed or plan.method == "gram":
-        moments = [targets.statistics(t) for t in range(n_targets)]
-        for each in moments:
-            if not (np.all(np.isfinite(each.mean)) and np.all(np.isfinite(each.comoment))):
-                raise locate_non_finite(X, y) or DivergenceError(
-                    "the data's moments overflow: the data is too large in magnitude; scale X "
-                    "and y (e.g. standardize them)"
-                )
-    if standardize:  # from X's moments, the same in every target's
-        settings = settings._replace(
-            **dict(
-                zip(("shift", "precondition"), coordinates.standardized(moments[0], fit_intercept))
-            )
-        )
-    shift, precondition = settings.shift, settings.precondition
+    needed = options.moments_needed or plan.method == "gram"
+    moments = _moments(targets, needed, n_targets, lambda: locate_non_finite(X, y))
+    if options.standardize:  # from X's moments, the same in every target's
+        shift, precondition = coordinates.standardized(moments[0], options.fit_intercept)
+        settings = settings._replace(shift=shift, precondition=precondition)
     write_penalty(rules, checked_penalty)
-    for t in range(n_targets):
+    _start_loss(targets, B, W, settings, history, lambda: locate_non_finite(X, y))
+    spectrum, step, momentum = _step_and_momentum(options, moments[0], settings, checked_penalty)
+    rules[:, LR], rules[:, MOMENTUM] = step, momentum
+    known = spectrum if options.quadratic else None  # the Huber loss's mu is not known
+    _write_stopping(
+        options, plan, targets, moments, known, checked_penalty, B, W, settings, history,
+        X.shape[0], total_weight,
+    )  # fmt: skip
+    block = _block_size(
+        X.shape, plan.method, options.n_iter,
+        options.check_every if options.callback is not None else None,
+    )  # fmt: skip
+    status, k, reached = _iterate_in_blocks(
+        targets, B, W, settings, options.n_iter, block, history, options.callback, several
+    )
+    seconds = time.perf_counter() - start
+    bounds = _finish(
+        options, status, reached, moments, spectrum, known, checked_penalty, B, W, settings
+    )
+    common = dict(
+        device=plan.device, seconds=seconds, converged=status == CONVERGED, method=plan.method,
+        threads=targets.threads if plan.threads is None else plan.threads, lr=step,
+        momentum=momentum, standardized=options.standardize,
+    )  # fmt: skip
+    return _result(several, B, W, history, k, reached, bounds, options.n_iter, common)
+
+
+def _start_and_penalty(
+    options: Options, d: int, n_targets: int | None
+) -> tuple[np.ndarray, np.ndarray, Penalty]:
+    """The starting point B (k,), W (k, d), within the coefficients' bounds, and the penalty."""
+    B, W = check_start(options.b0, options.w0, d, n_targets)
+    if not options.fit_intercept and np.any(B != 0.0):
+        raise ValueError(
+            f"b0={options.b0!r} but fit_intercept=False: the model y ~ X @ w has no intercept; "
+            "leave b0 at 0, or subtract the offset from y first"
+        )
+    penalty = make_penalty(
+        options.penalty, options.alpha, options.l1_ratio, d,
+        penalty_weights=options.penalty_weights, positive=options.positive,
+        coef_bounds=options.coef_bounds,
+    )  # fmt: skip
+    if penalty.bounded:  # start within the bounds, where every later iterate is
+        np.clip(W, penalty.lower, penalty.upper, out=W)
+    return B, W, penalty
+
+
+def _moments(
+    targets: Targets, needed: bool, n_targets: int, non_finite: Callable[[], Exception | None]
+) -> list[Any]:
+    """Each target's moments where the fit needs them (else None each); an overflow raises
+    the error `non_finite` finds (a NaN or inf in the data), or says the data is too large."""
+    if not needed:
+        return [None] * n_targets
+    moments = [targets.statistics(t) for t in range(n_targets)]
+    for each in moments:
+        if not (np.all(np.isfinite(each.mean)) and np.all(np.isfinite(each.comoment))):
+            raise non_finite() or DivergenceError(
+                "the data's moments overflow: the data is too large in magnitude; scale X and y "
+                "(e.g. standardize them)"
+            )
+    return moments
+
+
+def _start_loss(
+    targets: Targets, B: np.ndarray, W: np.ndarray, settings: Settings, history: np.ndarray,
+    non_finite: Callable[[], Exception | None],
+) -> None:  # fmt: skip
+    """history[:, 0]: each target's objective at the start (B taken to the kernels'
+    coordinates); an overflow raises as in `_moments`."""
+    shift, precondition = settings.shift, settings.precondition
+    for t in range(B.shape[0]):
         B[t] = coordinates.intercept_of_shifted(B[t], W[t], shift)
     history[:, 0] = targets.evaluate(B, W, shift)
-    for t in range(n_targets):
-        history[t, 0] += penalty_of(rules[t], W[t], precondition)
+    for t in range(B.shape[0]):
+        history[t, 0] += penalty_of(settings.rule[t], W[t], precondition)
     if not np.all(np.isfinite(history[:, 0])):
         worst = history[:, 0][~np.isfinite(history[:, 0])][0]
-        raise locate_non_finite(X, y) or DivergenceError(
+        raise non_finite() or DivergenceError(
             f"the loss at the starting point overflows (it is {worst}): the data or the "
             "starting point is too large in magnitude; scale X and y (e.g. standardize them)"
         )
+
+
+def _step_and_momentum(
+    options: Options, moments: Any, settings: Settings, penalty: Penalty
+) -> tuple[curvature.Spectrum | None, float, float]:
+    """The Hessian's spectrum (None without the moments), the step and the momentum: the
+    ones given, or lr="auto"'s 1 / L and momentum="auto"'s from it."""
     spectrum = None  # the Hessian's: X's alone, the same for every target
-    if moments[0] is not None:
-        ridge = l2 * checked_penalty.weights if l2 > 0.0 else 0.0
-        spectrum = curvature.spectrum(moments[0], fit_intercept, shift, precondition, ridge)
-        if quadratic:  # the squared error's conditioning; the Huber loss's is not known
-            _warn_if_ill_conditioned(spectrum, standardize)
-    if isinstance(checked_lr, str):
+    if moments is not None:
+        ridge = penalty.l2 * penalty.weights if penalty.l2 > 0.0 else 0.0
+        spectrum = curvature.spectrum(
+            moments, options.fit_intercept, settings.shift, settings.precondition, ridge
+        )
+        if options.quadratic:  # the squared error's conditioning; the Huber loss's unknown
+            _warn_if_ill_conditioned(spectrum, options.standardize)
+    step = options.lr
+    if isinstance(step, str):
         assert spectrum is not None  # "auto" computed the moments
         step = _auto_step(spectrum)
-    else:
-        step = checked_lr
-    if isinstance(checked_momentum, str):
+    momentum = options.momentum
+    if isinstance(momentum, str):
         assert spectrum is not None
-        checked_momentum = curvature.nesterov_momentum(step, spectrum.pace)
-    rules[:, LR], rules[:, MOMENTUM] = step, checked_momentum
-    # For the Huber loss mu is not known: tol bounds the gradient's reduction.
-    known = spectrum if quadratic else None
-    n_terms = 1 if plan.method == "gram" else X.shape[0]
-    factor = 3.0 if proximal else 1.0  # the distance bound's multiple of |G| / mu
-    for t in range(n_targets):
-        rule = rules[t]
+        momentum = curvature.nesterov_momentum(step, spectrum.pace)
+    return spectrum, step, momentum
+
+
+def _write_stopping(
+    options: Options, plan: Plan, targets: Targets, moments: list[Any],
+    known: curvature.Spectrum | None, penalty: Penalty, B: np.ndarray, W: np.ndarray,
+    settings: Settings, history: np.ndarray, n_rows: int, total_weight: float,
+) -> None:  # fmt: skip
+    """Each target's stopping rule (fastgd/stopping.py: tol's constants, from its gradient at
+    the start) and its loss's rounding allowance (the divergence rule)."""
+    n_terms = 1 if plan.method == "gram" else n_rows
+    factor = 3.0 if penalty.proximal else 1.0  # the distance bound's multiple of |G| / mu
+    d = W.shape[1]
+    for t in range(B.shape[0]):
+        rule = settings.rule[t]
         start_gradient = math.nan
-        if tol_given and not quadratic:  # from the Huber loss's own sums at the start
+        if options.tol is not None and not options.quadratic:  # from its own sums
             start_gradient = float(
-                stationarity(targets.sums_of(t), total_weight, rule, B[t], W[t], precondition)[0]
-            )
-        elif tol_given:
+                stationarity(targets.sums_of(t), total_weight, rule, B[t], W[t],
+                             settings.precondition)[0]
+            )  # fmt: skip
+        elif options.tol is not None:
             start_gradient = stopping.gradient_norm(
-                moments[t], B[t], W[t], shift, precondition, rule
+                moments[t], B[t], W[t], settings.shift, settings.precondition, rule
             )
         rule[SLOPE], rule[OFFSET] = stopping.rule(
-            tol if tol_given else None, known, start_gradient, d, n_terms, factor
+            options.tol, known, start_gradient, d, n_terms, factor
         )
         # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
         scale = loss_scale(moments[t]) if plan.method == "gram" else 0.0
         rule[NOISE] = increase_allowance(history[t, 0], scale)
-    block = _block_size(X.shape, plan.method, n_iter, check_every if callback is not None else None)
-    status, k, reached = _iterate_in_blocks(
-        targets, B, W, settings, n_iter, block, history, callback, several
-    )
-    seconds = time.perf_counter() - start
-    if proximal and checked_momentum > 0.0:
+
+
+def _finish(
+    options: Options, status: int, reached: np.ndarray, moments: list[Any],
+    spectrum: curvature.Spectrum | None, known: curvature.Spectrum | None, penalty: Penalty,
+    B: np.ndarray, W: np.ndarray, settings: Settings,
+) -> list[stopping.Bounds]:  # fmt: skip
+    """From the last iterates to the estimates, in the user's coordinates (B, W in place):
+    FISTA's proximal point, the least-norm optimum where asked, the distance bounds and the
+    warning where tol was not met."""
+    momentum = float(settings.rule[0, MOMENTUM])
+    shift, precondition = settings.shift, settings.precondition
+    if penalty.proximal and momentum > 0.0:
         # FISTA's iterate is the look-ahead point theta = x + m v; its proximal point x, whose
         # coefficients the soft-threshold (or the projection) set to exact zeros, is the
         # estimate.
-        B -= checked_momentum * settings.velocity[:, 0]
-        W -= checked_momentum * settings.velocity[:, 1:]
-    unconverged = reached == n_iter if status != CONVERGED else np.zeros(n_targets, bool)
+        B -= momentum * settings.velocity[:, 0]
+        W -= momentum * settings.velocity[:, 1:]
+    n_iter, tol = options.n_iter, options.tol
+    unconverged = reached == n_iter if status != CONVERGED else np.zeros(B.shape[0], bool)
     singular = spectrum is not None and spectrum.smallest <= spectrum.largest / KAPPA_LIMIT
-    if minimum_norm and tol_given and singular and not proximal and l2 == 0.0 and quadratic:
+    plain_least_squares = not penalty.proximal and penalty.l2 == 0.0 and options.quadratic
+    if options.minimum_norm and tol is not None and singular and plain_least_squares:
         # Collinear or fewer rows than features: many optima fit equally well. Where tol asked
         # for the optimum and got there, return scikit-learn's, the one of least |w| (no
         # prediction changes, nor the loss).
         for t in map(int, np.flatnonzero(~unconverged)):
             B[t], W[t] = curvature.minimum_norm(
-                moments[t], fit_intercept, shift, precondition, B[t], W[t]
+                moments[t], options.fit_intercept, shift, precondition, B[t], W[t]
             )
     bounds = [
-        stopping.bounds(moments[t], known, B[t], W[t], shift, precondition, fit_intercept, rules[t])
-        for t in range(n_targets)
-    ]
-    if tol_given and n_iter > 0 and unconverged.any():
+        stopping.bounds(moments[t], known, B[t], W[t], shift, precondition,
+                        options.fit_intercept, settings.rule[t])
+        for t in range(B.shape[0])
+    ]  # fmt: skip
+    if tol is not None and n_iter > 0 and unconverged.any():
         relative = max(
             _relative_distance(bounds[t].distance, B[t], W[t], precondition)
             for t in np.flatnonzero(unconverged)
         )
-        plain = not standardize, checked_momentum == 0.0  # what could still help
-        _warn_tol_unmet(tol, n_iter, relative, auto, plain)
-    for t in range(n_targets):
+        plain = not options.standardize, momentum == 0.0  # what could still help
+        _warn_tol_unmet(tol, n_iter, relative, options.lr == "auto", plain)
+    for t in range(B.shape[0]):
         B[t] = coordinates.user_intercept(B[t], W[t], shift)
+    return bounds
 
-    common = dict(
-        device=plan.device,
-        seconds=seconds,
-        threads=targets.threads if plan.threads is None else plan.threads,
-        converged=status == CONVERGED,
-        method=plan.method,
-        lr=step,
-        momentum=checked_momentum,
-        standardized=standardize,
-    )
+
+def _result(
+    several: bool, B: np.ndarray, W: np.ndarray, history: np.ndarray, k: int,
+    reached: np.ndarray, bounds: list[stopping.Bounds], n_iter: int, common: dict[str, Any],
+) -> FitResult:  # fmt: skip
+    """The `FitResult`: scalars for a 1-D y, a leading axis of k targets for a 2-D one."""
     if not several:
         return FitResult(
             intercept=float(B[0]),
@@ -404,7 +442,7 @@ def fit(
             coef_bound=bounds[0].coef,
             **common,
         )
-    for t in range(n_targets):  # a target that stopped early stays there: so does its loss
+    for t in range(B.shape[0]):  # a target that stopped early stays there: so does its loss
         history[t, reached[t] + 1 : k + 1] = history[t, reached[t]]
     return FitResult(
         intercept=B,
@@ -422,17 +460,6 @@ def fit(
 def _relative_distance(distance: float, b: float, w: np.ndarray, precondition: np.ndarray) -> float:
     size = stopping.parameters_norm(b, w, precondition)
     return distance / size if size > 0.0 else distance
-
-
-def _check_loss(loss: object, epsilon: object, method: str) -> Loss:
-    """The loss (fastgd/losses.py), after checking the combination."""
-    checked = make_loss(loss, epsilon)
-    if not checked.quadratic and method == "gram":
-        raise ValueError(
-            f"method='gram' cannot fit loss={loss!r}: the {type(checked).__name__} loss has no "
-            "sufficient statistics; use method='loop' (or 'auto', which picks it)"
-        )
-    return checked
 
 
 def _auto_step(spectrum: curvature.Spectrum) -> float:
@@ -466,7 +493,7 @@ def _warn_if_ill_conditioned(spectrum: curvature.Spectrum, standardize: bool) ->
             "(numpy.linalg.lstsq)",
             condition=kappa,
         ),
-        stacklevel=3,
+        stacklevel=4,  # fit's caller (through _step_and_momentum)
     )
 
 
@@ -553,7 +580,7 @@ def _warn_tol_unmet(
             distance=float(relative),
             lr_auto=auto,
         ),
-        stacklevel=3,
+        stacklevel=4,  # fit's caller (through _finish)
     )
 
 

@@ -7,8 +7,9 @@
 line takes its flags' help from here.
 
 `check_options` turns the keywords into an `Options`: each value checked by its own rule, then
-the rules between them (a loss without sufficient statistics refuses method="gram"). What depends on the data's shape -- the starting point, the penalty's per-feature
-weights and bounds -- is checked with the data (`fit`, `penalties.make_penalty`).
+the rules between them (a loss without sufficient statistics refuses method="gram"). What
+depends on the data's shape -- the starting point, the penalty's per-feature weights and bounds
+-- is checked with the data (`fit`, `penalties.make_penalty`).
 """
 
 import functools
@@ -54,42 +55,52 @@ def _flag(name):
     return functools.partial(check_flag, name=name)
 
 
+# fmt: off
 PARAMETERS = (
-    Parameter("lr", "auto", check_lr, "the learning rate; 'auto': 1/L from the data's moments"),
+    Parameter("lr", "auto", check_lr, "the learning rate, a number or 'auto' (1/L from the "
+              "data's moments: a step that always decreases the loss)"),
     Parameter("n_iter", 1000, functools.partial(check_count, name="n_iter", minimum=0),
               "the most gradient steps"),
     Parameter("b0", 0.0, None, "the starting intercept"),
     Parameter("w0", None, None, "the starting coefficients (zeros by default)"),
-    Parameter("device", "auto", check_device, "'cpu', 'cuda' or 'auto' (a GPU for large data)"),
-    Parameter("threads", None, check_threads, "CPU threads (default: the idle cores; one for "
-              "small data)"),
+    Parameter("device", "auto", check_device, "cpu, cuda, or auto: a GPU for data already on "
+              "one, or large data where one is usable"),
+    Parameter("threads", None, check_threads, "CPU threads (default: the idle cores, up to "
+              "numba's thread count; one for small data)"),
     Parameter("sample_weight", None, None, "a weight >= 0 per row"),
-    Parameter("tol", None, _tol, "stop within this relative distance of the optimum (None: "
-              "run n_iter steps)"),
-    Parameter("callback", None, _callback, "called as callback(k, intercept, coef, loss); "
-              "True stops"),
+    Parameter("tol", None, _tol, "stop once the parameters are provably within this relative "
+              "distance of the optimum (default: run every step)"),
+    Parameter("callback", None, _callback, "called as callback(k, intercept, coef, loss) "
+              "between blocks of steps; True stops"),
     Parameter("check_every", None, functools.partial(check_count, name="check_every", minimum=1),
               "iterations between callbacks"),
-    Parameter("method", "auto", check_method, "'loop' (a pass per step), 'gram' (from the "
-              "moments) or 'auto'"),
-    Parameter("fit_intercept", True, _flag("fit_intercept"), "fit b (False: y ~ X w)"),
-    Parameter("standardize", False, _flag("standardize"), "descend in standardized "
-              "coordinates (X is not copied)"),
-    Parameter("momentum", 0.0, check_momentum, "Nesterov's momentum in [0, 1), or 'auto'"),
-    Parameter("penalty", None, None, "None, 'l2', 'l1' or 'elasticnet'"),
+    Parameter("method", "auto", check_method, "loop: one pass over the data per step; gram: "
+              "the same steps from the data's moments (one pass in all); auto: the cheaper"),
+    Parameter("fit_intercept", True, _flag("fit_intercept"), "fit y ~ X w + b (False: y ~ X w, "
+              "with b fixed at 0)"),
+    Parameter("standardize", False, _flag("standardize"), "descend in the coordinates of the "
+              "standardized columns (centred and scaled on the fly; the result stays in the "
+              "data's units): fast on columns far from zero"),
+    Parameter("momentum", 0.0, check_momentum, "Nesterov's momentum, a number in [0, 1) or "
+              "'auto' (optimal for the data's conditioning); 0: plain gradient descent"),
+    Parameter("penalty", None, None, "penalize the coefficients, alpha * R(w): l2, l1 or "
+              "elasticnet (scikit-learn's names)"),
     Parameter("alpha", 0.0, None, "the penalty's strength"),
-    Parameter("l1_ratio", 0.5, None, "the elastic net's share of l1"),
-    Parameter("loss", "squared_error", None, "'squared_error' or 'huber'"),
+    Parameter("l1_ratio", 0.5, None, "elasticnet's share of l1"),
+    Parameter("loss", "squared_error", None, "squared_error, or huber: robust to outliers, "
+              "r^2 up to epsilon and linear beyond"),
     Parameter("epsilon", 1.0, None, "the Huber loss's threshold, in y's units"),
-    Parameter("positive", False, None, "keep the coefficients >= 0"),
-    Parameter("penalty_weights", None, None, "a penalty weight >= 0 per feature"),
+    Parameter("positive", False, None, "keep the coefficients >= 0 (non-negative least "
+              "squares)"),
+    Parameter("penalty_weights", None, None, "a weight >= 0 per feature for the penalty's terms "
+              "(0: unpenalized)"),
     Parameter("coef_bounds", None, None, "(lower, upper) bounds on the coefficients"),
-    Parameter("minimum_norm", False, _flag("minimum_norm"), "among equal optima, the one of "
-              "least |w|"),
+    Parameter("minimum_norm", False, _flag("minimum_norm"), "among optima that fit equally "
+              "well, the one of least |w|"),
 )
-_CHECKS = {
-    parameter.name: (parameter.check, parameter.default is None) for parameter in PARAMETERS
-}
+# fmt: on
+HELP = {parameter.name: parameter.help for parameter in PARAMETERS}
+_CHECKS = {parameter.name: (parameter.check, parameter.default is None) for parameter in PARAMETERS}
 
 
 class Options(NamedTuple):
@@ -118,31 +129,32 @@ class Options(NamedTuple):
     penalty_weights: Any
     coef_bounds: Any
     minimum_norm: bool
-
-    @property
-    def moments_needed(self):
-        """Whether the fit needs the data's moments before its first step."""
-        return (
-            self.lr == "auto" or self.momentum == "auto" or self.standardize
-            or self.tol is not None
-        )  # fmt: skip
+    # Worked out once (a small fit reads them often):
+    quadratic: bool  # the loss's: the moments are sufficient, its curvature exact
+    moments_needed: bool  # the fit needs the data's moments before its first step
 
 
 def check_options(options):
-    """An `Options` from {name: value} (every name of `PARAMETERS`), each checked, and the
-    rules between them."""
+    """An `Options` from {name: value} (every name of `PARAMETERS`; other names, such as fit's
+    X and y, are left out), each checked, and the rules between them."""
     checked = {}
-    for name, value in options.items():
-        check, none_is_default = _CHECKS[name]
-        unchecked = check is None or (value is None and none_is_default)
-        checked[name] = value if unchecked else check(value)
+    for name, (check, none_is_default) in _CHECKS.items():
+        value = options[name]
+        if check is None or (value is None and none_is_default):
+            checked[name] = value
+        else:
+            checked[name] = check(value)
     loss = make_loss(checked["loss"], checked["epsilon"])
-    checked["loss"] = loss
-    if not loss.quadratic:  # no moments: the loop, and no exact curvature
+    checked["loss"], checked["quadratic"] = loss, loss.quadratic
+    if not checked["quadratic"]:  # no moments: the loop, and no exact curvature
         if checked["method"] == "gram":
             raise ValueError(
                 f"method='gram' cannot fit loss={options['loss']!r}: the {type(loss).__name__} "
                 "loss has no sufficient statistics; use method='loop' (or 'auto', which picks it)"
             )
         checked["method"] = "loop"
+    checked["moments_needed"] = (
+        checked["lr"] == "auto" or checked["momentum"] == "auto" or checked["standardize"]
+        or checked["tol"] is not None
+    )  # fmt: skip
     return Options(**checked)

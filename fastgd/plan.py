@@ -20,7 +20,6 @@ from .backend import Columns
 from .errors import DeviceError
 from .threads import default_threads
 
-
 # Each kind of input (`_validation.data_kind`): its checks, which return (X, y, sample_weight,
 # total_weight), and the search for a NaN or inf once a loss or the moments overflowed. A new
 # input format is its backend and one line here; fit names none of them.

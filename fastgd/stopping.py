@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .moments import sums_from_moments
 from .gradient import BOUNDED, L1, make_rule, stationarity
+from .moments import sums_from_moments
 
 # The rounding of a computed gradient, as a fraction of (d + 1) L |u|, the size of the terms it
 # adds up: below it, a gradient is as good as zero in float64. Measured rather than derived: the

@@ -105,7 +105,7 @@ def test_no_import_cycle():
 
     def visit(module):
         if module in path:
-            cycle = path[path.index(module) :] + [module]
+            cycle = [*path[path.index(module) :], module]
             raise AssertionError("an import cycle: " + " -> ".join(cycle))
         if module in done:
             return

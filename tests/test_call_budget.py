@@ -23,11 +23,14 @@ PACKAGE = os.path.dirname(os.path.abspath(fastgd.__file__))
 
 # Counted on 2026-12-06; then 5 more each for the penalty as a type with per-feature weights and
 # bounds (fastgd/penalties.py: make_penalty, the type's constructor and strengths, and the rule's
-# per-feature runs, rule_size and write_penalty), which every fit now checks and writes.
+# per-feature runs, rule_size and write_penalty), which every fit now checks and writes; then
+# 5-6 more for fit's phases as functions of their own (fit.py: _start_and_penalty, _moments,
+# _start_loss, _step_and_momentum, _write_stopping, _finish, _result; options.check_options),
+# a call each, which a 190-line fit() had inline.
 BUDGETS = {
-    "lr given, loop": ({"lr": 1e-4, "n_iter": 1, "method": "loop", "threads": 1}, 94),
-    "lr='auto', loop": ({"lr": "auto", "n_iter": 1, "method": "loop", "threads": 1}, 122),
-    "defaults, one step": ({"n_iter": 1}, 110),
+    "lr given, loop": ({"lr": 1e-4, "n_iter": 1, "method": "loop", "threads": 1}, 100),
+    "lr='auto', loop": ({"lr": "auto", "n_iter": 1, "method": "loop", "threads": 1}, 128),
+    "defaults, one step": ({"n_iter": 1}, 115),
 }
 
 

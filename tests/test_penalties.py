@@ -12,7 +12,7 @@ import pytest
 from tiers import cases
 
 import fastgd
-from fastgd.penalties import PENALTIES, ElasticNet, L1, L2, NoPenalty, make_penalty
+from fastgd.penalties import L1, L2, PENALTIES, ElasticNet, NoPenalty, make_penalty
 
 
 def _data(n=80, d=4, seed=0):
@@ -70,7 +70,11 @@ def test_bounded_least_squares_is_scipys(method):
     assert result.converged
     A = np.column_stack([np.ones(len(y)), X])
     expected = optimize.lsq_linear(
-        A, y, bounds=([-np.inf, *LOWER], [np.inf, *UPPER]), tol=1e-15, lsq_solver="exact",
+        A,
+        y,
+        bounds=([-np.inf, *LOWER], [np.inf, *UPPER]),
+        tol=1e-15,
+        lsq_solver="exact",
         method="bvls",
     ).x
     active = (np.isclose(expected[1:], LOWER) | np.isclose(expected[1:], UPPER)).sum()
@@ -84,7 +88,7 @@ def test_a_start_outside_the_bounds_is_moved_into_them():
     X, y, _ = _data()
     result = fastgd.fit(X, y, lr=0.02, n_iter=5, w0=[5.0, -5.0, 5.0, -5.0],
                         coef_bounds=(LOWER, UPPER))  # fmt: skip
-    b, w, history = naive.standardized_gradient_descent(
+    _, w, history = naive.standardized_gradient_descent(
         X, y, 0.02, 5, w0=[5.0, -5.0, 5.0, -5.0], standardize=False, lower=LOWER, upper=UPPER
     )
     np.testing.assert_allclose(result.coef, w, rtol=1e-9)
