@@ -234,6 +234,8 @@ def fit(
     # Standardized fits run the kernels that shift the rows: compiled now too (a placeholder).
     compiled = settings._replace(shift=np.ones(d)) if options.standardize else settings
     targets.compile(B, W, compiled, history, statistics=options.moments_needed)
+    moments_used = options.quadratic and (options.moments_needed or plan.method == "gram")
+    stopping.compile_host_math(moments=moments_used)  # the Huber loss's bounds need none
 
     start = time.perf_counter()
     needed = options.moments_needed or plan.method == "gram"

@@ -337,9 +337,10 @@ def compile_moments(X, y, sample_weight, threads):
         weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
         arguments = (X, y, sample_weight, wide, _block_rows(wide), weights, means, comoments)
         compile_for(_range_kernel(threads), arguments)
-        compile_for(_merge_ranges, (weights, means, comoments, mean, comoment))
+        if threads > 1:
+            compile_for(_merge_ranges, (weights, means, comoments, mean, comoment))
 
-    kernels = (_range_kernel(threads), _merge_ranges)
+    kernels = (_range_kernel(threads),) + ((_merge_ranges,) if threads > 1 else ())
     compile_once(kernels, (X, y, sample_weight, wide), compile_them)
 
 
@@ -360,6 +361,13 @@ def centered_moments(X, y, sample_weight=None, threads=1):
         _range_kernel(threads)(
             X, y, sample_weight, wide, _block_rows(wide), weights, means, comoments
         )
+    if threads == 1:
+        # One range: merging it into nothing is a copy (`_merge_into`), and the lower triangle
+        # copied from the upper one is what `_merge_ranges` ends with, without compiling it.
+        upper = comoments[0]
+        lower = np.tril_indices(upper.shape[0], -1)
+        upper[lower] = upper.T[lower]
+        return Moments(float(weights[0]), means[0], upper)
     weight = _merge_ranges(weights, means, comoments, mean, comoment)
     return Moments(float(weight), mean, comoment)
 
