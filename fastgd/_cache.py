@@ -5,9 +5,13 @@ fastgd's entry points inline functions from other modules (gradient.py, iteratio
 the comment above the entry points in fastgd/cpu.py), so after an edit of gradient.py alone --
 a `git pull` in an editable checkout, which is how the README installs fastgd -- numba would
 load kernels compiled from the old gradient.py, and fits would silently follow the old math.
-Here each cache locator numba tries for a function of this package adds a digest of every
-fastgd source file to that stamp (and FASTGD_LANES, fastgd/_vector.py): any change to fastgd
-recompiles what depends on it.
+Here each cache locator numba tries for a function of this package adds a digest of the
+sources that kernels are compiled from to that stamp (and FASTGD_LANES, fastgd/_vector.py): any
+change to them recompiles what depends on it. `KERNEL_SOURCES` lists them: every module that
+defines a jitted function, and every fastgd module those import (constants, types, overloads);
+tests/test_cache.py checks the list against the imports. An edit elsewhere -- fit.py, the
+command line, the docs -- leaves the compiled kernels valid, so CI's kept cache and a
+developer's stay warm across such commits.
 
 Under NUMBA_CACHE_DIR numba files a module's kernels in a folder named after a hash of the
 module's absolute path, so a fresh clone or a copy of the same sources elsewhere (CI's checkout,
@@ -28,18 +32,23 @@ import os
 PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
+# The sources that kernels are compiled from, relative to the package (see the module doc).
+KERNEL_SOURCES = (
+    "_cache.py", "_config.py", "_prefetch.py", "_status.py", "_validation.py", "_vector.py",
+    "backend.py", "compiled.py", "cpu.py", "cuda_kernels.py", "errors.py", "gradient.py",
+    "gram.py", "iteration.py", "lecture.py", "losses.py", "moments.py", "peers.py",
+    "penalties.py", "sparse.py", "threads.py",
+)  # fmt: skip
+
+
 @functools.cache
 def package_digest():
-    """A digest of every .py file of the package (read once per process)."""
+    """A digest of `KERNEL_SOURCES` (read once per process)."""
     digest = hashlib.sha256()
-    for root, folders, files in os.walk(PACKAGE):
-        folders.sort()
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = os.path.join(root, name)
-                digest.update(os.path.relpath(path, PACKAGE).encode())
-                with open(path, "rb") as source:
-                    digest.update(source.read())
+    for name in KERNEL_SOURCES:
+        digest.update(name.encode())
+        with open(os.path.join(PACKAGE, name), "rb") as source:
+            digest.update(source.read())
     return digest.hexdigest()
 
 

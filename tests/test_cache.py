@@ -32,7 +32,7 @@ print(len(compiles))
 """
 
 
-def test_the_kernels_cache_is_stamped_with_the_whole_package():
+def test_the_kernels_cache_is_stamped_with_their_sources():
     locator = cpu.iterate_serial._cache._impl.locator
     assert getattr(type(locator), "_fastgd", False)
     assert _cache.package_digest() in locator.get_source_stamp()
@@ -79,3 +79,40 @@ def test_a_checkout_elsewhere_loads_the_kernels_that_another_compiled(tmp_path):
     first, compiled = _fit_in_copy(_copy(tmp_path / "one"), cache)
     assert compiled > 0
     assert _fit_in_copy(_copy(tmp_path / "two"), cache) == (first, 0)
+
+
+def _kernel_sources():
+    """Every module that defines a jitted function, and every fastgd module those import, as
+    files relative to the package (read with test_architecture's import reader)."""
+    import re
+
+    from test_architecture import PACKAGE, _imports, _modules
+
+    jitted = re.compile(r"@(njit|cuda\.jit|overload|intrinsic|register_jitable)\b|\bnjit\(")
+    paths = {name: path for path, name in _modules().items()}
+    needed = {name for name, path in paths.items() if jitted.search(path.read_text())}
+    todo = list(needed)
+    while todo:
+        for top in _imports(paths[todo.pop()]):
+            for name in paths:
+                if (name == top or name.startswith(top + ".")) and name not in needed:
+                    needed.add(name)
+                    todo.append(name)
+    return {str(paths[name].relative_to(PACKAGE)) for name in needed}
+
+
+def test_the_digest_covers_every_source_a_kernel_is_compiled_from():
+    missing = _kernel_sources() - set(_cache.KERNEL_SOURCES)
+    assert not missing, f"add {sorted(missing)} to _cache.KERNEL_SOURCES: kernels depend on them"
+    assert "gradient.py" in _cache.KERNEL_SOURCES and "fit.py" not in _cache.KERNEL_SOURCES
+    for name in _cache.KERNEL_SOURCES:
+        assert os.path.isfile(os.path.join(_cache.PACKAGE, name)), name
+
+
+def test_an_edit_outside_the_kernels_sources_keeps_the_cache(tmp_path):
+    copy, cache = _copy(tmp_path / "copy"), tmp_path / "cache"
+    before, compiled = _fit_in_copy(copy, cache)
+    assert compiled > 0
+    fit = copy / "fastgd" / "fit.py"
+    fit.write_text(fit.read_text() + "\n# an edit of the driver, not of a kernel\n")
+    assert _fit_in_copy(copy, cache) == (before, 0)
