@@ -254,11 +254,6 @@ def _range_moments(X, y, sample_weight, wide, block_rows, mean, comoment):
     return weight
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _serial_moments(X, y, sample_weight, wide, block_rows, weights, means, comoments):
-    weights[0] = _range_moments(X, y, sample_weight, wide, block_rows, means[0], comoments[0])
-
-
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
 def _parallel_moments(X, y, sample_weight, wide, block_rows, weights, means, comoments):
     """Moments of row range c into row c of weights, means and comoments, one range per thread."""
@@ -321,10 +316,15 @@ def _size(X, y):
     return X.shape[1] + (1 if y.ndim == 1 else y.shape[1])
 
 
-def _range_kernel(threads):
-    # Chosen here rather than inside compiled code, so that a one-thread fit never compiles the
-    # parallel kernel (a parallel=True compile costs seconds on first use).
-    return _serial_moments if threads == 1 else _parallel_moments
+def _moments_pass(threads, X, y, sample_weight, wide, weights, means, comoments):
+    """(the kernel, its arguments) of the moment pass: one thread's range alone, called
+    directly, or one range per thread in parallel. Chosen here rather than inside compiled
+    code, so that a one-thread fit never compiles the parallel kernel (a parallel=True compile
+    costs seconds on first use), nor a wrapper around its one range."""
+    block_rows = _block_rows(wide)
+    if threads == 1:
+        return _range_moments, (X, y, sample_weight, wide, block_rows, means[0], comoments[0])
+    return _parallel_moments, (X, y, sample_weight, wide, block_rows, weights, means, comoments)
 
 
 def compile_moments(X, y, sample_weight, threads):
@@ -335,12 +335,14 @@ def compile_moments(X, y, sample_weight, threads):
 
     def compile_them():
         weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
-        arguments = (X, y, sample_weight, wide, _block_rows(wide), weights, means, comoments)
-        compile_for(_range_kernel(threads), arguments)
+        compile_for(*_moments_pass(threads, X, y, sample_weight, wide, weights, means, comoments))
         if threads > 1:
             compile_for(_merge_ranges, (weights, means, comoments, mean, comoment))
 
-    kernels = (_range_kernel(threads),) + ((_merge_ranges,) if threads > 1 else ())
+    if threads == 1:
+        kernels: tuple = (_range_moments,)
+    else:
+        kernels = (_parallel_moments, _merge_ranges)
     compile_once(kernels, (X, y, sample_weight, wide), compile_them)
 
 
@@ -357,17 +359,16 @@ def centered_moments(X, y, sample_weight=None, threads=1):
     wide = _wide(X, y)
     y = _targets_as_columns(X, y)
     weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
+    kernel, arguments = _moments_pass(threads, X, y, sample_weight, wide, weights, means, comoments)
     with numba_threads(threads):
-        _range_kernel(threads)(
-            X, y, sample_weight, wide, _block_rows(wide), weights, means, comoments
-        )
+        weight = kernel(*arguments)
     if threads == 1:
         # One range: merging it into nothing is a copy (`_merge_into`), and the lower triangle
         # copied from the upper one is what `_merge_ranges` ends with, without compiling it.
         upper = comoments[0]
         lower = np.tril_indices(upper.shape[0], -1)
         upper[lower] = upper.T[lower]
-        return Moments(float(weights[0]), means[0], upper)
+        return Moments(float(weight), means[0], upper)
     weight = _merge_ranges(weights, means, comoments, mean, comoment)
     return Moments(float(weight), mean, comoment)
 

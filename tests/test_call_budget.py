@@ -30,8 +30,8 @@ PACKAGE = os.path.dirname(os.path.abspath(fastgd.__file__))
 # step's functions, called rather than inlined, asked for once per process).
 BUDGETS = {
     "lr given, loop": ({"lr": 1e-4, "n_iter": 1, "method": "loop", "threads": 1}, 101),
-    "lr='auto', loop": ({"lr": "auto", "n_iter": 1, "method": "loop", "threads": 1}, 129),
-    "defaults, one step": ({"n_iter": 1}, 116),
+    "lr='auto', loop": ({"lr": "auto", "n_iter": 1, "method": "loop", "threads": 1}, 128),
+    "defaults, one step": ({"n_iter": 1}, 115),
 }
 
 
