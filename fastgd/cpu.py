@@ -13,7 +13,8 @@ from numba import njit, prange
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
 from .gradient import (
-    EPSILON,
+    LOSS,
+    LOSS_PARAMETER,
     kernel_shift,
     kernel_width,
     n_sums,
@@ -131,7 +132,7 @@ class Run:
 
         shift = kernel_shift(settings.shift)
         # The loss, fixed for the fit (fastgd/losses.py): its type selects the loops compiled.
-        self.loss = kernel_loss(settings.rule[EPSILON])
+        self.loss = kernel_loss(settings.rule[LOSS], settings.rule[LOSS_PARAMETER])
         data = (*self.data, self.loss, self.width)
 
         def compile_them():
@@ -275,7 +276,7 @@ class Targets:
         if statistics:
             compile_moments(*self.data, self.threads)
         shift = kernel_shift(settings.shift)
-        self.loss = kernel_loss(settings.rule[0, EPSILON])
+        self.loss = kernel_loss(settings.rule[0, LOSS], settings.rule[0, LOSS_PARAMETER])
         data = (*self.data, self.loss, self.partials, self.total_weight)
         buffers = (self.sums, self.losses)
 

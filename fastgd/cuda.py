@@ -47,7 +47,7 @@ from ._validation import (
     is_device_array,
 )
 from .errors import DeviceError
-from .gradient import EPSILON, n_sums, rule_size
+from .gradient import LOSS, LOSS_PARAMETER, n_sums, rule_size
 
 INSTALL_HINT = 'python3 -m pip install -e ".[cuda]" in a checkout of fastgd'
 # Threads per block start at _config.CUDA_THREADS_PER_BLOCK and halve, where a block's shared
@@ -452,8 +452,9 @@ class Run:
     so that the start of a block sends the settings in one copy (everything after params) and
     its end reads params and velocity back in one copy.
 
-    The loss is fixed for the fit: `compile` writes its rule[EPSILON] (the Huber loss's
-    threshold, inf for the squared error) to the device, where the passes read it -- also
+    The loss is fixed for the fit: `compile` writes its rule[LOSS] and rule[LOSS_PARAMETER]
+    (its number and parameter, `losses.terms_by_code`) to the device, where the passes read
+    them -- also
     `evaluate`'s, before `iterate` sends the rest of the rule.
     """
 
@@ -474,7 +475,6 @@ class Run:
         self.device_sums = cuda.device_array(self.n_values)
         m, size = d + 1, rule_size(d)
         state = np.zeros(3 * m + size + d)
-        state[2 * m + EPSILON] = math.inf  # the squared error, until `compile` says otherwise
         self.state = cuda.to_device(state)
         self.params = self.state[:m]
         self.settings = self.state[m:]  # what `iterate` sends: velocity, rule, precondition, shift
@@ -520,10 +520,10 @@ class Run:
         """Compile (or load from numba's cache) the kernels of the fit, and with `statistics`
         those of `statistics()`, now, so that the fit's timer measures the fit alone: each is
         launched once with the status STOPPED, so it returns at once. Also sends the fit's loss
-        (settings.rule[EPSILON]) to the device."""
+        (settings.rule[LOSS_PARAMETER], rule[LOSS]: adjacent) to the device."""
         cuda = _numba_cuda()
-        epsilon = np.array([settings.rule[EPSILON]], dtype=np.float64)
-        self.rule[EPSILON : EPSILON + 1].copy_to_device(epsilon)
+        loss = np.ascontiguousarray(settings.rule[LOSS_PARAMETER : LOSS + 1], dtype=np.float64)
+        self.rule[LOSS_PARAMETER : LOSS + 1].copy_to_device(loss)
         self.history = cuda.device_array(len(history))
         self._set_status(STOPPED)
         self._launch_pass()

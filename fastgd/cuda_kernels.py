@@ -9,9 +9,10 @@ One iteration is one launch of the pass over the data, `partial_sums_one_feature
 1. Each block accumulates, in float64, the d + 2 partial sums defined in `fastgd/gradient.py`
    (sums[0] = sum s r**2, sums[1] = sum s r, sums[2 + j] = sum s r (X_j - h_j), with
    r = y - (c + (X - h) . w) and h the fit's `shift`: zeros for plain gradient descent, the
-   columns' means when standardizing; for the Huber loss, threshold rule[EPSILON],
-   sums[0] = sum s huber(r) and its slope clip(r, -epsilon, epsilon) takes r's place in the
-   others, `_add_residual`) -- the same sums the CPU kernel computes, tested against the same
+   columns' means when standardizing; for another loss, sums[0] = sum s l(r) and its gradient
+   weight -l'(r) / 2 takes r's place in the others, `losses.terms_by_code` with the loss's
+   number and parameter from the rule) -- the same sums the CPU kernel computes, from the same
+   functions of fastgd/losses.py, tested against the same
    reference (tests/naive.py) -- over its rows, and writes them to its row of `partials`. One
    feature: a grid-stride loop, a thread per row. More: tiles of rows copied to shared memory
    with coalesced loads, a thread per row for the residuals, the threads split over the features
@@ -59,9 +60,9 @@ except ImportError:  # pragma: no cover - an older numba-cuda: numba's own stamp
 else:
     _cache.install(_cuda_caching.CacheImpl)
 
-from . import gradient
+from . import gradient, losses
 from ._status import PARAMS_NOT_FINITE, RAN
-from .gradient import EPSILON, MOMENTUM, NOISE, RULE_SIZE
+from .gradient import LOSS, LOSS_PARAMETER, MOMENTUM, NOISE, RULE_SIZE
 
 # The device-side status, one int64 array: the code (`fastgd/_status.py`; RAN while the fit
 # goes on), the iterate whose loss was recorded last (-1 before the starting point's), how many
@@ -241,40 +242,21 @@ def _finish_pass(partials, sums, history, status, flag, state, total_weight, tid
         _check_and_step(sums, history, status, flag, state, total_weight)
 
 
-@cuda.jit(device=True, inline="always")
-def _huber_slope(r, epsilon):
-    """clip(r, -epsilon, epsilon): the Huber loss's slope huber'(r) / 2 (`losses.Huber`),
-    r itself, exactly, for epsilon = inf (the squared error)."""
-    return min(max(r, -epsilon), epsilon)
-
-
-@cuda.jit(device=True, inline="always")
-def _add_residual(r, s, weighted, epsilon):
-    """(s huber(r), s slope) of one row's residual r and weight s (1 when not `weighted`), as
-    `gradient.partial_sums` adds them up; the caller adds the second times the row's features.
-
-    One formula for both losses: huber(r) = slope (2 r - slope), whose second factor is r
-    itself inside the band, where slope == r -- always for epsilon = inf (the squared error).
-    Taking r there (a select, not a branch) keeps the squared error's arithmetic bit for bit,
-    (s r) * r and s r with s r computed once, as before the Huber loss, also for an infinite
-    r, where 2 r - slope would be inf - inf. (A NaN r, from overflowing parameters, gives a
-    NaN loss either way, which stops the fit before a step reads the other sums.) A clip, a
-    compare and a subtraction per row cost nothing in a pass that waits on memory."""
-    slope = _huber_slope(r, epsilon)
-    factor = r if slope == r else 2.0 * r - slope
-    ss = s * slope if weighted else slope
-    return ss * factor, ss
+# The loss's row terms: `losses.terms_by_code`'s own source, compiled for the device (the
+# loss's number and parameter are read from the rule at run time; one branch per row, the same
+# in every thread).
+_terms_by_code = _on_device(losses.terms_by_code.py_func)
 
 
 @cuda.jit(device=True, inline="always")
 def _add_row(data, row, s_rr, s_r, s_rx):
     """The one-feature sums (s_rr, s_r, s_rx) with row `row` of data = (x, y, sample_weight,
-    weighted, b, w, h, epsilon) added; the same arithmetic as `gradient.partial_sums` (x - h is
-    exact for h = 0, so plain gradient descent gives the lecture's numbers)."""
-    x, y, sample_weight, weighted, b, w, h, epsilon = data
+    weighted, b, w, h, loss, parameter) added; the same arithmetic as `gradient.partial_sums`
+    (x - h is exact for h = 0, so plain gradient descent gives the lecture's numbers)."""
+    x, y, sample_weight, weighted, b, w, h, loss, parameter = data
     z = x[row] - h
     r = y[row] - (z * w + b)
-    value, ss = _add_residual(r, sample_weight[row] if weighted else 1.0, weighted, epsilon)
+    value, ss = _terms_by_code(loss, parameter, r, sample_weight[row] if weighted else 1.0)
     return s_rr + value, s_r + ss, s_rx + ss * z
 
 
@@ -282,7 +264,7 @@ def _add_row(data, row, s_rr, s_r, s_rx):
 def partial_sums_one_feature(x, y, sample_weight, weighted, state, partials, sums, history,
                              status, flag, total_weight):  # fmt: skip
     """One iteration for one feature: the block sums [sum s r^2, sum s r, sum s r (x - h)],
-    h = shift[0] (the Huber loss's for a finite rule[EPSILON], `_add_residual`), into this
+    h = shift[0] (another loss's terms in their place, `losses.terms_by_code`), into this
     block's row of `partials`; then the last block adds them up and steps (`_finish_pass`).
     x and y are (n,).
 
@@ -304,7 +286,7 @@ def partial_sums_one_feature(x, y, sample_weight, weighted, state, partials, sum
     s_r = 0.0
     s_rx = 0.0
     i = cuda.grid(1)
-    data = (x, y, sample_weight, weighted, b, w, h, rule[EPSILON])
+    data = (x, y, sample_weight, weighted, b, w, h, rule[LOSS], rule[LOSS_PARAMETER])
     # The unrolled trips first (loads of UNROLL rows issued together), then the remainder.
     while i + (UNROLL - 1) * stride < n:
         for u in range(UNROLL):
@@ -347,7 +329,7 @@ def partial_sums_many_features(X, y, sample_weight, weighted, state, partials, s
     block = cuda.blockIdx.x
     n, d = X.shape
     params, _, rule, _, shift = _state_views(state, d)
-    epsilon = rule[EPSILON]
+    loss, parameter = rule[LOSS], rule[LOSS_PARAMETER]
     b = params[0]
     width = d | 1  # an odd stride between staged rows: a thread per row hits distinct banks
     sums_area = shared[: 2 * threads]
@@ -388,7 +370,7 @@ def partial_sums_many_features(X, y, sample_weight, weighted, state, partials, s
                 z = tile[tid * width + j] if staged else X[i, j] - shift[j]
                 prediction += z * params[1 + j]
             s = sample_weight[i] if weighted else 1.0
-            value, ss = _add_residual(y[i] - prediction, s, weighted, epsilon)
+            value, ss = _terms_by_code(loss, parameter, y[i] - prediction, s)
             s_rr += value
             s_r += ss
             slopes[tid] = ss

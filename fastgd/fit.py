@@ -26,7 +26,8 @@ from .backend import Settings, Targets
 from .curvature import KAPPA_LIMIT, loss_scale, stable_limit
 from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
 from .gradient import (
-    EPSILON,
+    LOSS,
+    LOSS_PARAMETER,
     LR,
     MOMENTUM,
     NOISE,
@@ -228,7 +229,7 @@ def fit(
     targets = make_targets(plan, X, y, sample_weight, total_weight)
     history = np.empty((n_targets, options.n_iter + 1))
     rules = np.zeros((n_targets, rule_size(d)))
-    rules[:, EPSILON] = options.loss.threshold
+    rules[:, LOSS], rules[:, LOSS_PARAMETER] = options.loss.code, options.loss.parameter
     shift, precondition = coordinates.plain(d, options.fit_intercept)
     settings = Settings(rules, shift, precondition, np.zeros((n_targets, d + 1)))
     # Standardized fits run the kernels that shift the rows: compiled now too (a placeholder).

@@ -75,9 +75,10 @@ SLOPE = 3  # converged when |preconditioned gradient| <= SLOPE |theta|_p + OFFSE
 OFFSET = 4  # (`gradient_status`; negative: never)
 L2 = 5  # the penalty's strengths (fastgd/penalties.py): c_j ((l2/2) u_j^2 + l1 |u_j|) on the
 L1 = 6  # coefficients u_j = w_j / sqrt(p_j) (`penalty`; never on the intercept)
-EPSILON = 7  # the Huber loss's threshold (inf: the squared error)
-BOUNDED = 8  # 1: some coefficient has a finite bound (a projection, `apply_step`); 0: none
-RULE_SIZE = 9
+LOSS_PARAMETER = 7  # the loss's parameter (the Huber loss's threshold; fastgd/losses.py)
+LOSS = 8  # the loss's number, its place in losses.LOSSES (the GPU kernels' `terms_by_code`)
+BOUNDED = 9  # 1: some coefficient has a finite bound (a projection, `apply_step`); 0: none
+RULE_SIZE = 10
 # Then, per coefficient j: its penalty weight c_j at rule[RULE_SIZE + j], its lower bound at
 # rule[RULE_SIZE + d + j] and its upper bound at rule[RULE_SIZE + 2 d + j] (in w's units).
 WEIGHTS, LOWER, UPPER = 0, 1, 2
@@ -89,13 +90,13 @@ def rule_size(n_features):
 
 
 def make_rule(
-    lr, n_features, momentum=0.0, noise=0.0, slope=0.0, offset=-1.0, epsilon=math.inf,
-    penalty=None,
+    lr, n_features, momentum=0.0, noise=0.0, slope=0.0, offset=-1.0, loss=None, penalty=None,
 ):  # fmt: skip
-    """A `rule` array (the per-fit constants above); by default: plain steps, no tolerance, no
-    penalty (a `penalties.Penalty` otherwise)."""
+    """A `rule` array (the per-fit constants above); by default: plain steps, no tolerance, the
+    squared error (a `losses` type otherwise), no penalty (a `penalties.Penalty` otherwise)."""
     rule = np.zeros(rule_size(n_features))
-    rule[EPSILON] = epsilon
+    if loss is not None:
+        rule[LOSS], rule[LOSS_PARAMETER] = loss.code, loss.parameter
     rule[LR], rule[MOMENTUM], rule[NOISE], rule[SLOPE], rule[OFFSET] = (
         lr, momentum, noise, slope, offset
     )  # fmt: skip

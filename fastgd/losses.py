@@ -12,19 +12,21 @@ data adds up the two *row terms* of `row_terms(loss, r, s)`:
     weight = s (-l'(r) / 2)    the gradient's weight: it takes r's place in the partial sums
 
 so for the squared error l(r) = r**2 they are (s r**2, s r), the lecture's sums
-(fastgd/gradient.py). A new loss is a class here, its branch in `_row_terms` and
-`_vector_terms`, and one line in `LOSSES`; the kernels that call them need no change.
-
-On the GPU the loss is a runtime value of the kernels (fastgd/cuda_kernels.py: the threshold
-`rule[EPSILON]`, inf for the squared error, one formula for both).
+(fastgd/gradient.py). Each loss's row terms are one function here (`squared_error_terms`,
+`huber_terms`), which both targets compile: the CPU kernels through `row_terms`, per loss type
+(numba compiles a kernel once per type, its parameters runtime values), and the GPU kernels
+through `terms_by_code`, which picks the loss by its number in `LOSSES`, read from the fit's
+rule at run time (fastgd/cuda_kernels.py compiles it for the device). A new loss is a class
+here with its terms function, its branch in `_row_terms`, `_vector_terms` and `terms_by_code`,
+and one line in `LOSSES`; the kernels that call them need no change.
 """
 
-import math
 from typing import NamedTuple
 
-from numba import types
+from numba import njit, types
 from numba.extending import overload
 
+from ._config import FASTMATH
 from ._validation import check_real
 from ._vector import maximum, minimum, splat
 
@@ -42,10 +44,12 @@ class SquaredError(NamedTuple):
         curvature, tol's distance bound and the conditioning warning are exact."""
         return True
 
+    code = 0.0  # the loss's number, its place in `LOSSES`: rule[LOSS], `terms_by_code`
+
     @property
-    def threshold(self):
-        """The GPU kernels' rule[EPSILON]: inf, no clip."""
-        return math.inf
+    def parameter(self):
+        """Its parameter, rule[LOSS_PARAMETER]: none (0)."""
+        return 0.0
 
 
 class Huber(NamedTuple):
@@ -64,14 +68,17 @@ class Huber(NamedTuple):
         error's)."""
         return False
 
+    code = 1.0
+
     @property
-    def threshold(self):
+    def parameter(self):
         return self.epsilon
 
 
 # The losses by the name `fit(loss=...)` takes: a new loss is a class above and a line here.
 LOSSES = {"squared_error": SquaredError, "huber": Huber}
 Loss = SquaredError | Huber  # for annotations
+SQUARED_ERROR, HUBER = SquaredError.code, Huber.code  # (floats, as the rule holds them)
 
 
 def make_loss(name, epsilon):
@@ -86,10 +93,37 @@ def make_loss(name, epsilon):
     return Huber(float(epsilon))
 
 
-def kernel_loss(threshold):
-    """The loss as the CPU kernels take it, from the threshold the GPU's take (rule[EPSILON])."""
-    threshold = float(threshold)
-    return SquaredError() if math.isinf(threshold) else Huber(threshold)
+def kernel_loss(code, parameter):
+    """The loss as the CPU kernels take it (a NamedTuple), from its number and parameter as the
+    rule holds them (rule[LOSS], rule[LOSS_PARAMETER]) and the GPU kernels read them."""
+    kind = list(LOSSES.values())[int(code)]
+    return kind() if kind is SquaredError else kind(float(parameter))
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def squared_error_terms(parameter, r, s):
+    """(s r**2, s r): the squared error's row terms (`row_terms`)."""
+    sr = s * r
+    return sr * r, sr
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def huber_terms(epsilon, r, s):
+    """The Huber loss's row terms, without a branch: the slope clip(r, -epsilon, epsilon), and
+    the value slope (2 r - slope), which is r**2 inside the threshold and 2 epsilon |r| -
+    epsilon**2 beyond."""
+    slope = min(max(r, -epsilon), epsilon)
+    return s * (slope * (2.0 * r - slope)), s * slope
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def terms_by_code(code, parameter, r, s):
+    """The row terms of the loss numbered `code` (`SQUARED_ERROR`, `HUBER`), with its
+    `parameter`: the GPU kernels' choice at run time, from the fit's rule, of the same
+    functions the CPU kernels compile per loss type."""
+    if code == HUBER:
+        return huber_terms(parameter, r, s)
+    return squared_error_terms(parameter, r, s)
 
 
 def _is(loss, kind):
@@ -107,17 +141,9 @@ def row_terms(loss, r, s):
 @overload(row_terms, inline="always", jit_options={"nogil": True})
 def _row_terms(loss, r, s):
     if _is(loss, SquaredError):
-        return lambda loss, r, s: (s * r * r, s * r)
+        return lambda loss, r, s: squared_error_terms(0.0, r, s)
     if _is(loss, Huber):
-
-        def huber(loss, r, s):
-            # Without a branch: the slope clip(r, -epsilon, epsilon), and the value
-            # slope (2 r - slope), which is r**2 inside the threshold and 2 epsilon |r| -
-            # epsilon**2 beyond.
-            slope = min(max(r, -loss.epsilon), loss.epsilon)
-            return s * (slope * (2.0 * r - slope)), s * slope
-
-        return huber
+        return lambda loss, r, s: huber_terms(loss.epsilon, r, s)
     return None
 
 

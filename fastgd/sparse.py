@@ -20,7 +20,7 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
-from .gradient import EPSILON, kernel_shift, n_sums
+from .gradient import LOSS, LOSS_PARAMETER, kernel_shift, n_sums
 from .gram import Run as GramRun
 from .iteration import steps
 from .losses import SquaredError, kernel_loss, row_terms
@@ -241,7 +241,7 @@ class Run:
         if statistics:
             compile_moments(self.X, *self.data[1:], self.threads)
         shift = kernel_shift(settings.shift)
-        self.loss = kernel_loss(settings.rule[EPSILON])
+        self.loss = kernel_loss(settings.rule[LOSS], settings.rule[LOSS_PARAMETER])
         data = (*self.data, self.loss)
 
         def compile_them():

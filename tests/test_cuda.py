@@ -6,7 +6,6 @@ The simulator runs each GPU thread as a Python thread (a launch of 64 threads co
 """
 
 import importlib.util
-import math
 import sys
 from pathlib import Path
 
@@ -223,9 +222,9 @@ def one_pass(data, y, weights, b, w, h, rule, blocks, threads, layout=()):
 )  # fmt: skip
 def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
     # One pass over the data, kernel against `gradient.partial_sums`: the rows' shift included,
-    # and the Huber loss, whose threshold the kernel reads from the rule (inf: squared error).
+    # and the Huber loss, which the kernel reads from the rule (its number and threshold).
     from fastgd import gradient
-    from fastgd.losses import kernel_loss
+    from fastgd.losses import Huber, SquaredError, kernel_loss
 
     X, y = offset_regression(rng, 90, d)
     weights = rng.uniform(0, 2, size=90) if weighted else None
@@ -236,9 +235,12 @@ def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
         residuals = np.abs(y - (b + (X - h) @ w))
         epsilon = float(np.median(residuals))
         assert (residuals < epsilon).sum() >= 40 and (residuals > epsilon).sum() >= 40
-    rule = gradient.make_rule(0.0, d, epsilon=math.inf if epsilon is None else epsilon)
+    chosen = SquaredError() if epsilon is None else Huber(epsilon)
+    rule = gradient.make_rule(0.0, d, loss=chosen)
     expected = np.zeros(d + 2)
-    on_cpu = kernel_loss(rule[gradient.EPSILON])  # the same loss, as the CPU kernels take it
+    # The same loss, as the CPU kernels take it, from the rule as the device reads it.
+    on_cpu = kernel_loss(rule[gradient.LOSS], rule[gradient.LOSS_PARAMETER])
+    assert on_cpu == chosen
     gradient.partial_sums(X, y, weights, b, w, h, on_cpu, gradient.kernel_width(d), expected)
 
     blocks, threads = cuda.launch_config(90, d)
@@ -272,7 +274,7 @@ def test_every_layout_of_the_many_feature_pass(rng, d, threads, layout):
     weights = rng.uniform(0, 2, size=37)
     b, w, h = 0.3, rng.normal(size=d), X.mean(axis=0)
     expected = np.zeros(d + 2)
-    squared_error = kernel_loss(math.inf)
+    squared_error = kernel_loss(0, 0.0)
     gradient.partial_sums(X, y, weights, b, w, h, squared_error, gradient.kernel_width(d), expected)
     _, sums = one_pass(X, y, weights, b, w, h, gradient.make_rule(0.0, d), 2, threads, layout)
     np.testing.assert_allclose(sums, expected, rtol=1e-12)

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..errors import DistributedFitError, WorkerLost
-from ..gradient import EPSILON, n_sums
+from ..gradient import LOSS, LOSS_PARAMETER, n_sums
 from ..iteration import steps
 from ..losses import SquaredError, kernel_loss
 from .chunks import ChunkGroup, ChunkHolder, current_client, delayed_parts, merge_tree, tree_sum
@@ -130,7 +130,7 @@ class Run:
 
     def compile(self, b, w, settings, history, statistics=False):
         """Compile the kernel in every process (or load it from numba's cache) before timing."""
-        self.loss = kernel_loss(settings.rule[EPSILON])  # the loss, fixed for the fit
+        self.loss = kernel_loss(settings.rule[LOSS], settings.rule[LOSS_PARAMETER])  # fixed
         self._chunk_sums(b, w, settings.shift)
 
     def _chunk_sums(self, b, w, shift):
