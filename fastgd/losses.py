@@ -44,7 +44,11 @@ class SquaredError(NamedTuple):
         curvature, tol's distance bound and the conditioning warning are exact."""
         return True
 
-    code = 0.0  # the loss's number, its place in `LOSSES`: rule[LOSS], `terms_by_code`
+    @property
+    def code(self):
+        """The loss's number, its place in `LOSSES` (a float, as the rule holds it):
+        rule[LOSS], `terms_by_code`."""
+        return 0.0
 
     @property
     def parameter(self):
@@ -68,7 +72,9 @@ class Huber(NamedTuple):
         error's)."""
         return False
 
-    code = 1.0
+    @property
+    def code(self):
+        return 1.0
 
     @property
     def parameter(self):
@@ -78,7 +84,7 @@ class Huber(NamedTuple):
 # The losses by the name `fit(loss=...)` takes: a new loss is a class above and a line here.
 LOSSES = {"squared_error": SquaredError, "huber": Huber}
 Loss = SquaredError | Huber  # for annotations
-SQUARED_ERROR, HUBER = SquaredError.code, Huber.code  # (floats, as the rule holds them)
+SQUARED_ERROR, HUBER = SquaredError().code, Huber(1.0).code
 
 
 def make_loss(name, epsilon):
