@@ -80,3 +80,15 @@ def test_the_command_line_says_what_the_table_says():
     for dest, name in (("threads", "threads"), ("tol", "tol"), ("method", "method"),
                        ("standardize", "standardize"), ("loss", "loss")):  # fmt: skip
         assert helps[dest].startswith(options.HELP[name]), dest
+
+
+def test_the_documented_signature_is_the_table():
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "fit.md").read_text()
+    block = page[page.index("fastgd.fit(X, y, *, ") : page.index(")\n```")]
+    documented = re.findall(r"(\w+)=([^,\s]+)", block)
+    assert [name for name, _ in documented] == [p.name for p in options.PARAMETERS]
+    for (name, default), parameter in zip(documented, options.PARAMETERS):
+        assert default == repr(parameter.default).replace("'", '"'), name
