@@ -19,6 +19,10 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
 SCRIPT = textwrap.dedent(
     """
     import signal, sys
+    # Python's own Ctrl-C, as in a terminal: a process started in the background of a
+    # non-interactive shell (a CI script's `&`) inherits SIGINT ignored, and fastgd rightly
+    # leaves a handler it did not expect alone.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np, fastgd
 
     method = sys.argv[1]
@@ -60,7 +64,10 @@ def test_ctrl_c_stops_a_fit_at_a_clean_iterate(method):
 
 
 def test_ctrl_c_on_the_command_line_is_one_line_and_status_130(tmp_path):
-    script = "import sys; from fastgd.cli import main; print('ready', flush=True); sys.exit(main())"
+    script = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from fastgd.cli import main; print('ready', flush=True); sys.exit(main())"
+    )
     options = ["--method", "loop", "--threads", "1"]  # the kernels the warm-up compiles
     # Compile first, so that the signal arrives during the iterations.
     subprocess.run(
