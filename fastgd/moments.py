@@ -23,6 +23,7 @@ largest compile). A process that compiles them may so differ from those that loa
 cache in the last bits of the moments (docs/determinism.md says what is guaranteed).
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -346,6 +347,12 @@ def compile_moments(X, y, sample_weight, threads):
     compile_once(kernels, (X, y, sample_weight, wide), compile_them)
 
 
+@functools.lru_cache(maxsize=64)
+def _lower_triangle(size):
+    """The indices of a square's strict lower triangle (numpy's costs a small fit 20 us)."""
+    return np.tril_indices(size, -1)
+
+
 def centered_moments(X, y, sample_weight=None, threads=1):
     """The weighted centred `Moments` of validated data, in one pass over it.
 
@@ -366,7 +373,7 @@ def centered_moments(X, y, sample_weight=None, threads=1):
         # One range: merging it into nothing is a copy (`_merge_into`), and the lower triangle
         # copied from the upper one is what `_merge_ranges` ends with, without compiling it.
         upper = comoments[0]
-        lower = np.tril_indices(upper.shape[0], -1)
+        lower = _lower_triangle(upper.shape[0])
         upper[lower] = upper.T[lower]
         return Moments(float(weight), means[0], upper)
     weight = _merge_ranges(weights, means, comoments, mean, comoment)

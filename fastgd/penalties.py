@@ -30,6 +30,7 @@ in `PENALTIES`. One with another proximal step (SCAD, MCP, group lasso) also nee
 `proximal_coefficient` and `coefficient_penalty`, chosen by a runtime slot of the rule.
 """
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -106,9 +107,14 @@ class Penalty(NamedTuple):
     proximal: bool
 
 
+@functools.lru_cache(maxsize=64)
 def unpenalized(n_features):
-    """No penalty, no bounds."""
-    return _checked(NoPenalty(), np.ones(n_features), None, None, n_features)
+    """No penalty, no bounds (read-only arrays, one set per width: most fits have no
+    penalty, and a small fit would spend microseconds making them)."""
+    plain = _checked(NoPenalty(), np.ones(n_features), None, None, n_features)
+    for values in (plain.weights, plain.lower, plain.upper):
+        values.flags.writeable = False
+    return plain
 
 
 def _checked(kind, weights, lower, upper, n_features):
@@ -143,6 +149,8 @@ def make_penalty(
             f"alpha={strength:g} but penalty=None: choose penalty='l2', 'l1' or 'elasticnet', "
             "or leave alpha at 0"
         )
+    if penalty is None and penalty_weights is None and coef_bounds is None and positive is False:
+        return unpenalized(n_features)
     kind = PENALTIES[penalty](strength, ratio)
     weights = np.ones(n_features)
     if penalty_weights is not None:
