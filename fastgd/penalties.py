@@ -134,7 +134,7 @@ def make_penalty(
 ):  # fmt: skip
     """The `Penalty` of fit's penalty=, alpha=, l1_ratio=, penalty_weights=, positive= and
     coef_bounds=, checked, for `n_features` coefficients."""
-    if penalty not in PENALTIES:
+    if not isinstance(penalty, (str, type(None))) or penalty not in PENALTIES:
         names = [repr(name) for name in PENALTIES]
         choices = ", ".join(names[:-1]) + " or " + names[-1]
         raise ValueError(f"penalty must be {choices}, got {penalty!r}")
@@ -160,7 +160,7 @@ def make_penalty(
                 "choose penalty='l2', 'l1' or 'elasticnet', or leave penalty_weights out"
             )
         weights = _per_feature(penalty_weights, "penalty_weights", n_features)
-        if np.isnan(weights).any() or not (weights >= 0.0).all() or np.isinf(weights).any():
+        if not (np.isfinite(weights).all() and (weights >= 0.0).all()):
             raise ValueError(
                 "penalty_weights must be finite and >= 0 (0 leaves a feature unpenalized), "
                 f"got {penalty_weights!r}"

@@ -166,6 +166,7 @@ def test_the_types_say_their_strengths():
                                                           "one value per feature"),
         ({"coef_bounds": (0.0, None), "positive": True}, ValueError, "give one of them"),
         ({"penalty": "l3"}, ValueError, "penalty must be None, 'l2', 'l1' or 'elasticnet'"),
+        ({"penalty": ["l1"]}, ValueError, "penalty must be None, 'l2', 'l1' or 'elasticnet'"),
     ],
 )  # fmt: skip
 def test_bad_weights_and_bounds_are_named(options, error, match):
