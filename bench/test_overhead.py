@@ -33,9 +33,9 @@ def _fit(X, y):
 def _kernels(X, y, partials, sums, history, w, settings):
     # What fit() runs for this call, without it: the loss at the start, then one step.
     w[:] = 0.0
-    cpu.evaluate_serial(X, y, None, SquaredError(), (0,), 0.0, w, None, partials, sums)
-    history[0] = sums[0] / N
     rest = (settings.rule, None, *settings[2:], partials, sums, history)
+    cpu.iterate_serial(X, y, None, SquaredError(), (0,), float(N), 0.0, w, 0, 0, *rest)
+    history[0] = sums[0] / N
     return cpu.iterate_serial(X, y, None, SquaredError(), (0,), float(N), 0.0, w, 0, 1, *rest)
 
 

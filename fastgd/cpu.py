@@ -19,6 +19,7 @@ from .gradient import (
     kernel_width,
     n_sums,
     partial_sums,
+    target_layout,
     target_sums,
 )
 from .iteration import steps, steps_targets
@@ -76,8 +77,10 @@ def _loss_parallel(X, y, sample_weight, loss, width, partials, total_weight, b, 
     return sums[0] / total_weight
 
 
-# The entry points, one pair per kernel, so that a one-thread fit never compiles the parallel
-# kernel (a parallel=True compile costs seconds on first use). The bodies above are shared.
+# The entry points, one per thread layout, so that a one-thread fit never compiles the parallel
+# kernel (a parallel=True compile costs seconds on first use). The bodies above are shared. An
+# entry point also evaluates a starting point (k_start == k_stop, `iteration.steps`): one kernel
+# per fit, not two.
 #
 # Most of what an entry point calls is inline="always" (inlined by numba before LLVM sees it).
 # A call to another compiled function -- the parallel kernel's prange body, the loop's layout
@@ -85,16 +88,6 @@ def _loss_parallel(X, y, sample_weight, loss, width, partials, total_weight, b, 
 # it and to the entry point's linked copy in the processes that load numba's cache, and the
 # reassociated sums may come out in another order: the compiling process may differ from the
 # later ones in the last bits, which all agree with each other (docs/determinism.md).
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_serial(X, y, sample_weight, loss, width, b, w, shift, partials, sums):
-    _evaluate(serial_sums, X, y, sample_weight, loss, width, b, w, shift, partials, sums)
-
-
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_parallel(X, y, sample_weight, loss, width, b, w, shift, partials, sums):
-    _evaluate(parallel_sums, X, y, sample_weight, loss, width, b, w, shift, partials, sums)
-
-
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_serial(X, y, sample_weight, loss, width, total_weight, b, w, k_start, k_stop,
                    rule, shift, precondition, velocity, partials, sums, history):  # fmt: skip
@@ -120,11 +113,11 @@ class Run:
         self.partials = np.zeros((threads, n_sums(X.shape[1])))
         self.sums = np.zeros(n_sums(X.shape[1]))
         serial = threads == 1
-        self._evaluate = evaluate_serial if serial else evaluate_parallel
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
         self.loss = SquaredError()  # until `compile` says otherwise
         self.width = kernel_width(X.shape[1])  # the loop's layout (`gradient.partial_sums`)
+        self._idle = ()  # what an evaluation passes the kernel for its step (`compile`)
 
     def compile(self, b, w, settings, history, statistics=False):
         if statistics:
@@ -134,13 +127,14 @@ class Run:
         # The loss, fixed for the fit (fastgd/losses.py): its type selects the loops compiled.
         self.loss = kernel_loss(settings.rule[LOSS], settings.rule[LOSS_PARAMETER])
         data = (*self.data, self.loss, self.width)
+        # An evaluation runs no step: these arrays only give the kernel its argument types.
+        self._idle = (settings.rule, settings.precondition, settings.velocity, history)
 
         def compile_them():
-            compile_for(self._evaluate, (*data, b, w, shift, self.partials, self.sums))
             rest = (0, 0, settings.rule, shift, *settings[2:], self.partials, self.sums, history)
             compile_for(self._iterate, (*data, self.total_weight, b, w, *rest))
 
-        compile_once((self._evaluate, self._iterate), (*data, shift), compile_them)
+        compile_once((self._iterate,), (*data, shift), compile_them)
 
     def statistics(self):
         """The data's `Moments`: one more pass over the data (for lr="auto"), the first time."""
@@ -153,10 +147,11 @@ class Run:
 
     def evaluate(self, b, w, shift):
         """The loss at (b, w); also keeps its partial sums for the next step."""
+        rule, precondition, velocity, history = self._idle
         with self._threads():
-            self._evaluate(
-                *self.data, self.loss, self.width, b, w, kernel_shift(shift), self.partials,
-                self.sums,
+            self._iterate(
+                *self.data, self.loss, self.width, self.total_weight, b, w, 0, 0, rule,
+                kernel_shift(shift), precondition, velocity, self.partials, self.sums, history,
             )  # fmt: skip
         return self.sums[0] / self.total_weight
 
@@ -173,12 +168,12 @@ class Run:
 # Several targets (y of shape (n, k)): the same structure, with `gradient.target_sums` reading
 # each row of X once for all k targets and `iteration.steps_targets` stepping them together.
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def serial_target_sums(X, Y, sample_weight, loss, B, W, shift, partials):
-    target_sums(X, Y, sample_weight, B, W, shift, loss, partials[0])
+def serial_target_sums(X, Y, sample_weight, loss, layout, B, W, shift, partials):
+    target_sums(X, Y, sample_weight, B, W, shift, loss, layout, partials[0])
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def parallel_target_sums(X, Y, sample_weight, loss, B, W, shift, partials):
+def parallel_target_sums(X, Y, sample_weight, loss, layout, B, W, shift, partials):
     n_blocks = partials.shape[0]
     n = X.shape[0]
     for c in prange(n_blocks):
@@ -186,19 +181,19 @@ def parallel_target_sums(X, Y, sample_weight, loss, B, W, shift, partials):
         stop = (c + 1) * n // n_blocks
         rows_X, rows_Y = X[start:stop], Y[start:stop]
         if sample_weight is None:
-            target_sums(rows_X, rows_Y, None, B, W, shift, loss, partials[c])
+            target_sums(rows_X, rows_Y, None, B, W, shift, loss, layout, partials[c])
         else:
             weights = sample_weight[start:stop]
-            target_sums(rows_X, rows_Y, weights, B, W, shift, loss, partials[c])
+            target_sums(rows_X, rows_Y, weights, B, W, shift, loss, layout, partials[c])
 
 
 @njit(nogil=True, inline="always")
-def _evaluate_targets(block_sums, X, Y, sample_weight, loss, partials, total_weight, B, W,
-                      shift, sums, losses):  # fmt: skip
+def _evaluate_targets(block_sums, X, Y, sample_weight, loss, layout, partials, total_weight, B,
+                      W, shift, sums, losses):  # fmt: skip
     """Fill sums (k, d + 2) and losses (k,) at (B, W (k, d)), the blocks added in a fixed
     order."""
     n_targets, d = W.shape
-    block_sums(X, Y, sample_weight, loss, B, W, shift, partials)
+    block_sums(X, Y, sample_weight, loss, layout, B, W, shift, partials)
     for t in range(n_targets):
         for j in range(d + 2):
             total = 0.0
@@ -209,47 +204,33 @@ def _evaluate_targets(block_sums, X, Y, sample_weight, loss, partials, total_wei
 
 
 @njit(nogil=True, inline="always")
-def _target_loss_serial(X, Y, sample_weight, loss, partials, total_weight, B, W, shift, sums,
-                        losses):  # fmt: skip
-    _evaluate_targets(serial_target_sums, X, Y, sample_weight, loss, partials, total_weight,
-                      B, W, shift, sums, losses)  # fmt: skip
+def _target_loss_serial(X, Y, sample_weight, loss, layout, partials, total_weight, B, W, shift,
+                        sums, losses):  # fmt: skip
+    _evaluate_targets(serial_target_sums, X, Y, sample_weight, loss, layout, partials,
+                      total_weight, B, W, shift, sums, losses)  # fmt: skip
 
 
 @njit(nogil=True, inline="always")
-def _target_loss_parallel(X, Y, sample_weight, loss, partials, total_weight, B, W, shift,
-                          sums, losses):  # fmt: skip
-    _evaluate_targets(parallel_target_sums, X, Y, sample_weight, loss, partials,
+def _target_loss_parallel(X, Y, sample_weight, loss, layout, partials, total_weight, B, W,
+                          shift, sums, losses):  # fmt: skip
+    _evaluate_targets(parallel_target_sums, X, Y, sample_weight, loss, layout, partials,
                       total_weight, B, W, shift, sums, losses)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_targets_serial(X, Y, sample_weight, loss, partials, total_weight, B, W, shift,
-                            sums, losses):  # fmt: skip
-    _target_loss_serial(X, Y, sample_weight, loss, partials, total_weight, B, W, shift, sums,
-                        losses)  # fmt: skip
-
-
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_targets_parallel(X, Y, sample_weight, loss, partials, total_weight, B, W, shift,
-                              sums, losses):  # fmt: skip
-    _target_loss_parallel(X, Y, sample_weight, loss, partials, total_weight, B, W, shift,
-                          sums, losses)  # fmt: skip
-
-
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_targets_serial(X, Y, sample_weight, loss, partials, total_weight, B, W, k_start,
-                           k_stop, rules, shift, precondition, velocities, sums, history, losses,
-                           active, reached):  # fmt: skip
-    return steps_targets(_target_loss_serial, X, Y, sample_weight, loss, partials,
+def iterate_targets_serial(X, Y, sample_weight, loss, layout, partials, total_weight, B, W,
+                           k_start, k_stop, rules, shift, precondition, velocities, sums, history,
+                           losses, active, reached):  # fmt: skip
+    return steps_targets(_target_loss_serial, X, Y, sample_weight, loss, layout, partials,
                          total_weight, B, W, k_start, k_stop, rules, shift, precondition,
                          velocities, sums, history, losses, active, reached)  # fmt: skip
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def iterate_targets_parallel(X, Y, sample_weight, loss, partials, total_weight, B, W, k_start,
-                             k_stop, rules, shift, precondition, velocities, sums, history,
-                             losses, active, reached):  # fmt: skip
-    return steps_targets(_target_loss_parallel, X, Y, sample_weight, loss, partials,
+def iterate_targets_parallel(X, Y, sample_weight, loss, layout, partials, total_weight, B, W,
+                             k_start, k_stop, rules, shift, precondition, velocities, sums,
+                             history, losses, active, reached):  # fmt: skip
+    return steps_targets(_target_loss_parallel, X, Y, sample_weight, loss, layout, partials,
                          total_weight, B, W, k_start, k_stop, rules, shift, precondition,
                          velocities, sums, history, losses, active, reached)  # fmt: skip
 
@@ -267,29 +248,29 @@ class Targets:
         self.sums = np.zeros((n_targets, n_sums(d)))
         self.losses = np.zeros(n_targets)
         serial = threads == 1
-        self._evaluate = evaluate_targets_serial if serial else evaluate_targets_parallel
         self._iterate = iterate_targets_serial if serial else iterate_targets_parallel
         self.moments = None
         self.loss = SquaredError()
+        self.layout = target_layout(n_targets)  # the pass's layout (`gradient.target_sums`)
+        self._idle = ()  # as in `Run`
 
     def compile(self, B, W, settings, history, statistics=False):
         if statistics:
             compile_moments(*self.data, self.threads)
         shift = kernel_shift(settings.shift)
         self.loss = kernel_loss(settings.rule[0, LOSS], settings.rule[0, LOSS_PARAMETER])
-        data = (*self.data, self.loss, self.partials, self.total_weight)
-        buffers = (self.sums, self.losses)
+        data = (*self.data, self.loss, self.layout, self.partials, self.total_weight)
+        active, reached = np.ones(B.shape[0], np.bool_), np.zeros(B.shape[0], np.int64)
+        self._idle = (settings.rule, settings.precondition, settings.velocity, history, active,
+                      reached)  # fmt: skip
 
         def compile_them():
-            compile_for(self._evaluate, (*data, B, W, shift, *buffers))
-            active, reached = np.ones(B.shape[0], np.bool_), np.zeros(B.shape[0], np.int64)
             rest = (settings.rule, shift, settings.precondition, settings.velocity)
-            arguments = (*data, B, W, 0, 0, *rest, *buffers[:1], history, buffers[1], active,
+            arguments = (*data, B, W, 0, 0, *rest, self.sums, history, self.losses, active,
                          reached)  # fmt: skip
             compile_for(self._iterate, arguments)
 
-        compile_once((self._evaluate, self._iterate), (*self.data[:3], self.loss, shift),
-                     compile_them)  # fmt: skip
+        compile_once((self._iterate,), (*self.data, self.loss, self.layout, shift), compile_them)
 
     def statistics(self, target):
         """Target `target`'s `Moments`: one pass over X and every target, the first time."""
@@ -301,16 +282,18 @@ class Targets:
         return self.sums[target]
 
     def evaluate(self, B, W, shift):
+        rules, precondition, velocities, history, active, reached = self._idle
         with numba_threads(self.threads):
-            self._evaluate(*self.data, self.loss, self.partials, self.total_weight, B, W,
-                           kernel_shift(shift), self.sums, self.losses)  # fmt: skip
+            self._iterate(*self.data, self.loss, self.layout, self.partials, self.total_weight, B,
+                          W, 0, 0, rules, kernel_shift(shift), precondition, velocities, self.sums,
+                          history, self.losses, active, reached)  # fmt: skip
         return self.losses.copy()
 
     def iterate(self, B, W, k_start, k_stop, settings, history, active, reached):
         rules, shift, precondition, velocities = settings
         with numba_threads(self.threads):
             return self._iterate(
-                *self.data, self.loss, self.partials, self.total_weight, B, W, k_start,
-                k_stop, rules, kernel_shift(shift), precondition, velocities, self.sums, history,
-                self.losses, active, reached,
+                *self.data, self.loss, self.layout, self.partials, self.total_weight, B, W,
+                k_start, k_stop, rules, kernel_shift(shift), precondition, velocities, self.sums,
+                history, self.losses, active, reached,
             )  # fmt: skip

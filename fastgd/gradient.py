@@ -40,8 +40,8 @@ block. All are tested against the same slow reference in tests/naive.py.
 Accumulation is always in float64, also for float32 data.
 
 Most kernels here are inline="always": each backend's compiled entry point contains them
-whole. The exceptions are the layout loops (`_layout_loop`, `_across_loop`), a k-target row's
-finish (`_finish_row`), `add_products`, and the per-step functions `apply_step`, `penalty` and
+whole. The exceptions are the layout loops (`_layout_loop`, `_target_layout_loop`), a k-target
+row's finish (`_finish_row`), `add_products`, and the per-step functions `apply_step`, `penalty` and
 `stationarity`, which numba would compile again at every call site (see the comment above the
 entry points in fastgd/cpu.py, and docs/determinism.md on what that means for the last bits).
 Called, they compile once per process and are shared by every kernel and by the host-side
@@ -704,42 +704,58 @@ def _sums_by_columns(X, Y, sample_weight, B, W, shift, loss, out):
         add_products(residuals, columns, rows, out, 2, False)
 
 
+def target_layout(n_targets):
+    """`target_sums`'s `layout` argument for k = `n_targets` targets: None for the vectors
+    across each row's targets (from LANES targets on), (0,) for blocks by columns (fewer)."""
+    return None if n_targets >= LANES else (0,)
+
+
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def target_sums(X, Y, sample_weight, B, W, shift, loss, out):
+def target_sums(X, Y, sample_weight, B, W, shift, loss, layout, out):
     """The partial sums of k targets in one pass over X: out[t] is `partial_sums` of X and the
     target Y[:, t] at (B[t], W[t]), for Y (n, k), B (k,), W (k, d), out (k, d + 2).
 
-    Each row of X is read from memory once for all targets, by one of two layouts:
-    `_sums_across_targets` (vectors across each row's targets) from LANES targets on, and
-    `_sums_by_columns` (blocks transposed, vectors down the columns) below, where the vectors
-    across targets would be mostly padding. One pass from memory, d = 8, ns a row (columns /
-    across): k = 2, 9.8 / 11.9; k = 4, 11.2 / 11.9; k = 8, 15.7 / 13.2; k = 16, 25.2 / 16.6
-    (LANES = 8; with LANES = 4, k = 4: 11.0 / 10.5; docs/benchmarks.md).
+    Each row of X is read from memory once for all targets, by one of two layouts, which
+    `layout` = `target_layout(k)` selects by its type: `_sums_across_targets` (vectors across
+    each row's targets) from LANES targets on, and `_sums_by_columns` (blocks transposed,
+    vectors down the columns) below, where the vectors across targets would be mostly padding.
+    One pass from memory, d = 8, ns a row (columns / across): k = 2, 9.8 / 11.9; k = 4,
+    11.2 / 11.9; k = 8, 15.7 / 13.2; k = 16, 25.2 / 16.6 (LANES = 8; with LANES = 4, k = 4:
+    11.0 / 10.5; docs/benchmarks.md).
     """
-    if Y.shape[1] >= LANES:
-        _sums_across(X, Y, sample_weight, B, W, shift, loss, out)
-    else:
+    _target_sums_of_layout(X, Y, sample_weight, B, W, shift, loss, layout, out)
+
+
+def _target_sums_of_layout(X, Y, sample_weight, B, W, shift, loss, layout, out):
+    """`target_sums`'s loop for the layout that `layout`'s type selects
+    (`_target_layout_loop`)."""
+    raise NotImplementedError("compiled code only: see _target_layout_loop")
+
+
+# The layout is chosen by `layout`'s type when an entry point compiles, as `_layout_loop` does
+# for one target: a runtime branch on k compiled both layouts into every k-target kernel (a
+# first fit of 16 targets compiled 4.5 s more for the layout it never ran). As `_layout_loop`,
+# the loop is compiled once per process and argument types and called by the entry points
+# (inlined into each, a first k-target fit, d = 3, k = 16, compiled for 49 s instead of 25), so
+# the process that compiled the kernels may differ from those that load numba's cache in the
+# last bits (docs/determinism.md; tests/test_determinism.py checks k = 4 and k = 16). Called,
+# the transposed blocks ran 2-9 % slower than inlined (k = 2 and 4, d = 8, N = 10**6, one
+# thread: 7.7 and 10.6-11.0 ns a row against 7.6 and 9.7-10.6), for a first fit of 4 targets
+# that compiles in 8.5 s instead of 20 (measured 2026-12-07). An inline="always" overload
+# would keep them inlined, but numba then types `shift is None` branches it cannot prune.
+@overload(_target_sums_of_layout, jit_options={"fastmath": FASTMATH, "nogil": True})
+def _target_layout_loop(X, Y, sample_weight, B, W, shift, loss, layout, out):
+    if isinstance(layout, types.NoneType):
+
+        def across(X, Y, sample_weight, B, W, shift, loss, layout, out):
+            _sums_across_targets(X, Y, sample_weight, B, W, shift, loss, out)
+
+        return across
+
+    def by_columns(X, Y, sample_weight, B, W, shift, loss, layout, out):
         _sums_by_columns(X, Y, sample_weight, B, W, shift, loss, out)
 
-
-def _sums_across(X, Y, sample_weight, B, W, shift, loss, out):
-    """`_sums_across_targets`, compiled once per process and argument types (`_across_loop`)."""
-    raise NotImplementedError("compiled code only: see _across_loop")
-
-
-# As `_layout_loop`: compiled once per process and argument types and shared by the entry points
-# that call it, rather than inlined into each (a first k-target fit, d = 3, k = 16, one thread,
-# compiled for 49 s instead of 25), and never cached on its own (fastgd/cpu.py on determinism).
-# `_sums_by_columns` stays inlined: compiled once and shared (as a function or an overload), its
-# pass at k = 2 and 4 took 8-13 % longer (measured 2026-12-06), for 3 s less compiling. Either
-# way the process that compiled the kernels may differ from those that load numba's cache in
-# the last bits (docs/determinism.md; tests/test_determinism.py checks k = 4 and k = 16).
-@overload(_sums_across, jit_options={"fastmath": FASTMATH, "nogil": True})
-def _across_loop(X, Y, sample_weight, B, W, shift, loss, out):
-    def across(X, Y, sample_weight, B, W, shift, loss, out):
-        _sums_across_targets(X, Y, sample_weight, B, W, shift, loss, out)
-
-    return across
+    return by_columns
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)

@@ -103,17 +103,8 @@ def _loss_parallel(X, y, sample_weight, loss, unused, partials, total_weight, b,
     return sums[0] / total_weight
 
 
-# Entry points, as in fastgd/cpu.py (and inlined for the same reason: see there).
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_serial(X, y, sample_weight, loss, b, w, shift, partials, sums):
-    _evaluate(_serial_sums, X, y, sample_weight, loss, b, w, shift, partials, sums)
-
-
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def evaluate_parallel(X, y, sample_weight, loss, b, w, shift, partials, sums):
-    _evaluate(_parallel_sums, X, y, sample_weight, loss, b, w, shift, partials, sums)
-
-
+# Entry points, as in fastgd/cpu.py (and inlined for the same reason: see there); they also
+# evaluate a starting point (k_start == k_stop).
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def iterate_serial(X, y, sample_weight, loss, total_weight, b, w, k_start, k_stop, rule,
                    shift, precondition, velocity, partials, sums, history):  # fmt: skip
@@ -232,10 +223,10 @@ class Run:
         self.partials = np.zeros((threads, n_sums(d)))
         self.sums = np.zeros(n_sums(d))
         serial = threads == 1
-        self._evaluate = evaluate_serial if serial else evaluate_parallel
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
         self.loss = SquaredError()  # until `compile` says otherwise
+        self._idle = ()  # as in fastgd/cpu.py
 
     def compile(self, b, w, settings, history, statistics=False):
         if statistics:
@@ -243,14 +234,14 @@ class Run:
         shift = kernel_shift(settings.shift)
         self.loss = kernel_loss(settings.rule[LOSS], settings.rule[LOSS_PARAMETER])
         data = (*self.data, self.loss)
+        self._idle = (settings.rule, settings.precondition, settings.velocity, history)
 
         def compile_them():
-            compile_for(self._evaluate, (*data, b, w, shift, self.partials, self.sums))
             rest = (0, 0, settings.rule, shift, *settings[2:], self.partials, self.sums, history)
             compile_for(self._iterate, (*data, self.total_weight, b, w, *rest))
 
-        compile_once((self._evaluate, self._iterate), (*self.csr, *self.data[1:], self.loss,
-                                                       shift), compile_them)  # fmt: skip
+        compile_once((self._iterate,), (*self.csr, *self.data[1:], self.loss, shift),
+                     compile_them)  # fmt: skip
 
     def statistics(self):
         if self.moments is None:
@@ -258,9 +249,11 @@ class Run:
         return self.moments
 
     def evaluate(self, b, w, shift):
+        rule, precondition, velocity, history = self._idle
         with numba_threads(self.threads):
-            self._evaluate(*self.data, self.loss, b, w, kernel_shift(shift), self.partials,
-                           self.sums)  # fmt: skip
+            self._iterate(*self.data, self.loss, self.total_weight, b, w, 0, 0, rule,
+                          kernel_shift(shift), precondition, velocity, self.partials, self.sums,
+                          history)  # fmt: skip
         return self.sums[0] / self.total_weight
 
     def iterate(self, b, w, k_start, k_stop, settings, history):

@@ -1,4 +1,4 @@
-"""The k-target pass (`gradient.target_sums`, compiled into `cpu.evaluate_targets_serial`)
+"""The k-target pass (`gradient.target_sums`, compiled into `cpu.iterate_targets_serial`)
 against the definition of its sums, at every shape, layout and vector width.
 
 A file of its own so that pytest-xdist (the README's test command) runs it beside
@@ -62,29 +62,42 @@ def test_the_k_target_kernel_against_its_definition(dtype, weighted, shifted, ep
 
 
 def _kernel_sums(X, Y, weights, B, W, shift, epsilon):
-    from fastgd.cpu import evaluate_targets_serial
     from fastgd.losses import Huber, SquaredError
 
     loss = SquaredError() if epsilon is None else Huber(epsilon)
     k, d = W.shape
     out, partials = np.full((k, d + 2), np.nan), np.zeros((1, k, d + 2))
-    evaluate_targets_serial(X, Y, weights, loss, partials, 1.0, B, W, shift, out, np.zeros(k))
+    _evaluate_targets(X, Y, weights, loss, partials, B, W, shift, out)
     return out
+
+
+def _evaluate_targets(X, Y, weights, loss, partials, B, W, shift, out):
+    """The k-target kernel's sums at (B, W): its entry point with k_start == k_stop."""
+    from fastgd.cpu import iterate_targets_serial
+    from fastgd.gradient import rule_size, target_layout
+
+    k, d = W.shape
+    rules, history = np.zeros((k, rule_size(d))), np.zeros((k, 1))
+    idle = (rules, shift, np.ones(d + 1), np.zeros((k, d + 1)), out, history, np.zeros(k))
+    flags = (np.ones(k, np.bool_), np.zeros(k, np.int64))
+    layout = target_layout(k)
+    iterate_targets_serial(X, Y, weights, loss, layout, partials, 1.0, B, W, 0, 0, *idle, *flags)
 
 
 _OTHER_WIDTH = """
 import sys
 import numpy as np
 from fastgd import _vector
-from fastgd.cpu import evaluate_targets_serial
 from fastgd.losses import Huber
+sys.path.insert(0, sys.argv[3])
+from test_targets_kernel import _evaluate_targets
 assert _vector.LANES == int(sys.argv[1])
 rng = np.random.default_rng(5)
 X, Y = rng.normal(size=(301, 9)) + 2.0, rng.normal(size=(301, 19))
 B, W, w = rng.normal(size=19), rng.normal(size=(19, 9)), rng.random(301)
 out, partials = np.zeros((19, 11)), np.zeros((1, 19, 11))
 shift = rng.normal(size=9)
-evaluate_targets_serial(X, Y, w, Huber(0.8), partials, 1.0, B, W, shift, out, np.zeros(19))
+_evaluate_targets(X, Y, w, Huber(0.8), partials, B, W, shift, out)
 np.save(sys.argv[2], out)
 """
 
@@ -106,7 +119,8 @@ def test_the_k_target_kernel_gives_the_same_sums_at_either_vector_width(tmp_path
         cache = pathlib.Path(kept) / f"lanes-{lanes}" if kept else tmp_path / str(lanes)
         env = dict(os.environ, FASTGD_LANES=str(lanes), NUMBA_CACHE_DIR=str(cache))
         path = tmp_path / f"{lanes}.npy"
-        subprocess.run([sys.executable, "-c", _OTHER_WIDTH, str(lanes), str(path)], env=env,
-                       check=True)  # fmt: skip
+        here = str(pathlib.Path(__file__).parent)
+        subprocess.run([sys.executable, "-c", _OTHER_WIDTH, str(lanes), str(path), here],
+                       env=env, check=True)  # fmt: skip
         sums.append(np.load(path))
     np.testing.assert_allclose(sums[0], sums[1], rtol=1e-13, atol=1e-13)
