@@ -75,9 +75,9 @@ def same_fit(name: str, X: object, y: object, tolerance: float, **options: objec
     """The GPU's fit against the CPU's, and a second GPU fit against the first (bits); the
     loop on both unless `options` name a method."""
     options = {"method": "loop", **options}
-    gpu = fastgd.fit(X, y, device="cuda", **options)
-    again = fastgd.fit(X, y, device="cuda", **options)
-    cpu = fastgd.fit(X, y, device="cpu", **options)
+    gpu = fastgd.gradient_descent(X, y, device="cuda", **options)
+    again = fastgd.gradient_descent(X, y, device="cuda", **options)
+    cpu = fastgd.gradient_descent(X, y, device="cpu", **options)
     difference = max(
         relative(gpu.coef, cpu.coef),
         relative(gpu.intercept, cpu.intercept),
@@ -148,13 +148,16 @@ def correctness(smoke: bool) -> None:
     # tol stops where the CPU stops; divergence says the same; device arrays, used in place.
     X, y = regression(rng, n, 1, np.float64)
     kwargs = {"lr": 0.3, "n_iter": 200, "tol": 1e-8, "method": "loop", "standardize": True}
-    gpu, cpu = fastgd.fit(X, y, device="cuda", **kwargs), fastgd.fit(X, y, device="cpu", **kwargs)
+    gpu, cpu = (
+        fastgd.gradient_descent(X, y, device="cuda", **kwargs),
+        fastgd.gradient_descent(X, y, device="cpu", **kwargs),
+    )
     check("tol", gpu.n_iter == cpu.n_iter < 200 and gpu.converged and cpu.converged,
           gpu=gpu.n_iter, cpu=cpu.n_iter)  # fmt: skip
     messages = []
     for device in ("cuda", "cpu"):
         try:
-            fastgd.fit(X, y, lr=50.0, n_iter=200, device=device, method="loop")
+            fastgd.gradient_descent(X, y, lr=50.0, n_iter=200, device=device, method="loop")
             messages.append("no error")
         except fastgd.DivergenceError as error:
             messages.append(str(error))
@@ -162,8 +165,8 @@ def correctness(smoke: bool) -> None:
     from numba import cuda
 
     X_device, y_device = cuda.to_device(X), cuda.to_device(y)
-    gpu = fastgd.fit(X_device, y_device, n_iter=5, method="loop")
-    cpu = fastgd.fit(X, y, n_iter=5, device="cpu", method="loop")
+    gpu = fastgd.gradient_descent(X_device, y_device, n_iter=5, method="loop")
+    cpu = fastgd.gradient_descent(X, y, n_iter=5, device="cpu", method="loop")
     check("device arrays, lr='auto'", gpu.device == "cuda"
           and relative(gpu.lr, cpu.lr) < 1e-10
           and relative(gpu.loss_history, cpu.loss_history) < 1e-9,
@@ -209,7 +212,7 @@ def bandwidth(smoke: bool, budget: float) -> None:
         data = X.reshape(n) if d == 1 else X
         lr = 0.5 * fastgd.max_stable_lr(data, y)
         if smoke:
-            fit = fastgd.fit(data, y, lr=lr, n_iter=2, device="cuda", method="loop")
+            fit = fastgd.gradient_descent(data, y, lr=lr, n_iter=2, device="cuda", method="loop")
             emit("bench", n=n, d=d, dtype=np.dtype(dtype).name, iterations=fit.n_iter,
                  us_per_iteration=None, GBps=None, pct_peak=None, timed=False)  # fmt: skip
             continue
@@ -217,8 +220,8 @@ def bandwidth(smoke: bool, budget: float) -> None:
         seconds = []
         for n_iter in (short, long):
             options = {"lr": lr, "n_iter": n_iter, "device": "cuda", "method": "loop"}
-            fastgd.fit(data, y, **options)  # warm
-            times = [fastgd.fit(data, y, **options).seconds for _ in range(3)]
+            fastgd.gradient_descent(data, y, **options)  # warm
+            times = [fastgd.gradient_descent(data, y, **options).seconds for _ in range(3)]
             seconds.append(statistics.median(times))
         per_iteration = (seconds[1] - seconds[0]) / (long - short)
         bytes_per_iteration = n * (d + 1) * np.dtype(dtype).itemsize

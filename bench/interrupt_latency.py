@@ -18,10 +18,10 @@ method = sys.argv[1]
 rng = np.random.default_rng(0)
 X = rng.normal(size=(200_000, 32)); y = X.sum(axis=1) + rng.normal(size=200_000)
 kwargs = dict(lr=0.01, method=method, threads=1)
-fastgd.fit(X, y, n_iter=2, **kwargs)
+fastgd.gradient_descent(X, y, n_iter=2, **kwargs)
 print("ready", flush=True)
 try:
-    fastgd.fit(X, y, n_iter=10**7, **kwargs)
+    fastgd.gradient_descent(X, y, n_iter=10**7, **kwargs)
 except fastgd.FitInterrupted:
     print(time.perf_counter(), flush=True)
 """

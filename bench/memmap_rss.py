@@ -52,10 +52,10 @@ def main():
         write_data(directory, n)
         X = np.load(os.path.join(directory, "X.npy"), mmap_mode="r")
         y = np.load(os.path.join(directory, "y.npy"), mmap_mode="r")
-        fastgd.fit(X[:100], y[:100], lr=0.1, n_iter=1)  # compile before measuring
+        fastgd.gradient_descent(X[:100], y[:100], lr=0.1, n_iter=1)  # compile before measuring
         before = rss_kb()
         start = time.perf_counter()
-        result = fastgd.fit(X, y, lr=0.1, n_iter=args.iters)
+        result = fastgd.gradient_descent(X, y, lr=0.1, n_iter=args.iters)
         seconds = time.perf_counter() - start
         after = rss_kb()
         data_mb = (X.nbytes + y.nbytes) / 1e6

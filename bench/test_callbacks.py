@@ -44,7 +44,9 @@ def data(n):
 
 def fit(x, y, iterations, callback):
     # The loop, where a block is shortest in time (gram's iterations are far cheaper).
-    return fastgd.fit(x, y, lr=1e-4, n_iter=iterations, threads=1, method="loop", callback=callback)
+    return fastgd.gradient_descent(
+        x, y, lr=1e-4, n_iter=iterations, threads=1, method="loop", callback=callback
+    )
 
 
 def progress_bar(iterations):
@@ -84,7 +86,7 @@ def test_progress_bar_every_iteration(benchmark, record):
 
     def run():
         bar = progress_bar(EVERY_ITERATION)
-        return fastgd.fit(
+        return fastgd.gradient_descent(
             x, y, lr=1e-4, n_iter=EVERY_ITERATION, threads=1, method="loop", callback=bar,
             check_every=1,
         )  # fmt: skip

@@ -93,7 +93,7 @@ def passes_to_optimum(**options):
     X, y = offset_data(PASSES_N, PASSES_D)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastgd.ConvergenceWarning)
-        return fastgd.fit(X, y, method="loop", threads=1, tol=1e-6, **options)
+        return fastgd.gradient_descent(X, y, method="loop", threads=1, tol=1e-6, **options)
 
 
 def test_loop_plain_passes(benchmark, record):
@@ -125,7 +125,7 @@ def test_lecture_standardized(benchmark, record):
     points = np.loadtxt(path, delimiter=",")
     x, y = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
     options = {"standardize": True, "momentum": "auto", "tol": 1e-12, "n_iter": 100}
-    result = fastgd.fit(x, y, **options)
+    result = fastgd.gradient_descent(x, y, **options)
     record(f"lecture, standardized+momentum ({result.n_iter} steps)", 100, 1)
     result = benchmark(fastgd.fit, x, y, **options)
     assert (round(result.intercept, 5), round(result.coef[0], 5)) == (7.99102, 1.32243)

@@ -28,7 +28,7 @@ def fit(x, y, iterations, threads):
     # lr small enough to be stable for the lecture-like data (its limit is about 4e-4).
     # The lecture's loop, one pass over the data per iteration (method="auto" would pick the
     # gram path, which bench/test_gram.py measures).
-    return fastgd.fit(x, y, lr=1e-4, n_iter=iterations, threads=threads, method="loop")
+    return fastgd.gradient_descent(x, y, lr=1e-4, n_iter=iterations, threads=threads, method="loop")
 
 
 # --- N = 1e4: against the lecture's loops --------------------------------------------------

@@ -62,7 +62,7 @@ def report_bandwidth(benchmark, n, d, dtype, iterations, capsys):
 
 def fit(X, y, iterations, lr=LR):
     # The loop: "auto" would take gram (the moments, then no pass per step) for many steps.
-    return fastgd.fit(X, y, lr=lr, n_iter=iterations, device="cuda", method="loop")
+    return fastgd.gradient_descent(X, y, lr=lr, n_iter=iterations, device="cuda", method="loop")
 
 
 # --- N = 1e8 float32, d = 1: the bandwidth target ---------------------------------------------

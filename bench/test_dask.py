@@ -72,7 +72,9 @@ def test_dask_glm_per_iteration(benchmark, record, data):
 
 
 def test_fastgd_loop_per_iteration(benchmark, record, data):
-    fastgd.fit(data.X, data.y, lr=data.lr, n_iter=1, method="loop")  # compile on the workers
+    fastgd.gradient_descent(
+        data.X, data.y, lr=data.lr, n_iter=1, method="loop"
+    )  # compile on the workers
     record("fastgd Dask loop, 1e6x4", N, 50, versus=["test_dask_glm_per_iteration"])
     result = benchmark.pedantic(
         fastgd.fit, (data.X, data.y), {"lr": data.lr, "n_iter": 50, "method": "loop"}, rounds=3
@@ -110,7 +112,7 @@ def test_dask_glm_to_optimum(benchmark, record, data):
 
 def test_fastgd_loop_to_optimum(benchmark, record, data):
     target = data.best * (1 + 1e-6)
-    seen = fastgd.fit(data.X, data.y, lr=data.lr, n_iter=5000, tol=0.0, method="loop")
+    seen = fastgd.gradient_descent(data.X, data.y, lr=data.lr, n_iter=5000, tol=0.0, method="loop")
     iterations = int(np.argmax(seen.loss_history <= target))
     assert seen.loss_history[iterations] <= target
     print(f"\nfastgd (lr = 1/L) reaches loss {target:.9g} in {iterations} iterations")
@@ -126,7 +128,7 @@ def test_fastgd_loop_to_optimum(benchmark, record, data):
 
 def test_fastgd_gram_to_optimum(benchmark, record, data):
     target = data.best * (1 + 1e-6)
-    seen = fastgd.fit(data.X, data.y, lr=data.lr, n_iter=5000, tol=0.0, method="gram")
+    seen = fastgd.gradient_descent(data.X, data.y, lr=data.lr, n_iter=5000, tol=0.0, method="gram")
     iterations = int(np.argmax(seen.loss_history <= target))
     assert seen.loss_history[iterations] <= target
     record(
@@ -161,7 +163,7 @@ def big(client):
 @big_only
 def test_fastgd_loop_1e8(benchmark, record, big):
     x, y = big
-    fastgd.fit(x[:1000], y[:1000], lr=1e-4, n_iter=1, method="loop")
+    fastgd.gradient_descent(x[:1000], y[:1000], lr=1e-4, n_iter=1, method="loop")
     record("fastgd Dask loop, 1e8x1", BIG, 3)
     benchmark.pedantic(fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": 3, "method": "loop"}, rounds=1)
 
@@ -169,7 +171,7 @@ def test_fastgd_loop_1e8(benchmark, record, big):
 @big_only
 def test_fastgd_gram_1e8(benchmark, record, big):
     x, y = big
-    fastgd.fit(x[:1000], y[:1000], lr=1e-4, n_iter=1, method="gram")
+    fastgd.gradient_descent(x[:1000], y[:1000], lr=1e-4, n_iter=1, method="gram")
     record("fastgd Dask gram, 1e8x1, 1000 it", BIG, 1000, versus=["test_fastgd_loop_1e8"])
     result = benchmark.pedantic(
         fastgd.fit, (x, y), {"lr": "auto", "n_iter": 1000, "method": "gram"}, rounds=3

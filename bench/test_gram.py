@@ -60,7 +60,7 @@ def steps_to_optimum(d, offset, rtol=1e-6):
     target = optimal_loss(X, y) * (1 + rtol)
     budget = 1000
     while True:
-        history = fastgd.fit(X, y, n_iter=budget, method="gram").loss_history
+        history = fastgd.gradient_descent(X, y, n_iter=budget, method="gram").loss_history
         reached = np.flatnonzero(history <= target)
         if reached.size:
             return int(reached[0])
@@ -88,7 +88,7 @@ def lecture_like():
 
 def test_loop_1e6(benchmark, record):
     x, y = lecture_like()
-    fastgd.fit(x[:10], y[:10], lr=1e-4, n_iter=1, method="loop", threads=1)
+    fastgd.gradient_descent(x[:10], y[:10], lr=1e-4, n_iter=1, method="loop", threads=1)
     record("loop, 1 thread, N=1e6", N, 1000)
     benchmark.pedantic(
         fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": LOOP_STEPS, "method": "loop", "threads": 1},
@@ -98,13 +98,13 @@ def test_loop_1e6(benchmark, record):
 
 def test_gram_1e6(benchmark, record):
     x, y = lecture_like()
-    fastgd.fit(x[:10], y[:10], lr=1e-4, n_iter=1, method="gram", threads=1)
+    fastgd.gradient_descent(x[:10], y[:10], lr=1e-4, n_iter=1, method="gram", threads=1)
     record("gram, 1 thread, N=1e6", N, 1000, versus=["test_loop_1e6"])
     result = benchmark.pedantic(
         fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": LOOP_STEPS, "method": "gram", "threads": 1},
         rounds=20, warmup_rounds=1,
     )  # fmt: skip
-    loop = fastgd.fit(x, y, lr=1e-4, n_iter=LOOP_STEPS, method="loop", threads=1)
+    loop = fastgd.gradient_descent(x, y, lr=1e-4, n_iter=LOOP_STEPS, method="loop", threads=1)
     np.testing.assert_allclose(result.loss_history, loop.loss_history, rtol=1e-9)
 
 

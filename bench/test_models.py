@@ -75,7 +75,9 @@ def test_sklearn(benchmark, record, penalty):
 @pytest.mark.parametrize("penalty", PENALTIES)
 def test_fastgd(benchmark, record, penalty):
     X, y = standardized_data()
-    fastgd.fit(X[:100], y[:100], **fastgd_options(penalty))  # compile outside the timing
+    fastgd.gradient_descent(
+        X[:100], y[:100], **fastgd_options(penalty)
+    )  # compile outside the timing
     record(f"fastgd penalty={penalty}, N=1e6, d=32", N, 1, versus=[f"test_sklearn[{penalty}]"])
     result = benchmark.pedantic(fastgd.fit, (X, y), fastgd_options(penalty), rounds=5,
                                 warmup_rounds=1)  # fmt: skip
@@ -103,7 +105,9 @@ def huber_data(d):
 
 def loop_fit(d, **options):
     X, y = huber_data(d)
-    return fastgd.fit(X, y, lr=0.01, n_iter=PASSES, method="loop", threads=1, **options)
+    return fastgd.gradient_descent(
+        X, y, lr=0.01, n_iter=PASSES, method="loop", threads=1, **options
+    )
 
 
 @pytest.mark.parametrize("d", [1, 8])
@@ -137,7 +141,7 @@ def targets_data():
 def targets_fit(k):
     X, Y = targets_data()
     y = Y[:, 0].copy() if k == 1 else Y[:, :k]
-    return fastgd.fit(X, y, lr=0.01, n_iter=PASSES, method="loop", threads=1)
+    return fastgd.gradient_descent(X, y, lr=0.01, n_iter=PASSES, method="loop", threads=1)
 
 
 @njit(cache=True, fastmath=True)

@@ -27,7 +27,7 @@ def points():
 
 
 def _fit(X, y):
-    return fastgd.fit(X, y, lr=1e-4, n_iter=1, method="loop", threads=1)
+    return fastgd.gradient_descent(X, y, lr=1e-4, n_iter=1, method="loop", threads=1)
 
 
 def _kernels(X, y, partials, sums, history, w, settings):

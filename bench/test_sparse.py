@@ -53,7 +53,7 @@ def read_pass():
 
 def loop_fit():
     X, y = data()
-    return fastgd.fit(X, y, lr=0.1, n_iter=ITERATIONS, method="loop", threads=1)
+    return fastgd.gradient_descent(X, y, lr=0.1, n_iter=ITERATIONS, method="loop", threads=1)
 
 
 def test_read(benchmark, record):

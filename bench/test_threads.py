@@ -38,7 +38,7 @@ def data(n, d):
 
 
 def fit(X, y, threads):
-    return fastgd.fit(X, y, lr=0.05, n_iter=ITERATIONS, method="loop", threads=threads)
+    return fastgd.gradient_descent(X, y, lr=0.05, n_iter=ITERATIONS, method="loop", threads=threads)
 
 
 @pytest.fixture

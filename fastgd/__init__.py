@@ -1,6 +1,7 @@
 """fastgd: linear regression by batch gradient descent, compiled with numba.
 
-    result = fastgd.fit(X, y)              # lr="auto", n_iter=1000, method="auto"
+    result = fastgd.fit(X, y)                      # the least-squares optimum, certified
+    result = fastgd.gradient_descent(x, y, lr=1e-4)  # the lecture's plain descent, 1000 steps
 
 Importing fastgd compiles nothing: kernels compile (or load from numba's cache) on first use.
 """
@@ -18,7 +19,7 @@ from .errors import (  # noqa: E402
     DivergenceError,
     FitInterrupted,
 )
-from .fit import fit, max_stable_lr  # noqa: E402
+from .fit import fit, gradient_descent, max_stable_lr  # noqa: E402
 from .result import FitResult  # noqa: E402
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "FitInterrupted",
     "FitResult",
     "fit",
+    "gradient_descent",
     "max_stable_lr",
 ]
 __version__ = "0.1.0"
@@ -41,3 +43,9 @@ def __getattr__(name: str) -> type:
 
         return LinearRegressionGD
     raise AttributeError(f"module 'fastgd' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The API, not the modules that importing it loaded (fastgd.fit's, the kernels').
+    # LinearRegressionGD too, which loads scikit-learn on first use (so not in __all__).
+    return sorted([*__all__, "LinearRegressionGD", "__version__"])

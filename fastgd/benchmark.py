@@ -34,7 +34,7 @@ import numpy as np
 from . import __version__, datasets, peers
 from ._words import plural
 from .errors import DeviceError
-from .fit import fit
+from .fit import gradient_descent
 
 SCHEMA = "fastgd-bench"
 VERSION = 1
@@ -108,11 +108,11 @@ def _rows(x, y, iters, threads, python_points):
     n = x.shape[0]
 
     def fastgd_run(**options):
-        return lambda: fit(x, y, lr=LR, n_iter=iters, **options)
+        return lambda: gradient_descent(x, y, lr=LR, n_iter=iters, **options)
 
     # gram runs with its own default thread count: one pass in all, threads only pay off on
     # large data (plan.py decides).
-    gram_threads = fit(x, y, lr=LR, n_iter=1, method="gram").threads
+    gram_threads = gradient_descent(x, y, lr=LR, n_iter=1, method="gram").threads
     numpy_iters = max(1, min(iters, NUMPY_POINT_ITERATIONS // n))
     m = min(n, python_points)
     points = np.column_stack([x[:m], y[:m]])

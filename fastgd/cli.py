@@ -29,7 +29,7 @@ from .errors import (
 )
 from .fit import fit
 from .losses import LOSSES
-from .options import HELP
+from .options import DEFAULTS, HELP
 from .penalties import PENALTIES
 from .progress import ProgressBar
 
@@ -112,7 +112,34 @@ def _add_column_options(parser, x_help):
     )  # fmt: skip
 
 
-def _add_fit_options(parser, lr, iters):
+def _tolerance(text):
+    if text.lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number >= 0 or 'none', got {text!r}"
+        ) from None
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}")
+    return value
+
+
+# `fastgd fit` takes fit's own defaults (the optimum, to a certified tolerance); `fastgd demo`
+# the lecture's plain gradient descent (fastgd.gradient_descent): 1000 steps of lr 1e-4.
+_FIT_DEFAULTS = {
+    name: DEFAULTS[name] for name in ("lr", "n_iter", "tol", "standardize", "momentum")
+}
+_DEMO_DEFAULTS = {"lr": 0.0001, "n_iter": 1000, "tol": None, "standardize": False, "momentum": 0.0}
+
+
+def _shown(value):
+    return "none" if value is None else str(value)
+
+
+def _add_fit_options(parser, defaults):
+    lr, iters = defaults["lr"], defaults["n_iter"]
     parser.add_argument(
         "--lr", type=_learning_rate, default=lr, help=f"{HELP['lr']} (default {lr})",
     )  # fmt: skip
@@ -135,14 +162,26 @@ def _add_fit_options(parser, lr, iters):
     parser.add_argument(
         "--method", default="auto", choices=["auto", "loop", "gram"], help=HELP["method"],
     )  # fmt: skip
+    # These three default to None here, so that --plain can tell whether they were given
+    # (`_descent_options` fills in the command's defaults).
+    parser.set_defaults(descent_defaults=defaults)
     parser.add_argument(
-        "--tol", type=float, default=None, help=HELP["tol"],
+        "--tol", type=_tolerance, default=None,
+        help=f"{HELP['tol']} (default {_shown(defaults['tol'])})",
     )  # fmt: skip
     parser.add_argument(
-        "--standardize", action="store_true", help=HELP["standardize"],
+        "--standardize", action=argparse.BooleanOptionalAction, default=None,
+        help=f"{HELP['standardize']} (default {'on' if defaults['standardize'] else 'off'})",
     )  # fmt: skip
     parser.add_argument(
-        "--momentum", type=_momentum, default=0.0, help=f"{HELP['momentum']} (default 0)",
+        "--momentum", type=_momentum, default=None,
+        help=f"{HELP['momentum']} (default {defaults['momentum']})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--plain", action="store_true",
+        help="the lecture's plain gradient descent: --iters steps of --lr in X's own units, "
+        "no momentum, no tolerance (--no-standardize --momentum 0 --tol none; "
+        "fastgd.gradient_descent)",
     )  # fmt: skip
     parser.add_argument(
         "--penalty", default=None, choices=[name for name in PENALTIES if name],
@@ -173,7 +212,7 @@ def _add_fit_options(parser, lr, iters):
 def _declare_demo(parser):
     parser.add_argument("--n", type=_positive_int, default=100, help="points (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
-    _add_fit_options(parser, lr=0.0001, iters=1000)
+    _add_fit_options(parser, _DEMO_DEFAULTS)
 
 
 def _declare_fit(parser):
@@ -189,7 +228,7 @@ def _declare_fit(parser):
         "--y-file", default=None, help="a .npy file holding y; FILE is then a .npy of X alone "
         "(both memory-mapped, as `fastgd convert` writes them)",
     )  # fmt: skip
-    _add_fit_options(parser, lr="auto", iters=1000)
+    _add_fit_options(parser, _FIT_DEFAULTS)
 
 
 def _declare_bench(parser):
@@ -395,14 +434,48 @@ def _print_fit(result, n_points, args, out):
         f"{plural(n_points, 'point')}, fit took {result.seconds * 1e3:.3g} ms",
         file=out,
     )
+    print(_convergence_line(result, args), file=out)
+
+
+def _convergence_line(result, args):
+    """Whether the fit reached the optimum, and the bound that says how close it is."""
+    bound = float(np.max(result.distance_bound))
+    known = f"; distance to the optimum <= {bound:.3g}" if math.isfinite(bound) else ""
+    if result.converged:
+        return f"converged: yes{known}"
+    if args.tol is None:  # the steps asked for (the demo's lecture): not an error, not a warning
+        return (
+            f"converged: no, after the {plural(args.iters, 'step')} asked for{known} (plain "
+            "gradient descent; `fastgd fit`'s defaults reach the optimum)"
+        )
+    return f"converged: no{known} (see the warning below)"
+
+
+_PLAIN = {"tol": None, "standardize": False, "momentum": 0.0}
+
+
+def _descent_options(args):
+    """--tol, --standardize and --momentum: as given, else --plain's values or the command's
+    defaults. --plain with one of them given otherwise is an error."""
+    for name, plain in _PLAIN.items():
+        given = getattr(args, name)
+        if args.plain and given is not None and given != plain:
+            flag = {"tol": "--tol", "standardize": "--standardize", "momentum": "--momentum"}
+            raise ValueError(
+                f"--plain runs plain gradient descent ({flag[name]} {_shown(plain)}); drop "
+                f"--plain to use {flag[name]}"
+            )
+        if given is None:
+            setattr(args, name, plain if args.plain else args.descent_defaults[name])
 
 
 def _report(X, y, args, out, source=None):
     """Fit X and y as `fastgd demo` and `fastgd fit` do, and print the result."""
+    _descent_options(args)
     result, caught = _run_fit(X, y, args, source)
     _print_fit(result, len(y), args, out)
     for warning in caught:
-        print(f"fastgd: warning: {_warning_text(warning.message)}", file=sys.stderr)
+        print(f"fastgd: warning: {_warning_text(warning.message, args)}", file=sys.stderr)
     if args.plot is not None:
         from .plot import save_fit
 
@@ -411,7 +484,7 @@ def _report(X, y, args, out, source=None):
     return result
 
 
-def _warning_text(warning):
+def _warning_text(warning, args):
     """A warning in the command line's terms (--tol, --iters, --lr) where it carries its numbers,
     else the library's message."""
     if not isinstance(warning, ConvergenceWarning):
@@ -424,10 +497,12 @@ def _warning_text(warning):
         if math.isfinite(distance)
         else ""
     )
+    unused = [flag for flag, off in (("--standardize", not args.standardize),
+                                     ("--momentum auto", args.momentum == 0.0),
+                                     ("--lr auto", args.lr != "auto")) if off]  # fmt: skip
     return (
         f"--tol {tol:g} was not reached in {plural(n_iter, 'iteration')}{reached}; raise "
-        "--iters, or use --standardize --momentum auto"
-        + (", or --lr auto" if warning.lr_auto is False else "")
+        "--iters" + (", or use " + " ".join(unused) if unused else "")
     )
 
 

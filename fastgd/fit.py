@@ -8,8 +8,10 @@ them) and turns its status into a result or a clear error.
 from __future__ import annotations
 
 import math
+import os
 import re
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -39,7 +41,7 @@ from .gradient import (
     write_penalty,
 )
 from .gradient import penalty as penalty_of
-from .options import Options, check_options
+from .options import DEFAULT_TOL, Options, check_options
 from .penalties import Penalty, make_penalty
 from .plan import INPUTS, Plan, make_plan, make_targets
 from .result import FitResult
@@ -50,19 +52,19 @@ def fit(
     y: ArrayLike,
     *,
     lr: float | Literal["auto"] = "auto",
-    n_iter: int = 1000,
+    n_iter: int = 100_000,
     b0: float = 0.0,
     w0: ArrayLike | None = None,
     device: Literal["auto", "cpu", "cuda"] = "auto",
     threads: int | None = None,
     sample_weight: ArrayLike | None = None,
-    tol: float | None = None,
+    tol: float | None = 1e-13,
     callback: Callable[[int, float, np.ndarray, float], bool | None] | None = None,
     check_every: int | None = None,
     method: Literal["auto", "loop", "gram"] = "auto",
     fit_intercept: bool = True,
-    standardize: bool = False,
-    momentum: float | Literal["auto"] = 0.0,
+    standardize: bool = True,
+    momentum: float | Literal["auto"] = "auto",
     penalty: Literal["l2", "l1", "elasticnet"] | None = None,
     alpha: float = 0.0,
     l1_ratio: float = 0.5,
@@ -73,147 +75,63 @@ def fit(
     coef_bounds: tuple[ArrayLike | None, ArrayLike | None] | None = None,
     minimum_norm: bool = False,
 ) -> FitResult:
-    """Fit y ~ X @ w + b by batch gradient descent on the (weighted) mean squared error.
+    """Fit y ~ X @ w + b: the least-squares optimum (or the penalized, robust or bounded one
+    the options ask for), by gradient descent, to a certified tolerance.
+
+    By default every fit descends in the coordinates of the standardized features with the
+    optimal momentum, and stops once the parameters are provably within a relative distance
+    `tol` of the optimum (`converged` is then True); where `n_iter` runs out first, a
+    `ConvergenceWarning` says how far the answer may still be and what would help. The
+    lecture's plain gradient descent -- n_iter steps of size lr in X's own units, no momentum,
+    no stopping rule -- is `fastgd.gradient_descent`. Every option: docs/fit.md.
 
     Parameters
     ----------
     X : array of shape (n,) or (n, d)
-        The features. C-contiguous float64 or float32 arrays are used without a copy; other real
-        dtypes are converted once. The caller's arrays are never modified.
-    y : array of shape (n,), or (n, k) for k targets
-        The targets; converted to X's float dtype. A 2-D y fits k models that share X at once
-        (on the CPU one pass over X per step serves them all; on the GPU and Dask each target
-        makes its own passes), each target's result the one its own fit gives: the
-        `FitResult` then has a leading axis of k (coef (k, d), intercept (k,), ...; see
-        `FitResult`). (n, 1) is one target, with 1-D results.
+        The features: NumPy (float64 or float32 used without a copy), scipy.sparse CSR, a
+        memory-mapped file, a GPU array or a Dask array. Never modified.
+    y : array of shape (n,), or (n, k) for k targets that share X
     lr : float > 0 or "auto"
-        The learning rate of the lecture's update b <- b - lr * dloss/db, w <- w - lr * dloss/dw.
-        "auto" (the default) uses 1/L, L the largest eigenvalue of the loss's Hessian, computed
-        from the data's moments: the loss then decreases at every iteration. Any lr above 2/L
-        (`fastgd.max_stable_lr`) diverges.
+        The step; "auto" is 1/L from the data's moments, a step that always decreases the loss.
     n_iter : int >= 0
-        The (maximum) number of gradient steps, 1000 by default.
-    b0, w0 : float and array of shape (d,), optional
-        The starting point (zeros by default); for k targets b0 may also be (k,) and w0
-        (k, d).
-    device : "auto", "cpu" or "cuda"
-        "auto" runs on a GPU when the data already is on one, or when a GPU is usable and the
-        data is large (see `plan.make_plan`); else on the CPU. X, y and sample_weight may be GPU
-        arrays (numba device arrays, CuPy arrays, PyTorch CUDA tensors): they are used in place.
-    threads : int, optional
-        CPU threads for this call (numba's thread count is restored afterwards). By default
-        the idle cores, up to numba's thread count, or one thread for small data (docs/fit.md).
+        The most gradient steps (a budget: the fit stops at `tol`).
+    tol : float >= 0 or None
+        Stop once |u - u*| <= tol |u| is proven, u = (b, w) in the fit's coordinates (an
+        iterate whose gradient is down to its rounding counts too); None runs all n_iter.
+    standardize : bool
+        Descend in the coordinates of the centred, scaled features (on the fly; the results
+        stay in X's units); False: in X's own coordinates.
+    momentum : float in [0, 1) or "auto"
+        Nesterov's momentum; "auto": the optimal one for the data's conditioning; 0: none.
+    method : "auto", "loop" or "gram"
+        "loop": one pass over the data per step; "gram": the same steps from the data's
+        moments (one pass in all); "auto": the cheaper (`FitResult.method` says which ran).
+    device : "auto", "cpu" or "cuda";  threads : int, optional
+        Where it runs; CPU threads (default: the idle cores, one for small data).
     sample_weight : array of shape (n,), optional
         Non-negative weights: the loss becomes sum(s * r**2) / sum(s).
-    tol : float >= 0, optional
-        Stop at the first iterate that is provably within a relative distance tol of the
-        least-squares optimum, |u - u*| <= tol |u| in the coordinates the fit runs in (u = (b, w),
-        or with `standardize` each coefficient times its feature's standard deviation), by the
-        gradient: |u - u*| <= |gradient| / mu, mu the loss's smallest curvature, from the data's
-        moments (one more pass over the data where nothing else needed them). An iterate whose
-        gradient is down to its own rounding also counts: no step can do better in float64.
-        `converged` is then True, and never because the loss merely stopped falling. If n_iter
-        runs out first, a `ConvergenceWarning` gives the distance reached. None (the default):
-        run all n_iter steps. (Above _config.EIGVALSH_MAX_FEATURES parameters mu is not
-        computed, and tol bounds the gradient's reduction instead: |g| <= tol |g_0|.)
-    callback : callable, optional
-        Called as callback(k, intercept, coef, loss) every `check_every` iterations with the
-        current iterate (arrays of shape (k,), (k, d), (k,) for k targets); returning True
-        stops the fit there.
-    check_every : int >= 1, optional
-        Iterations between callbacks (default: enough for about 10**7 values, n * d per
-        iteration in the loop, (d + 1)**2 in gram, so that calling back costs well under 1%).
-    method : "auto", "loop" or "gram"
-        "loop" runs the lecture's iteration as written: one pass over the data per step. "gram"
-        computes the data's centred moments in one pass and then runs exactly the same steps
-        from them, at O(d**2) per step (see fastgd/gram.py). "auto" (the default) picks the
-        cheaper one; `FitResult.method` says which ran.
-    fit_intercept : bool
-        True (the default): the lecture's model y ~ X @ w + b. False: y ~ X @ w, with b fixed at
-        0 (scikit-learn's name); every backend and method, and lr="auto" uses the curvature in
-        w alone.
-    standardize : bool
-        Run gradient descent in the coordinates of the standardized features (each centred by
-        its weighted mean and scaled by its standard deviation; without an intercept, scaled by
-        its root mean square), without copying X: the kernels shift each row as they read it and
-        the step is preconditioned (fastgd/coordinates.py). The result, the loss history and the
-        callbacks stay in the user's units. On features far from zero or on different scales
-        this turns a condition number of 1e6..1e20 into one near 1..1e4. Constant columns keep
-        their starting coefficient. False (the default): the lecture's gradient descent.
-    momentum : float in [0, 1) or "auto"
-        Nesterov's momentum (0, the default: plain gradient descent). "auto" takes the
-        coefficient that is optimal for a quadratic, (sqrt(kappa) - 1) / (sqrt(kappa) + 1), from
-        the Hessian's extreme eigenvalues (fastgd/curvature.py): about sqrt(kappa) steps per
-        e-fold of the error instead of kappa. With momentum the loss may rise from one step to
-        the next, but never above the starting loss when lr <= 1 / L (lr="auto").
-    penalty : None, "l2", "l1" or "elasticnet"; alpha : float >= 0; l1_ratio : float in [0, 1]
-        Minimize loss + alpha * R(w) (scikit-learn's names), with R = |w|^2 / 2 ("l2"), |w|_1
-        ("l1") or l1_ratio |w|_1 + (1 - l1_ratio) |w|^2 / 2 ("elasticnet"); the intercept is
-        never penalized. With `standardize` the penalty is on the standardized coefficients
-        (w_j times its feature's standard deviation), as glmnet does. The l2 part joins the
-        gradient (and lr="auto"'s curvature); the l1 part is a proximal step (soft-threshold),
-        FISTA with momentum. The loss history, `loss` and the divergence rule are then of the
-        penalized objective. scikit-learn's equivalents (unweighted, standardize=False):
-        Ridge(alpha=a) is alpha=2a/n, Lasso(alpha=a) is alpha=2a, ElasticNet(alpha=a,
-        l1_ratio=r) is alpha=2a, l1_ratio=r (docs/models.md).
-    loss : "squared_error" or "huber"; epsilon : float > 0
-        The Huber loss r**2 for |r| <= epsilon, 2 epsilon |r| - epsilon**2 beyond (in y's
-        units; the lecture's scale, twice scikit-learn's): robust to outliers, the squared
-        error for small residuals. The loop path only (method="auto" picks it, "gram" is an
-        error: the loss has no sufficient statistics), on the CPU, the GPU and Dask.
-        lr="auto" uses the squared error's curvature, an upper bound of the Huber loss's; tol
-        then bounds the gradient's reduction, |G| <= tol |G_0|, and the distance bounds are nan
-        (the loss's smallest curvature is not known).
-
-    positive : bool
-        Constrain the coefficients to be >= 0 (non-negative least squares, scikit-learn's
-        name): each step is followed by a projection onto w >= 0, with momentum the accelerated
-        projected method (FISTA's form); the intercept stays free. Every backend and method;
-        `tol` and the distance bounds then use the projected gradient mapping, as for l1.
-        The same as coef_bounds=(0, None).
-
-    penalty_weights : array of shape (d,), optional
-        A weight c_j >= 0 per feature for the penalty's terms, c_j (l1 |w_j| + l2 w_j**2 / 2)
-        (glmnet's penalty.factor; skglm's WeightedL1): 0 leaves a feature unpenalized, 1 (the
-        default, for all) is the penalty above. Needs a penalty.
-
-    coef_bounds : (lower, upper), optional
-        Keep lower_j <= w_j <= upper_j (scipy's lsq_linear's bounds; glmnet's lower.limits and
-        upper.limits): each a number or one value per feature (d,), None or -inf/inf for no
-        bound, in w's units; the intercept stays free. A projection after each step, as for
-        `positive` (fastgd/penalties.py).
-
+    b0, w0 : the starting point (zeros);  fit_intercept : bool (False: y ~ X @ w)
+    penalty : None, "l2", "l1" or "elasticnet";  alpha : float;  l1_ratio : float
+        Minimize the loss + alpha * R(w) (the intercept is never penalized; with
+        `standardize`, on the standardized coefficients, as glmnet does; docs/models.md has
+        scikit-learn's equivalents).
+    loss : "squared_error" or "huber";  epsilon : float
+        The Huber loss: r**2 up to epsilon (in y's units), linear beyond.
+    positive : bool;  coef_bounds : (lower, upper);  penalty_weights : array (d,)
+        Bounds on the coefficients (positive: w >= 0) and a weight per feature for the penalty.
     minimum_norm : bool
-        Where many optima fit equally well (collinear features, fewer rows than features),
-        return the one of least |w| with a free intercept, scikit-learn's LinearRegression's
-        answer (`curvature.minimum_norm`: w's component along the Hessian's null directions is
-        removed and the intercept absorbs it; no prediction changes). Applied to the targets
-        that converged to `tol`, for the squared error without a penalty or `positive` (whose
-        optimum is otherwise its own). False (the default): the iterate gradient descent
-        reached, which from w0 = 0 is the least-norm one in the fit's coordinates.
-        `LinearRegressionGD` sets it.
+        Among optima that fit equally well, return the one of least |w|.
+    callback : callable;  check_every : int
+        callback(k, intercept, coef, loss) between blocks of steps; True stops the fit.
 
     Returns
     -------
-    FitResult
+    FitResult: intercept, coef, loss, n_iter, converged, the bounds on the distance to the
+    optimum, predict(X), ...
 
-    Raises
-    ------
-    DivergenceError
-        If the loss rises (beyond its rounding; with momentum: above the starting loss) or the
-        loss or the parameters stop being finite: the learning rate is above the stable limit.
-    FitInterrupted
-        On Ctrl-C (SIGINT) during the iterations; it carries the last complete iterate.
-
-    Warns
-    -----
-    ConditioningWarning
-        Where the Hessian's condition number kappa (in the fit's coordinates) exceeds
-        curvature.KAPPA_LIMIT: collinear or nearly collinear features, whose coefficients
-        float64 cannot determine (computed where the moments are: lr="auto", momentum="auto",
-        standardize, tol, or method="gram").
-    ConvergenceWarning
-        Where tol was given and n_iter ran out first.
+    Raises and warns: DivergenceError (a step that diverges), FitInterrupted (Ctrl-C: it
+    carries the last iterate), ConvergenceWarning (n_iter ran out before tol),
+    ConditioningWarning (collinear features); ValueError/TypeError on bad input.
     """
     options = check_options(locals())
     kind = data_kind(X, y, options.sample_weight)
@@ -261,15 +179,37 @@ def fit(
         targets, B, W, settings, options.n_iter, block, history, options.callback, several
     )
     seconds = time.perf_counter() - start
-    bounds = _finish(
+    bounds, converged = _finish(
         options, status, reached, moments, spectrum, known, checked_penalty, B, W, settings
     )
     common = dict(
-        device=plan.device, seconds=seconds, converged=status == CONVERGED, method=plan.method,
+        device=plan.device, seconds=seconds, converged=converged, method=plan.method,
         threads=targets.threads if plan.threads is None else plan.threads, lr=step,
         momentum=momentum, standardized=options.standardize,
     )  # fmt: skip
     return _result(several, B, W, history, k, reached, bounds, options.n_iter, common)
+
+
+def gradient_descent(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    lr: float | Literal["auto"] = "auto",
+    n_iter: int = 1000,
+    tol: float | None = None,
+    standardize: bool = False,
+    momentum: float | Literal["auto"] = 0.0,
+    **options: Any,
+) -> FitResult:
+    """The lecture's plain gradient descent: n_iter steps of size lr (1/L with "auto") in X's
+    own coordinates, from the starting point, with no momentum and no stopping rule.
+
+    `fit` with these five defaults (any of them, and every other option of `fit`, may still be
+    given). The answer is where n_iter steps reach, which on most data is far from the optimum
+    (`converged` and `distance_bound` say how far); `fit` gets there. `fastgd demo` runs this.
+    """
+    return fit(X, y, lr=lr, n_iter=n_iter, tol=tol, standardize=standardize, momentum=momentum,
+               **options)  # fmt: skip
 
 
 def _start_and_penalty(
@@ -387,10 +327,10 @@ def _finish(
     options: Options, status: int, reached: np.ndarray, moments: list[Any],
     spectrum: curvature.Spectrum | None, known: curvature.Spectrum | None, penalty: Penalty,
     B: np.ndarray, W: np.ndarray, settings: Settings,
-) -> list[stopping.Bounds]:  # fmt: skip
+) -> tuple[list[stopping.Bounds], bool]:  # fmt: skip
     """From the last iterates to the estimates, in the user's coordinates (B, W in place):
-    FISTA's proximal point, the least-norm optimum where asked, the distance bounds and the
-    warning where tol was not met."""
+    FISTA's proximal point, the least-norm optimum where asked, the distance bounds, whether
+    the fit converged, and the warning where tol was not met."""
     momentum = float(settings.rule[0, MOMENTUM])
     shift, precondition = settings.shift, settings.precondition
     if penalty.proximal and momentum > 0.0:
@@ -416,16 +356,23 @@ def _finish(
                         options.fit_intercept, settings.rule[t])
         for t in range(B.shape[0])
     ]  # fmt: skip
+    # Converged: stopped by the rule, or the bounds show every target within the tolerance
+    # (tol=None: the default one), whichever rule stopped it (n_iter, a callback, gram's
+    # exact steps).
+    relative = np.array([
+        _relative_distance(bounds[t].distance, B[t], W[t], precondition)
+        for t in range(B.shape[0])
+    ])  # fmt: skip
+    certified = relative <= (DEFAULT_TOL if tol is None else tol)  # nan (not known): False
+    converged = status == CONVERGED or bool(np.all(certified))
+    unconverged &= ~certified
     if tol is not None and n_iter > 0 and unconverged.any():
-        relative = max(
-            _relative_distance(bounds[t].distance, B[t], W[t], precondition)
-            for t in np.flatnonzero(unconverged)
-        )
         plain = not options.standardize, momentum == 0.0  # what could still help
-        _warn_tol_unmet(tol, n_iter, relative, options.lr == "auto", plain)
+        worst = float(np.max(relative[unconverged]))
+        _warn_tol_unmet(tol, n_iter, worst, options.lr == "auto", plain)
     for t in range(B.shape[0]):
         B[t] = coordinates.user_intercept(B[t], W[t], shift)
-    return bounds
+    return bounds, converged
 
 
 def _result(
@@ -478,6 +425,18 @@ def _auto_step(spectrum: curvature.Spectrum) -> float:
     return step
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _warn_caller(warning: Warning) -> None:
+    """Warn at the first frame outside fastgd: the user's call of fit, gradient_descent or an
+    estimator's fit, however many of fastgd's functions lie between."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(warning, stacklevel=level)
+
+
 def _warn_if_ill_conditioned(spectrum: curvature.Spectrum, standardize: bool) -> None:
     """A ConditioningWarning where kappa * epsilon is near 1 or above (fastgd/curvature.py)."""
     kappa = spectrum.condition
@@ -485,7 +444,7 @@ def _warn_if_ill_conditioned(spectrum: curvature.Spectrum, standardize: bool) ->
         return
     digits = max(0.0, -math.log10(kappa * np.finfo(np.float64).eps)) if kappa < math.inf else 0
     remedy = "" if standardize else "use standardize=True, or "
-    warnings.warn(
+    _warn_caller(
         ConditioningWarning(
             f"the features are collinear or nearly so: the loss's Hessian has condition number "
             f"{kappa:.2g}{' (after standardizing)' if standardize else ''}, so float64 gradient "
@@ -496,7 +455,6 @@ def _warn_if_ill_conditioned(spectrum: curvature.Spectrum, standardize: bool) ->
             "(numpy.linalg.lstsq)",
             condition=kappa,
         ),
-        stacklevel=4,  # fit's caller (through _step_and_momentum)
     )
 
 
@@ -575,7 +533,7 @@ def _warn_tol_unmet(
         if math.isfinite(relative)
         else "how far the parameters are from the optimum is not known"
     )
-    warnings.warn(
+    _warn_caller(
         ConvergenceWarning(
             f"tol={tol:g} was not reached in n_iter={n_iter} iterations: {reached}; {remedy}",
             tol=tol,
@@ -583,7 +541,6 @@ def _warn_tol_unmet(
             distance=float(relative),
             lr_auto=auto,
         ),
-        stacklevel=4,  # fit's caller (through _finish)
     )
 
 

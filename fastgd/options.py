@@ -39,6 +39,8 @@ class Parameter(NamedTuple):
 
 
 def _tol(tol):
+    if tol is None:  # every step runs
+        return None
     value = check_real(tol, "tol")
     if value < 0.0:
         raise ValueError(f"tol must be >= 0, got {value}")
@@ -51,6 +53,11 @@ def _callback(callback):
     return callback
 
 
+# The default tolerance: a relative distance to the optimum near float64's rounding. Also what
+# `converged` means where tol=None (`fit._finish`).
+DEFAULT_TOL = 1e-13
+
+
 def _flag(name):
     return functools.partial(check_flag, name=name)
 
@@ -59,8 +66,8 @@ def _flag(name):
 PARAMETERS = (
     Parameter("lr", "auto", check_lr, "the learning rate, a number or 'auto' (1/L from the "
               "data's moments: a step that always decreases the loss)"),
-    Parameter("n_iter", 1000, functools.partial(check_count, name="n_iter", minimum=0),
-              "the most gradient steps"),
+    Parameter("n_iter", 100_000, functools.partial(check_count, name="n_iter", minimum=0),
+              "the most gradient steps: a budget, the fit stops at tol"),
     Parameter("b0", 0.0, None, "the starting intercept"),
     Parameter("w0", None, None, "the starting coefficients (zeros by default)"),
     Parameter("device", "auto", check_device, "cpu, cuda, or auto: a GPU for data already on "
@@ -68,8 +75,8 @@ PARAMETERS = (
     Parameter("threads", None, check_threads, "CPU threads (default: the idle cores, up to "
               "numba's thread count; one for small data)"),
     Parameter("sample_weight", None, None, "a weight >= 0 per row"),
-    Parameter("tol", None, _tol, "stop once the parameters are provably within this relative "
-              "distance of the optimum (default: run every step)"),
+    Parameter("tol", DEFAULT_TOL, _tol, "stop once the parameters are provably within this "
+              "relative distance of the optimum (None: run every step)"),
     Parameter("callback", None, _callback, "called as callback(k, intercept, coef, loss) "
               "between blocks of steps; True stops"),
     Parameter("check_every", None, functools.partial(check_count, name="check_every", minimum=1),
@@ -78,10 +85,10 @@ PARAMETERS = (
               "the same steps from the data's moments (one pass in all); auto: the cheaper"),
     Parameter("fit_intercept", True, _flag("fit_intercept"), "fit y ~ X w + b (False: y ~ X w, "
               "with b fixed at 0)"),
-    Parameter("standardize", False, _flag("standardize"), "descend in the coordinates of the "
+    Parameter("standardize", True, _flag("standardize"), "descend in the coordinates of the "
               "standardized columns (centred and scaled on the fly; the result stays in the "
               "data's units): fast on columns far from zero"),
-    Parameter("momentum", 0.0, check_momentum, "Nesterov's momentum, a number in [0, 1) or "
+    Parameter("momentum", "auto", check_momentum, "Nesterov's momentum, a number in [0, 1) or "
               "'auto' (optimal for the data's conditioning); 0: plain gradient descent"),
     Parameter("penalty", None, None, "penalize the coefficients, alpha * R(w): l2, l1 or "
               "elasticnet (scikit-learn's names)"),
@@ -100,6 +107,7 @@ PARAMETERS = (
 )
 # fmt: on
 HELP = {parameter.name: parameter.help for parameter in PARAMETERS}
+DEFAULTS = {parameter.name: parameter.default for parameter in PARAMETERS}
 _CHECKS = {parameter.name: (parameter.check, parameter.default) for parameter in PARAMETERS}
 
 

@@ -32,7 +32,8 @@ class CommonFit(NamedTuple):
 def common_fits():
     """The fits whose kernels `warm_cache` compiles: each kind a user's first fit is likely to
     be (the defaults on one feature and several, the loop in its three layouts, on one thread
-    and on several, float32, sample weights, standardized, the Huber loss)."""
+    and on several, float32, sample weights, the plain descent of `gradient_descent`, the
+    Huber loss)."""
     fits = [
         CommonFit("1 feature, defaults", 1, np.float64, {}),
         CommonFit("8 features, defaults", 8, np.float64, {}),
@@ -44,10 +45,10 @@ def common_fits():
             "loop, sample weights", 8, np.float64, {"method": "loop", "threads": 1}, weighted=True
         ),
         CommonFit(
-            "loop, standardized",
+            "loop, plain gradient descent",
             8,
             np.float64,
-            {"method": "loop", "threads": 1, "standardize": True, "tol": 1e-6},
+            {"method": "loop", "threads": 1, "standardize": False, "momentum": 0.0, "tol": None},
         ),
         CommonFit("Huber loss", 8, np.float64, {"loss": "huber", "threads": 1}),
     ]

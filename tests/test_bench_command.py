@@ -177,7 +177,7 @@ def test_cli_bench_bad_options_are_one_line(capsys, argv, pattern):
 @pytest.mark.parametrize("usable", [True, False])
 def test_cuda_row_when_a_gpu_is_there(monkeypatch, usable):
     # No GPU here: stand in for one, so that the report's CUDA row and its skip are both seen.
-    real_fit = benchmark.fit
+    real_fit = benchmark.gradient_descent
 
     def fit(*args, device="auto", **kwargs):
         if device == "cuda" and not usable:
@@ -185,7 +185,7 @@ def test_cuda_row_when_a_gpu_is_there(monkeypatch, usable):
         return real_fit(*args, **kwargs)
 
     monkeypatch.setattr(benchmark, "_cuda_problem", lambda: None)
-    monkeypatch.setattr(benchmark, "fit", fit)
+    monkeypatch.setattr(benchmark, "gradient_descent", fit)
     report = benchmark.run(n=500, iters=2, repeats=1, python_points=100)
     rows = {row["name"]: row for row in report["results"]}
     skipped = {skip["name"]: skip["reason"] for skip in report["skipped"]}

@@ -27,7 +27,7 @@ event.register("numba:compile", Count())
 import numpy as np, fastgd
 x = np.arange(10.0)
 print(fastgd.__file__)
-print(fastgd.fit(x, 2 * x + 1, lr=0.01, n_iter=3, method="loop", threads=1).coef[0])
+print(fastgd.gradient_descent(x, 2 * x + 1, lr=0.01, n_iter=3, method="loop", threads=1).coef[0])
 print(len(compiles))
 """
 

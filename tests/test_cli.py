@@ -53,7 +53,9 @@ def assert_fit_is_the_reference(output, X, y, lr, n_iter):
 def test_fit_prints_the_lecture_numbers(lecture_points, capsys, tmp_path):
     path = tmp_path / "lecture.csv"
     np.savetxt(path, lecture_points, delimiter=",", fmt="%.17g")
-    status, output, err = run(["fit", str(path), "--lr", "0.0001", "--iters", "1000"], capsys)
+    status, output, err = run(
+        ["fit", str(path), "--plain", "--lr", "0.0001", "--iters", "1000"], capsys
+    )
     assert status == 0 and err == ""
     assert output.startswith("Starting gradient descent at b = 0, m = 0, error = ")
     start, end = parse(output)
@@ -91,7 +93,20 @@ def test_csv_with_header_and_chosen_columns(tmp_path, capsys):
         + "".join(f"{i},{u},{i * 7 % 11},{v}\n" for i, (u, v) in enumerate(zip(x, y)))
     )
     status, output, _ = run(
-        ["fit", str(path), "--x", "a,b", "--y", "target", "--iters", "10", "--lr", "1e-5"], capsys
+        [
+            "fit",
+            str(path),
+            "--x",
+            "a,b",
+            "--y",
+            "target",
+            "--iters",
+            "10",
+            "--plain",
+            "--lr",
+            "1e-5",
+        ],
+        capsys,
     )
     assert status == 0
     assert re.search(r"m = \[0, 0\]", output) and re.search(
@@ -99,7 +114,8 @@ def test_csv_with_header_and_chosen_columns(tmp_path, capsys):
     )
     assert_fit_is_the_reference(output, np.column_stack([x, np.arange(40) * 7 % 11]), y, 1e-5, 10)
     status, output_by_number, _ = run(
-        ["fit", str(path), "--x", "1,2", "--y", "3", "--iters", "10", "--lr", "1e-5"], capsys
+        ["fit", str(path), "--x", "1,2", "--y", "3", "--iters", "10", "--plain", "--lr", "1e-5"],
+        capsys,
     )
     assert output_by_number.splitlines()[:2] == output.splitlines()[:2]
 
@@ -109,7 +125,19 @@ def test_npy_table(tmp_path, capsys):
     path = tmp_path / "data.npy"
     np.save(path, np.column_stack([x, y]))
     status, output, _ = run(
-        ["fit", str(path), "--iters", "5", "--device", "cpu", "--threads", "1", "--lr", "1e-4"],
+        [
+            "fit",
+            str(path),
+            "--iters",
+            "5",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--plain",
+            "--lr",
+            "1e-4",
+        ],
         capsys,
     )
     assert status == 0 and "After 5 iterations" in output
@@ -130,7 +158,7 @@ def test_npy_table(tmp_path, capsys):
         ("1,2\n3,4\n", ["--lr", "-1"], r"lr must be > 0"),
         ("1,2\n3,4\n", ["--lr", "fast"], r"argument --lr: expected a number or 'auto', got 'fast'"),
         ("1,2\n3,4\n", ["--method", "fast"], r"argument --method: invalid choice"),
-        ("1,2\n3,4\n", ["--tol", "-1"], r"tol must be >= 0"),
+        ("1,2\n3,4\n", ["--tol", "-1"], r"argument --tol: expected a number >= 0 or 'none'"),
         ("1,2\n3,4\n", ["--iters", "-2"], r"argument --iters"),
         ("1,2\n3,4\n", ["--w0", "1,2"], r"w0 must have one value per feature"),
         ("1,2\n3,4\n", ["--device", "tpu"], r"argument --device: invalid choice"),
@@ -162,7 +190,7 @@ def test_divergence_exits_1(tmp_path, capsys):
     path = tmp_path / "data.csv"
     x, y = datasets.lecture_like(100)
     np.savetxt(path, np.column_stack([x, y]), delimiter=",")
-    status, _, err = run(["fit", str(path), "--lr", "0.01"], capsys)
+    status, _, err = run(["fit", str(path), "--plain", "--lr", "0.01"], capsys)
     assert status == 1 and "diverged at iteration" in err
 
 
@@ -223,7 +251,7 @@ def test_delimiter_names_and_characters(tmp_path, capsys, name, text):
     path = tmp_path / "data.txt"
     path.write_text(text)
     status, output, err = run(
-        ["fit", str(path), "--delimiter", name, "--iters", "3", "--lr", "0.05"], capsys
+        ["fit", str(path), "--delimiter", name, "--iters", "3", "--plain", "--lr", "0.05"], capsys
     )
     assert status == 0, err
     assert "2 points" in output
@@ -398,8 +426,20 @@ def test_bad_values_in_npy_files_are_named_by_file_and_row(pair, capsys, where, 
         y[row] = value
         np.save(path / "y.npy", y)
     for method in ("loop", "gram"):
-        status, output, err = run(["fit", str(path / "X.npy"), "--y-file", str(path / "y.npy"),
-                                   "--method", method, "--lr", "1e-4"], capsys)  # fmt: skip
+        status, output, err = run(
+            [
+                "fit",
+                str(path / "X.npy"),
+                "--y-file",
+                str(path / "y.npy"),
+                "--method",
+                method,
+                "--plain",
+                "--lr",
+                "1e-4",
+            ],
+            capsys,
+        )
         assert status == 2 and output == "" and err.count("\n") == 1, err
         assert err.startswith(f"fastgd: error: {path / message}"), err
 
@@ -451,7 +491,7 @@ def test_divergence_is_one_line_and_exit_1(pair, capsys, command):
     if "X.npy" in argv:
         argv += ["--y-file", str(path / "y.npy")]
     argv = [str(path / part) if part == "X.npy" else part for part in argv]
-    status, output, err = run([*argv, "--lr", "1e6"], capsys)
+    status, output, err = run([*argv, "--plain", "--lr", "1e6"], capsys)
     assert status == 1 and output == ""
     assert err.startswith("fastgd: error: gradient descent diverged at iteration ")
     assert err.count("\n") == 1
@@ -570,14 +610,14 @@ def test_ctrl_c_elsewhere_is_one_line_and_status_130(tmp_path, monkeypatch, caps
 
 
 @pytest.mark.parametrize(
-    "lr_auto, tail",
+    "options, tail",
     [
-        (False, "; raise --iters, or use --standardize --momentum auto, or --lr auto"),
-        (True, "; raise --iters, or use --standardize --momentum auto"),
-        (None, "; raise --iters, or use --standardize --momentum auto"),
+        ([], "; raise --iters, or use --standardize --momentum auto --lr auto"),
+        (["--lr", "auto"], "; raise --iters, or use --standardize --momentum auto"),
+        (["--standardize", "--momentum", "auto", "--lr", "auto"], "; raise --iters"),
     ],
-)
-def test_tol_warning_speaks_in_options(monkeypatch, capsys, lr_auto, tail):
+)  # the remedies are the options the fit did not use (the demo's defaults use none)
+def test_tol_warning_speaks_in_options(monkeypatch, capsys, options, tail):
     import warnings
 
     from fastgd import cli
@@ -590,14 +630,14 @@ def test_tol_warning_speaks_in_options(monkeypatch, capsys, lr_auto, tail):
         warnings.warn(
             ConvergenceWarning(
                 "tol=1e-08 was not reached in n_iter=1000 iterations (library words)",
-                tol=1e-8, n_iter=1000, distance=3.21e-5, lr_auto=lr_auto,
+                tol=1e-8, n_iter=1000, distance=3.21e-5, lr_auto=None,
             ),
             stacklevel=2,
         )  # fmt: skip
         return result
 
     monkeypatch.setattr(cli, "fit", fit)
-    status, output, err = run(["demo", "--tol", "1e-8"], capsys)
+    status, output, err = run(["demo", "--tol", "1e-8", *options], capsys)
     assert status == 0 and "After 1000 iterations" in output
     assert err == (
         "fastgd: warning: --tol 1e-08 was not reached in 1000 iterations (the parameters may "
@@ -630,7 +670,10 @@ def test_any_divergence_error_is_one_line_and_exit_1(monkeypatch, capsys, tmp_pa
     error = DivergenceError("gradient descent diverged at iteration 1 (lr=10): the loss increased")
     monkeypatch.setattr(cli, "fit", _fit_raising(error))
     (tmp_path / "data.csv").write_text("1,2\n2,4.5\n3,5\n")
-    for argv in (["demo", "--lr", "10"], ["fit", str(tmp_path / "data.csv"), "--lr", "10"]):
+    for argv in (
+        ["demo", "--plain", "--lr", "10"],
+        ["fit", str(tmp_path / "data.csv"), "--plain", "--lr", "10"],
+    ):
         status, output, err = run(argv, capsys)
         assert (status, output) == (1, "")
         assert err == f"fastgd: error: {error}\n"
@@ -641,7 +684,7 @@ def test_a_savetxt_header_names_the_columns(tmp_path, capsys):
     np.savetxt(path, [[1.0, 2.0, 3.0], [2.0, 4.5, 1.0], [3.0, 5.0, 0.0]], delimiter=",",
                header="x,junk,y")  # fmt: skip
     assert path.read_text().startswith("# x,junk,y\n")
-    argv = ["fit", str(path), "--x", "x", "--y", "y", "--iters", "2", "--lr", "0.05"]
+    argv = ["fit", str(path), "--x", "x", "--y", "y", "--iters", "2", "--plain", "--lr", "0.05"]
     status, output, err = run(argv, capsys)
     assert status == 0 and "3 points" in output, err
     assert_fit_is_the_reference(output, [[1.0], [2.0], [3.0]], [3.0, 1.0, 0.0], 0.05, 2)
@@ -655,7 +698,7 @@ def test_a_byte_order_mark_is_not_part_of_the_data(tmp_path, capsys, text):
     # As spreadsheet programs write "UTF-8 CSV": without a header, the first row still counts.
     path = tmp_path / "data.csv"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
-    status, output, err = run(["fit", str(path), "--iters", "2", "--lr", "0.05"], capsys)
+    status, output, err = run(["fit", str(path), "--iters", "2", "--plain", "--lr", "0.05"], capsys)
     assert status == 0 and "3 points" in output, err
     assert_fit_is_the_reference(output, [[1.0], [2.0], [3.0]], [2.0, 4.5, 5.0], 0.05, 2)
     status, output, err = run(["convert", str(path), str(tmp_path / "X.npy")], capsys)

@@ -14,7 +14,7 @@ def test_missing_values_in_nullable_columns_name_the_column():
         {"a": pd.array([1, 2, 3], dtype="Int64"), "b": pd.array([1.0, None, 3.0], dtype="Float64")}
     )
     with pytest.raises(TypeError) as error:
-        fastgd.fit(X, [1.0, 2.0, 3.0])
+        fastgd.gradient_descent(X, [1.0, 2.0, 3.0])
     message = str(error.value)
     assert message.startswith("X has missing values (pd.NA) in column 'b': drop or fill them")
     assert "X.dropna()" in message and "X.to_numpy(dtype=float, na_value=np.nan)" in message
@@ -24,7 +24,7 @@ def test_missing_values_in_nullable_columns_name_the_column():
 def test_missing_values_in_a_nullable_series():
     y = pd.Series(pd.array([True, None, False], dtype="boolean"), name="flag")
     with pytest.raises(TypeError, match=r"^y has missing values \(pd.NA\) in column 'flag'"):
-        fastgd.fit(np.arange(3.0), y)
+        fastgd.gradient_descent(np.arange(3.0), y)
 
 
 def test_nullable_columns_without_missing_values_say_how_to_convert():
@@ -32,9 +32,9 @@ def test_nullable_columns_without_missing_values_say_how_to_convert():
         {"a": pd.array([1, 2, 3], dtype="Int64"), "b": pd.array([1.0, 2.0, 3.0], dtype="Float64")}
     )
     with pytest.raises(TypeError, match=r"X has pandas nullable columns \(Float64, Int64\)"):
-        fastgd.fit(X, [1.0, 2.0, 3.0])
+        fastgd.gradient_descent(X, [1.0, 2.0, 3.0])
     # The conversion the message suggests works: the fit is that of the frame's numbers.
-    result = fastgd.fit(X.to_numpy(dtype=float), [1.0, 2.0, 3.0], n_iter=2)
+    result = fastgd.gradient_descent(X.to_numpy(dtype=float), [1.0, 2.0, 3.0], n_iter=2)
     b, w, history = naive.gradient_descent([[1, 1], [2, 2], [3, 3]], [1, 2, 3], result.lr, 2)
     assert result.n_iter == 2 and result.intercept == pytest.approx(b, rel=1e-12)
     np.testing.assert_allclose(result.coef, w, rtol=1e-12)
@@ -57,10 +57,10 @@ def test_a_lazy_frame_says_collect_first():
     except ImportError:
         pass
     with pytest.raises(TypeError, match=r"^X is a lazy frame: call \.collect\(\) first$"):
-        fastgd.fit(lazy, [1.0, 2.0, 3.0])
+        fastgd.gradient_descent(lazy, [1.0, 2.0, 3.0])
 
 
 def test_other_objects_keep_the_plain_message():
     X = pd.DataFrame({"a": [1, None, "x"]})
     with pytest.raises(TypeError, match="X holds Python objects"):
-        fastgd.fit(X, [1.0, 2.0, 3.0])
+        fastgd.gradient_descent(X, [1.0, 2.0, 3.0])

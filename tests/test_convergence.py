@@ -46,7 +46,7 @@ def test_standardized_steps_are_the_reference(rng, path, weights, fit_intercept)
     # L is about 2 d rather than 2.
     lr = 0.3 if fit_intercept else 0.1
     for momentum in (0.0, 0.6):
-        result = fastgd.fit(
+        result = fastgd.gradient_descent(
             X, y, lr=lr, n_iter=25, standardize=True, momentum=momentum,
             sample_weight=sample_weight, fit_intercept=fit_intercept, **path,
         )  # fmt: skip
@@ -64,7 +64,9 @@ def test_standardized_steps_are_the_reference(rng, path, weights, fit_intercept)
 def test_momentum_in_the_datas_coordinates_is_the_reference(rng, path):
     X, y, sample_weight = offset_data(rng, offset=1.0, weights=True)
     lr = 0.5 * fastgd.max_stable_lr(X, y, sample_weight)
-    result = fastgd.fit(X, y, lr=lr, n_iter=30, momentum=0.8, sample_weight=sample_weight, **path)
+    result = fastgd.gradient_descent(
+        X, y, lr=lr, n_iter=30, momentum=0.8, sample_weight=sample_weight, **path
+    )
     b, w, history = naive.momentum_gradient_descent(X, y, lr, 30, 0.8, sample_weight)
     assert result.intercept == pytest.approx(b, rel=1e-9)
     np.testing.assert_allclose(result.coef, w, rtol=1e-9)
@@ -75,7 +77,7 @@ def test_a_start_point_and_a_constant_column(rng):
     X, y, _ = offset_data(rng, d=3)
     X[:, 1] = 4.0  # constant: its coefficient stays where it starts
     w0 = np.array([0.1, 0.7, -0.2])
-    result = fastgd.fit(X, y, lr=0.2, n_iter=15, standardize=True, b0=1.5, w0=w0)
+    result = fastgd.gradient_descent(X, y, lr=0.2, n_iter=15, standardize=True, b0=1.5, w0=w0)
     b, w, history = naive.standardized_gradient_descent(X, y, 0.2, 15, b0=1.5, w0=w0)
     assert result.coef[1] == 0.7
     assert result.intercept == pytest.approx(b, rel=1e-9)
@@ -87,7 +89,7 @@ def test_a_start_point_and_a_constant_column(rng):
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_auto_reaches_the_optimum_and_the_bound_holds(rng, path, fit_intercept):
     X, y, sample_weight = offset_data(rng, n=200, d=4, offset=30.0, weights=True)
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, standardize=True, momentum="auto", tol=1e-12, n_iter=10_000,
         sample_weight=sample_weight, fit_intercept=fit_intercept, **path,
     )  # fmt: skip
@@ -106,8 +108,8 @@ def test_auto_reaches_the_optimum_and_the_bound_holds(rng, path, fit_intercept):
 def test_the_loop_needs_a_hundred_times_fewer_passes(rng):
     # The target: offset features, one pass per step.
     X, y, _ = offset_data(rng, n=500, d=2, offset=5.0)
-    plain = fastgd.fit(X, y, tol=1e-6, n_iter=2_000_000, method="gram")
-    fast = fastgd.fit(X, y, tol=1e-6, n_iter=10_000, method="loop", standardize=True,
+    plain = fastgd.gradient_descent(X, y, tol=1e-6, n_iter=2_000_000, method="gram")
+    fast = fastgd.gradient_descent(X, y, tol=1e-6, n_iter=10_000, method="loop", standardize=True,
                       momentum="auto")  # fmt: skip
     assert plain.converged and fast.converged
     assert fast.n_iter * 100 <= plain.n_iter
@@ -119,7 +121,7 @@ def test_converged_never_means_merely_that_the_loss_stalled(rng):
     X, y, _ = offset_data(rng, n=200, d=2, offset=50.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = fastgd.fit(X, y, tol=1e-6, n_iter=20_000, method="gram")
+        result = fastgd.gradient_descent(X, y, tol=1e-6, n_iter=20_000, method="gram")
     # The old rule (a relative decrease of the loss below tol) would have said "converged".
     assert abs(result.loss_history[-2] - result.loss) <= 1e-6 * result.loss
     b, w = least_squares(X, y)
@@ -131,7 +133,7 @@ def test_converged_never_means_merely_that_the_loss_stalled(rng):
 
 def test_momentum_auto_is_nesterovs_for_the_spectrum(rng):
     X, y, _ = offset_data(rng, n=100, d=2, offset=5.0)
-    result = fastgd.fit(X, y, momentum="auto", n_iter=5, method="gram")
+    result = fastgd.gradient_descent(X, y, momentum="auto", n_iter=5, method="gram")
     H = np.array(naive.hessian(X))
     eigenvalues = np.linalg.eigvalsh(H)
     kappa = eigenvalues[-1] / eigenvalues[0]
@@ -146,7 +148,9 @@ def test_collinear_features_warn_and_still_fit(rng):
     X = np.column_stack([x, 2.0 * x, rng.normal(size=80)])
     y = X[:, 0] + X[:, 2] + rng.normal(size=80)
     with pytest.warns(fastgd.ConditioningWarning, match=r"collinear .*condition number") as got:
-        result = fastgd.fit(X, y, standardize=True, momentum="auto", tol=1e-10, n_iter=5000)
+        result = fastgd.gradient_descent(
+            X, y, standardize=True, momentum="auto", tol=1e-10, n_iter=5000
+        )
     assert got[0].message.condition > curvature.KAPPA_LIMIT
     # One of the least-squares solutions: the predictions are those of lstsq's.
     b, w = least_squares(X, y)
@@ -158,15 +162,17 @@ def test_well_conditioned_data_does_not_warn(rng):
     X, y, _ = offset_data(rng, n=100, d=3, offset=1e3)  # raw kappa ~1e13; standardized ~1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fastgd.fit(X, y, standardize=True, momentum="auto", tol=1e-10, n_iter=1000)
+        fastgd.gradient_descent(X, y, standardize=True, momentum="auto", tol=1e-10, n_iter=1000)
     with pytest.warns(fastgd.ConditioningWarning, match="use standardize=True"):
-        fastgd.fit(X, y, n_iter=10)
+        fastgd.gradient_descent(X, y, n_iter=10)
 
 
 def test_the_callers_arrays_are_untouched(rng):
     X, y, sample_weight = offset_data(rng, weights=True)
     before = X.copy(), y.copy(), sample_weight.copy()
-    fastgd.fit(X, y, sample_weight=sample_weight, standardize=True, momentum="auto", tol=1e-9)
+    fastgd.gradient_descent(
+        X, y, sample_weight=sample_weight, standardize=True, momentum="auto", tol=1e-9
+    )
     for array, copy in zip((X, y, sample_weight), before):
         np.testing.assert_array_equal(array, copy)
 
@@ -174,7 +180,7 @@ def test_the_callers_arrays_are_untouched(rng):
 def test_callbacks_and_interruptions_speak_in_user_units(rng):
     X, y, _ = offset_data(rng, d=2)
     seen = []
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, lr=0.2, n_iter=20, standardize=True, check_every=5,
         callback=lambda k, b, w, loss: seen.append((k, b, w, loss)),
     )  # fmt: skip
@@ -188,7 +194,7 @@ def test_callbacks_and_interruptions_speak_in_user_units(rng):
 
 def test_the_lecture_line_in_one_step(lecture_points):
     x, y = lecture_points[:, 0], lecture_points[:, 1]
-    result = fastgd.fit(x, y, standardize=True, momentum="auto", tol=1e-12, n_iter=100)
+    result = fastgd.gradient_descent(x, y, standardize=True, momentum="auto", tol=1e-12, n_iter=100)
     # Standardized, one feature has kappa = 1: lr = 1 / L is a Newton step.
     assert result.converged and result.n_iter <= 2 and result.momentum == 0.0
     assert result.intercept == pytest.approx(7.99102, abs=5e-6)
@@ -202,9 +208,9 @@ def test_bad_momentum_and_standardize_are_named():
     x, y = np.arange(5.0), np.arange(5.0)
     for bad, error in ((1.0, ValueError), (-0.1, ValueError), ("fast", TypeError)):
         with pytest.raises(error, match="momentum"):
-            fastgd.fit(x, y, momentum=bad)
+            fastgd.gradient_descent(x, y, momentum=bad)
     with pytest.raises(TypeError, match="standardize must be True or False"):
-        fastgd.fit(x, y, standardize=1)
+        fastgd.gradient_descent(x, y, standardize=1)
 
 
 def test_momentum_auto_above_the_lapack_limit_estimates_mu(rng, monkeypatch):
@@ -214,9 +220,9 @@ def test_momentum_auto_above_the_lapack_limit_estimates_mu(rng, monkeypatch):
 
     X, y, _ = offset_data(rng, n=300, d=6, offset=5.0)
     options = {"momentum": "auto", "method": "gram", "standardize": True}
-    exact = fastgd.fit(X, y, n_iter=5, **options)
+    exact = fastgd.gradient_descent(X, y, n_iter=5, **options)
     monkeypatch.setattr(_config, "EIGVALSH_MAX_FEATURES", 3)
-    estimated = fastgd.fit(X, y, tol=1e-12, n_iter=200_000, **options)
+    estimated = fastgd.gradient_descent(X, y, tol=1e-12, n_iter=200_000, **options)
     assert 0.0 < estimated.momentum <= exact.momentum
     assert estimated.lr == pytest.approx(exact.lr, rel=1e-9)
     assert estimated.converged and np.isnan(estimated.distance_bound)
@@ -228,6 +234,6 @@ def test_momentum_auto_above_the_lapack_limit_estimates_mu(rng, monkeypatch):
 def test_the_convergence_warning_suggests_only_what_is_unused(rng):
     X, y, _ = offset_data(rng, n=100, d=2, offset=20.0)
     with pytest.warns(fastgd.ConvergenceWarning, match=r"raise n_iter$"):
-        fastgd.fit(X, y, standardize=True, momentum="auto", tol=1e-12, n_iter=1)
+        fastgd.gradient_descent(X, y, standardize=True, momentum="auto", tol=1e-12, n_iter=1)
     with pytest.warns(fastgd.ConvergenceWarning, match="use standardize=True and momentum='auto'"):
-        fastgd.fit(X, y, tol=1e-12, n_iter=1)
+        fastgd.gradient_descent(X, y, tol=1e-12, n_iter=1)

@@ -72,10 +72,10 @@ def test_matches_cpu_and_reference(rng, d, dtype):
     # threads, through the unrolled trips and the remainder of the grid-stride loop.
     X, y = regression(rng, 1003, d, dtype)
     data = X[:, 0] if d == 1 else X
-    result = fastgd.fit(data, y, lr=0.05, n_iter=3, device="cuda")
+    result = fastgd.gradient_descent(data, y, lr=0.05, n_iter=3, device="cuda")
     assert result.device == "cuda" and result.n_iter == 3
     assert_matches_reference(result, X, y, 0.05, 3)
-    on_cpu = fastgd.fit(data, y, lr=0.05, n_iter=3, device="cpu", method="loop")
+    on_cpu = fastgd.gradient_descent(data, y, lr=0.05, n_iter=3, device="cpu", method="loop")
     assert_same_fit(result, on_cpu)
 
 
@@ -83,13 +83,13 @@ def test_fewer_rows_than_threads(rng):
     X, y = regression(rng, 10, 2)
     blocks, threads = cuda.launch_config(10, 2)
     assert blocks * threads > 10
-    result = fastgd.fit(X, y, lr=0.1, n_iter=2, b0=0.3, w0=[1.0, -1.0], device="cuda")
+    result = fastgd.gradient_descent(X, y, lr=0.1, n_iter=2, b0=0.3, w0=[1.0, -1.0], device="cuda")
     assert_matches_reference(result, X, y, 0.1, 2, b0=0.3, w0=[1.0, -1.0])
 
 
 def test_n_iter_zero(rng):
     X, y = regression(rng, 40, 1)
-    result = fastgd.fit(X, y, lr=0.1, n_iter=0, b0=2.0, w0=[0.5], device="cuda")
+    result = fastgd.gradient_descent(X, y, lr=0.1, n_iter=0, b0=2.0, w0=[0.5], device="cuda")
     assert result.n_iter == 0 and result.intercept == 2.0 and result.coef.tolist() == [0.5]
     assert result.loss_history.shape == (1,)
     assert result.loss == pytest.approx(naive.loss(X, y, 2.0, [0.5]), rel=1e-12)
@@ -102,8 +102,10 @@ def test_runs_are_bit_identical_and_blocks_of_iterations_join_up(rng):
     def callback(k, b, w, loss):
         seen.append((k, b, w.copy(), loss))
 
-    first = fastgd.fit(X, y, lr=0.05, n_iter=4, device="cuda", callback=callback, check_every=2)
-    second = fastgd.fit(X, y, lr=0.05, n_iter=4, device="cuda")
+    first = fastgd.gradient_descent(
+        X, y, lr=0.05, n_iter=4, device="cuda", callback=callback, check_every=2
+    )
+    second = fastgd.gradient_descent(X, y, lr=0.05, n_iter=4, device="cuda")
     # Blocks of 2 iterations (a step kernel starts each) give the same iterates as one block.
     assert np.array_equal(first.loss_history, second.loss_history)
     assert first.intercept == second.intercept and np.array_equal(first.coef, second.coef)
@@ -117,13 +119,13 @@ def test_sample_weight(rng):
     X, y = regression(rng, 120, 2)
     weights = rng.uniform(0, 3, size=120)
     weights[:7] = 0.0
-    result = fastgd.fit(X, y, lr=0.1, n_iter=3, sample_weight=weights, device="cuda")
+    result = fastgd.gradient_descent(X, y, lr=0.1, n_iter=3, sample_weight=weights, device="cuda")
     assert_matches_reference(result, X, y, 0.1, 3, sample_weight=weights)
 
 
 def test_without_intercept_like_the_reference(rng):
     X, y = regression(rng, 70, 2)
-    result = fastgd.fit(X, y, lr=0.05, n_iter=3, device="cuda", fit_intercept=False)
+    result = fastgd.gradient_descent(X, y, lr=0.05, n_iter=3, device="cuda", fit_intercept=False)
     assert result.intercept == 0.0
     assert_matches_reference(result, X, y, 0.05, 3, fit_intercept=False)
 
@@ -136,8 +138,8 @@ def test_tol_stops_where_the_cpu_stops(rng, monkeypatch, poll_every):
     monkeypatch.setattr(_config, "CUDA_POLL_EVERY", poll_every)
     X, y = regression(rng, 100, 1)
     kwargs = {"lr": 0.3, "n_iter": 20, "tol": 0.2, "method": "loop"}
-    on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
-    on_cpu = fastgd.fit(X, y, device="cpu", **kwargs)
+    on_gpu = fastgd.gradient_descent(X, y, device="cuda", **kwargs)
+    on_cpu = fastgd.gradient_descent(X, y, device="cpu", **kwargs)
     assert on_cpu.converged and on_cpu.n_iter < 15
     assert on_gpu.converged
     assert_same_fit(on_gpu, on_cpu)
@@ -147,8 +149,8 @@ def test_tol_zero_stops_at_the_optimum_like_the_cpu(rng):
     X, y = regression(rng, 100, 1)
     X = (X - X.mean()) / X.std()  # the loss's Hessian is 2 I: lr = 1/2 reaches the optimum
     kwargs = {"lr": 0.5, "n_iter": 40, "tol": 0.0, "method": "loop", "check_every": 40}
-    on_cpu = fastgd.fit(X, y, device="cpu", **kwargs)
-    on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
+    on_cpu = fastgd.gradient_descent(X, y, device="cpu", **kwargs)
+    on_gpu = fastgd.gradient_descent(X, y, device="cuda", **kwargs)
     # tol=0 stops once the gradient is within its own rounding, whose last bits depend on the
     # summation order: both stop within a step or two of each other, at the same answer.
     for result in (on_cpu, on_gpu):
@@ -182,8 +184,8 @@ def assert_same_iterations(on_gpu, on_cpu, rtol=1e-9):
 
 def fit_on_both(X, y, **kwargs):
     """(the fit on the device, the CPU loop's fit) with the same arguments."""
-    on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
-    on_cpu = fastgd.fit(X, y, device="cpu", method="loop", **kwargs)
+    on_gpu = fastgd.gradient_descent(X, y, device="cuda", **kwargs)
+    on_cpu = fastgd.gradient_descent(X, y, device="cpu", method="loop", **kwargs)
     return on_gpu, on_cpu
 
 
@@ -339,13 +341,17 @@ def test_velocity_carries_over_between_blocks_of_iterations(rng):
         seen.append(k)
 
     kwargs = {"standardize": True, "momentum": 0.5, "n_iter": 9}
-    in_blocks = fastgd.fit(X, y, device="cuda", callback=callback, check_every=3, **kwargs)
-    at_once = fastgd.fit(X, y, device="cuda", **kwargs)
+    in_blocks = fastgd.gradient_descent(
+        X, y, device="cuda", callback=callback, check_every=3, **kwargs
+    )
+    at_once = fastgd.gradient_descent(X, y, device="cuda", **kwargs)
     assert seen == [3, 6, 9]
     assert np.array_equal(in_blocks.loss_history, at_once.loss_history)
     assert in_blocks.intercept == at_once.intercept
     assert np.array_equal(in_blocks.coef, at_once.coef)
-    assert_same_iterations(in_blocks, fastgd.fit(X, y, device="cpu", method="loop", **kwargs))
+    assert_same_iterations(
+        in_blocks, fastgd.gradient_descent(X, y, device="cpu", method="loop", **kwargs)
+    )
 
 
 def test_standardized_momentum_fit_with_sample_weight(rng):
@@ -378,7 +384,7 @@ def test_divergence_with_momentum_like_on_the_cpu(rng, monkeypatch, standardize)
     messages = []
     for device in ("cuda", "cpu"):
         with pytest.raises(fastgd.DivergenceError, match="above its starting value") as error:
-            fastgd.fit(
+            fastgd.gradient_descent(
                 X, y, lr=lr, momentum=0.5, standardize=standardize, n_iter=5, device=device,
                 method="loop",
             )  # fmt: skip
@@ -407,8 +413,10 @@ def test_moments_on_the_device_equal_the_cpu_moments(rng, monkeypatch, weighted,
 
 def test_lr_auto_on_the_device(rng):
     X, y = regression(rng, 300, 2)
-    on_gpu = fastgd.fit(numba_cuda.to_device(X), numba_cuda.to_device(y), n_iter=3, method="loop")
-    on_cpu = fastgd.fit(X, y, n_iter=3, method="loop", device="cpu")
+    on_gpu = fastgd.gradient_descent(
+        numba_cuda.to_device(X), numba_cuda.to_device(y), n_iter=3, method="loop"
+    )
+    on_cpu = fastgd.gradient_descent(X, y, n_iter=3, method="loop", device="cpu")
     assert on_gpu.device == "cuda" and on_gpu.method == "loop"
     assert on_gpu.lr == pytest.approx(on_cpu.lr, rel=1e-12)
     assert_same_fit(on_gpu, on_cpu, rtol=1e-11)
@@ -427,11 +435,11 @@ def test_gram_on_the_device_equals_the_cpu_gram(rng, weighted, standardize):
     weights = rng.uniform(0.5, 2.0, size=200) if weighted else None
     kwargs = {"tol": 1e-9, "n_iter": 100_000, "standardize": standardize, "method": "gram",
               "momentum": "auto"}  # fmt: skip
-    on_gpu = fastgd.fit(
+    on_gpu = fastgd.gradient_descent(
         numba_cuda.to_device(X), numba_cuda.to_device(y),
         sample_weight=None if weights is None else numba_cuda.to_device(weights), **kwargs,
     )  # fmt: skip
-    on_cpu = fastgd.fit(X, y, sample_weight=weights, device="cpu", **kwargs)
+    on_cpu = fastgd.gradient_descent(X, y, sample_weight=weights, device="cpu", **kwargs)
     assert on_gpu.device == "cuda" and on_gpu.method == "gram" and on_gpu.converged
     # The same iterations from moments that agree to rounding (tested above).
     assert abs(on_gpu.n_iter - on_cpu.n_iter) <= 1
@@ -447,22 +455,22 @@ def test_gram_on_the_device_equals_the_cpu_gram(rng, weighted, standardize):
 def test_gram_on_the_device_is_chosen_as_on_the_cpu(rng):
     X, y = regression(rng, 300, 2)
     # lr="auto" computes the moments anyway: gram's steps cost d**2 against the loop's n d.
-    on_gpu = fastgd.fit(numba_cuda.to_device(X), numba_cuda.to_device(y), n_iter=50)
-    on_cpu = fastgd.fit(X, y, n_iter=50, device="cpu")
+    on_gpu = fastgd.gradient_descent(numba_cuda.to_device(X), numba_cuda.to_device(y), n_iter=50)
+    on_cpu = fastgd.gradient_descent(X, y, n_iter=50, device="cpu")
     assert on_gpu.device == "cuda" and on_gpu.method == on_cpu.method == "gram"
     assert on_gpu.lr == pytest.approx(on_cpu.lr, rel=1e-12)
     assert_same_fit(on_gpu, on_cpu, rtol=1e-9)
     # Host data with device="cuda" too, and several targets (one Run each).
     Y = np.column_stack([y, 2.0 * y])
-    both = fastgd.fit(X, Y, n_iter=50, device="cuda", method="gram")
+    both = fastgd.gradient_descent(X, Y, n_iter=50, device="cuda", method="gram")
     assert both.method == "gram" and both.coef.shape == (2, 2)
     np.testing.assert_allclose(both.coef[1], 2.0 * both.coef[0], rtol=1e-9)
     np.testing.assert_allclose(both.coef[0], on_cpu.coef, rtol=1e-9)
     # Huber has no moments: the loop, as on the CPU.
-    huber = fastgd.fit(X, y, n_iter=2, device="cuda", loss="huber", epsilon=1.0)
+    huber = fastgd.gradient_descent(X, y, n_iter=2, device="cuda", loss="huber", epsilon=1.0)
     assert huber.method == "loop"
     with pytest.raises(ValueError, match="gram' cannot fit loss='huber'"):
-        fastgd.fit(X, y, n_iter=2, device="cuda", loss="huber", method="gram")
+        fastgd.gradient_descent(X, y, n_iter=2, device="cuda", loss="huber", method="gram")
 
 
 # --- Penalties: the same objective and proximal steps as the CPU's ---------------------------
@@ -579,8 +587,10 @@ def test_huber_fit_equals_the_cpu_fit(rng, monkeypatch, d, weighted, standardize
         "loss": "huber", "epsilon": 1.0, "standardize": standardize, "momentum": momentum,
         "tol": 1e-10, "n_iter": 200,
     }  # fmt: skip
-    on_gpu = fastgd.fit(data, y, sample_weight=weights, device="cuda", **kwargs)
-    on_cpu = fastgd.fit(data, y, sample_weight=weights, device="cpu", method="loop", **kwargs)
+    on_gpu = fastgd.gradient_descent(data, y, sample_weight=weights, device="cuda", **kwargs)
+    on_cpu = fastgd.gradient_descent(
+        data, y, sample_weight=weights, device="cpu", method="loop", **kwargs
+    )
     assert on_cpu.converged and on_gpu.method == "loop"
     assert on_cpu.momentum > 0.0 or momentum == 0.0 or (d == 1 and standardize)
     assert_same_iterations(on_gpu, on_cpu)
@@ -590,7 +600,7 @@ def test_huber_fit_equals_the_cpu_fit(rng, monkeypatch, d, weighted, standardize
         assert (residuals < 1.0).sum() >= 5 and (residuals > 1.0).sum() >= 5
     # Robust: the outliers weigh less than in the squared error's fit.
     kwargs |= {"loss": "squared_error", "n_iter": 1000}
-    squared = fastgd.fit(data, y, sample_weight=weights, device="cpu", **kwargs)
+    squared = fastgd.gradient_descent(data, y, sample_weight=weights, device="cpu", **kwargs)
     truth = np.array([1.0, -2.0, 0.5])[:d]
     assert np.abs(on_gpu.coef - truth).max() < np.abs(squared.coef - truth).max()
 
@@ -610,9 +620,9 @@ def test_huber_starting_gradient_comes_from_the_device_sums(rng, monkeypatch):
     monkeypatch.setattr(sys.modules["fastgd.fit"], "stationarity", spy)
     kwargs = {"loss": "huber", "epsilon": 0.5, "lr": 0.1, "tol": 1e-3, "n_iter": 3}
     with pytest.warns(fastgd.ConvergenceWarning):
-        fastgd.fit(*map(numba_cuda.to_device, (X, y)), device="cuda", **kwargs)
+        fastgd.gradient_descent(*map(numba_cuda.to_device, (X, y)), device="cuda", **kwargs)
     with pytest.warns(fastgd.ConvergenceWarning):
-        fastgd.fit(X, y, device="cpu", method="loop", **kwargs)
+        fastgd.gradient_descent(X, y, device="cpu", method="loop", **kwargs)
     assert [kind for kind, _ in seen] == [np.ndarray, np.ndarray]
     np.testing.assert_allclose(seen[0][1], seen[1][1], rtol=1e-12)
 
@@ -630,7 +640,9 @@ def test_divergence_is_reported_like_on_the_cpu(rng, monkeypatch, scale, lr, wha
     messages = []
     for device in ("cuda", "cpu"):
         with pytest.raises(fastgd.DivergenceError, match=f"the {what} stopped") as error:
-            fastgd.fit(X * scale, y * scale, lr=lr, n_iter=5, device=device, method="loop")
+            fastgd.gradient_descent(
+                X * scale, y * scale, lr=lr, n_iter=5, device=device, method="loop"
+            )
         messages.append(str(error.value))
     assert messages[0] == messages[1]
     assert "iteration 1 " in messages[0]
@@ -645,7 +657,7 @@ def test_a_rising_loss_is_divergence_like_on_the_cpu(rng, monkeypatch, tol):
     messages = []
     for device in ("cuda", "cpu"):
         with pytest.raises(fastgd.DivergenceError, match=r"iteration 1 .*rose from") as error:
-            fastgd.fit(X, y, lr=lr, n_iter=3, tol=tol, device=device, method="loop")
+            fastgd.gradient_descent(X, y, lr=lr, n_iter=3, tol=tol, device=device, method="loop")
         messages.append(str(error.value))
     assert messages[0] == messages[1]
 
@@ -654,18 +666,18 @@ def test_nan_in_device_data_is_located(rng):
     X, y = regression(rng, 90, 2)
     X[57, 1] = np.nan
     with pytest.raises(ValueError, match=r"X\[57, 1\] is nan"):
-        fastgd.fit(numba_cuda.to_device(X), y, lr=0.1, n_iter=1, device="cuda")
+        fastgd.gradient_descent(numba_cuda.to_device(X), y, lr=0.1, n_iter=1, device="cuda")
     X[57, 1] = 0.0
     y[33] = -np.inf
     with pytest.raises(ValueError, match=r"y\[33\] is -inf"):
-        fastgd.fit(numba_cuda.to_device(X), numba_cuda.to_device(y), lr=0.1, n_iter=1)
+        fastgd.gradient_descent(numba_cuda.to_device(X), numba_cuda.to_device(y), lr=0.1, n_iter=1)
 
 
 def test_nan_in_host_data_is_located_on_the_cuda_path(rng):
     X, y = regression(rng, 40, 1)
     X[5, 0] = np.inf
     with pytest.raises(ValueError, match=r"X\[5\] is inf"):
-        fastgd.fit(X[:, 0], y, lr=0.1, n_iter=1, device="cuda")
+        fastgd.gradient_descent(X[:, 0], y, lr=0.1, n_iter=1, device="cuda")
 
 
 def test_bad_device_weights(rng):
@@ -673,12 +685,14 @@ def test_bad_device_weights(rng):
     weights = np.ones(40)
     weights[11] = -2.0
     with pytest.raises(ValueError, match=r"sample_weight\[11\] is -2.0: weights must be >= 0"):
-        fastgd.fit(X, y, lr=0.1, n_iter=1, sample_weight=numba_cuda.to_device(weights))
+        fastgd.gradient_descent(X, y, lr=0.1, n_iter=1, sample_weight=numba_cuda.to_device(weights))
     weights[11] = np.nan
     with pytest.raises(ValueError, match=r"sample_weight\[11\] is nan: weights must be finite"):
-        fastgd.fit(X, y, lr=0.1, n_iter=1, sample_weight=numba_cuda.to_device(weights))
+        fastgd.gradient_descent(X, y, lr=0.1, n_iter=1, sample_weight=numba_cuda.to_device(weights))
     with pytest.raises(ValueError, match="weights must sum to a positive"):
-        fastgd.fit(X, y, lr=0.1, n_iter=1, sample_weight=numba_cuda.to_device(np.zeros(40)))
+        fastgd.gradient_descent(
+            X, y, lr=0.1, n_iter=1, sample_weight=numba_cuda.to_device(np.zeros(40))
+        )
 
 
 # --- Data on the device -----------------------------------------------------------------------
@@ -688,7 +702,7 @@ def test_device_arrays_are_used_in_place(rng, monkeypatch):
     X, y = regression(rng, 130, 2)
     weights = rng.uniform(0.5, 2, size=130)
     X_dev, y_dev, w_dev = map(numba_cuda.to_device, (X, y, weights))
-    expected = fastgd.fit(
+    expected = fastgd.gradient_descent(
         X, y, lr=0.05, n_iter=2, sample_weight=weights, device="cpu", method="loop"
     )
 
@@ -708,7 +722,9 @@ def test_device_arrays_are_used_in_place(rng, monkeypatch):
     monkeypatch.setattr(numba_cuda, "to_device", small_to_device)
     monkeypatch.setattr(fake_array, "copy_to_host", small_copy_to_host)
     monkeypatch.setattr(np, "asarray", None)  # check_data must not even try
-    result = fastgd.fit(X_dev, y_dev, lr=0.05, n_iter=2, sample_weight=w_dev)  # device="auto"
+    result = fastgd.gradient_descent(
+        X_dev, y_dev, lr=0.05, n_iter=2, sample_weight=w_dev
+    )  # device="auto"
     monkeypatch.undo()
 
     assert result.device == "cuda"
@@ -719,7 +735,7 @@ def test_device_arrays_are_used_in_place(rng, monkeypatch):
 
 def test_host_and_device_arrays_mix(rng):
     X, y = regression(rng, 60, 1)
-    result = fastgd.fit(X[:, 0], numba_cuda.to_device(y), lr=0.05, n_iter=1)
+    result = fastgd.gradient_descent(X[:, 0], numba_cuda.to_device(y), lr=0.05, n_iter=1)
     assert result.device == "cuda"
     assert_matches_reference(result, X, y, 0.05, 1)
 
@@ -729,22 +745,22 @@ def test_host_y_too_large_for_device_float32_x(rng):
     y = y.astype(np.float64)
     y[4] = 1e300
     with pytest.raises(ValueError, match=r"y\[4\] is 1e\+300, too large for float32"):
-        fastgd.fit(numba_cuda.to_device(X), y, lr=0.1, n_iter=1)
+        fastgd.gradient_descent(numba_cuda.to_device(X), y, lr=0.1, n_iter=1)
 
 
 def test_device_data_errors(rng):
     X, y = regression(rng, 64, 2)
     X_dev, y_dev = numba_cuda.to_device(X), numba_cuda.to_device(y)
     with pytest.raises(TypeError, match=r"X is a GPU array of dtype int32.*astype"):
-        fastgd.fit(numba_cuda.to_device(X.astype(np.int32)), y_dev, lr=0.1, n_iter=1)
+        fastgd.gradient_descent(numba_cuda.to_device(X.astype(np.int32)), y_dev, lr=0.1, n_iter=1)
     with pytest.raises(TypeError, match=r"y is a GPU array of dtype float32; .* float64"):
-        fastgd.fit(X_dev, numba_cuda.to_device(y.astype(np.float32)), lr=0.1, n_iter=1)
+        fastgd.gradient_descent(X_dev, numba_cuda.to_device(y.astype(np.float32)), lr=0.1, n_iter=1)
     with pytest.raises(ValueError, match="not C-contiguous"):
-        fastgd.fit(numba_cuda.to_device(np.asfortranarray(X)), y_dev, lr=0.1, n_iter=1)
+        fastgd.gradient_descent(numba_cuda.to_device(np.asfortranarray(X)), y_dev, lr=0.1, n_iter=1)
     with pytest.raises(ValueError, match="same number of rows, got X with 64 and y with 63"):
-        fastgd.fit(X_dev, numba_cuda.to_device(y[:63]), lr=0.1, n_iter=1)
+        fastgd.gradient_descent(X_dev, numba_cuda.to_device(y[:63]), lr=0.1, n_iter=1)
     with pytest.raises(ValueError, match="X is a GPU array but device='cpu'"):
-        fastgd.fit(X_dev, y_dev, lr=0.1, n_iter=1, device="cpu")
+        fastgd.gradient_descent(X_dev, y_dev, lr=0.1, n_iter=1, device="cpu")
 
 
 # --- Choosing the device ----------------------------------------------------------------------
@@ -780,9 +796,9 @@ def test_device_error_without_numba_cuda(monkeypatch):
 
     monkeypatch.setattr(cuda, "_numba_cuda", missing)
     with pytest.raises(fastgd.DeviceError, match=r'python3 -m pip install -e "\.\[cuda\]"'):
-        fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
+        fastgd.gradient_descent([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
     cuda.real_gpu_usable.cache_clear()
-    assert fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1).device == "cpu"
+    assert fastgd.gradient_descent([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1).device == "cpu"
     cuda.real_gpu_usable.cache_clear()
 
 
@@ -806,7 +822,7 @@ def test_device_error_says_why(monkeypatch, gpus, reason):
     monkeypatch.setattr(cuda, "simulator_enabled", lambda: False)
     monkeypatch.setattr(numba_cuda, "gpus", gpus, raising=False)
     with pytest.raises(fastgd.DeviceError, match=f"device='cuda' cannot run: {reason}.*'cpu'"):
-        fastgd.fit([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
+        fastgd.gradient_descent([1.0, 2.0], [1.0, 2.0], lr=0.1, n_iter=1, device="cuda")
 
 
 def test_wide_data_has_moments_and_gram_on_the_gpu(rng, monkeypatch):
@@ -824,8 +840,8 @@ def test_wide_data_has_moments_and_gram_on_the_gpu(rng, monkeypatch):
     np.testing.assert_allclose(on_device.mean, on_cpu.mean, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(on_device.comoment, on_cpu.comoment, rtol=1e-11, atol=1e-12)
     kwargs = {"method": "gram", "n_iter": 300, "momentum": "auto", "standardize": True}
-    on_gpu = fastgd.fit(X, y, sample_weight=weights, device="cuda", **kwargs)
-    on_host = fastgd.fit(X, y, sample_weight=weights, device="cpu", **kwargs)
+    on_gpu = fastgd.gradient_descent(X, y, sample_weight=weights, device="cuda", **kwargs)
+    on_host = fastgd.gradient_descent(X, y, sample_weight=weights, device="cpu", **kwargs)
     assert on_gpu.method == "gram"
     np.testing.assert_allclose(on_gpu.coef, on_host.coef, rtol=1e-8, atol=1e-10)
     assert cuda_kernels.moment_tile_width(THREADS) == 4
@@ -841,8 +857,8 @@ def test_several_targets_on_the_gpu_are_each_targets_own_fit(rng, monkeypatch):
     X = rng.normal(size=(9, 2))
     Y = X @ rng.normal(size=(2, 2)) + 0.1 * rng.normal(size=(9, 2))
     kwargs = {"lr": 0.1, "n_iter": 12, "standardize": True}
-    on_gpu = fastgd.fit(X, Y, device="cuda", **kwargs)
-    on_cpu = fastgd.fit(X, Y, device="cpu", method="loop", **kwargs)
+    on_gpu = fastgd.gradient_descent(X, Y, device="cuda", **kwargs)
+    on_cpu = fastgd.gradient_descent(X, Y, device="cpu", method="loop", **kwargs)
     assert on_gpu.device == "cuda" and on_gpu.coef.shape == (2, 2)
     np.testing.assert_allclose(on_gpu.coef, on_cpu.coef, rtol=1e-9)
     np.testing.assert_allclose(on_gpu.loss_history, on_cpu.loss_history, rtol=1e-9)
@@ -856,8 +872,8 @@ def test_positive_on_the_gpu_equals_the_cpu(rng, monkeypatch, momentum):
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=9)
     kwargs = {"lr": 0.1, "n_iter": 15, "standardize": True, "positive": True,
               "momentum": momentum}  # fmt: skip
-    on_gpu = fastgd.fit(X, y, device="cuda", **kwargs)
-    on_cpu = fastgd.fit(X, y, device="cpu", method="loop", **kwargs)
+    on_gpu = fastgd.gradient_descent(X, y, device="cuda", **kwargs)
+    on_cpu = fastgd.gradient_descent(X, y, device="cpu", method="loop", **kwargs)
     assert on_gpu.device == "cuda" and np.all(on_gpu.coef >= 0.0) and on_gpu.coef[1] == 0.0
     np.testing.assert_allclose(on_gpu.coef, on_cpu.coef, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(on_gpu.loss_history, on_cpu.loss_history, rtol=1e-9)

@@ -20,7 +20,7 @@ for d in (1, 3):
     X = rng.normal(size=(300_001, d)); y = rng.normal(size=300_001)
     for threads in (1, 2):
         for method in ("loop", "gram"):
-            r = fastgd.fit(X, y, lr=0.1, n_iter=40, threads=threads, method=method)
+            r = fastgd.gradient_descent(X, y, lr=0.1, n_iter=40, threads=threads, method=method)
             print(d, threads, method, r.intercept.hex(), *[c.hex() for c in r.coef], r.loss.hex())
 """
 
@@ -50,11 +50,11 @@ rng = np.random.default_rng(3)
 for d in map(int, sys.argv[1:]):
     X = rng.normal(size=(30_001, d)); y = rng.normal(size=30_001)
     for method, threads in (("loop", 1), ("gram", 1), ("loop", 2), ("gram", 2)):
-        r = fastgd.fit(X, y, lr=0.1, n_iter=60, threads=threads, method=method)
+        r = fastgd.gradient_descent(X, y, lr=0.1, n_iter=60, threads=threads, method=method)
         print(d, method, threads, r.intercept.hex(), *[c.hex() for c in r.coef], r.loss.hex())
 for k in (4, 16):  # several targets: both layouts of gradient.target_sums
     Y = rng.normal(size=(30_001, k))
-    r = fastgd.fit(X, Y, lr=0.1, n_iter=60, threads=1, method="loop")
+    r = fastgd.gradient_descent(X, Y, lr=0.1, n_iter=60, threads=1, method="loop")
     print(k, "targets", 1, *[v.hex() for v in (*r.intercept, *r.coef.ravel(), *r.loss)])
 """
 

@@ -44,10 +44,10 @@ def assert_same_fit(result, reference):
 
 def fit_both(X, y, x_chunks, y_chunks=None, **options):
     options = {"lr": 0.05, "n_iter": 40, **options}
-    reference = fastgd.fit(X, y, **options)
+    reference = fastgd.gradient_descent(X, y, **options)
     dX = da.from_array(X, chunks=x_chunks)
     dy = y if y_chunks is None else da.from_array(y, chunks=y_chunks)
-    return fastgd.fit(dX, dy, **options), reference
+    return fastgd.gradient_descent(dX, dy, **options), reference
 
 
 @pytest.mark.parametrize("method", ["loop", "gram"])
@@ -67,7 +67,7 @@ def test_auto_lr_and_auto_method(client, rng, method):
     assert_same_fit(result, reference)
     limit = fastgd.max_stable_lr(da.from_array(X, chunks=(2500, 3)), y)
     assert limit == pytest.approx(fastgd.max_stable_lr(X, y), rel=1e-9)
-    auto = fastgd.fit(da.from_array(X, chunks=(2500, 3)), y, n_iter=200)
+    auto = fastgd.gradient_descent(da.from_array(X, chunks=(2500, 3)), y, n_iter=200)
     assert auto.method == "gram"  # 200 passes over the data cost more than one
     assert_same_fit(auto, reference)
 
@@ -77,7 +77,7 @@ def test_one_dimensional_x_and_naive_reference(client, rng, method):
     x = rng.normal(size=301)
     y = 3.0 * x - 1.0 + rng.normal(size=301)
     dx, dy = da.from_array(x, chunks=100), da.from_array(y, chunks=100)
-    result = fastgd.fit(dx, dy, lr=0.1, n_iter=15, method=method)
+    result = fastgd.gradient_descent(dx, dy, lr=0.1, n_iter=15, method=method)
     b, w, history = naive.gradient_descent(x.reshape(-1, 1).tolist(), y.tolist(), 0.1, 15)
     np.testing.assert_allclose(result.loss_history, history, rtol=1e-12)
     np.testing.assert_allclose([result.intercept, *result.coef], [b, *w], rtol=1e-12)
@@ -97,10 +97,11 @@ def test_numpy_y_with_dask_x_and_sample_weights(client, rng, method):
     X, y = make_data(rng, 6_000, 2)
     weights = rng.uniform(0.0, 2.0, size=6_000)
     options = {"lr": 0.05, "n_iter": 30, "method": method}
-    reference = fastgd.fit(X, y, sample_weight=weights, **options)
+    reference = fastgd.gradient_descent(X, y, sample_weight=weights, **options)
     for sample_weight in (weights, da.from_array(weights, chunks=1000)):
-        result = fastgd.fit(da.from_array(X, chunks=(2500, 2)), y, sample_weight=sample_weight,
-                            **options)  # fmt: skip
+        result = fastgd.gradient_descent(
+            da.from_array(X, chunks=(2500, 2)), y, sample_weight=sample_weight, **options
+        )
         assert_same_fit(result, reference)
 
 
@@ -109,9 +110,15 @@ def test_float32_tol_and_callback(client, rng):
     X, y = X.astype(np.float32), y.astype(np.float32)
     seen = {"numpy": [], "dask": []}
     options = {"lr": 0.05, "n_iter": 500, "tol": 1e-4, "check_every": 7, "method": "loop"}
-    reference = fastgd.fit(X, y, callback=lambda k, *_: seen["numpy"].append(k), **options)
-    result = fastgd.fit(da.from_array(X, chunks=(3000, 2)), da.from_array(y, chunks=3000),
-                        callback=lambda k, *_: seen["dask"].append(k), **options)  # fmt: skip
+    reference = fastgd.gradient_descent(
+        X, y, callback=lambda k, *_: seen["numpy"].append(k), **options
+    )
+    result = fastgd.gradient_descent(
+        da.from_array(X, chunks=(3000, 2)),
+        da.from_array(y, chunks=3000),
+        callback=lambda k, *_: seen["dask"].append(k),
+        **options,
+    )
     assert_same_fit(result, reference)
     assert result.converged and result.n_iter < 500
     assert seen["dask"] == seen["numpy"] and len(seen["dask"]) > 2
@@ -124,20 +131,22 @@ def test_default_scheduler_without_client(client, rng, scheduler):
     X, y = make_data(rng, 9_001, 3)
     with dask.config.set(scheduler=scheduler):  # the local scheduler, despite the Client
         result, reference = fit_both(X, y, (2000, 3), 1500, method="loop")
-        gram_result = fastgd.fit(da.from_array(X, chunks=(2000, 3)), y, method="gram")
+        gram_result = fastgd.gradient_descent(da.from_array(X, chunks=(2000, 3)), y, method="gram")
     assert_same_fit(result, reference)
-    assert_same_fit(gram_result, fastgd.fit(X, y, method="gram"))
+    assert_same_fit(gram_result, fastgd.gradient_descent(X, y, method="gram"))
     assert result.threads == (1 if scheduler == "sync" else min(5, os.cpu_count()))
 
 
 @pytest.mark.parametrize("method", ["loop", "gram"])
 def test_without_intercept(client, rng, method):
     X, y = make_data(rng, 3_000, 2)
-    on_dask = fastgd.fit(
+    on_dask = fastgd.gradient_descent(
         da.from_array(X, chunks=(1000, 2)), y, lr=0.01, n_iter=40, method=method,
         fit_intercept=False,
     )  # fmt: skip
-    in_memory = fastgd.fit(X, y, lr=0.01, n_iter=40, method=method, fit_intercept=False)
+    in_memory = fastgd.gradient_descent(
+        X, y, lr=0.01, n_iter=40, method=method, fit_intercept=False
+    )
     assert on_dask.intercept == in_memory.intercept == 0.0
     assert_same_fit(on_dask, in_memory)
 
@@ -159,32 +168,34 @@ def test_standardized_with_momentum_and_tol(client, rng, method):
 def test_divergence_and_bad_values(client, rng):
     X, y = make_data(rng, 4_000, 2)
     with pytest.raises(fastgd.DivergenceError, match="diverged"):
-        fastgd.fit(da.from_array(X, chunks=(1000, 2)), y, lr=50.0, n_iter=100, method="loop")
+        fastgd.gradient_descent(
+            da.from_array(X, chunks=(1000, 2)), y, lr=50.0, n_iter=100, method="loop"
+        )
     limit = fastgd.max_stable_lr(X, y)
     for method in ("loop", "gram"):  # a rising loss is divergence, with or without tol
         with pytest.raises(fastgd.DivergenceError, match="rose from"):
             X_chunked = da.from_array(X, chunks=(1000, 2))
-            fastgd.fit(X_chunked, y, lr=3 * limit, n_iter=50, tol=1e-8, method=method)
+            fastgd.gradient_descent(X_chunked, y, lr=3 * limit, n_iter=50, tol=1e-8, method=method)
     X[2345, 1] = np.nan
     with pytest.raises(ValueError, match=r"X\[2345, 1\] is nan"):
-        fastgd.fit(da.from_array(X, chunks=(1000, 2)), y, lr=0.01, n_iter=3)
+        fastgd.gradient_descent(da.from_array(X, chunks=(1000, 2)), y, lr=0.01, n_iter=3)
 
 
 def test_bad_dask_input_is_rejected_clearly(client, rng):
     X, y = make_data(rng, 100, 2)
     dX = da.from_array(X, chunks=(50, 2))
     with pytest.raises(ValueError, match="same number of rows"):
-        fastgd.fit(dX, y[:99], lr=0.1, n_iter=1)
+        fastgd.gradient_descent(dX, y[:99], lr=0.1, n_iter=1)
     with pytest.raises(ValueError, match="compute_chunk_sizes"):
-        fastgd.fit(dX[dX[:, 0] > 0], y[:10], lr=0.1, n_iter=1)
+        fastgd.gradient_descent(dX[dX[:, 0] > 0], y[:10], lr=0.1, n_iter=1)
     with pytest.raises(TypeError, match="complex"):
-        fastgd.fit(dX.astype(complex), y, lr=0.1, n_iter=1)
+        fastgd.gradient_descent(dX.astype(complex), y, lr=0.1, n_iter=1)
     with pytest.raises(ValueError, match="threads="):
-        fastgd.fit(dX, y, lr=0.1, n_iter=1, threads=2)
+        fastgd.gradient_descent(dX, y, lr=0.1, n_iter=1, threads=2)
     with pytest.raises(ValueError, match=r"sample_weight\[7\] is -1.0"):
         weights = np.ones(100)
         weights[7] = -1.0
-        fastgd.fit(dX, y, lr=0.1, n_iter=1, sample_weight=weights)
+        fastgd.gradient_descent(dX, y, lr=0.1, n_iter=1, sample_weight=weights)
 
 
 def test_worker_killed_mid_fit_gives_the_right_answer(client, rng):
@@ -197,10 +208,14 @@ def test_worker_killed_mid_fit_gives_the_right_answer(client, rng):
             client.run(os._exit, 1, workers=killed, on_error="ignore")
 
     options = {"lr": 0.05, "n_iter": 40, "check_every": 10, "method": "loop"}
-    reference = fastgd.fit(X, y, **options)
+    reference = fastgd.gradient_descent(X, y, **options)
     with pytest.warns(RuntimeWarning, match="worker failed"):
-        result = fastgd.fit(da.from_array(X, chunks=(5000, 3)), da.from_array(y, chunks=5000),
-                            callback=kill_a_worker, **options)  # fmt: skip
+        result = fastgd.gradient_descent(
+            da.from_array(X, chunks=(5000, 3)),
+            da.from_array(y, chunks=5000),
+            callback=kill_a_worker,
+            **options,
+        )
     assert killed
     assert_same_fit(result, reference)
     client.wait_for_workers(2, timeout=60)  # the nanny restarts it for the next tests
@@ -218,7 +233,9 @@ def test_a_cluster_that_keeps_failing_raises_a_clear_error(client, rng, monkeypa
         pytest.warns(RuntimeWarning),
         pytest.raises(backend.DistributedFitError, match=r"failed 4 times .*WorkerLost: simulated"),
     ):
-        fastgd.fit(da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop")
+        fastgd.gradient_descent(
+            da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop"
+        )
 
 
 def test_a_bug_is_raised_at_once_not_retried(client, rng, monkeypatch):
@@ -238,7 +255,9 @@ def test_a_bug_is_raised_at_once_not_retried(client, rng, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # no "recomputing its chunks"
         with pytest.raises(ValueError, match="a bug in the code"):
-            fastgd.fit(da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop")
+            fastgd.gradient_descent(
+                da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop"
+            )
     assert len(calls) == 1
     for error in (RuntimeError("a bug"), OSError("a bug")):  # these types, with no worker lost
 
@@ -247,4 +266,6 @@ def test_a_bug_is_raised_at_once_not_retried(client, rng, monkeypatch):
 
         monkeypatch.setattr(backend.Run, "_answer", raises)
         with pytest.raises(type(error), match="a bug"):
-            fastgd.fit(da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop")
+            fastgd.gradient_descent(
+                da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop"
+            )

@@ -27,23 +27,27 @@ def test_a_learning_rate_above_the_limit_raises(rng, method, threads, tol):
     X, y = regression(rng)
     limit = fastgd.max_stable_lr(X, y)
     with pytest.raises(fastgd.DivergenceError, match=r"diverged at iteration \d+ .*rose from"):
-        fastgd.fit(X, y, lr=5 * limit, n_iter=200, tol=tol, method=method, threads=threads)
+        fastgd.gradient_descent(
+            X, y, lr=5 * limit, n_iter=200, tol=tol, method=method, threads=threads
+        )
     # Just above the limit the loss falls for a while, then rises: still an error.
     with pytest.raises(fastgd.DivergenceError, match="exceeds the stable limit"):
-        fastgd.fit(X, y, lr=1.05 * limit, n_iter=5000, tol=tol, method=method, threads=threads)
+        fastgd.gradient_descent(
+            X, y, lr=1.05 * limit, n_iter=5000, tol=tol, method=method, threads=threads
+        )
 
 
 def test_the_issue_case_lr_10_with_tol(rng):
     # Reported: converged=True, n_iter=1, loss 5045 from a start of 14.
     X, y = regression(rng, n=500, d=3)
     with pytest.raises(fastgd.DivergenceError, match="iteration 1 "):
-        fastgd.fit(X, y, lr=10, tol=1e-8)
+        fastgd.gradient_descent(X, y, lr=10, tol=1e-8)
 
 
 @pytest.mark.parametrize("method", ["loop", "gram"])
 def test_a_stable_fit_with_tol_converges_near_the_optimum(rng, method):
     X, y = regression(rng)
-    result = fastgd.fit(X, y, tol=1e-10, n_iter=100_000, method=method)
+    result = fastgd.gradient_descent(X, y, tol=1e-10, n_iter=100_000, method=method)
     assert result.converged
     optimum = np.linalg.lstsq(np.column_stack([np.ones(len(y)), X]), y, rcond=None)[0]
     found = np.concatenate(([result.intercept], result.coef))
@@ -91,7 +95,7 @@ def test_the_noise_allowance_covers_gram_rounding_near_an_exact_fit(rng):
     # An exact plane: gram's loss ends as rounding noise and wobbles; that is no divergence.
     X = rng.normal(1.0, 1.0, size=(1000, 3))
     y = X @ np.array([1.0, 2.0, 3.0]) + 3.0
-    result = fastgd.fit(X, y, method="gram", n_iter=50_000, tol=0.0)
+    result = fastgd.gradient_descent(X, y, method="gram", n_iter=50_000, tol=0.0)
     assert result.converged and result.loss < 1e-12
 
 
@@ -121,8 +125,8 @@ def test_momentum_above_the_limit_raises_and_auto_never_does(rng, method):
     X, y = regression(rng)
     limit = fastgd.max_stable_lr(X, y)
     with pytest.raises(fastgd.DivergenceError, match=r"above its starting value|stopped being"):
-        fastgd.fit(X, y, lr=2 * limit, momentum=0.5, n_iter=500, method=method)
+        fastgd.gradient_descent(X, y, lr=2 * limit, momentum=0.5, n_iter=500, method=method)
     for offset in (0.0, 10.0, 100.0):  # ill-conditioned: momentum near 1, the loss not monotone
         shifted = X + offset
-        result = fastgd.fit(shifted, y, momentum="auto", n_iter=3000, method=method)
+        result = fastgd.gradient_descent(shifted, y, momentum="auto", n_iter=3000, method=method)
         assert np.all(result.loss_history <= result.loss_history[0] * (1 + 1e-9))

@@ -66,7 +66,7 @@ def test_least_norm_changes_no_prediction():
 
 def test_a_penalty_or_a_constraint_keeps_its_own_unique_answer():
     X, y, _ = _rank_deficient(10, 20, seed=2)
-    ridge = fastgd.fit(X, y, penalty="l2", alpha=0.1, standardize=False, tol=1e-12,
+    ridge = fastgd.gradient_descent(X, y, penalty="l2", alpha=0.1, standardize=False, tol=1e-12,
                        momentum="auto", n_iter=100_000, minimum_norm=True)  # fmt: skip
     reference = linear_model.Ridge(alpha=0.1 * 10 / 2).fit(X, y)
     np.testing.assert_allclose(ridge.coef, reference.coef_, rtol=1e-7, atol=1e-10)
@@ -97,8 +97,8 @@ def test_fit_returns_its_own_iterate_unless_asked():
     options = dict(standardize=True, momentum="auto", tol=1e-12, n_iter=10_000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        iterate = fastgd.fit(X, y, **options)
-        least = fastgd.fit(X, y, minimum_norm=True, **options)
+        iterate = fastgd.gradient_descent(X, y, **options)
+        least = fastgd.gradient_descent(X, y, minimum_norm=True, **options)
     reference = linear_model.LinearRegression().fit(X, y)
     np.testing.assert_allclose(least.coef, reference.coef_, atol=1e-8)
     assert np.linalg.norm(least.coef) < np.linalg.norm(iterate.coef) * (1 - 1e-3)

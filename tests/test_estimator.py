@@ -116,7 +116,7 @@ def test_feature_names_and_float32(rng):
     frame = pandas.DataFrame(X, columns=["height", "width"])
     model = LinearRegressionGD(lr=0.1, n_iter=50, tol=None).fit(frame, y)
     assert list(model.feature_names_in_) == ["height", "width"]
-    reference = fastgd.fit(X, y, lr=0.1, n_iter=50, standardize=True, momentum="auto")
+    reference = fastgd.gradient_descent(X, y, lr=0.1, n_iter=50, standardize=True, momentum="auto")
     np.testing.assert_array_equal(model.coef_, reference.coef)
     assert model.predict(frame).dtype == np.float64
 

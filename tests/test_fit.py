@@ -24,7 +24,7 @@ def assert_matches_reference(result, X, y, lr, n_iter, rtol=1e-10, **kwargs):
 def test_lecture_numbers_through_fit(lecture_points):
     x, y = lecture_points[:, 0], lecture_points[:, 1]
     start = time.perf_counter()
-    result = fastgd.fit(x, y, lr=0.0001, n_iter=1000)
+    result = fastgd.gradient_descent(x, y, lr=0.0001, n_iter=1000)
     elapsed = time.perf_counter() - start
     assert result.loss_history[0] == pytest.approx(5565.107834483211, rel=1e-12)
     assert result.intercept == pytest.approx(0.08893651993741346, rel=1e-12)
@@ -40,7 +40,9 @@ def test_lecture_numbers_through_fit(lecture_points):
 def test_matches_reference(rng, threads, d):
     X = rng.normal(size=(203, d))
     y = X @ rng.normal(size=d) + 0.5 + 0.1 * rng.normal(size=203)
-    result = fastgd.fit(X if d > 1 else X[:, 0], y, lr=0.05, n_iter=40, threads=threads)
+    result = fastgd.gradient_descent(
+        X if d > 1 else X[:, 0], y, lr=0.05, n_iter=40, threads=threads
+    )
     assert result.threads == threads
     assert_matches_reference(result, X, y, 0.05, 40)
 
@@ -49,7 +51,7 @@ def test_starting_point_and_weights(rng):
     X = rng.normal(size=(50, 2))
     y = rng.normal(size=50)
     weights = rng.uniform(0, 3, size=50)
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, lr=0.1, n_iter=15, b0=1.5, w0=[-1.0, 2.0], sample_weight=weights, threads=2
     )
     assert_matches_reference(result, X, y, 0.1, 15, b0=1.5, w0=[-1.0, 2.0], sample_weight=weights)
@@ -58,7 +60,7 @@ def test_starting_point_and_weights(rng):
 def test_float32_data_is_accumulated_in_float64(rng):
     X = rng.normal(loc=3.0, size=(1000, 2)).astype(np.float32)
     y = (X @ np.array([1.0, -2.0], dtype=np.float32) + 1.0).astype(np.float32)
-    result = fastgd.fit(X, y, lr=0.04, n_iter=30)
+    result = fastgd.gradient_descent(X, y, lr=0.04, n_iter=30)
     # The reference sees the same float32 values, exactly widened to float64.
     assert_matches_reference(result, X.astype(np.float64), y.astype(np.float64), 0.04, 30)
 
@@ -66,14 +68,14 @@ def test_float32_data_is_accumulated_in_float64(rng):
 def test_other_real_dtypes_are_converted(rng):
     X = rng.integers(0, 10, size=(40, 2))
     y = rng.integers(0, 10, size=40).astype(np.uint8)
-    result = fastgd.fit(X, y, lr=0.005, n_iter=10)
+    result = fastgd.gradient_descent(X, y, lr=0.005, n_iter=10)
     assert_matches_reference(result, X, y, 0.005, 10)
 
 
 def test_n_iter_zero_reports_the_starting_loss(rng):
     x = rng.normal(size=20)
     y = rng.normal(size=20)
-    result = fastgd.fit(x, y, lr=0.1, n_iter=0, b0=0.25, w0=[2.0])
+    result = fastgd.gradient_descent(x, y, lr=0.1, n_iter=0, b0=0.25, w0=[2.0])
     assert result.intercept == 0.25 and result.coef.tolist() == [2.0]
     assert result.loss_history.tolist() == [
         pytest.approx(naive.loss([[v] for v in x], y, 0.25, [2.0]))
@@ -81,7 +83,7 @@ def test_n_iter_zero_reports_the_starting_loss(rng):
 
 
 def test_single_row(rng):
-    result = fastgd.fit([2.0], [3.0], lr=0.1, n_iter=5)
+    result = fastgd.gradient_descent([2.0], [3.0], lr=0.1, n_iter=5)
     assert_matches_reference(result, [[2.0]], [3.0], 0.1, 5)
 
 
@@ -94,7 +96,7 @@ def test_input_arrays_are_neither_copied_nor_modified(rng):
     assert np.shares_memory(checked_X, X) and np.shares_memory(checked_y, y)
     x32 = X[:, 0].astype(np.float32)
     assert np.shares_memory(_validation.check_data(x32, y)[0], x32)
-    result = fastgd.fit(X, y, lr=0.1, n_iter=3, w0=w0)
+    result = fastgd.gradient_descent(X, y, lr=0.1, n_iter=3, w0=w0)
     for before, after in zip(copies, (X, y, w0)):
         np.testing.assert_array_equal(before, after)
     assert not np.shares_memory(result.coef, w0)
@@ -106,7 +108,7 @@ def test_read_only_and_strided_inputs(rng):
     X.setflags(write=False)
     y.setflags(write=False)
     view = X[::-2, 1:3]  # negative stride, not contiguous
-    result = fastgd.fit(view, y[::2], lr=0.05, n_iter=8)
+    result = fastgd.gradient_descent(view, y[::2], lr=0.05, n_iter=8)
     assert_matches_reference(result, view, y[::2], 0.05, 8)
 
 
@@ -114,8 +116,8 @@ def test_same_input_and_threads_give_identical_bits(rng):
     X = rng.normal(size=(5001, 2))
     y = rng.normal(size=5001)
     for threads in (1, 2):
-        first = fastgd.fit(X, y, lr=0.1, n_iter=20, threads=threads)
-        second = fastgd.fit(X, y, lr=0.1, n_iter=20, threads=threads)
+        first = fastgd.gradient_descent(X, y, lr=0.1, n_iter=20, threads=threads)
+        second = fastgd.gradient_descent(X, y, lr=0.1, n_iter=20, threads=threads)
         assert first.intercept == second.intercept
         np.testing.assert_array_equal(first.coef, second.coef)
         np.testing.assert_array_equal(first.loss_history, second.loss_history)
@@ -123,8 +125,8 @@ def test_same_input_and_threads_give_identical_bits(rng):
 
 def test_threads_are_restored(rng):
     before = numba.get_num_threads()
-    fastgd.fit(rng.normal(size=10), rng.normal(size=10), lr=0.1, n_iter=2, threads=1)
-    fastgd.fit(rng.normal(size=10), rng.normal(size=10), lr=0.1, n_iter=2, threads=2)
+    fastgd.gradient_descent(rng.normal(size=10), rng.normal(size=10), lr=0.1, n_iter=2, threads=1)
+    fastgd.gradient_descent(rng.normal(size=10), rng.normal(size=10), lr=0.1, n_iter=2, threads=2)
     assert numba.get_num_threads() == before
 
 
@@ -140,18 +142,18 @@ def test_large_data_uses_the_idle_cores_by_default(rng, monkeypatch, tmp_path):
     for runnable, expected in ((1, min(2, numba.get_num_threads())), (2, 1), (5, 1)):
         # The run queue's count includes this thread: 1 means every other core is idle.
         loadavg.write_text(f"0.50 0.40 0.30 {runnable}/321 4242\n")
-        result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=3, method="loop")
+        result = fastgd.gradient_descent(x, 2 * x, lr=0.1, n_iter=3, method="loop")
         assert result.threads == expected, runnable
     loadavg.write_text("not a loadavg file")  # unknown: numba's thread count
     assert threads.default_threads() == numba.get_num_threads()
-    assert fastgd.fit(x[:10], 2 * x[:10], lr=0.1, n_iter=3, method="loop").threads == 1
+    assert fastgd.gradient_descent(x[:10], 2 * x[:10], lr=0.1, n_iter=3, method="loop").threads == 1
 
 
 def test_tol_stops_at_the_documented_iterate(rng):
     # The first iterate whose distance bound |g| / mu is at most tol |(b, w)|.
     x = rng.normal(size=100)
     y = 3 * x + 1 + rng.normal(size=100)
-    result = fastgd.fit(x, y, lr=0.1, n_iter=10_000, tol=1e-3)
+    result = fastgd.gradient_descent(x, y, lr=0.1, n_iter=10_000, tol=1e-3)
     history = result.loss_history
     k = result.n_iter
     assert result.converged and 0 < k < 10_000 and history.shape == (k + 1,)
@@ -160,7 +162,7 @@ def test_tol_stops_at_the_documented_iterate(rng):
         return fitted.distance_bound / np.hypot(fitted.intercept, fitted.coef[0])
 
     assert relative_bound(result) <= 1e-3
-    before = fastgd.fit(x, y, lr=0.1, n_iter=k - 1)
+    before = fastgd.gradient_descent(x, y, lr=0.1, n_iter=k - 1)
     assert relative_bound(before) > 1e-3
     assert_matches_reference(result, x, y, 0.1, k)
     optimum = np.polyfit(x, y, 1)[::-1]
@@ -177,7 +179,7 @@ def test_callback_sees_every_block_and_can_stop(rng):
         seen.append((k, b, w.copy(), loss))
         return k >= 30
 
-    result = fastgd.fit(x, y, lr=0.01, n_iter=100, callback=callback, check_every=10)
+    result = fastgd.gradient_descent(x, y, lr=0.01, n_iter=100, callback=callback, check_every=10)
     assert [k for k, *_ in seen] == [10, 20, 30]
     assert result.n_iter == 30
     _, b, w, loss = seen[-1]
@@ -187,17 +189,17 @@ def test_callback_sees_every_block_and_can_stop(rng):
 
 def test_divergence_names_iteration_and_learning_rate(lecture_points):
     with pytest.raises(fastgd.DivergenceError, match=r"iteration \d+ \(lr=0\.01\).*too large"):
-        fastgd.fit(lecture_points[:, 0], lecture_points[:, 1], lr=0.01, n_iter=1000)
+        fastgd.gradient_descent(lecture_points[:, 0], lecture_points[:, 1], lr=0.01, n_iter=1000)
 
 
 def test_overflowing_data_is_a_clear_error():
     x = np.full(10, 1e200)
     with pytest.raises(fastgd.DivergenceError, match="scale X and y"):
-        fastgd.fit(x, x, lr=0.1, n_iter=5)
+        fastgd.gradient_descent(x, x, lr=0.1, n_iter=5)
 
 
 def test_result_repr_and_predict(rng):
     x = rng.normal(size=30)
-    result = fastgd.fit(x, 2 * x + 1, lr=0.1, n_iter=50)
+    result = fastgd.gradient_descent(x, 2 * x + 1, lr=0.1, n_iter=50)
     assert "FitResult(intercept=" in repr(result) and "device='cpu'" in repr(result)
     np.testing.assert_allclose(result.predict(x), result.coef[0] * x + result.intercept)

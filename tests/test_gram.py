@@ -1,5 +1,6 @@
 """method="gram", lr="auto", max_stable_lr and tol, against the slow references in naive.py."""
 
+import re
 import warnings
 
 import naive
@@ -125,13 +126,15 @@ def test_moment_properties_name_their_parts(rng):
 
 def test_gram_reproduces_the_lecture(lecture_points):
     x, y = lecture_points[:, 0], lecture_points[:, 1]
-    result = fastgd.fit(x, y, lr=0.0001, n_iter=1000, method="gram")
+    result = fastgd.gradient_descent(x, y, lr=0.0001, n_iter=1000, method="gram")
     assert result.method == "gram" and result.lr == 0.0001
     b, w, history = naive.gradient_descent(x.reshape(-1, 1), y, 0.0001, 1000)
     assert result.intercept == pytest.approx(b, rel=1e-9)
     assert result.coef[0] == pytest.approx(w[0], rel=1e-9)
     np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
-    assert_same_iterates(result, fastgd.fit(x, y, lr=0.0001, n_iter=1000, method="loop"))
+    assert_same_iterates(
+        result, fastgd.gradient_descent(x, y, lr=0.0001, n_iter=1000, method="loop")
+    )
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -140,7 +143,9 @@ def test_gram_matches_the_reference_with_weights_and_a_start(rng, threads):
     y = rng.normal(size=120)
     weights = rng.uniform(0, 3, size=120)
     kwargs = {"b0": 1.5, "w0": [-1.0, 2.0], "sample_weight": weights}
-    result = fastgd.fit(X, y, lr=0.05, n_iter=30, method="gram", threads=threads, **kwargs)
+    result = fastgd.gradient_descent(
+        X, y, lr=0.05, n_iter=30, method="gram", threads=threads, **kwargs
+    )
     b, w, history = naive.gradient_descent(X, y, 0.05, 30, **kwargs)
     assert result.intercept == pytest.approx(b, rel=1e-10)
     np.testing.assert_allclose(result.coef, w, rtol=1e-10)
@@ -150,15 +155,15 @@ def test_gram_matches_the_reference_with_weights_and_a_start(rng, threads):
 @pytest.mark.parametrize("d", [1, 3, 16, 64])
 def test_gram_matches_the_loop_at_large_offsets(rng, d):
     X, y = offset_data(rng, 2000, d)
-    loop = fastgd.fit(X, y, n_iter=200, method="loop")
-    result = fastgd.fit(X, y, n_iter=200, method="gram")
+    loop = fastgd.gradient_descent(X, y, n_iter=200, method="loop")
+    result = fastgd.gradient_descent(X, y, n_iter=200, method="gram")
     assert result.lr == loop.lr  # the same auto step
     assert_same_iterates(result, loop)
 
 
 def test_gram_matches_the_reference_at_large_offsets(rng):
     X, y = offset_data(rng, 300, 2)
-    result = fastgd.fit(X, y, n_iter=25, method="gram")
+    result = fastgd.gradient_descent(X, y, n_iter=25, method="gram")
     b, w, history = naive.gradient_descent(X, y, result.lr, 25)
     assert result.intercept == pytest.approx(b, rel=1e-9)
     np.testing.assert_allclose(result.coef, w, rtol=1e-9)
@@ -168,7 +173,7 @@ def test_gram_matches_the_reference_at_large_offsets(rng):
 def test_gram_matches_the_reference_for_64_features(rng):
     X = rng.normal(loc=rng.uniform(-5, 5, size=64), size=(150, 64))
     y = X @ rng.normal(size=64) + rng.normal(size=150)
-    result = fastgd.fit(X, y, n_iter=10, method="gram")
+    result = fastgd.gradient_descent(X, y, n_iter=10, method="gram")
     b, w, history = naive.gradient_descent(X, y, result.lr, 10)
     assert result.intercept == pytest.approx(b, rel=1e-9)
     np.testing.assert_allclose(result.coef, w, rtol=1e-9, atol=1e-12)
@@ -178,7 +183,7 @@ def test_gram_matches_the_reference_for_64_features(rng):
 def test_gram_on_float32_data(rng):
     X = rng.normal(loc=3.0, size=(1000, 2)).astype(np.float32)
     y = (X @ np.array([1.0, -2.0], dtype=np.float32) + 1.0).astype(np.float32)
-    result = fastgd.fit(X, y, lr=0.04, n_iter=30, method="gram")
+    result = fastgd.gradient_descent(X, y, lr=0.04, n_iter=30, method="gram")
     b, w, history = naive.gradient_descent(X.astype(np.float64), y.astype(np.float64), 0.04, 30)
     assert result.intercept == pytest.approx(b, rel=1e-9)
     np.testing.assert_allclose(result.coef, w, rtol=1e-9)
@@ -189,7 +194,9 @@ def test_gram_with_the_same_threads_gives_identical_bits(rng):
     X = rng.normal(size=(5001, 3))
     y = rng.normal(size=5001)
     for threads in (1, 2):
-        first, second = (fastgd.fit(X, y, method="gram", threads=threads) for _ in range(2))
+        first, second = (
+            fastgd.gradient_descent(X, y, method="gram", threads=threads) for _ in range(2)
+        )
         assert first.intercept == second.intercept
         np.testing.assert_array_equal(first.loss_history, second.loss_history)
 
@@ -211,7 +218,7 @@ def test_gram_run_from_merged_moments_is_the_whole_run(rng):
     history[0] = run.evaluate(b, w, shift)
     status, k, b = run.iterate(b, w, 0, 50, settings, history)
     assert status == 0  # RAN: all 50 steps
-    whole = fastgd.fit(X, y, lr=0.004, n_iter=50, method="gram")
+    whole = fastgd.gradient_descent(X, y, lr=0.004, n_iter=50, method="gram")
     assert k == 50 and b == pytest.approx(whole.intercept, rel=1e-12)
     np.testing.assert_allclose(w, whole.coef, rtol=1e-12)
     np.testing.assert_allclose(history, whole.loss_history, rtol=1e-12)
@@ -227,7 +234,7 @@ def test_gram_callback_and_tol_behave_as_in_the_loop(rng):
         def callback(k, b, w, loss, calls=calls):
             calls.append(k)
 
-        result = fastgd.fit(
+        result = fastgd.gradient_descent(
             x, y, lr=0.01, n_iter=10_000, tol=1e-4, method=method, check_every=50,
             callback=callback,
         )  # fmt: skip
@@ -241,7 +248,7 @@ def test_nan_in_the_data_is_located_with_gram(rng):
     x = rng.normal(size=50)
     x[17] = np.nan
     with pytest.raises(ValueError, match=r"X\[17\] is nan"):
-        fastgd.fit(x, rng.normal(size=50), method="gram")
+        fastgd.gradient_descent(x, rng.normal(size=50), method="gram")
 
 
 @settings(max_examples=examples(40), deadline=None)
@@ -251,7 +258,7 @@ def test_gram_equals_the_reference_for_random_problems(problem, auto):
     X2 = X.reshape(len(y), -1).astype(np.float64)
     # 1 / trace(H) <= 1 / L: a stable step (the trace with the weights, as the loss has them)
     lr = "auto" if auto else 0.5 / (1.0 + np.average(np.sum(X2**2, axis=1), weights=weights))
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, lr=lr, n_iter=3 * n_iter, b0=b0, w0=w0, sample_weight=weights, threads=threads,
         method="gram",
     )  # fmt: skip
@@ -273,21 +280,23 @@ def test_gram_equals_the_reference_for_random_problems(problem, auto):
 def test_auto_method_picks_gram_for_many_iterations_and_the_loop_for_few(rng):
     X = rng.normal(size=(1000, 2))
     y = rng.normal(size=1000)
-    assert fastgd.fit(X, y, lr=0.1, n_iter=1000).method == "gram"
-    assert fastgd.fit(X, y, lr=0.1, n_iter=1).method == "loop"
-    assert fastgd.fit(X, y, lr=0.1, n_iter=1000, method="loop").method == "loop"
+    assert fastgd.gradient_descent(X, y, lr=0.1, n_iter=1000).method == "gram"
+    assert fastgd.gradient_descent(X, y, lr=0.1, n_iter=1).method == "loop"
+    assert fastgd.gradient_descent(X, y, lr=0.1, n_iter=1000, method="loop").method == "loop"
     wide = rng.normal(size=(50, 40))
-    assert fastgd.fit(wide, y[:50], lr=0.001, n_iter=20).method == "loop"
+    assert fastgd.gradient_descent(wide, y[:50], lr=0.001, n_iter=20).method == "loop"
 
 
 def test_gram_runs_its_single_pass_in_parallel_only_when_it_is_long(rng, monkeypatch):
     x = rng.normal(size=1000)
-    assert fastgd.fit(x, 2 * x, lr=0.1, n_iter=100, method="gram").threads == 1
+    assert fastgd.gradient_descent(x, 2 * x, lr=0.1, n_iter=100, method="gram").threads == 1
     monkeypatch.setattr(_config, "GRAM_PARALLEL_MIN_PRODUCTS", 4000)
     monkeypatch.setattr("fastgd.threads.runnable_elsewhere", lambda: 0)  # an idle machine
-    result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=100, method="gram")
+    result = fastgd.gradient_descent(x, 2 * x, lr=0.1, n_iter=100, method="gram")
     assert result.threads == numba.get_num_threads()
-    assert fastgd.fit(x, 2 * x, lr=0.1, n_iter=100, method="gram", threads=1).threads == 1
+    assert (
+        fastgd.gradient_descent(x, 2 * x, lr=0.1, n_iter=100, method="gram", threads=1).threads == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -296,7 +305,7 @@ def test_gram_runs_its_single_pass_in_parallel_only_when_it_is_long(rng, monkeyp
 )
 def test_bad_method_is_named(method, error, match):
     with pytest.raises(error, match=match):
-        fastgd.fit([1.0, 2.0], [1.0, 2.0], method=method)
+        fastgd.gradient_descent([1.0, 2.0], [1.0, 2.0], method=method)
 
 
 # --- step size --------------------------------------------------------------------------------
@@ -328,7 +337,7 @@ def test_max_stable_lr_of_the_lecture_data(lecture_points):
     assert limit == pytest.approx(2 / np.linalg.eigvalsh(naive.hessian(x.reshape(-1, 1)))[-1])
     assert f"{limit:.1e}" == "4.0e-04"
     # The limit is sharp: just below it the fit converges, just above it diverges.
-    below = fastgd.fit(x, y, lr=0.98 * limit, n_iter=20_000, method="gram")
+    below = fastgd.gradient_descent(x, y, lr=0.98 * limit, n_iter=20_000, method="gram")
     # Below 2 / L every step of gradient descent on a quadratic lowers the loss (the descent
     # lemma): the whole history falls, to a tiny fraction of where it started.
     history = below.loss_history
@@ -336,7 +345,7 @@ def test_max_stable_lr_of_the_lecture_data(lecture_points):
     assert np.all(np.diff(history) <= 1e-12 * history[:-1])
     assert history[-1] < 0.05 * history[0]
     with pytest.raises(fastgd.DivergenceError):
-        fastgd.fit(x, y, lr=1.02 * limit, n_iter=20_000, method="gram")
+        fastgd.gradient_descent(x, y, lr=1.02 * limit, n_iter=20_000, method="gram")
 
 
 def test_max_stable_lr_rejects_bad_data():
@@ -349,7 +358,7 @@ def test_max_stable_lr_rejects_bad_data():
 @pytest.mark.parametrize("method", ["loop", "gram"])
 def test_auto_lr_is_one_over_l_and_the_loss_decreases_monotonically(rng, method):
     X, y = offset_data(rng, 500, 3, offset=100.0)
-    result = fastgd.fit(X, y, n_iter=300, method=method)
+    result = fastgd.gradient_descent(X, y, n_iter=300, method=method)
     assert result.lr == pytest.approx(fastgd.max_stable_lr(X, y) / 2, rel=1e-14)
     assert np.all(np.diff(result.loss_history) <= 0)
     assert result.loss < result.loss_history[0]
@@ -357,7 +366,7 @@ def test_auto_lr_is_one_over_l_and_the_loss_decreases_monotonically(rng, method)
 
 def test_defaults_are_auto_lr_and_1000_iterations(lecture_points):
     x, y = lecture_points[:, 0], lecture_points[:, 1]
-    result = fastgd.fit(x, y)
+    result = fastgd.gradient_descent(x, y)
     assert result.n_iter == 1000 and result.method == "gram"
     assert result.lr == pytest.approx(fastgd.max_stable_lr(x, y) / 2)
 
@@ -365,7 +374,7 @@ def test_defaults_are_auto_lr_and_1000_iterations(lecture_points):
 def test_lr_auto_reaches_the_lecture_optimum(lecture_points):
     x, y = lecture_points[:, 0], lecture_points[:, 1]
     slope, intercept = np.polyfit(x, y, 1)
-    result = fastgd.fit(x, y, n_iter=2_000_000)
+    result = fastgd.gradient_descent(x, y, n_iter=2_000_000)
     assert result.intercept == pytest.approx(intercept, rel=1e-6)
     assert result.coef[0] == pytest.approx(slope, rel=1e-6)
 
@@ -377,12 +386,12 @@ def test_divergence_names_the_stable_limit(lecture_points):
             fastgd.DivergenceError,
             match=r"lr=0\.001 exceeds the stable limit 4\.0e-4 for this data",
         ):
-            fastgd.fit(x, y, lr=0.001, n_iter=1000, method=method)
+            fastgd.gradient_descent(x, y, lr=0.001, n_iter=1000, method=method)
 
 
 def test_bad_lr_strings_are_refused():
     with pytest.raises(TypeError, match="lr must be a real number > 0 or 'auto'"):
-        fastgd.fit([1.0, 2.0], [1.0, 2.0], lr="fast")
+        fastgd.gradient_descent([1.0, 2.0], [1.0, 2.0], lr="fast")
 
 
 # --- convergence --------------------------------------------------------------------------
@@ -392,7 +401,7 @@ def test_bad_lr_strings_are_refused():
 def test_convergence_warning_when_tol_is_not_met(lecture_points, method):
     x, y = lecture_points[:, 0], lecture_points[:, 1]
     with pytest.warns(fastgd.ConvergenceWarning, match=r"tol=1e-12 was not reached in n_iter=50"):
-        result = fastgd.fit(x, y, n_iter=50, tol=1e-12, method=method)
+        result = fastgd.gradient_descent(x, y, n_iter=50, tol=1e-12, method=method)
     assert not result.converged and result.n_iter == 50
 
 
@@ -401,8 +410,8 @@ def test_no_warning_when_tol_is_met_or_not_given(rng):
     y = 2 * x + 1 + rng.normal(size=100)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        converged = fastgd.fit(x, y, n_iter=100_000, tol=1e-8)
-        fastgd.fit(x, y, n_iter=5)
+        converged = fastgd.gradient_descent(x, y, n_iter=100_000, tol=1e-8)
+        fastgd.gradient_descent(x, y, n_iter=5)
     assert converged.converged and converged.n_iter < 100_000
     slope, intercept = np.polyfit(x, y, 1)
     assert converged.coef[0] == pytest.approx(slope, rel=1e-7)
@@ -421,7 +430,7 @@ def test_tol_zero_reaches_the_optimum_and_says_whether_it_stopped_there(seed):
     y = 2 * x + 1 + rng.normal(size=100)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = fastgd.fit(x, y, n_iter=20_000, tol=0.0, method="gram")
+        result = fastgd.gradient_descent(x, y, n_iter=20_000, tol=0.0, method="gram")
     warned = [w for w in caught if issubclass(w.category, fastgd.ConvergenceWarning)]
     if result.converged:
         assert result.n_iter < 20_000 and not warned
@@ -446,16 +455,22 @@ def run_cli(argv, capsys):
     return status, out.getvalue(), capsys.readouterr().err
 
 
-def test_cli_fits_with_lr_auto_by_default(lecture_points, tmp_path, capsys):
+def test_cli_reaches_the_least_squares_answer_by_default(lecture_points, tmp_path, capsys):
     path = tmp_path / "lecture.csv"
     np.savetxt(path, lecture_points, delimiter=",", fmt="%.17g")
-    status, output, err = run_cli(["fit", str(path), "--iters", "1000000"], capsys)
+    status, output, err = run_cli(["fit", str(path)], capsys)
     assert status == 0 and err == ""
+    assert "method gram, lr " in output and "(auto), momentum " not in output  # kappa = 1
+    assert "standardized" in output and "converged: yes; distance to the optimum <= " in output
+    b, m = np.polyfit(lecture_points[:, 0], lecture_points[:, 1], 1)[::-1]
+    printed = re.search(r"After \d+ iterations? b = (\S+), m = (\S+), error", output)
+    np.testing.assert_allclose([float(printed[1]), float(printed[2])], [b, m], rtol=1e-10)
     limit = fastgd.max_stable_lr(lecture_points[:, 0], lecture_points[:, 1])
-    assert f"method gram, lr {limit / 2:.4g} (auto)" in output
-    assert "After 1000000 iterations b = 7.99101" in output and "m = 1.32243" in output
+    status, output, _ = run_cli(["fit", str(path), "--plain", "--iters", "3"], capsys)
+    assert status == 0 and f"method gram, lr {limit / 2:.4g} (auto);" in output
     status, output, _ = run_cli(
-        ["fit", str(path), "--lr", "0.0001", "--iters", "1000", "--method", "loop"], capsys
+        ["fit", str(path), "--plain", "--lr", "0.0001", "--iters", "1000", "--method", "loop"],
+        capsys,
     )
     assert status == 0 and "method loop, lr 0.0001;" in output
     assert "After 1000 iterations b = 0.088936519937413" in output
@@ -464,7 +479,9 @@ def test_cli_fits_with_lr_auto_by_default(lecture_points, tmp_path, capsys):
 def test_cli_reports_an_unmet_tol_as_one_warning_line(lecture_points, tmp_path, capsys):
     path = tmp_path / "lecture.csv"
     np.savetxt(path, lecture_points, delimiter=",", fmt="%.17g")
-    status, output, err = run_cli(["fit", str(path), "--iters", "10", "--tol", "1e-12"], capsys)
+    plain = ["--no-standardize", "--momentum", "0"]
+    status, output, err = run_cli(["fit", str(path), *plain, "--iters", "10", "--tol", "1e-12"],
+                                  capsys)  # fmt: skip
     assert status == 0 and "After 10 iterations" in output
     # The library's words, or the CLI's own once ConvergenceWarning carries its numbers.
     assert err.startswith(("fastgd: warning: tol=1e-12 ", "fastgd: warning: --tol 1e-12 "))
@@ -476,7 +493,7 @@ def test_loss_is_never_negative_on_data_a_plane_fits_exactly(d):
     rng = np.random.default_rng(7)
     X = rng.normal(1.0, 1.0, size=(1000, d))
     y = X @ np.arange(1.0, d + 1.0) + 3.0  # no noise: the optimum's loss is 0
-    result = fastgd.fit(X, y, method="gram", n_iter=20_000)
+    result = fastgd.gradient_descent(X, y, method="gram", n_iter=20_000)
     assert np.all(result.loss_history >= 0.0)
     # gram's loss is the difference yy - w.(xy + g) of moments of size yy: near an exact fit it
     # is rounding, a few machine epsilons of y's variance (on any CPU; the last bits differ).
@@ -486,7 +503,7 @@ def test_loss_is_never_negative_on_data_a_plane_fits_exactly(d):
     np.testing.assert_allclose(result.coef, np.arange(1.0, d + 1.0), rtol=1e-6)
     assert result.intercept == pytest.approx(3.0, rel=1e-6)
     # The loop sums the squared residuals themselves: its loss keeps relative accuracy.
-    loop = fastgd.fit(X, y, method="loop", n_iter=20_000)
+    loop = fastgd.gradient_descent(X, y, method="loop", n_iter=20_000)
     assert 0.0 <= loop.loss < 1e-20 * loop.loss_history[0]
 
 

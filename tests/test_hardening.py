@@ -167,7 +167,7 @@ def test_fit_returns_the_reference_result_or_a_clear_error(data, parameters, dra
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fastgd.ConvergenceWarning)
-            result = fastgd.fit(X, y, sample_weight=weights, **parameters)
+            result = fastgd.gradient_descent(X, y, sample_weight=weights, **parameters)
     except CLEAR_ERRORS as error:
         assert str(error)
         # Python's own or fastgd's exception types, not numba's (whose TypingError and the like
@@ -220,7 +220,7 @@ def test_valid_input_of_any_dtype_layout_weights_and_method_matches_the_referenc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fastgd.ConvergenceWarning)
-            result = fastgd.fit(X, y, sample_weight=weights, **parameters)
+            result = fastgd.gradient_descent(X, y, sample_weight=weights, **parameters)
     except fastgd.DivergenceError:
         # Only a numeric lr can be too large; lr="auto" is always stable.
         assert parameters["lr"] != "auto"
@@ -243,7 +243,7 @@ def test_any_layout_matches_the_reference(X, n_iter, layout):
     y = X.sum(axis=1) + 1.0
     lr = 0.5 / (1.0 + np.mean(np.sum(X**2, axis=1)))
     view = _layout(X, layout)
-    result = fastgd.fit(view, _layout(y, layout), lr=lr, n_iter=n_iter)
+    result = fastgd.gradient_descent(view, _layout(y, layout), lr=lr, n_iter=n_iter)
     b, w, history = naive.gradient_descent(X, y, lr, n_iter)
     scale = 1.0 + abs(b) + np.abs(w).sum()
     assert abs(result.intercept - b) <= 1e-9 * scale
@@ -311,14 +311,14 @@ def test_overflowing_data_never_returns_nan_as_success(scale, lr, method):
     rng = np.random.default_rng(0)
     x = rng.normal(size=100) * scale
     with pytest.raises(fastgd.DivergenceError, match=r"scale X and y|too large"):
-        fastgd.fit(x, x, lr=lr, n_iter=10, method=method)
+        fastgd.gradient_descent(x, x, lr=lr, n_iter=10, method=method)
 
 
 @pytest.mark.parametrize("method", ["loop", "gram"])
 def test_a_step_that_overflows_is_a_divergence(method):
     x = np.linspace(0, 1, 50)
     with pytest.raises(fastgd.DivergenceError, match="iteration 1 "):
-        fastgd.fit(x, x + 1, lr=1e308, n_iter=10, method=method)
+        fastgd.gradient_descent(x, x + 1, lr=1e308, n_iter=10, method=method)
 
 
 @pytest.mark.parametrize("method", ["loop", "gram"])
@@ -328,7 +328,7 @@ def test_growing_overflow_is_a_divergence_at_the_iteration_it_happens(method):
     x = np.linspace(0.0, 1.0, 200)
     lr = 1.5 * fastgd.max_stable_lr(x, 2 * x + 1)
     with pytest.raises(fastgd.DivergenceError, match=r"iteration \d+ .*exceeds the stable limit"):
-        fastgd.fit(x, 2 * x + 1, lr=lr, n_iter=100_000, method=method)
+        fastgd.gradient_descent(x, 2 * x + 1, lr=lr, n_iter=100_000, method=method)
 
 
 @pytest.fixture
@@ -343,7 +343,10 @@ def numba_threads():
 def test_concurrent_fits_are_correct_and_restore_thread_counts(method, numba_threads):
     rng = np.random.default_rng(1)
     problems = [(rng.normal(size=(20_000, 2)), rng.normal(size=20_000)) for _ in range(6)]
-    expected = [fastgd.fit(X, y, lr=0.1, n_iter=30, threads=1, method=method) for X, y in problems]
+    expected = [
+        fastgd.gradient_descent(X, y, lr=0.1, n_iter=30, threads=1, method=method)
+        for X, y in problems
+    ]
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     before = numba.get_num_threads()
     results = [None] * len(problems)
@@ -353,7 +356,9 @@ def test_concurrent_fits_are_correct_and_restore_thread_counts(method, numba_thr
         try:
             X, y = problems[index]
             threads = 1 + index % 2
-            results[index] = fastgd.fit(X, y, lr=0.1, n_iter=30, threads=threads, method=method)
+            results[index] = fastgd.gradient_descent(
+                X, y, lr=0.1, n_iter=30, threads=threads, method=method
+            )
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
@@ -379,10 +384,10 @@ def test_large_c_contiguous_input_is_not_copied(method):
         y = rng.normal(size=500_000).astype(dtype)
         # Compile outside the measurement, for the same thread count (pinned: the default
         # counts idle cores, and the warm-up's own threads may still be busy a moment later).
-        threads = fastgd.fit(X, y, n_iter=0, method=method).threads
+        threads = fastgd.gradient_descent(X, y, n_iter=0, method=method).threads
         tracemalloc.start()
         try:
-            fastgd.fit(X, y, n_iter=5, method=method, threads=threads)
+            fastgd.gradient_descent(X, y, n_iter=5, method=method, threads=threads)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()

@@ -36,7 +36,7 @@ def test_huber_steps_are_the_reference(rng, path, standardize):
     weights = rng.uniform(0.2, 2.0, size=60)
     lr = 0.2 if standardize else 0.2 * fastgd.max_stable_lr(X, y, weights)
     for momentum in (0.0, 0.6):
-        result = fastgd.fit(
+        result = fastgd.gradient_descent(
             X, y, lr=lr, n_iter=20, momentum=momentum, standardize=standardize, loss="huber",
             epsilon=0.8, sample_weight=weights, **path,
         )  # fmt: skip
@@ -53,7 +53,7 @@ def test_huber_steps_are_the_reference(rng, path, standardize):
 def test_converges_to_the_huber_minimum(rng, path):
     optimize = pytest.importorskip("scipy.optimize")
     X, y = data_with_outliers(rng)
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, loss="huber", epsilon=1.0, standardize=True, momentum="auto", tol=1e-12,
         n_iter=100_000, **path,
     )  # fmt: skip
@@ -65,7 +65,9 @@ def test_converges_to_the_huber_minimum(rng, path):
     np.testing.assert_allclose(np.r_[result.intercept, result.coef], found, rtol=1e-6)
     # Robust: the outliers move the squared-error fit, not this one.
     truth = np.array([1.0, 1.0, -2.0, 0.5])
-    squared = fastgd.fit(X, y, standardize=True, momentum="auto", tol=1e-12, n_iter=10_000)
+    squared = fastgd.gradient_descent(
+        X, y, standardize=True, momentum="auto", tol=1e-12, n_iter=10_000
+    )
     assert (
         np.abs(found - truth).max() < np.abs(np.r_[squared.intercept, squared.coef] - truth).max()
     )
@@ -73,25 +75,29 @@ def test_converges_to_the_huber_minimum(rng, path):
 
 def test_auto_picks_the_loop_and_gram_refuses(rng):
     X, y = data_with_outliers(rng, n=50)
-    assert fastgd.fit(X, y, loss="huber", n_iter=5).method == "loop"
+    assert fastgd.gradient_descent(X, y, loss="huber", n_iter=5).method == "loop"
     with pytest.raises(ValueError, match=r"gram.*huber|huber.*gram"):
-        fastgd.fit(X, y, loss="huber", method="gram")
+        fastgd.gradient_descent(X, y, loss="huber", method="gram")
     with pytest.raises(ValueError, match="epsilon must be > 0"):
-        fastgd.fit(X, y, loss="huber", epsilon=0.0)
+        fastgd.gradient_descent(X, y, loss="huber", epsilon=0.0)
     with pytest.raises(ValueError, match="loss must be"):
-        fastgd.fit(X, y, loss="absolute")
+        fastgd.gradient_descent(X, y, loss="absolute")
 
 
 def test_a_large_epsilon_is_the_squared_error(rng):
     X, y = data_with_outliers(rng, n=80)
-    huber = fastgd.fit(X, y, loss="huber", epsilon=1e6, lr=0.01, n_iter=30, method="loop")
-    squared = fastgd.fit(X, y, lr=0.01, n_iter=30, method="loop")
+    huber = fastgd.gradient_descent(
+        X, y, loss="huber", epsilon=1e6, lr=0.01, n_iter=30, method="loop"
+    )
+    squared = fastgd.gradient_descent(X, y, lr=0.01, n_iter=30, method="loop")
     np.testing.assert_allclose(huber.coef, squared.coef, rtol=1e-12)
 
 
 def test_the_estimator_the_command_line_and_dask(rng, tmp_path, capsys):
     X, y = data_with_outliers(rng, n=120)
-    direct = fastgd.fit(X, y, loss="huber", epsilon=0.5, lr=0.01, n_iter=40, method="loop")
+    direct = fastgd.gradient_descent(
+        X, y, loss="huber", epsilon=0.5, lr=0.01, n_iter=40, method="loop"
+    )
     if pytest.importorskip("sklearn"):
         model = fastgd.LinearRegressionGD(
             loss="huber", epsilon=0.5, lr=0.01, n_iter=40, tol=None, standardize=False,
@@ -109,6 +115,7 @@ def test_the_estimator_the_command_line_and_dask(rng, tmp_path, capsys):
         "huber",
         "--epsilon",
         "0.5",
+        "--plain",
         "--lr",
         "0.01",
         "--iters",
@@ -120,7 +127,7 @@ def test_the_estimator_the_command_line_and_dask(rng, tmp_path, capsys):
     import dask
 
     with dask.config.set(scheduler="sync"):
-        on_dask = fastgd.fit(
+        on_dask = fastgd.gradient_descent(
             da.from_array(X, chunks=(50, 3)), da.from_array(y, chunks=50), loss="huber",
             epsilon=0.5, lr=0.01, n_iter=40,
         )  # fmt: skip

@@ -24,7 +24,7 @@ def data(rng, n=400, d=3):
 def test_each_step_is_the_references(rng, method, threads, weighted):
     X, y = data(rng)
     weights = rng.uniform(0.0, 2.0, len(y)) if weighted else None
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, lr=0.01, n_iter=30, method=method, threads=threads, sample_weight=weights,
         fit_intercept=False,
     )  # fmt: skip
@@ -39,14 +39,16 @@ def test_each_step_is_the_references(rng, method, threads, weighted):
 @pytest.mark.parametrize("method", ["loop", "gram"])
 def test_converges_to_least_squares_without_intercept(rng, method):
     X, y = data(rng)
-    result = fastgd.fit(X, y, n_iter=20_000, method=method, fit_intercept=False, tol=0.0)
+    result = fastgd.gradient_descent(
+        X, y, n_iter=20_000, method=method, fit_intercept=False, tol=0.0
+    )
     solution = np.linalg.lstsq(X, y, rcond=None)[0]
     # tol=0 stops where the loss stops falling in float64: the coefficients are then as close as
     # a loss rounded to 1e-16 can tell, about its square root.
     assert result.converged
     np.testing.assert_allclose(result.coef, solution, rtol=1e-6)
     # ... which is not the fit with an intercept: the data has one (5.0).
-    with_intercept = fastgd.fit(X, y, n_iter=20_000, method=method, tol=0.0)
+    with_intercept = fastgd.gradient_descent(X, y, n_iter=20_000, method=method, tol=0.0)
     assert abs(with_intercept.intercept - 5.0) < 0.5
     assert not np.allclose(with_intercept.coef, solution, rtol=1e-3)
 
@@ -58,7 +60,7 @@ def test_lr_auto_uses_the_curvature_in_w_alone(rng):
     in_w = np.linalg.eigvalsh(2.0 * (X.T @ X) / len(y))[-1]  # from its definition
     assert curvature.largest_curvature(m, fit_intercept=False) == pytest.approx(in_w, rel=1e-12)
     assert in_w <= full  # interlacing: dropping b never steepens the loss
-    result = fastgd.fit(X, y, n_iter=3, method="loop", fit_intercept=False)
+    result = fastgd.gradient_descent(X, y, n_iter=3, method="loop", fit_intercept=False)
     assert result.lr == pytest.approx(1.0 / in_w, rel=1e-12)
     limit = fastgd.max_stable_lr(X, y, fit_intercept=False)
     assert limit == pytest.approx(2.0 / in_w, rel=1e-12)
@@ -72,16 +74,18 @@ def test_divergence_uses_the_limit_without_intercept(rng):
     X, y = data(rng)
     limit = fastgd.max_stable_lr(X, y, fit_intercept=False)
     with pytest.raises(fastgd.DivergenceError, match="exceeds the stable limit"):
-        fastgd.fit(X, y, lr=1.5 * limit, n_iter=2000, method="gram", fit_intercept=False)
-    fastgd.fit(X, y, lr=0.9 * limit, n_iter=2000, method="gram", fit_intercept=False)
+        fastgd.gradient_descent(
+            X, y, lr=1.5 * limit, n_iter=2000, method="gram", fit_intercept=False
+        )
+    fastgd.gradient_descent(X, y, lr=0.9 * limit, n_iter=2000, method="gram", fit_intercept=False)
 
 
 def test_bad_values_are_named(rng):
     X, y = data(rng)
     with pytest.raises(TypeError, match="fit_intercept must be True or False"):
-        fastgd.fit(X, y, fit_intercept=0)
+        fastgd.gradient_descent(X, y, fit_intercept=0)
     with pytest.raises(ValueError, match=r"b0=1\.0 but fit_intercept=False"):
-        fastgd.fit(X, y, b0=1.0, fit_intercept=False)
+        fastgd.gradient_descent(X, y, b0=1.0, fit_intercept=False)
 
 
 def test_the_estimator_and_the_command_line(rng, tmp_path, capsys):
@@ -99,7 +103,7 @@ def test_the_estimator_and_the_command_line(rng, tmp_path, capsys):
 
     path = tmp_path / "data.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=",")
-    status = main(["fit", str(path), "--lr", "0.01", "--iters", "50", "--no-intercept"])
+    status = main(["fit", str(path), "--plain", "--lr", "0.01", "--iters", "50", "--no-intercept"])
     out = capsys.readouterr().out
     assert status == 0
     line = next(line for line in out.splitlines() if line.startswith("After 50 iterations"))

@@ -29,12 +29,12 @@ SCRIPT = textwrap.dedent(
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20_000, 30)); y = X.sum(axis=1) + rng.normal(size=20_000)
     kwargs = dict(lr=0.01, method=method, threads=1)
-    fastgd.fit(X, y, n_iter=2, **kwargs)  # compiled before the clock starts
+    fastgd.gradient_descent(X, y, n_iter=2, **kwargs)  # compiled before the clock starts
     print("ready", flush=True)
     try:
-        fastgd.fit(X, y, n_iter=3 * 10**7, **kwargs)  # minutes
+        fastgd.gradient_descent(X, y, n_iter=3 * 10**7, **kwargs)  # minutes
     except fastgd.FitInterrupted as stop:
-        again = fastgd.fit(X, y, n_iter=stop.n_iter, **kwargs)
+        again = fastgd.gradient_descent(X, y, n_iter=stop.n_iter, **kwargs)
         same = again.intercept == stop.intercept and np.array_equal(again.coef, stop.coef)
         restored = signal.getsignal(signal.SIGINT) is signal.default_int_handler
         print("interrupted", stop.n_iter > 0, same, again.loss == stop.loss, restored)

@@ -42,10 +42,12 @@ def test_memory_maps_are_used_without_a_copy(saved, mode):
     checked_X, checked_y, _, _ = _validation.check_data(mX, my)
     assert np.shares_memory(checked_X, mX) and np.shares_memory(checked_y, my)
 
-    fastgd.fit(mX, my, lr=0.01, n_iter=5)  # compile (the same call) outside the measurement
+    fastgd.gradient_descent(
+        mX, my, lr=0.01, n_iter=5
+    )  # compile (the same call) outside the measurement
     tracemalloc.start()
     try:
-        mapped = fastgd.fit(mX, my, lr=0.01, n_iter=5)
+        mapped = fastgd.gradient_descent(mX, my, lr=0.01, n_iter=5)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -54,7 +56,7 @@ def test_memory_maps_are_used_without_a_copy(saved, mode):
     # A read-only map runs another compiled variant of the kernels than an array in memory: the
     # same to the last bits, except where one was compiled in this process and the other loaded
     # from numba's cache (a few units in the last place, docs/determinism.md).
-    in_memory = fastgd.fit(np.array(mX), np.array(my), lr=0.01, n_iter=5)
+    in_memory = fastgd.gradient_descent(np.array(mX), np.array(my), lr=0.01, n_iter=5)
     np.testing.assert_allclose(mapped.loss_history, in_memory.loss_history, rtol=1e-12)
     np.testing.assert_allclose(mapped.coef, in_memory.coef, rtol=1e-12)
 

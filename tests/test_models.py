@@ -40,7 +40,7 @@ def test_penalized_steps_are_the_reference(rng, path, penalty, l1_ratio, standar
     alpha = 0.8
     lr = 0.2 if standardize else 0.2 * fastgd.max_stable_lr(X, y, weights)
     for momentum in (0.0, 0.7):
-        result = fastgd.fit(
+        result = fastgd.gradient_descent(
             X, y, lr=lr, n_iter=20, momentum=momentum, standardize=standardize,
             penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, sample_weight=weights, **path,
         )  # fmt: skip
@@ -73,7 +73,7 @@ def test_converges_to_scikit_learns_solution(rng, path, penalty, l1_ratio):
     a = 30.0 if penalty == "l2" else 0.1
     alpha = 2 * a / n if penalty == "l2" else 2 * a  # the documented equivalents
     peer = sklearn_peer(penalty, a, l1_ratio).fit(X, y)
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, momentum="auto", tol=1e-12,
         n_iter=200_000, **path,
     )  # fmt: skip
@@ -93,7 +93,7 @@ def test_weighted_ridge_is_scikit_learns(rng):
     X, y = data(rng, n=150)
     weights = rng.uniform(0.1, 3.0, size=150)
     peer = linear_model.Ridge(alpha=5.0).fit(X, y, sample_weight=weights)
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, sample_weight=weights, penalty="l2", alpha=2 * 5.0 / weights.sum(),
         momentum="auto", tol=1e-12, n_iter=100_000, method="gram",
     )  # fmt: skip
@@ -107,7 +107,7 @@ def test_standardized_penalty_is_on_the_standardized_coefficients(rng):
     scale = X.std(axis=0)
     Z = (X - X.mean(axis=0)) / scale
     peer = linear_model.Lasso(alpha=0.05, tol=1e-14, max_iter=1_000_000).fit(Z, y)
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, standardize=True, penalty="l1", alpha=0.1, momentum="auto", tol=1e-12,
         n_iter=100_000,
     )  # fmt: skip
@@ -125,7 +125,7 @@ def test_bad_penalties_are_named():
     ]
     for options, error, pattern in cases:
         with pytest.raises(error, match=pattern):
-            fastgd.fit(x, y, **options)
+            fastgd.gradient_descent(x, y, **options)
 
 
 def test_the_estimator_and_the_command_line(rng, tmp_path, capsys):
@@ -134,12 +134,13 @@ def test_the_estimator_and_the_command_line(rng, tmp_path, capsys):
 
     X, y = data(rng, n=100, d=2)
     model = fastgd.LinearRegressionGD(penalty="l1", alpha=0.5).fit(X, y)
-    direct = fastgd.fit(
+    direct = fastgd.gradient_descent(
         X, y, penalty="l1", alpha=0.5, standardize=True, momentum="auto", tol=1e-13,
         n_iter=100_000,
     )  # fmt: skip
     np.testing.assert_array_equal(model.coef_, direct.coef)
     path = tmp_path / "data.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=",")
-    assert main(["fit", str(path), "--penalty", "l2", "--alpha", "0.5", "--iters", "30"]) == 0
+    argv = ["fit", str(path), "--penalty", "l2", "--alpha", "0.5", "--iters", "30", "--plain"]
+    assert main(argv) == 0
     assert "After 30 iterations" in capsys.readouterr().out

@@ -26,8 +26,9 @@ def test_the_record_holds_every_option_checked():
     assert checked.tol == 0.0 and isinstance(checked.tol, float)
     assert checked.method == "loop"  # the Huber loss has no moments to use
     assert not checked.quadratic and checked.moments_needed  # lr="auto" and tol need them
-    plain = options.check_options({**given, "lr": 0.1})
-    assert plain.quadratic and not plain.moments_needed
+    plain = {"lr": 0.1, "tol": None, "standardize": False, "momentum": 0.0}  # gradient_descent's
+    checked = options.check_options({**given, **plain})
+    assert checked.quadratic and not checked.moments_needed
 
 
 @pytest.mark.parametrize(

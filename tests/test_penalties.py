@@ -42,7 +42,7 @@ def test_steps_follow_the_reference(momentum, standardize, method, penalty, boun
     lr, n_iter = (0.1 if standardize else 0.02), 30
     l2, l1 = {"l1": (0.0, 0.2), "elasticnet": (0.1, 0.1), "l2": (0.2, 0.0)}[penalty]
     bounds = (LOWER, UPPER) if bounded else None
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, lr=lr, n_iter=n_iter, method=method, momentum=momentum, standardize=standardize,
         sample_weight=weights, penalty=penalty, alpha=0.2, penalty_weights=WEIGHTS,
         coef_bounds=bounds,
@@ -63,7 +63,7 @@ def test_steps_follow_the_reference(momentum, standardize, method, penalty, boun
 def test_bounded_least_squares_is_scipys(method):
     optimize = pytest.importorskip("scipy.optimize")
     X, y, _ = _data(n=300, seed=1)
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, coef_bounds=(LOWER, UPPER), standardize=True, momentum="auto", tol=1e-12,
         n_iter=50_000, method=method,
     )  # fmt: skip
@@ -86,7 +86,7 @@ def test_bounded_least_squares_is_scipys(method):
 
 def test_a_start_outside_the_bounds_is_moved_into_them():
     X, y, _ = _data()
-    result = fastgd.fit(X, y, lr=0.02, n_iter=5, w0=[5.0, -5.0, 5.0, -5.0],
+    result = fastgd.gradient_descent(X, y, lr=0.02, n_iter=5, w0=[5.0, -5.0, 5.0, -5.0],
                         coef_bounds=(LOWER, UPPER))  # fmt: skip
     _, w, history = naive.standardized_gradient_descent(
         X, y, 0.02, 5, w0=[5.0, -5.0, 5.0, -5.0], standardize=False, lower=LOWER, upper=UPPER
@@ -101,7 +101,7 @@ def test_weighted_lasso_is_scikit_learns_lasso_on_rescaled_columns():
     X, y, _ = _data(n=300, seed=2)
     weights = np.array([0.5, 1.0, 4.0, 2.0])
     a = 0.2  # scikit-learn's alpha; fastgd's scale is twice it
-    result = fastgd.fit(X, y, penalty="l1", alpha=2 * a, penalty_weights=weights,
+    result = fastgd.gradient_descent(X, y, penalty="l1", alpha=2 * a, penalty_weights=weights,
                         momentum="auto", tol=1e-12, n_iter=100_000)  # fmt: skip
     assert result.converged
     theirs = linear_model.Lasso(alpha=a, tol=1e-14, max_iter=100_000).fit(X / weights, y)
@@ -112,7 +112,7 @@ def test_weighted_lasso_is_scikit_learns_lasso_on_rescaled_columns():
 
 def test_an_unpenalized_feature_keeps_its_least_squares_coefficient_in_ridge():
     X, y, _ = _data(n=200, seed=3)
-    heavy = fastgd.fit(X, y, penalty="l2", alpha=1e6, penalty_weights=[0, 1, 1, 1],
+    heavy = fastgd.gradient_descent(X, y, penalty="l2", alpha=1e6, penalty_weights=[0, 1, 1, 1],
                        standardize=True, momentum="auto", tol=1e-12, n_iter=100_000)  # fmt: skip
     assert heavy.converged
     alone = np.linalg.lstsq(np.column_stack([np.ones(len(y)), X[:, 0]]), y, rcond=None)[0]
@@ -124,14 +124,17 @@ def test_every_backend_takes_the_same_steps():
     X, y, _ = _data(n=90)
     options = dict(lr=0.02, n_iter=20, penalty="elasticnet", alpha=0.3, penalty_weights=WEIGHTS,
                    coef_bounds=(LOWER, UPPER), momentum=0.5)  # fmt: skip
-    expected = fastgd.fit(X, y, method="loop", threads=1, **options)
-    others = [fastgd.fit(X, y, method="gram", **options)]
+    expected = fastgd.gradient_descent(X, y, method="loop", threads=1, **options)
+    others = [fastgd.gradient_descent(X, y, method="gram", **options)]
     sparse = pytest.importorskip("scipy.sparse")
-    others.append(fastgd.fit(sparse.csr_matrix(X), y, method="loop", **options))
+    others.append(fastgd.gradient_descent(sparse.csr_matrix(X), y, method="loop", **options))
     da = pytest.importorskip("dask.array")
-    others.append(fastgd.fit(da.from_array(X, chunks=(40, 4)), da.from_array(y, chunks=40),
-                             method="loop", **options))  # fmt: skip
-    several = fastgd.fit(X, np.column_stack([y, y]), method="loop", **options).coef
+    others.append(
+        fastgd.gradient_descent(
+            da.from_array(X, chunks=(40, 4)), da.from_array(y, chunks=40), method="loop", **options
+        )
+    )
+    several = fastgd.gradient_descent(X, np.column_stack([y, y]), method="loop", **options).coef
     for coef in [result.coef for result in others] + list(several):
         np.testing.assert_allclose(coef, expected.coef, rtol=1e-10, atol=1e-14)
 
@@ -172,15 +175,24 @@ def test_the_types_say_their_strengths():
 def test_bad_weights_and_bounds_are_named(options, error, match):
     X, y, _ = _data()
     with pytest.raises(error, match=match):
-        fastgd.fit(X, y, **options)
+        fastgd.gradient_descent(X, y, **options)
 
 
 def test_the_callers_arrays_are_left_alone():
     X, y, _ = _data()
     weights, lower = np.array(WEIGHTS), np.array([-1.0, -1.0, -1.0, -1.0])
     w0 = np.array([5.0, 5.0, 5.0, 5.0])
-    fastgd.fit(X, y, lr=0.02, n_iter=3, penalty="l1", alpha=0.1, penalty_weights=weights,
-               coef_bounds=(lower, 1.0), w0=w0)  # fmt: skip
+    fastgd.gradient_descent(
+        X,
+        y,
+        lr=0.02,
+        n_iter=3,
+        penalty="l1",
+        alpha=0.1,
+        penalty_weights=weights,
+        coef_bounds=(lower, 1.0),
+        w0=w0,
+    )
     assert weights.tolist() == WEIGHTS and lower.tolist() == [-1.0] * 4 and w0.tolist() == [5.0] * 4
 
 
@@ -189,8 +201,9 @@ def test_the_estimator_takes_them():
     X, y, _ = _data(n=200, seed=5)
     options = dict(penalty="l1", alpha=0.05, penalty_weights=WEIGHTS, coef_bounds=(LOWER, UPPER))
     model = base.clone(fastgd.LinearRegressionGD(**options)).fit(X, y)
-    direct = fastgd.fit(X, y, standardize=True, momentum="auto", tol=1e-13, n_iter=100_000,
-                        **options)  # fmt: skip
+    direct = fastgd.gradient_descent(
+        X, y, standardize=True, momentum="auto", tol=1e-13, n_iter=100_000, **options
+    )
     assert direct.converged
     np.testing.assert_allclose(model.coef_, direct.coef, atol=1e-9)
     assert np.all(model.coef_ >= LOWER) and np.all(model.coef_ <= UPPER)

@@ -26,7 +26,7 @@ def png_size(data):
 
 def test_one_feature_shows_data_line_and_log_loss():
     x, y = datasets.lecture_like(200, seed=3)
-    result = fastgd.fit(x, y, lr=1e-4, n_iter=50)
+    result = fastgd.gradient_descent(x, y, lr=1e-4, n_iter=50)
     figure = plot.fit_figure(x, y, result)
     data_axes, loss_axes = figure.axes
     points = data_axes.collections[0].get_offsets()
@@ -43,7 +43,7 @@ def test_one_feature_shows_data_line_and_log_loss():
 def test_several_features_show_predicted_against_actual(rng):
     X = rng.normal(size=(150, 3))
     y = X @ [1.0, -1.0, 2.0] + 0.5 * rng.normal(size=150)
-    result = fastgd.fit(X, y, lr=0.1, n_iter=30)
+    result = fastgd.gradient_descent(X, y, lr=0.1, n_iter=30)
     data_axes, _ = plot.fit_figure(X, y, result).axes
     points = data_axes.collections[0].get_offsets()
     np.testing.assert_allclose(points, np.column_stack([y, result.predict(X)]))
@@ -52,7 +52,7 @@ def test_several_features_show_predicted_against_actual(rng):
 
 def test_large_data_is_sampled_and_says_so(rng):
     x = rng.normal(size=plot.MAX_SCATTER_POINTS * 3)
-    result = fastgd.fit(x, 2 * x, lr=0.1, n_iter=3)
+    result = fastgd.gradient_descent(x, 2 * x, lr=0.1, n_iter=3)
     data_axes, _ = plot.fit_figure(x, 2 * x, result).axes
     points = data_axes.collections[0].get_offsets()
     assert len(points) == plot.MAX_SCATTER_POINTS
@@ -64,7 +64,7 @@ def test_large_data_is_sampled_and_says_so(rng):
 
 def test_save_writes_a_png(tmp_path):
     x, y = datasets.lecture_like(50)
-    result = fastgd.fit(x, y, lr=1e-4, n_iter=10)
+    result = fastgd.gradient_descent(x, y, lr=1e-4, n_iter=10)
     path = tmp_path / "fit.png"
     plot.save_fit(x, y, result, path)
     assert png_size(path.read_bytes()) == (1000, 400)  # 10 x 4 inches at 100 dpi
@@ -81,10 +81,14 @@ def test_cli_plot_option(tmp_path, capsys, command):
     status = main([*argv, "--iters", "20", "--plot", str(picture)], out=out)
     assert status == 0, capsys.readouterr().err
     assert f"plot saved to {picture}" in out.getvalue()
-    # The picture is the library's of the fit the command printed (demo: lr 1e-4; fit: auto).
-    lr = 1e-4 if command == ["demo"] else "auto"
+    # The picture is the library's of the fit the command printed (demo: the lecture's plain
+    # descent, lr 1e-4; fit: fit's defaults).
+    if command == ["demo"]:
+        result = fastgd.gradient_descent(x, y, lr=1e-4, n_iter=20)
+    else:
+        result = fastgd.fit(x, y, n_iter=20)
     expected = tmp_path / "expected.png"
-    plot.save_fit(x, y, fastgd.fit(x, y, lr=lr, n_iter=20), expected)
+    plot.save_fit(x, y, result, expected)
     assert png_size(picture.read_bytes()) == (1000, 400)
     assert picture.read_bytes() == expected.read_bytes()
 

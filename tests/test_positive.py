@@ -28,7 +28,7 @@ def test_steps_follow_the_projected_reference(momentum, standardize, method, wei
     X, y, weights = _data()
     weights = weights if weighted else None
     lr, n_iter = (0.1 if standardize else 0.02), 30
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, lr=lr, n_iter=n_iter, method=method, positive=True, momentum=momentum,
         standardize=standardize, sample_weight=weights,
     )  # fmt: skip
@@ -53,7 +53,7 @@ def _sklearn_positive(X, y, weights=None, fit_intercept=True):
 def test_the_optimum_is_scikit_learns(method, weighted):
     X, y, weights = _data(n=300, seed=1)
     weights = weights if weighted else None
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, positive=True, standardize=True, momentum="auto", tol=1e-12, n_iter=50_000,
         method=method, sample_weight=weights,
     )  # fmt: skip
@@ -70,7 +70,7 @@ def test_the_optimum_is_scikit_learns(method, weighted):
 def test_without_intercept_it_is_nnls():
     optimize = pytest.importorskip("scipy.optimize")
     X, y, _ = _data(n=200, seed=2)
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, positive=True, fit_intercept=False, standardize=True, momentum="auto", tol=1e-12,
         n_iter=50_000,
     )  # fmt: skip
@@ -82,8 +82,9 @@ def test_without_intercept_it_is_nnls():
 def test_several_targets_each_their_own():
     X, y, _ = _data(n=200, seed=3)
     Y = np.column_stack([y, -y, 2 * y + X[:, 1]])
-    result = fastgd.fit(X, Y, positive=True, standardize=True, momentum="auto", tol=1e-12,
-                        n_iter=50_000)  # fmt: skip
+    result = fastgd.gradient_descent(
+        X, Y, positive=True, standardize=True, momentum="auto", tol=1e-12, n_iter=50_000
+    )
     for t in range(3):
         reference = _sklearn_positive(X, Y[:, t])
         np.testing.assert_allclose(result.coef[t], reference.coef_, atol=1e-8)
@@ -95,7 +96,7 @@ def test_with_a_lasso_penalty_and_the_huber_loss():
         ({"penalty": "l1", "alpha": 0.05}, {"l1": 0.05}),
         ({"loss": "huber", "epsilon": 0.5}, {"epsilon": 0.5}),
     ):
-        result = fastgd.fit(X, y, lr=0.1, n_iter=25, standardize=True, momentum=0.5,
+        result = fastgd.gradient_descent(X, y, lr=0.1, n_iter=25, standardize=True, momentum=0.5,
                             positive=True, method="loop", **options)  # fmt: skip
         b, w, _ = naive.standardized_gradient_descent(
             X, y, 0.1, 25, momentum=0.5, positive=True, **reference
@@ -107,17 +108,23 @@ def test_with_a_lasso_penalty_and_the_huber_loss():
 def test_on_dask():
     da = pytest.importorskip("dask.array")
     X, y, _ = _data(n=90)
-    expected = fastgd.fit(X, y, lr=0.02, n_iter=20, positive=True, method="loop")
+    expected = fastgd.gradient_descent(X, y, lr=0.02, n_iter=20, positive=True, method="loop")
     for method in ("loop", "gram"):
-        result = fastgd.fit(da.from_array(X, chunks=(40, 4)), da.from_array(y, chunks=40),
-                            lr=0.02, n_iter=20, positive=True, method=method)  # fmt: skip
+        result = fastgd.gradient_descent(
+            da.from_array(X, chunks=(40, 4)),
+            da.from_array(y, chunks=40),
+            lr=0.02,
+            n_iter=20,
+            positive=True,
+            method=method,
+        )
         np.testing.assert_allclose(result.coef, expected.coef, rtol=1e-10, atol=1e-14)
 
 
 def test_positive_must_be_a_flag():
     X, y, _ = _data()
     with pytest.raises(TypeError, match="positive must be True or False"):
-        fastgd.fit(X, y, positive=1)
+        fastgd.gradient_descent(X, y, positive=1)
 
 
 def test_estimator_matches_linear_regression_positive():
@@ -133,8 +140,8 @@ def test_command_line(tmp_path, capsys):
     from fastgd.cli import main
 
     X, y, _ = _data()
-    direct = fastgd.fit(X, y, lr=0.02, n_iter=40, positive=True)
+    direct = fastgd.gradient_descent(X, y, lr=0.02, n_iter=40, positive=True)
     path = tmp_path / "data.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=",")
-    assert main(["fit", str(path), "--positive", "--lr", "0.02", "--iters", "40"]) == 0
+    assert main(["fit", str(path), "--positive", "--plain", "--lr", "0.02", "--iters", "40"]) == 0
     assert f"error = {direct.loss!r}" in capsys.readouterr().out

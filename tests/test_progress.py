@@ -68,8 +68,8 @@ def test_as_a_fit_callback_it_changes_nothing(rng):
     y = 3 * x + 1
     stream = Terminal()
     with ProgressBar(300, stream=stream, delay=0.0, interval=0.0) as bar:
-        with_bar = fastgd.fit(x, y, lr=0.01, n_iter=300, callback=bar, check_every=100)
-    plain = fastgd.fit(x, y, lr=0.01, n_iter=300)
+        with_bar = fastgd.gradient_descent(x, y, lr=0.01, n_iter=300, callback=bar, check_every=100)
+    plain = fastgd.gradient_descent(x, y, lr=0.01, n_iter=300)
     np.testing.assert_array_equal(with_bar.loss_history, plain.loss_history)
     assert with_bar.coef[0] == plain.coef[0] and with_bar.intercept == plain.intercept
     drawn = stream.getvalue()
@@ -91,7 +91,9 @@ def test_default_block_covers_check_block_values(rng, monkeypatch, n, d, n_iter,
     X = rng.normal(size=(n, d))
     seen = []
     y = X.sum(axis=1)
-    fastgd.fit(X, y, lr=0.01, n_iter=n_iter, method="loop", callback=lambda k, *_: seen.append(k))
+    fastgd.gradient_descent(
+        X, y, lr=0.01, n_iter=n_iter, method="loop", callback=lambda k, *_: seen.append(k)
+    )
     assert seen == calls
 
 
@@ -100,7 +102,7 @@ def test_gram_blocks_count_matrix_work(rng, monkeypatch):
     monkeypatch.setattr(_config, "CHECK_BLOCK_VALUES", 1000)
     X = rng.normal(size=(100, 3))
     seen = []
-    fastgd.fit(
+    fastgd.gradient_descent(
         X, X.sum(axis=1), lr=0.01, n_iter=150, method="gram",
         callback=lambda k, *_: seen.append(k),
     )  # fmt: skip

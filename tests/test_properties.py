@@ -35,7 +35,7 @@ def test_fit_equals_reference(problem):
     # A step of 1 / trace(H) = 1 / (2 (1 + mean |x|^2)), the mean weighted as the loss is, is at
     # most 1 / L: stable (the loss falls at every step, else the fit raises DivergenceError).
     lr = 0.5 / (1.0 + np.average(np.sum(X2**2, axis=1), weights=weights))
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X, y, lr=lr, n_iter=n_iter, b0=b0, w0=w0, sample_weight=weights, threads=threads
     )
     # Weights, like y, follow X's dtype.

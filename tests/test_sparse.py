@@ -46,8 +46,8 @@ def test_same_steps_as_the_dense_fit(name, method, threads, weighted):
     weights = weights if weighted else None
     kwargs = dict(lr=0.05, n_iter=25, method=method, threads=threads, sample_weight=weights,
                   **OPTIONS[name])  # fmt: skip
-    ours = fastgd.fit(X, y, **kwargs)
-    theirs = fastgd.fit(dense, y, **kwargs)
+    ours = fastgd.gradient_descent(X, y, **kwargs)
+    theirs = fastgd.gradient_descent(dense, y, **kwargs)
     assert ours.method == method and ours.device == "cpu"
     np.testing.assert_allclose(ours.coef, theirs.coef, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(ours.intercept, theirs.intercept, rtol=1e-10, atol=1e-13)
@@ -56,7 +56,7 @@ def test_same_steps_as_the_dense_fit(name, method, threads, weighted):
 
 def test_the_loop_follows_the_slow_reference():
     X, dense, y, weights = _data(n=40, d=4)
-    result = fastgd.fit(X, y, lr=0.05, n_iter=15, method="loop", sample_weight=weights,
+    result = fastgd.gradient_descent(X, y, lr=0.05, n_iter=15, method="loop", sample_weight=weights,
                         standardize=True)  # fmt: skip
     b, w, history = naive.standardized_gradient_descent(dense, y, 0.05, 15, sample_weight=weights)
     np.testing.assert_allclose(result.coef, w, rtol=1e-10)
@@ -92,9 +92,9 @@ def test_moments_equal_the_dense_ones():
 
 def test_other_formats_duplicates_and_empty_rows():
     X, dense, y, _ = _data(n=30, d=5, seed=5)
-    expected = fastgd.fit(dense, y, lr=0.05, n_iter=10)
+    expected = fastgd.gradient_descent(dense, y, lr=0.05, n_iter=10)
     for format_ in ("csc", "coo", "lil", "dok"):
-        result = fastgd.fit(X.asformat(format_), y, lr=0.05, n_iter=10)
+        result = fastgd.gradient_descent(X.asformat(format_), y, lr=0.05, n_iter=10)
         np.testing.assert_allclose(result.coef, expected.coef, rtol=1e-12)
     # A row with duplicate entries (they add up) and empty rows.
     rows, cols = np.array([0, 0, 2, 2, 2]), np.array([1, 1, 0, 3, 3])
@@ -102,20 +102,20 @@ def test_other_formats_duplicates_and_empty_rows():
     coo = sparse.coo_matrix((values, (rows, cols)), shape=(4, 4))
     csr = sparse.csr_matrix((values, cols, np.array([0, 2, 2, 5, 5])), shape=(4, 4))
     target = np.array([1.0, 2.0, 3.0, 4.0])
-    dense_result = fastgd.fit(coo.toarray(), target, lr=0.05, n_iter=10)
+    dense_result = fastgd.gradient_descent(coo.toarray(), target, lr=0.05, n_iter=10)
     for matrix in (coo, csr):
-        result = fastgd.fit(matrix, target, lr=0.05, n_iter=10)
+        result = fastgd.gradient_descent(matrix, target, lr=0.05, n_iter=10)
         np.testing.assert_allclose(result.coef, dense_result.coef, rtol=1e-12)
     assert csr.nnz == 5 and not csr.has_canonical_format  # untouched
 
 
 def test_float32_and_int_values():
     X, dense, y, _ = _data(n=50, d=4, seed=6, dtype=np.float32)
-    result = fastgd.fit(X, y, lr=0.05, n_iter=10)
-    expected = fastgd.fit(dense, y, lr=0.05, n_iter=10)
+    result = fastgd.gradient_descent(X, y, lr=0.05, n_iter=10)
+    expected = fastgd.gradient_descent(dense, y, lr=0.05, n_iter=10)
     np.testing.assert_allclose(result.coef, expected.coef, rtol=1e-6)
     counts = sparse.csr_matrix(np.array([[1, 0], [0, 2], [3, 0]]))
-    result = fastgd.fit(counts, [1.0, 2.0, 3.0], lr=0.05, n_iter=5)
+    result = fastgd.gradient_descent(counts, [1.0, 2.0, 3.0], lr=0.05, n_iter=5)
     assert result.coef.dtype == np.float64 and np.all(np.isfinite(result.coef))
 
 
@@ -126,15 +126,15 @@ def test_x_is_neither_densified_nor_copied_nor_changed():
     rows = check_sparse_data(X, y)[0]
     assert np.shares_memory(rows.data, X.data) and np.shares_memory(rows.indices, X.indices)
     before = X.copy()
-    fastgd.fit(X, y, standardize=True, momentum="auto", tol=1e-10, n_iter=1000)
+    fastgd.gradient_descent(X, y, standardize=True, momentum="auto", tol=1e-10, n_iter=1000)
     assert (X != before).nnz == 0 and X.format == "csr"
 
 
 def test_several_targets():
     X, dense, y, _ = _data(n=60, d=5, seed=8)
     Y = np.column_stack([y, -2.0 * y + 1.0])
-    result = fastgd.fit(X, Y, lr=0.05, n_iter=10)
-    expected = fastgd.fit(dense, Y, lr=0.05, n_iter=10)
+    result = fastgd.gradient_descent(X, Y, lr=0.05, n_iter=10)
+    expected = fastgd.gradient_descent(dense, Y, lr=0.05, n_iter=10)
     np.testing.assert_allclose(result.coef, expected.coef, rtol=1e-10)
 
 
@@ -144,18 +144,18 @@ def test_bad_input_is_named():
     bad.data[3] = np.nan
     row = int(np.searchsorted(bad.indptr, 3, side="right")) - 1
     with pytest.raises(ValueError, match=rf"X\[{row}, {bad.indices[3]}\] is nan"):
-        fastgd.fit(bad, y)
+        fastgd.gradient_descent(bad, y)
     with pytest.raises(ValueError, match="sparse X runs on the CPU only"):
-        fastgd.fit(X, y, device="cuda")
+        fastgd.gradient_descent(X, y, device="cuda")
     with pytest.raises(ValueError, match="X is empty"):
-        fastgd.fit(sparse.csr_matrix((0, 3)), np.zeros(0))
+        fastgd.gradient_descent(sparse.csr_matrix((0, 3)), np.zeros(0))
     with pytest.raises(DivergenceError, match="too large"):
-        fastgd.fit(X, y, lr=100.0, n_iter=50, method="loop")
+        fastgd.gradient_descent(X, y, lr=100.0, n_iter=50, method="loop")
 
 
 def test_gram_is_refused_above_its_feature_limit(monkeypatch):
     X, _, y, _ = _data(n=30, d=6, seed=10)
     monkeypatch.setattr(_config, "SPARSE_GRAM_MAX_FEATURES", 4)
     with pytest.raises(ValueError, match="dense 6 x 6 matrix"):
-        fastgd.fit(X, y, method="gram")
-    assert fastgd.fit(X, y, lr=0.05, n_iter=3000, method="auto").method == "loop"
+        fastgd.gradient_descent(X, y, method="gram")
+    assert fastgd.gradient_descent(X, y, lr=0.05, n_iter=3000, method="auto").method == "loop"

@@ -86,7 +86,7 @@ def test_each_target_follows_the_reference_on_the_loop(shifted, huber, weighted,
     for name in names:
         options = OPTIONS[name]
         lr, n_iter = (0.1 if options.get("standardize") else 0.01), 40
-        result = fastgd.fit(
+        result = fastgd.gradient_descent(
             X, Y, lr=lr, n_iter=n_iter, method="loop", threads=threads, sample_weight=weights,
             **options,
         )  # fmt: skip
@@ -113,10 +113,10 @@ def test_each_target_equals_its_own_fit_to_tol(method, name):
     if name == "lasso-momentum":
         options["momentum"] = "auto"
     common = dict(tol=1e-10, n_iter=20_000, method=method, sample_weight=sample_weight)
-    together = fastgd.fit(X, Y, **common, **options)
+    together = fastgd.gradient_descent(X, Y, **common, **options)
     assert together.converged
     for t in range(Y.shape[1]):
-        alone = fastgd.fit(X, Y[:, t], **common, **options)
+        alone = fastgd.gradient_descent(X, Y[:, t], **common, **options)
         assert alone.converged
         # The same trajectory, up to the order of the rounded sums: the same stopping step, or
         # one off where the gradient lands on the threshold within rounding.
@@ -131,8 +131,12 @@ def test_each_target_equals_its_own_fit_to_tol(method, name):
 def test_a_target_that_converges_first_stays_where_its_own_fit_stops():
     X, Y, _ = _data(n=300, seed=5)
     Y[:, 0] = X @ [1.0, 2.0, 3.0] + 4.0  # an exact fit: converges well before the noisy ones
-    result = fastgd.fit(X, Y, tol=1e-12, n_iter=50_000, standardize=True, momentum="auto")
-    alone = fastgd.fit(X, Y[:, 0], tol=1e-12, n_iter=50_000, standardize=True, momentum="auto")
+    result = fastgd.gradient_descent(
+        X, Y, tol=1e-12, n_iter=50_000, standardize=True, momentum="auto"
+    )
+    alone = fastgd.gradient_descent(
+        X, Y[:, 0], tol=1e-12, n_iter=50_000, standardize=True, momentum="auto"
+    )
     assert result.converged and int(result.n_iter[0]) == alone.n_iter
     assert result.n_iter.max() > result.n_iter[0] or result.method == "gram"
     k = result.loss_history.shape[1] - 1
@@ -161,13 +165,15 @@ def test_one_pass_of_moments_serves_every_target():
 
 def test_shapes_and_a_one_column_y():
     X, Y, _ = _data()
-    result = fastgd.fit(X, Y, lr=0.01, n_iter=5)
+    result = fastgd.gradient_descent(X, Y, lr=0.01, n_iter=5)
     assert result.loss.shape == (3,) and result.n_iter.shape == (3,)
     assert result.coef_bound.shape == (3, 3) or result.coef_bound is None
     assert result.predict(X).shape == (60, 3)
     np.testing.assert_allclose(result.predict(X), X @ result.coef.T + result.intercept)
     assert "intercept=[" in repr(result)
-    column = fastgd.fit(X, Y[:, :1], lr=0.01, n_iter=5)  # (n, 1): one target, as always
+    column = fastgd.gradient_descent(
+        X, Y[:, :1], lr=0.01, n_iter=5
+    )  # (n, 1): one target, as always
     assert column.coef.shape == (3,) and isinstance(column.intercept, float)
     np.testing.assert_allclose(column.coef, result.coef[0], rtol=1e-12)
 
@@ -175,26 +181,26 @@ def test_shapes_and_a_one_column_y():
 def test_starting_points_per_target():
     X, Y, _ = _data()
     b0, w0 = np.array([1.0, -2.0, 0.5]), np.arange(9.0).reshape(3, 3) / 10
-    result = fastgd.fit(X, Y, lr=0.01, n_iter=7, b0=b0, w0=w0)
-    shared = fastgd.fit(X, Y, lr=0.01, n_iter=7, b0=0.5, w0=w0[1])
+    result = fastgd.gradient_descent(X, Y, lr=0.01, n_iter=7, b0=b0, w0=w0)
+    shared = fastgd.gradient_descent(X, Y, lr=0.01, n_iter=7, b0=0.5, w0=w0[1])
     for t in range(3):
-        alone = fastgd.fit(X, Y[:, t], lr=0.01, n_iter=7, b0=b0[t], w0=w0[t])
+        alone = fastgd.gradient_descent(X, Y[:, t], lr=0.01, n_iter=7, b0=b0[t], w0=w0[t])
         np.testing.assert_allclose(result.coef[t], alone.coef, rtol=1e-12)
-        again = fastgd.fit(X, Y[:, t], lr=0.01, n_iter=7, b0=0.5, w0=w0[1])
+        again = fastgd.gradient_descent(X, Y[:, t], lr=0.01, n_iter=7, b0=0.5, w0=w0[1])
         np.testing.assert_allclose(shared.coef[t], again.coef, rtol=1e-12)
     with pytest.raises(ValueError, match=r"b0 must be a number or one per target, shape \(3,\)"):
-        fastgd.fit(X, Y, b0=[1.0, 2.0])
+        fastgd.gradient_descent(X, Y, b0=[1.0, 2.0])
     with pytest.raises(ValueError, match=r"w0 must have .* or \(3, 3\) one row per target"):
-        fastgd.fit(X, Y, w0=np.zeros((2, 3)))
+        fastgd.gradient_descent(X, Y, w0=np.zeros((2, 3)))
     with pytest.raises(ValueError, match="fit_intercept=False"):
-        fastgd.fit(X, Y, b0=[0.0, 1.0, 0.0], fit_intercept=False)
+        fastgd.gradient_descent(X, Y, b0=[0.0, 1.0, 0.0], fit_intercept=False)
 
 
 def test_the_callers_arrays_are_untouched_and_nothing_is_copied():
     X, Y, _ = _data()
     X_before, Y_before = X.copy(), Y.copy()
     w0 = np.ones((3, 3))
-    fastgd.fit(X, Y, lr=0.01, n_iter=5, w0=w0)
+    fastgd.gradient_descent(X, Y, lr=0.01, n_iter=5, w0=w0)
     np.testing.assert_array_equal(X, X_before)
     np.testing.assert_array_equal(Y, Y_before)
     np.testing.assert_array_equal(w0, 1.0)
@@ -203,7 +209,7 @@ def test_the_callers_arrays_are_untouched_and_nothing_is_copied():
 def test_divergence_names_the_target():
     X, Y, _ = _data()
     with pytest.raises(DivergenceError, match=r"on target \d \(y\[:, \d\]\).*too large"):
-        fastgd.fit(X, Y, lr=5.0, n_iter=100, method="loop")
+        fastgd.gradient_descent(X, Y, lr=5.0, n_iter=100, method="loop")
 
 
 def test_callback_gets_every_target():
@@ -213,16 +219,18 @@ def test_callback_gets_every_target():
     def callback(k, intercept, coef, loss):
         seen.append((k, intercept.shape, coef.shape, loss.shape))
 
-    fastgd.fit(X, Y, lr=0.01, n_iter=6, callback=callback, check_every=2)
+    fastgd.gradient_descent(X, Y, lr=0.01, n_iter=6, callback=callback, check_every=2)
     assert seen == [(k, (3,), (3, 3), (3,)) for k in (2, 4, 6)]
 
 
 def test_on_dask_each_target_is_its_own_fit():
     da = pytest.importorskip("dask.array")
     X, Y, weights = _data(n=90)
-    expected = fastgd.fit(X, Y, lr=0.01, n_iter=20, method="loop", sample_weight=weights)
+    expected = fastgd.gradient_descent(
+        X, Y, lr=0.01, n_iter=20, method="loop", sample_weight=weights
+    )
     for method in ("loop", "gram"):
-        result = fastgd.fit(
+        result = fastgd.gradient_descent(
             da.from_array(X, chunks=(40, 3)), da.from_array(Y, chunks=(25, 3)), lr=0.01,
             n_iter=20, method=method, sample_weight=weights,
         )  # fmt: skip
@@ -257,7 +265,7 @@ def test_the_same_bits_every_time_for_a_thread_count(threads):
     # compiles too (each compile of the k-target pass costs 20-40 s).
     options = {"loss": "huber", "epsilon": 0.7, "standardize": threads == 1}
     runs = [
-        fastgd.fit(
+        fastgd.gradient_descent(
             X,
             Y,
             lr=0.01,

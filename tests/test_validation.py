@@ -16,7 +16,7 @@ Y = np.arange(6.0)
 def call(**changes):
     arguments = {"X": X, "y": Y, "lr": 0.01, "n_iter": 3}
     arguments.update(changes)
-    return fastgd.fit(arguments.pop("X"), arguments.pop("y"), **arguments)
+    return fastgd.gradient_descent(arguments.pop("X"), arguments.pop("y"), **arguments)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_non_finite_data_is_located(name, bad):
 
 
 def test_one_feature_column_vectors_are_fine():
-    result = fastgd.fit(X[:, :1], Y.reshape(-1, 1), lr=0.01, n_iter=3)
+    result = fastgd.gradient_descent(X[:, :1], Y.reshape(-1, 1), lr=0.01, n_iter=3)
     b, w, history = naive.gradient_descent(X[:, :1], Y, 0.01, 3)
     assert result.coef.shape == (1,)
     assert result.intercept == pytest.approx(b, rel=1e-12)
@@ -95,7 +95,9 @@ def test_one_feature_column_vectors_are_fine():
 
 
 def test_bool_data_is_numeric():
-    result = fastgd.fit(np.array([True, False, True]), [1.0, 0.0, 1.0], lr=0.1, n_iter=2)
+    result = fastgd.gradient_descent(
+        np.array([True, False, True]), [1.0, 0.0, 1.0], lr=0.1, n_iter=2
+    )
     # True and False are 1 and 0.
     b, w, history = naive.gradient_descent([[1.0], [0.0], [1.0]], [1.0, 0.0, 1.0], 0.1, 2)
     assert result.coef.shape == (1,)
@@ -108,4 +110,4 @@ def test_y_too_large_for_float32_x_names_the_value_and_the_fix():
     X = np.arange(4, dtype=np.float32)
     y = np.array([0.0, 1.0, 1e300, 2.0])
     with pytest.raises(ValueError, match=r"y\[2\] is 1e\+300, too large for float32"):
-        fastgd.fit(X, y, lr=0.1, n_iter=1)
+        fastgd.gradient_descent(X, y, lr=0.1, n_iter=1)

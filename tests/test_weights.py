@@ -35,7 +35,7 @@ def assert_same_fit(result, other, rtol=1e-10):
 def test_weighted_fit_matches_reference(rng, d, threads, method):
     X, y = problem(rng, 151, d)
     weights = rng.uniform(0.0, 5.0, size=151)
-    result = fastgd.fit(
+    result = fastgd.gradient_descent(
         X[:, 0] if d == 1 else X, y, lr=0.05, n_iter=25, sample_weight=weights, threads=threads,
         method=method,
     )  # fmt: skip
@@ -45,7 +45,7 @@ def test_weighted_fit_matches_reference(rng, d, threads, method):
     np.testing.assert_allclose(result.coef, w, rtol=RTOL[method])
     np.testing.assert_allclose(result.loss_history, history, rtol=RTOL[method])
     # The weights matter: the unweighted fit is a different one.
-    unweighted = fastgd.fit(X, y, lr=0.05, n_iter=25, threads=threads, method=method)
+    unweighted = fastgd.gradient_descent(X, y, lr=0.05, n_iter=25, threads=threads, method=method)
     assert abs(unweighted.loss_history[-1] - result.loss_history[-1]) > 1e-6
 
 
@@ -54,7 +54,9 @@ def test_float32_weights_follow_x(rng, method):
     X, y = problem(rng, 80, 2)
     X32, y32 = X.astype(np.float32), y.astype(np.float32)
     weights = rng.uniform(0.5, 2.0, size=80)
-    result = fastgd.fit(X32, y32, lr=0.05, n_iter=20, sample_weight=weights, method=method)
+    result = fastgd.gradient_descent(
+        X32, y32, lr=0.05, n_iter=20, sample_weight=weights, method=method
+    )
     b, w, history = naive.gradient_descent(
         X32, y32, 0.05, 20, sample_weight=weights.astype(np.float32)
     )
@@ -70,8 +72,10 @@ def test_integer_weights_equal_repeated_rows(rng, d, threads, method):
     X, y = problem(rng, 60, d)
     counts = rng.integers(1, 5, size=60)
     options = {"lr": 0.05, "n_iter": 30, "threads": threads, "method": method}
-    weighted = fastgd.fit(X, y, sample_weight=counts, **options)
-    repeated = fastgd.fit(np.repeat(X, counts, axis=0), np.repeat(y, counts), **options)
+    weighted = fastgd.gradient_descent(X, y, sample_weight=counts, **options)
+    repeated = fastgd.gradient_descent(
+        np.repeat(X, counts, axis=0), np.repeat(y, counts), **options
+    )
     assert_same_fit(weighted, repeated, rtol=RTOL[method])
 
 
@@ -81,11 +85,11 @@ def test_auto_step_sees_the_weights(rng, method):
     X, y = problem(rng, 60, 2)
     X[:10] *= 5.0  # heavy weights on these rows change the curvature
     counts = np.where(np.arange(60) < 10, 6, 1)
-    weighted = fastgd.fit(X, y, n_iter=30, sample_weight=counts, method=method)
-    repeated = fastgd.fit(
+    weighted = fastgd.gradient_descent(X, y, n_iter=30, sample_weight=counts, method=method)
+    repeated = fastgd.gradient_descent(
         np.repeat(X, counts, axis=0), np.repeat(y, counts), n_iter=30, method=method
     )
-    unweighted = fastgd.fit(X, y, n_iter=30, method=method)
+    unweighted = fastgd.gradient_descent(X, y, n_iter=30, method=method)
     assert weighted.lr == pytest.approx(repeated.lr, rel=1e-12)
     assert abs(weighted.lr - unweighted.lr) > 0.05 * unweighted.lr
     assert_same_fit(weighted, repeated, rtol=RTOL[method])
@@ -102,9 +106,9 @@ def test_zero_weights_equal_dropped_rows(rng, threads, method):
     y = y.copy()
     y[dropped] = 1e6
     options = {"lr": 0.05, "n_iter": 30, "threads": threads, "method": method}
-    weighted = fastgd.fit(X, y, sample_weight=weights, **options)
+    weighted = fastgd.gradient_descent(X, y, sample_weight=weights, **options)
     kept = ~dropped
-    subset = fastgd.fit(X[kept], y[kept], sample_weight=weights[kept], **options)
+    subset = fastgd.gradient_descent(X[kept], y[kept], sample_weight=weights[kept], **options)
     assert_same_fit(weighted, subset, rtol=RTOL[method])
 
 
@@ -113,13 +117,17 @@ def test_weights_are_scale_free_and_uniform_weights_change_nothing(rng, method):
     X, y = problem(rng, 70, 2)
     weights = rng.uniform(0.1, 2.0, size=70)
     options = {"lr": 0.05, "n_iter": 20, "method": method}
-    base = fastgd.fit(X, y, sample_weight=weights, **options)
+    base = fastgd.gradient_descent(X, y, sample_weight=weights, **options)
     rtol = RTOL[method]
-    assert_same_fit(base, fastgd.fit(X, y, sample_weight=1000.0 * weights, **options), rtol)
-    plain = fastgd.fit(X, y, **options)
-    assert_same_fit(plain, fastgd.fit(X, y, sample_weight=np.full(70, 3.0), **options), rtol)
+    assert_same_fit(
+        base, fastgd.gradient_descent(X, y, sample_weight=1000.0 * weights, **options), rtol
+    )
+    plain = fastgd.gradient_descent(X, y, **options)
+    assert_same_fit(
+        plain, fastgd.gradient_descent(X, y, sample_weight=np.full(70, 3.0), **options), rtol
+    )
     # A scalar weight is the same weight for every row.
-    assert_same_fit(plain, fastgd.fit(X, y, sample_weight=2.5, **options), rtol)
+    assert_same_fit(plain, fastgd.gradient_descent(X, y, sample_weight=2.5, **options), rtol)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -128,8 +136,8 @@ def test_large_weighted_fit_on_two_threads_matches_one_thread(rng, method):
     X, y = problem(rng, 120_000, 2)
     weights = rng.uniform(0.0, 3.0, size=120_000)
     options = {"lr": 0.05, "n_iter": 5, "sample_weight": weights, "method": method}
-    parallel = fastgd.fit(X, y, threads=2, **options)
-    serial = fastgd.fit(X, y, threads=1, **options)
+    parallel = fastgd.gradient_descent(X, y, threads=2, **options)
+    serial = fastgd.gradient_descent(X, y, threads=1, **options)
     assert parallel.threads == 2
     assert_same_fit(parallel, serial, rtol=1e-12 if method == "loop" else 1e-10)
     # The loss at the start, recomputed in NumPy from its definition.
@@ -142,7 +150,7 @@ def test_weights_are_not_modified(rng, method):
     X, y = problem(rng, 40, 2)
     weights = rng.uniform(0.5, 2.0, size=40)
     before = weights.copy()
-    fastgd.fit(X, y, lr=0.05, n_iter=5, sample_weight=weights, method=method)
+    fastgd.gradient_descent(X, y, lr=0.05, n_iter=5, sample_weight=weights, method=method)
     np.testing.assert_array_equal(weights, before)
 
 
@@ -171,4 +179,4 @@ Y = np.arange(6.0)
 )
 def test_bad_weights_are_named(weights, error, pattern):
     with pytest.raises(error, match=pattern):
-        fastgd.fit(X, Y, lr=0.01, n_iter=3, sample_weight=weights)
+        fastgd.gradient_descent(X, Y, lr=0.01, n_iter=3, sample_weight=weights)

@@ -17,10 +17,10 @@ import numpy as np
 import fastgd
 
 x = np.linspace(0.0, 1.0, 2_000_000)
-result = fastgd.fit(x, 2.0 * x + 1.0, lr=0.5, n_iter=3)
+result = fastgd.gradient_descent(x, 2.0 * x + 1.0, lr=0.5, n_iter=3)
 print(result.device)
 try:
-    fastgd.fit(x[:10], x[:10], lr=0.5, n_iter=3, device="cuda")
+    fastgd.gradient_descent(x[:10], x[:10], lr=0.5, n_iter=3, device="cuda")
 except fastgd.DeviceError as error:
     print(error)
 print(any(name.startswith(("numba.cuda", "numba_cuda")) for name in sys.modules))
