@@ -117,7 +117,7 @@ class Run:
         self.moments = None
         self.loss = SquaredError()  # until `compile` says otherwise
         self.width = kernel_width(X.shape[1])  # the loop's layout (`gradient.partial_sums`)
-        self._idle = ()  # what an evaluation passes the kernel for its step (`compile`)
+        self._idle: tuple = ()  # what an evaluation passes the kernel for its step (`compile`)
 
     def compile(self, b, w, settings, history, statistics=False):
         if statistics:
@@ -252,7 +252,7 @@ class Targets:
         self.moments = None
         self.loss = SquaredError()
         self.layout = target_layout(n_targets)  # the pass's layout (`gradient.target_sums`)
-        self._idle = ()  # as in `Run`
+        self._idle: tuple = ()  # as in `Run`
 
     def compile(self, B, W, settings, history, statistics=False):
         if statistics:

@@ -431,7 +431,8 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 def _warn_caller(warning: Warning) -> None:
     """Warn at the first frame outside fastgd: the user's call of fit, gradient_descent or an
     estimator's fit, however many of fastgd's functions lie between."""
-    frame, level = sys._getframe(1), 2
+    frame: Any = sys._getframe(1)
+    level = 2
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
     warnings.warn(warning, stacklevel=level)

@@ -226,7 +226,7 @@ class Run:
         self._iterate = iterate_serial if serial else iterate_parallel
         self.moments = None
         self.loss = SquaredError()  # until `compile` says otherwise
-        self._idle = ()  # as in fastgd/cpu.py
+        self._idle: tuple = ()  # as in fastgd/cpu.py
 
     def compile(self, b, w, settings, history, statistics=False):
         if statistics:
