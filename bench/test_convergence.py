@@ -127,7 +127,7 @@ def test_lecture_standardized(benchmark, record):
     options = {"standardize": True, "momentum": "auto", "tol": 1e-12, "n_iter": 100}
     result = fastgd.gradient_descent(x, y, **options)
     record(f"lecture, standardized+momentum ({result.n_iter} steps)", 100, 1)
-    result = benchmark(fastgd.fit, x, y, **options)
+    result = benchmark(fastgd.gradient_descent, x, y, **options)
     assert (round(result.intercept, 5), round(result.coef[0], 5)) == (7.99102, 1.32243)
     benchmark.extra_info["label"] += f", fit {result.seconds * 1e6:.0f} us"
 

@@ -77,7 +77,10 @@ def test_fastgd_loop_per_iteration(benchmark, record, data):
     )  # compile on the workers
     record("fastgd Dask loop, 1e6x4", N, 50, versus=["test_dask_glm_per_iteration"])
     result = benchmark.pedantic(
-        fastgd.fit, (data.X, data.y), {"lr": data.lr, "n_iter": 50, "method": "loop"}, rounds=3
+        fastgd.gradient_descent,
+        (data.X, data.y),
+        {"lr": data.lr, "n_iter": 50, "method": "loop"},
+        rounds=3,
     )
     assert result.device == "dask"
     print(f"\nfastgd Dask loop: {result.seconds / 50 * 1e3:.2f} ms per iteration inside fit "
@@ -119,7 +122,7 @@ def test_fastgd_loop_to_optimum(benchmark, record, data):
     record(f"fastgd Dask loop to optimum ({iterations} it)", N, 1,
            versus=["test_dask_glm_to_optimum"])  # fmt: skip
     benchmark.pedantic(
-        fastgd.fit,
+        fastgd.gradient_descent,
         (data.X, data.y),
         {"lr": data.lr, "n_iter": iterations, "method": "loop"},
         rounds=3,
@@ -136,9 +139,11 @@ def test_fastgd_gram_to_optimum(benchmark, record, data):
         versus=["test_dask_glm_to_optimum", "test_fastgd_loop_to_optimum"],
     )  # fmt: skip
     benchmark.pedantic(
-        fastgd.fit, (data.X, data.y), {"lr": data.lr, "n_iter": iterations, "method": "gram"},
+        fastgd.gradient_descent,
+        (data.X, data.y),
+        {"lr": data.lr, "n_iter": iterations, "method": "gram"},
         rounds=3,
-    )  # fmt: skip
+    )
 
 
 # --- gram: 1e8 rows in one pass (opt-in: 1.6 GB of data on the workers) ---------------------
@@ -165,7 +170,9 @@ def test_fastgd_loop_1e8(benchmark, record, big):
     x, y = big
     fastgd.gradient_descent(x[:1000], y[:1000], lr=1e-4, n_iter=1, method="loop")
     record("fastgd Dask loop, 1e8x1", BIG, 3)
-    benchmark.pedantic(fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": 3, "method": "loop"}, rounds=1)
+    benchmark.pedantic(
+        fastgd.gradient_descent, (x, y), {"lr": 1e-4, "n_iter": 3, "method": "loop"}, rounds=1
+    )
 
 
 @big_only
@@ -174,6 +181,6 @@ def test_fastgd_gram_1e8(benchmark, record, big):
     fastgd.gradient_descent(x[:1000], y[:1000], lr=1e-4, n_iter=1, method="gram")
     record("fastgd Dask gram, 1e8x1, 1000 it", BIG, 1000, versus=["test_fastgd_loop_1e8"])
     result = benchmark.pedantic(
-        fastgd.fit, (x, y), {"lr": "auto", "n_iter": 1000, "method": "gram"}, rounds=3
+        fastgd.gradient_descent, (x, y), {"lr": "auto", "n_iter": 1000, "method": "gram"}, rounds=3
     )
     print(f"\n1e8 rows, gram, lr='auto': {result!r}")

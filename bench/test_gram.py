@@ -91,9 +91,11 @@ def test_loop_1e6(benchmark, record):
     fastgd.gradient_descent(x[:10], y[:10], lr=1e-4, n_iter=1, method="loop", threads=1)
     record("loop, 1 thread, N=1e6", N, 1000)
     benchmark.pedantic(
-        fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": LOOP_STEPS, "method": "loop", "threads": 1},
+        fastgd.gradient_descent,
+        (x, y),
+        {"lr": 1e-4, "n_iter": LOOP_STEPS, "method": "loop", "threads": 1},
         rounds=3,
-    )  # fmt: skip
+    )
 
 
 def test_gram_1e6(benchmark, record):
@@ -101,9 +103,12 @@ def test_gram_1e6(benchmark, record):
     fastgd.gradient_descent(x[:10], y[:10], lr=1e-4, n_iter=1, method="gram", threads=1)
     record("gram, 1 thread, N=1e6", N, 1000, versus=["test_loop_1e6"])
     result = benchmark.pedantic(
-        fastgd.fit, (x, y), {"lr": 1e-4, "n_iter": LOOP_STEPS, "method": "gram", "threads": 1},
-        rounds=20, warmup_rounds=1,
-    )  # fmt: skip
+        fastgd.gradient_descent,
+        (x, y),
+        {"lr": 1e-4, "n_iter": LOOP_STEPS, "method": "gram", "threads": 1},
+        rounds=20,
+        warmup_rounds=1,
+    )
     loop = fastgd.gradient_descent(x, y, lr=1e-4, n_iter=LOOP_STEPS, method="loop", threads=1)
     np.testing.assert_allclose(result.loss_history, loop.loss_history, rtol=1e-9)
 
@@ -142,7 +147,9 @@ def test_fastgd_to_optimum(benchmark, record, d, offset):
         f"fastgd lr=auto ({steps} steps), {label(d, offset)}", N, 1,
         versus=[f"test_sklearn_to_optimum[{case}]", f"test_lstsq_to_optimum[{case}]"],
     )  # fmt: skip
-    result = benchmark.pedantic(fastgd.fit, (X, y), {"n_iter": steps}, rounds=5, warmup_rounds=1)
+    result = benchmark.pedantic(
+        fastgd.gradient_descent, (X, y), {"n_iter": steps}, rounds=5, warmup_rounds=1
+    )
     assert result.method == "gram"
     assert result.loss <= optimal_loss(X, y) * (1 + 1e-6)
 
@@ -172,7 +179,11 @@ def test_lecture_loop_to_optimum(benchmark, record):
     x, y = lecture_points()
     record("loop lr=auto, 1e6 steps, lecture data", 100, 1)
     result = benchmark.pedantic(
-        fastgd.fit, (x, y), {"n_iter": LECTURE_STEPS, "method": "loop"}, rounds=3, warmup_rounds=1
+        fastgd.gradient_descent,
+        (x, y),
+        {"n_iter": LECTURE_STEPS, "method": "loop"},
+        rounds=3,
+        warmup_rounds=1,
     )
     assert (round(result.intercept, 5), round(result.coef[0], 5)) == (7.99102, 1.32243)
 
@@ -184,6 +195,10 @@ def test_lecture_gram_to_optimum(benchmark, record):
         versus=["test_lecture_loop_to_optimum", "test_lecture_sklearn"],
     )  # fmt: skip
     result = benchmark.pedantic(
-        fastgd.fit, (x, y), {"n_iter": LECTURE_STEPS, "method": "gram"}, rounds=5, warmup_rounds=1
+        fastgd.gradient_descent,
+        (x, y),
+        {"n_iter": LECTURE_STEPS, "method": "gram"},
+        rounds=5,
+        warmup_rounds=1,
     )
     assert (round(result.intercept, 5), round(result.coef[0], 5)) == (7.99102, 1.32243)

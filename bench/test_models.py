@@ -79,7 +79,7 @@ def test_fastgd(benchmark, record, penalty):
         X[:100], y[:100], **fastgd_options(penalty)
     )  # compile outside the timing
     record(f"fastgd penalty={penalty}, N=1e6, d=32", N, 1, versus=[f"test_sklearn[{penalty}]"])
-    result = benchmark.pedantic(fastgd.fit, (X, y), fastgd_options(penalty), rounds=5,
+    result = benchmark.pedantic(fastgd.gradient_descent, (X, y), fastgd_options(penalty), rounds=5,
                                 warmup_rounds=1)  # fmt: skip
     assert result.method == "gram" and result.converged
     reference = peer(penalty).fit(X, y)
