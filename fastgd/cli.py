@@ -128,10 +128,10 @@ def _tolerance(text):
 
 # `fastgd fit` takes fit's own defaults (the optimum, to a certified tolerance); `fastgd demo`
 # the lecture's plain gradient descent (fastgd.gradient_descent): 1000 steps of lr 1e-4.
-_FIT_DEFAULTS = {
-    name: DEFAULTS[name] for name in ("lr", "n_iter", "tol", "standardize", "momentum")
-}
-_DEMO_DEFAULTS = {"lr": 0.0001, "n_iter": 1000, "tol": None, "standardize": False, "momentum": 0.0}
+# --plain's values: fastgd.gradient_descent's.
+_PLAIN = {"tol": None, "standardize": False, "momentum": 0.0}
+_FIT_DEFAULTS = {name: DEFAULTS[name] for name in ("lr", "n_iter", *_PLAIN)}
+_DEMO_DEFAULTS = {"lr": 0.0001, "n_iter": 1000, **_PLAIN}
 
 
 def _shown(value):
@@ -451,19 +451,15 @@ def _convergence_line(result, args):
     return f"converged: no{known} (see the warning below)"
 
 
-_PLAIN = {"tol": None, "standardize": False, "momentum": 0.0}
-
-
 def _descent_options(args):
     """--tol, --standardize and --momentum: as given, else --plain's values or the command's
     defaults. --plain with one of them given otherwise is an error."""
     for name, plain in _PLAIN.items():
         given = getattr(args, name)
         if args.plain and given is not None and given != plain:
-            flag = {"tol": "--tol", "standardize": "--standardize", "momentum": "--momentum"}
             raise ValueError(
-                f"--plain runs plain gradient descent ({flag[name]} {_shown(plain)}); drop "
-                f"--plain to use {flag[name]}"
+                f"--plain runs plain gradient descent (--{name} {_shown(plain)}); drop "
+                f"--plain to use --{name}"
             )
         if given is None:
             setattr(args, name, plain if args.plain else args.descent_defaults[name])
