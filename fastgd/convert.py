@@ -86,7 +86,7 @@ def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimite
                 block = list(itertools.islice(lines, BLOCK_LINES))
                 if not block:
                     break
-                table = header.read_lines(block, line_number)[:, columns]
+                table = header.read_lines(block, line_number, columns)
                 if y_out is None:
                     writers[0].append(table)
                 else:

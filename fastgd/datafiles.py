@@ -54,9 +54,12 @@ def _is_number(text):
 
 
 def split_fields(line, delimiter):
-    """The fields of one line as np.loadtxt splits them (no quoting; a '#' starts a comment)."""
+    """The fields of one line as np.loadtxt splits them (a '#' starts a comment; with a
+    delimiter, a field in double quotes may hold it: "Smith, J")."""
     content = line.rstrip("\r\n").split("#", 1)[0]
-    return content.split(delimiter)
+    if delimiter is None or '"' not in content:
+        return content.split(delimiter)
+    return next(csv.reader([content], delimiter=delimiter), [""])
 
 
 def is_row(line, delimiter):
@@ -119,9 +122,10 @@ class Header:
             )
         return choose_columns(x_spec, y_spec, self.names, self.n_columns, self.path)
 
-    def bad_line(self, lines, first_line):
+    def bad_line(self, lines, first_line, columns=None):
         """The error for the first of `lines` (numbered from `first_line`) that np.loadtxt
-        cannot read as a row of this file's numbers, or None."""
+        cannot read as a row of this file's fields with numbers in `columns` (None: all), or
+        None."""
         for number, line in enumerate(lines, first_line):
             if not is_row(line, self.delimiter):
                 continue
@@ -136,7 +140,7 @@ class Header:
                     f"{len(fields)}"
                 )
             for column, field in enumerate(fields):
-                if not _is_number(field.strip()):
+                if (columns is None or column in columns) and not _is_number(field.strip()):
                     return DataFileError(
                         f"{self.path}:{number}: column {self.column(column)} is "
                         f"{field.strip()!r}, not a number"
@@ -151,15 +155,19 @@ class Header:
             numbers = (number for number, line in lines if is_row(line, self.delimiter))
             return next(itertools.islice(numbers, row, None))
 
-    def _loadtxt(self, rows, skip=0):
-        """np.loadtxt of `rows` (a path or lines) as an (n, n_columns) float64 table; None where
-        it cannot read them as rows of this file's columns."""
+    def _loadtxt(self, rows, columns, skip=0):
+        """np.loadtxt of `rows` (a path or lines) as an (n, n_columns) float64 table in which
+        only `columns` are parsed (the others are split off, so that ragged rows are still
+        caught, and read as 0: an ID or a name column is never parsed); None where it cannot
+        read them as rows of this file's columns."""
+        skipped = {c: _unparsed for c in range(self.n_columns) if c not in columns}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
                 table = np.loadtxt(
                     rows, delimiter=self.delimiter, skiprows=skip, ndmin=2, dtype=np.float64,
-                    encoding="utf-8-sig",
+                    encoding="utf-8-sig", converters=skipped or None,
+                    quotechar=None if self.delimiter is None else '"',
                 )  # fmt: skip
         except ValueError:
             return None
@@ -167,25 +175,67 @@ class Header:
             return None
         return table.reshape(-1, self.n_columns)
 
-    def read_table(self):
-        """The whole file's data rows as a float64 table (all columns, so that ragged rows are
-        caught); a DataFileError naming the first line that is not a row of numbers."""
-        table = self._loadtxt(self.path, skip=self.skip)
+    def read_table(self, columns):
+        """The whole file's data rows as a float64 table of `columns` (every row split into all
+        its fields, so that ragged rows are caught; only `columns` parsed); a DataFileError
+        naming the first line that is not a row of numbers there."""
+        table = _read_with_pyarrow(self, columns)
+        if table is None:
+            table = self._loadtxt(self.path, columns, skip=self.skip)
         if table is not None:
-            return table
+            return table[:, columns]
         with open_text(self.path, errors="replace") as handle:
-            error = self.bad_line(itertools.islice(handle, self.skip, None), self.skip + 1)
+            lines = itertools.islice(handle, self.skip, None)
+            error = self.bad_line(lines, self.skip + 1, columns)
         raise error or DataFileError(f"{self.path}: could not be read as a table of numbers")
 
-    def read_lines(self, lines, first_line):
-        """`lines` of the file (from line `first_line`) as a float64 table, as `read_table`."""
-        table = self._loadtxt(lines)
+    def read_lines(self, lines, first_line, columns):
+        """`lines` of the file (from line `first_line`) as a float64 table of `columns`, as
+        `read_table`."""
+        table = self._loadtxt(lines, columns)
         if table is not None:
-            return table
-        error = self.bad_line(lines, first_line)
+            return table[:, columns]
+        error = self.bad_line(lines, first_line, columns)
         raise error or DataFileError(
             f"{self.path}:{first_line}: could not be read as rows of numbers"
         )
+
+
+def _unparsed(field):
+    """np.loadtxt's converter for a column that was not selected: never parsed."""
+    return 0.0
+
+
+def _read_with_pyarrow(header, columns):
+    """The fast path: pyarrow's multi-threaded CSV reader, when it is installed, for a file it
+    reads exactly as np.loadtxt would (one-character delimiter, no comments, no missing
+    values); None otherwise or on any doubt, and the NumPy path then reads the file (or names
+    its first bad line)."""
+    if header.delimiter is None:
+        return None
+    try:
+        from pyarrow import csv as arrow_csv
+    except ImportError:
+        return None
+    names = [f"c{c}" for c in range(header.n_columns)]
+    try:
+        arrays = arrow_csv.read_csv(
+            header.path,
+            read_options=arrow_csv.ReadOptions(column_names=names, skip_rows=header.skip),
+            parse_options=arrow_csv.ParseOptions(delimiter=header.delimiter),
+            convert_options=arrow_csv.ConvertOptions(
+                include_columns=[names[c] for c in columns],
+                column_types={names[c]: "float64" for c in columns},
+            ),
+        )
+    except Exception:  # noqa: BLE001 - any failure: the NumPy path reads it or names the line
+        return None
+    if any(column.null_count for column in arrays.columns):
+        return None  # an empty field: np.loadtxt's message names its line
+    table = np.zeros((arrays.num_rows, header.n_columns))
+    for c, column in zip(columns, arrays.columns):
+        table[:, c] = column.to_numpy()
+    return table
 
 
 class Source:
@@ -324,10 +374,9 @@ def read_csv(path, x_columns=None, y_column=None, delimiter=","):
     header = read_first_line(path, delimiter)
     x_columns, y_column = header.choose_columns(x_columns, y_column)
     columns = [*x_columns, y_column]
-    table = header.read_table()
+    table = header.read_table(columns)
     if table.shape[0] == 0:
         raise DataFileError(f"{path}: has no data rows")
-    table = table[:, columns]
     source = Source(path, columns, header=header)
     if not np.isfinite(table).all():  # a pass over parsed numbers: cheap beside the parsing
         raise explain(table[:, :-1], table[:, -1], source)

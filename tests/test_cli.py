@@ -10,10 +10,19 @@ import naive
 import numpy as np
 import pytest
 
-from fastgd import datasets
+from fastgd import datafiles, datasets
 from fastgd.cli import main
 
 NUMBER = r"(-?[\d.e+-]+)"
+
+
+@pytest.fixture(params=["pyarrow", "numpy"])
+def csv_reader(request, monkeypatch):
+    """CSV files read by each reader: pyarrow's (the fast path, installed with the test extra)
+    and NumPy's (without pyarrow, and where pyarrow cannot tell what is wrong)."""
+    if request.param == "numpy":
+        monkeypatch.setattr(datafiles, "_read_with_pyarrow", lambda header, columns: None)
+    return request.param
 
 
 def run(argv, capsys):
@@ -150,6 +159,9 @@ def test_npy_table(tmp_path, capsys):
         (None, ["--iters", "3"], r"missing\.csv: no such file"),
         ("1,2\n3,x\n", [], r"data\.csv:2: column 1 is 'x', not a number"),
         ("1,2\n3,4,5\n", [], r"data\.csv:2: expected 2 fields, found 3"),
+        ("id,a,y\nA1,2,3\nA2,3,4,5\n", ["--x", "a"], r"data\.csv:3: expected 3 fields, found 4"),
+        ("id,a,y\nA1,2,3\nA2,3\n", ["--x", "a"], r"data\.csv:3: expected 3 fields, found 2"),
+        ("id,a,y\nA1,2,3\nA2,,4\n", ["--x", "a"], r"data\.csv:3: column 'a' is '', not a"),
         ("", [], r"data\.csv:1: the file is empty"),
         ("a,b\n", [], r"data\.csv: has no data rows"),
         ("1,2\n3,4\n", ["--x", "7"], r"column 7 does not exist"),
@@ -165,7 +177,7 @@ def test_npy_table(tmp_path, capsys):
         ("1,2\n3,4\n", ["--threads", "0"], r"threads must be >= 1"),
     ],
 )
-def test_errors_are_one_line_with_status_2(tmp_path, capsys, content, argv, message):
+def test_errors_are_one_line_with_status_2(csv_reader, tmp_path, capsys, content, argv, message):
     path = tmp_path / ("missing.csv" if content is None else "data.csv")
     if content is not None:
         path.write_text(content)
@@ -303,11 +315,46 @@ def test_one_column_says_which_delimiter_to_try(tmp_path, capsys, text, argv, hi
         ("x,y\n1,1e400\n", "data.csv:2: column 'y' is inf"),
     ],
 )
-def test_nan_and_inf_are_named_by_line_and_column(tmp_path, capsys, text, message):
+def test_nan_and_inf_are_named_by_line_and_column(csv_reader, tmp_path, capsys, text, message):
     (tmp_path / "data.csv").write_text(text)
     status, _, err = run(["fit", str(tmp_path / "data.csv")], capsys)
     assert status == 2 and err.count("\n") == 1
     assert f"fastgd: error: {tmp_path / message}: fastgd needs finite numbers" in err, err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id,a,b,y\nA1,1,2,3.5\nA2,2,3,5\nA3,3,5,8\nA4,1,1,2\n",
+        # Names in quotes may hold the delimiter; an unselected column may be empty.
+        'id,name,a,b,y\n1,"Smith, J",1,2,3.5\n2,,2,3,5\n3,Lee,3,5,8\n4,"",1,1,2\n',
+    ],
+)
+def test_columns_not_selected_are_never_parsed(csv_reader, tmp_path, capsys, text):
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    argv = ["fit", str(path), "--x", "a,b", "--y", "y", "--plain", "--lr", "0.01", "--iters", "3"]
+    status, output, err = run(argv, capsys)
+    assert status == 0, err
+    X, y = [[1.0, 2.0], [2.0, 3.0], [3.0, 5.0], [1.0, 1.0]], [3.5, 5.0, 8.0, 2.0]
+    assert_fit_is_the_reference(output, X, y, 0.01, 3)
+    status, output, err = run(["convert", str(path), str(tmp_path / "X.npy"),
+                               str(tmp_path / "y.npy"), "--x", "a,b", "--y", "y"], capsys)  # fmt: skip
+    assert status == 0, err
+    assert np.load(tmp_path / "X.npy").tolist() == X and np.load(tmp_path / "y.npy").tolist() == y
+
+
+def test_pyarrow_reads_what_numpy_reads(tmp_path):
+    # The fast path is taken for a plain file, and gives NumPy's numbers to the last bit.
+    rng = np.random.default_rng(1)
+    table = rng.normal(size=(500, 4)) * 10.0 ** rng.integers(-5, 5, size=(500, 4))
+    path = tmp_path / "data.csv"
+    np.savetxt(path, table, delimiter=",", header="a,b,c,y", comments="", fmt="%.17g")
+    header = datafiles.read_first_line(str(path), ",")
+    fast = datafiles._read_with_pyarrow(header, [0, 2, 3])
+    assert fast is not None
+    assert np.array_equal(fast[:, [0, 2, 3]], table[:, [0, 2, 3]])
+    assert np.array_equal(header.read_table([0, 2, 3]), table[:, [0, 2, 3]])
 
 
 def test_nan_in_an_unused_column_is_no_error(tmp_path, capsys):
@@ -598,6 +645,7 @@ def test_ctrl_c_elsewhere_is_one_line_and_status_130(tmp_path, monkeypatch, caps
 
     (tmp_path / "data.csv").write_text("1,2\n3,4\n")
     monkeypatch.setattr(np, "loadtxt", interrupted)  # while reading the CSV file
+    monkeypatch.setattr(datafiles, "_read_with_pyarrow", interrupted)
     monkeypatch.setattr(benchmark, "run", interrupted)
     argv = {
         "fit": ["fit", str(tmp_path / "data.csv")],
@@ -694,7 +742,7 @@ def test_a_savetxt_header_names_the_columns(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("text", ["1,2\n2,4.5\n3,5\n", "x,y\n1,2\n2,4.5\n3,5\n"])
-def test_a_byte_order_mark_is_not_part_of_the_data(tmp_path, capsys, text):
+def test_a_byte_order_mark_is_not_part_of_the_data(csv_reader, tmp_path, capsys, text):
     # As spreadsheet programs write "UTF-8 CSV": without a header, the first row still counts.
     path = tmp_path / "data.csv"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
