@@ -338,8 +338,8 @@ def test_columns_not_selected_are_never_parsed(csv_reader, tmp_path, capsys, tex
     assert status == 0, err
     X, y = [[1.0, 2.0], [2.0, 3.0], [3.0, 5.0], [1.0, 1.0]], [3.5, 5.0, 8.0, 2.0]
     assert_fit_is_the_reference(output, X, y, 0.01, 3)
-    status, output, err = run(["convert", str(path), str(tmp_path / "X.npy"),
-                               str(tmp_path / "y.npy"), "--x", "a,b", "--y", "y"], capsys)  # fmt: skip
+    outputs = [str(tmp_path / "X.npy"), str(tmp_path / "y.npy")]
+    status, output, err = run(["convert", str(path), *outputs, "--x", "a,b", "--y", "y"], capsys)
     assert status == 0, err
     assert np.load(tmp_path / "X.npy").tolist() == X and np.load(tmp_path / "y.npy").tolist() == y
 
