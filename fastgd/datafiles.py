@@ -10,6 +10,7 @@ import csv
 import itertools
 import os
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -160,7 +161,9 @@ class Header:
         only `columns` are parsed (the others are split off, so that ragged rows are still
         caught, and read as 0: an ID or a name column is never parsed); None where it cannot
         read them as rows of this file's columns."""
-        skipped = {c: _unparsed for c in range(self.n_columns) if c not in columns}
+        skipped: dict[int | str, Callable[[str], float]] = {
+            c: _unparsed for c in range(self.n_columns) if c not in columns
+        }
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "input contained no data"

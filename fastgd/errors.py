@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import signal
+import sys
+
 import numpy as np
 
 
@@ -76,3 +81,36 @@ class FitInterrupted(KeyboardInterrupt):
         self.intercept = intercept
         self.coef = coef
         self.loss = loss
+        _end_as_an_interrupt_if_uncaught()
+
+
+# Python ends a process whose KeyboardInterrupt nobody caught as one that SIGINT killed (a
+# shell's status 130), but only for KeyboardInterrupt itself, not its subclasses: an uncaught
+# FitInterrupted would end with status 1, as an error. So the first FitInterrupted wraps
+# sys.excepthook: after the traceback, the process ends as Python's own would, by SIGINT, in
+# the atexit handler below, registered when fastgd is imported so that it runs after the
+# handlers of what was imported later (atexit runs the last registered first).
+_uncaught_interrupt = False
+
+
+def _end_as_an_interrupt_if_uncaught() -> None:
+    if getattr(sys.excepthook, "fastgd_interrupts", False) or os.name != "posix":
+        return
+    previous = sys.excepthook
+
+    def excepthook(kind, value, traceback):  # type: ignore[no-untyped-def]
+        global _uncaught_interrupt
+        previous(kind, value, traceback)
+        _uncaught_interrupt = _uncaught_interrupt or issubclass(kind, FitInterrupted)
+
+    excepthook.fastgd_interrupts = True  # type: ignore[attr-defined]
+    sys.excepthook = excepthook
+
+
+@atexit.register
+def _exit_as_interrupted() -> None:
+    if _uncaught_interrupt:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)

@@ -80,3 +80,41 @@ def test_ctrl_c_on_the_command_line_is_one_line_and_status_130(tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err
     assert lines[0].startswith("fastgd: interrupted at iteration ")
+
+
+UNCAUGHT = textwrap.dedent(
+    """
+    import atexit, signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    import numpy as np, fastgd
+    atexit.register(print, "atexit ran", flush=True)  # later handlers still run
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 30)); y = X.sum(axis=1)
+    kwargs = dict(lr=0.01, method="loop", threads=1)
+    fastgd.gradient_descent(X, y, n_iter=2, **kwargs)
+    print("ready", flush=True)
+    fastgd.gradient_descent(X, y, n_iter=3 * 10**7, **kwargs)  # not caught
+    """
+)
+
+
+def test_an_uncaught_fit_interrupt_ends_the_process_as_ctrl_c_does():
+    # As an uncaught KeyboardInterrupt does: the traceback, the atexit handlers, then the
+    # process ends by SIGINT (a shell's status 130), not with status 1 as an error would.
+    status, out, err = _interrupt([sys.executable, "-c", UNCAUGHT])
+    assert status == -signal.SIGINT, err
+    assert "fastgd.errors.FitInterrupted: fit interrupted at iteration" in err
+    assert out.strip() == "atexit ran"
+
+
+def test_a_caught_fit_interrupt_changes_no_exit_status():
+    script = (
+        "import numpy as np, sys; from fastgd import FitInterrupted\n"
+        "try:\n    raise FitInterrupted(3, 0.5, np.zeros(2), 1.0)\n"
+        "except KeyboardInterrupt:\n    pass\n"
+        "if sys.argv[1] == 'error':\n    raise ValueError('another error, uncaught')\n"
+        "sys.exit(int(sys.argv[1]))\n"
+    )
+    for argument, status in (("0", 0), ("3", 3), ("error", 1)):
+        run = subprocess.run([sys.executable, "-c", script, argument], capture_output=True)
+        assert run.returncode == status, run.stderr
