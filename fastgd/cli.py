@@ -1,4 +1,4 @@
-"""The `fastgd` command line: `fastgd demo`, `fit FILE`, `bench`, `convert`, `compile`.
+"""The `fastgd` command line: `fastgd demo`, `fit FILE`, `predict`, `bench`, `convert`, `compile`.
 
 Every error is one line on stderr and exit status 2 (bad input) or 1 (a fit that diverged);
 Ctrl-C is one line and exit status 130. There is never a traceback.
@@ -19,7 +19,7 @@ from . import __version__, datasets
 from ._words import plural
 from .compile_notice import compile_notice
 from .convert import convert_csv
-from .datafiles import explain, parse_delimiter, read_npy_pair, read_table
+from .datafiles import explain, parse_delimiter, read_columns, read_npy_pair, read_table
 from .errors import (
     ConditioningWarning,
     ConvergenceWarning,
@@ -29,6 +29,7 @@ from .errors import (
 )
 from .fit import fit
 from .losses import LOSSES
+from .model_file import load_model, save_model
 from .options import DEFAULTS, HELP
 from .penalties import PENALTIES
 from .progress import ProgressBar
@@ -229,6 +230,36 @@ def _declare_fit(parser):
         "(both memory-mapped, as `fastgd convert` writes them)",
     )  # fmt: skip
     _add_fit_options(parser, _FIT_DEFAULTS)
+    parser.add_argument(
+        "--save", metavar="MODEL.json", default=None,
+        help="save the model (coefficients by column name, options, convergence) for "
+        "`fastgd predict`",
+    )  # fmt: skip
+
+
+def _fit_outputs(args):
+    return [] if args.save is None else [(args.save, "--save")]
+
+
+def _declare_predict(parser):
+    parser.add_argument("model", help="a model file, as `fastgd fit DATA --save MODEL.json` wrote")
+    parser.add_argument(
+        "data", help="a .csv file with the model's x columns (found by name in its header), or "
+        "an .npy file of X",
+    )  # fmt: skip
+    parser.add_argument(
+        "-o", "--output", default=None,
+        help="write the predictions to this .csv (a 'prediction' column) or .npy file "
+        "(default: print them)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--delimiter", type=_delimiter, default=argparse.SUPPRESS,
+        help="the CSV file's field separator, as for `fastgd fit` (default ,)",
+    )  # fmt: skip
+
+
+def _predict_outputs(args):
+    return [] if args.output is None else [(args.output, "--output")]
 
 
 def _declare_bench(parser):
@@ -346,16 +377,17 @@ def _refuse_column_options_with_y_file(args):
 
 
 def _read_fit_data(args):
-    """X, y and their `Source` for `fastgd fit`, refusing options that would be ignored."""
+    """X, y, X's column names and their `Source` for `fastgd fit`, refusing options that would
+    be ignored."""
     if args.y_file is not None:
         _refuse_column_options_with_y_file(args)
-        return read_npy_pair(args.file, args.y_file)
+        X, y, source = read_npy_pair(args.file, args.y_file)
+        return X, y, [f"x{c}" for c in source.columns[:-1]], source
     if not str(args.file).endswith(".npy"):
-        X, y, _, source = read_table(args.file, args.x, args.y, _csv_delimiter(args))
-        return X, y, source
+        return read_table(args.file, args.x, args.y, _csv_delimiter(args))
     if hasattr(args, "delimiter"):
         raise ValueError(f"--delimiter is for CSV files; {args.file} is a .npy file")
-    X, y, _, source = read_table(args.file, args.x, args.y)
+    X, y, labels, source = read_table(args.file, args.x, args.y)
     if args.y is None:
         # A table has no header to say which column is y: say it, in case FILE is X alone.
         print(
@@ -364,7 +396,7 @@ def _read_fit_data(args):
             f"{args.file} holds X alone",
             file=sys.stderr,
         )
-    return X, y, source
+    return X, y, labels, source
 
 
 def _run_fit(X, y, args, source):
@@ -465,11 +497,30 @@ def _descent_options(args):
             setattr(args, name, plain if args.plain else args.descent_defaults[name])
 
 
-def _report(X, y, args, out, source=None):
-    """Fit X and y as `fastgd demo` and `fastgd fit` do, and print the result."""
+def _coefficient_table(result, labels):
+    """The intercept and each column's coefficient, by name, with the bound on its distance
+    from the optimum where the fit has one."""
+    names = ["intercept", *labels]
+    values = [float(result.intercept), *map(float, result.coef)]
+    coef_bounds = [math.nan] * len(labels) if result.coef_bound is None else result.coef_bound
+    bounds = [float(result.intercept_bound), *map(float, coef_bounds)]
+    shown = any(math.isfinite(b) for b in bounds)
+    width = max(len(name) for name in names)
+    lines = [f"{'column':<{width}}  {'coefficient':>20}" + ("  bound" if shown else "")]
+    for name, value, bound in zip(names, values, bounds):
+        within = (f"  ± {bound:.2g}" if math.isfinite(bound) else "  ± ?") if shown else ""
+        lines.append(f"{name:<{width}}  {value:>20.12g}{within}")
+    return "\n".join(lines)
+
+
+def _report(X, y, args, out, source=None, labels=None):
+    """Fit X and y as `fastgd demo` and `fastgd fit` do, and print the result (with the
+    coefficients by column name where `labels` names X's columns)."""
     _descent_options(args)
     result, caught = _run_fit(X, y, args, source)
     _print_fit(result, len(y), args, out)
+    if labels is not None:
+        print(_coefficient_table(result, labels), file=out)
     for warning in caught:
         print(f"fastgd: warning: {_warning_text(warning.message, args)}", file=sys.stderr)
     if args.plot is not None:
@@ -508,8 +559,43 @@ def _demo(args, out):
 
 
 def _fit(args, out):
-    X, y, source = _read_fit_data(args)
-    _report(X, y, args, out, source)
+    X, y, labels, source = _read_fit_data(args)
+    result = _report(X, y, args, out, source, labels)
+    if args.save is not None:
+        header = source.header is not None and source.header.names is not None
+        y_column = source.columns[-1]
+        if header:
+            y_name = source.header.names[y_column]
+        else:
+            y_name = os.path.basename(source.y_path) if y_column is None else f"column {y_column}"
+        save_model(
+            args.save, result, labels, source.columns[:-1], header, y_name,
+            _saved_options(args), args.file, len(y),
+        )  # fmt: skip
+        print(f"model saved to {args.save} (fastgd predict {args.save} DATA)", file=out)
+
+
+def _saved_options(args):
+    """fit's options as this fit ran them, for the model file."""
+    names = ("lr", "n_iter", "tol", "standardize", "momentum", "penalty", "alpha", "l1_ratio",
+             "loss", "epsilon", "positive", "fit_intercept", "method", "device",
+             "threads")  # fmt: skip
+    values = vars(args) | {"n_iter": args.iters, "alpha": _alpha(args)}
+    return {name: values[name] for name in names}
+
+
+def _predict(args, out):
+    model = load_model(args.model)
+    X = read_columns(args.data, model, _csv_delimiter(args), args.model)
+    prediction = model.predict_rows(X)
+    if args.output is None:
+        np.savetxt(out, prediction, fmt="%.17g", header="prediction", comments="")
+        return
+    if str(args.output).endswith(".npy"):
+        np.save(args.output, prediction)
+    else:
+        np.savetxt(args.output, prediction, fmt="%.17g", header="prediction", comments="")
+    print(f"wrote {plural(len(prediction), 'prediction')} to {args.output}", file=sys.stderr)
 
 
 def _bench(args, out):
@@ -575,6 +661,13 @@ COMMANDS = {
         help="fit a line (or plane) to a .csv or .npy file",
         declare=_declare_fit,
         run=_fit,
+        outputs=_fit_outputs,
+    ),
+    "predict": _Command(
+        help="predict with a saved model (fastgd fit --save) from a .csv or .npy file",
+        declare=_declare_predict,
+        run=_predict,
+        outputs=_predict_outputs,
     ),
     "bench": _Command(
         help="time fastgd against NumPy, the lecture's loops and a plain read",

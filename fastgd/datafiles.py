@@ -504,3 +504,63 @@ def read_table(path, x_columns=None, y_column=None, delimiter=","):
     if str(path).endswith(".npy"):
         return read_npy(path, x_columns, y_column)
     return read_csv(path, x_columns, y_column, delimiter)
+
+
+def _check_finite(X, source):
+    """A DataFileError naming the first NaN or inf of X in its file's terms."""
+    finite = np.isfinite(X)
+    if not finite.all():
+        row, j = np.unravel_index(int(np.argmin(finite)), finite.shape)
+        raise DataFileError(
+            f"{source.where(int(row), int(j))} is {X[row, j]}: fastgd needs finite numbers; drop "
+            "or fill that row"
+        )
+
+
+def read_columns(path, model, delimiter=",", model_path="the model"):
+    """X of shape (n, d) for `model`'s d columns (a model_file.Model) from a CSV file (found by
+    name in its header; by position where the model was fitted to a file without one) or an
+    .npy file of X (its d columns, or the model's positions in a wider table); and its
+    `Source`."""
+    check_input(path)
+    d = len(model.columns)
+    needs = f"{model_path} needs {plural(d, 'column')}: {', '.join(model.columns)}"
+    if str(path).endswith(".npy"):
+        table = open_npy(path)
+        table = table.reshape(-1, 1) if table.ndim == 1 else table
+        if table.ndim == 2 and table.shape[1] == d:
+            columns = list(range(d))
+        elif table.ndim == 2 and not model.header and table.shape[1] > max(model.column_indices):
+            columns = model.column_indices
+        else:
+            raise DataFileError(f"{path}: shape {table.shape}, but {needs} (an (n, {d}) array)")
+        if table.shape[0] == 0:
+            raise DataFileError(f"{path}: has no rows")
+        X = np.asarray(table[:, columns], dtype=np.float64)
+        _check_finite(X, Source(path, columns))
+        return X
+    header = read_first_line(path, delimiter)
+    if model.header:
+        if header.names is None:
+            raise DataFileError(
+                f"{path}: has no header line, and {needs}, found by name: add a header line"
+            )
+        missing = [name for name in model.columns if name not in header.names]
+        if missing:
+            raise DataFileError(
+                f"{path}: no column named {', '.join(map(repr, missing))}; {needs} (the file "
+                f"has {', '.join(header.names)})"
+            )
+        columns = [header.names.index(name) for name in model.columns]
+    else:
+        columns = model.column_indices
+        if max(columns) >= header.n_columns:
+            raise DataFileError(
+                f"{path}: has {plural(header.n_columns, 'column')}, and {needs} (columns "
+                f"{', '.join(map(str, columns))} of a file without a header)"
+            )
+    X = header.read_table(columns)
+    if X.shape[0] == 0:
+        raise DataFileError(f"{path}: has no data rows")
+    _check_finite(X, Source(path, columns, header=header))
+    return X

@@ -1,6 +1,7 @@
 """The command line: output in the lecture's format and one-line errors with exit status 2."""
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -799,3 +800,90 @@ def test_compile_lists_what_it_compiles(capsys):
     status, out, _ = run(["compile", "--list"], capsys)
     assert status == 0
     assert out.splitlines() == [common.name for common in warm.common_fits()]
+
+
+def _fitted(tmp_path, capsys, text, argv):
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    model = tmp_path / "model.json"
+    status, output, err = run(["fit", str(path), *argv, "--save", str(model)], capsys)
+    assert status == 0, err
+    return path, model, output
+
+
+TABLE = "id,name,a,b,y\n1,x,1,2,3.5\n2,,2,3,5\n3,Lee,3,5,8\n4,z,1,1,2.5\n5,w,0,2,1\n"
+
+
+def test_the_coefficients_are_a_table_by_column_name(tmp_path, capsys):
+    _, _, output = _fitted(tmp_path, capsys, TABLE, ["--x", "b,a", "--y", "y"])
+    X = np.array([[2.0, 1.0], [3.0, 2.0], [5.0, 3.0], [1.0, 1.0], [2.0, 0.0]])
+    y = np.array([3.5, 5.0, 8.0, 2.5, 1.0])
+    b, w = naive.least_squares(X, y)
+    rows = dict(re.findall(r"^(intercept|a|b) +(\S+)  ± \S+$", output, re.MULTILINE))
+    assert float(rows["intercept"]) == pytest.approx(b, rel=1e-10)
+    assert [float(rows["b"]), float(rows["a"])] == pytest.approx(w, rel=1e-10)
+
+
+def test_a_saved_model_predicts_by_column_name(tmp_path, capsys):
+    _, model, _ = _fitted(tmp_path, capsys, TABLE, ["--x", "a,b", "--y", "y"])
+    saved = json.loads(model.read_text())
+    assert saved["columns"] == ["a", "b"] and saved["y"] == "y" and saved["fastgd"]
+    assert saved["options"]["tol"] == 1e-13 and saved["fit"]["converged"] is True
+    assert saved["fit"]["rows"] == 5
+    # Other columns, in another order, and no y: found by name.
+    new = tmp_path / "new.csv"
+    new.write_text("b,other,a\n2,x,1\n10,y,-3\n")
+    status, output, err = run(["predict", str(model), str(new)], capsys)
+    assert status == 0, err
+    lines = output.splitlines()
+    assert lines[0] == "prediction"
+    expected = saved["intercept"] + np.array([[1.0, 2.0], [-3.0, 10.0]]) @ saved["coef"]
+    assert [float(v) for v in lines[1:]] == pytest.approx(expected, rel=1e-14)
+    for name in ("out.csv", "out.npy"):
+        status, _, err = run(["predict", str(model), str(new), "-o", str(tmp_path / name)], capsys)
+        assert status == 0 and "wrote 2 predictions" in err
+    assert np.load(tmp_path / "out.npy") == pytest.approx(expected, rel=1e-14)
+    assert np.loadtxt(tmp_path / "out.csv", skiprows=1) == pytest.approx(expected, rel=1e-14)
+
+
+def test_a_model_of_a_file_without_header_predicts_by_position(tmp_path, capsys):
+    text = "9,1,2,3.5\n9,2,3,5\n9,3,5,8\n9,1,1,2.5\n"
+    path, model, _ = _fitted(tmp_path, capsys, text, ["--x", "1,2", "--y", "3"])
+    saved = json.loads(model.read_text())
+    assert saved["header"] is False and saved["column_indices"] == [1, 2]
+    status, output, err = run(["predict", str(model), str(path)], capsys)
+    assert status == 0, err
+    X = np.loadtxt(path, delimiter=",")[:, 1:3]
+    expected = saved["intercept"] + X @ saved["coef"]
+    assert [float(v) for v in output.splitlines()[1:]] == pytest.approx(expected, rel=1e-14)
+    np.save(tmp_path / "X.npy", X)
+    status, output, err = run(["predict", str(model), str(tmp_path / "X.npy")], capsys)
+    assert status == 0
+    assert [float(v) for v in output.splitlines()[1:]] == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "model_text, data_text, message",
+    [
+        (None, "a,b\n1,2\n", r"new\.csv: no column named 'b'; .*model\.json needs 2 columns: "
+                             r"a, b \(the file has a, c\)"),
+        (None, "1,2\n", r"new\.csv: has no header line, and .*needs 2 columns: a, b"),
+        (None, "a,b\n1,nan\n", r"new\.csv:2: column 'b' is nan: fastgd needs finite numbers"),
+        (None, "a,b\n", r"new\.csv: has no data rows"),
+        ("{", "a,b\n1,2\n", r"model\.json: not a model file \(not JSON"),
+        ('{"format": "x"}', "a,b\n1,2\n", r"model\.json: not a fastgd model file"),
+        ('{"format": "fastgd model", "version": 99}', "a,b\n1,2\n", r"format version 99"),
+        ('{"format": "fastgd model", "version": 1}', "a,b\n1,2\n", r"a damaged model file"),
+    ],
+)  # fmt: skip
+def test_predict_errors_name_the_file_and_the_fix(tmp_path, capsys, model_text, data_text,
+                                                   message):  # fmt: skip
+    _, model, _ = _fitted(tmp_path, capsys, TABLE, ["--x", "a,b", "--y", "y"])
+    if model_text is not None:
+        model.write_text(model_text)
+    new = tmp_path / "new.csv"
+    new.write_text(data_text.replace("a,b\n1,2", "a,c\n1,2") if "no column" in message else
+                   data_text)  # fmt: skip
+    status, output, err = run(["predict", str(model), str(new)], capsys)
+    assert status == 2 and output == "" and err.count("\n") == 1
+    assert re.search(message, err), err

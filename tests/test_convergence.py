@@ -29,14 +29,6 @@ def offset_data(rng, n=60, d=3, offset=10.0, weights=False):
     return X, y, sample_weight
 
 
-def least_squares(X, y, sample_weight=None, fit_intercept=True):
-    """(b, w) minimizing the weighted squared error, by numpy."""
-    A = np.column_stack([np.ones(len(y)), X]) if fit_intercept else X
-    root = np.ones(len(y)) if sample_weight is None else np.sqrt(sample_weight)
-    solution = np.linalg.lstsq(A * root[:, None], y * root, rcond=None)[0]
-    return (solution[0], solution[1:]) if fit_intercept else (0.0, solution)
-
-
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("weights", [False, True])
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -93,7 +85,7 @@ def test_auto_reaches_the_optimum_and_the_bound_holds(rng, path, fit_intercept):
         X, y, standardize=True, momentum="auto", tol=1e-12, n_iter=10_000,
         sample_weight=sample_weight, fit_intercept=fit_intercept, **path,
     )  # fmt: skip
-    b, w = least_squares(X, y, sample_weight, fit_intercept)
+    b, w = naive.least_squares(X, y, sample_weight, fit_intercept)
     # Standardized, with an intercept, kappa is that of the features' correlations (small).
     assert result.converged and (result.n_iter < 200 or not fit_intercept)
     assert result.coef_bound is not None and result.distance_bound >= 0.0
@@ -124,7 +116,7 @@ def test_converged_never_means_merely_that_the_loss_stalled(rng):
         result = fastgd.gradient_descent(X, y, tol=1e-6, n_iter=20_000, method="gram")
     # The old rule (a relative decrease of the loss below tol) would have said "converged".
     assert abs(result.loss_history[-2] - result.loss) <= 1e-6 * result.loss
-    b, w = least_squares(X, y)
+    b, w = naive.least_squares(X, y)
     found, optimum = np.r_[result.intercept, result.coef], np.r_[b, w]
     far = np.linalg.norm(found - optimum) / np.linalg.norm(found)
     assert not result.converged and far > 1e-3
@@ -153,7 +145,7 @@ def test_collinear_features_warn_and_still_fit(rng):
         )
     assert got[0].message.condition > curvature.KAPPA_LIMIT
     # One of the least-squares solutions: the predictions are those of lstsq's.
-    b, w = least_squares(X, y)
+    b, w = naive.least_squares(X, y)
     np.testing.assert_allclose(result.predict(X), X @ w + b, rtol=1e-8, atol=1e-8)
     assert result.converged
 
@@ -226,7 +218,7 @@ def test_momentum_auto_above_the_lapack_limit_estimates_mu(rng, monkeypatch):
     assert 0.0 < estimated.momentum <= exact.momentum
     assert estimated.lr == pytest.approx(exact.lr, rel=1e-9)
     assert estimated.converged and np.isnan(estimated.distance_bound)
-    b, w = least_squares(X, y)
+    b, w = naive.least_squares(X, y)
     np.testing.assert_allclose(estimated.coef, w, rtol=1e-6)
     assert estimated.intercept == pytest.approx(b, rel=1e-6)
 
