@@ -8,6 +8,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -195,12 +196,16 @@ def _add_fit_options(parser, defaults):
         help=f"{HELP['alpha']} (needs --penalty; default 1 with one)",
     )
     parser.add_argument(
-        "--l1-ratio", type=float, default=0.5, help=f"{HELP['l1_ratio']} (default 0.5)"
-    )
+        "--l1-ratio", type=float, default=None,
+        help=f"{HELP['l1_ratio']} (with --penalty elasticnet; default 0.5)",
+    )  # fmt: skip
     parser.add_argument(
         "--loss", default="squared_error", choices=list(LOSSES), help=HELP["loss"],
     )  # fmt: skip
-    parser.add_argument("--epsilon", type=float, default=1.0, help=f"{HELP['epsilon']} (default 1)")
+    parser.add_argument(
+        "--epsilon", type=float, default=None,
+        help=f"{HELP['epsilon']} (with --loss huber; default 1)",
+    )  # fmt: skip
     parser.add_argument(
         "--positive", action="store_true", help=HELP["positive"],
     )  # fmt: skip
@@ -414,10 +419,12 @@ def _run_fit(X, y, args, source):
                 threads=args.threads, method=args.method, tol=args.tol, callback=progress,
                 fit_intercept=args.fit_intercept, standardize=args.standardize,
                 momentum=args.momentum, penalty=args.penalty,
-                alpha=_alpha(args), l1_ratio=args.l1_ratio, loss=args.loss, epsilon=args.epsilon,
-                positive=args.positive,
+                alpha=_alpha(args), l1_ratio=_or(args.l1_ratio, 0.5), loss=args.loss,
+                epsilon=_or(args.epsilon, 1.0), positive=args.positive,
             )  # fmt: skip
-    except (DivergenceError, ValueError) as error:
+    except DeviceError as error:
+        raise DeviceError(_in_flag_terms(str(error))) from None
+    except (DivergenceError, ValueError, TypeError) as error:
         # A NaN or inf in a memory-mapped file, or values whose squares overflow, are the
         # data's fault: name them in their file (exit 2), rather than as X[i, j] or as a
         # divergence (exit 1). The search is a pass over the data, on this error path only.
@@ -426,11 +433,66 @@ def _run_fit(X, y, args, source):
             problem = explain(X, y, source)
             if problem is not None:
                 raise problem from None
-        raise
+        if isinstance(error, DivergenceError):
+            raise DivergenceError(_in_flag_terms(str(error))) from None
+        raise type(error)(_in_flag_terms(str(error))) from None
     finally:
         if progress is not None:
             progress.close(*(() if result is None else (result.n_iter, result.loss)))
     return result, caught
+
+
+# fit's parameters as the command line names them, for fit's messages (`_in_flag_terms`).
+_FLAGS = {
+    "n_iter": "--iters", "lr": "--lr", "w0": "--w0", "b0": "--b0", "threads": "--threads",
+    "alpha": "--alpha", "l1_ratio": "--l1-ratio", "epsilon": "--epsilon", "tol": "--tol",
+    "momentum": "--momentum", "penalty": "--penalty", "loss": "--loss", "method": "--method",
+    "device": "--device",
+}  # fmt: skip
+_SWITCHES = {
+    "fit_intercept=False": "--no-intercept", "standardize=True": "--standardize",
+    "standardize=False": "--no-standardize", "positive=True": "--positive",
+}  # fmt: skip
+_CHOICES = r"'(l1|l2|elasticnet|huber|squared_error|loop|gram|auto|cpu|cuda)'"
+_NAMES = "|".join(_FLAGS)
+
+
+def _in_flag_terms(text):
+    """fit's message in the command line's terms: "penalty='l2'" as "--penalty l2", "n_iter must"
+    as "--iters must"."""
+    for python, flag in _SWITCHES.items():
+        text = text.replace(python, flag)
+
+    def option(match):
+        value = match.group(2).strip("'\"")
+        return f"{_FLAGS[match.group(1)]} {'none' if value == 'None' else value}"
+
+    text = re.sub(rf"(?<![\w-])({_NAMES})=('[^']*'|\"[^\"]*\"|[^\s,;:)]+)", option, text)
+    # A name alone where it is the subject ("alpha must", "leave alpha at 0"), or one that is
+    # no English word (n_iter, l1_ratio, w0, b0, lr) anywhere.
+    text = re.sub(
+        rf"(?<![\w-])(?:({_NAMES})(?= must\b| cannot\b| at \d)|(n_iter|l1_ratio|w0|b0|lr)\b)",
+        lambda match: _FLAGS[match.group(1) or match.group(2)], text,
+    )  # fmt: skip
+    return re.sub(_CHOICES, r"\1", text)
+
+
+def _refuse_unused_options(args):
+    """--epsilon and --l1-ratio mean something for one loss or penalty only: refuse them where
+    they would be ignored."""
+    if args.epsilon is not None and args.loss != "huber":
+        raise ValueError(
+            "--epsilon is the Huber loss's threshold: add --loss huber, or drop --epsilon"
+        )
+    if args.l1_ratio is not None and args.penalty != "elasticnet":
+        raise ValueError(
+            "--l1-ratio is the elastic net's share of l1: use --penalty elasticnet, or drop "
+            "--l1-ratio"
+        )
+
+
+def _or(value, default):
+    return default if value is None else value
 
 
 def _alpha(args):
@@ -517,6 +579,7 @@ def _report(X, y, args, out, source=None, labels=None):
     """Fit X and y as `fastgd demo` and `fastgd fit` do, and print the result (with the
     coefficients by column name where `labels` names X's columns)."""
     _descent_options(args)
+    _refuse_unused_options(args)
     result, caught = _run_fit(X, y, args, source)
     _print_fit(result, len(y), args, out)
     if labels is not None:
@@ -535,10 +598,10 @@ def _warning_text(warning, args):
     """A warning in the command line's terms (--tol, --iters, --lr) where it carries its numbers,
     else the library's message."""
     if not isinstance(warning, ConvergenceWarning):
-        return str(warning)
+        return _in_flag_terms(str(warning))
     tol, n_iter, distance = warning.tol, warning.n_iter, warning.distance
     if tol is None or n_iter is None or distance is None:
-        return str(warning)
+        return _in_flag_terms(str(warning))
     reached = (
         f" (the parameters may still be up to {distance:.2g}, relative, from the optimum)"
         if math.isfinite(distance)

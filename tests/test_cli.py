@@ -13,6 +13,7 @@ import pytest
 
 from fastgd import datafiles, datasets
 from fastgd.cli import main
+from fastgd.errors import DeviceError
 
 NUMBER = r"(-?[\d.e+-]+)"
 
@@ -725,7 +726,9 @@ def test_any_divergence_error_is_one_line_and_exit_1(monkeypatch, capsys, tmp_pa
     ):
         status, output, err = run(argv, capsys)
         assert (status, output) == (1, "")
-        assert err == f"fastgd: error: {error}\n"
+        # In the command line's terms.
+        expected = "gradient descent diverged at iteration 1 (--lr 10): the loss increased"
+        assert err == f"fastgd: error: {expected}\n"
 
 
 def test_a_savetxt_header_names_the_columns(tmp_path, capsys):
@@ -887,3 +890,37 @@ def test_predict_errors_name_the_file_and_the_fix(tmp_path, capsys, model_text, 
     status, output, err = run(["predict", str(model), str(new)], capsys)
     assert status == 2 and output == "" and err.count("\n") == 1
     assert re.search(message, err), err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--alpha", "0.1"], "--alpha 0.1 but --penalty none: choose --penalty l2, l1 or "
+                             "elasticnet, or leave --alpha at 0"),
+        (["--penalty", "l1", "--alpha", "-1"], "--alpha must be >= 0, got -1.0"),
+        (["--penalty", "elasticnet", "--l1-ratio", "2"], "--l1-ratio must be in [0, 1], got 2.0"),
+        (["--epsilon", "2"], "--epsilon is the Huber loss's threshold: add --loss huber, or "
+                             "drop --epsilon"),
+        (["--penalty", "l1", "--l1-ratio", "0.3"], "--l1-ratio is the elastic net's share of l1: "
+                                                   "use --penalty elasticnet, or drop --l1-ratio"),
+        (["--loss", "huber", "--method", "gram"], "--method gram cannot fit --loss huber: the "
+                                                  "Huber loss has no sufficient statistics; use "
+                                                  "--method loop (or auto, which picks it)"),
+        (["--lr", "0"], "--lr must be > 0, got 0.0"),
+        (["--b0", "nan"], "--b0 must be finite, got nan"),
+    ],
+)  # fmt: skip
+def test_errors_speak_in_the_command_lines_terms(tmp_path, capsys, argv, message):
+    (tmp_path / "data.csv").write_text("a,b,y\n1,2,3\n2,3,5\n3,5,7\n")
+    status, output, err = run(["fit", str(tmp_path / "data.csv"), *argv], capsys)
+    assert (status, output) == (2, "") and err == f"fastgd: error: {message}\n"
+
+
+def test_device_errors_speak_in_the_command_lines_terms(monkeypatch, capsys):
+    from fastgd import cli
+
+    error = DeviceError("device='cuda' cannot run: no GPU; use device='cpu'")
+    monkeypatch.setattr(cli, "fit", _fit_raising(error))
+    status, _, err = run(["demo", "--device", "cuda"], capsys)
+    assert status == 2
+    assert err == "fastgd: error: --device cuda cannot run: no GPU; use --device cpu\n"
