@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__, datasets
 from ._words import plural
 from .compile_notice import compile_notice
-from .convert import convert_csv
+from .convert import convert
 from .datafiles import explain, parse_delimiter, read_columns, read_npy_pair, read_table
 from .errors import (
     ConditioningWarning,
@@ -223,8 +223,9 @@ def _declare_demo(parser):
 
 def _declare_fit(parser):
     parser.add_argument(
-        "file", help="a .csv file (header optional) or an (n, k) .npy table (y: the last column "
-        "unless --y says; with --y-file, X alone)",
+        "file", help="a .csv file (header optional), a .parquet or .feather file (the arrow "
+        "extra), or an (n, k) .npy table (y: the last column unless --y says; with --y-file, X "
+        "alone)",
     )  # fmt: skip
     _add_column_options(
         parser, "x columns: 0-based numbers or header names, comma-separated (default: "
@@ -277,8 +278,11 @@ def _declare_bench(parser):
 
 
 def _declare_convert(parser):
-    parser.add_argument("file", help="a .csv file (header optional)")
-    parser.add_argument("output", help="X.npy (or, alone, an (n, d + 1) table of X and y)")
+    parser.add_argument("file", help="a .csv file (header optional), .parquet or .feather file")
+    parser.add_argument(
+        "output", help="X.npy (or, alone, an (n, d + 1) table of X and y), or a .parquet or "
+        ".feather table of X's columns and y",
+    )  # fmt: skip
     parser.add_argument("y_output", nargs="?", default=None, help="y.npy (recommended)")
     _add_column_options(parser, "x columns, as for `fastgd fit`")
 
@@ -688,7 +692,7 @@ def _bench_outputs(args):
 
 
 def _convert(args, out):
-    rows, labels = convert_csv(
+    rows, labels = convert(
         args.file, args.output, args.y_output, args.x, args.y, _csv_delimiter(args)
     )
     outputs = args.output + (f" and {args.y_output}" if args.y_output else "")
@@ -739,7 +743,8 @@ COMMANDS = {
         outputs=_bench_outputs,
     ),
     "convert": _Command(
-        help="convert a large CSV file to .npy files that `fastgd fit` maps",
+        help="convert a large CSV, Parquet or Feather file to .npy files that `fastgd fit` maps "
+        "(or to Parquet or Feather)",
         declare=_declare_convert,
         run=_convert,
         outputs=_convert_outputs,
@@ -771,6 +776,9 @@ def main(argv=None, out=None):
             file=sys.stderr,
         )
         return 130
+    except BrokenPipeError:  # `fastgd predict ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # as a shell reports a process that SIGPIPE ended
     except KeyboardInterrupt:  # Ctrl-C anywhere else (reading a file, converting, bench)
         print("fastgd: interrupted", file=sys.stderr)
         return 130

@@ -1,9 +1,11 @@
-"""`fastgd convert`: a CSV file to .npy files that `fit` memory-maps, in bounded memory.
+"""`fastgd convert`: a CSV, Parquet or Feather file to .npy files that `fit` memory-maps (or to
+a Parquet or Feather table), in bounded memory.
 
 Parsing text is far slower than fitting, so a large CSV is converted once. The file is read in
-blocks of lines (`BLOCK_LINES`); each block is parsed by NumPy and appended to the output, so
-memory stays at one block whatever the file's size. Errors name the file and line, as for
-`fastgd fit FILE.csv`.
+blocks of lines (`BLOCK_LINES`; a Parquet or Feather file a row group or record batch at a
+time); each block is parsed and appended to the output, so memory stays at one block whatever
+the file's size. A Parquet or Feather output holds X's columns then y, float64, by name.
+Errors name the file and line, as for `fastgd fit FILE.csv`.
 
 Layout. With two outputs, X.npy holds X as an (n, d) C-ordered float64 array and y.npy holds
 y (n,): `fit` uses both memory-mapped, without a copy (`fastgd fit X.npy --y-file y.npy`). With
@@ -19,7 +21,15 @@ import os
 
 import numpy as np
 
-from .datafiles import DataFileError, check_input, open_text, read_header
+from .datafiles import (
+    NOT_TEXT,
+    DataFileError,
+    check_input,
+    choose_columns,
+    is_arrow,
+    open_text,
+    read_header,
+)
 
 BLOCK_LINES = 65_536
 _HEADER_BYTES = 128  # magic, version, length, dict and padding; a multiple of 64
@@ -58,52 +68,123 @@ class _NpyWriter:
         self.handle.close()
 
 
-def convert_csv(path, x_out, y_out=None, x_columns=None, y_column=None, delimiter=","):
-    """Convert the CSV file `path` to .npy (see the module doc); return (rows, x column names)."""
+class _ArrowWriter:
+    """Appends rows to a Parquet file (one row group per block) or a Feather file (one record
+    batch per block), X's columns then y, float64, named."""
+
+    def __init__(self, path, names):
+        import pyarrow as pa
+
+        from .arrowfiles import format_of
+
+        self.path = path
+        self.rows = 0
+        self.schema = pa.schema([(name, pa.float64()) for name in names])
+        if format_of(path) == "Parquet":
+            import pyarrow.parquet as parquet
+
+            self.writer = parquet.ParquetWriter(path, self.schema)
+        else:
+            self.writer = pa.ipc.new_file(path, self.schema)
+        self.handle = self  # closed (on an error, before the file is removed) as the others
+
+    def append(self, block):
+        import pyarrow as pa
+
+        columns = [pa.array(block[:, j]) for j in range(block.shape[1])]
+        self.writer.write(pa.record_batch(columns, schema=self.schema))
+        self.rows += block.shape[0]
+
+    def close(self):
+        self.writer.close()
+
+
+def _csv_blocks(path, x_columns, y_column, delimiter):
+    """(x names, y name, blocks of (rows, d + 1) float64: X's columns then y) of a CSV file,
+    read `BLOCK_LINES` lines at a time."""
+    handle = open_text(path)
+    header = read_header(handle, path, delimiter)
+    x_columns, y_column = header.choose_columns(x_columns, y_column)
+    columns = [*x_columns, y_column]
+
+    def blocks():
+        with handle:
+            # The first line is data unless it is the header.
+            lines = itertools.chain([] if header.skip else [header.line], handle)
+            line_number = header.skip + 1
+            while True:
+                try:
+                    block = list(itertools.islice(lines, BLOCK_LINES))
+                except UnicodeDecodeError:
+                    raise DataFileError(NOT_TEXT.format(path=path)) from None
+                if not block:
+                    break
+                yield header.read_lines(block, line_number, columns)
+                line_number += len(block)
+
+    y_name = header.names[y_column] if header.names else "y"
+    return header.labels(x_columns), y_name, blocks()
+
+
+def _arrow_blocks(path, x_columns, y_column):
+    """As `_csv_blocks`, for a Parquet or Feather file: a row group or record batch at a
+    time."""
+    from .arrowfiles import ArrowFile
+
+    file = ArrowFile(path)
+    x_columns, y_column = choose_columns(x_columns, y_column, file.names, len(file.names), path)
+    columns = [*x_columns, y_column]
+    file.check_numeric(columns)
+    blocks = (table for _, table in file.blocks(columns))
+    return [file.names[c] for c in x_columns], file.names[y_column], blocks
+
+
+def convert(path, x_out, y_out=None, x_columns=None, y_column=None, delimiter=","):
+    """Convert the CSV, Parquet or Feather file `path` to .npy files or to one Parquet or
+    Feather table (see the module doc); return (rows, x column names)."""
     check_input(path)
+    table_out = is_arrow(x_out)
+    if table_out and y_out is not None:
+        raise DataFileError(
+            f"{x_out} is one table of X's columns and y: drop {y_out} (or write X.npy y.npy)"
+        )
     for out in (x_out, y_out):
-        if out is not None and not str(out).endswith(".npy"):
-            raise DataFileError(f"{out}: output files must end in .npy")
+        if out is not None and not (str(out).endswith(".npy") or (table_out and out == x_out)):
+            raise DataFileError(
+                f"{out}: output files must end in .npy (X.npy [y.npy]), or be one .parquet or "
+                ".feather table"
+            )
     if y_out is not None and os.path.abspath(x_out) == os.path.abspath(y_out):
         raise DataFileError(f"{x_out}: X and y need two output files, not one")
     for out in (x_out, y_out):
         if out is not None and os.path.exists(out) and os.path.samefile(out, path):
             raise DataFileError(f"{out}: is the input file; writing it would destroy the data")
-    with open_text(path) as handle:
-        header = read_header(handle, path, delimiter)
-        x_columns, y_column = header.choose_columns(x_columns, y_column)
-        columns = [*x_columns, y_column]
-        d = len(x_columns)
-        if y_out is None:
-            writers = [_NpyWriter(x_out, d + 1)]
-        else:
-            writers = [_NpyWriter(x_out, d), _NpyWriter(y_out, None)]
-        try:
-            # The first line is data unless it is the header.
-            lines = itertools.chain([] if header.skip else [header.line], handle)
-            line_number = header.skip + 1
-            while True:
-                block = list(itertools.islice(lines, BLOCK_LINES))
-                if not block:
-                    break
-                table = header.read_lines(block, line_number, columns)
-                if y_out is None:
-                    writers[0].append(table)
-                else:
-                    writers[0].append(table[:, :d])
-                    writers[1].append(table[:, d])
-                line_number += len(block)
-            if writers[0].rows == 0:
-                raise DataFileError(f"{path}: has no data rows")
-        except BaseException as error:
-            for writer in writers:  # no half-written outputs
-                writer.handle.close()
-                os.remove(writer.path)
-            if isinstance(error, UnicodeDecodeError):
-                raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
-            raise
-        for writer in writers:
-            writer.close()
-    rows = writers[0].rows
-    labels = header.labels(x_columns)
-    return rows, labels
+    if is_arrow(path):
+        labels, y_name, blocks = _arrow_blocks(path, x_columns, y_column)
+    else:
+        labels, y_name, blocks = _csv_blocks(path, x_columns, y_column, delimiter)
+    d = len(labels)
+    writers: list[_NpyWriter | _ArrowWriter]
+    if table_out:
+        writers = [_ArrowWriter(x_out, [*labels, y_name])]
+    elif y_out is None:
+        writers = [_NpyWriter(x_out, d + 1)]
+    else:
+        writers = [_NpyWriter(x_out, d), _NpyWriter(y_out, None)]
+    try:
+        for table in blocks:
+            if len(writers) == 1:
+                writers[0].append(table)
+            else:
+                writers[0].append(table[:, :d])
+                writers[1].append(table[:, d])
+        if writers[0].rows == 0:
+            raise DataFileError(f"{path}: has no data rows")
+    except BaseException:
+        for writer in writers:  # no half-written outputs
+            writer.handle.close()
+            os.remove(writer.path)
+        raise
+    for writer in writers:
+        writer.close()
+    return writers[0].rows, labels

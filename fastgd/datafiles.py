@@ -17,6 +17,10 @@ import numpy as np
 from ._words import plural
 from .errors import DataFileError
 
+NOT_TEXT = (
+    "{path}: not a text (UTF-8) CSV file; fastgd reads .csv (text), .npy, .parquet and "
+    ".feather/.arrow files, by their suffix: name the file by what it holds"
+)
 # --delimiter's names; None is "runs of spaces and tabs", as np.loadtxt reads delimiter=None.
 DELIMITER_NAMES = {
     "tab": "\t", "\t": "\t", "\\t": "\t", "\\\\t": "\t",
@@ -362,7 +366,7 @@ def read_header(handle, path, delimiter):
     try:
         line = handle.readline()
     except UnicodeDecodeError:
-        raise DataFileError(f"{path}: not a text (UTF-8) CSV file") from None
+        raise DataFileError(NOT_TEXT.format(path=path)) from None
     return Header(path, line, delimiter)
 
 
@@ -503,7 +507,16 @@ def read_table(path, x_columns=None, y_column=None, delimiter=","):
     check_input(path)
     if str(path).endswith(".npy"):
         return read_npy(path, x_columns, y_column)
+    if is_arrow(path):
+        from .arrowfiles import read_arrow
+
+        return read_arrow(path, x_columns, y_column)
     return read_csv(path, x_columns, y_column, delimiter)
+
+
+def is_arrow(path):
+    """Whether `path` names a Parquet or Feather file (by its suffix: fastgd/arrowfiles.py)."""
+    return os.path.splitext(str(path))[1].lower() in (".parquet", ".pq", ".feather", ".arrow")
 
 
 def _check_finite(X, source):
@@ -525,6 +538,10 @@ def read_columns(path, model, delimiter=",", model_path="the model"):
     check_input(path)
     d = len(model.columns)
     needs = f"{model_path} needs {plural(d, 'column')}: {', '.join(model.columns)}"
+    if is_arrow(path):
+        from .arrowfiles import read_arrow_columns
+
+        return read_arrow_columns(path, model.columns, needs)
     if str(path).endswith(".npy"):
         table = open_npy(path)
         table = table.reshape(-1, 1) if table.ndim == 1 else table

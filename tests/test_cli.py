@@ -553,7 +553,7 @@ def _refuse_work(monkeypatch):
         raise AssertionError("the work started before the outputs were checked")
 
     monkeypatch.setattr(cli, "fit", work)
-    monkeypatch.setattr(cli, "convert_csv", work)
+    monkeypatch.setattr(cli, "convert", work)
     monkeypatch.setattr(benchmark, "run", work)
 
 

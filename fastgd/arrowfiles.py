@@ -1,0 +1,171 @@
+"""Parquet and Feather (Arrow IPC) files for the command line, by pyarrow (the `arrow` extra).
+
+Columnar files are read one row group (Parquet) or record batch (Feather) at a time, and only
+the columns chosen: `blocks` yields them as float64 tables, so that `fastgd convert` streams a
+file of any size and `read_arrow` fills X and y without a second copy (its peak memory is X
+and y plus one row group). Errors name the file, the column and the row.
+"""
+
+import os
+
+import numpy as np
+
+from .datafiles import Source, check_input, choose_columns
+from .errors import DataFileError
+
+# The suffixes datafiles.is_arrow sends here.
+FORMATS = {".parquet": "Parquet", ".pq": "Parquet", ".feather": "Feather", ".arrow": "Arrow IPC"}
+
+ARROW_MISSING = (
+    "{what} files need pyarrow, which is not installed: python3 -m pip install pyarrow (or "
+    'python3 -m pip install -e ".[arrow]" in a checkout of fastgd)'
+)
+
+
+def format_of(path):
+    """ "Parquet", "Feather" or "Arrow IPC" by the file's suffix; None for other files."""
+    return FORMATS.get(os.path.splitext(str(path))[1].lower())
+
+
+def _pyarrow(path):
+    try:
+        import pyarrow
+    except ImportError:
+        raise ImportError(ARROW_MISSING.format(what=format_of(path))) from None
+    return pyarrow
+
+
+class ArrowFile:
+    """An open Parquet or Feather file: its column names, rows, and blocks of rows."""
+
+    def __init__(self, path):
+        check_input(path)
+        self.path = path
+        pyarrow = _pyarrow(path)
+        try:
+            if format_of(path) == "Parquet":
+                import pyarrow.parquet as parquet
+
+                self.parquet = parquet.ParquetFile(path, memory_map=True)
+                self.schema = self.parquet.schema_arrow
+                self.rows = self.parquet.metadata.num_rows
+                self.n_blocks = self.parquet.num_row_groups
+            else:
+                import pyarrow.ipc as ipc
+
+                self.parquet = None
+                self.reader = ipc.open_file(pyarrow.memory_map(str(path)))
+                self.schema = self.reader.schema
+                self.n_blocks = self.reader.num_record_batches
+                self.rows = sum(self.reader.get_batch(i).num_rows for i in range(self.n_blocks))
+        except (pyarrow.ArrowInvalid, OSError) as error:
+            raise DataFileError(
+                f"{path}: not a {format_of(path)} file ({str(error).splitlines()[0]})"
+            ) from None
+        self.names = list(self.schema.names)
+
+    def check_numeric(self, columns):
+        """A DataFileError for the first of `columns` that does not hold numbers."""
+        import pyarrow.types as types
+
+        for c in columns:
+            kind = self.schema.field(c).type
+            if not (types.is_integer(kind) or types.is_floating(kind) or types.is_boolean(kind)):
+                raise DataFileError(
+                    f"{self.path}: column {self.names[c]!r} holds {kind}, not numbers; choose "
+                    f"numeric columns with --x and --y (the file has {', '.join(self.names)})"
+                )
+
+    def dtype(self, columns):
+        """float32 where every chosen column is float32 (the float32 kernels then run on it,
+        in half the memory), else float64."""
+        import pyarrow as pa
+
+        single = all(self.schema.field(c).type == pa.float32() for c in columns)
+        return np.dtype(np.float32 if single else np.float64)
+
+    def blocks(self, columns, dtype=np.float64):
+        """(first row, table) for each row group or record batch: `columns` as a (rows, len)
+        array of `dtype`. A missing value is a DataFileError naming its row and column."""
+        names = [self.names[c] for c in columns]
+        first = 0
+        for i in range(self.n_blocks):
+            if self.parquet is not None:
+                batch = self.parquet.read_row_group(i, columns=names)
+            else:
+                batch = self.reader.get_batch(i).select(names)
+            table = np.empty((batch.num_rows, len(columns)), dtype=dtype)
+            for j, column in enumerate(batch.columns):
+                if column.null_count:
+                    row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+                    raise DataFileError(
+                        f"{self.path}: row {first + row} (from 0), column {names[j]!r} is "
+                        "missing (null): fastgd needs a number in every row; drop or fill it"
+                    )
+                table[:, j] = column.to_numpy(zero_copy_only=False)
+            yield first, table
+            first += batch.num_rows
+
+
+class ArrowSource(Source):
+    """A value of X or y in a Parquet or Feather file's terms: its row and column name."""
+
+    def __init__(self, path, columns, names):
+        super().__init__(path, columns)
+        self.names = names
+
+    def where(self, row, j):
+        return f"{self.path}: row {row} (from 0), column {self.names[self.columns[j]]!r}"
+
+
+def read_arrow(path, x_spec=None, y_spec=None):
+    """(X, y, x column names, `Source`) from a Parquet or Feather file: --x and --y by name or
+    0-based number (default: y the last column, X the others)."""
+    file = ArrowFile(path)
+    x_columns, y_column = choose_columns(x_spec, y_spec, file.names, len(file.names), path)
+    columns = [*x_columns, y_column]
+    file.check_numeric(columns)
+    if file.rows == 0:
+        raise DataFileError(f"{path}: has no rows")
+    dtype = file.dtype(columns)
+    d = len(x_columns)
+    X = np.empty((file.rows, d), dtype=dtype)
+    y = np.empty(file.rows, dtype=dtype)
+    for first, table in file.blocks(columns, dtype):
+        X[first : first + len(table)] = table[:, :d]
+        y[first : first + len(table)] = table[:, d]
+    source = ArrowSource(path, columns, file.names)
+    finite = np.isfinite(X).all(axis=1) & np.isfinite(y)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        j = int(np.argmin(np.isfinite(np.append(X[row], y[row]))))
+        value = X[row, j] if j < d else y[row]
+        raise DataFileError(
+            f"{source.where(row, j)} is {value}: fastgd needs finite numbers; drop or fill that row"
+        )
+    return X, y, [file.names[c] for c in x_columns], source
+
+
+def read_arrow_columns(path, names, needs):
+    """X (n, len(names)) float64: the columns `names` of a Parquet or Feather file, for
+    `fastgd predict` (`needs` says what the model needs, for the message)."""
+    file = ArrowFile(path)
+    missing = [name for name in names if name not in file.names]
+    if missing:
+        raise DataFileError(
+            f"{path}: no column named {', '.join(map(repr, missing))}; {needs} (the file has "
+            f"{', '.join(file.names)})"
+        )
+    columns = [file.names.index(name) for name in names]
+    file.check_numeric(columns)
+    if file.rows == 0:
+        raise DataFileError(f"{path}: has no rows")
+    X = np.concatenate([table for _, table in file.blocks(columns)])
+    finite = np.isfinite(X)
+    if not finite.all():
+        row, j = np.unravel_index(int(np.argmin(finite)), finite.shape)
+        raise DataFileError(
+            f"{ArrowSource(path, columns, file.names).where(int(row), int(j))} is {X[row, j]}: "
+            "fastgd needs finite numbers; drop or fill that row"
+        )
+    return X
