@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from ._words import plural
 from .datafiles import Source, check_input, choose_columns
 from .errors import DataFileError
 
@@ -20,6 +21,11 @@ ARROW_MISSING = (
     "{what} files need pyarrow, which is not installed: python3 -m pip install pyarrow (or "
     'python3 -m pip install -e ".[arrow]" in a checkout of fastgd)'
 )
+
+
+def is_arrow(path):
+    """Whether `path` names a Parquet or Feather file, by its suffix."""
+    return format_of(path) is not None
 
 
 def format_of(path):
@@ -146,9 +152,11 @@ def read_arrow(path, x_spec=None, y_spec=None):
     return X, y, [file.names[c] for c in x_columns], source
 
 
-def read_arrow_columns(path, names, needs):
-    """X (n, len(names)) float64: the columns `names` of a Parquet or Feather file, for
-    `fastgd predict` (`needs` says what the model needs, for the message)."""
+def read_arrow_columns(path, model, model_path):
+    """X (n, d) float64: a model's d columns (model_file.Model), by name, from a Parquet or
+    Feather file, for `fastgd predict`."""
+    names = model.columns
+    needs = f"{model_path} needs {plural(len(names), 'column')}: {', '.join(names)}"
     file = ArrowFile(path)
     missing = [name for name in names if name not in file.names]
     if missing:

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import __version__, datasets
 from ._words import plural
+from .arrowfiles import format_of, is_arrow, read_arrow, read_arrow_columns
 from .compile_notice import compile_notice
 from .convert import convert
 from .datafiles import explain, parse_delimiter, read_columns, read_npy_pair, read_table
@@ -392,6 +393,12 @@ def _read_fit_data(args):
         _refuse_column_options_with_y_file(args)
         X, y, source = read_npy_pair(args.file, args.y_file)
         return X, y, [f"x{c}" for c in source.columns[:-1]], source
+    if is_arrow(args.file):
+        if hasattr(args, "delimiter"):
+            raise ValueError(
+                f"--delimiter is for CSV files; {args.file} is a {format_of(args.file)} file"
+            )
+        return read_arrow(args.file, args.x, args.y)
     if not str(args.file).endswith(".npy"):
         return read_table(args.file, args.x, args.y, _csv_delimiter(args))
     if hasattr(args, "delimiter"):
@@ -653,7 +660,10 @@ def _saved_options(args):
 
 def _predict(args, out):
     model = load_model(args.model)
-    X = read_columns(args.data, model, _csv_delimiter(args), args.model)
+    if is_arrow(args.data):
+        X = read_arrow_columns(args.data, model, args.model)
+    else:
+        X = read_columns(args.data, model, _csv_delimiter(args), args.model)
     prediction = model.predict_rows(X)
     if args.output is None:
         np.savetxt(out, prediction, fmt="%.17g", header="prediction", comments="")

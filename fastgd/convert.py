@@ -21,12 +21,12 @@ import os
 
 import numpy as np
 
+from .arrowfiles import ArrowFile, format_of, is_arrow
 from .datafiles import (
     NOT_TEXT,
     DataFileError,
     check_input,
     choose_columns,
-    is_arrow,
     open_text,
     read_header,
 )
@@ -74,8 +74,6 @@ class _ArrowWriter:
 
     def __init__(self, path, names):
         import pyarrow as pa
-
-        from .arrowfiles import format_of
 
         self.path = path
         self.rows = 0
@@ -129,8 +127,6 @@ def _csv_blocks(path, x_columns, y_column, delimiter):
 def _arrow_blocks(path, x_columns, y_column):
     """As `_csv_blocks`, for a Parquet or Feather file: a row group or record batch at a
     time."""
-    from .arrowfiles import ArrowFile
-
     file = ArrowFile(path)
     x_columns, y_column = choose_columns(x_columns, y_column, file.names, len(file.names), path)
     columns = [*x_columns, y_column]

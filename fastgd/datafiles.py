@@ -503,20 +503,11 @@ def read_npy_pair(x_path, y_path):
 
 def read_table(path, x_columns=None, y_column=None, delimiter=","):
     """Read X, y, the x column names and their `Source` from a .npy or CSV file (chosen by the
-    file's suffix)."""
+    file's suffix; Parquet and Feather files: arrowfiles.read_arrow)."""
     check_input(path)
     if str(path).endswith(".npy"):
         return read_npy(path, x_columns, y_column)
-    if is_arrow(path):
-        from .arrowfiles import read_arrow
-
-        return read_arrow(path, x_columns, y_column)
     return read_csv(path, x_columns, y_column, delimiter)
-
-
-def is_arrow(path):
-    """Whether `path` names a Parquet or Feather file (by its suffix: fastgd/arrowfiles.py)."""
-    return os.path.splitext(str(path))[1].lower() in (".parquet", ".pq", ".feather", ".arrow")
 
 
 def _check_finite(X, source):
@@ -538,10 +529,6 @@ def read_columns(path, model, delimiter=",", model_path="the model"):
     check_input(path)
     d = len(model.columns)
     needs = f"{model_path} needs {plural(d, 'column')}: {', '.join(model.columns)}"
-    if is_arrow(path):
-        from .arrowfiles import read_arrow_columns
-
-        return read_arrow_columns(path, model.columns, needs)
     if str(path).endswith(".npy"):
         table = open_npy(path)
         table = table.reshape(-1, 1) if table.ndim == 1 else table

@@ -19,8 +19,8 @@ SHARED_MATH = {
 }  # fmt: skip
 DRIVERS = {"fit", "plan", "estimator"}
 COMMAND_LINE = {
-    "cli", "datafiles", "convert", "progress", "plot", "benchmark", "peers", "compile_notice",
-    "_words", "__main__",
+    "cli", "datafiles", "arrowfiles", "model_file", "convert", "progress", "plot", "benchmark",
+    "peers", "compile_notice", "_words", "__main__",
 }  # fmt: skip
 # The built-in data set is the command line's (fastgd demo) and the docs' examples', not a fit's.
 LIBRARY_NEVER_IMPORTS = COMMAND_LINE | {"datasets"}
