@@ -36,16 +36,25 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> type:
-    # The scikit-learn estimator loads on first use, so that `import fastgd` needs no sklearn.
-    if name == "LinearRegressionGD":
-        from .estimator import LinearRegressionGD
+# The scikit-learn estimators, by the module that defines them: loaded on first use, so that
+# `import fastgd` needs no sklearn.
+_ESTIMATORS = {
+    "LinearRegressionGD": "estimator",
+    "RidgeGD": "sklearn_twins",
+    "LassoGD": "sklearn_twins",
+    "ElasticNetGD": "sklearn_twins",
+}
 
-        return LinearRegressionGD
+
+def __getattr__(name: str) -> type:
+    if name in _ESTIMATORS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_ESTIMATORS[name]}", __name__), name)
     raise AttributeError(f"module 'fastgd' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     # The API, not the modules that importing it loaded (fastgd.fit's, the kernels').
-    # LinearRegressionGD too, which loads scikit-learn on first use (so not in __all__).
-    return sorted([*__all__, "LinearRegressionGD", "__version__"])
+    # The estimators too, which load scikit-learn on first use (so not in __all__).
+    return sorted([*__all__, *_ESTIMATORS, "__version__"])

@@ -11,7 +11,7 @@ estimator behaves like every other regressor in pipelines and searches; the fit 
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 try:
     from sklearn.base import BaseEstimator, RegressorMixin
@@ -179,25 +179,19 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
+        options = self._fit_options(y, sample_weight)
         with warnings.catch_warnings():
             # Said below as scikit-learn's ConvergenceWarning, which its users filter.
             warnings.simplefilter("ignore", errors.ConvergenceWarning)
-            # fit's options that the estimator shares by name (fastgd/options.py's table),
-            # as they are; then those it sets itself.
-            shared = {name: getattr(self, name) for name in _shared_options()}
             result = _fit(
-                X,
-                y,
-                **shared,
-                threads=self._threads(),
-                sample_weight=sample_weight,
-                # Without a penalty alpha is unused, as in scikit-learn's SGDRegressor (fit()
-                # itself refuses the pair, which is more likely a slip there).
-                alpha=self.alpha if self.penalty is not None else 0.0,
+                X, y, **options, sample_weight=sample_weight,
                 minimum_norm=True,  # LinearRegression's answer on collinear data
+            )  # fmt: skip
+        n_iter = options["n_iter"]
+        if options["tol"] is not None and not result.converged and np.all(result.n_iter == n_iter):
+            warnings.warn(
+                self._unconverged_message(result, options), ConvergenceWarning, stacklevel=2
             )
-        if self.tol is not None and not result.converged and result.n_iter == self.n_iter > 0:
-            warnings.warn(self._unconverged_message(result), ConvergenceWarning, stacklevel=2)
         # A 2-D y has scikit-learn's 2-D shapes, (n, 1) too, which fit() reads as one target.
         one_column = np.ndim(y) == 2 and y.shape[1] == 1
         self.coef_ = result.coef.reshape(1, -1) if one_column else result.coef
@@ -214,6 +208,19 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.coef_bound_ = result.coef_bound
         return self
 
+    def _fit_options(self, y: Any, sample_weight: Any) -> dict:
+        """fastgd.fit's keyword arguments for this estimator's parameters."""
+        # fit's options that the estimator shares by name (fastgd/options.py's table), as they
+        # are; then those it sets itself.
+        options = {name: getattr(self, name) for name in _shared_options()}
+        # Without a penalty alpha is unused, as in scikit-learn's SGDRegressor (fit() itself
+        # refuses the pair, which is more likely a slip there).
+        alpha = self.alpha if self.penalty is not None else 0.0
+        return options | {"threads": self._threads(), "alpha": alpha}
+
+    # The name of the step budget, for the warning (the scikit-learn twins': max_iter).
+    _budget = "n_iter"
+
     def _threads(self) -> int | None:
         """`threads`, or LinearRegression's `n_jobs` where threads is None (-1: all)."""
         if self.threads is not None or self.n_jobs is None:
@@ -224,24 +231,24 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
             return int(numba.config.NUMBA_NUM_THREADS)
         return self.n_jobs  # fit() checks it and names the argument "threads"
 
-    def _unconverged_message(self, result: FitResult) -> str:
+    def _unconverged_message(self, result: FitResult, options: dict) -> str:
         worst = ""
         if result.coef_bound is not None and np.isfinite(result.coef_bound).all():
             scale = np.maximum(np.abs(result.coef), np.finfo(np.float64).tiny)
             relative = float(np.max(result.coef_bound / scale))
             worst = (
                 f"; the coefficients may still be up to {relative:.2g} (relative, the worst "
-                f"of them) from the least-squares optimum (distance bound "
-                f"{result.distance_bound:.3g})"
+                f"of them) from the optimum (distance bound "
+                f"{float(np.max(result.distance_bound)):.3g})"
             )
-        remedy = "raise n_iter"
-        if not self.standardize:
+        remedy = f"raise {self._budget}"
+        if "standardize" in self._get_param_names() and not options["standardize"]:
             remedy += ", or use standardize=True"
-        if self.momentum != "auto":
+        if "momentum" in self._get_param_names() and options["momentum"] != "auto":
             remedy += ", or momentum='auto'"
         return (
-            f"LinearRegressionGD did not reach tol={self.tol:g} in n_iter={self.n_iter} "
-            f"iterations{worst}; {remedy}"
+            f"{type(self).__name__} did not reach tol={options['tol']:g} in "
+            f"{self._budget}={options['n_iter']} iterations{worst}; {remedy}"
         )
 
     def predict(self, X: ArrayLike) -> np.ndarray:
