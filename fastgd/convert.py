@@ -16,6 +16,7 @@ The .npy header is written last (the row count is known only at the end) into a 
 space reserved at the start of the file.
 """
 
+import contextlib
 import itertools
 import os
 
@@ -97,28 +98,27 @@ class _ArrowWriter:
         self.writer.close()
 
 
-def _csv_blocks(path, x_columns, y_column, delimiter):
+def _csv_blocks(path, x_columns, y_column, delimiter, files):
     """(x names, y name, blocks of (rows, d + 1) float64: X's columns then y) of a CSV file,
-    read `BLOCK_LINES` lines at a time."""
-    handle = open_text(path)
+    read `BLOCK_LINES` lines at a time; the file is closed with `files` (an ExitStack)."""
+    handle = files.enter_context(open_text(path))
     header = read_header(handle, path, delimiter)
     x_columns, y_column = header.choose_columns(x_columns, y_column)
     columns = [*x_columns, y_column]
 
     def blocks():
-        with handle:
-            # The first line is data unless it is the header.
-            lines = itertools.chain([] if header.skip else [header.line], handle)
-            line_number = header.skip + 1
-            while True:
-                try:
-                    block = list(itertools.islice(lines, BLOCK_LINES))
-                except UnicodeDecodeError:
-                    raise DataFileError(NOT_TEXT.format(path=path)) from None
-                if not block:
-                    break
-                yield header.read_lines(block, line_number, columns)
-                line_number += len(block)
+        # The first line is data unless it is the header.
+        lines = itertools.chain([] if header.skip else [header.line], handle)
+        line_number = header.skip + 1
+        while True:
+            try:
+                block = list(itertools.islice(lines, BLOCK_LINES))
+            except UnicodeDecodeError:
+                raise DataFileError(NOT_TEXT.format(path=path)) from None
+            if not block:
+                break
+            yield header.read_lines(block, line_number, columns)
+            line_number += len(block)
 
     y_name = header.names[y_column] if header.names else "y"
     return header.labels(x_columns), y_name, blocks()
@@ -155,10 +155,16 @@ def convert(path, x_out, y_out=None, x_columns=None, y_column=None, delimiter=",
     for out in (x_out, y_out):
         if out is not None and os.path.exists(out) and os.path.samefile(out, path):
             raise DataFileError(f"{out}: is the input file; writing it would destroy the data")
-    if is_arrow(path):
-        labels, y_name, blocks = _arrow_blocks(path, x_columns, y_column)
-    else:
-        labels, y_name, blocks = _csv_blocks(path, x_columns, y_column, delimiter)
+    with contextlib.ExitStack() as files:
+        if is_arrow(path):
+            labels, y_name, blocks = _arrow_blocks(path, x_columns, y_column)
+        else:
+            labels, y_name, blocks = _csv_blocks(path, x_columns, y_column, delimiter, files)
+        return _write(path, x_out, y_out, table_out, labels, y_name, blocks)
+
+
+def _write(path, x_out, y_out, table_out, labels, y_name, blocks):
+    """Write `blocks` to the outputs; return (rows, x column names)."""
     d = len(labels)
     writers: list[_NpyWriter | _ArrowWriter]
     if table_out:

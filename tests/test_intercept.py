@@ -111,4 +111,5 @@ def test_the_estimator_and_the_command_line(rng, tmp_path, capsys):
     printed_m = float(line.split("m = ")[1].split(",")[0])
     assert printed_m == pytest.approx(w[0], rel=1e-10)
     assert main(["fit", str(path), "--no-intercept", "--b0", "1"]) == 2
-    assert "fit_intercept=False" in capsys.readouterr().err
+    # In the command line's terms.
+    assert "--b0 1.0 but --no-intercept: " in capsys.readouterr().err
