@@ -11,7 +11,14 @@ import os
 import numpy as np
 
 from ._words import plural
-from .datafiles import Source, check_input, choose_columns
+from .datafiles import (
+    Source,
+    check_finite,
+    check_input,
+    choose_columns,
+    columns_by_name,
+    explain,
+)
 from .errors import DataFileError
 
 # The suffixes datafiles.is_arrow sends here.
@@ -141,14 +148,8 @@ def read_arrow(path, x_spec=None, y_spec=None):
         X[first : first + len(table)] = table[:, :d]
         y[first : first + len(table)] = table[:, d]
     source = ArrowSource(path, columns, file.names)
-    finite = np.isfinite(X).all(axis=1) & np.isfinite(y)
-    if not finite.all():
-        row = int(np.argmin(finite))
-        j = int(np.argmin(np.isfinite(np.append(X[row], y[row]))))
-        value = X[row, j] if j < d else y[row]
-        raise DataFileError(
-            f"{source.where(row, j)} is {value}: fastgd needs finite numbers; drop or fill that row"
-        )
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        raise explain(X, y, source)  # the first NaN or inf, by row and column
     return X, y, [file.names[c] for c in x_columns], source
 
 
@@ -158,22 +159,10 @@ def read_arrow_columns(path, model, model_path):
     names = model.columns
     needs = f"{model_path} needs {plural(len(names), 'column')}: {', '.join(names)}"
     file = ArrowFile(path)
-    missing = [name for name in names if name not in file.names]
-    if missing:
-        raise DataFileError(
-            f"{path}: no column named {', '.join(map(repr, missing))}; {needs} (the file has "
-            f"{', '.join(file.names)})"
-        )
-    columns = [file.names.index(name) for name in names]
+    columns = columns_by_name(path, names, file.names, needs)
     file.check_numeric(columns)
     if file.rows == 0:
         raise DataFileError(f"{path}: has no rows")
     X = np.concatenate([table for _, table in file.blocks(columns)])
-    finite = np.isfinite(X)
-    if not finite.all():
-        row, j = np.unravel_index(int(np.argmin(finite)), finite.shape)
-        raise DataFileError(
-            f"{ArrowSource(path, columns, file.names).where(int(row), int(j))} is {X[row, j]}: "
-            "fastgd needs finite numbers; drop or fill that row"
-        )
+    check_finite(X, ArrowSource(path, columns, file.names))
     return X

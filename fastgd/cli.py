@@ -107,6 +107,10 @@ def _add_column_options(parser, x_help):
     """--x, --y and --delimiter, as `fit` and `convert` read them."""
     parser.add_argument("--x", default=None, help=x_help)
     parser.add_argument("--y", default=None, help="y column (default: the last)")
+    _add_delimiter_option(parser)
+
+
+def _add_delimiter_option(parser):
     parser.add_argument(
         # Absent from the parsed arguments unless given (so that it can be refused for .npy).
         "--delimiter", type=_delimiter, default=argparse.SUPPRESS,
@@ -251,18 +255,15 @@ def _fit_outputs(args):
 def _declare_predict(parser):
     parser.add_argument("model", help="a model file, as `fastgd fit DATA --save MODEL.json` wrote")
     parser.add_argument(
-        "data", help="a .csv file with the model's x columns (found by name in its header), or "
-        "an .npy file of X",
+        "data", help="a .csv, .parquet or .feather file with the model's x columns (found by "
+        "name), or an .npy file of X",
     )  # fmt: skip
     parser.add_argument(
         "-o", "--output", default=None,
         help="write the predictions to this .csv (a 'prediction' column) or .npy file "
         "(default: print them)",
     )  # fmt: skip
-    parser.add_argument(
-        "--delimiter", type=_delimiter, default=argparse.SUPPRESS,
-        help="the CSV file's field separator, as for `fastgd fit` (default ,)",
-    )  # fmt: skip
+    _add_delimiter_option(parser)
 
 
 def _predict_outputs(args):
@@ -665,14 +666,13 @@ def _predict(args, out):
     else:
         X = read_columns(args.data, model, _csv_delimiter(args), args.model)
     prediction = model.predict_rows(X)
-    if args.output is None:
-        np.savetxt(out, prediction, fmt="%.17g", header="prediction", comments="")
-        return
-    if str(args.output).endswith(".npy"):
+    if args.output is not None and str(args.output).endswith(".npy"):
         np.save(args.output, prediction)
     else:
-        np.savetxt(args.output, prediction, fmt="%.17g", header="prediction", comments="")
-    print(f"wrote {plural(len(prediction), 'prediction')} to {args.output}", file=sys.stderr)
+        target = out if args.output is None else args.output
+        np.savetxt(target, prediction, fmt="%.17g", header="prediction", comments="")
+    if args.output is not None:
+        print(f"wrote {plural(len(prediction), 'prediction')} to {args.output}", file=sys.stderr)
 
 
 def _bench(args, out):

@@ -510,7 +510,7 @@ def read_table(path, x_columns=None, y_column=None, delimiter=","):
     return read_csv(path, x_columns, y_column, delimiter)
 
 
-def _check_finite(X, source):
+def check_finite(X, source):
     """A DataFileError naming the first NaN or inf of X in its file's terms."""
     finite = np.isfinite(X)
     if not finite.all():
@@ -519,6 +519,18 @@ def _check_finite(X, source):
             f"{source.where(int(row), int(j))} is {X[row, j]}: fastgd needs finite numbers; drop "
             "or fill that row"
         )
+
+
+def columns_by_name(path, wanted, names, needs):
+    """The positions of the columns `wanted` among a file's column `names`; a DataFileError
+    naming the missing ones and saying what `needs` them."""
+    missing = [name for name in wanted if name not in names]
+    if missing:
+        raise DataFileError(
+            f"{path}: no column named {', '.join(map(repr, missing))}; {needs} (the file has "
+            f"{', '.join(names)})"
+        )
+    return [names.index(name) for name in wanted]
 
 
 def read_columns(path, model, delimiter=",", model_path="the model"):
@@ -541,7 +553,7 @@ def read_columns(path, model, delimiter=",", model_path="the model"):
         if table.shape[0] == 0:
             raise DataFileError(f"{path}: has no rows")
         X = np.asarray(table[:, columns], dtype=np.float64)
-        _check_finite(X, Source(path, columns))
+        check_finite(X, Source(path, columns))
         return X
     header = read_first_line(path, delimiter)
     if model.header:
@@ -549,13 +561,7 @@ def read_columns(path, model, delimiter=",", model_path="the model"):
             raise DataFileError(
                 f"{path}: has no header line, and {needs}, found by name: add a header line"
             )
-        missing = [name for name in model.columns if name not in header.names]
-        if missing:
-            raise DataFileError(
-                f"{path}: no column named {', '.join(map(repr, missing))}; {needs} (the file "
-                f"has {', '.join(header.names)})"
-            )
-        columns = [header.names.index(name) for name in model.columns]
+        columns = columns_by_name(path, model.columns, header.names, needs)
     else:
         columns = model.column_indices
         if max(columns) >= header.n_columns:
@@ -566,5 +572,5 @@ def read_columns(path, model, delimiter=",", model_path="the model"):
     X = header.read_table(columns)
     if X.shape[0] == 0:
         raise DataFileError(f"{path}: has no data rows")
-    _check_finite(X, Source(path, columns, header=header))
+    check_finite(X, Source(path, columns, header=header))
     return X
