@@ -42,11 +42,12 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _interrupt(command):
+def _interrupt(command, settle=0.5):
+    """Start `command`, wait for its "ready" line and `settle` seconds more, send SIGINT."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline().strip() == "ready"
-        time.sleep(0.5)
+        time.sleep(settle)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=120)
     finally:
@@ -75,7 +76,10 @@ def test_ctrl_c_on_the_command_line_is_one_line_and_status_130(tmp_path):
         check=True, capture_output=True,
     )  # fmt: skip
     arguments = ["demo", "--n", "100000", "--iters", "10000000", *options]
-    status, _out, err = _interrupt([sys.executable, "-c", script, *arguments])
+    # "ready" comes before main() makes the data and loads the kernels from numba's cache
+    # (about a second on a loaded 2-core machine): the signal must arrive after that, during
+    # the fit's minutes of iterations.
+    status, _out, err = _interrupt([sys.executable, "-c", script, *arguments], settle=3.0)
     assert status == 130
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err
