@@ -43,6 +43,7 @@ _ESTIMATORS = {
     "RidgeGD": "sklearn_twins",
     "LassoGD": "sklearn_twins",
     "ElasticNetGD": "sklearn_twins",
+    "HuberRegressorGD": "sklearn_twins",
 }
 
 

@@ -1,4 +1,5 @@
-"""scikit-learn's penalized regressors by their names: `RidgeGD`, `LassoGD`, `ElasticNetGD`.
+"""scikit-learn's penalized and robust regressors by their names: `RidgeGD`, `LassoGD`,
+`ElasticNetGD`, `HuberRegressorGD`.
 
 Each takes exactly its scikit-learn twin's parameters, in its objective's scale, so that
 `Lasso(alpha=0.1)` -> `LassoGD(alpha=0.1)` gives the same coefficients (to the twin's
@@ -13,16 +14,26 @@ the solver options of scikit-learn (`solver`, `precompute`, `selection`, `random
 accepted and change nothing but `solver`, which must be "auto" (there is one solver); `copy_X`
 has nothing to do (fastgd never writes to X).
 
+`HuberRegressorGD` estimates the residuals' scale with the coefficients, as `HuberRegressor`
+does; fastgd's own Huber loss (fit(loss="huber")) has a fixed epsilon in y's units, so it is
+solved on its own, by Newton's method (fastgd/huber_scale.py).
+
 Needs the `sklearn` extra, as `LinearRegressionGD`.
 """
 
 from __future__ import annotations
 
+import warnings
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .estimator import LinearRegressionGD
+from .huber_scale import fit_huber_scale
 from .options import DEFAULT_TOL
 
 _DEFAULT_STEPS = 100_000
@@ -190,3 +201,123 @@ class LassoGD(ElasticNetGD):
         self.positive = positive
         self.random_state = random_state
         self.selection = selection
+
+
+class HuberRegressorGD(RegressorMixin, BaseEstimator):
+    """scikit-learn's `HuberRegressor` by Newton's method: minimizes, over w, b and the scale
+    sigma > 0 together,
+
+        sum_i s_i (sigma + H(r_i / sigma) sigma) + alpha ||w||²,   r = y - X w - b,
+
+    H(z) = z² for |z| <= epsilon, 2 epsilon |z| - epsilon² beyond (s: sample_weight), so that
+    which rows are outliers does not depend on y's units (fastgd/huber_scale.py has the method:
+    Newton steps with a line search, each two passes over X).
+
+    Parameters are `HuberRegressor`'s, with the same defaults: epsilon >= 1, max_iter (Newton
+    steps here, L-BFGS iterations there), alpha, warm_start, fit_intercept; `tol` is the
+    relative size of the last Newton step (near the optimum, the parameters' distance to it),
+    1e-13 by default, where scikit-learn's 1e-5 bounds its gradient.
+
+    Attributes: coef_, intercept_, scale_ (sigma), outliers_ (|r| > epsilon scale_),
+    n_iter_ (Newton steps taken), n_features_in_, feature_names_in_.
+    """
+
+    coef_: np.ndarray
+    intercept_: float
+    scale_: float
+    n_iter_: int
+    outliers_: np.ndarray
+
+    def __init__(
+        self,
+        *,
+        epsilon: float = 1.35,
+        max_iter: int = 100,
+        alpha: float = 0.0001,
+        warm_start: bool = False,
+        fit_intercept: bool = True,
+        tol: float = DEFAULT_TOL,
+    ) -> None:
+        self.epsilon = epsilon
+        self.max_iter = max_iter
+        self.alpha = alpha
+        self.warm_start = warm_start
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+
+    def _check_parameters(self) -> None:
+        checks = (
+            ("epsilon", self.epsilon, 1.0, "a number >= 1 (1.35 keeps 95% efficiency on normal "
+             "noise)"),
+            ("alpha", self.alpha, 0.0, "a number >= 0"),
+            ("tol", self.tol, 0.0, "a number >= 0"),
+        )  # fmt: skip
+        for name, value, low, what in checks:
+            if isinstance(value, bool) or not isinstance(value, Real) or not value >= low:
+                raise ValueError(f"{name} must be {what}, got {value!r}")
+        if (
+            isinstance(self.max_iter, bool)
+            or not isinstance(self.max_iter, Integral)
+            or (self.max_iter < 0)
+        ):
+            raise ValueError(f"max_iter must be an integer >= 0, got {self.max_iter!r}")
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> HuberRegressorGD:
+        """Fit to X (n_samples, n_features; dense or scipy.sparse) and y (n_samples,)."""
+        self._check_parameters()
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
+            accept_sparse=["csr", "csc", "coo"],
+        )  # fmt: skip
+        if hasattr(X, "tocsr"):
+            X = X.tocsr().astype(np.float64)
+        else:
+            X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        start = None
+        if self.warm_start and hasattr(self, "coef_"):
+            start = (self.coef_, self.intercept_ if self.fit_intercept else 0.0, self.scale_)
+        solved = fit_huber_scale(
+            X, y, sample_weight, epsilon=float(self.epsilon), alpha=float(self.alpha),
+            fit_intercept=self.fit_intercept, tol=float(self.tol), max_iter=int(self.max_iter),
+            start=start,
+        )  # fmt: skip
+        if solved.interpolated:
+            warnings.warn(
+                f"HuberRegressorGD: the scale went to 0 ({solved.scale:.2g}): the model fits "
+                "every row exactly (as with fewer rows than features), so the objective has "
+                "no minimum at a positive scale and these coefficients are not its limit; use "
+                "fewer features, more rows, or a larger alpha",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        elif not solved.converged:
+            warnings.warn(
+                f"HuberRegressorGD did not reach tol={self.tol:g} in max_iter={self.max_iter} "
+                f"Newton steps: the last step was {solved.step:.2g} of the parameters' size "
+                "(about their distance from the optimum); raise max_iter",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.coef_ = solved.coef
+        self.intercept_ = float(solved.intercept) if self.fit_intercept else 0.0
+        self.scale_ = solved.scale
+        self.n_iter_ = solved.n_iter
+        residual = np.abs(y - np.asarray(X @ self.coef_).ravel() - self.intercept_)
+        self.outliers_ = residual > self.scale_ * self.epsilon
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """X @ coef_ + intercept_."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                          accept_sparse=["csr", "csc", "coo"])  # fmt: skip
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

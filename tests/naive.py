@@ -259,3 +259,16 @@ def least_squares(X, y, sample_weight=None, fit_intercept=True):
     root = np.ones(len(y)) if sample_weight is None else np.sqrt(sample_weight)
     solution = np.linalg.lstsq(A * root[:, None], y * root, rcond=None)[0]
     return (solution[0], solution[1:]) if fit_intercept else (0.0, solution)
+
+
+def huber_scale_objective(X, y, coef, intercept, scale, epsilon, alpha, sample_weight=None):
+    """scikit-learn's HuberRegressor objective, row by row: sum of s (sigma + H(r / sigma)
+    sigma) + alpha |w|², H(z) = z² for |z| <= epsilon, 2 epsilon |z| - epsilon² beyond."""
+    total = 0.0
+    for i in range(X.shape[0]):
+        s = 1.0 if sample_weight is None else float(sample_weight[i])
+        r = float(y[i]) - sum(float(X[i, j]) * float(coef[j]) for j in range(X.shape[1]))
+        z = abs(r - intercept) / scale
+        h = z * z if z <= epsilon else 2.0 * epsilon * z - epsilon * epsilon
+        total += s * (scale + h * scale)
+    return total + alpha * sum(float(c) * float(c) for c in coef)

@@ -1,12 +1,16 @@
-"""A pytest plugin that runs scikit-learn's own LinearRegression tests against fastgd.
+"""A pytest plugin that runs scikit-learn's own test files against fastgd's twins.
 
-Loaded with `-p sklearn_dropin` (tests/ on the path) while pytest runs the installed
-`sklearn/linear_model/tests/test_base.py` (tests/test_sklearn_suite.py does): every collected
-test module's `LinearRegression` becomes `LinearRegressionDropIn`, a thin subclass of
-`fastgd.LinearRegressionGD` with LinearRegression's constructor signature and fastgd's defaults.
+Loaded with `-p sklearn_dropin` (tests/ on the path) while pytest runs an installed
+`sklearn/linear_model/tests/test_*.py` (tests/test_sklearn_suite.py does): in every collected
+test module, each scikit-learn estimator named in the FASTGD_DROPIN environment variable
+(comma-separated; LinearRegression by default) becomes its fastgd twin, and only those: the
+others a test file uses as references (test_huber.py's Ridge, LinearRegression) stay
+scikit-learn's.
 """
 
-from fastgd import LinearRegressionGD
+import os
+
+from fastgd import ElasticNetGD, HuberRegressorGD, LassoGD, LinearRegressionGD, RidgeGD
 
 
 class LinearRegressionDropIn(LinearRegressionGD):
@@ -19,8 +23,19 @@ class LinearRegressionDropIn(LinearRegressionGD):
         )
 
 
+TWINS = {
+    "LinearRegression": LinearRegressionDropIn,
+    "Ridge": RidgeGD,
+    "Lasso": LassoGD,
+    "ElasticNet": ElasticNetGD,
+    "HuberRegressor": HuberRegressorGD,
+}
+
+
 def pytest_collection_modifyitems(session, config, items):
+    names = os.environ.get("FASTGD_DROPIN", "LinearRegression").split(",")
     for item in items:
         module = getattr(item, "module", None)
-        if module is not None and hasattr(module, "LinearRegression"):
-            module.LinearRegression = LinearRegressionDropIn
+        for name in names:
+            if module is not None and hasattr(module, name):
+                setattr(module, name, TWINS[name])
