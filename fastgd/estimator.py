@@ -206,7 +206,11 @@ class LinearRegressionGD(RegressorMixin, BaseEstimator):
         self.momentum_ = result.momentum
         self.distance_bound_ = result.distance_bound
         self.coef_bound_ = result.coef_bound
+        self._after_fit(X, y, sample_weight)
         return self
+
+    def _after_fit(self, X: Any, y: Any, sample_weight: Any) -> None:
+        """A subclass's own attributes, from the checked data (scikit-learn's twins)."""
 
     def _fit_options(self, y: Any, sample_weight: Any) -> dict:
         """fastgd.fit's keyword arguments for this estimator's parameters."""

@@ -167,7 +167,7 @@ def fit(
     spectrum, step, momentum = _step_and_momentum(options, moments[0], settings, checked_penalty)
     rules[:, LR], rules[:, MOMENTUM] = step, momentum
     known = spectrum if options.quadratic else None  # the Huber loss's mu is not known
-    _write_stopping(
+    done = _write_stopping(
         options, plan, targets, moments, known, checked_penalty, B, W, settings, history,
         X.shape[0], total_weight,
     )  # fmt: skip
@@ -176,7 +176,7 @@ def fit(
         options.check_every if options.callback is not None else None,
     )  # fmt: skip
     status, k, reached = _iterate_in_blocks(
-        targets, B, W, settings, options.n_iter, block, history, options.callback, several
+        targets, B, W, settings, options.n_iter, block, history, options.callback, several, done
     )
     seconds = time.perf_counter() - start
     bounds, converged = _finish(
@@ -297,9 +297,11 @@ def _write_stopping(
     options: Options, plan: Plan, targets: Targets, moments: list[Any],
     known: curvature.Spectrum | None, penalty: Penalty, B: np.ndarray, W: np.ndarray,
     settings: Settings, history: np.ndarray, n_rows: int, total_weight: float,
-) -> None:  # fmt: skip
+) -> np.ndarray:  # fmt: skip
     """Each target's stopping rule (fastgd/stopping.py: tol's constants, from its gradient at
-    the start) and its loss's rounding allowance (the divergence rule)."""
+    the start) and its loss's rounding allowance (the divergence rule). Return which targets
+    meet the rule at their start already (a warm start at the optimum): they take no step."""
+    done = np.zeros(B.shape[0], dtype=np.bool_)
     n_terms = 1 if plan.method == "gram" else n_rows
     factor = 3.0 if penalty.proximal else 1.0  # the distance bound's multiple of |G| / mu
     d = W.shape[1]
@@ -318,9 +320,13 @@ def _write_stopping(
         rule[SLOPE], rule[OFFSET] = stopping.rule(
             options.tol, known, start_gradient, d, n_terms, factor
         )
+        if rule[OFFSET] >= 0.0 and math.isfinite(start_gradient):  # gradient_status's test
+            size = stopping.parameters_norm(B[t], W[t], settings.precondition)
+            done[t] = start_gradient <= rule[SLOPE] * size + rule[OFFSET]
         # gram's loss is a difference of moments, rounded to about epsilon times y's variance.
         scale = loss_scale(moments[t]) if plan.method == "gram" else 0.0
         rule[NOISE] = increase_allowance(history[t, 0], scale)
+    return done
 
 
 def _finish(
@@ -481,15 +487,18 @@ def _iterate_in_blocks(
     history: np.ndarray,
     callback: Callable[..., bool | None] | None,
     several: bool,
+    done: np.ndarray,
 ) -> tuple[int, int, np.ndarray]:
     """The fit's iterations, one block at a time: (status, k reached, each target's last
     iterate); B and W are updated in place (B: the kernels' intercepts, `coordinates`;
     callbacks and FitInterrupted get the user's, as scalars for a 1-D y). Between blocks:
     divergence is raised, convergence of every target and the callback stop, Ctrl-C raises
-    FitInterrupted at the block's last iterate."""
+    FitInterrupted at the block's last iterate. Targets `done` at their start take no step."""
     k, status = 0, RAN
-    active = np.ones(B.shape[0], dtype=np.bool_)
+    active = ~done
     reached = np.zeros(B.shape[0], dtype=np.int64)
+    if not active.any():
+        return CONVERGED, 0, reached
     with Interruptible(several_blocks=n_iter > block) as interrupted:
         while k < n_iter:
             stop = min(n_iter, k + block)

@@ -73,6 +73,12 @@ class _Twin(LinearRegressionGD):
             options["b0"] = float(np.ravel(self.intercept_)[0]) if self.fit_intercept else 0.0
         return options
 
+    def _after_fit(self, X: Any, y: Any, sample_weight: Any) -> None:
+        # scikit-learn's linear models keep X's precision in coef_ and intercept_ (a NumPy
+        # scalar for a 1-D y).
+        self.coef_ = np.asarray(self.coef_, dtype=X.dtype)
+        self.intercept_ = np.asarray(self.intercept_, dtype=X.dtype)[()]
+
 
 class RidgeGD(_Twin):
     """scikit-learn's `Ridge` by gradient descent: minimizes ||y - Xw - b||² + alpha ||w||²
@@ -83,6 +89,35 @@ class RidgeGD(_Twin):
     """
 
     _penalty = "l2"
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> RidgeGD:
+        """Fit to X and y (see LinearRegressionGD.fit); with one alpha per target (y of shape
+        (n, k), alpha of shape (k,)), each target is its own fit."""
+        if np.ndim(self.alpha) == 1 and np.ndim(y) == 2 and len(self.alpha) != np.shape(y)[1]:
+            raise ValueError(
+                "Number of targets and number of penalties do not correspond: "
+                f"{len(self.alpha)} != {np.shape(y)[1]} (alpha's values, y's columns): give one "
+                "alpha per target, or one number for all"
+            )
+        if np.ndim(self.alpha) == 0 or np.ndim(y) != 2 or np.shape(self.alpha) != (np.shape(y)[1],):
+            return super().fit(X, y, sample_weight)
+        y = np.asarray(y)
+        fits = [
+            type(self)(**(self.get_params() | {"alpha": float(a)})).fit(X, y[:, t], sample_weight)
+            for t, a in enumerate(np.asarray(self.alpha, dtype=np.float64))
+        ]
+        self.__dict__.update({k: v for k, v in fits[0].__dict__.items() if k.endswith("_")})
+        for name in ("coef_", "intercept_", "n_iter_", "lr_", "momentum_", "distance_bound_"):
+            self.__dict__[name] = np.array([getattr(one, name) for one in fits])
+        self.coef_bound_ = np.array([one.coef_bound_ for one in fits])
+        self.solver_ = fits[0].solver_
+        self.loss_curve_ = [one.loss_curve_ for one in fits]  # one curve per target (lengths vary)
+        return self
+
+    def _after_fit(self, X: Any, y: Any, sample_weight: Any) -> None:
+        super()._after_fit(X, y, sample_weight)
+        if np.ndim(y) == 2 and y.shape[1] == 1:  # Ridge's shapes here: coef_ (d,), intercept_ (1,)
+            self.coef_ = self.coef_.ravel()
 
     def __init__(
         self,
@@ -115,9 +150,11 @@ class RidgeGD(_Twin):
             )
         if np.ndim(self.alpha) != 0:
             raise ValueError(
-                "RidgeGD takes one alpha for all targets; for one per target fit one RidgeGD "
-                f"per target, got alpha of shape {np.shape(self.alpha)}"
+                "alpha must be a number, or one per target (an array of shape (n_targets,)) "
+                f"for a y of shape (n_samples, n_targets): number of targets and number of "
+                f"penalties do not correspond, got alpha of shape {np.shape(self.alpha)}"
             )
+        self.solver_ = "gradient_descent"  # Ridge's attribute: the solver that ran
         # Ridge sums the squared errors; fastgd's loss is their (weighted) mean and its l2
         # penalty alpha ||w||² / 2.
         return 2.0 * float(self.alpha) / total_weight
@@ -161,11 +198,67 @@ class ElasticNetGD(_Twin):
         self.random_state = random_state
         self.selection = selection
 
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, check_input: bool = True
+    ) -> ElasticNetGD:
+        """Fit to X and y (see LinearRegressionGD.fit). `check_input` is ElasticNet's: fastgd
+        checks its input always (it copies nothing to do so)."""
+        super().fit(X, y, sample_weight)
+        return self
+
+    def _after_fit(self, X: Any, y: Any, sample_weight: Any) -> None:
+        self.dual_gap_ = duality_gap(
+            X, y, sample_weight, self.coef_, float(self.alpha), getattr(self, "l1_ratio", 1.0),
+            self.positive, self.fit_intercept,
+        )  # fmt: skip
+        super()._after_fit(X, y, sample_weight)
+
     def _fastgd_alpha(self, n_rows: int, total_weight: float) -> float:
         if self.selection not in ("cyclic", "random"):
             raise ValueError(f"selection must be 'cyclic' or 'random', got {self.selection!r}")
         # scikit-learn halves the mean squared error; fastgd's loss is the mean itself.
         return 2.0 * float(self.alpha)
+
+
+def duality_gap(X, y, sample_weight, coef, alpha, l1_ratio, positive, fit_intercept):
+    """scikit-learn's `dual_gap_` at coef (a float, or one per target for a 2-D y): the
+    elastic net's primal objective minus its dual at the residual's scaled dual point, as
+    scikit-learn's coordinate descent computes it (sample weights rescaled to sum to the
+    number of rows, the data centred by their weighted means where the intercept is fitted),
+    divided by the number of rows. At the optimum it is 0; the objective is within it."""
+    if np.ndim(y) == 2:
+        return np.array([
+            duality_gap(X, y[:, t], sample_weight, coef[t], alpha, l1_ratio, positive,
+                        fit_intercept)
+            for t in range(y.shape[1])
+        ])  # fmt: skip
+    n = X.shape[0]
+    s = np.ones(n) if sample_weight is None else sample_weight * (n / np.sum(sample_weight))
+    w = np.asarray(coef, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64)
+    column_means = np.zeros(X.shape[1])
+    y_mean = 0.0
+    if fit_intercept:
+        column_means = np.asarray(X.T @ s).ravel() / n
+        y_mean = float(s @ y) / n
+    # r = (y - y_mean) - (X - column_means) w, without centring (or densifying) X.
+    centred_y = y - y_mean
+    r = centred_y - (np.asarray(X @ w).ravel() - float(column_means @ w))
+    weighted = s * r
+    l1 = alpha * l1_ratio * n
+    l2 = alpha * (1.0 - l1_ratio) * n
+    correlation = np.asarray(X.T @ weighted).ravel() - column_means * weighted.sum() - l2 * w
+    dual_norm = float(np.max(correlation)) if positive else float(np.max(np.abs(correlation)))
+    residual_norm2 = float(weighted @ r)
+    if dual_norm > l1:
+        const = l1 / dual_norm
+        gap = 0.5 * (residual_norm2 + residual_norm2 * const**2)
+    else:
+        const = 1.0
+        gap = residual_norm2
+    gap += l1 * float(np.sum(np.abs(w))) - const * float(weighted @ centred_y)
+    gap += 0.5 * l2 * (1.0 + const**2) * float(w @ w)
+    return gap / n
 
 
 class LassoGD(ElasticNetGD):

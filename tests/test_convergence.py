@@ -229,3 +229,25 @@ def test_the_convergence_warning_suggests_only_what_is_unused(rng):
         fastgd.gradient_descent(X, y, standardize=True, momentum="auto", tol=1e-12, n_iter=1)
     with pytest.warns(fastgd.ConvergenceWarning, match="use standardize=True and momentum='auto'"):
         fastgd.gradient_descent(X, y, tol=1e-12, n_iter=1)
+
+
+@pytest.mark.parametrize("path", ["loop", "gram"])
+@pytest.mark.parametrize("penalty", [None, "l1"])
+def test_a_start_at_the_optimum_takes_no_step(rng, path, penalty):
+    # The stopping rule is tested at the start too: a warm start from a converged fit (the
+    # scikit-learn twins' warm_start, a path of fits) costs no step.
+    X = rng.normal(size=(400, 5))
+    Y = X @ rng.normal(size=(5, 2)) + 1.0 + rng.normal(size=(400, 2))
+    options = dict(method=path, tol=1e-6, penalty=penalty, alpha=0.05 if penalty else 0.0)
+    first = fastgd.fit(X, Y[:, 0], **options)
+    again = fastgd.fit(X, Y[:, 0], **options, w0=first.coef, b0=first.intercept)
+    assert first.n_iter > 0 and first.converged
+    if penalty is None:  # the gradient at the returned point meets the rule
+        assert again.n_iter == 0 and again.converged
+        assert np.array_equal(again.coef, first.coef) and again.intercept == first.intercept
+        assert again.loss_history.shape == (1,)
+    else:  # the accelerated method tests its extrapolated point; the proximal point is near
+        assert again.n_iter <= 3 and again.converged
+    # y = 0 from w = 0: the exact optimum at the start, every target, no step.
+    zero = fastgd.fit(X, np.zeros((400, 2)), method=path, tol=1e-6)
+    assert np.array_equal(zero.n_iter, [0, 0]) and zero.converged

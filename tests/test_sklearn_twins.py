@@ -89,8 +89,48 @@ def test_solver_and_alpha_arrays_are_refused_with_the_remedy(diabetes):
     with pytest.raises(ValueError, match=r"solver='svd' is one of scikit-learn's solvers; "
                        r"RidgeGD has one, gradient descent: leave solver='auto'"):  # fmt: skip
         fastgd.RidgeGD(solver="svd").fit(X, y)
-    with pytest.raises(ValueError, match=r"RidgeGD takes one alpha for all targets"):
-        fastgd.RidgeGD(alpha=[1.0, 2.0]).fit(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match=r"do not correspond: 3 != 2 .*: give one alpha per "
+                       "target, or one number for all"):  # fmt: skip
+        fastgd.RidgeGD(alpha=[1.0, 2.0, 3.0]).fit(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match=r"alpha must be a number, or one per target"):
+        fastgd.RidgeGD(alpha=[1.0, 2.0]).fit(X, y)
+
+
+def test_ridge_takes_one_alpha_per_target_and_keeps_float32(diabetes):
+    X, y = diabetes
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    Y = np.column_stack([y, -2.0 * y + 5.0])
+    alphas = np.array([0.5, 40.0])
+    expected = Ridge(alpha=alphas, solver="cholesky").fit(X, Y)
+    twin = fastgd.RidgeGD(alpha=alphas).fit(X, Y)
+    assert twin.coef_.shape == (2, 10) and twin.intercept_.shape == (2,)
+    assert twin.coef_ == pytest.approx(expected.coef_, abs=1e-9 * np.abs(expected.coef_).max())
+    assert twin.intercept_ == pytest.approx(expected.intercept_, rel=1e-9)
+    single = fastgd.RidgeGD().fit(X.astype(np.float32), y.astype(np.float32))
+    assert single.coef_.dtype == np.float32 and isinstance(single.intercept_, np.float32)
+
+
+def test_dual_gap_is_scikit_learns():
+    from fastgd.sklearn_twins import duality_gap
+
+    X, y = load_diabetes(return_X_y=True)
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    for parameters in ({"alpha": 0.1}, {"alpha": 0.01, "l1_ratio": 0.3},
+                       {"alpha": 0.1, "positive": True, "fit_intercept": False}):  # fmt: skip
+        for sample_weight in (None, weights):
+            # Three epochs: far from the optimum, so the gap is large and comparable.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model = ElasticNet(**parameters, max_iter=3, tol=0.0)
+                model.fit(X, y, sample_weight=sample_weight)
+            gap = duality_gap(
+                X, y, sample_weight, model.coef_, parameters["alpha"],
+                parameters.get("l1_ratio", 0.5), parameters.get("positive", False),
+                parameters.get("fit_intercept", True),
+            )  # fmt: skip
+            assert gap == pytest.approx(model.dual_gap_, rel=1e-9)
+    fitted = fastgd.LassoGD(alpha=0.1).fit(X, y)
+    assert 0.0 <= fitted.dual_gap_ <= 1e-9
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
