@@ -13,6 +13,7 @@ import math
 import numbers
 import operator
 import sys
+from collections.abc import Iterator
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -397,7 +398,10 @@ def is_dask_array(value):
 
 def data_kind(X, y, sample_weight=None):
     """Where the data is: "dask" (any Dask array), "device" (any GPU array), "sparse" (X a
-    scipy.sparse matrix or array, on the host) or "host"."""
+    scipy.sparse matrix or array, on the host), "stream" (X read by blocks of rows,
+    fastgd/streamed.py) or "host"."""
+    if is_stream(X) or is_stream(y):
+        return "stream"
     arrays = (X, y, sample_weight)
     if any(map(is_dask_array, arrays)):
         return "dask"
@@ -406,6 +410,34 @@ def data_kind(X, y, sample_weight=None):
     if is_sparse(X):
         return "sparse"
     return "host"
+
+
+# --- streamed rows (fastgd/streamed.py) -----------------------------------------------------
+
+
+class RowBlocks:
+    """X (shape (n, d)) or y (shape (n,)) as blocks of rows, read in order by `blocks()`.
+
+    A subclass sets `shape` and `dtype` (float32 or float64) and implements `blocks`."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """Each block of rows, first to last: (rows, d) for X, (rows,) for y."""
+        raise NotImplementedError
+
+
+def is_stream(value) -> bool:
+    """Whether `value` is a `RowBlocks`."""
+    return isinstance(value, RowBlocks)
 
 
 # --- sparse X (scipy.sparse) -----------------------------------------------------------------

@@ -2,14 +2,17 @@
 
 Columnar files are read one row group (Parquet) or record batch (Feather) at a time, and only
 the columns chosen: `blocks` yields them as float64 tables, so that `fastgd convert` streams a
-file of any size and `read_arrow` fills X and y without a second copy (its peak memory is X
-and y plus one row group). Errors name the file, the column and the row.
+file of any size, `read_arrow` fills X and y without a second copy (its peak memory is X and y
+plus one row group), and `stream_arrow` gives X and y as streamed rows (fastgd/streamed.py),
+which a gram fit reads in one pass holding one row group at a time. Errors name the file, the
+column and the row.
 """
 
 import os
 
 import numpy as np
 
+from ._validation import RowBlocks
 from ._words import plural
 from .datafiles import (
     Source,
@@ -59,7 +62,7 @@ class ArrowFile:
             if format_of(path) == "Parquet":
                 import pyarrow.parquet as parquet
 
-                self.parquet = parquet.ParquetFile(path, memory_map=True)
+                self.parquet = parquet.ParquetFile(path, memory_map=False)
                 self.schema = self.parquet.schema_arrow
                 self.rows = self.parquet.metadata.num_rows
                 self.n_blocks = self.parquet.num_row_groups
@@ -151,6 +154,36 @@ def read_arrow(path, x_spec=None, y_spec=None):
     if not (np.isfinite(X).all() and np.isfinite(y).all()):
         raise explain(X, y, source)  # the first NaN or inf, by row and column
     return X, y, [file.names[c] for c in x_columns], source
+
+
+class ArrowColumns(RowBlocks):
+    """Columns of a Parquet or Feather file as streamed rows (fastgd/streamed.py): X (n, d), or
+    with `vector` y (n,), read a row group at a time whenever a pass needs them."""
+
+    def __init__(self, file, columns, dtype, vector=False):
+        self.file = file
+        self.columns = columns
+        self.dtype = np.dtype(dtype)
+        self.shape = (file.rows,) if vector else (file.rows, len(columns))
+
+    def blocks(self):
+        for _, table in self.file.blocks(self.columns, self.dtype):
+            yield table[:, 0] if len(self.shape) == 1 else table
+
+
+def stream_arrow(path, x_spec=None, y_spec=None):
+    """`read_arrow`'s (X, y, names, `Source`), with X and y streamed (`ArrowColumns`): nothing
+    is read until a fit's pass, which holds one row group at a time."""
+    file = ArrowFile(path)
+    x_columns, y_column = choose_columns(x_spec, y_spec, file.names, len(file.names), path)
+    columns = [*x_columns, y_column]
+    file.check_numeric(columns)
+    if file.rows == 0:
+        raise DataFileError(f"{path}: has no rows")
+    dtype = file.dtype(columns)
+    X = ArrowColumns(file, x_columns, dtype)
+    y = ArrowColumns(file, [y_column], dtype, vector=True)
+    return X, y, [file.names[c] for c in x_columns], ArrowSource(path, columns, file.names)
 
 
 def read_arrow_columns(path, model, model_path):

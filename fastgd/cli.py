@@ -18,7 +18,7 @@ import numpy as np
 
 from . import __version__, datasets
 from ._words import plural
-from .arrowfiles import format_of, is_arrow, read_arrow, read_arrow_columns
+from .arrowfiles import format_of, is_arrow, read_arrow, read_arrow_columns, stream_arrow
 from .compile_notice import compile_notice
 from .convert import convert
 from .datafiles import explain, parse_delimiter, read_columns, read_npy_pair, read_table
@@ -399,6 +399,8 @@ def _read_fit_data(args):
             raise ValueError(
                 f"--delimiter is for CSV files; {args.file} is a {format_of(args.file)} file"
             )
+        if _streams(args):
+            return stream_arrow(args.file, args.x, args.y)
         return read_arrow(args.file, args.x, args.y)
     if not str(args.file).endswith(".npy"):
         return read_table(args.file, args.x, args.y, _csv_delimiter(args))
@@ -414,6 +416,16 @@ def _read_fit_data(args):
             file=sys.stderr,
         )
     return X, y, labels, source
+
+
+def _streams(args):
+    """Whether a Parquet or Feather file is fitted as streamed rows (fastgd/streamed.py: one
+    row group in memory at a time, gram's one pass): wherever gram can fit it -- the squared
+    error on the CPU -- and no plot needs the rows themselves."""
+    return (
+        args.method in ("auto", "gram") and args.loss == "squared_error"
+        and args.device in ("auto", "cpu") and args.plot is None
+    )  # fmt: skip
 
 
 def _run_fit(X, y, args, source):

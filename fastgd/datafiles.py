@@ -269,21 +269,33 @@ class Source:
         return f"{self.path}: row {row}, column {column} (from 0)"
 
 
+def _row_blocks(X, y, block_rows):
+    """(first row, float64 block of X's and y's columns side by side) over all rows."""
+    if hasattr(X, "blocks"):  # streamed rows: their own blocks
+        start = 0
+        for block_X, block_y in zip(X.blocks(), y.blocks(), strict=True):
+            yield start, np.column_stack([block_X, block_y]).astype(np.float64)
+            start += block_X.shape[0]
+        return
+    X = X.reshape(X.shape[0], -1)
+    for start in range(0, X.shape[0], block_rows):
+        stop = start + block_rows
+        yield start, np.column_stack([X[start:stop], y[start:stop]]).astype(np.float64)
+
+
 def explain(X, y, source, block_rows=65_536):
     """After a fit failed, what in the data is to blame, as a DataFileError naming the file:
     the first NaN or inf of X and y, else the first value so large that the squares summed by
     gradient descent overflow; None when neither (the learning rate is then to blame).
 
-    One pass over the data in blocks of rows (memory-mapped files are never loaded whole).
+    One pass over the data in blocks of rows (memory-mapped files are never loaded whole;
+    streamed ones, fastgd/streamed.py, are read by their own blocks).
     """
-    X = X.reshape(X.shape[0], -1)
     n = X.shape[0]
     floats = np.dtype(np.float32 if X.dtype in (np.float32, np.float16) else np.float64)
     limit = float(np.sqrt(np.finfo(floats).max / max(n, 1)))
     large = None
-    for start in range(0, n, block_rows):
-        stop = start + block_rows
-        block = np.column_stack([X[start:stop], y[start:stop]]).astype(np.float64)
+    for start, block in _row_blocks(X, y, block_rows):
         finite = np.isfinite(block)
         if not finite.all():
             row, j = np.unravel_index(int(np.argmin(finite)), finite.shape)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _config, cpu, cuda, distributed, gram, sparse
+from . import _config, cpu, cuda, distributed, gram, sparse, streamed
 from ._validation import (
     SparseRows,
     check_dask_data,
@@ -28,6 +28,7 @@ INPUTS = {
     "device": (cuda.check_device_data, cuda.locate_non_finite),
     "dask": (check_dask_data, locate_non_finite_dask),
     "sparse": (check_sparse_data, locate_non_finite_sparse),
+    "stream": (streamed.check_stream_data, streamed.locate_non_finite_stream),
 }
 
 
@@ -74,6 +75,8 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     """
     if data == "dask":
         return _dask_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed)
+    if data == "stream":
+        return _stream_plan(device, threads, method)
     if data == "sparse":
         return _sparse_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed)
     if device == "cuda" or (device == "auto" and data == "device"):
@@ -141,6 +144,17 @@ def _dask_plan(n_rows, n_features, device, threads, method, n_iter, moments_need
     method = choose_method(n_rows, n_features, n_iter, method, moments_needed)
     run = distributed.GramRun if method == "gram" else distributed.Run
     return Plan(device="dask", threads=None, method=method, run=run)
+
+
+def _stream_plan(device, threads, method):
+    if device == "cuda":
+        raise DeviceError(
+            "device='cuda' is not available for streamed rows; use device='cpu' or 'auto'"
+        )
+    if method == "loop":
+        raise ValueError(streamed.STREAM_NEEDS_GRAM)
+    threads = default_threads() if threads is None else threads
+    return Plan(device="cpu", threads=threads, method="gram", run=streamed.GramRun)
 
 
 def make_targets(plan, X, y, sample_weight, total_weight):

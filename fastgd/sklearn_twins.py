@@ -89,14 +89,16 @@ class RidgeGD(_Twin):
     """
 
     _penalty = "l2"
+    solver_: str
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> RidgeGD:
         """Fit to X and y (see LinearRegressionGD.fit); with one alpha per target (y of shape
         (n, k), alpha of shape (k,)), each target is its own fit."""
-        if np.ndim(self.alpha) == 1 and np.ndim(y) == 2 and len(self.alpha) != np.shape(y)[1]:
+        n_alphas = np.size(self.alpha)
+        if np.ndim(self.alpha) == 1 and np.ndim(y) == 2 and n_alphas != np.shape(y)[1]:
             raise ValueError(
                 "Number of targets and number of penalties do not correspond: "
-                f"{len(self.alpha)} != {np.shape(y)[1]} (alpha's values, y's columns): give one "
+                f"{n_alphas} != {np.shape(y)[1]} (alpha's values, y's columns): give one "
                 "alpha per target, or one number for all"
             )
         if np.ndim(self.alpha) == 0 or np.ndim(y) != 2 or np.shape(self.alpha) != (np.shape(y)[1],):
@@ -111,7 +113,8 @@ class RidgeGD(_Twin):
             self.__dict__[name] = np.array([getattr(one, name) for one in fits])
         self.coef_bound_ = np.array([one.coef_bound_ for one in fits])
         self.solver_ = fits[0].solver_
-        self.loss_curve_ = [one.loss_curve_ for one in fits]  # one curve per target (lengths vary)
+        self.loss_curve_ = np.empty(len(fits), dtype=object)  # one curve per target: lengths vary
+        self.loss_curve_[:] = [one.loss_curve_ for one in fits]
         return self
 
     def _after_fit(self, X: Any, y: Any, sample_weight: Any) -> None:

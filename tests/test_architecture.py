@@ -12,7 +12,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fastgd"
 
-BACKENDS = {"cpu", "gram", "cuda", "cuda_kernels", "distributed", "sparse"}
+BACKENDS = {"cpu", "gram", "cuda", "cuda_kernels", "distributed", "sparse", "streamed"}
 SHARED_MATH = {
     "gradient", "iteration", "moments", "curvature", "coordinates", "stopping", "losses",
     "penalties",
