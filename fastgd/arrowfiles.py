@@ -134,9 +134,41 @@ class ArrowSource(Source):
         return f"{self.path}: row {row} (from 0), column {self.names[self.columns[j]]!r}"
 
 
+# X and y larger than this are written to memory-mapped .npy files in a temporary folder rather
+# than held in memory (for the loop, which reads every row at every step): the operating system
+# then keeps in memory what fits and pages the rest, as for `fastgd fit X.npy`.
+SPILL_BYTES = 1 << 30
+
+
+def _spill_folder():
+    """A temporary folder for the memory-mapped X and y, removed when the process ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="fastgd-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _array(shape, dtype, spill, name):
+    if not spill:
+        return np.empty(shape, dtype=dtype)
+    path = os.path.join(spill, name)
+    try:
+        return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    except OSError as error:
+        raise DataFileError(
+            f"cannot write {name} ({np.prod(shape) * np.dtype(dtype).itemsize / 1e9:.2g} GB) "
+            f"to {spill} ({error.strerror}): set TMPDIR to a folder with room, or fit with "
+            "--method gram, which streams the file"
+        ) from None
+
+
 def read_arrow(path, x_spec=None, y_spec=None):
     """(X, y, x column names, `Source`) from a Parquet or Feather file: --x and --y by name or
-    0-based number (default: y the last column, X the others)."""
+    0-based number (default: y the last column, X the others). Beyond SPILL_BYTES, X and y
+    are memory-mapped .npy files in a temporary folder."""
     file = ArrowFile(path)
     x_columns, y_column = choose_columns(x_spec, y_spec, file.names, len(file.names), path)
     columns = [*x_columns, y_column]
@@ -145,8 +177,9 @@ def read_arrow(path, x_spec=None, y_spec=None):
         raise DataFileError(f"{path}: has no rows")
     dtype = file.dtype(columns)
     d = len(x_columns)
-    X = np.empty((file.rows, d), dtype=dtype)
-    y = np.empty(file.rows, dtype=dtype)
+    spill = _spill_folder() if file.rows * (d + 1) * dtype.itemsize > SPILL_BYTES else None
+    X = _array((file.rows, d), dtype, spill, "X.npy")
+    y = _array((file.rows,), dtype, spill, "y.npy")
     for first, table in file.blocks(columns, dtype):
         X[first : first + len(table)] = table[:, :d]
         y[first : first + len(table)] = table[:, d]

@@ -231,3 +231,21 @@ def test_streamed_rows_refuse_what_needs_them_in_memory(tmp_path, data):
     X_stream, y_stream, _, _ = stream_arrow(str(path), "a,b,c", "target")
     with pytest.raises(ValueError, match=r"X\[100, 0\] is nan: X must be finite"):
         fastgd.fit(X_stream, y_stream)
+
+
+def test_a_large_file_for_the_loop_is_memory_mapped(tmp_path, capsys, data, monkeypatch):
+    import fastgd.arrowfiles as arrowfiles
+
+    table, X, y = data
+    path = tmp_path / "data.parquet"
+    write(path, table)
+    monkeypatch.setattr(arrowfiles, "SPILL_BYTES", 0)  # every file is "large"
+    X_read, y_read, _, _ = arrowfiles.read_arrow(str(path), "a,b,c", "target")
+    assert isinstance(X_read, np.memmap) and isinstance(y_read, np.memmap)
+    assert np.array_equal(X_read, X) and np.array_equal(y_read, y)
+    status, output, err = run(["fit", str(path), "--x", "a,b,c", "--method", "loop"], capsys)
+    assert status == 0 and "converged: yes" in output, err
+    rows = dict(line.split()[:2] for line in output.splitlines() if "±" in line)
+    b, w = naive.least_squares(X, y)
+    assert float(rows["intercept"]) == pytest.approx(b, rel=1e-9)
+    assert [float(rows[name]) for name in "abc"] == pytest.approx(w, rel=1e-9)
