@@ -44,6 +44,9 @@ _ESTIMATORS = {
     "LassoGD": "sklearn_twins",
     "ElasticNetGD": "sklearn_twins",
     "HuberRegressorGD": "sklearn_twins",
+    "PoissonRegressorGD": "sklearn_twins",
+    "GammaRegressorGD": "sklearn_twins",
+    "TweedieRegressorGD": "sklearn_twins",
 }
 
 

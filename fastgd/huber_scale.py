@@ -37,6 +37,7 @@ _HALVINGS = 60
 # A relative Newton step below which F's rounding may hide its decrease (about sqrt(epsilon)).
 _ROUNDING_STEP = 1e-7
 _STALLED_STEPS = 3
+_F_ROUNDING = 64 * np.finfo(np.float64).eps  # F's sums, relative
 # sigma this small against y's spread: every row is (as good as) fitted exactly.
 _INTERPOLATED = 1e-8
 
@@ -191,7 +192,8 @@ def fit_huber_scale(X, y, sample_weight, *, epsilon, alpha, fit_intercept, tol, 
             trial_scale = max(scale + t * step[-1], SIGMA_FLOOR)
             trial_r = y - (X @ trial_coef) - trial_intercept
             trial = _objective(np.abs(trial_r), s, trial_scale, epsilon, alpha, trial_coef)
-            if trial <= value + _ARMIJO * t * slope:
+            # A decrease F's own rounding would hide is taken as Newton's (fastgd/glm.py).
+            if trial <= value + _ARMIJO * t * slope or -slope <= _F_ROUNDING * abs(value):
                 break
             t *= 0.5
         else:

@@ -23,6 +23,7 @@ Needs the `sklearn` extra, as `LinearRegressionGD`.
 
 from __future__ import annotations
 
+import math
 import warnings
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -32,9 +33,11 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from . import _config, glm
 from .estimator import LinearRegressionGD
 from .huber_scale import fit_huber_scale
 from .options import DEFAULT_TOL
+from .threads import default_threads
 
 _DEFAULT_STEPS = 100_000
 
@@ -417,3 +420,183 @@ class HuberRegressorGD(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _GLMTwin(RegressorMixin, BaseEstimator):
+    """scikit-learn's generalized linear regressors by Newton's method (fastgd/glm.py): the
+    objective (1 / S) sum s_i l(y_i, eta_i) + alpha / 2 |w|² (l: half the unit deviance), the
+    intercept unpenalized. Parameters are scikit-learn's, with its defaults; `solver` ("lbfgs"
+    or "newton-cholesky") and `verbose` are accepted and change nothing (the solver is Newton's
+    method, each step one moment pass over X); `max_iter` counts Newton steps and `tol` is the
+    last step's size relative to the parameters' (1e-13 by default, where scikit-learn's 1e-4
+    bounds its gradient). `score` is scikit-learn's D², the fraction of deviance explained."""
+
+    coef_: np.ndarray
+    intercept_: float
+    n_iter_: int
+
+    def _family(self) -> glm.Family:
+        raise NotImplementedError
+
+    def _check_parameters(self) -> None:
+        for name in ("alpha", "tol"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Real) or not float(value) >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        if (
+            isinstance(self.max_iter, bool)
+            or not isinstance(self.max_iter, Integral)
+            or (self.max_iter < 0)
+        ):
+            raise ValueError(f"max_iter must be an integer >= 0, got {self.max_iter!r}")
+        if self.solver not in ("lbfgs", "newton-cholesky"):
+            raise ValueError(
+                f"solver must be 'lbfgs' or 'newton-cholesky' (scikit-learn's names; either "
+                f"runs Newton's method here), got {self.solver!r}"
+            )
+
+    def _data(self, X: Any, y: Any, sample_weight: Any, reset: bool = True) -> tuple:
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], y_numeric=True, reset=reset,
+            accept_sparse=["csr", "csc", "coo"],
+        )  # fmt: skip
+        X = (
+            X.tocsr().astype(np.float64)
+            if hasattr(X, "tocsr")
+            else np.ascontiguousarray(X, dtype=np.float64)
+        )
+        y = np.asarray(y, dtype=np.float64)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        return X, y, sample_weight
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _GLMTwin:
+        """Fit to X (n_samples, n_features; dense or scipy.sparse) and y (n_samples,)."""
+        self._check_parameters()
+        family = self._family()
+        X, y, sample_weight = self._data(X, y, sample_weight)
+        family.check_y(y)
+        start = None
+        if self.warm_start and hasattr(self, "coef_"):
+            start = (self.intercept_ if self.fit_intercept else 0.0, self.coef_)
+        large = X.shape[0] * X.shape[1] >= _config.PARALLEL_MIN_VALUES
+        solved = glm.fit_glm(
+            family, X, y, sample_weight, alpha=float(self.alpha),
+            fit_intercept=self.fit_intercept, tol=float(self.tol), max_iter=int(self.max_iter),
+            start=start, threads=default_threads() if large else 1,
+        )  # fmt: skip
+        if not solved.converged:
+            warnings.warn(
+                f"{type(self).__name__} did not reach tol={self.tol:g} in "
+                f"max_iter={self.max_iter} Newton steps: the last step was {solved.step:.2g} "
+                "of the parameters' size (about their distance from the optimum); raise "
+                "max_iter",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.coef_ = solved.coef
+        self.intercept_ = float(solved.intercept) if self.fit_intercept else 0.0
+        self.n_iter_ = solved.n_iter
+        return self
+
+    def _linear_predictor(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                          accept_sparse=["csr", "csc", "coo"])  # fmt: skip
+        return np.asarray(X @ self.coef_, dtype=np.float64).ravel() + self.intercept_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The predicted mean: exp(X @ coef_ + intercept_) for the log link."""
+        return self._family().mean(self._linear_predictor(X))
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """D²: 1 - deviance / the deviance of the best constant (weighted mean), as
+        scikit-learn's GLMs score."""
+        eta = self._linear_predictor(X)
+        y = np.asarray(y, dtype=np.float64)
+        s = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
+        family = self._family()
+        family.check_y(y)
+        constant = float(s @ y) / float(s.sum())
+        null_eta = np.full_like(y, math.log(constant) if family.link == "log" else constant)
+        deviance = float(s @ family.loss(y, eta))
+        null = float(s @ family.loss(y, null_eta))
+        return 1.0 - deviance / null if null > 0.0 else (1.0 if deviance == 0.0 else -math.inf)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        # y > 0 or >= 0 for every family but the normal's with the identity link.
+        try:
+            tags.target_tags.positive_only = self._family().link == "log"
+        except ValueError:  # an invalid power or link: fit says so
+            pass
+        return tags
+
+
+class PoissonRegressorGD(_GLMTwin):
+    """scikit-learn's `PoissonRegressor` (the log link) by Newton's method: see `_GLMTwin`.
+    y >= 0 (counts, or rates with sample weights as exposures)."""
+
+    def __init__(
+        self,
+        *,
+        alpha: float = 1.0,
+        fit_intercept: bool = True,
+        solver: str = "lbfgs",
+        max_iter: int = 100,
+        tol: float = DEFAULT_TOL,
+        warm_start: bool = False,
+        verbose: int = 0,
+    ) -> None:
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def _family(self) -> glm.Family:
+        return glm.FAMILIES["poisson"]
+
+
+class GammaRegressorGD(PoissonRegressorGD):
+    """scikit-learn's `GammaRegressor` (the log link) by Newton's method: see `_GLMTwin`.
+    y > 0 (costs, durations, claim sizes)."""
+
+    def _family(self) -> glm.Family:
+        return glm.FAMILIES["gamma"]
+
+
+class TweedieRegressorGD(_GLMTwin):
+    """scikit-learn's `TweedieRegressor` by Newton's method: see `_GLMTwin`. `power` 0 (normal),
+    1 (Poisson), in (1, 2) (compound Poisson-Gamma: y >= 0 with exact zeros), 2 (Gamma) or more;
+    `link` "auto" (identity for power 0, else log), "log", or "identity" (power 0 only)."""
+
+    def __init__(
+        self,
+        *,
+        power: float = 0.0,
+        alpha: float = 1.0,
+        fit_intercept: bool = True,
+        link: str = "auto",
+        solver: str = "lbfgs",
+        max_iter: int = 100,
+        tol: float = DEFAULT_TOL,
+        warm_start: bool = False,
+        verbose: int = 0,
+    ) -> None:
+        self.power = power
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.link = link
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def _family(self) -> glm.Family:
+        return glm.tweedie(self.power, self.link)

@@ -272,3 +272,38 @@ def huber_scale_objective(X, y, coef, intercept, scale, epsilon, alpha, sample_w
         h = z * z if z <= epsilon else 2.0 * epsilon * z - epsilon * epsilon
         total += s * (scale + h * scale)
     return total + alpha * sum(float(c) * float(c) for c in coef)
+
+
+def glm_objective_and_gradient(power, link, X, y, intercept, coef, alpha, sample_weight=None):
+    """scikit-learn's GLM objective, (1 / S) sum s l(y, eta) + alpha / 2 |w|² with l half the
+    Tweedie unit deviance, and its gradient in (b, w), row by row (eta = b + x.w; mu = exp(eta)
+    for the log link, eta for the identity)."""
+    n, d = X.shape
+    total, value = 0.0, 0.0
+    gradient = [0.0] * (d + 1)
+    for i in range(n):
+        s = 1.0 if sample_weight is None else float(sample_weight[i])
+        eta = intercept + sum(float(X[i, j]) * float(coef[j]) for j in range(d))
+        mu = math.exp(eta) if link == "log" else eta
+        t = float(y[i])
+        if power == 0:
+            loss, dmu = 0.5 * (t - mu) ** 2, mu - t
+        elif power == 1:
+            loss, dmu = (t * math.log(t / mu) if t > 0 else 0.0) - t + mu, 1.0 - t / mu
+        elif power == 2:
+            loss, dmu = math.log(mu / t) + t / mu - 1.0, 1.0 / mu - t / mu**2
+        else:
+            p = power
+            first = max(t, 0.0) ** (2 - p) / ((1 - p) * (2 - p))
+            loss = first - t * mu ** (1 - p) / (1 - p) + mu ** (2 - p) / (2 - p)
+            dmu = -t * mu ** (-p) + mu ** (1 - p)
+        slope = dmu * (mu if link == "log" else 1.0)  # d loss / d eta
+        total += s
+        value += s * loss
+        gradient[0] += s * slope
+        for j in range(d):
+            gradient[j + 1] += s * slope * float(X[i, j])
+    gradient = [g / total for g in gradient]
+    for j in range(d):
+        gradient[j + 1] += alpha * float(coef[j])
+    return value / total + 0.5 * alpha * sum(float(c) ** 2 for c in coef), np.array(gradient)

@@ -1,0 +1,271 @@
+"""Generalized linear models by Newton's method: Poisson, Gamma and Tweedie regression (issue 28).
+
+A family gives, for the linear predictor eta = b + x.w of a row and its target y, the row's
+loss l(y, eta) (half its unit deviance: scikit-learn's scale), its derivative l' and its
+curvature h in eta. The objective is scikit-learn's
+
+    f(b, w) = (1 / S) sum_i s_i l(y_i, eta_i) + (alpha / 2) |w|²,     S = sum_i s_i,
+
+and Newton's step from (b, w) is the weighted least-squares fit, with weights v = s h, of the
+*working residual* -l' / h (iteratively reweighted least squares, for the step itself): that
+fit needs only
+the weighted centred moments of (X, z), which fastgd's moment pass computes in one pass over X
+(`moments.centered_moments`, the kernel the gram method uses) -- so a Newton step is one pass
+for eta and one for the moments, whatever the number of rows, and a (d + 1)-square solve. A
+backtracking line search on f (along the segment, on eta interpolated: no further pass) keeps
+every step a descent; with the log link's curvature (Fisher's, always > 0) each step is defined.
+The stop: the step's size relative to the parameters' below `tol` (near the optimum, Newton's
+step is the distance to it), or steps that no longer shrink (the rounding of the gradient).
+
+A new family is a `Family` here and one line in `FAMILIES`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .moments import centered_moments
+from .threads import numba_threads
+
+_ARMIJO = 1e-4
+_HALVINGS = 50
+# A relative step below which the gradient's rounding may hold the steps (about the system's
+# condition times epsilon); above it, steps that stop halving are a slow convergence, not an end.
+_ROUNDING_STEP = 1e-10
+_STALLED_STEPS = 3
+_F_ROUNDING = 64 * np.finfo(np.float64).eps  # the objective's sums, relative
+_LARGEST_ETA = 700.0  # exp(eta) overflows float64 beyond about 709
+
+
+_NAMES = {
+    0.0: "the normal distribution",
+    1.0: "the Poisson distribution",
+    2.0: "the Gamma distribution",
+    3.0: "the inverse Gaussian distribution",
+}
+
+
+class Family(NamedTuple):
+    """A GLM's distribution and link: Tweedie's power (0 normal, 1 Poisson, 2 Gamma, in between
+    compound Poisson-Gamma) and "log" or "identity"."""
+
+    power: float
+    link: str
+
+    def mean(self, eta):
+        return np.exp(np.minimum(eta, _LARGEST_ETA)) if self.link == "log" else eta
+
+    def check_y(self, y, name="y"):
+        """A ValueError for a target outside the family's domain, naming the fix."""
+        p = self.power
+        if p == 0.0 and self.link == "identity":
+            return
+        if p == 0.0 or (1.0 <= p < 2.0):
+            bad, need = (y < 0.0), ">= 0 (counts, amounts)"
+            if p == 0.0:  # the normal with the log link: the mean exp(eta) > 0
+                bad, need = (y <= 0.0), "> 0 (the log link's mean is positive)"
+        else:
+            bad, need = (y <= 0.0), "> 0 (e.g. costs, durations)"
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{name}[{i}] = {y[i]:g}, but {self.describe()} needs every {name} {need}; drop "
+                "those rows, or choose a family whose domain has them (power=0 for any value)"
+            )
+
+    def describe(self):
+        return _NAMES.get(self.power, f"the Tweedie distribution with power={self.power:g}")
+
+    def loss(self, y, eta):
+        """l(y, eta) per row: half the unit deviance at mu = mean(eta)."""
+        p = self.power
+        mu = self.mean(eta)
+        if p == 0.0:
+            return 0.5 * (y - mu) ** 2
+        if p == 1.0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ylogy = np.where(y > 0.0, y * np.log(np.where(y > 0.0, y, 1.0) / mu), 0.0)
+            return ylogy - y + mu
+        if p == 2.0:
+            return np.log(mu / y) + y / mu - 1.0
+        one, two = 1.0 - p, 2.0 - p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y_term = np.where(y > 0.0, np.power(np.where(y > 0.0, y, 1.0), two), 0.0) / (one * two)
+        return y_term - y * np.power(mu, one) / one + np.power(mu, two) / two
+
+    def derivatives(self, y, eta):
+        """(l', h, Fisher's h): the loss's derivative in eta, its second derivative, and the
+        second derivative's expectation, mu^(2 - p) > 0. For 1 <= power <= 2 (and the identity
+        link) the second derivative is > 0 in every row; for other powers a row's can be
+        negative (`fit_glm` then falls back on Fisher's where the system is not definite)."""
+        p = self.power
+        mu = self.mean(eta)
+        if self.link == "identity":  # the normal only
+            ones = np.ones_like(mu)
+            return mu - y, ones, ones
+        # d mu / d eta = mu, variance mu^p: l' = (mu - y) mu^(1-p); the second derivative
+        # mu^(1-p) ((2 - p) mu + (p - 1) y); Fisher's mu^(2-p).
+        scale = np.power(mu, 1.0 - p) if p != 1.0 else np.ones_like(mu)
+        return (mu - y) * scale, scale * ((2.0 - p) * mu + (p - 1.0) * y), mu * scale
+
+
+# The families by scikit-learn's estimators (a new one: a line here).
+FAMILIES = {
+    "poisson": Family(1.0, "log"),
+    "gamma": Family(2.0, "log"),
+}
+
+
+def tweedie(power, link="auto"):
+    """The Tweedie `Family` of `power` (0, or >= 1) and `link` ("auto": identity for power 0,
+    log otherwise; scikit-learn's TweedieRegressor)."""
+    if isinstance(power, bool) or not isinstance(power, (int, float)) or not math.isfinite(power):
+        raise ValueError(f"power must be a real number, got {power!r}")
+    if 0.0 < power < 1.0:
+        raise ValueError(
+            f"power={power:g}: no Tweedie distribution has a power in (0, 1); use 0 (normal), "
+            "1 (Poisson), between 1 and 2 (compound Poisson-Gamma), 2 (Gamma) or more"
+        )
+    if power < 0.0:
+        raise ValueError(f"power={power:g} < 0 is not supported; use 0 or a power >= 1")
+    if link not in ("auto", "log", "identity"):
+        raise ValueError(f"link must be 'auto', 'log' or 'identity', got {link!r}")
+    if link == "auto":
+        link = "identity" if power == 0.0 else "log"
+    if link == "identity" and power != 0.0:
+        raise ValueError(
+            f"link='identity' with power={power:g}: the mean must stay positive, which the "
+            "identity link does not ensure; use link='log' (or power=0)"
+        )
+    return Family(float(power), link)
+
+
+class GLMFit(NamedTuple):
+    intercept: float
+    coef: np.ndarray
+    n_iter: int
+    converged: bool
+    objective: float
+    step: float  # the last Newton step's size, relative to the parameters'
+
+
+def objective(family, X, y, s, total, alpha, b, w):
+    eta = np.asarray(X @ w).ravel() + b
+    return _objective(family, y, s, total, alpha, eta, w)
+
+
+def _objective(family, y, s, total, alpha, eta, w):
+    return float(s @ family.loss(y, eta)) / total + 0.5 * alpha * float(w @ w)
+
+
+def _newton_step(X, descent, v, alpha, w, total, fit_intercept, threads):
+    """Newton's step (db, dw) from (b, w), or None where its system is not positive definite.
+
+    `descent` is -s l' per row and v = s h the curvature's weights: the system is
+    (X' V X / S + alpha) dw = (X' descent) / S - alpha w, with the intercept's row (one centred
+    by the weighted means decouples it). X' V X comes from fastgd's weighted moment pass (one
+    pass over X, the kernel gram uses), X' descent from one product: never the working
+    response -l' / h itself, whose rows blow up where h is small, and whose rounding at the
+    point's own size (the classic IRLS form) would hold the steps at the system's condition
+    times epsilon."""
+    d = X.shape[1]
+    sv = float(v.sum())
+    if fit_intercept and not sv > 0.0:
+        return None
+    if hasattr(X, "tocsr"):  # a sparse X: the products by scipy (the moment kernel is dense)
+        xx = np.asarray((X.T @ X.multiply(v[:, None]).tocsr()).todense())
+        mean_x = np.asarray(X.T @ v).ravel() / sv if sv != 0.0 else np.zeros(d)
+        if fit_intercept:
+            xx = xx - sv * np.outer(mean_x, mean_x)
+    else:
+        with numba_threads(threads):
+            moments = centered_moments(X, np.zeros(X.shape[0], X.dtype), v.astype(X.dtype),
+                                       threads)  # fmt: skip
+        mean_x, xx = moments.x_mean, moments.xx
+        if not fit_intercept:  # the raw (uncentred) products
+            xx = xx + sv * np.outer(mean_x, mean_x)
+    right = np.asarray(X.T @ descent).ravel()
+    if fit_intercept:
+        right = right - mean_x * float(descent.sum())
+    system = xx / total + alpha * np.eye(d)
+    right = right / total - alpha * w
+    try:
+        np.linalg.cholesky(system)
+        dw = np.linalg.solve(system, right)
+    except np.linalg.LinAlgError:
+        return None  # not positive definite (a row's negative curvature, or singular)
+    db = float(descent.sum()) / sv - float(mean_x @ dw) if fit_intercept else 0.0
+    return db, dw
+
+
+def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None,
+            threads=1):  # fmt: skip
+    """Minimize f by Newton steps from `start` = (b, w) (None: w = 0 and b the link of y's
+    weighted mean, the best constant model). Returns a `GLMFit`."""
+    n, d = X.shape
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    total = float(s.sum())
+    if start is None:
+        w = np.zeros(d)
+        mean_y = float(s @ y) / total
+        if not fit_intercept:
+            b = 0.0
+        elif family.link == "log":
+            b = math.log(max(mean_y, np.finfo(np.float64).tiny))
+        else:
+            b = mean_y
+    else:
+        b, w = float(start[0]), np.array(start[1], dtype=np.float64)
+    eta = np.asarray(X @ w).ravel() + b
+    value = _objective(family, y, s, total, alpha, eta, w)
+    relative_step, converged = math.inf, False
+    smallest, stalled = math.inf, 0
+    k = 0
+    for k in range(max_iter + 1):
+        gradient, second, fisher = family.derivatives(y, eta)
+        step = None
+        descent = -s * gradient
+        # Newton's own system, where it is definite (always for 1 <= power <= 2); else
+        # Fisher's, definite wherever alpha > 0 or X has full rank.
+        step = _newton_step(X, descent, s * second, alpha, w, total, fit_intercept, threads)
+        if step is None:
+            step = _newton_step(X, descent, s * fisher, alpha, w, total, fit_intercept, threads)
+        if step is None:
+            break  # singular even so: X's columns collinear without a penalty
+        step_b, step_w = step
+        new_b, new_w = b + step_b, w + step_w
+        size = math.sqrt(b * b + float(w @ w))
+        relative_step = math.sqrt(step_b**2 + float(step_w @ step_w)) / max(size, 1e-300)
+        if relative_step <= tol:
+            converged = True
+            break
+        if relative_step < 0.5 * smallest:
+            smallest, stalled = relative_step, 0
+        else:
+            stalled += 1
+        if stalled >= _STALLED_STEPS and relative_step <= _ROUNDING_STEP:
+            converged = True
+            break
+        if k == max_iter:
+            break
+        new_eta = np.asarray(X @ new_w).ravel() + new_b
+        # The objective's slope along the step, from the gradient (one product each).
+        slope = float(s @ (gradient * (new_eta - eta))) / total + alpha * float(w @ step_w)
+        t = 1.0
+        for _ in range(_HALVINGS):
+            trial_eta = eta + t * (new_eta - eta)
+            trial_w = w + t * step_w
+            trial = _objective(family, y, s, total, alpha, trial_eta, trial_w)
+            # A decrease the objective's own rounding would hide is taken as Newton's: so
+            # close to the optimum its step is the better guide (no halving to nothing).
+            if trial <= value + _ARMIJO * t * slope or -slope <= _F_ROUNDING * abs(value):
+                break
+            t *= 0.5
+        else:  # no step lowers f: as far as float64 goes, if the step is small
+            converged = relative_step <= _ROUNDING_STEP
+            break
+        b, w, eta, value = b + t * step_b, trial_w, trial_eta, trial
+    return GLMFit(b, w, k, converged, value, relative_step)

@@ -1,0 +1,145 @@
+"""PoissonRegressorGD, GammaRegressorGD and TweedieRegressorGD (fastgd/glm.py, Newton's method on
+fastgd's weighted moment pass): scikit-learn's GLM regressors by their names, parameters and
+objective, checked against scikit-learn itself on real data, against the slow row-by-row
+objective and gradient of tests/naive.py, and by scikit-learn's estimator checks."""
+
+import warnings
+
+import naive
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn", reason="the sklearn extra is not installed")
+
+from sklearn.datasets import load_diabetes  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import GammaRegressor, PoissonRegressor, TweedieRegressor  # noqa: E402
+from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
+
+import fastgd  # noqa: E402
+
+# (twin, scikit-learn's model, parameters, Tweedie power and link of the family)
+CASES = [
+    ("PoissonRegressorGD", PoissonRegressor, {"alpha": 1.0}, 1, "log"),
+    ("PoissonRegressorGD", PoissonRegressor, {"alpha": 1e-3, "fit_intercept": False}, 1, "log"),
+    ("GammaRegressorGD", GammaRegressor, {"alpha": 0.01}, 2, "log"),
+    ("TweedieRegressorGD", TweedieRegressor, {"power": 1.5, "alpha": 0.1}, 1.5, "log"),
+    ("TweedieRegressorGD", TweedieRegressor, {"power": 3.0, "alpha": 0.1}, 3.0, "log"),
+    ("TweedieRegressorGD", TweedieRegressor, {"power": 0.0, "alpha": 0.5}, 0, "identity"),
+    ("TweedieRegressorGD", TweedieRegressor, {"power": 0.0, "link": "log", "alpha": 0.5}, 0,
+     "log"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    X, y = load_diabetes(return_X_y=True)  # y: 25 to 346, a disease progression score
+    return X * 10.0, y / 100.0
+
+
+@pytest.mark.parametrize("name, model, parameters, power, link", CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_optimum_of_scikit_learns_objective(diabetes, name, model, parameters, power, link,
+                                                weighted):  # fmt: skip
+    X, y = diabetes
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        twin = getattr(fastgd, name)(**parameters).fit(X, y, sample_weight=weights)
+    expected = model(**parameters, solver="newton-cholesky", tol=1e-12, max_iter=1000)
+    expected.fit(X, y, sample_weight=weights)
+    scale = np.max(np.abs(expected.coef_))
+    assert twin.coef_ == pytest.approx(expected.coef_, abs=1e-7 * scale)
+    assert twin.intercept_ == pytest.approx(expected.intercept_, abs=1e-7 * max(scale, 1.0))
+    assert twin.score(X, y, weights) == pytest.approx(expected.score(X, y, weights), rel=1e-9)
+    assert twin.predict(X) == pytest.approx(expected.predict(X), rel=1e-6)
+    # The slow reference: the objective no higher than scikit-learn's, and its gradient (row by
+    # row) vanishing against its size at the start.
+    alpha = parameters["alpha"]
+    value, gradient = naive.glm_objective_and_gradient(
+        power, link, X, y, twin.intercept_, twin.coef_, alpha, weights
+    )
+    reference, _ = naive.glm_objective_and_gradient(
+        power, link, X, y, expected.intercept_, expected.coef_, alpha, weights
+    )
+    assert value <= reference * (1 + 1e-12)
+    start_b = np.log(np.average(y, weights=weights)) if link == "log" else np.average(y)
+    _, start = naive.glm_objective_and_gradient(power, link, X, y, start_b, np.zeros(10), alpha,
+                                                weights)  # fmt: skip
+    if not twin.fit_intercept:
+        gradient, start = gradient[1:], start[1:]
+    assert np.max(np.abs(gradient)) <= 1e-9 * np.max(np.abs(start))
+
+
+def test_weights_are_repeated_rows_sparse_is_dense_and_warm_starts_take_no_step(diabetes):
+    import scipy.sparse as sp
+
+    X, y = diabetes
+    repeat = np.arange(len(y)) % 3 + 1
+    weighted = fastgd.PoissonRegressorGD(alpha=0.01).fit(X, y, sample_weight=repeat)
+    repeated = fastgd.PoissonRegressorGD(alpha=0.01).fit(
+        np.repeat(X, repeat, 0), np.repeat(y, repeat)
+    )
+    assert weighted.coef_ == pytest.approx(repeated.coef_, rel=1e-9)
+    sparse = fastgd.GammaRegressorGD(alpha=0.01).fit(sp.csr_matrix(X), y)
+    dense = fastgd.GammaRegressorGD(alpha=0.01).fit(X, y)
+    assert sparse.coef_ == pytest.approx(dense.coef_, abs=1e-9 * np.max(np.abs(dense.coef_)))
+    warm = fastgd.TweedieRegressorGD(power=1.5, alpha=0.01, warm_start=True, tol=1e-8).fit(X, y)
+    assert warm.n_iter_ > 0
+    assert warm.fit(X, y).n_iter_ == 0
+    with pytest.warns(ConvergenceWarning, match=r"PoissonRegressorGD did not reach tol=1e-13 "
+                      r"in max_iter=1 Newton steps: .*; raise max_iter$"):  # fmt: skip
+        fastgd.PoissonRegressorGD(max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "estimator, y_change, message",
+    [
+        (fastgd.PoissonRegressorGD(), -1.0, r"y\[0\] = -1, but the Poisson distribution needs "
+                                            r"every y >= 0"),
+        (fastgd.GammaRegressorGD(), 0.0, r"y\[0\] = 0, but the Gamma distribution needs every "
+                                         r"y > 0"),
+        (fastgd.TweedieRegressorGD(power=0.5), None, r"power=0.5: no Tweedie distribution has a "
+                                                     r"power in \(0, 1\)"),
+        (fastgd.TweedieRegressorGD(power=1.5, link="identity"), None,
+         r"link='identity' with power=1.5: .*use link='log'"),
+        (fastgd.PoissonRegressorGD(solver="saga"), None, r"solver must be 'lbfgs' or "
+                                                         r"'newton-cholesky'"),
+        (fastgd.PoissonRegressorGD(alpha=-1.0), None, r"alpha must be a number >= 0"),
+    ],
+)  # fmt: skip
+def test_targets_outside_the_family_and_bad_parameters_are_named(diabetes, estimator, y_change,
+                                                                 message):  # fmt: skip
+    X, y = diabetes
+    y = y.copy()
+    if y_change is not None:
+        y[0] = y_change
+    with pytest.raises(ValueError, match=message):
+        estimator.fit(X, y)
+
+
+def test_the_same_parameters_as_scikit_learn():
+    for name, model in (("PoissonRegressorGD", PoissonRegressor),
+                        ("GammaRegressorGD", GammaRegressor),
+                        ("TweedieRegressorGD", TweedieRegressor)):  # fmt: skip
+        twin, theirs = getattr(fastgd, name)().get_params(), model().get_params()
+        assert sorted(twin) == sorted(theirs), name
+        assert {k: v for k, v in twin.items() if k != "tol"} == {
+            k: v for k, v in theirs.items() if k != "tol"
+        }
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [fastgd.PoissonRegressorGD(), fastgd.GammaRegressorGD(), fastgd.TweedieRegressorGD(),
+     fastgd.TweedieRegressorGD(power=1.5)],
+    ids=["poisson", "gamma", "tweedie-0", "tweedie-1.5"],
+)  # fmt: skip
+def test_passes_every_scikit_learn_check(estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None, on_skip=None)
+    not_passed = [f"{r['check_name']}: {r['exception']!r}" for r in results
+                  if r["status"] == "failed"]  # fmt: skip
+    assert len(results) > 40
+    assert not not_passed, "\n".join(not_passed)
