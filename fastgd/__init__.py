@@ -47,6 +47,7 @@ _ESTIMATORS = {
     "PoissonRegressorGD": "sklearn_twins",
     "GammaRegressorGD": "sklearn_twins",
     "TweedieRegressorGD": "sklearn_twins",
+    "LogisticRegressionGD": "sklearn_twins",
 }
 
 

@@ -23,7 +23,7 @@ A new family is a `Family` here and one line in `FAMILIES`.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -57,6 +57,10 @@ class Family(NamedTuple):
 
     def mean(self, eta):
         return np.exp(np.minimum(eta, _LARGEST_ETA)) if self.link == "log" else eta
+
+    def link_of(self, mean):
+        """eta for a mean: the best constant model's intercept."""
+        return math.log(max(mean, np.finfo(np.float64).tiny)) if self.link == "log" else mean
 
     def check_y(self, y, name="y"):
         """A ValueError for a target outside the family's domain, naming the fix."""
@@ -112,10 +116,42 @@ class Family(NamedTuple):
         return (mu - y) * scale, scale * ((2.0 - p) * mu + (p - 1.0) * y), mu * scale
 
 
+class Binomial(NamedTuple):
+    """The binomial distribution with the logit link: logistic regression of y in [0, 1] (0 or
+    1 for classes): l = log(1 + e^eta) - y eta, l' = sigma(eta) - y, h = sigma (1 - sigma)."""
+
+    link: str = "logit"
+
+    def mean(self, eta):
+        return 0.5 * (1.0 + np.tanh(0.5 * eta))  # sigma(eta), without overflow
+
+    def link_of(self, mean):
+        tiny = 1e-300
+        return math.log(max(mean, tiny)) - math.log(max(1.0 - mean, tiny))
+
+    def check_y(self, y, name="y"):
+        bad = (y < 0.0) | (y > 1.0)
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{name}[{i}] = {y[i]:g}: logistic regression needs {name} in [0, 1] (the two "
+                "classes as 0 and 1)"
+            )
+
+    def loss(self, y, eta):
+        return np.logaddexp(0.0, eta) - y * eta
+
+    def derivatives(self, y, eta):
+        mu = self.mean(eta)
+        h = mu * (1.0 - mu)
+        return mu - y, h, h
+
+
 # The families by scikit-learn's estimators (a new one: a line here).
-FAMILIES = {
+FAMILIES: dict[str, Any] = {
     "poisson": Family(1.0, "log"),
     "gamma": Family(2.0, "log"),
+    "binomial": Binomial(),
 }
 
 
@@ -211,12 +247,7 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     if start is None:
         w = np.zeros(d)
         mean_y = float(s @ y) / total
-        if not fit_intercept:
-            b = 0.0
-        elif family.link == "log":
-            b = math.log(max(mean_y, np.finfo(np.float64).tiny))
-        else:
-            b = mean_y
+        b = family.link_of(mean_y) if fit_intercept else 0.0
     else:
         b, w = float(start[0]), np.array(start[1], dtype=np.float64)
     eta = np.asarray(X @ w).ravel() + b
@@ -269,3 +300,92 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
             break
         b, w, eta, value = b + t * step_b, trial_w, trial_eta, trial
     return GLMFit(b, w, k, converged, value, relative_step)
+
+
+def _softmax(eta):
+    shifted = eta - eta.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True), np.log(exp.sum(axis=1)) + eta.max(axis=1)
+
+
+def _multinomial_objective(eta, Y, s, total, alpha, W):
+    _, log_total = _softmax(eta)
+    rows = log_total - np.einsum("ij,ij->i", Y, eta)
+    return float(s @ rows) / total + 0.5 * alpha * float(np.sum(W * W))
+
+
+def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None):
+    """Multinomial logistic regression (softmax over k classes, Y (n, k) one-hot) by Newton's
+    method: minimizes (1 / S) sum s (log sum_c e^eta_c - eta_y) + alpha / 2 |W|², eta = X W' +
+    B. Each step's Hessian is the k (d + 1)-square matrix of the blocks
+    X' diag(s p_a (delta_ab - p_b)) X (one product per pair of classes); the intercepts, free to
+    move together, are kept summing to 0 (the least-norm choice, scikit-learn's). Returns
+    (B (k,), W (k, d), steps, converged, last relative step)."""
+    n, d = X.shape
+    k = Y.shape[1]
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    total = float(s.sum())
+    if start is None:
+        W = np.zeros((k, d))
+        shares = np.maximum((s @ Y) / total, 1e-300)
+        B = np.log(shares) - np.log(shares).mean() if fit_intercept else np.zeros(k)
+    else:
+        B, W = np.array(start[0], dtype=np.float64), np.array(start[1], dtype=np.float64)
+    columns = d + 1 if fit_intercept else d
+    dense = X.toarray() if hasattr(X, "toarray") else X
+    design = np.hstack([np.ones((n, 1)), dense]) if fit_intercept else dense
+    eta = np.asarray(X @ W.T) + B
+    value = _multinomial_objective(eta, Y, s, total, alpha, W)
+    penalty = np.ones(columns)
+    if fit_intercept:
+        penalty[0] = 0.0
+    relative_step, converged = math.inf, False
+    smallest, stalled = math.inf, 0
+    k_step = 0
+    for k_step in range(max_iter + 1):
+        P, _ = _softmax(eta)
+        theta = np.hstack([B[:, None], W]) if fit_intercept else W.copy()
+        gradient = ((s[:, None] * (P - Y)).T @ design) / total + alpha * theta * penalty
+        hessian = np.zeros((k, columns, k, columns))
+        for a in range(k):
+            for b in range(a, k):
+                u = s * P[:, a] * ((1.0 if a == b else 0.0) - P[:, b]) / total
+                block = design.T @ (u[:, None] * design)
+                if a == b:
+                    block += alpha * np.diag(penalty)
+                hessian[a, :, b, :] = block
+                hessian[b, :, a, :] = block.T
+        size = k * columns
+        step = -np.linalg.lstsq(hessian.reshape(size, size), gradient.reshape(size),
+                                rcond=None)[0].reshape(k, columns)  # fmt: skip
+        if fit_intercept:
+            step[:, 0] -= step[:, 0].mean()  # the intercepts' free direction: none of it
+        norm = math.sqrt(float(np.sum(theta * theta)))
+        relative_step = math.sqrt(float(np.sum(step * step))) / max(norm, 1e-300)
+        if relative_step <= tol:
+            converged = True
+            break
+        if relative_step < 0.5 * smallest:
+            smallest, stalled = relative_step, 0
+        else:
+            stalled += 1
+        if stalled >= _STALLED_STEPS and relative_step <= _ROUNDING_STEP:
+            converged = True
+            break
+        if k_step == max_iter:
+            break
+        step_B = step[:, 0] if fit_intercept else np.zeros(k)
+        step_W = step[:, 1:] if fit_intercept else step
+        step_eta = np.asarray(X @ step_W.T) + step_B
+        slope = float(np.sum(gradient * step))
+        t = 1.0
+        for _ in range(_HALVINGS):
+            trial = _multinomial_objective(eta + t * step_eta, Y, s, total, alpha, W + t * step_W)
+            if trial <= value + _ARMIJO * t * slope or -slope <= _F_ROUNDING * abs(value):
+                break
+            t *= 0.5
+        else:
+            converged = relative_step <= _ROUNDING_STEP
+            break
+        B, W, eta, value = B + t * step_B, W + t * step_W, eta + t * step_eta, trial
+    return B, W, k_step, converged, relative_step

@@ -29,8 +29,10 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _config, glm
@@ -600,3 +602,178 @@ class TweedieRegressorGD(_GLMTwin):
 
     def _family(self) -> glm.Family:
         return glm.tweedie(self.power, self.link)
+
+
+class LogisticRegressionGD(ClassifierMixin, BaseEstimator):
+    """scikit-learn's `LogisticRegression` (the l2 penalty, or none) by Newton's method: minimizes
+    C sum_i s_i l_i + |W|² / 2, l the log-loss of the binomial model for two classes and of the
+    multinomial (softmax) model for more, the intercepts unpenalized (fastgd/glm.py: binary
+    steps on fastgd's weighted moment pass; multinomial ones on the k (d + 1)-square Hessian).
+
+    Parameters are scikit-learn's, with its defaults: C, class_weight, fit_intercept,
+    max_iter (Newton steps here), warm_start; `penalty` (deprecated there) "l2" or None;
+    `l1_ratio` 0 and `dual` False (the l1 and elastic-net penalties need a proximal solver,
+    not built yet); `solver` "lbfgs", "newton-cg" or "newton-cholesky" (all reach the same
+    optimum; Newton's method runs). `tol` is the last step's size relative to the parameters'
+    (1e-13 by default, where scikit-learn's 1e-4 bounds its gradient). `intercept_scaling`,
+    `random_state`, `verbose` and `n_jobs` are accepted and change nothing.
+    """
+
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    classes_: np.ndarray
+    n_iter_: np.ndarray
+
+    def __init__(
+        self,
+        penalty: Any = "deprecated",
+        *,
+        C: float = 1.0,
+        l1_ratio: float | None = 0.0,
+        dual: bool = False,
+        tol: float = DEFAULT_TOL,
+        fit_intercept: bool = True,
+        intercept_scaling: float = 1,
+        class_weight: Any = None,
+        random_state: Any = None,
+        solver: str = "lbfgs",
+        max_iter: int = 100,
+        verbose: int = 0,
+        warm_start: bool = False,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.penalty = penalty
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.dual = dual
+        self.tol = tol
+        self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.solver = solver
+        self.max_iter = max_iter
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+
+    def _check_parameters(self) -> None:
+        if self.penalty not in ("deprecated", "l2", None):
+            raise ValueError(
+                f"penalty={self.penalty!r}: LogisticRegressionGD fits the l2 penalty (or none, "
+                "penalty=None); the l1 and elastic-net penalties need a proximal solver, not "
+                "built yet: use sklearn.linear_model.LogisticRegression(solver='saga')"
+            )
+        if self.l1_ratio not in (0, 0.0, None):
+            raise ValueError(
+                f"l1_ratio={self.l1_ratio!r}: only the l2 penalty (l1_ratio=0) is fitted here; "
+                "use sklearn.linear_model.LogisticRegression(solver='saga') for l1"
+            )
+        if self.dual:
+            raise ValueError("dual=True is liblinear's formulation; leave dual=False")
+        if self.solver not in ("lbfgs", "newton-cg", "newton-cholesky"):
+            raise ValueError(
+                f"solver={self.solver!r}: choose 'lbfgs', 'newton-cg' or 'newton-cholesky' "
+                "(scikit-learn's smooth solvers: each runs Newton's method here)"
+            )
+        for name in ("C", "tol"):
+            value = getattr(self, name)
+            low_ok = float(value) > 0 if name == "C" else float(value) >= 0
+            if isinstance(value, bool) or not isinstance(value, Real) or not low_ok:
+                raise ValueError(f"{name} must be a number {'>' if name == 'C' else '>='} 0, "
+                                 f"got {value!r}")  # fmt: skip
+        if (
+            isinstance(self.max_iter, bool)
+            or not isinstance(self.max_iter, Integral)
+            or (self.max_iter < 0)
+        ):
+            raise ValueError(f"max_iter must be an integer >= 0, got {self.max_iter!r}")
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegressionGD:
+        """Fit to X (n_samples, n_features; dense or scipy.sparse) and class labels y."""
+        self._check_parameters()
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], accept_sparse=["csr", "csc", "coo"],
+        )  # fmt: skip
+        check_classification_targets(y)
+        X = (
+            X.tocsr().astype(np.float64)
+            if hasattr(X, "tocsr")
+            else np.ascontiguousarray(X, dtype=np.float64)
+        )
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        k = len(self.classes_)
+        if k < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {self.classes_[0]!r}"
+            )
+        s = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if self.class_weight is not None:  # "balanced" by the classes' weighted counts
+            given = None if sample_weight is None else s
+            weights = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y, sample_weight=given
+            )
+            s = s * weights[codes]
+        total = float(s.sum())
+        alpha = 0.0 if self.penalty is None else 1.0 / (float(self.C) * total)
+        warm = self.warm_start and hasattr(self, "coef_")
+        if k == 2:
+            start = (
+                (self.intercept_[0], self.coef_[0]) if warm and self.coef_.shape[0] == 1 else None
+            )
+            solved = glm.fit_glm(
+                glm.Binomial(), X, codes.astype(np.float64), s, alpha=alpha,
+                fit_intercept=self.fit_intercept, tol=float(self.tol),
+                max_iter=int(self.max_iter), start=start,
+            )  # fmt: skip
+            B, W = np.array([solved.intercept]), solved.coef[None, :]
+            steps, converged, step = solved.n_iter, solved.converged, solved.step
+        else:
+            start = (self.intercept_, self.coef_) if warm and self.coef_.shape[0] == k else None
+            B, W, steps, converged, step = glm.fit_multinomial(
+                X, np.eye(k)[codes], s, alpha=alpha, fit_intercept=self.fit_intercept,
+                tol=float(self.tol), max_iter=int(self.max_iter), start=start,
+            )  # fmt: skip
+        if not converged:
+            warnings.warn(
+                f"LogisticRegressionGD did not reach tol={self.tol:g} in "
+                f"max_iter={self.max_iter} Newton steps: the last step was {step:.2g} of the "
+                "parameters' size (about their distance from the optimum); raise max_iter, or "
+                "lower C (separable classes have no optimum without a penalty)",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.coef_ = W
+        self.intercept_ = B if self.fit_intercept else np.zeros(B.shape[0])
+        self.n_iter_ = np.array([steps])
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """X @ coef_.T + intercept_: (n,) for two classes (the second's log-odds), else (n, k)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                          accept_sparse=["csr", "csc", "coo"])  # fmt: skip
+        scores = np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Each class's probability, (n_samples, n_classes)."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            positive = glm.Binomial().mean(scores)
+            return np.column_stack([1.0 - positive, positive])
+        return glm._softmax(scores)[0]
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        scores = self.decision_function(X)
+        chosen = (scores > 0).astype(int) if scores.ndim == 1 else np.argmax(scores, axis=1)
+        return self.classes_[chosen]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -307,3 +307,32 @@ def glm_objective_and_gradient(power, link, X, y, intercept, coef, alpha, sample
     for j in range(d):
         gradient[j + 1] += alpha * float(coef[j])
     return value / total + 0.5 * alpha * sum(float(c) ** 2 for c in coef), np.array(gradient)
+
+
+def softmax_gradient(X, Y, intercepts, coefs, alpha, sample_weight=None):
+    """The gradient in (B, W) of (1 / S) sum s (log sum_c e^eta_c - eta_y) + alpha / 2 |W|²,
+    row by row: the multinomial logistic objective (k classes, Y one-hot); with k = 1 and one
+    column of Y (0 or 1), the binomial one, log(1 + e^eta) - y eta."""
+    n, d = X.shape
+    k = coefs.shape[0]
+    gradient = np.zeros((k, d + 1))
+    total = 0.0
+    for i in range(n):
+        s = 1.0 if sample_weight is None else float(sample_weight[i])
+        etas = [intercepts[c] + sum(float(X[i, j]) * coefs[c, j] for j in range(d))
+                for c in range(k)]  # fmt: skip
+        if k == 1:
+            probabilities = [1.0 / (1.0 + math.exp(-etas[0]))]
+        else:
+            top = max(etas)
+            exps = [math.exp(e - top) for e in etas]
+            probabilities = [e / sum(exps) for e in exps]
+        total += s
+        for c in range(k):
+            slope = s * (probabilities[c] - float(Y[i, c]))
+            gradient[c, 0] += slope
+            for j in range(d):
+                gradient[c, j + 1] += slope * float(X[i, j])
+    gradient /= total
+    gradient[:, 1:] += alpha * coefs
+    return gradient

@@ -143,3 +143,81 @@ def test_passes_every_scikit_learn_check(estimator):
                   if r["status"] == "failed"]  # fmt: skip
     assert len(results) > 40
     assert not not_passed, "\n".join(not_passed)
+
+
+# LogisticRegressionGD: scikit-learn's LogisticRegression (l2), binary and multinomial.
+LOGISTIC_CASES = [
+    ("breast_cancer", {"C": 1.0}),
+    ("breast_cancer", {"C": 0.05, "class_weight": "balanced"}),
+    ("breast_cancer", {"C": 10.0, "fit_intercept": False}),
+    ("iris", {"C": 1.0}),
+    ("iris", {"C": 50.0, "class_weight": {0: 1.0, 1: 3.0, 2: 0.5}}),
+    ("wine", {"C": 0.1, "fit_intercept": False}),
+]
+
+
+@pytest.mark.parametrize("data, parameters", LOGISTIC_CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_logistic_regression_is_scikit_learns(data, parameters, weighted):
+    from sklearn import datasets
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.utils.class_weight import compute_class_weight
+
+    X, y = getattr(datasets, f"load_{data}")(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, len(y)) if weighted else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        twin = fastgd.LogisticRegressionGD(**parameters).fit(X, y, sample_weight=weights)
+    expected = LogisticRegression(**parameters, solver="newton-cg", tol=1e-12, max_iter=10_000)
+    expected.fit(X, y, sample_weight=weights)
+    scale = np.max(np.abs(expected.coef_))
+    assert twin.coef_.shape == expected.coef_.shape
+    assert twin.coef_ == pytest.approx(expected.coef_, abs=1e-7 * scale)
+    assert twin.intercept_ == pytest.approx(expected.intercept_, abs=1e-7 * max(scale, 1.0))
+    assert twin.predict_proba(X) == pytest.approx(expected.predict_proba(X), abs=1e-8)
+    assert np.array_equal(twin.predict(X), expected.predict(X))
+    # The slow reference: the objective's gradient, row by row, vanishes.
+    s = np.ones(len(y)) if weights is None else weights
+    if "class_weight" in parameters:
+        classes = np.unique(y)
+        s = s * compute_class_weight(parameters["class_weight"], classes=classes, y=y,
+                                     sample_weight=weights)[y]  # fmt: skip
+    alpha = 1.0 / (parameters["C"] * s.sum())
+    if twin.coef_.shape[0] == 1:  # binary: the second class's log-odds
+        Y = (y == twin.classes_[1]).astype(float)[:, None]
+    else:
+        Y = np.eye(len(twin.classes_))[y]
+    gradient = naive.softmax_gradient(X, Y, twin.intercept_, twin.coef_, alpha, s)
+    if not twin.fit_intercept:
+        gradient = gradient[:, 1:]
+    assert np.max(np.abs(gradient)) <= 1e-10
+
+
+def test_logistic_regression_refuses_what_it_does_not_fit():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = (X[:, 0] > 0).astype(int)
+    for parameters, message in (
+        ({"penalty": "l1"}, r"penalty='l1': LogisticRegressionGD fits the l2 penalty"),
+        ({"l1_ratio": 0.5}, r"l1_ratio=0.5: only the l2 penalty"),
+        ({"solver": "saga"}, r"solver='saga': choose 'lbfgs', 'newton-cg' or 'newton-cholesky'"),
+        ({"C": 0.0}, r"C must be a number > 0"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            fastgd.LogisticRegressionGD(**parameters).fit(X, y)
+    with pytest.raises(ValueError, match=r"at least 2 classes in the data, but the data "
+                       r"contains only one class: np.int64\(1\)|only one class"):  # fmt: skip
+        fastgd.LogisticRegressionGD().fit(X, np.ones(20, dtype=int))
+    # Separable classes without a penalty have no optimum: said, not claimed converged.
+    with pytest.warns(ConvergenceWarning, match=r"separable classes have no optimum"):
+        fastgd.LogisticRegressionGD(penalty=None, max_iter=20).fit(X, y)
+
+
+def test_logistic_regression_passes_every_scikit_learn_check():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(fastgd.LogisticRegressionGD(), on_fail=None, on_skip=None)
+    not_passed = [f"{r['check_name']}: {r['exception']!r}" for r in results
+                  if r["status"] == "failed"]  # fmt: skip
+    assert len(results) > 40
+    assert not not_passed, "\n".join(not_passed)
