@@ -165,17 +165,23 @@ def _array(shape, dtype, spill, name):
         ) from None
 
 
-def read_arrow(path, x_spec=None, y_spec=None):
-    """(X, y, x column names, `Source`) from a Parquet or Feather file: --x and --y by name or
-    0-based number (default: y the last column, X the others). Beyond SPILL_BYTES, X and y
-    are memory-mapped .npy files in a temporary folder."""
+def _open_chosen(path, x_spec, y_spec):
+    """(the open file, X's columns, y's, all of them, their dtype): --x and --y by name or
+    0-based number (default: y the last column, X the others), checked to hold numbers."""
     file = ArrowFile(path)
     x_columns, y_column = choose_columns(x_spec, y_spec, file.names, len(file.names), path)
     columns = [*x_columns, y_column]
     file.check_numeric(columns)
     if file.rows == 0:
         raise DataFileError(f"{path}: has no rows")
-    dtype = file.dtype(columns)
+    return file, x_columns, y_column, columns, file.dtype(columns)
+
+
+def read_arrow(path, x_spec=None, y_spec=None):
+    """(X, y, x column names, `Source`) from a Parquet or Feather file (`_open_chosen`'s
+    columns). Beyond SPILL_BYTES, X and y are memory-mapped .npy files in a temporary
+    folder."""
+    file, x_columns, _, columns, dtype = _open_chosen(path, x_spec, y_spec)
     d = len(x_columns)
     spill = _spill_folder() if file.rows * (d + 1) * dtype.itemsize > SPILL_BYTES else None
     X = _array((file.rows, d), dtype, spill, "X.npy")
@@ -207,13 +213,7 @@ class ArrowColumns(RowBlocks):
 def stream_arrow(path, x_spec=None, y_spec=None):
     """`read_arrow`'s (X, y, names, `Source`), with X and y streamed (`ArrowColumns`): nothing
     is read until a fit's pass, which holds one row group at a time."""
-    file = ArrowFile(path)
-    x_columns, y_column = choose_columns(x_spec, y_spec, file.names, len(file.names), path)
-    columns = [*x_columns, y_column]
-    file.check_numeric(columns)
-    if file.rows == 0:
-        raise DataFileError(f"{path}: has no rows")
-    dtype = file.dtype(columns)
+    file, x_columns, y_column, columns, dtype = _open_chosen(path, x_spec, y_spec)
     X = ArrowColumns(file, x_columns, dtype)
     y = ArrowColumns(file, [y_column], dtype, vector=True)
     return X, y, [file.names[c] for c in x_columns], ArrowSource(path, columns, file.names)

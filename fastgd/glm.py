@@ -27,16 +27,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import newton
 from .moments import centered_moments
 from .threads import numba_threads
 
-_ARMIJO = 1e-4
-_HALVINGS = 50
-# A relative step below which the gradient's rounding may hold the steps (about the system's
-# condition times epsilon); above it, steps that stop halving are a slow convergence, not an end.
-_ROUNDING_STEP = 1e-10
-_STALLED_STEPS = 3
-_F_ROUNDING = 64 * np.finfo(np.float64).eps  # the objective's sums, relative
 _LARGEST_ETA = 700.0  # exp(eta) overflows float64 beyond about 709
 
 
@@ -253,7 +247,7 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     eta = np.asarray(X @ w).ravel() + b
     value = _objective(family, y, s, total, alpha, eta, w)
     relative_step, converged = math.inf, False
-    smallest, stalled = math.inf, 0
+    stopping = newton.Stopping(tol)
     k = 0
     for k in range(max_iter + 1):
         gradient, second, fisher = family.derivatives(y, eta)
@@ -270,35 +264,26 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         new_b, new_w = b + step_b, w + step_w
         size = math.sqrt(b * b + float(w @ w))
         relative_step = math.sqrt(step_b**2 + float(step_w @ step_w)) / max(size, 1e-300)
-        if relative_step <= tol:
-            converged = True
-            break
-        if relative_step < 0.5 * smallest:
-            smallest, stalled = relative_step, 0
-        else:
-            stalled += 1
-        if stalled >= _STALLED_STEPS and relative_step <= _ROUNDING_STEP:
+        if stopping.converged(relative_step):
             converged = True
             break
         if k == max_iter:
             break
-        new_eta = np.asarray(X @ new_w).ravel() + new_b
-        # The objective's slope along the step, from the gradient (one product each).
-        slope = float(s @ (gradient * (new_eta - eta))) / total + alpha * float(w @ step_w)
-        t = 1.0
-        for _ in range(_HALVINGS):
-            trial_eta = eta + t * (new_eta - eta)
-            trial_w = w + t * step_w
-            trial = _objective(family, y, s, total, alpha, trial_eta, trial_w)
-            # A decrease the objective's own rounding would hide is taken as Newton's: so
-            # close to the optimum its step is the better guide (no halving to nothing).
-            if trial <= value + _ARMIJO * t * slope or -slope <= _F_ROUNDING * abs(value):
-                break
-            t *= 0.5
-        else:  # no step lowers f: as far as float64 goes, if the step is small
-            converged = relative_step <= _ROUNDING_STEP
+        step_eta = np.asarray(X @ new_w).ravel() + new_b - eta
+        # The objective's slope along the step, from the gradient (one product each); the
+        # line search's points on eta's segment, without another pass over X.
+        slope = float(s @ (gradient * step_eta)) / total + alpha * float(w @ step_w)
+
+        def at(t, eta=eta, w=w, step_eta=step_eta, step_w=step_w):
+            trial_eta, trial_w = eta + t * step_eta, w + t * step_w
+            return _objective(family, y, s, total, alpha, trial_eta, trial_w), (trial_eta, trial_w)
+
+        found = newton.backtrack(at, value, slope)
+        if found is None:  # no step lowers f: as far as float64 goes, if the step is small
+            converged = relative_step <= newton.ROUNDING_STEP
             break
-        b, w, eta, value = b + t * step_b, trial_w, trial_eta, trial
+        t, value, (eta, w) = found
+        b += t * step_b
     return GLMFit(b, w, k, converged, value, relative_step)
 
 
@@ -340,7 +325,7 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     if fit_intercept:
         penalty[0] = 0.0
     relative_step, converged = math.inf, False
-    smallest, stalled = math.inf, 0
+    stopping = newton.Stopping(tol)
     k_step = 0
     for k_step in range(max_iter + 1):
         P, _ = _softmax(eta)
@@ -362,14 +347,7 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
             step[:, 0] -= step[:, 0].mean()  # the intercepts' free direction: none of it
         norm = math.sqrt(float(np.sum(theta * theta)))
         relative_step = math.sqrt(float(np.sum(step * step))) / max(norm, 1e-300)
-        if relative_step <= tol:
-            converged = True
-            break
-        if relative_step < 0.5 * smallest:
-            smallest, stalled = relative_step, 0
-        else:
-            stalled += 1
-        if stalled >= _STALLED_STEPS and relative_step <= _ROUNDING_STEP:
+        if stopping.converged(relative_step):
             converged = True
             break
         if k_step == max_iter:
@@ -377,15 +355,16 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         step_B = step[:, 0] if fit_intercept else np.zeros(k)
         step_W = step[:, 1:] if fit_intercept else step
         step_eta = np.asarray(X @ step_W.T) + step_B
-        slope = float(np.sum(gradient * step))
-        t = 1.0
-        for _ in range(_HALVINGS):
-            trial = _multinomial_objective(eta + t * step_eta, Y, s, total, alpha, W + t * step_W)
-            if trial <= value + _ARMIJO * t * slope or -slope <= _F_ROUNDING * abs(value):
-                break
-            t *= 0.5
-        else:
-            converged = relative_step <= _ROUNDING_STEP
+
+        def at(t, eta=eta, W=W, step_eta=step_eta, step_W=step_W):
+            trial_eta, trial_W = eta + t * step_eta, W + t * step_W
+            value = _multinomial_objective(trial_eta, Y, s, total, alpha, trial_W)
+            return value, (trial_eta, trial_W)
+
+        found = newton.backtrack(at, value, float(np.sum(gradient * step)))
+        if found is None:
+            converged = relative_step <= newton.ROUNDING_STEP
             break
-        B, W, eta, value = B + t * step_B, W + t * step_W, eta + t * step_eta, trial
+        t, value, (eta, W) = found
+        B = B + t * step_B
     return B, W, k_step, converged, relative_step

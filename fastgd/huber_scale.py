@@ -28,16 +28,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import newton
+
 # sigma's lower bound, scikit-learn's (its L-BFGS-B bounds): a fit whose residuals all vanish
 # drives sigma to 0, where F's terms divide by it.
 SIGMA_FLOOR = 10 * np.finfo(np.float64).eps
-# Armijo's sufficient decrease, and the fewest halvings before a step is given up.
-_ARMIJO = 1e-4
-_HALVINGS = 60
-# A relative Newton step below which F's rounding may hide its decrease (about sqrt(epsilon)).
-_ROUNDING_STEP = 1e-7
-_STALLED_STEPS = 3
-_F_ROUNDING = 64 * np.finfo(np.float64).eps  # F's sums, relative
 # sigma this small against y's spread: every row is (as good as) fitted exactly.
 _INTERPOLATED = 1e-8
 
@@ -160,48 +155,39 @@ def fit_huber_scale(X, y, sample_weight, *, epsilon, alpha, fit_intercept, tol, 
     scale = _better_scale(r, s, scale, epsilon, alpha, coef)
     value = _objective(np.abs(r), s, scale, epsilon, alpha, coef)
     relative_step, converged = math.inf, False
-    smallest, stalled = math.inf, 0
+    stopping = newton.Stopping(tol)
     for k in range(max_iter + 1):
         gradient, hessian = _gradient_and_hessian(X, r, s, scale, epsilon, alpha, coef,
                                                   fit_intercept)  # fmt: skip
         step = _newton_step(gradient, hessian)
         size = math.sqrt(float(coef @ coef) + intercept**2 + scale**2)
         relative_step = float(np.linalg.norm(step)) / max(size, np.finfo(np.float64).tiny)
-        if relative_step <= tol:
-            converged = True
-            break
-        # Steps that no longer shrink are the rounding of the gradient (about the Hessian's
-        # condition times epsilon): as close as float64 comes, which is the tol rule's floor.
-        if relative_step < 0.5 * smallest:
-            smallest, stalled = relative_step, 0
-        else:
-            stalled += 1
-        if stalled >= _STALLED_STEPS and relative_step <= _ROUNDING_STEP:
+        if stopping.converged(relative_step):
             converged = True
             break
         if k == max_iter:
             break
-        # Backtracking: keep sigma above its floor, then ask for Armijo's decrease.
-        t = 1.0
-        while scale + t * step[-1] < SIGMA_FLOOR:
-            t *= 0.5
-        slope = float(step @ gradient)
-        for _ in range(_HALVINGS):
+        # Sigma kept above its floor: the step shortened first where it would cross it.
+        first = 1.0
+        while scale + first * step[-1] < SIGMA_FLOOR:
+            first *= 0.5
+
+        def at(t, first=first, step=step, coef=coef, intercept=intercept, scale=scale):
+            t *= first
             trial_coef = coef + t * step[:d]
             trial_intercept = intercept + t * step[d] if fit_intercept else 0.0
             trial_scale = max(scale + t * step[-1], SIGMA_FLOOR)
             trial_r = y - (X @ trial_coef) - trial_intercept
             trial = _objective(np.abs(trial_r), s, trial_scale, epsilon, alpha, trial_coef)
-            # A decrease F's own rounding would hide is taken as Newton's (fastgd/glm.py).
-            if trial <= value + _ARMIJO * t * slope or -slope <= _F_ROUNDING * abs(value):
-                break
-            t *= 0.5
-        else:
+            return trial, (trial_coef, trial_intercept, trial_scale, trial_r)
+
+        found = newton.backtrack(at, value, first * float(step @ gradient))
+        if found is None:
             # No step lowers F. Near the optimum that is F's rounding (converged: as far as
             # float64 goes); a step still large is a failure, said as not converged.
-            converged = relative_step <= _ROUNDING_STEP
+            converged = relative_step <= newton.ROUNDING_STEP
             break
-        coef, intercept, scale, r = trial_coef, trial_intercept, trial_scale, trial_r
+        coef, intercept, scale, r = found[2]
         # Then sigma at its best for the new residuals (F can only fall): the split stays one
         # with inlier rows.
         scale = _better_scale(r, s, scale, epsilon, alpha, coef)

@@ -304,7 +304,73 @@ class LassoGD(ElasticNetGD):
         self.selection = selection
 
 
-class HuberRegressorGD(RegressorMixin, BaseEstimator):
+class _NewtonTwin(BaseEstimator):
+    """What the twins solved by Newton's method share (HuberRegressorGD, the GLMs,
+    LogisticRegressionGD): their parameters' checks, their data as float64 (CSR for a sparse X),
+    the warning of a budget run out."""
+
+    max_iter: int
+    tol: float
+
+    def _check_numbers(self, **limits: tuple[float, bool, str]) -> None:
+        """Each parameter `name=(low, strict, note)`: a real number >= low (> low if strict);
+        and max_iter a whole number >= 0."""
+        for name, (low, strict, note) in limits.items():
+            value = getattr(self, name)
+            number = not isinstance(value, bool) and isinstance(value, Real)
+            if not number or not (float(value) > low if strict else float(value) >= low):
+                relation = ">" if strict else ">="
+                raise ValueError(f"{name} must be a number {relation} {low:g}{note}, got {value!r}")
+        steps = self.max_iter
+        if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 0:
+            raise ValueError(f"max_iter must be an integer >= 0, got {steps!r}")
+
+    def _fit_data(self, X: Any, y: Any, sample_weight: Any, numeric: bool = True) -> tuple:
+        """(X, y, sample_weight) checked the scikit-learn way, X as float64 (CSR if sparse),
+        y as float64 where `numeric` (a regressor's)."""
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], y_numeric=numeric,
+            accept_sparse=_SPARSE_INPUTS,
+        )  # fmt: skip
+        X = _as_float64(X)
+        if numeric:
+            y = np.asarray(y, dtype=np.float64)
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        return X, y, weights
+
+    def _new_X(self, X: Any) -> Any:
+        """X to predict from, checked against the fitted one's columns."""
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                             accept_sparse=_SPARSE_INPUTS)  # fmt: skip
+
+    def _warn_unconverged(self, step: float, remedy: str = "raise max_iter") -> None:
+        warnings.warn(
+            f"{type(self).__name__} did not reach tol={self.tol:g} in max_iter={self.max_iter} "
+            f"Newton steps: the last step was {step:.2g} of the parameters' size (about their "
+            f"distance from the optimum); {remedy}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_SPARSE_INPUTS = ["csr", "csc", "coo"]
+
+
+def _as_float64(X: Any) -> Any:
+    return (
+        X.tocsr().astype(np.float64)
+        if hasattr(X, "tocsr")
+        else np.ascontiguousarray(X, dtype=np.float64)
+    )
+
+
+class HuberRegressorGD(RegressorMixin, _NewtonTwin):
     """scikit-learn's `HuberRegressor` by Newton's method: minimizes, over w, b and the scale
     sigma > 0 together,
 
@@ -347,37 +413,15 @@ class HuberRegressorGD(RegressorMixin, BaseEstimator):
         self.tol = tol
 
     def _check_parameters(self) -> None:
-        checks = (
-            ("epsilon", self.epsilon, 1.0, "a number >= 1 (1.35 keeps 95% efficiency on normal "
-             "noise)"),
-            ("alpha", self.alpha, 0.0, "a number >= 0"),
-            ("tol", self.tol, 0.0, "a number >= 0"),
+        self._check_numbers(
+            epsilon=(1.0, False, " (1.35 keeps 95% efficiency on normal noise)"),
+            alpha=(0.0, False, ""), tol=(0.0, False, ""),
         )  # fmt: skip
-        for name, value, low, what in checks:
-            if isinstance(value, bool) or not isinstance(value, Real) or not value >= low:
-                raise ValueError(f"{name} must be {what}, got {value!r}")
-        if (
-            isinstance(self.max_iter, bool)
-            or not isinstance(self.max_iter, Integral)
-            or (self.max_iter < 0)
-        ):
-            raise ValueError(f"max_iter must be an integer >= 0, got {self.max_iter!r}")
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> HuberRegressorGD:
         """Fit to X (n_samples, n_features; dense or scipy.sparse) and y (n_samples,)."""
         self._check_parameters()
-        X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], y_numeric=True,
-            accept_sparse=["csr", "csc", "coo"],
-        )  # fmt: skip
-        if hasattr(X, "tocsr"):
-            X = X.tocsr().astype(np.float64)
-        else:
-            X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        X, y, sample_weight = self._fit_data(X, y, sample_weight)
         start = None
         if self.warm_start and hasattr(self, "coef_"):
             start = (self.coef_, self.intercept_ if self.fit_intercept else 0.0, self.scale_)
@@ -396,13 +440,7 @@ class HuberRegressorGD(RegressorMixin, BaseEstimator):
                 stacklevel=2,
             )
         elif not solved.converged:
-            warnings.warn(
-                f"HuberRegressorGD did not reach tol={self.tol:g} in max_iter={self.max_iter} "
-                f"Newton steps: the last step was {solved.step:.2g} of the parameters' size "
-                "(about their distance from the optimum); raise max_iter",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            self._warn_unconverged(solved.step)
         self.coef_ = solved.coef
         self.intercept_ = float(solved.intercept) if self.fit_intercept else 0.0
         self.scale_ = solved.scale
@@ -413,18 +451,10 @@ class HuberRegressorGD(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """X @ coef_ + intercept_."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
-                          accept_sparse=["csr", "csc", "coo"])  # fmt: skip
-        return np.asarray(X @ self.coef_).ravel() + self.intercept_
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
+        return np.asarray(self._new_X(X) @ self.coef_).ravel() + self.intercept_
 
 
-class _GLMTwin(RegressorMixin, BaseEstimator):
+class _GLMTwin(RegressorMixin, _NewtonTwin):
     """scikit-learn's generalized linear regressors by Newton's method (fastgd/glm.py): the
     objective (1 / S) sum s_i l(y_i, eta_i) + alpha / 2 |w|² (l: half the unit deviance), the
     intercept unpenalized. Parameters are scikit-learn's, with its defaults; `solver` ("lbfgs"
@@ -441,43 +471,18 @@ class _GLMTwin(RegressorMixin, BaseEstimator):
         raise NotImplementedError
 
     def _check_parameters(self) -> None:
-        for name in ("alpha", "tol"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Real) or not float(value) >= 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        if (
-            isinstance(self.max_iter, bool)
-            or not isinstance(self.max_iter, Integral)
-            or (self.max_iter < 0)
-        ):
-            raise ValueError(f"max_iter must be an integer >= 0, got {self.max_iter!r}")
+        self._check_numbers(alpha=(0.0, False, ""), tol=(0.0, False, ""))
         if self.solver not in ("lbfgs", "newton-cholesky"):
             raise ValueError(
                 f"solver must be 'lbfgs' or 'newton-cholesky' (scikit-learn's names; either "
                 f"runs Newton's method here), got {self.solver!r}"
             )
 
-    def _data(self, X: Any, y: Any, sample_weight: Any, reset: bool = True) -> tuple:
-        X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], y_numeric=True, reset=reset,
-            accept_sparse=["csr", "csc", "coo"],
-        )  # fmt: skip
-        X = (
-            X.tocsr().astype(np.float64)
-            if hasattr(X, "tocsr")
-            else np.ascontiguousarray(X, dtype=np.float64)
-        )
-        y = np.asarray(y, dtype=np.float64)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        return X, y, sample_weight
-
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _GLMTwin:
         """Fit to X (n_samples, n_features; dense or scipy.sparse) and y (n_samples,)."""
         self._check_parameters()
         family = self._family()
-        X, y, sample_weight = self._data(X, y, sample_weight)
+        X, y, sample_weight = self._fit_data(X, y, sample_weight)
         family.check_y(y)
         start = None
         if self.warm_start and hasattr(self, "coef_"):
@@ -489,24 +494,14 @@ class _GLMTwin(RegressorMixin, BaseEstimator):
             start=start, threads=default_threads() if large else 1,
         )  # fmt: skip
         if not solved.converged:
-            warnings.warn(
-                f"{type(self).__name__} did not reach tol={self.tol:g} in "
-                f"max_iter={self.max_iter} Newton steps: the last step was {solved.step:.2g} "
-                "of the parameters' size (about their distance from the optimum); raise "
-                "max_iter",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            self._warn_unconverged(solved.step)
         self.coef_ = solved.coef
         self.intercept_ = float(solved.intercept) if self.fit_intercept else 0.0
         self.n_iter_ = solved.n_iter
         return self
 
     def _linear_predictor(self, X: Any) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
-                          accept_sparse=["csr", "csc", "coo"])  # fmt: skip
-        return np.asarray(X @ self.coef_, dtype=np.float64).ravel() + self.intercept_
+        return np.asarray(self._new_X(X) @ self.coef_, dtype=np.float64).ravel() + self.intercept_
 
     def predict(self, X: Any) -> np.ndarray:
         """The predicted mean: exp(X @ coef_ + intercept_) for the log link."""
@@ -528,7 +523,6 @@ class _GLMTwin(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         # y > 0 or >= 0 for every family but the normal's with the identity link.
         try:
             tags.target_tags.positive_only = self._family().link == "log"
@@ -604,7 +598,7 @@ class TweedieRegressorGD(_GLMTwin):
         return glm.tweedie(self.power, self.link)
 
 
-class LogisticRegressionGD(ClassifierMixin, BaseEstimator):
+class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
     """scikit-learn's `LogisticRegression` (the l2 penalty, or none) by Newton's method: minimizes
     C sum_i s_i l_i + |W|² / 2, l the log-loss of the binomial model for two classes and of the
     multinomial (softmax) model for more, the intercepts unpenalized (fastgd/glm.py: binary
@@ -676,31 +670,13 @@ class LogisticRegressionGD(ClassifierMixin, BaseEstimator):
                 f"solver={self.solver!r}: choose 'lbfgs', 'newton-cg' or 'newton-cholesky' "
                 "(scikit-learn's smooth solvers: each runs Newton's method here)"
             )
-        for name in ("C", "tol"):
-            value = getattr(self, name)
-            low_ok = float(value) > 0 if name == "C" else float(value) >= 0
-            if isinstance(value, bool) or not isinstance(value, Real) or not low_ok:
-                raise ValueError(f"{name} must be a number {'>' if name == 'C' else '>='} 0, "
-                                 f"got {value!r}")  # fmt: skip
-        if (
-            isinstance(self.max_iter, bool)
-            or not isinstance(self.max_iter, Integral)
-            or (self.max_iter < 0)
-        ):
-            raise ValueError(f"max_iter must be an integer >= 0, got {self.max_iter!r}")
+        self._check_numbers(C=(0.0, True, ""), tol=(0.0, False, ""))
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegressionGD:
         """Fit to X (n_samples, n_features; dense or scipy.sparse) and class labels y."""
         self._check_parameters()
-        X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], accept_sparse=["csr", "csc", "coo"],
-        )  # fmt: skip
+        X, y, s = self._fit_data(X, y, sample_weight, numeric=False)
         check_classification_targets(y)
-        X = (
-            X.tocsr().astype(np.float64)
-            if hasattr(X, "tocsr")
-            else np.ascontiguousarray(X, dtype=np.float64)
-        )
         self.classes_, codes = np.unique(y, return_inverse=True)
         k = len(self.classes_)
         if k < 2:
@@ -708,7 +684,6 @@ class LogisticRegressionGD(ClassifierMixin, BaseEstimator):
                 "This solver needs samples of at least 2 classes in the data, but the data "
                 f"contains only one class: {self.classes_[0]!r}"
             )
-        s = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if self.class_weight is not None:  # "balanced" by the classes' weighted counts
             given = None if sample_weight is None else s
             weights = compute_class_weight(
@@ -736,14 +711,10 @@ class LogisticRegressionGD(ClassifierMixin, BaseEstimator):
                 tol=float(self.tol), max_iter=int(self.max_iter), start=start,
             )  # fmt: skip
         if not converged:
-            warnings.warn(
-                f"LogisticRegressionGD did not reach tol={self.tol:g} in "
-                f"max_iter={self.max_iter} Newton steps: the last step was {step:.2g} of the "
-                "parameters' size (about their distance from the optimum); raise max_iter, or "
-                "lower C (separable classes have no optimum without a penalty)",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            self._warn_unconverged(
+                step, "raise max_iter, or lower C (separable classes have no optimum without a "
+                "penalty)"
+            )  # fmt: skip
         self.coef_ = W
         self.intercept_ = B if self.fit_intercept else np.zeros(B.shape[0])
         self.n_iter_ = np.array([steps])
@@ -751,10 +722,7 @@ class LogisticRegressionGD(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """X @ coef_.T + intercept_: (n,) for two classes (the second's log-odds), else (n, k)."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
-                          accept_sparse=["csr", "csc", "coo"])  # fmt: skip
-        scores = np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
+        scores = np.asarray(self._new_X(X) @ self.coef_.T, dtype=np.float64) + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -772,8 +740,3 @@ class LogisticRegressionGD(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         chosen = (scores > 0).astype(int) if scores.ndim == 1 else np.argmax(scores, axis=1)
         return self.classes_[chosen]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
