@@ -78,21 +78,22 @@ class Family(NamedTuple):
         return _NAMES.get(self.power, f"the Tweedie distribution with power={self.power:g}")
 
     def loss(self, y, eta):
-        """l(y, eta) per row: half the unit deviance at mu = mean(eta)."""
+        """l(y, eta) per row: half the unit deviance at mu = mean(eta) (nan where the identity
+        link's mu <= 0 leaves the family's domain: the line search then steps back)."""
         p = self.power
         mu = self.mean(eta)
         if p == 0.0:
             return 0.5 * (y - mu) ** 2
-        if p == 1.0:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ylogy = np.where(y > 0.0, y * np.log(np.where(y > 0.0, y, 1.0) / mu), 0.0)
-            return ylogy - y + mu
-        if p == 2.0:
-            return np.log(mu / y) + y / mu - 1.0
-        one, two = 1.0 - p, 2.0 - p
         with np.errstate(divide="ignore", invalid="ignore"):
+            mu = np.where(mu > 0.0, mu, np.nan)
+            if p == 1.0:
+                ylogy = np.where(y > 0.0, y * np.log(np.where(y > 0.0, y, 1.0) / mu), 0.0)
+                return ylogy - y + mu
+            if p == 2.0:
+                return np.log(mu / y) + y / mu - 1.0
+            one, two = 1.0 - p, 2.0 - p
             y_term = np.where(y > 0.0, np.power(np.where(y > 0.0, y, 1.0), two), 0.0) / (one * two)
-        return y_term - y * np.power(mu, one) / one + np.power(mu, two) / two
+            return y_term - y * np.power(mu, one) / one + np.power(mu, two) / two
 
     def derivatives(self, y, eta):
         """(l', h, Fisher's h): the loss's derivative in eta, its second derivative, and the
@@ -101,9 +102,15 @@ class Family(NamedTuple):
         negative (`fit_glm` then falls back on Fisher's where the system is not definite)."""
         p = self.power
         mu = self.mean(eta)
-        if self.link == "identity":  # the normal only
-            ones = np.ones_like(mu)
-            return mu - y, ones, ones
+        if self.link == "identity":
+            if p == 0.0:
+                ones = np.ones_like(mu)
+                return mu - y, ones, ones
+            # d l / d mu = (mu - y) mu^-p; its derivative mu^(-p-1) ((1 - p) mu + p y); Fisher's
+            # mu^-p (mu > 0 along the fit: the line search keeps it there).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.power(mu, -p)
+                return (mu - y) * scale, scale * ((1.0 - p) * mu + p * y) / mu, scale
         # d mu / d eta = mu, variance mu^p: l' = (mu - y) mu^(1-p); the second derivative
         # mu^(1-p) ((2 - p) mu + (p - 1) y); Fisher's mu^(2-p).
         scale = np.power(mu, 1.0 - p) if p != 1.0 else np.ones_like(mu)
@@ -165,11 +172,6 @@ def tweedie(power, link="auto"):
         raise ValueError(f"link must be 'auto', 'log' or 'identity', got {link!r}")
     if link == "auto":
         link = "identity" if power == 0.0 else "log"
-    if link == "identity" and power != 0.0:
-        raise ValueError(
-            f"link='identity' with power={power:g}: the mean must stay positive, which the "
-            "identity link does not ensure; use link='log' (or power=0)"
-        )
     return Family(float(power), link)
 
 
@@ -226,7 +228,12 @@ def _newton_step(X, descent, v, alpha, w, total, fit_intercept, threads):
         np.linalg.cholesky(system)
         dw = np.linalg.solve(system, right)
     except np.linalg.LinAlgError:
-        return None  # not positive definite (a row's negative curvature, or singular)
+        eigenvalues = np.linalg.eigvalsh(system)
+        if eigenvalues[0] < -1e-12 * max(abs(eigenvalues[-1]), 1e-300):
+            return None  # indefinite: a row's negative curvature (the caller takes Fisher's)
+        # Singular (collinear columns without a penalty): the least-norm step, which moves
+        # within the columns' span and reaches the least-norm optimum (predictions unique).
+        dw = np.linalg.lstsq(system, right, rcond=None)[0]
     db = float(descent.sum()) / sv - float(mean_x @ dw) if fit_intercept else 0.0
     return db, dw
 

@@ -311,6 +311,7 @@ class _NewtonTwin(BaseEstimator):
 
     max_iter: int
     tol: float
+    _dtype: np.dtype
 
     def _check_numbers(self, **limits: tuple[float, bool, str]) -> None:
         """Each parameter `name=(low, strict, note)`: a real number >= low (> low if strict);
@@ -327,11 +328,13 @@ class _NewtonTwin(BaseEstimator):
 
     def _fit_data(self, X: Any, y: Any, sample_weight: Any, numeric: bool = True) -> tuple:
         """(X, y, sample_weight) checked the scikit-learn way, X as float64 (CSR if sparse),
-        y as float64 where `numeric` (a regressor's)."""
+        y as float64 where `numeric` (a regressor's). X's own dtype is kept in `_dtype`: the
+        fitted coefficients take it, as scikit-learn's do."""
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], y_numeric=numeric,
             accept_sparse=_SPARSE_INPUTS,
         )  # fmt: skip
+        self._dtype = X.dtype
         X = _as_float64(X)
         if numeric:
             y = np.asarray(y, dtype=np.float64)
@@ -495,8 +498,8 @@ class _GLMTwin(RegressorMixin, _NewtonTwin):
         )  # fmt: skip
         if not solved.converged:
             self._warn_unconverged(solved.step)
-        self.coef_ = solved.coef
-        self.intercept_ = float(solved.intercept) if self.fit_intercept else 0.0
+        self.coef_ = solved.coef.astype(self._dtype)
+        self.intercept_ = self._dtype.type(solved.intercept) if self.fit_intercept else 0.0
         self.n_iter_ = solved.n_iter
         return self
 
@@ -715,8 +718,8 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
                 step, "raise max_iter, or lower C (separable classes have no optimum without a "
                 "penalty)"
             )  # fmt: skip
-        self.coef_ = W
-        self.intercept_ = B if self.fit_intercept else np.zeros(B.shape[0])
+        self.coef_ = W.astype(self._dtype)
+        self.intercept_ = (B if self.fit_intercept else np.zeros(B.shape[0])).astype(self._dtype)
         self.n_iter_ = np.array([steps])
         return self
 

@@ -10,7 +10,17 @@ scikit-learn's.
 
 import os
 
-from fastgd import ElasticNetGD, HuberRegressorGD, LassoGD, LinearRegressionGD, RidgeGD
+from fastgd import (
+    ElasticNetGD,
+    GammaRegressorGD,
+    HuberRegressorGD,
+    LassoGD,
+    LinearRegressionGD,
+    LogisticRegressionGD,
+    PoissonRegressorGD,
+    RidgeGD,
+    TweedieRegressorGD,
+)
 
 
 class LinearRegressionDropIn(LinearRegressionGD):
@@ -41,6 +51,10 @@ TWINS = {
     "Lasso": LassoGD,
     "ElasticNet": ElasticNetGD,
     "HuberRegressor": HuberRegressorGD,
+    "PoissonRegressor": PoissonRegressorGD,
+    "GammaRegressor": GammaRegressorGD,
+    "TweedieRegressor": TweedieRegressorGD,
+    "LogisticRegression": LogisticRegressionGD,
 }
 
 

@@ -1,5 +1,5 @@
-"""scikit-learn's own tests of LinearRegression, Ridge, Lasso, ElasticNet and HuberRegressor, run
-against fastgd's twins (issues 16 and 27).
+"""scikit-learn's own tests of LinearRegression, Ridge, Lasso, ElasticNet, HuberRegressor and the
+GLM regressors (Poisson, Gamma, Tweedie), run against fastgd's twins (issues 16, 27 and 28).
 
 Each `sklearn/linear_model/tests/test_*.py` below is taken from the installed scikit-learn at run
 time (never copied here) and run by pytest in a subprocess with tests/sklearn_dropin.py, which
@@ -29,6 +29,7 @@ class Suite(NamedTuple):
     allowed: dict  # test-id pattern -> why it fails by design
     skips: dict  # skip or xfail message pattern -> why scikit-learn skips it here
     at_least: int  # the fewest tests that pass (a run that collected next to nothing fails)
+    package: str = "sklearn.linear_model.tests"  # where the test file is
 
 
 _ARRAY_API = (
@@ -42,6 +43,10 @@ _ONE_SOLVER = (
 _SOLVER_SKIPS = (
     "scikit-learn skips a solver that does not support the case; the same test's other "
     "parametrizations run fastgd's one solver"
+)
+_PRIVATE = (
+    "reads scikit-learn's private loss object of the model (`_base_loss`, `_get_loss`), which "
+    "a twin does not have"
 )
 _NOT_MINIMUM_NORM = (
     "scikit-learn marks it as an expected failure of Ridge (or RidgeClassifierCV, which fastgd "
@@ -200,6 +205,26 @@ SUITES = {
         {},
         260,  # 273 pass with scikit-learn 1.9
     ),
+    "test_glm": Suite(
+        "PoissonRegressor,GammaRegressor,TweedieRegressor",
+        {
+            "test_warm_start[*]": _PRIVATE,
+            "test_tweedie_link_argument[*]": _PRIVATE,
+            "test_tweedie_link_auto[*]": _PRIVATE,
+            "test_linalg_warning_with_newton_solver[*]": (
+                "expects scikit-learn's newton-cholesky to warn on collinear features and fall "
+                "back to L-BFGS; fastgd's Newton method takes the least-norm step on the "
+                "singular system (the same deviance, which the test checks first), no warning"
+            ),
+        },
+        {
+            "* is not installed: not checking array_api input": _ARRAY_API,
+            "SCIPY_ARRAY_API is not set: not checking array_api input": _ARRAY_API,
+            "could not import 'array_api_strict'*": _ARRAY_API,
+        },
+        250,  # 263 pass with scikit-learn 1.9 (most of the file tests its private GLM class)
+        "sklearn.linear_model._glm.tests",
+    ),
 }
 
 
@@ -216,7 +241,7 @@ def test_scikit_learns_own_tests_pass_against_the_twins(file, tmp_path):
         [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
     ))  # fmt: skip
     command = [sys.executable, "-m", "pytest", "-p", "sklearn_dropin", "--pyargs"]
-    command += [f"sklearn.linear_model.tests.{file}", "-q", "-p", "no:cacheprovider"]
+    command += [f"{suite.package}.{file}", "-q", "-p", "no:cacheprovider"]
     command += [f"--junitxml={report}", "-W", "ignore"]
     completed = subprocess.run(
         command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=1800
