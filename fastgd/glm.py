@@ -184,11 +184,6 @@ class GLMFit(NamedTuple):
     step: float  # the last Newton step's size, relative to the parameters'
 
 
-def objective(family, X, y, s, total, alpha, b, w):
-    eta = np.asarray(X @ w).ravel() + b
-    return _objective(family, y, s, total, alpha, eta, w)
-
-
 def _objective(family, y, s, total, alpha, eta, w):
     return float(s @ family.loss(y, eta)) / total + 0.5 * alpha * float(w @ w)
 

@@ -48,12 +48,6 @@ class HuberFit(NamedTuple):
     interpolated: bool  # sigma went to 0: the rows are fitted exactly (see `fit_huber_scale`)
 
 
-def objective(X, y, s, coef, intercept, scale, epsilon, alpha):
-    """F at (coef, intercept, scale)."""
-    r = y - (X @ coef) - intercept
-    return _objective(np.abs(r), s, scale, epsilon, alpha, coef)
-
-
 def _objective(absolute, s, scale, epsilon, alpha, coef):
     outlier = absolute > epsilon * scale
     inlier_sum = float(np.dot(s[~outlier], absolute[~outlier] ** 2))

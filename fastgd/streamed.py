@@ -105,10 +105,6 @@ class GramRun:
     def statistics(self):
         return self.gram_run.moments
 
-    @property
-    def sums(self):
-        return self.gram_run.sums
-
     def compile(self, b, w, settings, history, statistics=False):
         dtype = self.data[0].dtype
         # The moment pass for a block of X's dtype, and gram's iterations.
