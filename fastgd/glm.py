@@ -29,7 +29,6 @@ import numpy as np
 
 from . import newton
 from .moments import centered_moments
-from .threads import numba_threads
 
 _LARGEST_ETA = 700.0  # exp(eta) overflows float64 beyond about 709
 
@@ -208,9 +207,7 @@ def _newton_step(X, descent, v, alpha, w, total, fit_intercept, threads):
         if fit_intercept:
             xx = xx - sv * np.outer(mean_x, mean_x)
     else:
-        with numba_threads(threads):
-            moments = centered_moments(X, np.zeros(X.shape[0], X.dtype), v.astype(X.dtype),
-                                       threads)  # fmt: skip
+        moments = centered_moments(X, np.zeros(X.shape[0], X.dtype), v.astype(X.dtype), threads)
         mean_x, xx = moments.x_mean, moments.xx
         if not fit_intercept:  # the raw (uncentred) products
             xx = xx + sv * np.outer(mean_x, mean_x)

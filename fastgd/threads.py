@@ -16,8 +16,9 @@ import numba
 
 # numba's default "workqueue" threading layer aborts the whole process when two Python threads
 # enter parallel code at once; parallel fits therefore take turns. Serial fits release the GIL
-# and run side by side.
-_PARALLEL_LOCK = threading.Lock()
+# and run side by side. Re-entrant: a solver that holds it may call a pass that takes it again
+# (a plain Lock deadlocked there: the GLM solver around the moment pass).
+_PARALLEL_LOCK = threading.RLock()
 
 
 def numba_threads(threads):

@@ -213,3 +213,35 @@ def test_logistic_regression_passes_every_scikit_learn_check():
     ran, not_passed = checks_not_passed(fastgd.LogisticRegressionGD(), (Warning,))
     assert ran > 40
     assert not not_passed, "\n".join(not_passed)
+
+
+def test_large_fits_on_several_threads_finish_and_equal_one_threads(diabetes, monkeypatch):
+    """The GLM solver took the parallel lock around the moment pass, which takes it again: a
+    large fit on an idle multi-core machine hung forever (a plain Lock; now re-entrant)."""
+    import threading
+
+    import numba
+
+    from fastgd import _config, sklearn_twins
+    from fastgd.threads import numba_threads
+
+    threads = min(2, numba.config.NUMBA_NUM_THREADS)
+    finished = threading.Event()
+
+    def nested():
+        with numba_threads(threads), numba_threads(threads):
+            finished.set()
+
+    worker = threading.Thread(target=nested, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert finished.is_set(), "numba_threads deadlocks when entered twice by one thread"
+
+    X, y = diabetes
+    one = fastgd.PoissonRegressorGD(alpha=0.1, tol=1e-10).fit(X, y)
+    monkeypatch.setattr(_config, "PARALLEL_MIN_VALUES", 1)
+    monkeypatch.setattr(sklearn_twins, "default_threads", lambda: threads)
+    several = fastgd.PoissonRegressorGD(alpha=0.1, tol=1e-10).fit(X, y)
+    assert several.coef_ == pytest.approx(one.coef_, rel=1e-10, abs=1e-12)
+    logistic = fastgd.LogisticRegressionGD().fit(X, y > 1.5)
+    assert logistic.n_iter_ >= 1
