@@ -457,6 +457,12 @@ class HuberRegressorGD(RegressorMixin, _NewtonTwin):
         return np.asarray(self._new_X(X) @ self.coef_).ravel() + self.intercept_
 
 
+def _threads_for(X: Any) -> int:
+    """The Newton passes' threads: the idle cores for large data, one for small (where a
+    parallel pass costs more than it saves)."""
+    return default_threads() if X.shape[0] * X.shape[1] >= _config.PARALLEL_MIN_VALUES else 1
+
+
 class _GLMTwin(RegressorMixin, _NewtonTwin):
     """scikit-learn's generalized linear regressors by Newton's method (fastgd/glm.py): the
     objective (1 / S) sum s_i l(y_i, eta_i) + alpha / 2 |w|² (l: half the unit deviance), the
@@ -490,11 +496,10 @@ class _GLMTwin(RegressorMixin, _NewtonTwin):
         start = None
         if self.warm_start and hasattr(self, "coef_"):
             start = (self.intercept_ if self.fit_intercept else 0.0, self.coef_)
-        large = X.shape[0] * X.shape[1] >= _config.PARALLEL_MIN_VALUES
         solved = glm.fit_glm(
             family, X, y, sample_weight, alpha=float(self.alpha),
             fit_intercept=self.fit_intercept, tol=float(self.tol), max_iter=int(self.max_iter),
-            start=start, threads=default_threads() if large else 1,
+            start=start, threads=_threads_for(X),
         )  # fmt: skip
         if not solved.converged:
             self._warn_unconverged(solved.step)
@@ -703,7 +708,7 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
             solved = glm.fit_glm(
                 glm.Binomial(), X, codes.astype(np.float64), s, alpha=alpha,
                 fit_intercept=self.fit_intercept, tol=float(self.tol),
-                max_iter=int(self.max_iter), start=start,
+                max_iter=int(self.max_iter), start=start, threads=_threads_for(X),
             )  # fmt: skip
             B, W = np.array([solved.intercept]), solved.coef[None, :]
             steps, converged, step = solved.n_iter, solved.converged, solved.step

@@ -3,6 +3,7 @@ fastgd's weighted moment pass): scikit-learn's GLM regressors by their names, pa
 objective, checked against scikit-learn itself on real data, against the slow row-by-row
 objective and gradient of tests/naive.py, and by scikit-learn's estimator checks."""
 
+import math
 import warnings
 
 import naive
@@ -245,3 +246,78 @@ def test_large_fits_on_several_threads_finish_and_equal_one_threads(diabetes, mo
     assert several.coef_ == pytest.approx(one.coef_, rel=1e-10, abs=1e-12)
     logistic = fastgd.LogisticRegressionGD().fit(X, y > 1.5)
     assert logistic.n_iter_ >= 1
+
+
+PASS_FAMILIES = [(1.0, "log"), (2.0, "log"), (1.5, "log"), (3.0, "log"), (0.0, "identity"),
+                 (1.5, "identity"), ("binomial", "logit")]  # fmt: skip
+
+
+def _naive_value_and_gradient(power, link, X, y, b, w, s):
+    """The pass's sums (not means: S times naive.glm_objective_and_gradient at alpha 0)."""
+    if power != "binomial":
+        value, gradient = naive.glm_objective_and_gradient(power, link, X, y, b, w, 0.0, s)
+        return value * s.sum(), gradient * s.sum()
+    value = sum(
+        s[i] * (math.log1p(math.exp(b + float(X[i] @ w))) - y[i] * (b + float(X[i] @ w)))
+        for i in range(len(y))
+    )
+    gradient = naive.softmax_gradient(X, y[:, None], np.array([b]), w[None, :], 0.0, s)[0]
+    return value, gradient * s.sum()
+
+
+@pytest.mark.parametrize("power, link", PASS_FAMILIES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
+    """One pass's value, gradient and Hessian (fastgd/glm_pass.py) against the slow reference:
+    tests/naive.py's row-by-row value and gradient, and the Hessian as central differences of
+    that gradient; a sparse X's pass (scipy's products) equals the dense one."""
+    import scipy.sparse
+
+    from fastgd.families import FAMILIES, tweedie
+    from fastgd.glm_pass import dense_pass, sparse_pass
+
+    rng = np.random.default_rng(7)
+    n, d = 1100, 4  # more rows than a block (512), so blocks and ranges are merged
+    X = (rng.normal(size=(n, d)) + 3.0).astype(dtype)
+    w, b = rng.normal(size=d) * 0.1, 0.3
+    s = rng.uniform(0.5, 2.0, n)
+    if power == "binomial":
+        family, y = FAMILIES["binomial"], (rng.uniform(size=n) < 0.4).astype(float)
+        b -= float(X.mean(axis=0) @ w)
+    else:
+        family = tweedie(power, link)
+        b = 2.0 + float(np.abs(X).sum(axis=1).max() * np.abs(w).sum()) if link == "identity" else b
+        y = rng.gamma(2.0, 1.0, n) + (0.0 if power in (0.0, 1.0, 1.5) else 0.1)
+    X64 = X.astype(np.float64)
+    shift = X64.mean(axis=0)
+    sums = dense_pass(family, X, y, s, shift, b + float(shift @ w), w, threads=threads)
+    value, gradient = _naive_value_and_gradient(power, link, X64, y, b, w, s)
+    assert sums.value == pytest.approx(value, rel=1e-12)
+    shifted = np.append(gradient[1:] - shift * gradient[0], gradient[0])  # (x - c, 1)
+    assert sums.grad == pytest.approx(shifted, rel=1e-10, abs=1e-10 * np.abs(shifted).max())
+    assert sums.eta == pytest.approx(X64 @ w + b, rel=1e-12, abs=1e-12)
+    # The Hessian in (w, b) by central differences of the reference gradient, then shifted.
+    h = 1e-5
+    columns = []
+    for j in range(d + 1):
+        e = np.zeros(d + 1)
+        e[j] = h
+        up = _naive_value_and_gradient(power, link, X64, y, b + e[0], w + e[1:], s)[1]
+        down = _naive_value_and_gradient(power, link, X64, y, b - e[0], w - e[1:], s)[1]
+        columns.append((up - down) / (2 * h))
+    hessian = np.array(columns)  # (b, w) order, symmetric
+    order = [*range(1, d + 1), 0]
+    hessian = hessian[np.ix_(order, order)]
+    lift = np.eye(d + 1)
+    lift[:d, d] = -shift  # (x - c, 1) = lift (x, 1)
+    expected = lift @ hessian @ lift.T
+    assert np.allclose(sums.hessian, sums.hessian.T)
+    scale = np.abs(expected).max()
+    assert np.abs(sums.hessian - expected).max() <= 1e-5 * scale
+    if link == "logit" or power != 0.0:
+        plain = dense_pass(family, X, y, s, np.zeros(d), b, w)
+        sparse = sparse_pass(family, scipy.sparse.csr_matrix(X64), y, s, b, w)
+        assert sparse.value == pytest.approx(plain.value, rel=1e-12)
+        assert sparse.grad == pytest.approx(plain.grad, rel=1e-10)
+        assert sparse.hessian == pytest.approx(plain.hessian, rel=1e-10)

@@ -1,0 +1,144 @@
+"""A Newton step's one pass over X: the GLM objective's value, gradient and Hessian at (b, w).
+
+For each row the pass computes the linear predictor eta = b + (x - c).w, the family's row
+terms (fastgd/families.py: the loss l, its derivative l' and curvature h) and adds up
+
+    value   = sum_i s_i l_i
+    grad    = sum_i s_i l'_i (x_i - c, 1)
+    hessian = sum_i s_i h_i (x_i - c, 1)(x_i - c, 1)'
+
+-- the (d + 1)-square Hessian's last row and column are the intercept's. One read of X gives all
+three: the rows are taken a block at a time, transposed and shifted into cache (as the moment
+pass does, fastgd/moments.py), where eta, the terms and the products (`gradient.add_products`,
+the moment pass's kernel) run over contiguous vectors. The shift c (the columns' means) keeps
+the products of data far from 0 (x = 1e6 + noise) from losing their digits. eta is written
+out, so a line search needs no further pass. One row range per thread, their sums added in a
+fixed order: a given thread count always gives the same bits.
+
+A scipy.sparse X takes the same sums from scipy's products (`sparse_pass`; no shift).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from ._config import FASTMATH
+from .families import unit_arrays, unit_terms
+from .gradient import add_products
+from .threads import numba_threads
+
+BLOCK_ROWS = 512  # the moment pass's block: its scratch stays in the L2 cache
+
+
+class PassSums(NamedTuple):
+    value: float  # sum_i s_i l_i
+    eta: np.ndarray  # (n,) the linear predictor
+    grad: np.ndarray  # (d + 1,), the intercept's last
+    hessian: np.ndarray  # (d + 1, d + 1), symmetric
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
+def _range_pass(X, y, s, shift, w, b, kind, power, fisher, full, block_rows, eta, grad, hessian):
+    """The sums of the rows of X (a slice: offset indexing in a prange body is slow) into grad
+    and hessian's upper triangle (when `full`; else the value alone); return the value."""
+    n, d = X.shape
+    size = d + 1
+    scratch_rows = block_rows + 8  # not a power of two: the transposing copy's cache sets
+    centred = np.empty((size, scratch_rows))
+    weighted = np.empty((size, scratch_rows))
+    block_eta = np.empty(block_rows)
+    slopes = np.empty(block_rows)
+    curvatures = np.empty(block_rows)
+    value = 0.0
+    for j in range(size):
+        grad[j] = 0.0
+        for k in range(size):
+            hessian[j, k] = 0.0
+    for start in range(0, n, block_rows):
+        rows = min(block_rows, n - start)
+        X_block = X[start : start + rows]
+        for i in range(rows):
+            for j in range(d):
+                centred[j, i] = np.float64(X_block[i, j]) - shift[j]
+            centred[d, i] = 1.0
+            block_eta[i] = b
+        for j in range(d):
+            column = centred[j]
+            wj = w[j]
+            for i in range(rows):
+                block_eta[i] += wj * column[i]
+        for i in range(rows):
+            loss, slope, second, expected = unit_terms(kind, power, y[start + i], block_eta[i])
+            si = s[start + i]
+            value += si * loss
+            eta[start + i] = block_eta[i]
+            slopes[i] = si * slope
+            curvatures[i] = si * (expected if fisher else second)
+        if full:
+            for j in range(size):
+                column = centred[j]
+                target = weighted[j]
+                total = 0.0
+                for i in range(rows):
+                    total += slopes[i] * column[i]
+                    target[i] = curvatures[i] * column[i]
+                grad[j] += total
+            add_products(weighted, centred, rows, hessian, 0, True)
+    return value
+
+
+@njit(fastmath=FASTMATH, cache=True, parallel=True)
+def _parallel_pass(X, y, s, shift, w, b, kind, power, fisher, full, block_rows, eta, values,
+                   grads, hessians):  # fmt: skip
+    """`_range_pass` of row range c into values[c], grads[c], hessians[c], a range per thread."""
+    n_ranges = values.shape[0]
+    n = X.shape[0]
+    for c in prange(n_ranges):
+        start = c * n // n_ranges
+        stop = (c + 1) * n // n_ranges
+        values[c] = _range_pass(
+            X[start:stop], y[start:stop], s[start:stop], shift, w, b, kind, power, fisher, full,
+            block_rows, eta[start:stop], grads[c], hessians[c],
+        )  # fmt: skip
+
+
+def dense_pass(family, X, y, s, shift, b, w, *, fisher=False, full=True, threads=1):
+    """The `PassSums` of a dense X (C-contiguous float32 or float64; y and s float64) at
+    eta = b + (x - shift).w: Fisher's curvature with `fisher`; with `full` False, the value
+    and eta alone."""
+    n, d = X.shape
+    ranges = max(1, min(threads, n // BLOCK_ROWS))
+    eta = np.empty(n)
+    values = np.zeros(ranges)
+    grads = np.zeros((ranges, d + 1))
+    hessians = np.zeros((ranges, d + 1, d + 1))
+    arguments = (X, y, s, shift, w, float(b), family.kind, float(family.power), fisher, full,
+                 BLOCK_ROWS, eta)  # fmt: skip
+    if ranges == 1:  # one range called directly: a one-thread fit never compiles the parallel one
+        values[0] = _range_pass(*arguments, grads[0], hessians[0])
+    else:
+        with numba_threads(ranges):
+            _parallel_pass(*arguments, values, grads, hessians)
+    hessian = np.triu(hessians.sum(axis=0))  # the ranges in order: the same bits every time
+    hessian = hessian + np.triu(hessian, 1).T
+    return PassSums(float(values.sum()), eta, grads.sum(axis=0), hessian)
+
+
+def sparse_pass(family, X, y, s, b, w, *, fisher=False, full=True):
+    """`dense_pass` for a scipy.sparse X, by scipy's products (no shift)."""
+    eta = np.asarray(X @ w).ravel() + b
+    loss, slope, second, expected = unit_arrays(family.kind, float(family.power), y, eta)
+    value = float(s @ loss)
+    d = X.shape[1]
+    if not full:
+        return PassSums(value, eta, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
+    g, v = s * slope, s * (expected if fisher else second)
+    grad = np.append(np.asarray(X.T @ g).ravel(), g.sum())
+    hessian = np.empty((d + 1, d + 1))
+    hessian[:d, :d] = np.asarray((X.T @ X.multiply(v[:, None]).tocsr()).todense())
+    hessian[:d, d] = hessian[d, :d] = np.asarray(X.T @ v).ravel()
+    hessian[d, d] = v.sum()
+    return PassSums(value, eta, grad, hessian)
