@@ -30,6 +30,7 @@ from .errors import (
     FitInterrupted,
 )
 from .fit import fit
+from .glm_command import GLM_LOSSES, report_glm
 from .losses import LOSSES
 from .model_file import load_model, save_model
 from .options import DEFAULTS, HELP
@@ -205,7 +206,14 @@ def _add_fit_options(parser, defaults):
         help=f"{HELP['l1_ratio']} (with --penalty elasticnet; default 0.5)",
     )  # fmt: skip
     parser.add_argument(
-        "--loss", default="squared_error", choices=list(LOSSES), help=HELP["loss"],
+        "--loss", default="squared_error", choices=[*LOSSES, *GLM_LOSSES],
+        help=f"{HELP['loss']}; or a generalized linear model, fitted by Newton's method: "
+        "logistic (y 0 or 1), poisson (counts), gamma (y > 0), tweedie (--power)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--power", type=float, default=None,
+        help="Tweedie's power, with --loss tweedie: 0 normal, 1 Poisson, in (1, 2) compound "
+        "Poisson-Gamma, 2 Gamma, 3 inverse Gaussian (default 1.5)",
     )  # fmt: skip
     parser.add_argument(
         "--epsilon", type=float, default=None,
@@ -602,6 +610,20 @@ def _coefficient_table(result, labels):
 def _report(X, y, args, out, source=None, labels=None):
     """Fit X and y as `fastgd demo` and `fastgd fit` do, and print the result (with the
     coefficients by column name where `labels` names X's columns)."""
+    if args.loss in GLM_LOSSES:
+        try:
+            with compile_notice():
+                result = report_glm(X, y, args, out)
+        except ValueError as error:  # a NaN or inf: named by its line and column in the file
+            problem = explain(X, y, source) if "finite" in str(error) and source else None
+            if problem is not None:
+                raise problem from None
+            raise
+        if labels is not None:
+            print(_coefficient_table(result, labels), file=out)
+        return result
+    if args.power is not None:
+        raise ValueError("--power is Tweedie's: add --loss tweedie, or drop --power")
     _descent_options(args)
     _refuse_unused_options(args)
     result, caught = _run_fit(X, y, args, source)

@@ -177,6 +177,15 @@ def test_npy_table(tmp_path, capsys):
         ("1,2\n3,4\n", ["--w0", "1,2"], r"w0 must have one value per feature"),
         ("1,2\n3,4\n", ["--device", "tpu"], r"argument --device: invalid choice"),
         ("1,2\n3,4\n", ["--threads", "0"], r"threads must be >= 1"),
+        ("1,2\n3,4\n", ["--loss", "logistic"], r"y\[0\] = 2, but logistic regression needs y"),
+        ("1,-2\n3,4\n", ["--loss", "poisson"], r"y\[0\] = -2, but the Poisson distribution"),
+        ("1,0\n3,4\n", ["--loss", "gamma"], r"y\[0\] = 0, but the Gamma distribution needs"),
+        ("1,0\n3,1\n", ["--loss", "logistic", "--lr", "0.1"], r"--lr: not for --loss logistic"),
+        ("1,0\n3,1\n", ["--loss", "logistic", "--penalty", "l1"], r"--penalty l1 with --loss"),
+        ("1,0\n3,1\n", ["--loss", "logistic", "--power", "2"], r"--power is Tweedie's"),
+        ("1,0\n3,1\n", ["--power", "2"], r"--power is Tweedie's: add --loss tweedie"),
+        ("1,1\n3,1\n", ["--loss", "tweedie", "--power", "0.5"], r"power=0.5: no Tweedie"),
+        ("1,0\nnan,1\n", ["--loss", "logistic"], r"data.csv:2: column 0 is nan"),
     ],
 )
 def test_errors_are_one_line_with_status_2(csv_reader, tmp_path, capsys, content, argv, message):
@@ -924,3 +933,50 @@ def test_device_errors_speak_in_the_command_lines_terms(monkeypatch, capsys):
     status, _, err = run(["demo", "--device", "cuda"], capsys)
     assert status == 2
     assert err == "fastgd: error: --device cuda cannot run: no GPU; use --device cpu\n"
+
+
+@pytest.mark.parametrize("loss, options", [("logistic", []), ("poisson", ["--penalty", "l2"]),
+                                           ("tweedie", ["--power", "1.5", "--penalty", "l2",
+                                                        "--alpha", "0.2"])])  # fmt: skip
+def test_generalized_linear_models_are_scikit_learns(tmp_path, capsys, loss, options):
+    """`fastgd fit --loss logistic|poisson|tweedie` is scikit-learn's model, in fastgd's scale of
+    alpha (the mean unit deviance: scikit-learn's alpha is half of it), with its measures."""
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 2))
+    eta = X @ [0.8, -0.5] + 0.2
+    if loss == "logistic":
+        y = (rng.uniform(size=300) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+        expected = linear_model.LogisticRegression(C=np.inf, tol=1e-12, max_iter=1000)
+    else:
+        y = rng.poisson(np.exp(eta)).astype(float)
+        alpha = float(options[-1]) / 2 if "--alpha" in options else 0.5
+        model = (
+            linear_model.PoissonRegressor if loss == "poisson" else linear_model.TweedieRegressor
+        )
+        expected = model(alpha=alpha, tol=1e-12, max_iter=1000, solver="newton-cholesky",
+                         **({"power": 1.5} if loss == "tweedie" else {}))  # fmt: skip
+    expected.fit(X, y)
+    path = tmp_path / "data.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="u,v,y", comments="",
+               fmt="%.17g")  # fmt: skip
+    status, output, err = run(["fit", str(path), "--loss", loss, *options], capsys)
+    assert status == 0 and err == "", err
+    pattern = r"After (\d+) Newton steps? b = (\S+), m = \[(\S+), (\S+)\], (log-loss|mean deviance)"
+    first = re.match(pattern + r" = (\S+)", output)
+    assert first is not None, output
+    b, w0, w1, measure = (float(first.group(i)) for i in (2, 3, 4, 6))
+    assert [b, w0, w1] == pytest.approx(
+        [float(np.ravel(expected.intercept_)[0]), *np.ravel(expected.coef_)], rel=1e-8, abs=1e-10
+    )
+    p = expected.predict_proba(X)[:, 1] if loss == "logistic" else expected.predict(X)
+    if loss == "logistic":
+        assert first.group(5) == "log-loss"
+        assert measure == pytest.approx(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        accuracy = float(re.search(r"accuracy = (\S+)", output).group(1))
+        assert accuracy == pytest.approx(np.mean((p > 0.5) == (y == 1)), abs=1e-6)
+    else:
+        assert first.group(5) == "mean deviance"
+        score = expected.score(X, y)  # D²
+        assert float(re.search(r"D² = (\S+)", output).group(1)) == pytest.approx(score, rel=1e-5)
+    assert "converged: yes" in output and "intercept" in output

@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import GammaRegressor, PoissonRegressor, TweedieRegressor  # noqa: E402
 
 import fastgd  # noqa: E402
+from fastgd import glm  # noqa: E402
 
 # (twin, scikit-learn's model, parameters, Tweedie power and link of the family)
 CASES = [
@@ -321,3 +322,49 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
         assert sparse.value == pytest.approx(plain.value, rel=1e-12)
         assert sparse.grad == pytest.approx(plain.grad, rel=1e-10)
         assert sparse.hessian == pytest.approx(plain.hessian, rel=1e-10)
+
+
+STATSMODELS_CASES = [  # (data set, column of y, family name, power)
+    ("cpunish", "EXECUTIONS", "poisson", 1.0),  # executions by US state (counts)
+    ("scotland", "YES", "gamma", 2.0),  # the share voting yes, by council (> 0)
+    ("fair", "affairs", "tweedie", 1.5),  # time in affairs (zeros and amounts)
+    ("spector", "GRADE", "binomial", None),  # a grade improved or not (classes)
+    ("star98", "NABOVE, NBELOW", "binomial", None),  # pupils above a score, of how many
+]
+
+
+@pytest.mark.parametrize("name, column, family, power", STATSMODELS_CASES)
+def test_statsmodels_glm_irls_on_its_own_data(name, column, family, power):
+    """The unpenalized fit equals statsmodels' GLM (IRLS, to its tightest tolerance) to 1e-8
+    of the coefficients, on data sets statsmodels ships: Poisson, Gamma and Tweedie (log link),
+    logistic regression of classes, and of proportions with their counts as weights."""
+    import statsmodels.api as sm
+
+    data = getattr(sm.datasets, name).load_pandas()
+    X = np.asarray(data.exog, dtype=np.float64)
+    X = X[:, X.std(axis=0) > 0]  # a constant column (spector has none; the intercept is ours)
+    weights = None
+    if name == "star98":  # (successes, failures): the share, weighted by the trials
+        counts = np.asarray(data.endog, dtype=np.float64)
+        weights = counts.sum(axis=1)
+        y, endog = counts[:, 0] / weights, counts
+    else:
+        y = endog = np.asarray(data.endog, dtype=np.float64)
+    log = sm.families.links.Log()
+    families = {
+        "poisson": sm.families.Poisson(log), "gamma": sm.families.Gamma(log),
+        "tweedie": sm.families.Tweedie(var_power=1.5, link=log), "binomial": sm.families.Binomial(),
+    }  # fmt: skip
+    reference = sm.GLM(endog, sm.add_constant(X), family=families[family])
+    reference = reference.fit(tol=1e-15, maxiter=1000)
+    expected = np.asarray(reference.params)
+    if family == "binomial" and name == "spector":
+        twin = fastgd.LogisticRegressionGD(penalty=None, tol=1e-14).fit(X, y.astype(int))
+        got = np.concatenate([twin.intercept_, twin.coef_[0]])
+    else:
+        chosen = glm.FAMILIES[family] if family != "tweedie" else glm.tweedie(power)
+        solved = glm.fit_glm(chosen, X, y, weights, alpha=0.0, fit_intercept=True, tol=1e-14,
+                             max_iter=100)  # fmt: skip
+        assert solved.converged
+        got = np.concatenate([[solved.intercept], solved.coef])
+    assert got == pytest.approx(expected, rel=1e-8, abs=1e-8 * np.abs(expected).max())

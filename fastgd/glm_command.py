@@ -1,0 +1,171 @@
+"""`fastgd fit DATA --loss logistic|poisson|gamma|tweedie`: a generalized linear model, fitted
+by Newton's method (fastgd/glm.py), and its measures of fit.
+
+The objective takes fastgd's scale, in which the squared error r² is the normal distribution's
+unit deviance: the mean unit deviance (twice the log-loss for logistic regression) plus
+alpha/2 |w|² with --penalty l2 --alpha alpha -- which is scikit-learn's objective (half the
+deviance) with its alpha = alpha / 2 (docs/glm.md). So `--loss tweedie --power 0` is the squared
+error's fit, and `--loss squared_error --penalty l2` the same objective.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from . import glm
+from ._validation import check_data, locate_non_finite
+from ._words import plural
+from .threads import default_threads
+
+# --loss's names for the families (Tweedie's with --power).
+GLM_LOSSES = {"logistic": "binomial", "poisson": "poisson", "gamma": "gamma", "tweedie": None}
+NEWTON_TOL = 1e-10  # the last Newton step, relative to the parameters: float64's limit, nearly
+NEWTON_STEPS = 100  # Newton's steps unless --iters says otherwise (scikit-learn's max_iter)
+
+# The options of the gradient methods, which a Newton fit has no use for: (flag, is it given).
+_GRADIENT_OPTIONS = {
+    "--lr": lambda args: args.lr != args.descent_defaults["lr"],
+    "--momentum": lambda args: args.momentum is not None,
+    "--standardize": lambda args: args.standardize is not None,
+    "--plain": lambda args: args.plain,
+    "--method": lambda args: args.method != "auto",
+    "--b0": lambda args: args.b0 != 0.0,
+    "--w0": lambda args: args.w0 is not None,
+    "--positive": lambda args: args.positive,
+    "--epsilon": lambda args: args.epsilon is not None,
+    "--l1-ratio": lambda args: args.l1_ratio is not None,
+    "--plot": lambda args: args.plot is not None,
+    "--save": lambda args: getattr(args, "save", None) is not None,
+}
+
+
+class GLMResult(NamedTuple):
+    """What the coefficient table prints (fastgd/cli.py), as a FitResult has it."""
+
+    intercept: float
+    coef: np.ndarray
+    intercept_bound: float = math.nan
+    coef_bound: None = None
+
+
+def family_of(args):
+    """The `glm` family --loss (and --power) name, checked."""
+    name = GLM_LOSSES[args.loss]
+    if name is not None:
+        if args.power is not None:
+            raise ValueError("--power is Tweedie's: use --loss tweedie, or drop --power")
+        return glm.FAMILIES[name]
+    return glm.tweedie(1.5 if args.power is None else args.power)
+
+
+def _refuse_gradient_options(args):
+    given = [flag for flag, is_given in _GRADIENT_OPTIONS.items() if is_given(args)]
+    if given:
+        raise ValueError(
+            f"{', '.join(given)}: not for --loss {args.loss}, which is fitted by Newton's method "
+            "(no step size, momentum or start; no plot or model file yet); drop "
+            + ("it" if len(given) == 1 else "them")
+        )
+    if args.penalty not in (None, "l2"):
+        raise ValueError(
+            f"--penalty {args.penalty} with --loss {args.loss} is not built yet (it needs a "
+            "proximal Newton solver); use --penalty l2, or none"
+        )
+    if args.alpha is not None and args.penalty is None:
+        raise ValueError("--alpha is the penalty's strength: add --penalty l2, or drop --alpha")
+    if args.device == "cuda":
+        raise ValueError(f"--loss {args.loss} runs on the CPU only so far; drop --device cuda")
+
+
+def report_glm(X, y, args, out):
+    """Fit the GLM --loss names to X and y, print the fit and its measures (deviance, D²;
+    log-loss and accuracy for logistic regression) and return a `GLMResult`."""
+    _refuse_gradient_options(args)
+    family = family_of(args)
+    X, y, _, _ = check_data(X, y)
+    if y.ndim != 1:
+        raise ValueError(f"--loss {args.loss} fits one target; y has {y.shape[1]} columns")
+    if not _all_finite(X, y):
+        raise locate_non_finite(X, y)
+    y = np.asarray(y, dtype=np.float64)
+    family.check_y(y)
+    alpha = 0.0 if args.penalty is None else (1.0 if args.alpha is None else float(args.alpha))
+    if not alpha >= 0.0:
+        raise ValueError(f"--alpha must be >= 0, got {alpha:g}")
+    steps = args.iters if args.iters != args.descent_defaults["n_iter"] else NEWTON_STEPS
+    threads = default_threads() if args.threads is None else args.threads
+    start = time.perf_counter()
+    solved = glm.fit_glm(
+        family, X, y, None, alpha=alpha / 2.0, fit_intercept=args.fit_intercept,
+        tol=NEWTON_TOL if args.tol is None else float(args.tol), max_iter=steps, threads=threads,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    eta = np.asarray(X @ solved.coef, dtype=np.float64) + solved.intercept
+    deviance = 2.0 * float(np.mean(family.loss(y, eta)))
+    coef = ", ".join(repr(float(c)) for c in solved.coef)
+    coef = coef if solved.coef.shape[0] == 1 else f"[{coef}]"
+    name = "log-loss" if args.loss == "logistic" else "mean deviance"
+    measure = deviance / 2.0 if args.loss == "logistic" else deviance
+    print(
+        f"After {plural(solved.n_iter, 'Newton step')} b = {solved.intercept!r}, m = {coef}, "
+        f"{name} = {measure!r}",
+        file=out,
+    )
+    print(
+        f"{_model(args, family)}, {_penalty(alpha)}; {plural(len(y), 'point')}, "
+        f"{plural(threads, 'thread')}, fit took {seconds * 1e3:.3g} ms",
+        file=out,
+    )
+    print(_measures(args, family, y, eta, deviance), file=out)
+    print(
+        "converged: yes" if solved.converged else f"converged: no (the last step was "
+        f"{solved.step:.2g} of the parameters; see the warning below)",
+        file=out,
+    )  # fmt: skip
+    if not solved.converged:
+        print(
+            f"fastgd: warning: Newton's method did not converge in {plural(steps, 'step')}: "
+            "raise --iters"
+            + (", or add --penalty l2 (separable classes have no optimum without one)"
+               if args.loss == "logistic" else ""),
+            file=sys.stderr,
+        )  # fmt: skip
+    return GLMResult(solved.intercept, solved.coef)
+
+
+def _all_finite(X, y, rows=1 << 16):
+    """Whether every value is a number, a block of rows at a time (no n x d temporary)."""
+    if not np.isfinite(y).all():
+        return False
+    return all(np.isfinite(X[start : start + rows]).all() for start in range(0, len(X), rows))
+
+
+def _model(args, family):
+    if args.loss == "logistic":
+        return "logistic regression (binomial, logit link)"
+    return f"{family.describe()}, {family.link} link"
+
+
+def _penalty(alpha):
+    return (
+        "no penalty"
+        if alpha == 0.0
+        else f"l2 penalty alpha {alpha:g} (scikit-learn's {alpha / 2:g})"
+    )
+
+
+def _measures(args, family, y, eta, deviance):
+    """Accuracy for classes; D² (the deviance explained, against the best constant) for all."""
+    mean = float(np.mean(y))
+    null = 2.0 * float(np.mean(family.loss(y, np.full_like(y, family.link_of(mean)))))
+    explained = 1.0 - deviance / null if null > 0.0 else math.nan
+    text = f"D² = {explained:.6g} (deviance {deviance:.6g}, of the best constant {null:.6g})"
+    if args.loss == "logistic":
+        accuracy = float(np.mean((eta > 0.0) == (y > 0.5)))
+        text = f"accuracy = {accuracy:.6g} (predicting 1 where the probability > 0.5); " + text
+    return text
