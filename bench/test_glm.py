@@ -125,7 +125,16 @@ def test_newton_pass(benchmark, record):
 
     X, y = data("logistic")
     threads = 1  # the kernels' own efficiency, without the machine's load
-    arguments = (FAMILIES["binomial"], X, y, np.ones(N), X.mean(axis=0), 0.1, np.zeros(D))
+    arguments = (
+        FAMILIES["binomial"],
+        X,
+        y,
+        np.ones(N),
+        np.zeros(N),
+        X.mean(axis=0),
+        0.1,
+        np.zeros(D),
+    )
     record(f"Newton pass, {threads} thread(s), d=32", N * D, 1, versus=["test_moment_pass"])
     benchmark.pedantic(lambda: dense_pass(*arguments, threads=threads), rounds=5,
                        warmup_rounds=1)  # fmt: skip

@@ -28,10 +28,13 @@ from typing import NamedTuple
 import numpy as np
 
 from . import newton
-from .families import FAMILIES, Binomial, Family, tweedie
+from .families import FAMILIES, LARGEST_ETA, LOG, Binomial, Family, tweedie
 from .glm_pass import dense_pass, sparse_pass
 
-__all__ = ["FAMILIES", "Binomial", "Family", "GLMFit", "fit_glm", "fit_multinomial", "tweedie"]
+__all__ = [
+    "FAMILIES", "Binomial", "Family", "GLMFit", "best_constant", "fit_glm", "fit_multinomial",
+    "tweedie",
+]  # fmt: skip
 
 
 class GLMFit(NamedTuple):
@@ -80,10 +83,28 @@ def _newton_step(sums, w, alpha, total, fit_intercept):
     return db, dw
 
 
+def best_constant(family, y, s, total, offset):
+    """A start for the intercept: the best constant model's. Without offsets, the link of y's
+    weighted mean; with them, for the log link, the root of the intercept's score equation
+    sum s (mu - y) mu^(1-p) = 0 at mu = e^(b + offset): e^b = sum s y e^((1-p) offset) /
+    sum s e^((2-p) offset) (exact for every power); else the link of the mean less the
+    offsets' mean (Newton's steps do the rest)."""
+    mean = float(s @ y) / total
+    if not offset.any():
+        return family.link_of(mean)
+    if family.kind == LOG:
+        p = family.power
+        o = np.minimum(offset, LARGEST_ETA / 2.0)
+        top, bottom = float(s @ (y * np.exp((1.0 - p) * o))), float(s @ np.exp((2.0 - p) * o))
+        return family.link_of(top / bottom) if bottom > 0.0 else 0.0
+    return family.link_of(mean) - float(s @ offset) / total
+
+
 def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None,
-            threads=1):  # fmt: skip
-    """Minimize f by Newton steps from `start` = (b, w) (None: w = 0 and b the link of y's
-    weighted mean, the best constant model). Returns a `GLMFit`.
+            threads=1, offset=None):  # fmt: skip
+    """Minimize f by Newton steps from `start` = (b, w) (None: w = 0 and b the best constant
+    model's). eta = b + x.w + offset, with a fixed `offset` per row (None: 0): the log of each
+    row's exposure for a Poisson rate. Returns a `GLMFit`.
 
     Each step takes one pass over X (`glm_pass`): the value, gradient and Hessian at the
     point the last step reached, so a full step accepted by the line search costs exactly one
@@ -92,6 +113,7 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     y = np.ascontiguousarray(y, dtype=np.float64)
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     total = float(s.sum())
+    offset = np.zeros(n) if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
     sparse = hasattr(X, "tocsr")
     # The pass works in the columns shifted by their means (c): eta = b_c + (x - c).w with
     # b_c = b + c.w. Without an intercept, no shift (b_c would have to move with w).
@@ -103,15 +125,17 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
 
     def evaluate(b_c, w, fisher=False, full=True):
         if sparse:
-            return sparse_pass(family, X, y, s, b_c, w, fisher=fisher, full=full)
-        return dense_pass(family, X, y, s, shift, b_c, w, fisher=fisher, full=full, threads=threads)
+            return sparse_pass(family, X, y, s, offset, b_c, w, fisher=fisher, full=full)
+        return dense_pass(
+            family, X, y, s, offset, shift, b_c, w, fisher=fisher, full=full, threads=threads
+        )
 
     def objective(sums_value, w):
         return sums_value / total + 0.5 * alpha * float(w @ w)
 
     if start is None:
         w = np.zeros(d)
-        b = family.link_of(float(s @ y) / total) if fit_intercept else 0.0
+        b = best_constant(family, y, s, total, offset) if fit_intercept else 0.0
     else:
         b, w = float(start[0]), np.array(start[1], dtype=np.float64)
     b_c = b + float(shift @ w)

@@ -1,6 +1,7 @@
 """A Newton step's one pass over X: the GLM objective's value, gradient and Hessian at (b, w).
 
-For each row the pass computes the linear predictor eta = b + (x - c).w, the family's row
+For each row the pass computes the linear predictor eta = b + (x - c).w + o (o the row's
+offset: the log of its exposure in a Poisson model, 0 by default), the family's row
 terms (fastgd/families.py: the loss l, its derivative l' and curvature h) and adds up
 
     value   = sum_i s_i l_i
@@ -41,7 +42,8 @@ class PassSums(NamedTuple):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _range_pass(X, y, s, shift, w, b, kind, power, fisher, full, block_rows, eta, grad, hessian):
+def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_rows, eta, grad,
+                hessian):  # fmt: skip
     """The sums of the rows of X (a slice: offset indexing in a prange body is slow) into grad
     and hessian's upper triangle (when `full`; else the value alone); return the value."""
     n, d = X.shape
@@ -64,7 +66,7 @@ def _range_pass(X, y, s, shift, w, b, kind, power, fisher, full, block_rows, eta
             for j in range(d):
                 centred[j, i] = np.float64(X_block[i, j]) - shift[j]
             centred[d, i] = 1.0
-            block_eta[i] = b
+            block_eta[i] = b + offset[start + i]
         for j in range(d):
             column = centred[j]
             wj = w[j]
@@ -91,8 +93,8 @@ def _range_pass(X, y, s, shift, w, b, kind, power, fisher, full, block_rows, eta
 
 
 @njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _parallel_pass(X, y, s, shift, w, b, kind, power, fisher, full, block_rows, eta, values,
-                   grads, hessians):  # fmt: skip
+def _parallel_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_rows, eta,
+                   values, grads, hessians):  # fmt: skip
     """`_range_pass` of row range c into values[c], grads[c], hessians[c], a range per thread."""
     n_ranges = values.shape[0]
     n = X.shape[0]
@@ -100,23 +102,23 @@ def _parallel_pass(X, y, s, shift, w, b, kind, power, fisher, full, block_rows, 
         start = c * n // n_ranges
         stop = (c + 1) * n // n_ranges
         values[c] = _range_pass(
-            X[start:stop], y[start:stop], s[start:stop], shift, w, b, kind, power, fisher, full,
-            block_rows, eta[start:stop], grads[c], hessians[c],
+            X[start:stop], y[start:stop], s[start:stop], offset[start:stop], shift, w, b, kind,
+            power, fisher, full, block_rows, eta[start:stop], grads[c], hessians[c],
         )  # fmt: skip
 
 
-def dense_pass(family, X, y, s, shift, b, w, *, fisher=False, full=True, threads=1):
-    """The `PassSums` of a dense X (C-contiguous float32 or float64; y and s float64) at
-    eta = b + (x - shift).w: Fisher's curvature with `fisher`; with `full` False, the value
-    and eta alone."""
+def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True, threads=1):
+    """The `PassSums` of a dense X (C-contiguous float32 or float64; y, s and offset float64)
+    at eta = b + (x - shift).w + offset: Fisher's curvature with `fisher`; with `full` False,
+    the value and eta alone."""
     n, d = X.shape
     ranges = max(1, min(threads, n // BLOCK_ROWS))
     eta = np.empty(n)
     values = np.zeros(ranges)
     grads = np.zeros((ranges, d + 1))
     hessians = np.zeros((ranges, d + 1, d + 1))
-    arguments = (X, y, s, shift, w, float(b), family.kind, float(family.power), fisher, full,
-                 BLOCK_ROWS, eta)  # fmt: skip
+    arguments = (X, y, s, offset, shift, w, float(b), family.kind, float(family.power), fisher,
+                 full, BLOCK_ROWS, eta)  # fmt: skip
     if ranges == 1:  # one range called directly: a one-thread fit never compiles the parallel one
         values[0] = _range_pass(*arguments, grads[0], hessians[0])
     else:
@@ -127,9 +129,9 @@ def dense_pass(family, X, y, s, shift, b, w, *, fisher=False, full=True, threads
     return PassSums(float(values.sum()), eta, grads.sum(axis=0), hessian)
 
 
-def sparse_pass(family, X, y, s, b, w, *, fisher=False, full=True):
+def sparse_pass(family, X, y, s, offset, b, w, *, fisher=False, full=True):
     """`dense_pass` for a scipy.sparse X, by scipy's products (no shift)."""
-    eta = np.asarray(X @ w).ravel() + b
+    eta = np.asarray(X @ w).ravel() + b + offset
     loss, slope, second, expected = unit_arrays(family.kind, float(family.power), y, eta)
     value = float(s @ loss)
     d = X.shape[1]

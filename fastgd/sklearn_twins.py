@@ -457,6 +457,21 @@ class HuberRegressorGD(RegressorMixin, _NewtonTwin):
         return np.asarray(self._new_X(X) @ self.coef_).ravel() + self.intercept_
 
 
+def _offsets(offset: Any, n_rows: int) -> np.ndarray | None:
+    """A GLM's `offset` checked: None, or n_rows finite numbers (float64)."""
+    if offset is None:
+        return None
+    values = np.asarray(offset, dtype=np.float64)
+    if values.shape != (n_rows,):
+        raise ValueError(f"offset must have one value per row of X, shape ({n_rows},); got "
+                         f"shape {values.shape}")  # fmt: skip
+    if not np.all(np.isfinite(values)):
+        i = int(np.argmax(~np.isfinite(values)))
+        raise ValueError(f"offset[{i}] is {values[i]}: offsets must be finite (a log of 0 "
+                         "exposure? drop rows with no exposure)")  # fmt: skip
+    return values
+
+
 def _threads_for(X: Any) -> int:
     """The Newton passes' threads: the idle cores for large data, one for small (where a
     parallel pass costs more than it saves)."""
@@ -487,19 +502,24 @@ class _GLMTwin(RegressorMixin, _NewtonTwin):
                 f"runs Newton's method here), got {self.solver!r}"
             )
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _GLMTwin:
-        """Fit to X (n_samples, n_features; dense or scipy.sparse) and y (n_samples,)."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, offset: Any = None) -> _GLMTwin:
+        """Fit to X (n_samples, n_features; dense or scipy.sparse) and y (n_samples,).
+
+        `offset` (n_samples,), optional: a fixed term of each row's linear predictor, eta =
+        X @ coef_ + intercept_ + offset -- the log of each row's exposure for a Poisson rate
+        (glum's `offset`, statsmodels' GLM `offset`)."""
         self._check_parameters()
         family = self._family()
         X, y, sample_weight = self._fit_data(X, y, sample_weight)
         family.check_y(y)
+        offset = _offsets(offset, X.shape[0])
         start = None
         if self.warm_start and hasattr(self, "coef_"):
             start = (self.intercept_ if self.fit_intercept else 0.0, self.coef_)
         solved = glm.fit_glm(
             family, X, y, sample_weight, alpha=float(self.alpha),
             fit_intercept=self.fit_intercept, tol=float(self.tol), max_iter=int(self.max_iter),
-            start=start, threads=_threads_for(X),
+            start=start, threads=_threads_for(X), offset=offset,
         )  # fmt: skip
         if not solved.converged:
             self._warn_unconverged(solved.step)
@@ -508,23 +528,33 @@ class _GLMTwin(RegressorMixin, _NewtonTwin):
         self.n_iter_ = solved.n_iter
         return self
 
-    def _linear_predictor(self, X: Any) -> np.ndarray:
-        return np.asarray(self._new_X(X) @ self.coef_, dtype=np.float64).ravel() + self.intercept_
+    def _linear_predictor(self, X: Any, offset: Any = None) -> np.ndarray:
+        eta = np.asarray(self._new_X(X) @ self.coef_, dtype=np.float64).ravel() + self.intercept_
+        offset = _offsets(offset, eta.shape[0])
+        return eta if offset is None else eta + offset
 
-    def predict(self, X: Any) -> np.ndarray:
-        """The predicted mean: exp(X @ coef_ + intercept_) for the log link."""
-        return self._family().mean(self._linear_predictor(X))
+    def predict(self, X: Any, offset: Any = None) -> np.ndarray:
+        """The predicted mean: exp(X @ coef_ + intercept_ + offset) for the log link."""
+        return self._family().mean(self._linear_predictor(X, offset))
 
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+    def score(self, X: Any, y: Any, sample_weight: Any = None, offset: Any = None) -> float:
         """D²: 1 - deviance / the deviance of the best constant (weighted mean), as
-        scikit-learn's GLMs score."""
-        eta = self._linear_predictor(X)
+        scikit-learn's GLMs score (with an offset, the best constant with the offsets)."""
+        eta = self._linear_predictor(X, offset)
         y = np.asarray(y, dtype=np.float64)
         s = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
         family = self._family()
         family.check_y(y)
-        constant = float(s @ y) / float(s.sum())
-        null_eta = np.full_like(y, math.log(constant) if family.link == "log" else constant)
+        offset = _offsets(offset, y.shape[0])
+        if offset is None:
+            constant = float(s @ y) / float(s.sum())
+            null_eta = np.full_like(y, math.log(constant) if family.link == "log" else constant)
+        else:  # the best constant with the offsets (a rate's, for exposures): fitted
+            null = glm.fit_glm(
+                family, np.empty((y.shape[0], 0)), y, s, alpha=0.0, fit_intercept=True,
+                tol=1e-12, max_iter=100, offset=offset,
+            )  # fmt: skip
+            null_eta = null.intercept + offset
         deviance = float(s @ family.loss(y, eta))
         null = float(s @ family.loss(y, null_eta))
         return 1.0 - deviance / null if null > 0.0 else (1.0 if deviance == 0.0 else -math.inf)

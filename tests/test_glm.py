@@ -292,20 +292,28 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
         y = rng.gamma(2.0, 1.0, n) + (0.0 if power in (0.0, 1.0, 1.5) else 0.1)
     X64 = X.astype(np.float64)
     shift = X64.mean(axis=0)
-    sums = dense_pass(family, X, y, s, shift, b + float(shift @ w), w, threads=threads)
-    value, gradient = _naive_value_and_gradient(power, link, X64, y, b, w, s)
+    offset = rng.normal(size=n) * 0.1
+    sums = dense_pass(family, X, y, s, offset, shift, b + float(shift @ w), w, threads=threads)
+    with_offset = np.column_stack([X64, offset])  # the offset: a column whose coefficient is 1
+
+    def reference(b, w):
+        value, gradient = _naive_value_and_gradient(power, link, with_offset, y, b,
+                                                    np.append(w, 1.0), s)  # fmt: skip
+        return value, gradient[:-1]
+
+    value, gradient = reference(b, w)
     assert sums.value == pytest.approx(value, rel=1e-12)
     shifted = np.append(gradient[1:] - shift * gradient[0], gradient[0])  # (x - c, 1)
     assert sums.grad == pytest.approx(shifted, rel=1e-10, abs=1e-10 * np.abs(shifted).max())
-    assert sums.eta == pytest.approx(X64 @ w + b, rel=1e-12, abs=1e-12)
+    assert sums.eta == pytest.approx(X64 @ w + b + offset, rel=1e-12, abs=1e-12)
     # The Hessian in (w, b) by central differences of the reference gradient, then shifted.
     h = 1e-5
     columns = []
     for j in range(d + 1):
         e = np.zeros(d + 1)
         e[j] = h
-        up = _naive_value_and_gradient(power, link, X64, y, b + e[0], w + e[1:], s)[1]
-        down = _naive_value_and_gradient(power, link, X64, y, b - e[0], w - e[1:], s)[1]
+        up = reference(b + e[0], w + e[1:])[1]
+        down = reference(b - e[0], w - e[1:])[1]
         columns.append((up - down) / (2 * h))
     hessian = np.array(columns)  # (b, w) order, symmetric
     order = [*range(1, d + 1), 0]
@@ -317,8 +325,8 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
     scale = np.abs(expected).max()
     assert np.abs(sums.hessian - expected).max() <= 1e-5 * scale
     if link == "logit" or power != 0.0:
-        plain = dense_pass(family, X, y, s, np.zeros(d), b, w)
-        sparse = sparse_pass(family, scipy.sparse.csr_matrix(X64), y, s, b, w)
+        plain = dense_pass(family, X, y, s, offset, np.zeros(d), b, w)
+        sparse = sparse_pass(family, scipy.sparse.csr_matrix(X64), y, s, offset, b, w)
         assert sparse.value == pytest.approx(plain.value, rel=1e-12)
         assert sparse.grad == pytest.approx(plain.grad, rel=1e-10)
         assert sparse.hessian == pytest.approx(plain.hessian, rel=1e-10)
@@ -368,3 +376,41 @@ def test_statsmodels_glm_irls_on_its_own_data(name, column, family, power):
         assert solved.converged
         got = np.concatenate([[solved.intercept], solved.coef])
     assert got == pytest.approx(expected, rel=1e-8, abs=1e-8 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("estimator, family", [("PoissonRegressorGD", "poisson"),
+                                               ("GammaRegressorGD", "gamma")])  # fmt: skip
+def test_offsets_are_statsmodels_and_a_rate_weighted_by_exposure(estimator, family):
+    """`offset` (the log of each row's exposure) gives statsmodels' GLM with that offset (1e-8),
+    and for Poisson scikit-learn's rate model too (y / exposure weighted by exposure: the same
+    optimum); predict and score take it; a bad offset is named."""
+    import statsmodels.api as sm
+    from sklearn.linear_model import PoissonRegressor
+
+    rng = np.random.default_rng(11)
+    n = 400
+    X = rng.normal(size=(n, 3))
+    exposure = rng.uniform(0.2, 5.0, n)
+    mean = exposure * np.exp(X @ [0.4, -0.3, 0.2] + 0.1)
+    y = rng.poisson(mean).astype(float) if family == "poisson" else rng.gamma(2.0, mean / 2.0)
+    offset = np.log(exposure)
+    twin = getattr(fastgd, estimator)(alpha=0.0, tol=1e-14).fit(X, y, offset=offset)
+    link = sm.families.links.Log()
+    chosen = sm.families.Poisson(link) if family == "poisson" else sm.families.Gamma(link)
+    expected = sm.GLM(y, sm.add_constant(X), family=chosen, offset=offset).fit(tol=1e-15)
+    got = np.concatenate([[twin.intercept_], twin.coef_])
+    assert got == pytest.approx(np.asarray(expected.params), rel=1e-8, abs=1e-10)
+    assert twin.predict(X, offset=offset) == pytest.approx(expected.predict(), rel=1e-8)
+    assert twin.predict(X) == pytest.approx(expected.predict() / exposure, rel=1e-8)
+    # D² against the best constant with the offsets: statsmodels' null deviance.
+    assert twin.score(X, y, offset=offset) == pytest.approx(
+        1.0 - expected.deviance / expected.null_deviance, rel=1e-8
+    )
+    if family == "poisson":
+        rate = PoissonRegressor(alpha=0.0, tol=1e-12, max_iter=1000, solver="newton-cholesky")
+        rate.fit(X, y / exposure, sample_weight=exposure)
+        assert twin.coef_ == pytest.approx(rate.coef_, rel=1e-7)
+    with pytest.raises(ValueError, match=r"offset must have one value per row of X"):
+        getattr(fastgd, estimator)().fit(X, y, offset=offset[:-1])
+    with pytest.raises(ValueError, match=r"offset\[3\] is -inf: offsets must be finite"):
+        getattr(fastgd, estimator)().fit(X, y, offset=np.where(np.arange(n) == 3, -np.inf, 0.0))
