@@ -206,9 +206,10 @@ def _add_fit_options(parser, defaults):
         help=f"{HELP['l1_ratio']} (with --penalty elasticnet; default 0.5)",
     )  # fmt: skip
     parser.add_argument(
-        "--loss", default="squared_error", choices=[*LOSSES, *GLM_LOSSES],
-        help=f"{HELP['loss']}; or a generalized linear model, fitted by Newton's method: "
-        "logistic (y 0 or 1), poisson (counts), gamma (y > 0), tweedie (--power)",
+        "--loss", default="squared_error",
+        choices=[*LOSSES, *(name for name in GLM_LOSSES if name not in LOSSES)],
+        help=f"{HELP['loss']}; here logistic, poisson (counts), gamma (y > 0) and tweedie "
+        "(--power) are generalized linear models fitted by Newton's method",
     )  # fmt: skip
     parser.add_argument(
         "--power", type=float, default=None,

@@ -256,7 +256,7 @@ def _add_row(data, row, s_rr, s_r, s_rx):
     x, y, sample_weight, weighted, b, w, h, loss, parameter = data
     z = x[row] - h
     r = y[row] - (z * w + b)
-    value, ss = _terms_by_code(loss, parameter, r, sample_weight[row] if weighted else 1.0)
+    value, ss = _terms_by_code(loss, parameter, y[row], r, sample_weight[row] if weighted else 1.0)
     return s_rr + value, s_r + ss, s_rx + ss * z
 
 
@@ -370,7 +370,7 @@ def partial_sums_many_features(X, y, sample_weight, weighted, state, partials, s
                 z = tile[tid * width + j] if staged else X[i, j] - shift[j]
                 prediction += z * params[1 + j]
             s = sample_weight[i] if weighted else 1.0
-            value, ss = _terms_by_code(loss, parameter, y[i] - prediction, s)
+            value, ss = _terms_by_code(loss, parameter, y[i], y[i] - prediction, s)
             s_rr += value
             s_r += ss
             slopes[tid] = ss

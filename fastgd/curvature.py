@@ -126,6 +126,11 @@ def spectrum(moments, fit_intercept=True, shift=None, precondition=None, ridge=0
     return Spectrum(largest, smallest, determined, determined)
 
 
+def scaled(spectrum, factor):
+    """The `Spectrum` of the Hessian times `factor` (a loss's curvature bound)."""
+    return Spectrum(*(factor * value for value in spectrum))
+
+
 def nesterov_momentum(lr, mu):
     """momentum="auto": Nesterov's (sqrt(kappa) - 1) / (sqrt(kappa) + 1) for the effective
     kappa = 1 / (lr mu) (L / mu for lr = 1 / L); 0 when mu is unknown or kappa <= 1. With an

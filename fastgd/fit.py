@@ -41,6 +41,7 @@ from .gradient import (
     write_penalty,
 )
 from .gradient import penalty as penalty_of
+from .losses import Logistic
 from .options import DEFAULT_TOL, Options, check_options
 from .penalties import Penalty, make_penalty
 from .plan import INPUTS, Plan, make_plan, make_targets
@@ -68,7 +69,7 @@ def fit(
     penalty: Literal["l2", "l1", "elasticnet"] | None = None,
     alpha: float = 0.0,
     l1_ratio: float = 0.5,
-    loss: Literal["squared_error", "huber"] = "squared_error",
+    loss: Literal["squared_error", "huber", "logistic"] = "squared_error",
     epsilon: float = 1.0,
     positive: bool = False,
     penalty_weights: ArrayLike | None = None,
@@ -115,8 +116,10 @@ def fit(
         Minimize the loss + alpha * R(w) (the intercept is never penalized; with
         `standardize`, on the standardized coefficients, as glmnet does; docs/models.md has
         scikit-learn's equivalents).
-    loss : "squared_error" or "huber";  epsilon : float
-        The Huber loss: r**2 up to epsilon (in y's units), linear beyond.
+    loss : "squared_error", "huber" or "logistic";  epsilon : float
+        The Huber loss: r**2 up to epsilon (in y's units), linear beyond. The logistic loss:
+        the log-loss log(1 + e^p) - y p of y in [0, 1] at the log-odds p = X @ coef +
+        intercept (logistic regression; `predict` gives p). Both on the loop path.
     positive : bool;  coef_bounds : (lower, upper);  penalty_weights : array (d,)
         Bounds on the coefficients (positive: w >= 0) and a weight per feature for the penalty.
     minimum_norm : bool
@@ -137,6 +140,7 @@ def fit(
     kind = data_kind(X, y, options.sample_weight)
     check_input, locate_non_finite = INPUTS[kind]
     X, y, sample_weight, total_weight = check_input(X, y, options.sample_weight)
+    _check_targets_of_loss(options.loss, y, kind)
     several = y.ndim == 2  # k targets y (n, k); a 1-D y keeps the scalar shapes
     n_targets, d = (y.shape[1] if several else 1), X.shape[1]
     B, W, checked_penalty = _start_and_penalty(options, d, n_targets if several else None)
@@ -212,6 +216,32 @@ def gradient_descent(
                **options)  # fmt: skip
 
 
+def _check_targets_of_loss(loss: Any, y: Any, kind: str) -> None:
+    """The targets within the loss's domain (y in [0, 1] for the logistic loss), named where
+    not; one target only for a loss without a form across targets."""
+    if not isinstance(loss, Logistic) or kind == "stream":  # a stream's plan refuses it
+        return
+    if y.ndim == 2:
+        raise ValueError(
+            f"loss='logistic' fits one target at a time; y has {y.shape[1]} columns: fit each "
+            "column (or, for classes, fastgd.LogisticRegressionGD's multinomial model)"
+        )
+    if kind == "dask":
+        low, high = (float(v) for v in _dask_compute(y.min(), y.max()))
+        if low >= 0.0 and high <= 1.0:
+            return
+        y = y.compute()  # only on this error path: the row to name
+    elif kind == "device":
+        y = y.copy_to_host() if hasattr(y, "copy_to_host") else y.get()
+    loss.check_y(np.asarray(y))
+
+
+def _dask_compute(*values: Any) -> tuple[Any, ...]:
+    import dask
+
+    return dask.compute(*values)
+
+
 def _start_and_penalty(
     options: Options, d: int, n_targets: int | None
 ) -> tuple[np.ndarray, np.ndarray, Penalty]:
@@ -282,6 +312,11 @@ def _step_and_momentum(
         )
         if options.quadratic:  # the squared error's conditioning; the Huber loss's unknown
             _warn_if_ill_conditioned(spectrum, options.standardize)
+        elif options.loss.curvature != 1.0:
+            # The squared error's Hessian times the loss's curvature bound (the logistic's
+            # l'' <= 1/4 against the squared error's 2): the step is longer, and the momentum
+            # takes the same scale.
+            spectrum = curvature.scaled(spectrum, options.loss.curvature)
     step = options.lr
     if isinstance(step, str):
         assert spectrum is not None  # "auto" computed the moments

@@ -1,11 +1,11 @@
 """`fastgd fit DATA --loss logistic|poisson|gamma|tweedie`: a generalized linear model, fitted
 by Newton's method (fastgd/glm.py), and its measures of fit.
 
-The objective takes fastgd's scale, in which the squared error r² is the normal distribution's
-unit deviance: the mean unit deviance (twice the log-loss for logistic regression) plus
-alpha/2 |w|² with --penalty l2 --alpha alpha -- which is scikit-learn's objective (half the
-deviance) with its alpha = alpha / 2 (docs/glm.md). So `--loss tweedie --power 0` is the squared
-error's fit, and `--loss squared_error --penalty l2` the same objective.
+The objective is scikit-learn's, glum's and statsmodels': the mean of half the unit deviance
+(the log-loss for logistic regression, as `fastgd.fit(loss="logistic")` minimizes) plus
+alpha/2 |w|² with --penalty l2 --alpha alpha (docs/glm.md). So `--loss tweedie --power 0`
+minimizes half the squared error: the same coefficients as `--loss squared_error` without a
+penalty.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def report_glm(X, y, args, out):
     threads = default_threads() if args.threads is None else args.threads
     start = time.perf_counter()
     solved = glm.fit_glm(
-        family, X, y, None, alpha=alpha / 2.0, fit_intercept=args.fit_intercept,
+        family, X, y, None, alpha=alpha, fit_intercept=args.fit_intercept,
         tol=NEWTON_TOL if args.tol is None else float(args.tol), max_iter=steps, threads=threads,
     )  # fmt: skip
     seconds = time.perf_counter() - start
@@ -152,11 +152,7 @@ def _model(args, family):
 
 
 def _penalty(alpha):
-    return (
-        "no penalty"
-        if alpha == 0.0
-        else f"l2 penalty alpha {alpha:g} (scikit-learn's {alpha / 2:g})"
-    )
+    return "no penalty" if alpha == 0.0 else f"l2 penalty alpha {alpha:g}"
 
 
 def _measures(args, family, y, eta, deviance):

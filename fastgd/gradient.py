@@ -129,7 +129,7 @@ def _sums_one_feature(x, y, sample_weight, b, w, h, loss, out):
     for i in range(x.shape[0]):
         z = x[i] - h
         s = 1.0 if sample_weight is None else sample_weight[i]
-        value, g = row_terms(loss, y[i] - (z * w + b), s)
+        value, g = row_terms(loss, y[i], y[i] - (z * w + b), s)
         s_rr += value
         s_r += g
         s_rx += g * z
@@ -164,10 +164,10 @@ def _sums_many_features(X, y, sample_weight, b, w, shift, loss, out):
         s1 = 1.0 if sample_weight is None else sample_weight[i + 1]
         s2 = 1.0 if sample_weight is None else sample_weight[i + 2]
         s3 = 1.0 if sample_weight is None else sample_weight[i + 3]
-        v0, g0 = row_terms(loss, y[i] - p0, s0)
-        v1, g1 = row_terms(loss, y[i + 1] - p1, s1)
-        v2, g2 = row_terms(loss, y[i + 2] - p2, s2)
-        v3, g3 = row_terms(loss, y[i + 3] - p3, s3)
+        v0, g0 = row_terms(loss, y[i], y[i] - p0, s0)
+        v1, g1 = row_terms(loss, y[i + 1], y[i + 1] - p1, s1)
+        v2, g2 = row_terms(loss, y[i + 2], y[i + 2] - p2, s2)
+        v3, g3 = row_terms(loss, y[i + 3], y[i + 3] - p3, s3)
         s_rr += (v0 + v1) + (v2 + v3)
         s_r += (g0 + g1) + (g2 + g3)
         for j in range(d):
@@ -179,7 +179,7 @@ def _sums_many_features(X, y, sample_weight, b, w, shift, loss, out):
         for j in range(d):
             p += (x[j] if shift is None else x[j] - shift[j]) * w[j]
         s = 1.0 if sample_weight is None else sample_weight[i]
-        value, g = row_terms(loss, y[i] - p, s)
+        value, g = row_terms(loss, y[i], y[i] - p, s)
         s_rr += value
         s_r += g
         for j in range(d):
@@ -207,7 +207,7 @@ def _sums_fixed_width(X, y, sample_weight, b, w, shift, loss, out, width):
         for j in range(d):
             p += (flat[d * i + j] if shift is None else flat[d * i + j] - shift[j]) * w[j]
         s = 1.0 if sample_weight is None else sample_weight[i]
-        value, g = row_terms(loss, y[i] - p, s)
+        value, g = row_terms(loss, y[i], y[i] - p, s)
         s_rr += value
         s_r += g
         for j in range(d):
@@ -695,7 +695,7 @@ def _sums_by_columns(X, Y, sample_weight, B, W, shift, loss, out):
             s_r = 0.0
             for i in range(rows):  # the gradient's weight takes r's place (losses.row_terms)
                 s = 1.0 if sample_weight is None else sample_weight[start + i]
-                value, g = row_terms(loss, r[i], s)
+                value, g = row_terms(loss, block_Y[i, t], r[i], s)
                 s_rr += value
                 s_r += g
                 r[i] = g

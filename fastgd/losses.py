@@ -5,24 +5,29 @@ CPU kernels take it as an argument: numba compiles a kernel once per loss *type*
 on disk, and the loss's parameters are runtime values. (skglm makes each loss a jitclass, which
 numba cannot cache, so every process compiles it again; a NamedTuple can be cached.)
 
-For a row with residual r = y - p (p the prediction) and sample weight s, every pass over the
-data adds up the two *row terms* of `row_terms(loss, r, s)`:
+For a row with target y, residual r = y - p (p the prediction) and sample weight s, every
+pass over the data adds up the two *row terms* of `row_terms(loss, y, r, s)`:
 
-    value  = s l(r)            the row's share of the loss (its mean is the loss)
-    weight = s (-l'(r) / 2)    the gradient's weight: it takes r's place in the partial sums
+    value  = s l(y, p)           the row's share of the loss (its mean is the loss)
+    weight = s (-l'(y, p) / 2)   the gradient's weight (l' in p): it takes r's place in the sums
 
-so for the squared error l(r) = r**2 they are (s r**2, s r), the lecture's sums
-(fastgd/gradient.py). Each loss's row terms are one function here (`squared_error_terms`,
-`huber_terms`), which both targets compile: the CPU kernels through `row_terms`, per loss type
-(numba compiles a kernel once per type, its parameters runtime values), and the GPU kernels
-through `terms_by_code`, which picks the loss by its number in `LOSSES`, read from the fit's
-rule at run time (fastgd/cuda_kernels.py compiles it for the device). A new loss is a class
-here with its terms function, its branch in `_row_terms`, `_vector_terms` and `terms_by_code`,
-and one line in `LOSSES`; the kernels that call them need no change.
+so for the squared error l = r**2 they are (s r**2, s r), the lecture's sums
+(fastgd/gradient.py); the squared error and the Huber loss read r alone, the logistic loss y
+and p = y - r. Each loss's row terms are one function here (`squared_error_terms`,
+`huber_terms`, `logistic_terms`), which both targets compile: the CPU kernels through
+`row_terms`, per loss type (numba compiles a kernel once per type, its parameters runtime
+values), and the GPU kernels through `terms_by_code`, which picks the loss by its number in
+`LOSSES`, read from the fit's rule at run time (fastgd/cuda_kernels.py compiles it for the
+device). A new loss is a class here with its terms function, its branch in `_row_terms`,
+`_vector_terms` and `terms_by_code`, and one line in `LOSSES`; the kernels that call them need
+no change. (The logistic loss has no `_vector_terms` branch: it fits one target at a time, and
+`fit` refuses a 2-D y for it.)
 """
 
+import math
 from typing import NamedTuple
 
+import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
@@ -33,6 +38,14 @@ from ._vector import maximum, minimum, splat
 
 class SquaredError(NamedTuple):
     """l(r) = r**2: least squares, the lecture's loss."""
+
+    @property
+    def curvature(self):
+        """l''(p) / 2 at most, the squared error's 1 its unit: lr="auto" is 1 / (curvature L)."""
+        return 1.0
+
+    def check_y(self, y):
+        """Any real target will do."""
 
     @property
     def name(self):
@@ -63,6 +76,14 @@ class Huber(NamedTuple):
     epsilon: float
 
     @property
+    def curvature(self):
+        """The squared error's, inside the threshold."""
+        return 1.0
+
+    def check_y(self, y):
+        """Any real target will do."""
+
+    @property
     def name(self):
         return "huber"
 
@@ -81,10 +102,48 @@ class Huber(NamedTuple):
         return self.epsilon
 
 
+class Logistic(NamedTuple):
+    """l(y, p) = log(1 + e^p) - y p: logistic regression's log-loss, for y in [0, 1] (the two
+    classes as 0 and 1; a share of successes otherwise), p the log-odds."""
+
+    @property
+    def curvature(self):
+        """l'' = sigma (1 - sigma) <= 1/4, so l'' / 2 <= 1/8."""
+        return 0.125
+
+    @property
+    def name(self):
+        return "logistic"
+
+    @property
+    def quadratic(self):
+        """No sufficient statistics; the curvature bound is global (1/4), not exact."""
+        return False
+
+    @property
+    def code(self):
+        return 2.0
+
+    @property
+    def parameter(self):
+        return 0.0
+
+    def check_y(self, y):
+        """A ValueError naming the first target outside [0, 1]."""
+        bad = ~((y >= 0.0) & (y <= 1.0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"y[{i}] = {y[i]:g}, but loss='logistic' needs y in [0, 1] (the two classes as "
+                "0 and 1); map the labels to 0 and 1 (for more classes: "
+                "fastgd.LogisticRegressionGD)"
+            )
+
+
 # The losses by the name `fit(loss=...)` takes: a new loss is a class above and a line here.
-LOSSES = {"squared_error": SquaredError, "huber": Huber}
-Loss = SquaredError | Huber  # for annotations
-SQUARED_ERROR, HUBER = SquaredError().code, Huber(1.0).code
+LOSSES = {"squared_error": SquaredError, "huber": Huber, "logistic": Logistic}
+Loss = SquaredError | Huber | Logistic  # for annotations
+SQUARED_ERROR, HUBER, LOGISTIC = SquaredError().code, Huber(1.0).code, Logistic().code
 
 
 def make_loss(name, epsilon):
@@ -92,8 +151,8 @@ def make_loss(name, epsilon):
     if name not in LOSSES:
         choices = " or ".join(repr(known) for known in LOSSES)
         raise ValueError(f"loss must be {choices}, got {name!r}")
-    if name == "squared_error":
-        return SquaredError()
+    if name in ("squared_error", "logistic"):
+        return LOSSES[name]()
     if check_real(epsilon, "epsilon") <= 0.0:
         raise ValueError(f"epsilon must be > 0 (the Huber loss's threshold), got {epsilon}")
     return Huber(float(epsilon))
@@ -103,7 +162,7 @@ def kernel_loss(code, parameter):
     """The loss as the CPU kernels take it (a NamedTuple), from its number and parameter as the
     rule holds them (rule[LOSS], rule[LOSS_PARAMETER]) and the GPU kernels read them."""
     kind = list(LOSSES.values())[int(code)]
-    return kind() if kind is SquaredError else kind(float(parameter))
+    return kind(float(parameter)) if kind is Huber else kind()
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -123,12 +182,27 @@ def huber_terms(epsilon, r, s):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
-def terms_by_code(code, parameter, r, s):
-    """The row terms of the loss numbered `code` (`SQUARED_ERROR`, `HUBER`), with its
-    `parameter`: the GPU kernels' choice at run time, from the fit's rule, of the same
+def logistic_terms(y, r, s):
+    """The log-loss's row terms at the log-odds p = y - r: s (log(1 + e^p) - y p), without
+    overflow, and s (y - sigma(p)) / 2."""
+    p = y - r
+    e = math.exp(-abs(p))
+    # sigma(p) = 1 / (1 + e) for p >= 0, e / (1 + e) below: selected without a branch (a
+    # conditional expression, inlined into the kernels' loops, keeps them from vectorizing).
+    negative = (p < 0.0) * 1.0
+    sigma = (negative * e + (1.0 - negative)) / (1.0 + e)
+    return s * (max(p, 0.0) + math.log1p(e) - y * p), s * 0.5 * (y - sigma)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def terms_by_code(code, parameter, y, r, s):
+    """The row terms of the loss numbered `code` (`SQUARED_ERROR`, `HUBER`, `LOGISTIC`), with
+    its `parameter`: the GPU kernels' choice at run time, from the fit's rule, of the same
     functions the CPU kernels compile per loss type."""
     if code == HUBER:
         return huber_terms(parameter, r, s)
+    if code == LOGISTIC:
+        return logistic_terms(y, r, s)
     return squared_error_terms(parameter, r, s)
 
 
@@ -136,20 +210,22 @@ def _is(loss, kind):
     return isinstance(loss, types.BaseNamedTuple) and loss.instance_class is kind
 
 
-def row_terms(loss, r, s):
-    """(s l(r), s (-l'(r) / 2)): one row's loss term and gradient weight (the module doc), for
-    residual r and sample weight s. Compiled code only (`_row_terms`)."""
+def row_terms(loss, y, r, s):
+    """(s l, s (-l' / 2)): one row's loss term and gradient weight (the module doc), for target
+    y, residual r and sample weight s. Compiled code only (`_row_terms`)."""
     raise NotImplementedError("compiled code only: see _row_terms")
 
 
 # inline="always": the terms sit in the innermost loops, which must vectorize; each is a few
 # operations, so inlining them at every call site costs numba little.
 @overload(row_terms, inline="always", jit_options={"nogil": True})
-def _row_terms(loss, r, s):
+def _row_terms(loss, y, r, s):
     if _is(loss, SquaredError):
-        return lambda loss, r, s: squared_error_terms(0.0, r, s)
+        return lambda loss, y, r, s: squared_error_terms(0.0, r, s)
     if _is(loss, Huber):
-        return lambda loss, r, s: huber_terms(loss.epsilon, r, s)
+        return lambda loss, y, r, s: huber_terms(loss.epsilon, r, s)
+    if _is(loss, Logistic):
+        return lambda loss, y, r, s: logistic_terms(y, r, s)
     return None
 
 

@@ -48,7 +48,8 @@ def csr_partial_sums(data, indices, indptr, first, last, y, sample_weight, b, w,
             prediction += data[p] * w[indices[p]]
         r = y[i] - prediction
         s = 1.0 if sample_weight is None else sample_weight[i]
-        value, sr = row_terms(loss, r, s)  # the loss term, and the weight that takes s r's place
+        # The loss term, and the weight that takes s r's place.
+        value, sr = row_terms(loss, y[i], r, s)
         s_rr += value
         s_r += sr
         for p in range(indptr[i], indptr[i + 1]):

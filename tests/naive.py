@@ -119,7 +119,7 @@ def hessian(X, sample_weight=None):
 def standardized_gradient_descent(
     X, y, lr, n_iter, sample_weight=None, fit_intercept=True, momentum=0.0, b0=0.0, w0=None,
     l2=0.0, l1=0.0, standardize=True, epsilon=None, positive=False, penalty_weights=None,
-    lower=None, upper=None,
+    lower=None, upper=None, logistic=False,
 ):  # fmt: skip
     """Gradient descent, with Nesterov's momentum, on the standardized features, mapped back:
     the definition of `standardize=True, momentum=...`; returns (b, w, loss history).
@@ -137,6 +137,8 @@ def standardized_gradient_descent(
     same as above). standardize=False: the same in the data's own coordinates (mean 0, sd 1).
     epsilon: the Huber loss instead of the squared error, huber(r) = r**2 for |r| <= epsilon and
     2 epsilon |r| - epsilon**2 beyond, whose derivative is 2 clip(r, -epsilon, epsilon).
+    logistic: the log-loss log(1 + e^p) - y p of the prediction p (the log-odds) instead, whose
+    derivative in p is sigma(p) - y (y in [0, 1]).
     positive: after each step a coefficient below 0 is set to 0 (the projection onto w >= 0,
     part of the proximal step, so FISTA's form with momentum).
     penalty_weights: c_j, each coefficient's penalty c_j ((l2 / 2) beta_j**2 + l1 |beta_j|).
@@ -180,8 +182,13 @@ def standardized_gradient_descent(
     def loss_and_gradient(c, beta):
         total, g_c, g_beta = 0.0, 0.0, [0.0] * d
         for row, target, s in zip(Z, y, weights):
-            residual = target - (c + sum(z * bj for z, bj in zip(row, beta)))
-            if epsilon is None or abs(residual) <= epsilon:
+            prediction = c + sum(z * bj for z, bj in zip(row, beta))
+            residual = target - prediction
+            if logistic:
+                total += s * (math.log1p(math.exp(-abs(prediction))) + max(prediction, 0.0)
+                              - target * prediction)  # fmt: skip
+                slope = (target - 1.0 / (1.0 + math.exp(-prediction))) / 2.0
+            elif epsilon is None or abs(residual) <= epsilon:
                 total += s * residual**2
                 slope = residual
             else:

@@ -939,8 +939,8 @@ def test_device_errors_speak_in_the_command_lines_terms(monkeypatch, capsys):
                                            ("tweedie", ["--power", "1.5", "--penalty", "l2",
                                                         "--alpha", "0.2"])])  # fmt: skip
 def test_generalized_linear_models_are_scikit_learns(tmp_path, capsys, loss, options):
-    """`fastgd fit --loss logistic|poisson|tweedie` is scikit-learn's model, in fastgd's scale of
-    alpha (the mean unit deviance: scikit-learn's alpha is half of it), with its measures."""
+    """`fastgd fit --loss logistic|poisson|tweedie` is scikit-learn's model, alpha in its scale
+    (the mean of half the unit deviance + alpha/2 |w|²), with its measures."""
     linear_model = pytest.importorskip("sklearn.linear_model")
     rng = np.random.default_rng(5)
     X = rng.normal(size=(300, 2))
@@ -950,7 +950,7 @@ def test_generalized_linear_models_are_scikit_learns(tmp_path, capsys, loss, opt
         expected = linear_model.LogisticRegression(C=np.inf, tol=1e-12, max_iter=1000)
     else:
         y = rng.poisson(np.exp(eta)).astype(float)
-        alpha = float(options[-1]) / 2 if "--alpha" in options else 0.5
+        alpha = float(options[-1]) if "--alpha" in options else 1.0
         model = (
             linear_model.PoissonRegressor if loss == "poisson" else linear_model.TweedieRegressor
         )
