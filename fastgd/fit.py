@@ -140,7 +140,8 @@ def fit(
     kind = data_kind(X, y, options.sample_weight)
     check_input, locate_non_finite = INPUTS[kind]
     X, y, sample_weight, total_weight = check_input(X, y, options.sample_weight)
-    _check_targets_of_loss(options.loss, y, kind)
+    if isinstance(options.loss, Logistic):  # a loss with a domain (no call on other fits)
+        _check_targets_of_loss(options.loss, y, kind)
     several = y.ndim == 2  # k targets y (n, k); a 1-D y keeps the scalar shapes
     n_targets, d = (y.shape[1] if several else 1), X.shape[1]
     B, W, checked_penalty = _start_and_penalty(options, d, n_targets if several else None)
@@ -217,9 +218,9 @@ def gradient_descent(
 
 
 def _check_targets_of_loss(loss: Any, y: Any, kind: str) -> None:
-    """The targets within the loss's domain (y in [0, 1] for the logistic loss), named where
-    not; one target only for a loss without a form across targets."""
-    if not isinstance(loss, Logistic) or kind == "stream":  # a stream's plan refuses it
+    """The targets within the logistic loss's domain, y in [0, 1], named where not; one target
+    only (it has no form across targets)."""
+    if kind == "stream":  # a stream's plan refuses the loss
         return
     if y.ndim == 2:
         raise ValueError(

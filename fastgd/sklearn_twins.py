@@ -643,11 +643,13 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
     steps on fastgd's weighted moment pass; multinomial ones on the k (d + 1)-square Hessian).
 
     Parameters are scikit-learn's, with its defaults: C, class_weight, fit_intercept,
-    max_iter (Newton steps here), warm_start; `penalty` (deprecated there) "l2" or None;
-    `l1_ratio` 0 and `dual` False (the l1 and elastic-net penalties need a proximal solver,
-    not built yet); `solver` "lbfgs", "newton-cg" or "newton-cholesky" (all reach the same
-    optimum; Newton's method runs). `tol` is the last step's size relative to the parameters'
-    (1e-13 by default, where scikit-learn's 1e-4 bounds its gradient). `intercept_scaling`,
+    max_iter (Newton steps here), warm_start; `penalty` (deprecated there) "l2", "l1",
+    "elasticnet" or None; `l1_ratio` (0: l2; 1: l1; between: the elastic net) and `dual` False.
+    The l1 and elastic-net penalties (two classes) run `fastgd.fit(loss="logistic")`'s
+    proximal gradient steps (FISTA) instead, max_iter x 1000 passes at most; `solver` "lbfgs",
+    "newton-cg", "newton-cholesky" or "saga" (each reaches the same optimum). `tol` is the last
+    Newton step's size relative to the parameters' (1e-13 by default, where scikit-learn's 1e-4
+    bounds its gradient; for l1, fit's tol). `intercept_scaling`,
     `random_state`, `verbose` and `n_jobs` are accepted and change nothing.
     """
 
@@ -690,25 +692,59 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         self.n_jobs = n_jobs
 
     def _check_parameters(self) -> None:
-        if self.penalty not in ("deprecated", "l2", None):
+        if self.penalty not in ("deprecated", "l2", "l1", "elasticnet", None):
             raise ValueError(
-                f"penalty={self.penalty!r}: LogisticRegressionGD fits the l2 penalty (or none, "
-                "penalty=None); the l1 and elastic-net penalties need a proximal solver, not "
-                "built yet: use sklearn.linear_model.LogisticRegression(solver='saga')"
+                f"penalty={self.penalty!r}: choose 'l2', 'l1', 'elasticnet' or None (or leave it "
+                "and set l1_ratio, scikit-learn's newer way)"
             )
-        if self.l1_ratio not in (0, 0.0, None):
-            raise ValueError(
-                f"l1_ratio={self.l1_ratio!r}: only the l2 penalty (l1_ratio=0) is fitted here; "
-                "use sklearn.linear_model.LogisticRegression(solver='saga') for l1"
-            )
+        ratio = self.l1_ratio
+        if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, Real)
+                                  or not 0.0 <= float(ratio) <= 1.0):  # fmt: skip
+            raise ValueError(f"l1_ratio must be a number in [0, 1], got {ratio!r}")
         if self.dual:
             raise ValueError("dual=True is liblinear's formulation; leave dual=False")
-        if self.solver not in ("lbfgs", "newton-cg", "newton-cholesky"):
+        if self.solver not in ("lbfgs", "newton-cg", "newton-cholesky", "saga", "liblinear"):
             raise ValueError(
-                f"solver={self.solver!r}: choose 'lbfgs', 'newton-cg' or 'newton-cholesky' "
-                "(scikit-learn's smooth solvers: each runs Newton's method here)"
+                f"solver={self.solver!r}: choose 'lbfgs', 'newton-cg', 'newton-cholesky' or "
+                "'saga' (each reaches the same optimum here)"
             )
         self._check_numbers(C=(0.0, True, ""), tol=(0.0, False, ""))
+
+    def _l1_share(self) -> float:
+        """The l1 penalty's share: l1_ratio, or 1 for penalty="l1" (0 for l2 or none)."""
+        if self.penalty == "l1":
+            return 1.0
+        if self.penalty in (None, "l2") or self.l1_ratio is None:
+            return 0.0
+        return float(self.l1_ratio)
+
+    def _fit_proximal(self, X: Any, y: np.ndarray, s: np.ndarray, alpha: float, share: float,
+                      warm: bool) -> LogisticRegressionGD:  # fmt: skip
+        """The l1 or elastic-net fit of two classes by fastgd.fit(loss="logistic"): its
+        objective, the mean weighted log-loss + alpha (share |w|_1 + (1 - share)/2 |w|²), is
+        scikit-learn's divided by C S."""
+        from .fit import fit
+
+        start = {}
+        if warm and self.coef_.shape[0] == 1:
+            start = {"b0": float(self.intercept_[0]), "w0": self.coef_[0]}
+        result = fit(
+            X, y, loss="logistic", penalty="l1" if share == 1.0 else "elasticnet", alpha=alpha,
+            l1_ratio=share, sample_weight=s, fit_intercept=self.fit_intercept,
+            standardize=False, tol=float(self.tol), n_iter=1000 * int(self.max_iter), **start,
+        )  # fmt: skip
+        if not result.converged:
+            warnings.warn(
+                f"LogisticRegressionGD did not reach tol={self.tol:g} in {result.n_iter} "
+                "proximal gradient steps (max_iter x 1000); raise max_iter, or lower C",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.coef_ = result.coef[None, :].astype(self._dtype)
+        intercept = result.intercept if self.fit_intercept else 0.0
+        self.intercept_ = np.array([intercept], dtype=self._dtype)
+        self.n_iter_ = np.array([result.n_iter])
+        return self
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegressionGD:
         """Fit to X (n_samples, n_features; dense or scipy.sparse) and class labels y."""
@@ -731,6 +767,15 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         total = float(s.sum())
         alpha = 0.0 if self.penalty is None else 1.0 / (float(self.C) * total)
         warm = self.warm_start and hasattr(self, "coef_")
+        share = self._l1_share()
+        if share > 0.0:
+            if k > 2:
+                raise ValueError(
+                    f"the l1 and elastic-net penalties are fitted for two classes here; y has "
+                    f"{k}: fit one class against the rest (sklearn.multiclass.OneVsRestClassifier"
+                    "(LogisticRegressionGD(...))), or use the l2 penalty"
+                )
+            return self._fit_proximal(X, codes.astype(np.float64), s, alpha, share, warm)
         if k == 2:
             start = (
                 (self.intercept_[0], self.coef_[0]) if warm and self.coef_.shape[0] == 1 else None

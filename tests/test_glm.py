@@ -196,9 +196,9 @@ def test_logistic_regression_refuses_what_it_does_not_fit():
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = (X[:, 0] > 0).astype(int)
     for parameters, message in (
-        ({"penalty": "l1"}, r"penalty='l1': LogisticRegressionGD fits the l2 penalty"),
-        ({"l1_ratio": 0.5}, r"l1_ratio=0.5: only the l2 penalty"),
-        ({"solver": "saga"}, r"solver='saga': choose 'lbfgs', 'newton-cg' or 'newton-cholesky'"),
+        ({"penalty": "l3"}, r"penalty='l3': choose 'l2', 'l1', 'elasticnet' or None"),
+        ({"l1_ratio": 1.5}, r"l1_ratio must be a number in \[0, 1\], got 1.5"),
+        ({"solver": "sag"}, r"solver='sag': choose 'lbfgs', 'newton-cg', 'newton-cholesky' or"),
         ({"C": 0.0}, r"C must be a number > 0"),
     ):
         with pytest.raises(ValueError, match=message):
@@ -209,6 +209,50 @@ def test_logistic_regression_refuses_what_it_does_not_fit():
     # Separable classes without a penalty have no optimum: said, not claimed converged.
     with pytest.warns(ConvergenceWarning, match=r"separable classes have no optimum"):
         fastgd.LogisticRegressionGD(penalty=None, max_iter=20).fit(X, y)
+
+
+@pytest.mark.parametrize("parameters", [{"penalty": "l1"}, {"l1_ratio": 1.0},
+                                        {"l1_ratio": 0.4, "class_weight": "balanced"}])  # fmt: skip
+@pytest.mark.parametrize("weighted", [False, True])
+def test_l1_and_elastic_net_logistic_regression_is_optimal(parameters, weighted):
+    """The l1 and elastic-net penalties (fastgd.fit(loss="logistic")'s proximal steps): the
+    subgradient conditions of scikit-learn's objective hold at the fit (the slow reference:
+    tests/naive.py's row-by-row gradient), some coefficients are exactly 0, and scikit-learn's
+    saga, run to a tight tolerance, finds the same coefficients."""
+    from sklearn import datasets
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.utils.class_weight import compute_class_weight
+
+    X, y = datasets.load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    weights = np.random.default_rng(3).uniform(0.5, 2.0, len(y)) if weighted else None
+    C = 0.05
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        twin = fastgd.LogisticRegressionGD(C=C, **parameters).fit(X, y, sample_weight=weights)
+    s = np.ones(len(y)) if weights is None else weights
+    if "class_weight" in parameters:
+        s = s * compute_class_weight("balanced", classes=np.unique(y), y=y,
+                                     sample_weight=weights)[y]  # fmt: skip
+    share = parameters.get("l1_ratio", 1.0)
+    alpha = 1.0 / (C * s.sum())
+    w = twin.coef_[0]
+    gradient = naive.softmax_gradient(X, y[:, None].astype(float), twin.intercept_, twin.coef_,
+                                      0.0, s)[0]  # fmt: skip
+    smooth = gradient[1:] + alpha * (1.0 - share) * w  # the log-loss's and the l2 part's
+    assert abs(gradient[0]) <= 1e-9  # the intercept is not penalized
+    zero = w == 0.0
+    assert zero.any() and not zero.all()
+    assert np.all(np.abs(smooth[zero]) <= alpha * share * (1 + 1e-9))
+    np.testing.assert_allclose(smooth[~zero], -alpha * share * np.sign(w[~zero]), rtol=1e-6,
+                               atol=1e-9 * alpha)  # fmt: skip
+    expected = LogisticRegression(C=C, l1_ratio=share, solver="saga", tol=1e-10,
+                                  max_iter=100_000, **{k: v for k, v in parameters.items()
+                                                       if k == "class_weight"})  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected.fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(twin.coef_, expected.coef_, atol=1e-5 * np.abs(w).max())
 
 
 def test_logistic_regression_passes_every_scikit_learn_check():
