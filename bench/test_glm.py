@@ -109,6 +109,22 @@ def test_fastgd(benchmark, record, model):
     benchmark.extra_info["label"] += f" ({fitted.n_iter_} steps, gap {gap:.0e})"
 
 
+def test_fastgd_loop(benchmark, record):
+    """fit(loss="logistic"): the same objective by accelerated gradient steps (the loop path,
+    what the GPU and the l1 penalty run), against Newton's method above."""
+    X, y = data("logistic")
+    options = {"loss": "logistic", "penalty": "l2", "alpha": ALPHA, "standardize": False,
+               "n_iter": 100_000}  # fmt: skip
+    fastgd.fit(X[:1000], y[:1000], **options)  # compile outside the timing
+    record("fastgd fit(loss='logistic'), N=1e6, d=32", N * D, 1,
+           versus=["test_fastgd[logistic]", "test_peer[logistic-lbfgs]"])  # fmt: skip
+    result = benchmark.pedantic(fastgd.fit, (X, y), options, rounds=3, warmup_rounds=1)
+    gap = (objective("logistic", result.intercept, result.coef, X, y)
+           - best_objective("logistic")) / best_objective("logistic")  # fmt: skip
+    assert result.converged and gap <= TOL
+    benchmark.extra_info["label"] += f" ({result.n_iter} steps, gap {gap:.0e})"
+
+
 def test_moment_pass(benchmark, record):
     """The gram method's pass over X: what a Newton step's pass is held to."""
     from fastgd.moments import centered_moments

@@ -173,9 +173,10 @@ def _floats(values):
 
 
 def _refuse_rows(bad, y, name, why):
-    if np.any(bad):
+    if np.any(bad):  # a Dask array's: computed here
         i = int(np.argmax(bad))
-        raise ValueError(f"{name}[{i}] = {y[i]:g}, but {why}")
+        value = float(y[i])
+        raise ValueError(f"{name}[{i}] = {value:g}, but {why}")
 
 
 # The families by scikit-learn's estimators (a new one: a line here).

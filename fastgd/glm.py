@@ -28,8 +28,9 @@ from typing import NamedTuple
 import numpy as np
 
 from . import newton
+from ._validation import is_dask_array
 from .families import FAMILIES, LARGEST_ETA, LOG, Binomial, Family, tweedie
-from .glm_pass import dense_pass, sparse_pass
+from .plan import newton_pass
 
 __all__ = [
     "FAMILIES", "Binomial", "Family", "GLMFit", "best_constant", "fit_glm", "fit_multinomial",
@@ -100,6 +101,33 @@ def best_constant(family, y, s, total, offset):
     return family.link_of(mean) - float(s @ offset) / total
 
 
+def _pass_data(X, y, sample_weight, offset, fit_intercept):
+    """(y, s, offset, shift) as the pass takes them: float64 arrays (Dask arrays chunked as X's
+    rows for Dask), s and offset filled in (1 and 0), and the columns' shift (their means: one
+    pass; 0 without an intercept, and for a sparse X, which is never shifted)."""
+    n, d = X.shape
+    if is_dask_array(X):
+        import dask.array as da
+
+        rows = X.chunks[0]
+
+        def along(values, fill):
+            if values is None:
+                return da.full(n, fill, chunks=(rows,), dtype=np.float64)
+            return da.asarray(values).astype(np.float64).rechunk((rows,))
+
+        shift = np.zeros(d)
+        if fit_intercept:
+            shift = np.asarray(X.mean(axis=0).compute(), dtype=np.float64)
+        return along(y, 0.0), along(sample_weight, 1.0), along(offset, 0.0), shift
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    offset = np.zeros(n) if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
+    dense = fit_intercept and not hasattr(X, "tocsr")
+    shift = np.asarray(X.mean(axis=0), dtype=np.float64).ravel() if dense else np.zeros(d)
+    return y, s, offset, shift
+
+
 def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None,
             threads=1, offset=None):  # fmt: skip
     """Minimize f by Newton steps from `start` = (b, w) (None: w = 0 and b the best constant
@@ -109,24 +137,13 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     Each step takes one pass over X (`glm_pass`): the value, gradient and Hessian at the
     point the last step reached, so a full step accepted by the line search costs exactly one
     pass; a shorter one is found on the pass's eta (no pass) and costs one more."""
-    n, d = X.shape
-    y = np.ascontiguousarray(y, dtype=np.float64)
-    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    d = X.shape[1]
+    evaluate_at = newton_pass(X)
+    y, s, offset, shift = _pass_data(X, y, sample_weight, offset, fit_intercept)
     total = float(s.sum())
-    offset = np.zeros(n) if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
-    sparse = hasattr(X, "tocsr")
-    # The pass works in the columns shifted by their means (c): eta = b_c + (x - c).w with
-    # b_c = b + c.w. Without an intercept, no shift (b_c would have to move with w).
-    shift = (
-        np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
-        if fit_intercept and not sparse
-        else np.zeros(d)
-    )
 
     def evaluate(b_c, w, fisher=False, full=True):
-        if sparse:
-            return sparse_pass(family, X, y, s, offset, b_c, w, fisher=fisher, full=full)
-        return dense_pass(
+        return evaluate_at(
             family, X, y, s, offset, shift, b_c, w, fisher=fisher, full=full, threads=threads
         )
 
@@ -166,11 +183,16 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         slope = (float(sums.grad[:d] @ step_w) + float(sums.grad[d]) * step_c) / total
         slope += alpha * float(w @ step_w)
         trial = evaluate(b_c + step_c, w + step_w)
-        eta, step_eta = sums.eta, trial.eta - sums.eta
+        eta = sums.eta
+        step_eta = None if eta is None else trial.eta - eta
 
-        def at(t, w=w, eta=eta, step_eta=step_eta, step_w=step_w, trial=trial):
+        def at(t, b_c=b_c, w=w, eta=eta, step_eta=step_eta, step_c=step_c, step_w=step_w,
+               trial=trial):  # fmt: skip
             if t == 1.0:
                 return objective(trial.value, w + step_w), None
+            if eta is None:  # the rows' eta are where the chunks are: a value-only pass
+                shorter = evaluate(b_c + t * step_c, w + t * step_w, full=False)
+                return objective(shorter.value, w + t * step_w), None
             losses = family.loss(y, eta + t * step_eta)
             return objective(float(s @ losses), w + t * step_w), None
 

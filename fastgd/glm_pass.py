@@ -36,7 +36,7 @@ BLOCK_ROWS = 512  # the moment pass's block: its scratch stays in the L2 cache
 
 class PassSums(NamedTuple):
     value: float  # sum_i s_i l_i
-    eta: np.ndarray  # (n,) the linear predictor
+    eta: np.ndarray | None  # (n,) the linear predictor (None on Dask: where the chunks are)
     grad: np.ndarray  # (d + 1,), the intercept's last
     hessian: np.ndarray  # (d + 1, d + 1), symmetric
 
@@ -129,8 +129,9 @@ def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True,
     return PassSums(float(values.sum()), eta, grads.sum(axis=0), hessian)
 
 
-def sparse_pass(family, X, y, s, offset, b, w, *, fisher=False, full=True):
-    """`dense_pass` for a scipy.sparse X, by scipy's products (no shift)."""
+def sparse_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True, threads=1):
+    """`dense_pass` for a scipy.sparse X, by scipy's products (`shift` must be 0: a sparse X is
+    never shifted; `threads`: scipy's own)."""
     eta = np.asarray(X @ w).ravel() + b + offset
     loss, slope, second, expected = unit_arrays(family.kind, float(family.power), y, eta)
     value = float(s @ loss)

@@ -12,6 +12,7 @@ from ._validation import (
     check_data,
     check_sparse_data,
     is_dask_array,
+    is_sparse,
     locate_non_finite,
     locate_non_finite_dask,
     locate_non_finite_sparse,
@@ -178,3 +179,15 @@ def _column(y, target):
     lazy)."""
     column = y[:, target]
     return column if is_dask_array(column) else np.ascontiguousarray(column)
+
+
+def newton_pass(X):
+    """The pass of a GLM's Newton step (fastgd/glm.py) for X's kind: `glm_pass.dense_pass`,
+    `glm_pass.sparse_pass`, or the Dask one (fastgd/distributed/newton.py)."""
+    if is_dask_array(X):
+        from .distributed.newton import dask_pass
+
+        return dask_pass
+    from .glm_pass import dense_pass, sparse_pass
+
+    return sparse_pass if is_sparse(X) else dense_pass

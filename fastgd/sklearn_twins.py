@@ -36,6 +36,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _config, glm
+from ._validation import is_dask_array
 from .estimator import LinearRegressionGD
 from .huber_scale import fit_huber_scale
 from .options import DEFAULT_TOL
@@ -510,9 +511,12 @@ class _GLMTwin(RegressorMixin, _NewtonTwin):
         (glum's `offset`, statsmodels' GLM `offset`)."""
         self._check_parameters()
         family = self._family()
-        X, y, sample_weight = self._fit_data(X, y, sample_weight)
+        if is_dask_array(X):  # left where it is: each Newton step is one pass on the workers
+            X, y, sample_weight, offset = self._dask_data(X, y, sample_weight, offset)
+        else:
+            X, y, sample_weight = self._fit_data(X, y, sample_weight)
+            offset = _offsets(offset, X.shape[0])
         family.check_y(y)
-        offset = _offsets(offset, X.shape[0])
         start = None
         if self.warm_start and hasattr(self, "coef_"):
             start = (self.intercept_ if self.fit_intercept else 0.0, self.coef_)
@@ -528,7 +532,49 @@ class _GLMTwin(RegressorMixin, _NewtonTwin):
         self.n_iter_ = solved.n_iter
         return self
 
+    def _dask_data(self, X: Any, y: Any, sample_weight: Any, offset: Any) -> tuple:
+        """(X, y, sample_weight, offset) of a Dask X, checked without computing X itself
+        beyond one pass for NaN and inf: X 2-D with every column in each row chunk (float32 or
+        float64), the others float64 arrays chunked as X's rows."""
+        import dask.array as da
+
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features), got {X.ndim} dimensions")
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        X = X.rechunk({1: -1})
+        rows = X.chunks[0]
+        self.n_features_in_ = X.shape[1]
+        self._dtype = X.dtype
+
+        def along(values, name):
+            if values is None:
+                return None
+            values = da.asarray(values).astype(np.float64)
+            if values.shape != (X.shape[0],):
+                raise ValueError(f"{name} must have one value per row of X, shape "
+                                 f"({X.shape[0]},); got shape {values.shape}")  # fmt: skip
+            return values.rechunk((rows,))
+
+        y, sample_weight, offset = (along(values, name) for values, name in
+                                    ((y, "y"), (sample_weight, "sample_weight"),
+                                     (offset, "offset")))  # fmt: skip
+        checks = [da.isfinite(X).all(), da.isfinite(y).all()]
+        if sample_weight is not None:
+            checks.append((sample_weight >= 0).all() & da.isfinite(sample_weight).all())
+        if offset is not None:
+            checks.append(da.isfinite(offset).all())
+        finite = da.compute(*checks)
+        for ok, name in zip(finite, ("X", "y", "sample_weight", "offset")):
+            if not ok:
+                raise ValueError(f"{name} holds NaN or inf (or a negative weight): every value "
+                                 "must be a finite number; drop or impute those rows")  # fmt: skip
+        return X, y, sample_weight, offset
+
     def _linear_predictor(self, X: Any, offset: Any = None) -> np.ndarray:
+        if is_dask_array(X):  # lazily, a Dask array of the rows' predictions
+            eta = X @ self.coef_ + self.intercept_
+            return eta if offset is None else eta + offset
         eta = np.asarray(self._new_X(X) @ self.coef_, dtype=np.float64).ravel() + self.intercept_
         offset = _offsets(offset, eta.shape[0])
         return eta if offset is None else eta + offset

@@ -370,7 +370,7 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
     assert np.abs(sums.hessian - expected).max() <= 1e-5 * scale
     if link == "logit" or power != 0.0:
         plain = dense_pass(family, X, y, s, offset, np.zeros(d), b, w)
-        sparse = sparse_pass(family, scipy.sparse.csr_matrix(X64), y, s, offset, b, w)
+        sparse = sparse_pass(family, scipy.sparse.csr_matrix(X64), y, s, offset, np.zeros(d), b, w)
         assert sparse.value == pytest.approx(plain.value, rel=1e-12)
         assert sparse.grad == pytest.approx(plain.grad, rel=1e-10)
         assert sparse.hessian == pytest.approx(plain.hessian, rel=1e-10)
@@ -458,3 +458,35 @@ def test_offsets_are_statsmodels_and_a_rate_weighted_by_exposure(estimator, fami
         getattr(fastgd, estimator)().fit(X, y, offset=offset[:-1])
     with pytest.raises(ValueError, match=r"offset\[3\] is -inf: offsets must be finite"):
         getattr(fastgd, estimator)().fit(X, y, offset=np.where(np.arange(n) == 3, -np.inf, 0.0))
+
+
+@pytest.mark.parametrize("estimator", ["PoissonRegressorGD", "TweedieRegressorGD"])
+def test_dask_arrays_are_fitted_where_they_are(diabetes, estimator):
+    """A Dask X: each Newton step is one pass on the chunks (fastgd/distributed/newton.py), the
+    chunks' sums added in order; the fit equals the in-memory one (weights and offsets too),
+    predict stays lazy, and bad targets are named."""
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    X, y = diabetes
+    rng = np.random.default_rng(4)
+    weights, offset = rng.uniform(0.5, 2.0, len(y)), rng.normal(0.0, 0.1, len(y))
+    parameters = {"alpha": 0.1, "tol": 1e-12} | ({"power": 1.5} if "Tweedie" in estimator else {})
+    in_memory = getattr(fastgd, estimator)(**parameters).fit(X, y, weights, offset=offset)
+    lazy_X, lazy_y = da.from_array(X, chunks=(100, 5)), da.from_array(y, chunks=100)
+    with dask.config.set(scheduler="sync"):
+        on_dask = getattr(fastgd, estimator)(**parameters).fit(
+            lazy_X, lazy_y, da.from_array(weights, chunks=150), offset=offset
+        )
+        prediction = on_dask.predict(lazy_X)
+        assert isinstance(prediction, da.Array)
+        np.testing.assert_allclose(prediction.compute(), in_memory.predict(X), rtol=1e-10)
+        with pytest.raises(ValueError, match=r"y\[5\] = -1, but"):
+            getattr(fastgd, estimator)(**parameters).fit(
+                lazy_X, da.where(da.arange(len(y)) == 5, -1.0, lazy_y)
+            )
+        with pytest.raises(ValueError, match=r"X holds NaN or inf"):
+            getattr(fastgd, estimator)().fit(da.where(lazy_X > 1.0, np.nan, lazy_X), lazy_y)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, rtol=1e-10, atol=1e-12)
+    assert on_dask.intercept_ == pytest.approx(in_memory.intercept_, rel=1e-10)
+    assert on_dask.n_iter_ == in_memory.n_iter_
