@@ -54,6 +54,7 @@ def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_r
     block_eta = np.empty(block_rows)
     slopes = np.empty(block_rows)
     curvatures = np.empty(block_rows)
+    losses = np.empty(block_rows)
     value = 0.0
     for j in range(size):
         grad[j] = 0.0
@@ -75,18 +76,24 @@ def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_r
         for i in range(rows):
             loss, slope, second, expected = unit_terms(kind, power, y[start + i], block_eta[i])
             si = s[start + i]
-            value += si * loss
+            losses[i] = si * loss
             eta[start + i] = block_eta[i]
             slopes[i] = si * slope
             curvatures[i] = si * (expected if fisher else second)
+        # Every sum in a loop that stores nothing: a loop that adds up and stores is vectorized
+        # behind a run-time check of the pointers, whose scalar copy adds in another order
+        # (the same bits every run only where the path never changes).
+        for i in range(rows):
+            value += losses[i]
         if full:
             for j in range(size):
                 column = centred[j]
                 target = weighted[j]
+                for i in range(rows):
+                    target[i] = curvatures[i] * column[i]
                 total = 0.0
                 for i in range(rows):
                     total += slopes[i] * column[i]
-                    target[i] = curvatures[i] * column[i]
                 grad[j] += total
             add_products(weighted, centred, rows, hessian, 0, True)
     return value

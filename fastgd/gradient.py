@@ -660,6 +660,7 @@ def _sums_by_columns(X, Y, sample_weight, B, W, shift, loss, out):
     block_rows = target_block_rows(d, k)
     columns = np.empty((d, block_rows + 8))
     residuals = np.empty((k, block_rows + 8))
+    values = np.empty(block_rows + 8)
     for t in range(k):
         for j in range(d + 2):
             out[t, j] = 0.0
@@ -691,14 +692,18 @@ def _sums_by_columns(X, Y, sample_weight, B, W, shift, loss, out):
         subtract_products(W, columns, rows, residuals)
         for t in range(k):
             r = residuals[t]
-            s_rr = 0.0
-            s_r = 0.0
             for i in range(rows):  # the gradient's weight takes r's place (losses.row_terms)
                 s = 1.0 if sample_weight is None else sample_weight[start + i]
-                value, g = row_terms(loss, block_Y[i, t], r[i], s)
-                s_rr += value
-                s_r += g
-                r[i] = g
+                values[i], r[i] = row_terms(loss, block_Y[i, t], r[i], s)
+            # The sums in a loop of their own, which stores nothing: a loop that both adds up
+            # and stores is vectorized behind a run-time check that the stores miss the loads,
+            # and LLVM's check (the pointers' difference) sent it, now and then, down the
+            # scalar copy, which adds in another order (1 ulp apart from run to run).
+            s_rr = 0.0
+            s_r = 0.0
+            for i in range(rows):
+                s_rr += values[i]
+                s_r += r[i]
             out[t, 0] += s_rr
             out[t, 1] += s_r
         add_products(residuals, columns, rows, out, 2, False)
