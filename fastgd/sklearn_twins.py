@@ -792,10 +792,15 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         self.n_iter_ = np.array([result.n_iter])
         return self
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegressionGD:
-        """Fit to X (n_samples, n_features; dense or scipy.sparse) and class labels y."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, offset: Any = None
+            ) -> LogisticRegressionGD:  # fmt: skip
+        """Fit to X (n_samples, n_features; dense or scipy.sparse) and class labels y.
+
+        `offset` (n_samples,), two classes and the l2 penalty (or none): a fixed term of each
+        row's log-odds, X @ coef_ + intercept_ + offset (statsmodels' and glum's `offset`)."""
         self._check_parameters()
         X, y, s = self._fit_data(X, y, sample_weight, numeric=False)
+        offset = _offsets(offset, X.shape[0])
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         k = len(self.classes_)
@@ -814,6 +819,11 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         alpha = 0.0 if self.penalty is None else 1.0 / (float(self.C) * total)
         warm = self.warm_start and hasattr(self, "coef_")
         share = self._l1_share()
+        if offset is not None and (k > 2 or share > 0.0):
+            raise ValueError(
+                "offset is fitted for two classes and the l2 penalty (or none) here; drop it, "
+                "or fit without l1_ratio"
+            )
         if share > 0.0:
             if k > 2:
                 raise ValueError(
@@ -829,7 +839,7 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
             solved = glm.fit_glm(
                 glm.Binomial(), X, codes.astype(np.float64), s, alpha=alpha,
                 fit_intercept=self.fit_intercept, tol=float(self.tol),
-                max_iter=int(self.max_iter), start=start, threads=_threads_for(X),
+                max_iter=int(self.max_iter), start=start, threads=_threads_for(X), offset=offset,
             )  # fmt: skip
             B, W = np.array([solved.intercept]), solved.coef[None, :]
             steps, converged, step = solved.n_iter, solved.converged, solved.step
@@ -849,23 +859,27 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         self.n_iter_ = np.array([steps])
         return self
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """X @ coef_.T + intercept_: (n,) for two classes (the second's log-odds), else (n, k)."""
+    def decision_function(self, X: Any, offset: Any = None) -> np.ndarray:
+        """X @ coef_.T + intercept_ (+ offset): (n,) for two classes (the second's log-odds),
+        else (n, k)."""
         scores = np.asarray(self._new_X(X) @ self.coef_.T, dtype=np.float64) + self.intercept_
+        offset = _offsets(offset, scores.shape[0])
+        if offset is not None:
+            scores = scores + offset[:, None]
         return scores.ravel() if scores.shape[1] == 1 else scores
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any, offset: Any = None) -> np.ndarray:
         """Each class's probability, (n_samples, n_classes)."""
-        scores = self.decision_function(X)
+        scores = self.decision_function(X, offset)
         if scores.ndim == 1:
             positive = glm.Binomial().mean(scores)
             return np.column_stack([1.0 - positive, positive])
         return glm._softmax(scores)[0]
 
-    def predict_log_proba(self, X: Any) -> np.ndarray:
-        return np.log(self.predict_proba(X))
+    def predict_log_proba(self, X: Any, offset: Any = None) -> np.ndarray:
+        return np.log(self.predict_proba(X, offset))
 
-    def predict(self, X: Any) -> np.ndarray:
-        scores = self.decision_function(X)
+    def predict(self, X: Any, offset: Any = None) -> np.ndarray:
+        scores = self.decision_function(X, offset)
         chosen = (scores > 0).astype(int) if scores.ndim == 1 else np.argmax(scores, axis=1)
         return self.classes_[chosen]

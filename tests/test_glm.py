@@ -490,3 +490,26 @@ def test_dask_arrays_are_fitted_where_they_are(diabetes, estimator):
     np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, rtol=1e-10, atol=1e-12)
     assert on_dask.intercept_ == pytest.approx(in_memory.intercept_, rel=1e-10)
     assert on_dask.n_iter_ == in_memory.n_iter_
+
+
+def test_logistic_regression_offsets_are_statsmodels():
+    """Two classes with an offset (a known part of each row's log-odds): statsmodels' binomial
+    GLM with that offset (1e-8); the offset moves the predictions; misuse is named."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(500, 3))
+    offset = rng.normal(0.0, 1.0, 500)
+    y = (rng.uniform(size=500) < 1 / (1 + np.exp(-(X @ [1.0, -0.5, 0.2] + offset)))).astype(int)
+    twin = fastgd.LogisticRegressionGD(penalty=None, tol=1e-14).fit(X, y, offset=offset)
+    expected = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial(), offset=offset)
+    expected = expected.fit(tol=1e-15)
+    got = np.concatenate([twin.intercept_, twin.coef_[0]])
+    assert got == pytest.approx(np.asarray(expected.params), rel=1e-8, abs=1e-10)
+    assert twin.predict_proba(X, offset=offset)[:, 1] == pytest.approx(expected.predict(),
+                                                                       rel=1e-8)  # fmt: skip
+    assert not np.allclose(twin.predict_proba(X)[:, 1], expected.predict())
+    with pytest.raises(ValueError, match=r"offset is fitted for two classes and the l2"):
+        fastgd.LogisticRegressionGD(l1_ratio=1.0).fit(X, y, offset=offset)
+    with pytest.raises(ValueError, match=r"offset must have one value per row"):
+        fastgd.LogisticRegressionGD().fit(X, y, offset=offset[:3])
