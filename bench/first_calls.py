@@ -51,6 +51,11 @@ CASES = {
         _TABLE + "; X = X.astype(np.float32); y = y.astype(np.float32)",
         "fastgd.fit(X, y, method='loop')",
     ),
+    "logistic, loop": (_TABLE + "; c = (y > 3.0) * 1.0", "fastgd.fit(X, c, loss='logistic')"),
+    "PoissonRegressorGD (Newton)": (
+        _TABLE + "; counts = np.floor(np.abs(y))",
+        "fastgd.PoissonRegressorGD().fit(X, counts)",
+    ),
     "demo": ("", "from fastgd import cli; cli.main(['demo'])"),
 }
 

@@ -129,7 +129,7 @@ class Family(NamedTuple):
             f"{self.describe()} needs every {name} {need}; drop those rows, or choose a family "
             "whose domain has them (power=0 for any value)"
         )
-        _refuse_rows(bad, y, name, why)
+        refuse_rows(bad, y, name, why)
 
     def describe(self):
         return _NAMES.get(self.power, f"the Tweedie distribution with power={self.power:g}")
@@ -159,7 +159,7 @@ class Binomial(NamedTuple):
 
     def check_y(self, y, name="y"):
         why = f"logistic regression needs {name} in [0, 1] (the two classes as 0 and 1)"
-        _refuse_rows((y < 0.0) | (y > 1.0), y, name, why)
+        refuse_rows((y < 0.0) | (y > 1.0), y, name, why)
 
     def describe(self):
         return "the binomial distribution"
@@ -172,7 +172,8 @@ def _floats(values):
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
-def _refuse_rows(bad, y, name, why):
+def refuse_rows(bad, y, name, why):
+    """A ValueError naming the first row where `bad` holds: "name[i] = value, but why"."""
     if np.any(bad):  # a Dask array's: computed here
         i = int(np.argmax(bad))
         value = float(y[i])

@@ -228,19 +228,15 @@ def _check_targets_of_loss(loss: Any, y: Any, kind: str) -> None:
             "column (or, for classes, fastgd.LogisticRegressionGD's multinomial model)"
         )
     if kind == "dask":
-        low, high = (float(v) for v in _dask_compute(y.min(), y.max()))
+        import dask
+
+        low, high = (float(v) for v in dask.compute(y.min(), y.max()))
         if low >= 0.0 and high <= 1.0:
             return
         y = y.compute()  # only on this error path: the row to name
     elif kind == "device":
         y = y.copy_to_host() if hasattr(y, "copy_to_host") else y.get()
     loss.check_y(np.asarray(y))
-
-
-def _dask_compute(*values: Any) -> tuple[Any, ...]:
-    import dask
-
-    return dask.compute(*values)
 
 
 def _start_and_penalty(

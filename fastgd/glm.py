@@ -29,7 +29,7 @@ import numpy as np
 
 from . import newton
 from ._validation import is_dask_array
-from .families import FAMILIES, LARGEST_ETA, LOG, Binomial, Family, tweedie
+from .families import FAMILIES, LARGEST_ETA, LOG, LOGIT, Binomial, Family, tweedie
 from .plan import newton_pass
 
 __all__ = [
@@ -165,7 +165,7 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         # Newton's own system, where it is definite (always for 1 <= power <= 2); else
         # Fisher's (one more pass), definite wherever alpha > 0 or X has full rank.
         step = _newton_step(sums, w, alpha, total, fit_intercept)
-        if step is None and family.kind != 2:
+        if step is None and family.kind != LOGIT:  # the logit's curvature is Fisher's
             step = _newton_step(evaluate(b_c, w, fisher=True), w, alpha, total, fit_intercept)
         if step is None:
             break  # singular even so: X's columns collinear without a penalty

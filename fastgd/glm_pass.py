@@ -29,9 +29,8 @@ from numba import njit, prange
 from ._config import FASTMATH
 from .families import unit_arrays, unit_terms
 from .gradient import add_products
+from .moments import BLOCK_ROWS  # the moment pass's block: its scratch stays in cache
 from .threads import numba_threads
-
-BLOCK_ROWS = 512  # the moment pass's block: its scratch stays in the L2 cache
 
 
 class PassSums(NamedTuple):

@@ -27,13 +27,13 @@ no change. (The logistic loss has no `_vector_terms` branch: it fits one target 
 import math
 from typing import NamedTuple
 
-import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
 from ._config import FASTMATH
 from ._validation import check_real
 from ._vector import maximum, minimum, splat
+from .families import refuse_rows
 
 
 class SquaredError(NamedTuple):
@@ -43,9 +43,6 @@ class SquaredError(NamedTuple):
     def curvature(self):
         """l''(p) / 2 at most, the squared error's 1 its unit: lr="auto" is 1 / (curvature L)."""
         return 1.0
-
-    def check_y(self, y):
-        """Any real target will do."""
 
     @property
     def name(self):
@@ -79,9 +76,6 @@ class Huber(NamedTuple):
     def curvature(self):
         """The squared error's, inside the threshold."""
         return 1.0
-
-    def check_y(self, y):
-        """Any real target will do."""
 
     @property
     def name(self):
@@ -129,15 +123,13 @@ class Logistic(NamedTuple):
         return 0.0
 
     def check_y(self, y):
-        """A ValueError naming the first target outside [0, 1]."""
-        bad = ~((y >= 0.0) & (y <= 1.0))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise ValueError(
-                f"y[{i}] = {y[i]:g}, but loss='logistic' needs y in [0, 1] (the two classes as "
-                "0 and 1); map the labels to 0 and 1 (for more classes: "
-                "fastgd.LogisticRegressionGD)"
-            )
+        """A ValueError naming the first target outside [0, 1] (`fit` calls it for this loss,
+        the one with a domain)."""
+        refuse_rows(
+            ~((y >= 0.0) & (y <= 1.0)), y, "y", "loss='logistic' needs y in [0, 1] (the two "
+            "classes as 0 and 1); map the labels to 0 and 1 (for more classes: "
+            "fastgd.LogisticRegressionGD)",
+        )  # fmt: skip
 
 
 # The losses by the name `fit(loss=...)` takes: a new loss is a class above and a line here.
