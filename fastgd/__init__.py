@@ -20,6 +20,7 @@ from .errors import (  # noqa: E402
     FitInterrupted,
 )
 from .fit import fit, gradient_descent, max_stable_lr  # noqa: E402
+from .paths import Path, path  # noqa: E402
 from .result import FitResult  # noqa: E402
 
 __all__ = [
@@ -29,9 +30,11 @@ __all__ = [
     "DivergenceError",
     "FitInterrupted",
     "FitResult",
+    "Path",
     "fit",
     "gradient_descent",
     "max_stable_lr",
+    "path",
 ]
 __version__ = "0.1.0"
 
@@ -48,6 +51,9 @@ _ESTIMATORS = {
     "GammaRegressorGD": "sklearn_twins",
     "TweedieRegressorGD": "sklearn_twins",
     "LogisticRegressionGD": "sklearn_twins",
+    "LassoCVGD": "cross_validation",
+    "ElasticNetCVGD": "cross_validation",
+    "RidgeCVGD": "cross_validation",
 }
 
 

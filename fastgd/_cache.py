@@ -35,9 +35,10 @@ PACKAGE = os.path.dirname(os.path.abspath(__file__))
 # The sources that kernels are compiled from, relative to the package (see the module doc).
 KERNEL_SOURCES = (
     "_cache.py", "_config.py", "_prefetch.py", "_status.py", "_validation.py", "_vector.py",
-    "backend.py", "compiled.py", "cpu.py", "cuda_kernels.py", "errors.py", "families.py",
-    "glm_pass.py", "gradient.py", "gram.py", "iteration.py", "lecture.py", "losses.py",
-    "moments.py", "peers.py", "penalties.py", "sparse.py", "threads.py",
+    "backend.py", "compiled.py", "coordinate_descent.py", "cpu.py", "cuda_kernels.py",
+    "errors.py", "families.py", "folds.py", "glm_pass.py", "gradient.py", "gram.py",
+    "iteration.py", "lecture.py", "losses.py", "moments.py", "peers.py", "penalties.py",
+    "sparse.py", "threads.py",
 )  # fmt: skip
 
 

@@ -68,6 +68,11 @@ class ConditioningWarning(UserWarning):
         self.condition = condition
 
 
+class PerformanceWarning(UserWarning):
+    """The answer is right but its way there is slower than it could be, and the message says
+    how to get the fast way (e.g. cross-validation splits that read X more than once)."""
+
+
 class FitInterrupted(KeyboardInterrupt):
     """Ctrl-C (SIGINT) stopped a fit between two blocks of iterations.
 

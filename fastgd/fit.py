@@ -27,6 +27,7 @@ from ._validation import check_flag, check_start, check_threads, data_kind
 from .backend import Settings, Targets
 from .curvature import KAPPA_LIMIT, loss_scale, stable_limit
 from .errors import ConditioningWarning, ConvergenceWarning, DivergenceError, FitInterrupted
+from .folds import fold_ranges
 from .gradient import (
     LOSS,
     LOSS_PARAMETER,
@@ -44,7 +45,7 @@ from .gradient import penalty as penalty_of
 from .losses import Logistic
 from .options import DEFAULT_TOL, Options, check_options
 from .penalties import Penalty, make_penalty
-from .plan import INPUTS, Plan, make_plan, make_targets
+from .plan import INPUTS, Plan, labelled_fold_moments, make_plan, make_targets
 from .result import FitResult
 
 
@@ -601,14 +602,21 @@ def max_stable_lr(
     lr < max_stable_lr(X, y) and diverges for lr above it (from almost every starting point).
     lr="auto" uses half of it, 1 / L.
     """
+    fit_intercept = check_flag(fit_intercept, "fit_intercept")
+    return stable_limit(data_moments(X, y, sample_weight, threads), fit_intercept)
+
+
+def data_moments(X: Any, y: Any, sample_weight: Any = None, threads: int | None = None) -> Any:
+    """The checked data's centred `moments.Moments`, from one pass over it, whatever its kind
+    (NumPy, sparse, Dask, streamed rows, GPU): what max_stable_lr and fastgd.path start from.
+    A NaN or inf in the data is named (ValueError); moments that overflow say so."""
     kind = data_kind(X, y, sample_weight)
     check_input, locate_non_finite = INPUTS[kind]
     X, y, sample_weight, total_weight = check_input(X, y, sample_weight)
     threads = check_threads(threads)
-    fit_intercept = check_flag(fit_intercept, "fit_intercept")
     # The moments alone: on the CPU and the GPU the loop's Run computes them where the data is
-    # (nothing else); on Dask the gram Run does, without persisting the data.
-    method = "gram" if kind == "dask" else "loop"
+    # (nothing else); on Dask and streamed rows the gram Run does, without persisting the data.
+    method = "gram" if kind in ("dask", "stream") else "loop"
     device = "cuda" if kind == "device" else "cpu" if kind == "host" else "auto"
     plan = make_plan(X.shape[0], X.shape[1], device, threads, method=method, data=kind)
     moments = plan.run(X, y, sample_weight, total_weight, plan.threads).statistics()
@@ -616,7 +624,49 @@ def max_stable_lr(
         raise locate_non_finite(X, y) or DivergenceError(
             "the data's moments overflow: scale X and y (e.g. standardize them)"
         )
-    return stable_limit(moments, fit_intercept)
+    return moments
+
+
+def fold_moments(X: Any, y: Any, sample_weight: Any, labels: np.ndarray,
+                 threads: int | None = None) -> list:  # fmt: skip
+    """Each fold's centred `moments.Moments` (a list, fold by fold), row i being in fold
+    labels[i] (0..K-1, every fold non-empty), from one pass over the data (fastgd/folds.py).
+
+    Folds of consecutive rows are slices of X, each fold's moments `data_moments` of its slice;
+    other folds are sorted out row by row in one pass, in memory or on a Dask cluster's
+    workers. A sparse or GPU X with such folds has each fold's rows indexed out of it (one
+    fold's copy at a time). Streamed rows cannot be split into folds."""
+    kind = data_kind(X, y, sample_weight)
+    if kind == "stream":
+        raise ValueError(
+            "cross-validation needs X in memory, memory-mapped or on a Dask cluster: streamed "
+            "rows are read once in order, which cannot be split into folds"
+        )
+    if kind == "host":
+        X, y, sample_weight, _ = INPUTS[kind][0](X, y, sample_weight)
+    n_folds = int(labels.max()) + 1
+    ranges = fold_ranges(labels)
+    labelled = labelled_fold_moments(kind)
+    if ranges is None and labelled is not None:
+        check_input, locate_non_finite = INPUTS[kind]
+        X, y, sample_weight, _ = check_input(X, y, sample_weight)
+        if kind == "host" and threads is None:
+            threads = make_plan(X.shape[0], X.shape[1], "cpu", None, method="gram").threads
+        folds = labelled(X, y, sample_weight, labels, n_folds, check_threads(threads))
+        if not all(np.all(np.isfinite(f.comoment)) and np.all(np.isfinite(f.mean)) for f in folds):
+            raise locate_non_finite(X, y) or DivergenceError(
+                "the data's moments overflow: scale X and y (e.g. standardize them)"
+            )
+        return folds
+    rows: list[Any]
+    if ranges is None:
+        rows = [np.flatnonzero(labels == f) for f in range(n_folds)]
+    else:
+        rows = [slice(start, stop) for start, stop in ranges]
+    return [
+        data_moments(X[r], y[r], None if sample_weight is None else sample_weight[r], threads)
+        for r in rows
+    ]
 
 
 def _short_e(value: float) -> str:

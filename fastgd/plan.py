@@ -19,6 +19,7 @@ from ._validation import (
 )
 from .backend import Columns
 from .errors import DeviceError
+from .folds import labelled_moments
 from .threads import default_threads
 
 # Each kind of input (`_validation.data_kind`): its checks, which return (X, y, sample_weight,
@@ -179,6 +180,17 @@ def _column(y, target):
     lazy)."""
     column = y[:, target]
     return column if is_dask_array(column) else np.ascontiguousarray(column)
+
+
+def labelled_fold_moments(kind):
+    """The pass that sorts each row into its fold (`folds.labelled_moments`) for this kind of
+    input: in memory, or on a Dask cluster's workers (fastgd/distributed/gram.py); None for
+    the kinds whose folds are indexed out of X instead."""
+    if kind == "host":
+        return labelled_moments
+    if kind == "dask":
+        return distributed.fold_moments
+    return None
 
 
 def newton_pass(X):

@@ -343,3 +343,71 @@ def softmax_gradient(X, Y, intercepts, coefs, alpha, sample_weight=None):
     gradient /= total
     gradient[:, 1:] += alpha * coefs
     return gradient
+
+
+def elastic_net_descent(X, y, alpha, l1_ratio, sweeps, sample_weight=None, fit_intercept=True,
+                        positive=False):  # fmt: skip
+    """(b, w) after `sweeps` cyclic coordinate-descent sweeps on scikit-learn's elastic net,
+    sum_i s_i (y_i - x_i w - b)² / (2 S) + alpha l1_ratio |w|_1 + alpha (1 - l1_ratio) |w|² / 2,
+    on the rows themselves: each coordinate's exact minimizer from the current residuals, the
+    intercept (unpenalized) its exact minimizer after each coordinate. From zero."""
+    rows = [[float(v) for v in row] for row in X]
+    targets = [float(t) for t in y]
+    weights = [1.0] * len(rows) if sample_weight is None else [float(s) for s in sample_weight]
+    total = sum(weights)
+    d = len(rows[0])
+    w = [0.0] * d
+    b = sum(s * t for s, t in zip(weights, targets)) / total if fit_intercept else 0.0
+    l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
+    for _ in range(sweeps):
+        for j in range(d):
+            residual = [t - b - sum(wk * xk for wk, xk in zip(w, row)) for row, t in
+                        zip(rows, targets)]  # fmt: skip
+            # The coordinate's quadratic: a w_j² / 2 - c w_j, with the intercept held.
+            a = sum(s * row[j] ** 2 for s, row in zip(weights, rows)) / total
+            c = sum(s * row[j] * (r + row[j] * w[j]) for s, row, r in
+                    zip(weights, rows, residual)) / total  # fmt: skip
+            if a == 0.0:
+                continue
+            shrunk = max(abs(c) - l1, 0.0) * (1.0 if c >= 0 else -1.0)
+            w[j] = max(shrunk, 0.0) / (a + l2) if positive else shrunk / (a + l2)
+            if positive and c < 0:
+                w[j] = 0.0
+            if fit_intercept:
+                fitted = [sum(wk * xk for wk, xk in zip(w, row)) for row in rows]
+                b = sum(s * (t - f) for s, t, f in zip(weights, targets, fitted)) / total
+    return b, w
+
+
+def fold_moments(X, y, labels, sample_weight=None):
+    """Each fold's `centered_moments` (S, means, comoment) of its own rows, fold by fold."""
+    n_folds = int(max(labels)) + 1
+    out = []
+    for f in range(n_folds):
+        rows = [i for i, label in enumerate(labels) if label == f]
+        weights = None if sample_weight is None else [sample_weight[i] for i in rows]
+        out.append(centered_moments([X[i] for i in rows], [y[i] for i in rows], weights))
+    return out
+
+
+def leave_one_out_ridge(X, y, alpha, sample_weight=None, fit_intercept=True):
+    """The mean (weighted) squared error of ridge fits, ||y - Xw - b||² (weighted) + alpha |w|²,
+    each on all rows but one and tested on that one: n fits, by numpy."""
+    n = len(y)
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    total = 0.0
+    for i in range(n):
+        keep = np.arange(n) != i
+        Xk, yk, sk = X[keep], y[keep], s[keep]
+        if fit_intercept:
+            x_mean = sk @ Xk / sk.sum()
+            y_mean = sk @ yk / sk.sum()
+        else:
+            x_mean, y_mean = np.zeros(X.shape[1]), 0.0
+        Xc, yc = Xk - x_mean, yk - y_mean
+        w = np.linalg.solve(
+            Xc.T @ (sk[:, None] * Xc) + alpha * np.eye(X.shape[1]), Xc.T @ (sk * yc)
+        )
+        b = y_mean - x_mean @ w
+        total += s[i] * (y[i] - X[i] @ w - b) ** 2
+    return total / n

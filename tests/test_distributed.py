@@ -269,3 +269,18 @@ def test_a_bug_is_raised_at_once_not_retried(client, rng, monkeypatch):
             fastgd.gradient_descent(
                 da.from_array(X, chunks=(500, 2)), y, lr=0.1, n_iter=3, method="loop"
             )
+
+
+def test_cross_validation_reads_the_chunks_once_on_the_workers(client, rng):
+    from sklearn.model_selection import KFold
+
+    from fastgd.cross_validation import LassoCVGD
+
+    X, y = make_data(rng, 900, 4, offset=1.0)
+    folds = KFold(3, shuffle=True, random_state=0)
+    reference = LassoCVGD(cv=folds, alphas=20).fit(X, y)
+    ours = LassoCVGD(cv=folds, alphas=20).fit(da.from_array(X, chunks=(200, 4)),
+                                              da.from_array(y, chunks=200))  # fmt: skip
+    assert ours.alpha_ == reference.alpha_
+    np.testing.assert_allclose(ours.mse_path_, reference.mse_path_, rtol=1e-9)
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=1e-9, atol=1e-12)

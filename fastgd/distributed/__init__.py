@@ -32,7 +32,7 @@ exactly where it would have without the failure; after repeated failures it rais
 """
 
 from ..errors import DistributedFitError, WorkerLost
-from .gram import GramRun
+from .gram import GramRun, fold_moments
 from .loop import Run
 
-__all__ = ["DistributedFitError", "GramRun", "Run", "WorkerLost"]
+__all__ = ["DistributedFitError", "GramRun", "Run", "WorkerLost", "fold_moments"]

@@ -5,6 +5,7 @@ from typing import Any
 import numpy as np
 
 from .. import gram
+from ..folds import labelled_moments
 from ..moments import Moments
 from .chunks import current_client, delayed_parts, merge_tree, part_moments
 
@@ -49,3 +50,28 @@ class GramRun:
 
     def iterate(self, b, w, k_start, k_stop, settings, history):
         return self.gram_run.iterate(b, w, k_start, k_stop, settings, history)
+
+
+def fold_moments(X, y, sample_weight, labels, n_folds, threads=None):
+    """Each fold's moments (a list) of Dask data whose row i is in fold labels[i] (a NumPy
+    array), from one pass: every chunk's rows sorted into their folds where the chunk is
+    (`folds.labelled_moments`), each fold's moments then merged over the chunks in their
+    order (`merge_tree`). threads: None (the workers use their own)."""
+    import dask
+    import dask.array as da
+
+    parts = delayed_parts(X, y, sample_weight)
+    label_blocks = da.from_array(labels, chunks=(X.chunks[0],)).to_delayed().ravel()
+    folds_of = dask.delayed(_part_folds, pure=True)
+    tasks = [folds_of(part, block, n_folds) for part, block in zip(parts, label_blocks)]
+    client = current_client()
+    if client is None:
+        per_chunk = dask.compute(*tasks)
+    else:
+        per_chunk = client.gather(client.compute(tasks))
+    return [merge_tree([chunk[f] for chunk in per_chunk]) for f in range(n_folds)]
+
+
+def _part_folds(part, labels, n_folds):
+    X, y, sample_weight = part
+    return labelled_moments(X, y, sample_weight, labels, n_folds, 1)
