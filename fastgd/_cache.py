@@ -38,7 +38,7 @@ KERNEL_SOURCES = (
     "backend.py", "compiled.py", "coordinate_descent.py", "cpu.py", "cuda_kernels.py",
     "errors.py", "families.py", "folds.py", "glm_pass.py", "gradient.py", "gram.py",
     "iteration.py", "lecture.py", "losses.py", "moments.py", "peers.py", "penalties.py",
-    "sparse.py", "threads.py",
+    "sparse.py", "threads.py", "working_set.py",
 )  # fmt: skip
 
 

@@ -45,6 +45,12 @@ EIGVALSH_MAX_FEATURES = 2048
 # many multiply-adds, n * (d + 1)**2, it runs on one thread unless threads= says otherwise.
 GRAM_PARALLEL_MIN_PRODUCTS = 50_000_000
 
+# LassoGD and ElasticNetGD (with an L1 part) and fastgd.path solve X with at least this many
+# features (or more features than rows) by working sets (fastgd/working_set.py): one pass over
+# X per working set, instead of a step of every coefficient per pass (the loop) or the
+# (d + 1)-square moments (gram), which cost n d² to form.
+WORKING_SET_MIN_FEATURES = 1024
+
 # A sparse X's gram method (and its moments: lr="auto", standardize, tol) forms a dense
 # (d + 1)-square matrix: above this many features "auto" takes the loop and "gram" is refused.
 SPARSE_GRAM_MAX_FEATURES = 4096

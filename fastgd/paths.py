@@ -15,10 +15,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._validation import check_count, check_flag, check_real
+from . import _config, working_set
+from ._validation import check_count, check_flag, check_real, data_kind
 from .coordinate_descent import PathFits, alpha_grid, quadratic, solve_path
-from .errors import ConvergenceWarning
+from .errors import ConvergenceWarning, DivergenceError
 from .fit import data_moments
+from .plan import INPUTS
 
 
 class Path(NamedTuple):
@@ -117,21 +119,61 @@ def path(
         raise ValueError(
             f"y must be 1-D (one target), got shape {np.shape(y)}: call path once per column"
         )
-    moments = data_moments(X, y, sample_weight, threads)
-    problem = quadratic(moments, fit_intercept)
-    d = problem.correlation.shape[0]
-    if coef_init is not None:
-        coef_init = np.asarray(coef_init, dtype=np.float64)
-        if coef_init.shape != (d,):
-            raise ValueError(
-                f"coef_init must have shape ({d},), one coefficient per column of X, "
-                f"got {coef_init.shape}"
-            )
-    if isinstance(alphas, int):
-        alphas = alpha_grid(problem, l1_ratio, positive, alphas, eps)
-    fits = solve_path(problem, alphas, l1_ratio, positive, tol, max_iter, coef_init)
+    kind = data_kind(X, y, sample_weight)
+    if kind in ("host", "sparse") and l1_ratio > 0.0 and _wide(X):
+        data = _working_set_data(kind, X, y, sample_weight, fit_intercept)
+        coef_init = _check_start(coef_init, data.X.shape[1])
+        if isinstance(alphas, int):
+            alphas = working_set.alpha_grid(data, l1_ratio, positive, alphas, eps)
+        fits = working_set.solve_path(data, alphas, l1_ratio, positive, tol, max_iter, coef_init)
+    else:
+        problem = quadratic(data_moments(X, y, sample_weight, threads), fit_intercept)
+        coef_init = _check_start(coef_init, problem.correlation.shape[0])
+        if isinstance(alphas, int):
+            alphas = alpha_grid(problem, l1_ratio, positive, alphas, eps)
+        fits = solve_path(problem, alphas, l1_ratio, positive, tol, max_iter, coef_init)
     warn_unconverged(alphas, fits, tol, max_iter)
     return Path(alphas, *fits)
+
+
+def _wide(X: Any) -> bool:
+    """Whether X takes working sets rather than the moments (`_config.WORKING_SET_MIN_FEATURES`
+    features, or more features than rows)."""
+    n_rows, n_features = np.shape(X) if not hasattr(X, "shape") else X.shape
+    return n_features >= _config.WORKING_SET_MIN_FEATURES or n_features > n_rows
+
+
+def _working_set_data(kind: str, X: Any, y: Any, sample_weight: Any,
+                      fit_intercept: bool) -> working_set.Data:  # fmt: skip
+    """`working_set.Data` of checked data (`plan.INPUTS`), its NaN or inf named."""
+    check_input, locate_non_finite = INPUTS[kind]
+    X_checked, y, sample_weight, _ = check_input(X, y, sample_weight)
+    if kind == "sparse":  # SparseRows: the CSR arrays, checked; scipy's matrix around them
+        import scipy.sparse
+
+        X_checked = scipy.sparse.csr_matrix(
+            (X_checked.data, X_checked.indices, X_checked.indptr), shape=X_checked.shape
+        )
+    with np.errstate(invalid="ignore", over="ignore"):  # a NaN or inf is named just below
+        data = working_set.Data(X_checked, y, sample_weight, fit_intercept)
+    sums = (data.x_mean, data.correlation, data.squares, np.array([data.yy]))
+    if not all(np.all(np.isfinite(v)) for v in sums):
+        raise locate_non_finite(X_checked, y) or DivergenceError(
+            "the data's sums overflow: scale X and y (e.g. standardize them)"
+        )
+    return data
+
+
+def _check_start(coef_init: Any, d: int) -> np.ndarray | None:
+    if coef_init is None:
+        return None
+    coef_init = np.asarray(coef_init, dtype=np.float64)
+    if coef_init.shape != (d,):
+        raise ValueError(
+            f"coef_init must have shape ({d},), one coefficient per column of X, "
+            f"got {coef_init.shape}"
+        )
+    return coef_init
 
 
 def warn_unconverged(alphas: np.ndarray, fits: PathFits, tol: float, max_iter: int,

@@ -179,6 +179,7 @@ class ElasticNetGD(_Twin):
     """
 
     _penalty = "elasticnet"
+    dual_gap_: Any
 
     def __init__(
         self,
@@ -211,8 +212,88 @@ class ElasticNetGD(_Twin):
         self, X: Any, y: Any, sample_weight: Any = None, check_input: bool = True
     ) -> ElasticNetGD:
         """Fit to X and y (see LinearRegressionGD.fit). `check_input` is ElasticNet's: fastgd
-        checks its input always (it copies nothing to do so)."""
+        checks its input always (it copies nothing to do so).
+
+        Wide or sparse X (at least `_config.WORKING_SET_MIN_FEATURES` features, or more features
+        than rows) with an L1 part is solved by working sets (fastgd/working_set.py): tol then
+        bounds the duality gap relative to y's variance (scikit-learn's meaning), max_iter the
+        coordinate-descent sweeps, and `solver_` says "working_sets" (else
+        "gradient_descent")."""
+        if not is_dask_array(X) and self._has_l1_part():
+            X, y = validate_data(
+                self, X, y, dtype=[np.float64, np.float32], y_numeric=True, multi_output=True,
+                accept_sparse=["csr", "csc", "coo"],
+            )  # fmt: skip
+            n_rows, n_features = X.shape
+            if n_features >= _config.WORKING_SET_MIN_FEATURES or n_features > n_rows:
+                return self._fit_working_sets(X, y, sample_weight)
         super().fit(X, y, sample_weight)
+        self.solver_ = "gradient_descent"
+        return self
+
+    def _has_l1_part(self) -> bool:
+        """An alpha > 0 and an l1_ratio in (0, 1]; fit's checks name a bad alpha or l1_ratio,
+        and alpha = 0 is least squares."""
+        l1_ratio = getattr(self, "l1_ratio", 1.0)
+        if not isinstance(l1_ratio, Real) or not isinstance(self.alpha, Real):
+            return False
+        return bool(self.alpha > 0 and 0 < l1_ratio <= 1)
+
+    def _fit_working_sets(self, X: Any, y: Any, sample_weight: Any) -> ElasticNetGD:
+        """The fit by working sets, of checked X and y."""
+        from .working_set import Data, solve
+
+        self._fastgd_alpha(0, 0.0)  # its checks
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        tol = self.tol if self.tol is not None else 0.0
+        if not isinstance(tol, Real) or not tol >= 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
+        max_iter = _DEFAULT_STEPS if self.max_iter is None else self.max_iter
+        if not isinstance(max_iter, Integral) or max_iter < 1:
+            raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+        one_target = y.ndim == 1
+        Y = y.reshape(-1, 1) if one_target else y
+        start = None
+        if self.warm_start and hasattr(self, "coef_") and one_target:
+            start = np.asarray(self.coef_, dtype=np.float64).ravel()
+        l1_ratio = float(getattr(self, "l1_ratio", 1.0))
+        solutions = []
+        for t in range(Y.shape[1]):
+            data = Data(X, Y[:, t], sample_weight, self.fit_intercept)
+            solutions.append(solve(data, float(self.alpha), l1_ratio, self.positive, float(tol),
+                                   int(max_iter), start))  # fmt: skip
+        missed = [t for t, one in enumerate(solutions) if not one.converged]
+        if missed:
+            worst = max(solutions[t].dual_gap for t in missed)
+            warnings.warn(
+                f"{type(self).__name__} did not reach tol={tol:g} in max_iter={max_iter} "
+                f"coordinate-descent sweeps (duality gap {worst:.3g}); raise max_iter, or tol",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        coef = np.array([one.coef for one in solutions])
+        intercept = np.array([one.intercept if self.fit_intercept else 0.0 for one in solutions])
+        gaps = np.array([one.dual_gap for one in solutions])
+        l2 = float(self.alpha) * (1.0 - l1_ratio)
+        # With an L2 part the objective is l2-strongly convex: |w - w*|² <= 2 gap / l2.
+        bounds = np.sqrt(2.0 * np.maximum(gaps, 0.0) / l2) if l2 > 0 else np.full(gaps.size, np.inf)
+        self.coef_ = coef[0] if one_target else coef
+        self.intercept_ = intercept[0] if one_target else intercept
+        self.n_iter_ = (
+            solutions[0].n_iter if one_target else np.array([o.n_iter for o in solutions])
+        )
+        self.dual_gap_ = float(gaps[0]) if one_target else gaps
+        self.distance_bound_ = float(bounds[0]) if one_target else bounds
+        self.coef_bound_ = np.full_like(coef, 1.0) * bounds[:, None]
+        if one_target:
+            self.coef_bound_ = self.coef_bound_[0]
+        self.lr_ = None
+        self.momentum_ = None
+        self.solver_ = "working_sets"
+        _Twin._after_fit(self, X, y, sample_weight)
         return self
 
     def _after_fit(self, X: Any, y: Any, sample_weight: Any) -> None:
