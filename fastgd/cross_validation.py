@@ -39,12 +39,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import errors
+from . import _config, errors, working_set
 from ._validation import is_dask_array
 from .coordinate_descent import (
-    Quadratic,
     alpha_grid,
-    descend,
+    minimize,
     quadratic,
     ridge_solve,
     solve_path,
@@ -251,24 +250,24 @@ class ElasticNetCVGD(_Fitted):
         splits = _splits(self.cv, X, y, params.pop("groups", None))
         if params:
             raise TypeError(f"fit got unexpected arguments {sorted(params)}: only groups=")
-        folds = Folds(X, y, sample_weight, splits, _threads(self))
-        whole = quadratic(folds.whole, self.fit_intercept)
-        trains = [quadratic(m, self.fit_intercept) for m in folds.trains]
+        if _wide(X) and np.all(ratios > 0):
+            solver: Any = _WideFolds(X, y, sample_weight, splits, self)
+        else:
+            solver = _MomentFolds(X, y, sample_weight, splits, self)
         grids = []
         paths = []
         for ratio in ratios:
             if isinstance(alphas_given, int):
-                grid = alpha_grid(whole, float(ratio), self.positive, alphas_given, self.eps)
+                grid = solver.grid(float(ratio), alphas_given)
             else:
                 grid = alphas_given
             grids.append(grid)
             per_fold = []
-            for k, problem in enumerate(trains):
-                fits = solve_path(problem, grid, float(ratio), self.positive, self.tol,
-                                  self.max_iter)  # fmt: skip
+            for k in range(len(splits)):
+                fits, errors_ = solver.fold(k, grid, float(ratio))
                 where = f" on fold {k}" + (f" (l1_ratio={ratio:g})" if ratios.size > 1 else "")
                 _warn(grid, fits, self.tol, self.max_iter, where)
-                per_fold.append(test_errors(folds.tests[k], fits.coef, fits.intercept))
+                per_fold.append(errors_)
             paths.append(per_fold)
         mse = np.asarray(paths)  # (l1_ratios, folds, alphas)
         mean = mse.mean(axis=1)
@@ -282,11 +281,96 @@ class ElasticNetCVGD(_Fitted):
             self.alphas_ = np.asarray(grids) if ratios.size > 1 else grids[0]
         else:
             self.alphas_ = grids[0]
-        coef, intercept, self.dual_gap_, self.n_iter_ = _refit(
-            whole, self.alpha_, self.l1_ratio_, self.positive, self.tol, self.max_iter
-        )
+        coef, intercept, self.dual_gap_, self.n_iter_ = solver.refit(self.alpha_, self.l1_ratio_)
+        if self.dual_gap_ > self.tol * solver.yy:
+            warnings.warn(
+                f"coordinate descent did not reach tol={self.tol:g} in max_iter={self.max_iter} "
+                f"sweeps at the chosen alpha={self.alpha_:.3g} (duality gap "
+                f"{self.dual_gap_:.3g}); raise max_iter or tol",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         self._store(X, coef, intercept)
         return self
+
+
+def _wide(X: Any) -> bool:
+    """X too wide for its (d + 1)-square moments: working sets instead (fastgd/paths.py's
+    rule)."""
+    if is_dask_array(X):
+        return False
+    n_rows, n_features = X.shape
+    return n_features >= _config.WORKING_SET_MIN_FEATURES or n_features > n_rows
+
+
+class _MomentFolds:
+    """Every fold's path and test errors from the folds' moments (one pass over X)."""
+
+    def __init__(self, X: Any, y: Any, sample_weight: Any, splits: list, model: Any) -> None:
+        self.model = model
+        self.folds = Folds(X, y, sample_weight, splits, _threads(model))
+        self.whole = quadratic(self.folds.whole, model.fit_intercept)
+        self.trains = [quadratic(m, model.fit_intercept) for m in self.folds.trains]
+        self.yy = self.whole.yy
+
+    def grid(self, ratio: float, n_alphas: int) -> np.ndarray:
+        return alpha_grid(self.whole, ratio, self.model.positive, n_alphas, self.model.eps)
+
+    def fold(self, k: int, grid: np.ndarray, ratio: float) -> tuple:
+        model = self.model
+        fits = solve_path(self.trains[k], grid, ratio, model.positive, model.tol, model.max_iter)
+        return fits, test_errors(self.folds.tests[k], fits.coef, fits.intercept)
+
+    def refit(self, alpha: float, ratio: float) -> tuple:
+        """The chosen alpha's fit on all the data, from zero (as scikit-learn refits)."""
+        model = self.model
+        problem = self.whole
+        l1, l2 = alpha * ratio, alpha * (1.0 - ratio)
+        if l1 == 0.0 and not model.positive:
+            w, gap = ridge_solve(problem, l2)
+            sweeps = 0
+        else:
+            w = np.zeros(problem.correlation.shape[0])
+            sweeps, gap = minimize(problem.gram, problem.correlation, problem.yy, l1, l2,
+                                  model.positive, w, model.tol, model.max_iter)  # fmt: skip
+        intercept = problem.y_mean - float(w @ problem.x_mean)
+        return w, intercept, float(gap), int(sweeps)
+
+
+class _WideFolds:
+    """X too wide for moments: each fold's training rows (a copy, as scikit-learn takes them)
+    by working sets (fastgd/working_set.py), its test rows' errors from their predictions."""
+
+    def __init__(self, X: Any, y: Any, sample_weight: Any, splits: list, model: Any) -> None:
+        self.model = model
+        self.X, self.y, self.s, self.splits = X, y, sample_weight, splits
+        self.whole = working_set.Data(X, y, sample_weight, model.fit_intercept)
+        self.trains: dict = {}
+        self.yy = self.whole.yy
+
+    def grid(self, ratio: float, n_alphas: int) -> np.ndarray:
+        return working_set.alpha_grid(self.whole, ratio, self.model.positive, n_alphas,
+                                      self.model.eps)  # fmt: skip
+
+    def fold(self, k: int, grid: np.ndarray, ratio: float) -> tuple:
+        model = self.model
+        train, test = (np.sort(np.asarray(rows)) for rows in self.splits[k])
+        if k not in self.trains:
+            weights = None if self.s is None else self.s[train]
+            self.trains[k] = working_set.Data(self.X[train], self.y[train], weights,
+                                              model.fit_intercept)  # fmt: skip
+        fits = working_set.solve_path(self.trains[k], grid, ratio, model.positive, model.tol,
+                                      model.max_iter)  # fmt: skip
+        predicted = np.asarray(self.X[test] @ fits.coef.T) + fits.intercept
+        squared = (predicted - self.y[test][:, None]) ** 2
+        weights = None if self.s is None else self.s[test]
+        return fits, np.average(squared, axis=0, weights=weights)
+
+    def refit(self, alpha: float, ratio: float) -> tuple:
+        model = self.model
+        solution = working_set.solve(self.whole, alpha, ratio, model.positive, model.tol,
+                                     model.max_iter)  # fmt: skip
+        return solution.coef, solution.intercept, solution.dual_gap, solution.n_iter
 
 
 def _warn(alphas: np.ndarray, fits: Any, tol: float, max_iter: int, where: str) -> None:
@@ -296,30 +380,6 @@ def _warn(alphas: np.ndarray, fits: Any, tol: float, max_iter: int, where: str) 
         warn_unconverged(alphas, fits, tol, max_iter, where)
     for warning in caught:
         warnings.warn(str(warning.message), ConvergenceWarning, stacklevel=4)
-
-
-def _refit(problem: Quadratic, alpha: float, l1_ratio: float, positive: bool, tol: float,
-           max_iter: int) -> tuple:  # fmt: skip
-    """The chosen alpha's fit on all the data, from zero (as scikit-learn refits):
-    (coef, intercept, dual gap, sweeps)."""
-    d = problem.correlation.shape[0]
-    l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
-    if l1 == 0.0 and not positive:
-        w, gap = ridge_solve(problem, l2)
-        sweeps = 0
-    else:
-        w = np.zeros(d)
-        sweeps, gap = descend(problem.gram, problem.correlation, problem.yy, l1, l2, positive, w,
-                              tol, max_iter)  # fmt: skip
-    if gap > tol * problem.yy:
-        warnings.warn(
-            f"coordinate descent did not reach tol={tol:g} in max_iter={max_iter} sweeps at "
-            f"the chosen alpha={alpha:.3g} (duality gap {gap:.3g}); raise max_iter or tol",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    intercept = problem.y_mean - float(w @ problem.x_mean)
-    return w, intercept, float(gap), int(sweeps)
 
 
 class LassoCVGD(ElasticNetCVGD):

@@ -246,3 +246,25 @@ def test_check_estimator(estimator):
     ran, not_passed = checks_not_passed(estimator, (RuntimeWarning, ConvergenceWarning))
     assert ran > 30
     assert not_passed == []
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_wide_data_cross_validates_by_working_sets(rng, sparse):
+    import scipy.sparse
+
+    n, d = 80, 200
+    X = rng.normal(size=(n, d))
+    X[rng.random(X.shape) < 0.5] = 0.0
+    y = X[:, :6] @ np.array([3.0, -2.0, 1.5, 1.0, -1.0, 2.0]) + rng.normal(size=n)
+    s = rng.uniform(0.5, 2.0, n)
+    options = {"l1_ratio": [0.5, 1.0], "alphas": 12, "cv": KFold(4, shuffle=True, random_state=0),
+               **TIGHT}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = ElasticNetCV(**options).fit(X, y, sample_weight=s)
+    data = scipy.sparse.csr_array(X) if sparse else X
+    ours = ElasticNetCVGD(**options).fit(data, y, sample_weight=s)
+    assert (ours.alpha_, ours.l1_ratio_) == (pytest.approx(theirs.alpha_, rel=1e-12),
+                                             theirs.l1_ratio_)  # fmt: skip
+    np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-7)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-7 * np.abs(theirs.coef_).max())
