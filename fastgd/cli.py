@@ -21,6 +21,7 @@ from ._words import plural
 from .arrowfiles import format_of, is_arrow, read_arrow, read_arrow_columns, stream_arrow
 from .compile_notice import compile_notice
 from .convert import convert
+from .cv_command import report_cv
 from .datafiles import explain, parse_delimiter, read_columns, read_npy_pair, read_table
 from .errors import (
     ConditioningWarning,
@@ -30,7 +31,7 @@ from .errors import (
     FitInterrupted,
 )
 from .fit import fit
-from .glm_command import GLM_LOSSES, report_glm
+from .glm_command import GLM_LOSSES, GLMResult, report_glm
 from .losses import LOSSES
 from .model_file import load_model, save_model
 from .options import DEFAULTS, HELP
@@ -250,6 +251,11 @@ def _declare_fit(parser):
         "(both memory-mapped, as `fastgd convert` writes them)",
     )  # fmt: skip
     _add_fit_options(parser, _FIT_DEFAULTS)
+    parser.add_argument(
+        "--cv", type=_positive_int, default=None, metavar="K",
+        help="choose --penalty's alpha by K-fold cross-validation (scikit-learn's scale and "
+        "folds; every fold's fits from one pass over the data) and print the curve",
+    )  # fmt: skip
     parser.add_argument(
         "--save", metavar="MODEL.json", default=None,
         help="save the model (coefficients by column name, options, convergence) for "
@@ -620,6 +626,12 @@ def _report(X, y, args, out, source=None, labels=None):
             if problem is not None:
                 raise problem from None
             raise
+        if labels is not None:
+            print(_coefficient_table(result, labels), file=out)
+        return result
+    if getattr(args, "cv", None) is not None:
+        model = report_cv(X, y, args, out)
+        result = GLMResult(float(model.intercept_), np.asarray(model.coef_, dtype=np.float64))
         if labels is not None:
             print(_coefficient_table(result, labels), file=out)
         return result

@@ -436,7 +436,9 @@ class RidgeCVGD(_Fitted):
     accepted and changes nothing. One target (a 1-D y).
 
     Attributes: alpha_, best_score_, coef_, intercept_, and cv_results_ (n_samples, n_alphas:
-    each row's leave-one-out squared error) with store_cv_results=True and cv=None.
+    each row's leave-one-out squared error) with store_cv_results=True and cv=None; fastgd's
+    own: alphas_ (the alphas tried) and, with cv=, fold_scores_ (n_folds, n_alphas: each
+    fold's R²).
     """
 
     def __init__(
@@ -501,7 +503,9 @@ class RidgeCVGD(_Fitted):
             for train, test in zip(folds.trains, folds.tests):
                 coef, intercept = _ridge_fits(train, alphas, self.fit_intercept)
                 per_fold.append(test_r2(test, coef, intercept))
-            scores = np.mean(per_fold, axis=0)
+            self.fold_scores_ = np.asarray(per_fold)
+            scores = self.fold_scores_.mean(axis=0)
+        self.alphas_ = alphas
         best = int(np.argmax(scores))
         self.alpha_ = float(alphas[best]) if np.ndim(self.alphas) else float(self.alphas)
         self.best_score_ = float(scores[best])

@@ -98,3 +98,24 @@ def benchmark_figure(report):
 
 def save_benchmark(report, path):
     benchmark_figure(report).savefig(path, dpi=100)
+
+
+def cv_figure(alphas, mean, spread, chosen, error_name, objective):
+    """A Figure: the folds' mean test error against alpha (log scale), one standard deviation
+    shaded, the chosen alpha marked."""
+    figure = _figure(figsize=(7, 4.5), layout="constrained")
+    axes = figure.subplots()
+    axes.plot(alphas, mean, color="C0", label="mean over the folds")
+    axes.fill_between(alphas, mean - spread, mean + spread, color="C0", alpha=0.2,
+                      label="± one standard deviation")  # fmt: skip
+    axes.axvline(chosen, color="C3", linestyle="--", label=f"chosen alpha = {chosen:.4g}")
+    axes.set_xscale("log")
+    axes.set_xlabel("alpha (log scale)")
+    axes.set_ylabel(error_name)
+    axes.set_title(f"cross-validation of {objective}", fontsize="medium")
+    axes.legend()
+    return figure
+
+
+def save_cv_curve(alphas, mean, spread, chosen, error_name, objective, path):
+    cv_figure(alphas, mean, spread, chosen, error_name, objective).savefig(path, dpi=100)

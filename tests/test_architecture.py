@@ -20,7 +20,7 @@ SHARED_MATH = {
 DRIVERS = {"fit", "plan", "estimator"}
 COMMAND_LINE = {
     "cli", "datafiles", "arrowfiles", "model_file", "convert", "progress", "plot", "benchmark",
-    "peers", "compile_notice", "_words", "glm_command", "__main__",
+    "peers", "compile_notice", "_words", "glm_command", "cv_command", "__main__",
 }  # fmt: skip
 # The built-in data set is the command line's (fastgd demo) and the docs' examples', not a fit's.
 LIBRARY_NEVER_IMPORTS = COMMAND_LINE | {"datasets"}

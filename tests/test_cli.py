@@ -980,3 +980,59 @@ def test_generalized_linear_models_are_scikit_learns(tmp_path, capsys, loss, opt
         score = expected.score(X, y)  # D²
         assert float(re.search(r"D² = (\S+)", output).group(1)) == pytest.approx(score, rel=1e-5)
     assert "converged: yes" in output and "intercept" in output
+
+
+@pytest.mark.parametrize(
+    ("options", "model"),
+    [(["--penalty", "l1"], "LassoCV"), (["--penalty", "elasticnet", "--l1-ratio", "0.7"],
+                                         "ElasticNetCV"), (["--penalty", "l2"], "RidgeCV")],
+)  # fmt: skip
+def test_cv_chooses_scikit_learns_alpha(tmp_path, capsys, options, model):
+    """`fastgd fit --penalty ... --cv K` chooses the alpha scikit-learn's CV model chooses on
+    the same folds, prints the curve, and the fit on all the data."""
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(400, 4))
+    y = X @ [1.0, 0.0, -0.5, 0.05] + 2.0 + rng.normal(size=400)
+    path = tmp_path / "data.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,y", comments="",
+               fmt="%.17g")  # fmt: skip
+    status, output, err = run(["fit", str(path), *options, "--cv", "4", "--plot",
+                               str(tmp_path / "cv.png")], capsys)  # fmt: skip
+    assert status == 0 and err == "", err
+    chosen = float(re.search(r"chosen alpha = (\S+)", output).group(1))
+    if model == "RidgeCV":
+        from fastgd.cv_command import RIDGE_ALPHAS
+
+        centred = X - X.mean(axis=0)
+        alphas = np.sum(centred**2) / 4 * np.geomspace(1e-6, 1e2, RIDGE_ALPHAS)
+        expected = linear_model.RidgeCV(alphas=alphas, cv=4).fit(X, y)
+        error = "1 - R²"
+    else:
+        ratio = {"l1_ratio": 0.7} if model == "ElasticNetCV" else {}
+        expected = getattr(linear_model, model)(cv=4, tol=1e-10, max_iter=100_000, **ratio)
+        expected.fit(X, y)
+        error = "mean squared error"
+    assert chosen == pytest.approx(expected.alpha_, rel=1e-5)
+    assert "4-fold cross-validation of" in output and error in output
+    assert output.count("<- chosen") == 1
+    fitted = re.search(r"fit on all the data: b = (\S+), m = \[(.*)\];", output)
+    coef = [float(v) for v in fitted.group(2).split(",")]
+    np.testing.assert_allclose(coef, expected.coef_, rtol=1e-6, atol=1e-8)
+    assert (tmp_path / "cv.png").stat().st_size > 0
+    assert "intercept" in output  # the coefficient table by column name
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [(["--cv", "5"], r"--cv chooses a penalty's alpha: add --penalty"),
+     (["--penalty", "l1", "--cv", "5", "--alpha", "1"], r"--alpha: not for --cv"),
+     (["--penalty", "l1", "--cv", "1"], r"--cv must be at least 2 folds"),
+     (["--penalty", "l1", "--cv", "5", "--loss", "huber"], r"--loss huber is not built for it")],
+)  # fmt: skip
+def test_cv_refuses_what_it_cannot_do(tmp_path, capsys, options, message):
+    pytest.importorskip("sklearn")
+    path = tmp_path / "data.csv"
+    np.savetxt(path, np.arange(40.0).reshape(20, 2) ** 1.5, delimiter=",")
+    status, _, err = run(["fit", str(path), *options], capsys)
+    assert status == 2 and re.search(message, err), err
