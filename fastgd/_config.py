@@ -52,5 +52,7 @@ GRAM_PARALLEL_MIN_PRODUCTS = 50_000_000
 WORKING_SET_MIN_FEATURES = 1024
 
 # A sparse X's gram method (and its moments: lr="auto", standardize, tol) forms a dense
-# (d + 1)-square matrix: above this many features "auto" takes the loop and "gram" is refused.
+# (d + 1)-square matrix: above this many features "auto" takes the loop; method="gram" is
+# refused only where the matrix would take more than this share of the memory free at the time.
 SPARSE_GRAM_MAX_FEATURES = 4096
+SPARSE_GRAM_MEMORY_SHARE = 0.25

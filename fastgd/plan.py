@@ -1,6 +1,7 @@
 """Deciding where and how a fit runs, from the validated data and parameters: the device, the
 threads, the method, and so the backend whose `Run` does the work (see fastgd/backend.py)."""
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,19 +107,33 @@ def make_plan(n_rows, n_features, device, threads, *, method="loop", n_iter=0,
     return Plan(device="cpu", threads=threads, method=method, run=run)
 
 
+def free_memory():
+    """The bytes of memory free now (Linux's available pages; 8 GiB where unknown)."""
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 8.0 * 2**30
+
+
 def _sparse_plan(n_rows, n_features, device, threads, method, n_iter, moments_needed):
     """A scipy.sparse X runs on the CPU (fastgd/sparse.py): the loop over its CSR rows, or
-    gram from its moments (a dense (d + 1)-square matrix: the loop above
-    _config.SPARSE_GRAM_MAX_FEATURES features)."""
+    gram from its moments (a dense (d + 1)-square matrix: "auto" takes the loop above
+    _config.SPARSE_GRAM_MAX_FEATURES features; "gram" runs wherever the matrix fits in
+    memory)."""
     if device == "cuda":
         raise ValueError(
             "a sparse X runs on the CPU only: use device='cpu' (or 'auto'), or a dense X on the GPU"
         )
     if method == "gram" and n_features > _config.SPARSE_GRAM_MAX_FEATURES:
-        raise ValueError(
-            f"method='gram' on a sparse X of {n_features} features would form a dense "
-            f"{n_features} x {n_features} matrix; use method='loop' (or 'auto')"
-        )
+        needed = 8.0 * (n_features + 1) ** 2
+        free = free_memory()
+        if needed > _config.SPARSE_GRAM_MEMORY_SHARE * free:
+            raise ValueError(
+                f"method='gram' on a sparse X of {n_features} features would form a dense "
+                f"{n_features} x {n_features} matrix of {needed / 2**30:.3g} GiB, more than a "
+                f"quarter of the {free / 2**30:.3g} GiB free; use method='loop' (or 'auto'), "
+                "or LassoGD/ElasticNetGD (working sets) for an L1 penalty"
+            )
     if method == "auto":
         # Costs in the dense terms of `choose_method`: an over-estimate of the loop's, which
         # reads only the stored values; gram above the feature limit is never chosen.

@@ -14,6 +14,14 @@ the solver options of scikit-learn (`solver`, `precompute`, `selection`, `random
 accepted and change nothing but `solver`, which must be "auto" (there is one solver); `copy_X`
 has nothing to do (fastgd never writes to X).
 
+On wide or sparse data (`_config.WORKING_SET_MIN_FEATURES` features or more, or more features
+than rows) `LassoGD` and `ElasticNetGD` (with an L1 part) solve by working sets instead
+(fastgd/working_set.py, `solver_ == "working_sets"`): scikit-learn's coordinate descent on the
+few features that can be nonzero, with gap-safe screening. There `tol` bounds the duality gap
+relative to y's variance (scikit-learn's meaning; `dual_gap_` is the gap reached), `max_iter`
+counts coordinate-descent sweeps, `lr_` and `momentum_` are None, and `distance_bound_` is the
+bound the L2 part's strong convexity gives (infinite for the lasso).
+
 `HuberRegressorGD` estimates the residuals' scale with the coefficients, as `HuberRegressor`
 does; fastgd's own Huber loss (fit(loss="huber")) has a fixed epsilon in y's units, so it is
 solved on its own, by Newton's method (fastgd/huber_scale.py).

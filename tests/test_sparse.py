@@ -153,9 +153,14 @@ def test_bad_input_is_named():
         fastgd.gradient_descent(X, y, lr=100.0, n_iter=50, method="loop")
 
 
-def test_gram_is_refused_above_its_feature_limit(monkeypatch):
+def test_gram_above_the_feature_limit_is_asked_for_and_runs_where_it_fits(monkeypatch):
     X, _, y, _ = _data(n=30, d=6, seed=10)
     monkeypatch.setattr(_config, "SPARSE_GRAM_MAX_FEATURES", 4)
-    with pytest.raises(ValueError, match="dense 6 x 6 matrix"):
-        fastgd.gradient_descent(X, y, method="gram")
     assert fastgd.gradient_descent(X, y, lr=0.05, n_iter=3000, method="auto").method == "loop"
+    asked = fastgd.gradient_descent(X, y, lr=0.05, n_iter=3000, method="gram")
+    loop = fastgd.gradient_descent(X, y, lr=0.05, n_iter=3000, method="loop")
+    assert asked.method == "gram"
+    np.testing.assert_allclose(asked.coef, loop.coef, rtol=1e-9)
+    monkeypatch.setattr(_config, "SPARSE_GRAM_MEMORY_SHARE", 1e-12)  # as if memory were full
+    with pytest.raises(ValueError, match=r"dense 6 x 6 matrix of .* GiB, more than a quarter"):
+        fastgd.gradient_descent(X, y, method="gram")
