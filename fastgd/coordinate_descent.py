@@ -268,25 +268,31 @@ def solve_path(
     coef_init: np.ndarray | None = None,
 ) -> PathFits:
     """Every alpha's optimum, each started from the last (alphas in decreasing order)."""
-    d = problem.correlation.shape[0]
+
+    def solve_one(alpha: float, w: np.ndarray) -> tuple:
+        l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
+        if l1 == 0.0 and not positive:
+            w, gap = ridge_solve(problem, l2)
+            return w, gap, 0
+        count, gap = minimize(problem.gram, problem.correlation, problem.yy, l1, l2, positive, w,
+                              tol, max_iter)  # fmt: skip
+        return w, gap, count
+
+    return follow_path(alphas, coef_init, problem.correlation.shape[0], solve_one,
+                       tol * problem.yy, problem.x_mean, problem.y_mean)  # fmt: skip
+
+
+def follow_path(alphas, coef_init, d, solve_one, target, x_mean, y_mean) -> PathFits:
+    """The `PathFits` of `solve_one(alpha, w) -> (w, gap, sweeps)` at each alpha in turn, each
+    from the last one's w (from coef_init, or zeros), converged where the gap is within
+    target; the intercepts from the means."""
     n = alphas.shape[0]
     coef = np.zeros((n, d))
     gaps = np.zeros(n)
     sweeps = np.zeros(n, dtype=np.int64)
-    converged = np.zeros(n, dtype=bool)
     w = np.zeros(d) if coef_init is None else np.array(coef_init, dtype=np.float64)
     for i, alpha in enumerate(alphas):
-        l1 = float(alpha) * l1_ratio
-        l2 = float(alpha) * (1.0 - l1_ratio)
-        if l1 == 0.0 and not positive:
-            w, gap = ridge_solve(problem, l2)
-            count = 0
-        else:
-            count, gap = minimize(problem.gram, problem.correlation, problem.yy, l1, l2, positive,
-                                 w, tol, max_iter)  # fmt: skip
+        w, gaps[i], sweeps[i] = solve_one(float(alpha), w)
         coef[i] = w
-        gaps[i] = gap
-        sweeps[i] = count
-        converged[i] = gap <= tol * problem.yy
-    intercept = problem.y_mean - coef @ problem.x_mean
-    return PathFits(coef, intercept, gaps, sweeps, converged)
+    intercept = y_mean - coef @ x_mean
+    return PathFits(coef, intercept, gaps, sweeps, gaps <= target)

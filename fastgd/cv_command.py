@@ -19,17 +19,12 @@ import numpy as np
 
 from ._validation import check_data, locate_non_finite
 from ._words import plural
+from .glm_command import GRADIENT_OPTIONS
 
 # The options of the gradient methods and of other fits, which cross-validation has no use for:
 # (flag, is it given).
 _NOT_FOR_CV = {
-    "--lr": lambda args: args.lr != args.descent_defaults["lr"],
-    "--momentum": lambda args: args.momentum is not None,
-    "--standardize": lambda args: args.standardize is not None,
-    "--plain": lambda args: args.plain,
-    "--method": lambda args: args.method != "auto",
-    "--b0": lambda args: args.b0 != 0.0,
-    "--w0": lambda args: args.w0 is not None,
+    **GRADIENT_OPTIONS,
     "--epsilon": lambda args: args.epsilon is not None,
     "--alpha": lambda args: args.alpha is not None,
     "--save": lambda args: getattr(args, "save", None) is not None,

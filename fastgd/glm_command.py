@@ -27,8 +27,9 @@ GLM_LOSSES = {"logistic": "binomial", "poisson": "poisson", "gamma": "gamma", "t
 NEWTON_TOL = 1e-10  # the last Newton step, relative to the parameters: float64's limit, nearly
 NEWTON_STEPS = 100  # Newton's steps unless --iters says otherwise (scikit-learn's max_iter)
 
-# The options of the gradient methods, which a Newton fit has no use for: (flag, is it given).
-_GRADIENT_OPTIONS = {
+# The options of the gradient methods, which a Newton fit (and cross-validation,
+# fastgd/cv_command.py) has no use for: (flag, is it given).
+GRADIENT_OPTIONS = {
     "--lr": lambda args: args.lr != args.descent_defaults["lr"],
     "--momentum": lambda args: args.momentum is not None,
     "--standardize": lambda args: args.standardize is not None,
@@ -36,6 +37,9 @@ _GRADIENT_OPTIONS = {
     "--method": lambda args: args.method != "auto",
     "--b0": lambda args: args.b0 != 0.0,
     "--w0": lambda args: args.w0 is not None,
+}
+_NOT_FOR_NEWTON = {
+    **GRADIENT_OPTIONS,
     "--positive": lambda args: args.positive,
     "--epsilon": lambda args: args.epsilon is not None,
     "--l1-ratio": lambda args: args.l1_ratio is not None,
@@ -64,7 +68,7 @@ def family_of(args):
 
 
 def _refuse_gradient_options(args):
-    given = [flag for flag, is_given in _GRADIENT_OPTIONS.items() if is_given(args)]
+    given = [flag for flag, is_given in _NOT_FOR_NEWTON.items() if is_given(args)]
     if given:
         raise ValueError(
             f"{', '.join(given)}: not for --loss {args.loss}, which is fitted by Newton's method "

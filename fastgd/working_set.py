@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import PARALLEL_MIN_VALUES
-from .coordinate_descent import PathFits, minimize
+from .coordinate_descent import PathFits, follow_path, minimize
 from .threads import default_threads, numba_threads
 
 FIRST_SIZE = 10  # the first working set (skglm's p0)
@@ -438,19 +438,10 @@ def solve_path(data: Data, alphas: np.ndarray, l1_ratio: float, positive: bool, 
     """Every alpha's optimum by working sets, each from the last one's coefficients; the
     columns' products computed for one alpha serve the next ones (`ColumnMoments`)."""
     moments = ColumnMoments(data)
-    d = data.X.shape[1]
-    n = alphas.shape[0]
-    coef = np.zeros((n, d))
-    gaps = np.zeros(n)
-    sweeps = np.zeros(n, dtype=np.int64)
-    converged = np.zeros(n, dtype=bool)
-    w = coef_init
-    for i, alpha in enumerate(alphas):
-        solution = solve(data, float(alpha), l1_ratio, positive, tol, max_iter, w, moments)
-        w = solution.coef
-        coef[i] = w
-        gaps[i] = solution.dual_gap
-        sweeps[i] = solution.n_iter
-        converged[i] = solution.converged
-    intercept = data.y_mean - coef @ data.x_mean
-    return PathFits(coef, intercept, gaps, sweeps, converged)
+
+    def solve_one(alpha: float, w: np.ndarray) -> tuple:
+        solution = solve(data, alpha, l1_ratio, positive, tol, max_iter, w, moments)
+        return solution.coef, solution.dual_gap, solution.n_iter
+
+    return follow_path(alphas, coef_init, data.X.shape[1], solve_one, tol * data.yy,
+                       data.x_mean, data.y_mean)  # fmt: skip
