@@ -39,11 +39,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _config, errors, working_set
+from . import errors, working_set
 from ._validation import is_dask_array
 from .coordinate_descent import (
     alpha_grid,
-    minimize,
     quadratic,
     ridge_solve,
     solve_path,
@@ -77,20 +76,18 @@ def test_r2(moments: Moments, coef: np.ndarray, intercept: np.ndarray) -> np.nda
 
 
 class Folds:
-    """The data's moments, per fold and in all, from `fit`'s splits: `train(k)`, `test(k)`,
-    `whole`."""
+    """The data's moments from the splits: `tests[k]` and `trains[k]`, fold k's test and
+    training rows', and `whole`, all the rows'."""
 
     def __init__(self, X: Any, y: Any, sample_weight: Any, splits: list,
                  threads: int | None) -> None:  # fmt: skip
         n = X.shape[0]
         labels = fold_labels(n, splits)
-        self.n_folds = len(splits)
-        self.partition = labels is not None
         if labels is not None:
             self.tests = fold_moments(X, y, sample_weight, labels, threads)
             self.whole = merged(self.tests)
             self.trains = [
-                merged([m for f, m in enumerate(self.tests) if f != k]) for k in range(self.n_folds)
+                merged([m for f, m in enumerate(self.tests) if f != k]) for k in range(len(splits))
             ]
             return
         warnings.warn(
@@ -250,7 +247,7 @@ class ElasticNetCVGD(_Fitted):
         splits = _splits(self.cv, X, y, params.pop("groups", None))
         if params:
             raise TypeError(f"fit got unexpected arguments {sorted(params)}: only groups=")
-        if _wide(X) and np.all(ratios > 0):
+        if not is_dask_array(X) and working_set.wide(X.shape) and np.all(ratios > 0):
             solver: Any = _WideFolds(X, y, sample_weight, splits, self)
         else:
             solver = _MomentFolds(X, y, sample_weight, splits, self)
@@ -294,15 +291,6 @@ class ElasticNetCVGD(_Fitted):
         return self
 
 
-def _wide(X: Any) -> bool:
-    """X too wide for its (d + 1)-square moments: working sets instead (fastgd/paths.py's
-    rule)."""
-    if is_dask_array(X):
-        return False
-    n_rows, n_features = X.shape
-    return n_features >= _config.WORKING_SET_MIN_FEATURES or n_features > n_rows
-
-
 class _MomentFolds:
     """Every fold's path and test errors from the folds' moments (one pass over X)."""
 
@@ -324,17 +312,9 @@ class _MomentFolds:
     def refit(self, alpha: float, ratio: float) -> tuple:
         """The chosen alpha's fit on all the data, from zero (as scikit-learn refits)."""
         model = self.model
-        problem = self.whole
-        l1, l2 = alpha * ratio, alpha * (1.0 - ratio)
-        if l1 == 0.0 and not model.positive:
-            w, gap = ridge_solve(problem, l2)
-            sweeps = 0
-        else:
-            w = np.zeros(problem.correlation.shape[0])
-            sweeps, gap = minimize(problem.gram, problem.correlation, problem.yy, l1, l2,
-                                  model.positive, w, model.tol, model.max_iter)  # fmt: skip
-        intercept = problem.y_mean - float(w @ problem.x_mean)
-        return w, intercept, float(gap), int(sweeps)
+        fit = solve_path(self.whole, np.array([alpha]), ratio, model.positive, model.tol,
+                         model.max_iter)  # fmt: skip
+        return fit.coef[0], float(fit.intercept[0]), float(fit.dual_gap[0]), int(fit.n_iter[0])
 
 
 class _WideFolds:

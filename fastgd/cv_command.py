@@ -11,14 +11,14 @@ scikit-learn's grid of 100 from alpha_max down, ridge's 41 around the data's own
 
 from __future__ import annotations
 
-import math
-import sys
 import time
 
 import numpy as np
 
 from ._validation import check_data, locate_non_finite
 from ._words import plural
+from .coordinate_descent import quadratic
+from .fit import data_moments
 from .glm_command import GRADIENT_OPTIONS
 
 # The options of the gradient methods and of other fits, which cross-validation has no use for:
@@ -53,7 +53,7 @@ def _check(args):
         raise ValueError(f"--cv must be at least 2 folds, got {args.cv}")
 
 
-def _model(args, X):
+def _model(args, X, y):
     """The scikit-learn twin that cross-validates --penalty, and what its alpha means."""
     try:
         from sklearn.model_selection import KFold
@@ -66,9 +66,10 @@ def _model(args, X):
     folds = KFold(args.cv)
     common = {"fit_intercept": args.fit_intercept, "cv": folds, "n_jobs": args.threads}
     if args.penalty == "l2":
-        # Ridge's alpha is in the units of X'X: a grid around its mean diagonal.
-        centred = X - X.mean(axis=0) if args.fit_intercept else X
-        scale = max(float(np.einsum("ij,ij->", centred, centred)) / X.shape[1], 1e-300)
+        # Ridge's alpha is in the units of X'X: a grid around its mean diagonal (from the
+        # moments: X is not copied to be centred).
+        problem = quadratic(data_moments(X, y, None, args.threads), args.fit_intercept)
+        scale = max(float(np.trace(problem.gram)) * X.shape[0] / X.shape[1], 1e-300)
         alphas = scale * np.geomspace(1e-6, 1e2, RIDGE_ALPHAS)
         model = cross_validation.RidgeCVGD(alphas=alphas, **common)
         return model, "ridge: ||y - Xw - b||² + alpha |w|²"
@@ -108,7 +109,7 @@ def report_cv(X, y, args, out):
     problem = locate_non_finite(X, y)
     if problem is not None:
         raise problem
-    model, objective = _model(args, X)
+    model, objective = _model(args, X, y)
     start = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - start
@@ -140,6 +141,4 @@ def report_cv(X, y, args, out):
 
         save_cv_curve(alphas, mean, spread, model.alpha_, error_name, objective, args.plot)
         print(f"plot saved to {args.plot}", file=out)
-    if not math.isfinite(float(model.intercept_)):
-        print("fastgd: warning: the fit is not finite", file=sys.stderr)
     return model

@@ -642,14 +642,15 @@ def fold_moments(X: Any, y: Any, sample_weight: Any, labels: np.ndarray,
             "cross-validation needs X in memory, memory-mapped or on a Dask cluster: streamed "
             "rows are read once in order, which cannot be split into folds"
         )
-    if kind == "host":
-        X, y, sample_weight, _ = INPUTS[kind][0](X, y, sample_weight)
+    check_input, locate_non_finite = INPUTS[kind]
+    if kind == "host":  # as arrays, to slice (other kinds are checked by data_moments)
+        X, y, sample_weight, _ = check_input(X, y, sample_weight)
     n_folds = int(labels.max()) + 1
     ranges = fold_ranges(labels)
     labelled = labelled_fold_moments(kind)
     if ranges is None and labelled is not None:
-        check_input, locate_non_finite = INPUTS[kind]
-        X, y, sample_weight, _ = check_input(X, y, sample_weight)
+        if kind != "host":
+            X, y, sample_weight, _ = check_input(X, y, sample_weight)
         if kind == "host" and threads is None:
             threads = make_plan(X.shape[0], X.shape[1], "cpu", None, method="gram").threads
         folds = labelled(X, y, sample_weight, labels, n_folds, check_threads(threads))

@@ -23,10 +23,16 @@ from numba import njit, prange
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
-from .moments import BLOCK_ROWS, Moments, _block_moments, _merge_into, _zero, merge_moments
+from .moments import (
+    _WIDE,  # the general (d > 1 or 2-D y) branch of `_block_moments`
+    BLOCK_ROWS,
+    Moments,
+    _block_moments,
+    _merge_into,
+    _zero,
+    merge_moments,
+)
 from .threads import numba_threads
-
-_WIDE = np.empty(0)  # the general (d > 1 or 2-D y) branch of `_block_moments`
 
 
 def fold_labels(n_rows: int, splits: list) -> np.ndarray | None:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _config, working_set
+from . import working_set
 from ._validation import check_count, check_flag, check_real, data_kind
 from .coordinate_descent import PathFits, alpha_grid, quadratic, solve_path
 from .errors import ConvergenceWarning, DivergenceError
@@ -120,7 +120,7 @@ def path(
             f"y must be 1-D (one target), got shape {np.shape(y)}: call path once per column"
         )
     kind = data_kind(X, y, sample_weight)
-    if kind in ("host", "sparse") and l1_ratio > 0.0 and _wide(X):
+    if kind in ("host", "sparse") and l1_ratio > 0.0 and working_set.wide(np.shape(X)):
         data = _working_set_data(kind, X, y, sample_weight, fit_intercept)
         coef_init = _check_start(coef_init, data.X.shape[1])
         if isinstance(alphas, int):
@@ -134,13 +134,6 @@ def path(
         fits = solve_path(problem, alphas, l1_ratio, positive, tol, max_iter, coef_init)
     warn_unconverged(alphas, fits, tol, max_iter)
     return Path(alphas, *fits)
-
-
-def _wide(X: Any) -> bool:
-    """Whether X takes working sets rather than the moments (`_config.WORKING_SET_MIN_FEATURES`
-    features, or more features than rows)."""
-    n_rows, n_features = np.shape(X) if not hasattr(X, "shape") else X.shape
-    return n_features >= _config.WORKING_SET_MIN_FEATURES or n_features > n_rows
 
 
 def _working_set_data(kind: str, X: Any, y: Any, sample_weight: Any,

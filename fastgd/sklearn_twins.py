@@ -43,7 +43,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _config, glm
+from . import _config, glm, working_set
 from ._validation import is_dask_array
 from .estimator import LinearRegressionGD
 from .huber_scale import fit_huber_scale
@@ -232,8 +232,7 @@ class ElasticNetGD(_Twin):
                 self, X, y, dtype=[np.float64, np.float32], y_numeric=True, multi_output=True,
                 accept_sparse=["csr", "csc", "coo"],
             )  # fmt: skip
-            n_rows, n_features = X.shape
-            if n_features >= _config.WORKING_SET_MIN_FEATURES or n_features > n_rows:
+            if working_set.wide(X.shape):
                 return self._fit_working_sets(X, y, sample_weight)
         super().fit(X, y, sample_weight)
         self.solver_ = "gradient_descent"
@@ -249,8 +248,6 @@ class ElasticNetGD(_Twin):
 
     def _fit_working_sets(self, X: Any, y: Any, sample_weight: Any) -> ElasticNetGD:
         """The fit by working sets, of checked X and y."""
-        from .working_set import Data, solve
-
         self._fastgd_alpha(0, 0.0)  # its checks
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -270,9 +267,10 @@ class ElasticNetGD(_Twin):
         l1_ratio = float(getattr(self, "l1_ratio", 1.0))
         solutions = []
         for t in range(Y.shape[1]):
-            data = Data(X, Y[:, t], sample_weight, self.fit_intercept)
-            solutions.append(solve(data, float(self.alpha), l1_ratio, self.positive, float(tol),
-                                   int(max_iter), start))  # fmt: skip
+            data = working_set.Data(X, Y[:, t], sample_weight, self.fit_intercept)
+            solution = working_set.solve(data, float(self.alpha), l1_ratio, self.positive,
+                                         float(tol), int(max_iter), start)  # fmt: skip
+            solutions.append(solution)
         missed = [t for t, one in enumerate(solutions) if not one.converged]
         if missed:
             worst = max(solutions[t].dual_gap for t in missed)

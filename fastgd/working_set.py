@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from ._config import PARALLEL_MIN_VALUES
+from ._config import PARALLEL_MIN_VALUES, WORKING_SET_MIN_FEATURES
 from .coordinate_descent import PathFits, follow_path, minimize
 from .threads import default_threads, numba_threads
 
@@ -53,6 +53,15 @@ INNER_TOL_SHARE = 0.1
 # are read again for each working set.
 CACHE_VALUES = 250_000_000
 _BLOCK_ROWS = 8192  # rows of a float32 X converted at a time
+
+
+def wide(shape: tuple) -> bool:
+    """Whether data of this (rows, features) shape is solved by working sets (the lasso and
+    elastic net of LassoGD, ElasticNetGD, fastgd.path and the CV twins) rather than from its
+    (d + 1)-square moments: `_config.WORKING_SET_MIN_FEATURES` features or more, or more
+    features than rows."""
+    n_rows, n_features = shape
+    return n_features >= WORKING_SET_MIN_FEATURES or n_features > n_rows
 
 
 class Solution(NamedTuple):
