@@ -19,7 +19,7 @@ thread count always gives the same bits.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
@@ -32,7 +32,7 @@ from .moments import (
     _zero,
     merge_moments,
 )
-from .threads import numba_threads
+from .threads import in_ranges
 
 
 def fold_labels(n_rows: int, splits: list) -> np.ndarray | None:
@@ -133,24 +133,6 @@ def _labelled_range(X, y, sample_weight, labels, block_rows, weights, means, com
                    block_mean, block_comoment, weights, means, comoments)  # fmt: skip
 
 
-@njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _labelled_parallel(X, y, sample_weight, labels, block_rows, weights, means, comoments):
-    """`_labelled_range` of row range c into weights[c], means[c], comoments[c], one range per
-    thread."""
-    n_ranges = weights.shape[0]
-    n = X.shape[0]
-    for c in prange(n_ranges):
-        start = c * n // n_ranges
-        stop = (c + 1) * n // n_ranges
-        if sample_weight is None:
-            _labelled_range(X[start:stop], y[start:stop], None, labels[start:stop], block_rows,
-                            weights[c], means[c], comoments[c])  # fmt: skip
-        else:
-            _labelled_range(X[start:stop], y[start:stop], sample_weight[start:stop],
-                            labels[start:stop], block_rows, weights[c], means[c],
-                            comoments[c])  # fmt: skip
-
-
 def _buffers(threads, n_folds, size):
     return (
         np.zeros((threads, n_folds)),
@@ -171,15 +153,16 @@ def labelled_moments(X, y, sample_weight, labels, n_folds, threads=1):
     size = X.shape[1] + 1
     weights, means, comoments = _buffers(threads, n_folds, size)
     labels = np.ascontiguousarray(labels, dtype=np.int64)
-    data = (X, y, sample_weight, labels, BLOCK_ROWS)
-    if threads == 1:
-        kernel, arguments = _labelled_range, (*data, weights[0], means[0], comoments[0])
-    else:
-        kernel, arguments = _labelled_parallel, (*data, weights, means, comoments)
-
-    compile_once((kernel,), (X, y, sample_weight), lambda: compile_for(kernel, arguments))
-    with numba_threads(threads):
-        kernel(*arguments)
+    n, calls = X.shape[0], []
+    for c in range(threads):  # one range of rows per thread (`threads.in_ranges`)
+        rows = slice(c * n // threads, (c + 1) * n // threads)
+        weights_c = None if sample_weight is None else sample_weight[rows]
+        calls.append((X[rows], y[rows], weights_c, labels[rows], BLOCK_ROWS, weights[c], means[c],
+                      comoments[c]))  # fmt: skip
+    compile_once(
+        (_labelled_range,), (X, y, sample_weight), lambda: compile_for(_labelled_range, calls[0])
+    )
+    in_ranges(_labelled_range, calls)
     folds = []
     for f in range(n_folds):
         total = _symmetric(weights[0, f], means[0, f], comoments[0, f])

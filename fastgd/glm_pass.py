@@ -24,13 +24,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._config import FASTMATH
 from .families import unit_arrays, unit_terms
 from .gradient import add_products
 from .moments import BLOCK_ROWS  # the moment pass's block: its scratch stays in cache
-from .threads import numba_threads
+from .threads import in_ranges
 
 
 class PassSums(NamedTuple):
@@ -43,8 +43,8 @@ class PassSums(NamedTuple):
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
 def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_rows, eta, grad,
                 hessian):  # fmt: skip
-    """The sums of the rows of X (a slice: offset indexing in a prange body is slow) into grad
-    and hessian's upper triangle (when `full`; else the value alone); return the value."""
+    """The sums of the rows of X (a slice: see `moments._range_moments`) into grad and
+    hessian's upper triangle (when `full`; else the value alone); return the value."""
     n, d = X.shape
     size = d + 1
     scratch_rows = block_rows + 8  # not a power of two: the transposing copy's cache sets
@@ -98,21 +98,6 @@ def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_r
     return value
 
 
-@njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _parallel_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_rows, eta,
-                   values, grads, hessians):  # fmt: skip
-    """`_range_pass` of row range c into values[c], grads[c], hessians[c], a range per thread."""
-    n_ranges = values.shape[0]
-    n = X.shape[0]
-    for c in prange(n_ranges):
-        start = c * n // n_ranges
-        stop = (c + 1) * n // n_ranges
-        values[c] = _range_pass(
-            X[start:stop], y[start:stop], s[start:stop], offset[start:stop], shift, w, b, kind,
-            power, fisher, full, block_rows, eta[start:stop], grads[c], hessians[c],
-        )  # fmt: skip
-
-
 def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True, threads=1):
     """The `PassSums` of a dense X (C-contiguous float32 or float64; y, s and offset float64)
     at eta = b + (x - shift).w + offset: Fisher's curvature with `fisher`; with `full` False,
@@ -120,16 +105,15 @@ def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True,
     n, d = X.shape
     ranges = max(1, min(threads, n // BLOCK_ROWS))
     eta = np.empty(n)
-    values = np.zeros(ranges)
     grads = np.zeros((ranges, d + 1))
     hessians = np.zeros((ranges, d + 1, d + 1))
-    arguments = (X, y, s, offset, shift, w, float(b), family.kind, float(family.power), fisher,
-                 full, BLOCK_ROWS, eta)  # fmt: skip
-    if ranges == 1:  # one range called directly: a one-thread fit never compiles the parallel one
-        values[0] = _range_pass(*arguments, grads[0], hessians[0])
-    else:
-        with numba_threads(ranges):
-            _parallel_pass(*arguments, values, grads, hessians)
+    constants = (shift, w, float(b), family.kind, float(family.power), fisher, full, BLOCK_ROWS)
+    calls = []
+    for c in range(ranges):  # one range of rows per thread (`threads.in_ranges`)
+        rows = slice(c * n // ranges, (c + 1) * n // ranges)
+        calls.append((X[rows], y[rows], s[rows], offset[rows], *constants, eta[rows], grads[c],
+                      hessians[c]))  # fmt: skip
+    values = np.array(in_ranges(_range_pass, calls))
     hessian = np.triu(hessians.sum(axis=0))  # the ranges in order: the same bits every time
     hessian = hessian + np.triu(hessian, 1).T
     return PassSums(float(values.sum()), eta, grads.sum(axis=0), hessian)

@@ -27,12 +27,12 @@ import functools
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
 from .gradient import add_products, rows_of
-from .threads import numba_threads
+from .threads import in_ranges
 
 BLOCK_ROWS = 512
 # One feature and one target: the blocks are the data's own rows (nothing copied), so larger
@@ -229,8 +229,8 @@ def _block_moments(X, y, sample_weight, wide, centred, weighted, mean, comoment)
 def _range_moments(X, y, sample_weight, wide, block_rows, mean, comoment):
     """Moments of all rows of X, block by block, merged; return the weight.
 
-    Called on slices of the data (X[start:stop]) rather than with offsets: inside a prange
-    body, offset indexing into the whole array made this 20x slower.
+    Called on slices of the data (X[start:stop]) rather than with offsets: offset indexing
+    into the whole array (inside a prange body, where this ran before) made it 20x slower.
     """
     size = mean.shape[0]
     # Rows of the scratch 8 values longer than a block: with a power-of-two stride, the
@@ -253,20 +253,6 @@ def _range_moments(X, y, sample_weight, wide, block_rows, mean, comoment):
         )  # fmt: skip
         weight = _merge_into(weight, mean, comoment, block_weight, block_mean, block_comoment)
     return weight
-
-
-@njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _parallel_moments(X, y, sample_weight, wide, block_rows, weights, means, comoments):
-    """Moments of row range c into row c of weights, means and comoments, one range per thread."""
-    n_ranges = weights.shape[0]
-    n = X.shape[0]
-    for c in prange(n_ranges):
-        start = c * n // n_ranges
-        stop = (c + 1) * n // n_ranges
-        weights[c] = _range_moments(
-            X[start:stop], y[start:stop], rows_of(sample_weight, start, stop), wide, block_rows,
-            means[c], comoments[c],
-        )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
@@ -317,15 +303,17 @@ def _size(X, y):
     return X.shape[1] + (1 if y.ndim == 1 else y.shape[1])
 
 
-def _moments_pass(threads, X, y, sample_weight, wide, weights, means, comoments):
-    """(the kernel, its arguments) of the moment pass: one thread's range alone, called
-    directly, or one range per thread in parallel. Chosen here rather than inside compiled
-    code, so that a one-thread fit never compiles the parallel kernel (a parallel=True compile
-    costs seconds on first use), nor a wrapper around its one range."""
-    block_rows = _block_rows(wide)
-    if threads == 1:
-        return _range_moments, (X, y, sample_weight, wide, block_rows, means[0], comoments[0])
-    return _parallel_moments, (X, y, sample_weight, wide, block_rows, weights, means, comoments)
+def _moments_pass(threads, X, y, sample_weight, wide, means, comoments):
+    """The weights of the moment pass over one range of rows per thread (`threads.in_ranges`),
+    each range's into its row of means and comoments."""
+    n, block_rows = X.shape[0], _block_rows(wide)
+    calls = []
+    for c in range(threads):
+        start, stop = c * n // threads, (c + 1) * n // threads
+        weights = None if sample_weight is None else sample_weight[start:stop]
+        calls.append((X[start:stop], y[start:stop], weights, wide, block_rows, means[c],
+                      comoments[c]))  # fmt: skip
+    return np.array(in_ranges(_range_moments, calls))
 
 
 def compile_moments(X, y, sample_weight, threads):
@@ -336,14 +324,15 @@ def compile_moments(X, y, sample_weight, threads):
 
     def compile_them():
         weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
-        compile_for(*_moments_pass(threads, X, y, sample_weight, wide, weights, means, comoments))
+        block_rows = _block_rows(wide)
+        compile_for(_range_moments, (X, y, sample_weight, wide, block_rows, means[0], comoments[0]))
         if threads > 1:
             compile_for(_merge_ranges, (weights, means, comoments, mean, comoment))
 
     if threads == 1:
         kernels: tuple = (_range_moments,)
     else:
-        kernels = (_parallel_moments, _merge_ranges)
+        kernels = (_range_moments, _merge_ranges)
     compile_once(kernels, (X, y, sample_weight, wide), compile_them)
 
 
@@ -360,22 +349,19 @@ def centered_moments(X, y, sample_weight=None, threads=1):
     whose moments are then of z = (x_1..x_d, y_1..y_k), one pass for all (`target_moments`
     takes each target's) -- and sample_weight None or (n,) of the same dtype (see
     `_validation.check_data`). Accumulation is in float64. `threads` > 1 cuts the rows into one
-    range per thread (numba's thread count must allow it; see `threads.numba_threads`); a given
-    thread count always gives the same bits.
+    range per thread (`threads.in_ranges`); a given thread count always gives the same bits.
     """
     wide = _wide(X, y)
     y = _targets_as_columns(X, y)
-    weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
-    kernel, arguments = _moments_pass(threads, X, y, sample_weight, wide, weights, means, comoments)
-    with numba_threads(threads):
-        weight = kernel(*arguments)
+    _, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
+    weights = _moments_pass(threads, X, y, sample_weight, wide, means, comoments)
     if threads == 1:
         # One range: merging it into nothing is a copy (`_merge_into`), and the lower triangle
         # copied from the upper one is what `_merge_ranges` ends with, without compiling it.
         upper = comoments[0]
         lower = _lower_triangle(upper.shape[0])
         upper[lower] = upper.T[lower]
-        return Moments(float(weight), means[0], upper)
+        return Moments(float(weights[0]), means[0], upper)
     weight = _merge_ranges(weights, means, comoments, mean, comoment)
     return Moments(float(weight), mean, comoment)
 

@@ -25,7 +25,7 @@ from .gram import Run as GramRun
 from .iteration import steps
 from .losses import SquaredError, kernel_loss, row_terms
 from .moments import Moments
-from .threads import numba_threads
+from .threads import in_ranges, numba_threads
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -153,24 +153,21 @@ def _range_products(data, indices, indptr, first, last, y, sample_weight, y_mean
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _serial_products(X, y, sample_weight, y_mean, column_sums, products):
+def _products(X, first, last, y, sample_weight, y_mean, column_sums, products):
+    """`_range_products` of rows first..last - 1 of X (its (data, indices, indptr))."""
     data, indices, indptr = X
-    _range_products(data, indices, indptr, 0, indptr.shape[0] - 1, y, sample_weight, y_mean,
-                    column_sums[0], products[0])  # fmt: skip
+    _range_products(data, indices, indptr, first, last, y, sample_weight, y_mean, column_sums,
+                    products)  # fmt: skip
 
 
-@njit(fastmath=FASTMATH, cache=True, parallel=True)
-def _parallel_products(X, y, sample_weight, y_mean, column_sums, products):
-    data, indices, indptr = X
-    n = indptr.shape[0] - 1
-    n_ranges = column_sums.shape[0]
-    for c in prange(n_ranges):
-        _range_products(data, indices, indptr, c * n // n_ranges, (c + 1) * n // n_ranges, y,
-                        sample_weight, y_mean, column_sums[c], products[c])  # fmt: skip
-
-
-def _products_kernel(threads):
-    return _serial_products if threads == 1 else _parallel_products
+def _products_calls(X, y, sample_weight, y_mean, column_sums, products):
+    """`_products`'s arguments for one range of rows per row of column_sums and products."""
+    n, ranges = X[2].shape[0] - 1, column_sums.shape[0]
+    return [
+        (X, c * n // ranges, (c + 1) * n // ranges, y, sample_weight, y_mean, column_sums[c],
+         products[c])
+        for c in range(ranges)
+    ]  # fmt: skip
 
 
 def sparse_moments(X, y, sample_weight, total_weight, threads):
@@ -184,8 +181,7 @@ def sparse_moments(X, y, sample_weight, total_weight, threads):
     y_mean = float(np.dot(weights, y64) / total_weight if weights is not None else y64.mean())
     column_sums = np.zeros((threads, d + 1))
     products = np.zeros((threads, d + 1, d + 1))
-    with numba_threads(threads):
-        _products_kernel(threads)(X[:3], y, sample_weight, y_mean, column_sums, products)
+    in_ranges(_products, _products_calls(X[:3], y, sample_weight, y_mean, column_sums, products))
     sums, cross = column_sums.sum(axis=0), products.sum(axis=0)
     weight = float(sums[d])
     mean = np.append(sums[:d] / weight, y_mean)
@@ -203,11 +199,11 @@ def n_features(X):
 def compile_moments(X, y, sample_weight, threads):
     def compile_them():
         d = n_features(X)
-        arguments = (X[:3], y, sample_weight, 0.0, np.zeros((threads, d + 1)),
-                     np.zeros((threads, d + 1, d + 1)))  # fmt: skip
-        compile_for(_products_kernel(threads), arguments)
+        arguments = (X[:3], 0, 0, y, sample_weight, 0.0, np.zeros(d + 1),
+                     np.zeros((d + 1, d + 1)))  # fmt: skip
+        compile_for(_products, arguments)
 
-    compile_once((_products_kernel(threads),), (*X[:3], y, sample_weight), compile_them)
+    compile_once((_products,), (*X[:3], y, sample_weight), compile_them)
 
 
 class Run:

@@ -41,6 +41,38 @@ def _parallel_threads(threads):
             numba.set_num_threads(previous)
 
 
+def in_ranges(kernel, calls):
+    """[kernel(*arguments) for arguments in calls], run at once: the first on this thread, each
+    other on a thread of a pool (the kernels are nogil=True: they release the GIL).
+
+    The one-pass kernels (the moment pass, the Newton pass, the fold and sparse products) run a
+    range of rows per thread this way rather than in a numba prange: a parallel=True kernel
+    compiles for 1.5-2 s on its first use (measured, the moment pass of 8 features on the 2-core
+    machine), and this one runs the one-range kernel that a one-thread fit compiles anyway. Each
+    call writes its own buffers, which the caller merges in a fixed order: the same bits for a
+    thread count. A kernel called inside compiled code (the loop's pass at each step) cannot be
+    run this way and stays a prange."""
+    if len(calls) == 1:
+        return [kernel(*calls[0])]
+    pool = _pool(len(calls) - 1)
+    others = [pool.submit(kernel, *arguments) for arguments in calls[1:]]
+    first = kernel(*calls[0])
+    return [first, *(call.result() for call in others)]
+
+
+_POOL: list = []  # the pool of `in_ranges`, made on first use; replaced by a larger one if asked
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(workers):
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0]._max_workers < workers:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL[:] = [ThreadPoolExecutor(max(workers, _cpu_count() - 1), "fastgd-range")]
+        return _POOL[0]
+
+
 def _cpu_count():
     try:
         return len(os.sched_getaffinity(0))

@@ -37,11 +37,11 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._config import PARALLEL_MIN_VALUES, WORKING_SET_MIN_FEATURES
 from .coordinate_descent import PathFits, follow_path, minimize
-from .threads import default_threads, numba_threads
+from .threads import default_threads, in_ranges
 
 FIRST_SIZE = 10  # the first working set (skglm's p0)
 # Each working set's problem is solved to a tenth of the outer tolerance, not to a share of the
@@ -110,26 +110,13 @@ def _range_products(indptr, indices, values, s, new_position, all_position, firs
                 row[all_at[b]] += scaled * all_values[b]
 
 
-@njit(cache=True, parallel=True)
-def _parallel_products(indptr, indices, values, s, new_position, all_position, outs):
-    """`_range_products` of row range c into outs[c], one range per thread."""
-    n_ranges = outs.shape[0]
-    n = indptr.shape[0] - 1
-    for c in prange(n_ranges):
-        _range_products(indptr, indices, values, s, new_position, all_position,
-                        c * n // n_ranges, (c + 1) * n // n_ranges, outs[c])  # fmt: skip
-
-
 def sparse_products(X, s, new_position, all_position, threads):
     """The products of `_range_products` over all rows of a CSR X, one range of rows per
     thread, the ranges' added in order (the same bits for a thread count)."""
     outs = np.empty((threads, int((new_position >= 0).sum()), int((all_position >= 0).sum())))
-    arguments = (X.indptr, X.indices, X.data, s, new_position, all_position)
-    if threads == 1:
-        _range_products(*arguments, 0, X.shape[0], outs[0])
-        return outs[0]
-    with numba_threads(threads):
-        _parallel_products(*arguments, outs)
+    arguments, n = (X.indptr, X.indices, X.data, s, new_position, all_position), X.shape[0]
+    ranges = [(c * n // threads, (c + 1) * n // threads) for c in range(threads)]
+    in_ranges(_range_products, [(*arguments, *rows, outs[c]) for c, rows in enumerate(ranges)])
     total = outs[0]
     for c in range(1, threads):
         total += outs[c]
