@@ -617,6 +617,7 @@ def _coefficient_table(result, labels):
 def _report(X, y, args, out, source=None, labels=None):
     """Fit X and y as `fastgd demo` and `fastgd fit` do, and print the result (with the
     coefficients by column name where `labels` names X's columns)."""
+    _refuse_unused_options(args)
     if args.loss in GLM_LOSSES:
         try:
             with compile_notice():
@@ -638,7 +639,6 @@ def _report(X, y, args, out, source=None, labels=None):
     if args.power is not None:
         raise ValueError("--power is Tweedie's: add --loss tweedie, or drop --power")
     _descent_options(args)
-    _refuse_unused_options(args)
     result, caught = _run_fit(X, y, args, source)
     _print_fit(result, len(y), args, out)
     if labels is not None:

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import newton
+from . import newton, proximal_newton
 from ._validation import is_dask_array
 from .families import FAMILIES, LARGEST_ETA, LOG, LOGIT, Binomial, Family, tweedie
 from .plan import newton_pass
@@ -128,11 +128,32 @@ def _pass_data(X, y, sample_weight, offset, fit_intercept):
     return y, s, offset, shift
 
 
+def _proximal_step(sums, w, l1, l2, total, fit_intercept):
+    """`_newton_step` with an l1 part in the penalty: proximal Newton's (db, dw), the optimum of
+    the model of f plus the penalty (fastgd/proximal_newton.py), or None where it is not
+    convex."""
+    d = w.shape[0]
+    free = np.zeros(d + 1, dtype=bool)
+    free[d] = True  # the intercept's row and column, last in the pass's sums
+    if fit_intercept:
+        full = proximal_newton.step(sums.hessian / total, sums.grad / total, w, free, l1, l2)
+    else:  # the coefficients alone
+        hessian, grad = sums.hessian[:d, :d] / total, sums.grad[:d] / total
+        full = proximal_newton.step(hessian, grad, w, free[:d], l1, l2)
+    if full is None:
+        return None
+    return (float(full[d]) if fit_intercept else 0.0), full[:d]
+
+
 def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None,
-            threads=1, offset=None):  # fmt: skip
+            threads=1, offset=None, l1_ratio=0.0):  # fmt: skip
     """Minimize f by Newton steps from `start` = (b, w) (None: w = 0 and b the best constant
     model's). eta = b + x.w + offset, with a fixed `offset` per row (None: 0): the log of each
     row's exposure for a Poisson rate. Returns a `GLMFit`.
+
+    `l1_ratio` > 0 splits alpha's penalty as the elastic net's (scikit-learn's and glum's
+    scale): alpha l1_ratio |w|₁ + alpha (1 - l1_ratio) / 2 |w|², and each step is proximal
+    Newton's (fastgd/proximal_newton.py), the same pass and line search.
 
     Each step takes one pass over X (`glm_pass`): the value, gradient and Hessian at the
     point the last step reached, so a full step accepted by the line search costs exactly one
@@ -147,8 +168,15 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
             family, X, y, s, offset, shift, b_c, w, fisher=fisher, full=full, threads=threads
         )
 
+    l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
+
     def objective(sums_value, w):
-        return sums_value / total + 0.5 * alpha * float(w @ w)
+        return sums_value / total + 0.5 * l2 * float(w @ w) + l1 * float(np.abs(w).sum())
+
+    def newton_step(sums):
+        if l1 > 0.0:
+            return _proximal_step(sums, w, l1, l2, total, fit_intercept)
+        return _newton_step(sums, w, l2, total, fit_intercept)
 
     if start is None:
         w = np.zeros(d)
@@ -164,9 +192,9 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     for k in range(max_iter + 1):
         # Newton's own system, where it is definite (always for 1 <= power <= 2); else
         # Fisher's (one more pass), definite wherever alpha > 0 or X has full rank.
-        step = _newton_step(sums, w, alpha, total, fit_intercept)
+        step = newton_step(sums)
         if step is None and family.kind != LOGIT:  # the logit's curvature is Fisher's
-            step = _newton_step(evaluate(b_c, w, fisher=True), w, alpha, total, fit_intercept)
+            step = newton_step(evaluate(b_c, w, fisher=True))
         if step is None:
             break  # singular even so: X's columns collinear without a penalty
         step_c, step_w = step
@@ -180,8 +208,9 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
             break
         # The objective's slope along the step, from the gradient; the full step's pass, and
         # shorter steps' values on eta's segment, without another pass over X.
-        slope = (float(sums.grad[:d] @ step_w) + float(sums.grad[d]) * step_c) / total
-        slope += alpha * float(w @ step_w)
+        # (With an l1 part, the penalty's decrease along the step: proximal_newton.decrease.)
+        grad = np.append(sums.grad[:d], sums.grad[d]) / total
+        slope = proximal_newton.decrease(grad, np.append(step_w, step_c), w, step_w, l1, l2)
         trial = evaluate(b_c + step_c, w + step_w)
         eta = sums.eta
         step_eta = None if eta is None else trial.eta - eta
@@ -212,19 +241,23 @@ def _softmax(eta):
     return exp / exp.sum(axis=1, keepdims=True), np.log(exp.sum(axis=1)) + eta.max(axis=1)
 
 
-def _multinomial_objective(eta, Y, s, total, alpha, W):
+def _multinomial_objective(eta, Y, s, total, l1, l2, W):
     _, log_total = _softmax(eta)
     rows = log_total - np.einsum("ij,ij->i", Y, eta)
-    return float(s @ rows) / total + 0.5 * alpha * float(np.sum(W * W))
+    return float(s @ rows) / total + 0.5 * l2 * float(np.sum(W * W)) + l1 * float(np.abs(W).sum())
 
 
-def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None):
+def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None,
+                    l1_ratio=0.0):  # fmt: skip
     """Multinomial logistic regression (softmax over k classes, Y (n, k) one-hot) by Newton's
     method: minimizes (1 / S) sum s (log sum_c e^eta_c - eta_y) + alpha / 2 |W|², eta = X W' +
     B. Each step's Hessian is the k (d + 1)-square matrix of the blocks
     X' diag(s p_a (delta_ab - p_b)) X (one product per pair of classes); the intercepts, free to
-    move together, are kept summing to 0 (the least-norm choice, scikit-learn's). Returns
-    (B (k,), W (k, d), steps, converged, last relative step)."""
+    move together, are kept summing to 0 (the least-norm choice, scikit-learn's). With
+    `l1_ratio` > 0 the penalty is the elastic net's, alpha (l1_ratio |W|₁ + (1 - l1_ratio) / 2
+    |W|²), and each step proximal Newton's (fastgd/proximal_newton.py). Returns (B (k,),
+    W (k, d), steps, converged, last relative step)."""
+    l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
     n, d = X.shape
     k = Y.shape[1]
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
@@ -239,7 +272,7 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     dense = X.toarray() if hasattr(X, "toarray") else X
     design = np.hstack([np.ones((n, 1)), dense]) if fit_intercept else dense
     eta = np.asarray(X @ W.T) + B
-    value = _multinomial_objective(eta, Y, s, total, alpha, W)
+    value = _multinomial_objective(eta, Y, s, total, l1, l2, W)
     penalty = np.ones(columns)
     if fit_intercept:
         penalty[0] = 0.0
@@ -249,19 +282,28 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     for k_step in range(max_iter + 1):
         P, _ = _softmax(eta)
         theta = np.hstack([B[:, None], W]) if fit_intercept else W.copy()
-        gradient = ((s[:, None] * (P - Y)).T @ design) / total + alpha * theta * penalty
+        gradient = ((s[:, None] * (P - Y)).T @ design) / total  # f's, unpenalized
         hessian = np.zeros((k, columns, k, columns))
         for a in range(k):
             for b in range(a, k):
                 u = s * P[:, a] * ((1.0 if a == b else 0.0) - P[:, b]) / total
                 block = design.T @ (u[:, None] * design)
-                if a == b:
-                    block += alpha * np.diag(penalty)
                 hessian[a, :, b, :] = block
                 hessian[b, :, a, :] = block.T
         size = k * columns
-        step = -np.linalg.lstsq(hessian.reshape(size, size), gradient.reshape(size),
-                                rcond=None)[0].reshape(k, columns)  # fmt: skip
+        if l1 > 0.0:  # the coefficients W, class by class, are theta's penalized entries
+            free = np.broadcast_to(penalty == 0.0, (k, columns)).reshape(size)
+            full = proximal_newton.step(hessian.reshape(size, size), gradient.reshape(size),
+                                        W.reshape(k * d), free, l1, l2)  # fmt: skip
+            if full is None:  # the softmax's curvature is never negative: not reached
+                break
+            step = full.reshape(k, columns)
+        else:
+            gradient = gradient + l2 * theta * penalty
+            for a in range(k):
+                hessian[a, :, a, :] += l2 * np.diag(penalty)
+            step = -np.linalg.lstsq(hessian.reshape(size, size), gradient.reshape(size),
+                                    rcond=None)[0].reshape(k, columns)  # fmt: skip
         if fit_intercept:
             step[:, 0] -= step[:, 0].mean()  # the intercepts' free direction: none of it
         norm = math.sqrt(float(np.sum(theta * theta)))
@@ -277,10 +319,16 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
 
         def at(t, eta=eta, W=W, step_eta=step_eta, step_W=step_W):
             trial_eta, trial_W = eta + t * step_eta, W + t * step_W
-            value = _multinomial_objective(trial_eta, Y, s, total, alpha, trial_W)
+            value = _multinomial_objective(trial_eta, Y, s, total, l1, l2, trial_W)
             return value, (trial_eta, trial_W)
 
-        found = newton.backtrack(at, value, float(np.sum(gradient * step)))
+        if l1 > 0.0:
+            slope = proximal_newton.decrease(
+                gradient.reshape(size), step.reshape(size), W.ravel(), step_W.ravel(), l1, l2
+            )
+        else:
+            slope = float(np.sum(gradient * step))
+        found = newton.backtrack(at, value, slope)
         if found is None:
             converged = relative_step <= newton.ROUNDING_STEP
             break

@@ -3,7 +3,8 @@ by Newton's method (fastgd/glm.py), and its measures of fit.
 
 The objective is scikit-learn's, glum's and statsmodels': the mean of half the unit deviance
 (the log-loss for logistic regression, as `fastgd.fit(loss="logistic")` minimizes) plus
-alpha/2 |w|² with --penalty l2 --alpha alpha (docs/glm.md). So `--loss tweedie --power 0`
+alpha/2 |w|² with --penalty l2 --alpha alpha, alpha |w|₁ with --penalty l1, and alpha (r |w|₁ +
+(1 - r)/2 |w|²) with --penalty elasticnet --l1-ratio r (docs/glm.md). So `--loss tweedie --power 0`
 minimizes half the squared error: the same coefficients as `--loss squared_error` without a
 penalty.
 """
@@ -42,7 +43,6 @@ _NOT_FOR_NEWTON = {
     **GRADIENT_OPTIONS,
     "--positive": lambda args: args.positive,
     "--epsilon": lambda args: args.epsilon is not None,
-    "--l1-ratio": lambda args: args.l1_ratio is not None,
     "--plot": lambda args: args.plot is not None,
     "--save": lambda args: getattr(args, "save", None) is not None,
 }
@@ -75,13 +75,11 @@ def _refuse_gradient_options(args):
             "(no step size, momentum or start; no plot or model file yet); drop "
             + ("it" if len(given) == 1 else "them")
         )
-    if args.penalty not in (None, "l2"):
-        raise ValueError(
-            f"--penalty {args.penalty} with --loss {args.loss} is not built yet (it needs a "
-            "proximal Newton solver); use --penalty l2, or none"
-        )
     if args.alpha is not None and args.penalty is None:
-        raise ValueError("--alpha is the penalty's strength: add --penalty l2, or drop --alpha")
+        raise ValueError(
+            "--alpha is the penalty's strength: add --penalty l2, l1 or elasticnet, or drop it"
+        )
+
     if args.device == "cuda":
         raise ValueError(f"--loss {args.loss} runs on the CPU only so far; drop --device cuda")
 
@@ -101,12 +99,16 @@ def report_glm(X, y, args, out):
     alpha = 0.0 if args.penalty is None else (1.0 if args.alpha is None else float(args.alpha))
     if not alpha >= 0.0:
         raise ValueError(f"--alpha must be >= 0, got {alpha:g}")
+    ratio = _L1_SHARE.get(args.penalty, 0.5 if args.l1_ratio is None else float(args.l1_ratio))
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"--l1-ratio must be in [0, 1], got {ratio:g}")
     steps = args.iters if args.iters != args.descent_defaults["n_iter"] else NEWTON_STEPS
     threads = default_threads() if args.threads is None else args.threads
     start = time.perf_counter()
     solved = glm.fit_glm(
         family, X, y, None, alpha=alpha, fit_intercept=args.fit_intercept,
         tol=NEWTON_TOL if args.tol is None else float(args.tol), max_iter=steps, threads=threads,
+        l1_ratio=ratio,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     eta = np.asarray(X @ solved.coef, dtype=np.float64) + solved.intercept
@@ -121,8 +123,8 @@ def report_glm(X, y, args, out):
         file=out,
     )
     print(
-        f"{_model(args, family)}, {_penalty(alpha)}; {plural(len(y), 'point')}, "
-        f"{plural(threads, 'thread')}, fit took {seconds * 1e3:.3g} ms",
+        f"{_model(args, family)}, {_penalty(alpha, args.penalty, ratio)}; "
+        f"{plural(len(y), 'point')}, {plural(threads, 'thread')}, fit took {seconds * 1e3:.3g} ms",
         file=out,
     )
     print(_measures(args, family, y, eta, deviance), file=out)
@@ -155,8 +157,16 @@ def _model(args, family):
     return f"{family.describe()}, {family.link} link"
 
 
-def _penalty(alpha):
-    return "no penalty" if alpha == 0.0 else f"l2 penalty alpha {alpha:g}"
+# --penalty's share of l1 (the elastic net's is --l1-ratio's).
+_L1_SHARE = {None: 0.0, "l2": 0.0, "l1": 1.0}
+
+
+def _penalty(alpha, penalty, ratio):
+    if alpha == 0.0:
+        return "no penalty"
+    if penalty == "elasticnet":
+        return f"elastic-net penalty alpha {alpha:g}, l1_ratio {ratio:g}"
+    return f"{penalty} penalty alpha {alpha:g}"
 
 
 def _measures(args, family, y, eta, deviance):

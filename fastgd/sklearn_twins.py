@@ -569,7 +569,10 @@ def _threads_for(X: Any) -> int:
 class _GLMTwin(RegressorMixin, _NewtonTwin):
     """scikit-learn's generalized linear regressors by Newton's method (fastgd/glm.py): the
     objective (1 / S) sum s_i l(y_i, eta_i) + alpha / 2 |w|² (l: half the unit deviance), the
-    intercept unpenalized. Parameters are scikit-learn's, with its defaults; `solver` ("lbfgs"
+    intercept unpenalized. `l1_ratio` (glum's; 0 by default, scikit-learn's objective) makes
+    the penalty the elastic net's, alpha (l1_ratio |w|₁ + (1 - l1_ratio) / 2 |w|²), each step
+    then proximal Newton's (fastgd/proximal_newton.py). Parameters are scikit-learn's, with its
+    defaults; `solver` ("lbfgs"
     or "newton-cholesky") and `verbose` are accepted and change nothing (the solver is Newton's
     method, each step one moment pass over X); `max_iter` counts Newton steps and `tol` is the
     last step's size relative to the parameters' (1e-13 by default, where scikit-learn's 1e-4
@@ -584,6 +587,10 @@ class _GLMTwin(RegressorMixin, _NewtonTwin):
 
     def _check_parameters(self) -> None:
         self._check_numbers(alpha=(0.0, False, ""), tol=(0.0, False, ""))
+        ratio = self.l1_ratio
+        if isinstance(ratio, bool) or not isinstance(ratio, Real) or not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"l1_ratio must be a number in [0, 1] (0: the l2 penalty, 1: l1), "
+                             f"got {ratio!r}")  # fmt: skip
         if self.solver not in ("lbfgs", "newton-cholesky"):
             raise ValueError(
                 f"solver must be 'lbfgs' or 'newton-cholesky' (scikit-learn's names; either "
@@ -610,7 +617,7 @@ class _GLMTwin(RegressorMixin, _NewtonTwin):
         solved = glm.fit_glm(
             family, X, y, sample_weight, alpha=float(self.alpha),
             fit_intercept=self.fit_intercept, tol=float(self.tol), max_iter=int(self.max_iter),
-            start=start, threads=_threads_for(X), offset=offset,
+            start=start, threads=_threads_for(X), offset=offset, l1_ratio=float(self.l1_ratio),
         )  # fmt: skip
         if not solved.converged:
             self._warn_unconverged(solved.step)
@@ -716,8 +723,10 @@ class PoissonRegressorGD(_GLMTwin):
         tol: float = DEFAULT_TOL,
         warm_start: bool = False,
         verbose: int = 0,
+        l1_ratio: float = 0.0,
     ) -> None:
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.max_iter = max_iter
@@ -754,9 +763,11 @@ class TweedieRegressorGD(_GLMTwin):
         tol: float = DEFAULT_TOL,
         warm_start: bool = False,
         verbose: int = 0,
+        l1_ratio: float = 0.0,
     ) -> None:
         self.power = power
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.link = link
         self.solver = solver
@@ -770,19 +781,19 @@ class TweedieRegressorGD(_GLMTwin):
 
 
 class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
-    """scikit-learn's `LogisticRegression` (the l2 penalty, or none) by Newton's method: minimizes
-    C sum_i s_i l_i + |W|² / 2, l the log-loss of the binomial model for two classes and of the
-    multinomial (softmax) model for more, the intercepts unpenalized (fastgd/glm.py: binary
-    steps on fastgd's weighted moment pass; multinomial ones on the k (d + 1)-square Hessian).
+    """scikit-learn's `LogisticRegression` by Newton's method: minimizes C sum_i s_i l_i + |W|² / 2
+    (or its l1 and elastic-net penalties), l the log-loss of the binomial model for two classes
+    and of the multinomial (softmax) model for more, the intercepts unpenalized (fastgd/glm.py:
+    binary steps on fastgd's weighted moment pass; multinomial ones on the k (d + 1)-square
+    Hessian).
 
     Parameters are scikit-learn's, with its defaults: C, class_weight, fit_intercept,
     max_iter (Newton steps here), warm_start; `penalty` (deprecated there) "l2", "l1",
     "elasticnet" or None; `l1_ratio` (0: l2; 1: l1; between: the elastic net) and `dual` False.
-    The l1 and elastic-net penalties (two classes) run `fastgd.fit(loss="logistic")`'s
-    proximal gradient steps (FISTA) instead, max_iter x 1000 passes at most; `solver` "lbfgs",
-    "newton-cg", "newton-cholesky" or "saga" (each reaches the same optimum). `tol` is the last
-    Newton step's size relative to the parameters' (1e-13 by default, where scikit-learn's 1e-4
-    bounds its gradient; for l1, fit's tol). `intercept_scaling`,
+    With an l1 part each step is proximal Newton's (fastgd/proximal_newton.py), two classes or
+    more; `solver` "lbfgs", "newton-cg", "newton-cholesky" or "saga" (each reaches the same
+    optimum). `tol` is the last Newton step's size relative to the parameters' (1e-13 by
+    default, where scikit-learn's 1e-4 bounds its gradient). `intercept_scaling`,
     `random_state`, `verbose` and `n_jobs` are accepted and change nothing.
     """
 
@@ -851,40 +862,12 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
             return 0.0
         return float(self.l1_ratio)
 
-    def _fit_proximal(self, X: Any, y: np.ndarray, s: np.ndarray, alpha: float, share: float,
-                      warm: bool) -> LogisticRegressionGD:  # fmt: skip
-        """The l1 or elastic-net fit of two classes by fastgd.fit(loss="logistic"): its
-        objective, the mean weighted log-loss + alpha (share |w|_1 + (1 - share)/2 |w|²), is
-        scikit-learn's divided by C S."""
-        from .fit import fit
-
-        start = {}
-        if warm and self.coef_.shape[0] == 1:
-            start = {"b0": float(self.intercept_[0]), "w0": self.coef_[0]}
-        result = fit(
-            X, y, loss="logistic", penalty="l1" if share == 1.0 else "elasticnet", alpha=alpha,
-            l1_ratio=share, sample_weight=s, fit_intercept=self.fit_intercept,
-            standardize=False, tol=float(self.tol), n_iter=1000 * int(self.max_iter), **start,
-        )  # fmt: skip
-        if not result.converged:
-            warnings.warn(
-                f"LogisticRegressionGD did not reach tol={self.tol:g} in {result.n_iter} "
-                "proximal gradient steps (max_iter x 1000); raise max_iter, or lower C",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        self.coef_ = result.coef[None, :].astype(self._dtype)
-        intercept = result.intercept if self.fit_intercept else 0.0
-        self.intercept_ = np.array([intercept], dtype=self._dtype)
-        self.n_iter_ = np.array([result.n_iter])
-        return self
-
     def fit(self, X: Any, y: Any, sample_weight: Any = None, offset: Any = None
             ) -> LogisticRegressionGD:  # fmt: skip
         """Fit to X (n_samples, n_features; dense or scipy.sparse) and class labels y.
 
-        `offset` (n_samples,), two classes and the l2 penalty (or none): a fixed term of each
-        row's log-odds, X @ coef_ + intercept_ + offset (statsmodels' and glum's `offset`)."""
+        `offset` (n_samples,), two classes: a fixed term of each row's log-odds, X @ coef_ +
+        intercept_ + offset (statsmodels' and glum's `offset`)."""
         self._check_parameters()
         X, y, s = self._fit_data(X, y, sample_weight, numeric=False)
         offset = _offsets(offset, X.shape[0])
@@ -906,19 +889,11 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         alpha = 0.0 if self.penalty is None else 1.0 / (float(self.C) * total)
         warm = self.warm_start and hasattr(self, "coef_")
         share = self._l1_share()
-        if offset is not None and (k > 2 or share > 0.0):
+        if offset is not None and k > 2:
             raise ValueError(
-                "offset is fitted for two classes and the l2 penalty (or none) here; drop it, "
-                "or fit without l1_ratio"
+                f"offset is fitted for two classes here; y has {k}: drop it, or fit one class "
+                "against the rest (sklearn.multiclass.OneVsRestClassifier) with it"
             )
-        if share > 0.0:
-            if k > 2:
-                raise ValueError(
-                    f"the l1 and elastic-net penalties are fitted for two classes here; y has "
-                    f"{k}: fit one class against the rest (sklearn.multiclass.OneVsRestClassifier"
-                    "(LogisticRegressionGD(...))), or use the l2 penalty"
-                )
-            return self._fit_proximal(X, codes.astype(np.float64), s, alpha, share, warm)
         if k == 2:
             start = (
                 (self.intercept_[0], self.coef_[0]) if warm and self.coef_.shape[0] == 1 else None
@@ -927,6 +902,7 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
                 glm.Binomial(), X, codes.astype(np.float64), s, alpha=alpha,
                 fit_intercept=self.fit_intercept, tol=float(self.tol),
                 max_iter=int(self.max_iter), start=start, threads=_threads_for(X), offset=offset,
+                l1_ratio=share,
             )  # fmt: skip
             B, W = np.array([solved.intercept]), solved.coef[None, :]
             steps, converged, step = solved.n_iter, solved.converged, solved.step
@@ -934,7 +910,7 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
             start = (self.intercept_, self.coef_) if warm and self.coef_.shape[0] == k else None
             B, W, steps, converged, step = glm.fit_multinomial(
                 X, np.eye(k)[codes], s, alpha=alpha, fit_intercept=self.fit_intercept,
-                tol=float(self.tol), max_iter=int(self.max_iter), start=start,
+                tol=float(self.tol), max_iter=int(self.max_iter), start=start, l1_ratio=share,
             )  # fmt: skip
         if not converged:
             self._warn_unconverged(

@@ -181,7 +181,8 @@ def test_npy_table(tmp_path, capsys):
         ("1,-2\n3,4\n", ["--loss", "poisson"], r"y\[0\] = -2, but the Poisson distribution"),
         ("1,0\n3,4\n", ["--loss", "gamma"], r"y\[0\] = 0, but the Gamma distribution needs"),
         ("1,0\n3,1\n", ["--loss", "logistic", "--lr", "0.1"], r"--lr: not for --loss logistic"),
-        ("1,0\n3,1\n", ["--loss", "logistic", "--penalty", "l1"], r"--penalty l1 with --loss"),
+        ("1,0\n3,1\n", ["--loss", "logistic", "--alpha", "1"], r"--alpha is the penalty's"),
+        ("1,0\n3,1\n", ["--loss", "poisson", "--l1-ratio", ".5"], r"--l1-ratio is the elastic"),
         ("1,0\n3,1\n", ["--loss", "logistic", "--power", "2"], r"--power is Tweedie's"),
         ("1,0\n3,1\n", ["--power", "2"], r"--power is Tweedie's: add --loss tweedie"),
         ("1,1\n3,1\n", ["--loss", "tweedie", "--power", "0.5"], r"power=0.5: no Tweedie"),
@@ -980,6 +981,43 @@ def test_generalized_linear_models_are_scikit_learns(tmp_path, capsys, loss, opt
         score = expected.score(X, y)  # D²
         assert float(re.search(r"D² = (\S+)", output).group(1)) == pytest.approx(score, rel=1e-5)
     assert "converged: yes" in output and "intercept" in output
+
+
+@pytest.mark.parametrize("loss, options, family, share", [
+    ("poisson", ["--penalty", "elasticnet", "--l1-ratio", "0.6", "--alpha", "0.2"], "poisson",
+     0.6),
+    ("logistic", ["--penalty", "l1", "--alpha", "0.03"], "binomial", 1.0),
+])  # fmt: skip
+def test_l1_and_elastic_net_generalized_linear_models_are_glums(tmp_path, capsys, loss, options,
+                                                                family, share):  # fmt: skip
+    """`--penalty l1|elasticnet` with a GLM's --loss (proximal Newton): glum's elastic net in
+    its scale, alpha (r |w|₁ + (1 - r)/2 |w|²), with coefficients exactly 0."""
+    from glum import GeneralizedLinearRegressor
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 4))
+    eta = X @ [0.8, -0.5, 0.02, 0.0] + 0.2
+    if loss == "logistic":
+        y = (rng.uniform(size=400) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+    else:
+        y = rng.poisson(np.exp(eta)).astype(float)
+    expected = GeneralizedLinearRegressor(family=family, alpha=float(options[-1]), l1_ratio=share,
+                                          gradient_tol=1e-14, step_size_tol=1e-16)  # fmt: skip
+    expected.fit(X, y)
+    path = tmp_path / "data.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", fmt="%.17g")
+    status, output, err = run(["fit", str(path), "--loss", loss, *options], capsys)
+    assert status == 0 and err == "", err
+    first = re.match(r"After \d+ Newton steps? b = (\S+), m = \[(.+)\],", output)
+    assert first is not None, output
+    got = [float(first.group(1)), *map(float, first.group(2).split(", "))]
+    reference = [float(expected.intercept_), *expected.coef_]
+    assert got == pytest.approx(reference, rel=1e-8, abs=1e-10)
+    assert 0.0 in got[1:]  # the l1 part's exact zeros
+    penalty = (
+        "l1 penalty alpha 0.03" if share == 1.0 else "elastic-net penalty alpha 0.2, l1_ratio 0.6"
+    )
+    assert penalty in output and "converged: yes" in output
 
 
 @pytest.mark.parametrize(
