@@ -847,12 +847,37 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
             raise ValueError(f"l1_ratio must be a number in [0, 1], got {ratio!r}")
         if self.dual:
             raise ValueError("dual=True is liblinear's formulation; leave dual=False")
-        if self.solver not in ("lbfgs", "newton-cg", "newton-cholesky", "saga", "liblinear"):
+        if self.solver not in ("lbfgs", "newton-cg", "newton-cholesky", "sag", "saga",
+                               "liblinear"):  # fmt: skip
             raise ValueError(
-                f"solver={self.solver!r}: choose 'lbfgs', 'newton-cg', 'newton-cholesky' or "
-                "'saga' (each reaches the same optimum here)"
+                f"solver={self.solver!r}: choose 'lbfgs', 'newton-cg', 'newton-cholesky', "
+                "'sag', 'saga' or 'liblinear' (each reaches the same optimum here)"
             )
         self._check_numbers(C=(0.0, True, ""), tol=(0.0, False, ""))
+        self._warn_as_scikit_learn()
+
+    def _warn_as_scikit_learn(self) -> None:
+        """scikit-learn's warnings about parameters that change nothing or contradict each
+        other (the same texts, so that code written against it reads the same)."""
+        ratio = self.l1_ratio
+        if self.penalty not in ("deprecated", "elasticnet") and ratio is not None and 0 < ratio < 1:
+            warnings.warn("l1_ratio parameter is only used when penalty is 'elasticnet'. Got "
+                          f"(penalty={self.penalty})", UserWarning, stacklevel=4)  # fmt: skip
+        if (self.penalty == "l2" and ratio != 0) or (self.penalty == "l1" and ratio != 1):
+            warnings.warn(f"Inconsistent values: penalty={self.penalty} with l1_ratio={ratio}. "
+                          "The penalty wins: l1_ratio is ignored", UserWarning,
+                          stacklevel=4)  # fmt: skip
+        if self.penalty is None and self.C != 1.0:
+            warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters",
+                          UserWarning, stacklevel=4)  # fmt: skip
+        if self.penalty == "deprecated" and ratio is None:
+            warnings.warn("'l1_ratio=None' was deprecated in scikit-learn 1.8: use 0 <= l1_ratio "
+                          "<= 1 (None fits the l2 penalty, as 0)", FutureWarning,
+                          stacklevel=4)  # fmt: skip
+        if self.n_jobs is not None:
+            warnings.warn(f"'n_jobs' has no effect (as in scikit-learn since 1.8): you provided "
+                          f"'n_jobs={self.n_jobs}', please leave it unspecified",
+                          FutureWarning, stacklevel=4)  # fmt: skip
 
     def _l1_share(self) -> float:
         """The l1 penalty's share: l1_ratio, or 1 for penalty="l1" (0 for l2 or none)."""
@@ -922,10 +947,29 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         self.n_iter_ = np.array([steps])
         return self
 
+    def sparsify(self) -> LogisticRegressionGD:
+        """coef_ as a scipy.sparse CSR matrix (scikit-learn's; worth it where most coefficients
+        are 0, as the l1 penalty leaves them); `densify` undoes it."""
+        import scipy.sparse
+
+        check_is_fitted(self)
+        self.coef_ = scipy.sparse.csr_matrix(self.coef_)
+        return self
+
+    def densify(self) -> LogisticRegressionGD:
+        """coef_ as a NumPy array again (after `sparsify`)."""
+        check_is_fitted(self)
+        if hasattr(self.coef_, "toarray"):
+            self.coef_ = self.coef_.toarray()
+        return self
+
     def decision_function(self, X: Any, offset: Any = None) -> np.ndarray:
         """X @ coef_.T + intercept_ (+ offset): (n,) for two classes (the second's log-odds),
         else (n, k)."""
-        scores = np.asarray(self._new_X(X) @ self.coef_.T, dtype=np.float64) + self.intercept_
+        product = self._new_X(X) @ self.coef_.T
+        if hasattr(product, "toarray"):  # a sparse X times a sparsified coef_
+            product = product.toarray()
+        scores = np.asarray(product, dtype=np.float64) + self.intercept_
         offset = _offsets(offset, scores.shape[0])
         if offset is not None:
             scores = scores + offset[:, None]

@@ -4,6 +4,7 @@ objective, checked against scikit-learn itself on real data, against the slow ro
 objective and gradient of tests/naive.py, and by scikit-learn's estimator checks."""
 
 import math
+import re
 import warnings
 
 import naive
@@ -200,7 +201,7 @@ def test_logistic_regression_refuses_what_it_does_not_fit():
     for parameters, message in (
         ({"penalty": "l3"}, r"penalty='l3': choose 'l2', 'l1', 'elasticnet' or None"),
         ({"l1_ratio": 1.5}, r"l1_ratio must be a number in \[0, 1\], got 1.5"),
-        ({"solver": "sag"}, r"solver='sag': choose 'lbfgs', 'newton-cg', 'newton-cholesky' or"),
+        ({"solver": "sgd"}, r"solver='sgd': choose 'lbfgs', 'newton-cg', 'newton-cholesky',"),
         ({"C": 0.0}, r"C must be a number > 0"),
     ):
         with pytest.raises(ValueError, match=message):
@@ -213,8 +214,45 @@ def test_logistic_regression_refuses_what_it_does_not_fit():
         fastgd.LogisticRegressionGD(penalty=None, max_iter=20).fit(X, y)
 
 
+def test_logistic_regression_warns_and_sparsifies_as_scikit_learn():
+    """scikit-learn's warnings about parameters that change nothing or contradict each other,
+    every solver name (one solver here), and sparsify/densify of coef_."""
+    import scipy.sparse
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + rng.normal(size=60) > 0).astype(int)
+    cases = [
+        ({"penalty": None, "C": 4.0}, [r"Setting penalty=None will ignore the C"]),
+        ({"penalty": "l1"}, [r"Inconsistent values: penalty=l1 with l1_ratio=0.0"]),
+        ({"penalty": "l2", "l1_ratio": 0.5}, [r"only used when penalty is 'elasticnet'",
+                                              r"Inconsistent values: penalty=l2"]),
+        ({"l1_ratio": None}, [r"'l1_ratio=None' was deprecated"]),
+        ({"n_jobs": 2}, [r"'n_jobs' has no effect"]),
+    ]  # fmt: skip
+    reference = fastgd.LogisticRegressionGD().fit(X, y)
+    for parameters, messages in cases:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fastgd.LogisticRegressionGD(**parameters).fit(X, y)
+        texts = [str(warning.message) for warning in caught]
+        assert len(texts) == len(messages), texts
+        for text, message in zip(texts, messages):
+            assert re.search(message, text), texts
+    for solver in ("lbfgs", "newton-cg", "newton-cholesky", "sag", "saga", "liblinear"):
+        twin = fastgd.LogisticRegressionGD(solver=solver).fit(X, y)
+        assert np.array_equal(twin.coef_, reference.coef_)
+    scores = reference.decision_function(X)
+    reference.sparsify()
+    assert scipy.sparse.issparse(reference.coef_)
+    assert reference.decision_function(X) == pytest.approx(scores, rel=1e-12)
+    assert reference.decision_function(scipy.sparse.csr_matrix(X)) == pytest.approx(scores)
+    assert isinstance(reference.densify().coef_, np.ndarray)
+    assert reference.decision_function(X) == pytest.approx(scores, rel=1e-12)
+
+
 @pytest.mark.parametrize("data", ["breast_cancer", "iris", "wine"])
-@pytest.mark.parametrize("parameters", [{"penalty": "l1"}, {"l1_ratio": 1.0},
+@pytest.mark.parametrize("parameters", [{"penalty": "l1", "l1_ratio": 1.0}, {"l1_ratio": 1.0},
                                         {"l1_ratio": 0.4, "class_weight": "balanced"}])  # fmt: skip
 @pytest.mark.parametrize("weighted", [False, True])
 def test_l1_and_elastic_net_logistic_regression_is_optimal(data, parameters, weighted):

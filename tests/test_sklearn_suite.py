@@ -1,5 +1,6 @@
-"""scikit-learn's own tests of LinearRegression, Ridge, Lasso, ElasticNet, HuberRegressor and the
-GLM regressors (Poisson, Gamma, Tweedie), run against fastgd's twins (issues 16, 27 and 28).
+"""scikit-learn's own tests of LinearRegression, Ridge, Lasso, ElasticNet, HuberRegressor, the
+GLM regressors (Poisson, Gamma, Tweedie) and LogisticRegression, run against fastgd's twins
+(issues 16, 27 and 28).
 
 Each `sklearn/linear_model/tests/test_*.py` below is taken from the installed scikit-learn at run
 time (never copied here) and run by pytest in a subprocess with tests/sklearn_dropin.py, which
@@ -60,6 +61,16 @@ _PENALTY_SWAMPS_THE_INTERCEPT = (
     "alpha up to 1e16 (1e7 on 10 rows) against unit data: the unpenalized intercept's curvature "
     "is 1e-7 to 1e-16 of the penalty's, so gradient steps barely move it; the twin runs out of "
     "max_iter and says so (ConvergenceWarning)"
+)
+
+_LIBLINEAR_DUAL = (
+    "dual=True, liblinear's dual formulation (with its penalized intercept): refused with the "
+    "remedy, dual=False (fastgd's objective leaves the intercept unpenalized, as scikit-learn's "
+    "other solvers)"
+)
+_CALLBACKS = (
+    "scikit-learn 1.9's experimental callback API (set_callbacks), which the twins do not "
+    "implement (fastgd.fit's own callback= reports progress)"
 )
 
 SUITES = {
@@ -219,6 +230,63 @@ SUITES = {
         },
         250,  # 263 pass with scikit-learn 1.9 (most of the file tests its private GLM class)
         "sklearn.linear_model._glm.tests",
+    ),
+    "test_logistic": Suite(
+        "LogisticRegression",
+        {
+            "test_max_iter[*]": (
+                "asserts each scikit-learn solver's own ConvergenceWarning text ('lbfgs failed "
+                "to converge', 'Liblinear failed to converge', ...); fastgd's names its Newton "
+                "steps and the remedy"
+            ),
+            "test_check_solver_option[*]": _ONE_SOLVER,
+            "test_large_sparse_matrix[*]": (
+                "liblinear, sag and saga refuse a sparse X with 64-bit indices and the test "
+                "expects their ValueError; fastgd fits it"
+            ),
+            "test_liblinear_with_large_values": (
+                "liblinear freezes on values above 1e30 and refuses them; fastgd's Newton steps "
+                "fit them (the test expects liblinear's ValueError)"
+            ),
+            "test_liblinear_dual_random_state[*]": _LIBLINEAR_DUAL,
+            "test_logisticregression_liblinear_sample_weight[*]": _LIBLINEAR_DUAL,
+            "test_sample_and_class_weight_equivalence_liblinear[*]": _LIBLINEAR_DUAL,
+            "test_dtype_match[*-liblinear]": (
+                "liblinear computes in float64 and the test asserts float64 coefficients for a "
+                "float32 X; fastgd, as scikit-learn's other solvers, keeps X's float32"
+            ),
+            "test_logistic_cv[*]": (
+                "its reference is scikit-learn's LogisticRegressionCV with liblinear at tol "
+                "1e-4, whose coefficients are 5e-6 from the optimum that LogisticRegressionGD "
+                "reaches (the test asks for 1e-6)"
+            ),
+            "test_zero_max_iter[*]": (
+                "max_iter=0 returns the start: scikit-learn's is 0, fastgd's intercepts are the "
+                "best constant model's (the classes' shares), so the probabilities are the "
+                "shares (2/3, 1/3), not 0.5; the fit warns that it did not converge"
+            ),
+            "test_newton_cholesky_fallback_to_lbfgs": (
+                "10 rows by 20 features at C = 1e30: the classes are separable and the "
+                "optimum lies at |w| ~ 1e15; scikit-learn's L-BFGS stops where its gradient "
+                "tolerance holds and the test expects that without a warning; Newton's steps "
+                "keep growing towards it and LogisticRegressionGD says it did not get there"
+            ),
+            "test_logistic_regression_callback_support[*]": _CALLBACKS,
+            "test_logistic_regression_callback_fitted_estimator[*]": _CALLBACKS,
+            "test_logistic_regression_callback_support_warning": _CALLBACKS,
+            "test_logreg_predict_proba_multinomial[*]": (
+                "calls scikit-learn's private _predict_proba_lr (one-vs-rest probabilities), "
+                "which a twin does not have; its first half passes"
+            ),
+        },
+        {
+            "* is not installed: not checking array_api input": _ARRAY_API,
+            "SCIPY_ARRAY_API is not set: not checking array_api input": _ARRAY_API,
+            "solver newton-cholesky might converge very fast": (
+                "scikit-learn skips its newton-cholesky case of test_max_iter above 1 step"
+            ),
+        },
+        230,  # 242 pass with scikit-learn 1.9 (393 are its array-API checks, skipped)
     ),
 }
 
