@@ -588,7 +588,7 @@ class _GLMTwin(RegressorMixin, _NewtonTwin):
     def _check_parameters(self) -> None:
         self._check_numbers(alpha=(0.0, False, ""), tol=(0.0, False, ""))
         ratio = self.l1_ratio
-        if isinstance(ratio, bool) or not isinstance(ratio, Real) or not 0.0 <= ratio <= 1.0:
+        if isinstance(ratio, bool) or not isinstance(ratio, Real) or not 0.0 <= float(ratio) <= 1.0:
             raise ValueError(f"l1_ratio must be a number in [0, 1] (0: the l2 penalty, 1: l1), "
                              f"got {ratio!r}")  # fmt: skip
         if self.solver not in ("lbfgs", "newton-cholesky"):
