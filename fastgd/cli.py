@@ -629,6 +629,7 @@ def _report(X, y, args, out, source=None, labels=None):
             raise
         if labels is not None:
             print(_coefficient_table(result, labels), file=out)
+        _plot(X, y, result, args, out)
         return result
     if getattr(args, "cv", None) is not None:
         model = report_cv(X, y, args, out)
@@ -645,12 +646,17 @@ def _report(X, y, args, out, source=None, labels=None):
         print(_coefficient_table(result, labels), file=out)
     for warning in caught:
         print(f"fastgd: warning: {_warning_text(warning.message, args)}", file=sys.stderr)
+    _plot(X, y, result, args, out)
+    return result
+
+
+def _plot(X, y, result, args, out):
+    """--plot: the fit's picture (fastgd/plot.py), where it was asked for."""
     if args.plot is not None:
         from .plot import save_fit
 
         save_fit(X, y, result, args.plot)
         print(f"plot saved to {args.plot}", file=out)
-    return result
 
 
 def _warning_text(warning, args):
@@ -700,7 +706,7 @@ def _fit(args, out):
 def _saved_options(args):
     """fit's options as this fit ran them, for the model file."""
     names = ("lr", "n_iter", "tol", "standardize", "momentum", "penalty", "alpha", "l1_ratio",
-             "loss", "epsilon", "positive", "fit_intercept", "method", "device",
+             "loss", "epsilon", "power", "positive", "fit_intercept", "method", "device",
              "threads")  # fmt: skip
     values = vars(args) | {"n_iter": args.iters, "alpha": _alpha(args)}
     return {name: values[name] for name in names}

@@ -43,18 +43,27 @@ _NOT_FOR_NEWTON = {
     **GRADIENT_OPTIONS,
     "--positive": lambda args: args.positive,
     "--epsilon": lambda args: args.epsilon is not None,
-    "--plot": lambda args: args.plot is not None,
-    "--save": lambda args: getattr(args, "save", None) is not None,
 }
 
 
 class GLMResult(NamedTuple):
-    """What the coefficient table prints (fastgd/cli.py), as a FitResult has it."""
+    """What the coefficient table, the model file and the plot take (fastgd/cli.py,
+    fastgd/model_file.py, fastgd/plot.py), with a FitResult's names."""
 
     intercept: float
     coef: np.ndarray
+    n_iter: int = 0
+    converged: bool = False
+    loss: float = math.nan  # the objective: the mean of half the unit deviance, + the penalty
+    link: str = "identity"  # "log", "logit" or "identity": the mean from eta = b + x.w
     intercept_bound: float = math.nan
     coef_bound: None = None
+    distance_bound: float = math.nan
+    method: str = "newton"
+    device: str = "cpu"
+    lr: float = math.nan
+    momentum: float = 0.0
+    standardized: bool = False
 
 
 def family_of(args):
@@ -72,8 +81,7 @@ def _refuse_gradient_options(args):
     if given:
         raise ValueError(
             f"{', '.join(given)}: not for --loss {args.loss}, which is fitted by Newton's method "
-            "(no step size, momentum or start; no plot or model file yet); drop "
-            + ("it" if len(given) == 1 else "them")
+            "(no step size, momentum or start); drop " + ("it" if len(given) == 1 else "them")
         )
     if args.alpha is not None and args.penalty is None:
         raise ValueError(
@@ -141,7 +149,8 @@ def report_glm(X, y, args, out):
                if args.loss == "logistic" else ""),
             file=sys.stderr,
         )  # fmt: skip
-    return GLMResult(solved.intercept, solved.coef)
+    return GLMResult(solved.intercept, solved.coef, solved.n_iter, solved.converged,
+                     solved.objective, family.link)  # fmt: skip
 
 
 def _all_finite(X, y, rows=1 << 16):

@@ -8,12 +8,17 @@ any program:
 
     {"format": "fastgd model", "version": 1, "fastgd": "0.1.0",
      "columns": ["a", "b"], "header": true, "column_indices": [1, 2], "y": "y",
-     "intercept": 8.0, "coef": [1.5, -2.0],
+     "intercept": 8.0, "coef": [1.5, -2.0], "link": "identity",
      "options": {"lr": "auto", "n_iter": 100000, ...},
      "fit": {"file": "data.csv", "rows": 1000, "n_iter": 8, "converged": true, ...}}
 
 `header` says whether the columns were named by the file's header (then `predict` finds them by
 name) or are positions in a file without one (`column_indices`, 0-based; names "x0", "x1"...).
+`link` says what a prediction is: "identity" (least squares, the Huber loss, the normal
+distribution) predicts eta = intercept + x . coef itself; a generalized linear model's (`fastgd
+fit --loss poisson|gamma|tweedie|logistic`) predicts its mean, exp(eta) for "log" and the
+probability 1 / (1 + exp(-eta)) of y = 1 for "logit". A file without it (older fastgd) is
+"identity".
 """
 
 import json
@@ -21,10 +26,13 @@ import math
 import os
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .errors import DataFileError
 
 FORMAT = "fastgd model"
 VERSION = 1
+LINKS = ("identity", "log", "logit")
 
 
 class Model(NamedTuple):
@@ -34,10 +42,19 @@ class Model(NamedTuple):
     y: str
     intercept: float
     coef: list[float]
+    link: str = "identity"
 
     def predict_rows(self, X):
-        """X @ coef + intercept for X of shape (n, len(columns))."""
-        return X @ self.coef + self.intercept
+        """The prediction for X of shape (n, len(columns)): eta = X @ coef + intercept, or the
+        mean a generalized linear model's link gives it (see the module doc)."""
+        eta = X @ self.coef + self.intercept
+        if self.link == "log":
+            with np.errstate(over="ignore"):  # a mean beyond float64's range is inf
+                return np.exp(eta)
+        if self.link == "logit":
+            with np.errstate(over="ignore"):
+                return 1.0 / (1.0 + np.exp(-eta))
+        return eta
 
 
 def _finite_or_none(value):
@@ -59,6 +76,7 @@ def save_model(path, result, columns, column_indices, header, y, options, data_f
         "y": y,
         "intercept": float(result.intercept),
         "coef": [float(c) for c in result.coef],
+        "link": getattr(result, "link", "identity"),
         "options": options,
         "fit": {
             "file": os.path.abspath(data_file),
@@ -120,11 +138,17 @@ def load_model(path):
             y=str(document["y"]),
             intercept=float(document["intercept"]),
             coef=[float(c) for c in document["coef"]],
+            link=str(document.get("link", "identity")),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise DataFileError(
             f"{path}: a damaged model file ({error!r} is missing or wrong)"
         ) from None
+    if model.link not in LINKS:
+        raise DataFileError(
+            f"{path}: a model file with link {model.link!r}, which this fastgd ({_version()}) "
+            f"does not know (it knows {', '.join(LINKS)}); use the fastgd that wrote it"
+        )
     d = len(model.coef)
     if not d or len(model.columns) != d or len(model.column_indices) != d:
         raise DataFileError(

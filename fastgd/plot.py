@@ -73,8 +73,48 @@ def fit_figure(X, y, result):
 
 
 def save_fit(X, y, result, path):
-    """Draw `fit_figure` and save it to `path` (the format follows the file's suffix)."""
-    fit_figure(X, y, result).savefig(path, dpi=100)
+    """Draw `fit_figure` and save it to `path` (the format follows the file's suffix), or
+    `glm_figure` for a generalized linear model's fit (a result with a `link`)."""
+    figure = glm_figure(X, y, result) if hasattr(result, "link") else fit_figure(X, y, result)
+    figure.savefig(path, dpi=100)
+
+
+_MEANS = {  # a GLM's mean from its linear predictor, and what the y axis shows
+    "identity": (lambda eta: eta, "y"),
+    "log": (lambda eta: np.exp(np.minimum(eta, 700.0)), "y (the mean: exp(eta))"),
+    "logit": (lambda eta: 1.0 / (1.0 + np.exp(-eta)), "y (the probability of 1)"),
+}
+
+
+def glm_figure(X, y, result):
+    """A Figure of a generalized linear model's fit (`fastgd fit --loss poisson|...`): the data
+    against x with the fitted mean curve (one feature), or against the linear predictor eta =
+    b + x.w with the mean as a function of it (several): the link's curve through the data."""
+    X = np.asarray(X)
+    X = X.reshape(len(X), -1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    mean, y_label = _MEANS[result.link]
+    figure = _figure(figsize=(7, 4.5), layout="constrained")
+    axes = figure.subplots()
+    rows = _sample(len(y))
+    shown = "" if len(rows) == len(y) else f" ({len(rows):,} of {len(y):,} points shown)"
+    if X.shape[1] == 1:
+        x = X[rows, 0].astype(np.float64)
+        grid = np.linspace(x.min(), x.max(), 200)
+        curve = mean(result.intercept + result.coef[0] * grid)
+        x_label = "x"
+    else:
+        x = X[rows].astype(np.float64) @ result.coef + result.intercept
+        grid = np.linspace(x.min(), x.max(), 200)
+        curve = mean(grid)
+        x_label = f"the linear predictor b + x . w ({X.shape[1]} features)"
+    axes.scatter(x, y[rows], s=8, alpha=0.4, label="data" + shown)
+    axes.plot(grid, curve, color="C3", linewidth=2, label=f"fitted mean ({result.link} link)")
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.set_title(f"{result.n_iter} Newton steps, objective {result.loss:.6g}", fontsize="medium")
+    axes.legend(loc="best", fontsize="small")
+    return figure
 
 
 def benchmark_figure(report):

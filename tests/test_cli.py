@@ -859,6 +859,39 @@ def test_a_saved_model_predicts_by_column_name(tmp_path, capsys):
     assert np.loadtxt(tmp_path / "out.csv", skiprows=1) == pytest.approx(expected, rel=1e-14)
 
 
+@pytest.mark.parametrize("loss", ["poisson", "logistic"])
+def test_a_saved_generalized_linear_model_predicts_its_mean(tmp_path, capsys, loss):
+    """`fastgd fit --loss poisson|logistic --save`: the model file says its link, and `fastgd
+    predict` gives the mean, scikit-learn's predict (Poisson) and predict_proba (logistic)."""
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(200, 2))
+    eta = X @ [0.7, -0.4] + 0.3
+    if loss == "logistic":
+        y = (rng.uniform(size=200) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+        expected = linear_model.LogisticRegression(C=np.inf, tol=1e-12, solver="newton-cholesky")
+    else:
+        y = rng.poisson(np.exp(eta)).astype(float)
+        expected = linear_model.PoissonRegressor(alpha=0.0, tol=1e-12, solver="newton-cholesky")
+    expected.fit(X, y)
+    text = "a,b,y\n" + "".join(f"{a:.17g},{b:.17g},{t:.17g}\n" for (a, b), t in zip(X, y))
+    path, model, output = _fitted(tmp_path, capsys, text, ["--loss", loss])
+    assert f"model saved to {model}" in output
+    saved = json.loads(model.read_text())
+    assert saved["link"] == ("logit" if loss == "logistic" else "log")
+    assert saved["options"]["loss"] == loss and saved["fit"]["method"] == "newton"
+    assert saved["fit"]["converged"] is True
+    status, output, err = run(["predict", str(model), str(path)], capsys)
+    assert status == 0, err
+    predicted = [float(v) for v in output.splitlines()[1:]]
+    mean = expected.predict_proba(X)[:, 1] if loss == "logistic" else expected.predict(X)
+    assert predicted == pytest.approx(mean, rel=1e-9)
+    saved["link"] = "probit"
+    model.write_text(json.dumps(saved))
+    status, _, err = run(["predict", str(model), str(path)], capsys)
+    assert status == 2 and "a model file with link 'probit', which this fastgd" in err
+
+
 def test_a_model_of_a_file_without_header_predicts_by_position(tmp_path, capsys):
     text = "9,1,2,3.5\n9,2,3,5\n9,3,5,8\n9,1,1,2.5\n"
     path, model, _ = _fitted(tmp_path, capsys, text, ["--x", "1,2", "--y", "3"])

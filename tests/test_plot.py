@@ -1,6 +1,7 @@
 """Plots of a fit and of a benchmark report (the `plot` extra), and `--plot` on the CLI."""
 
 import io
+import re
 import subprocess
 import sys
 
@@ -91,6 +92,45 @@ def test_cli_plot_option(tmp_path, capsys, command):
     plot.save_fit(x, y, result, expected)
     assert png_size(picture.read_bytes()) == (1000, 400)
     assert picture.read_bytes() == expected.read_bytes()
+
+
+@pytest.mark.parametrize("features", [1, 3])
+@pytest.mark.parametrize("loss, link", [("poisson", "log"), ("logistic", "logit")])
+def test_a_generalized_linear_models_plot_is_its_mean_curve(tmp_path, capsys, features, loss,
+                                                            link):  # fmt: skip
+    """`fastgd fit --loss poisson|logistic --plot`: the data against x (one feature) or against
+    the linear predictor b + x.w (several), with the fitted mean through them."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(300, features))
+    eta = X @ np.linspace(0.8, -0.4, features) + 0.3
+    if loss == "logistic":
+        y = (rng.uniform(size=300) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+    else:
+        y = rng.poisson(np.exp(eta)).astype(float)
+    data = tmp_path / "data.csv"
+    np.savetxt(data, np.column_stack([X, y]), delimiter=",", fmt="%.17g")
+    picture = tmp_path / "glm.png"
+    out = io.StringIO()
+    status = main(["fit", str(data), "--loss", loss, "--plot", str(picture)], out=out)
+    assert status == 0, capsys.readouterr().err
+    assert f"plot saved to {picture}" in out.getvalue()
+    assert png_size(picture.read_bytes()) == (700, 450)
+    first = re.match(r"After \d+ Newton steps? b = (\S+), m = (\[[^\]]*\]|\S+),", out.getvalue())
+    b = float(first.group(1))
+    w = np.array([float(v) for v in first.group(2).strip("[]").split(", ")])
+    from fastgd.glm_command import GLMResult
+
+    figure = plot.glm_figure(X, y, GLMResult(b, w, 5, True, 0.5, link))
+    (axes,) = figure.axes
+    points = axes.collections[0].get_offsets()
+    along = X[:, 0] if features == 1 else X @ w + b
+    np.testing.assert_allclose(points, np.column_stack([along, y]))
+    (curve,) = axes.get_lines()
+    grid, mean = curve.get_data()
+    eta_grid = b + w[0] * grid if features == 1 else grid
+    expected = np.exp(eta_grid) if link == "log" else 1.0 / (1.0 + np.exp(-eta_grid))
+    np.testing.assert_allclose(mean, expected, rtol=1e-12)
+    assert (grid.min(), grid.max()) == pytest.approx((along.min(), along.max()))
 
 
 def test_cli_plot_to_a_bad_place_is_one_line(tmp_path, capsys):
