@@ -248,15 +248,16 @@ def _multinomial_objective(eta, Y, s, total, l1, l2, W):
 
 
 def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None,
-                    l1_ratio=0.0):  # fmt: skip
+                    l1_ratio=0.0, offset=None):  # fmt: skip
     """Multinomial logistic regression (softmax over k classes, Y (n, k) one-hot) by Newton's
     method: minimizes (1 / S) sum s (log sum_c e^eta_c - eta_y) + alpha / 2 |W|², eta = X W' +
     B. Each step's Hessian is the k (d + 1)-square matrix of the blocks
     X' diag(s p_a (delta_ab - p_b)) X (one product per pair of classes); the intercepts, free to
     move together, are kept summing to 0 (the least-norm choice, scikit-learn's). With
     `l1_ratio` > 0 the penalty is the elastic net's, alpha (l1_ratio |W|₁ + (1 - l1_ratio) / 2
-    |W|²), and each step proximal Newton's (fastgd/proximal_newton.py). Returns (B (k,),
-    W (k, d), steps, converged, last relative step)."""
+    |W|²), and each step proximal Newton's (fastgd/proximal_newton.py). `offset` (n, k), or
+    None: a fixed term of each row's and class's eta. Returns (B (k,), W (k, d), steps,
+    converged, last relative step)."""
     l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
     n, d = X.shape
     k = Y.shape[1]
@@ -272,6 +273,8 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     dense = X.toarray() if hasattr(X, "toarray") else X
     design = np.hstack([np.ones((n, 1)), dense]) if fit_intercept else dense
     eta = np.asarray(X @ W.T) + B
+    if offset is not None:
+        eta = eta + offset
     value = _multinomial_objective(eta, Y, s, total, l1, l2, W)
     penalty = np.ones(columns)
     if fit_intercept:

@@ -545,17 +545,21 @@ class HuberRegressorGD(RegressorMixin, _NewtonTwin):
         return np.asarray(self._new_X(X) @ self.coef_).ravel() + self.intercept_
 
 
-def _offsets(offset: Any, n_rows: int) -> np.ndarray | None:
-    """A GLM's `offset` checked: None, or n_rows finite numbers (float64)."""
+def _offsets(offset: Any, n_rows: int, n_classes: int | None = None) -> np.ndarray | None:
+    """A GLM's `offset` checked: None, or n_rows finite numbers (float64) -- (n_rows,
+    n_classes), one per row and class, for multinomial logistic regression."""
     if offset is None:
         return None
     values = np.asarray(offset, dtype=np.float64)
-    if values.shape != (n_rows,):
-        raise ValueError(f"offset must have one value per row of X, shape ({n_rows},); got "
-                         f"shape {values.shape}")  # fmt: skip
+    shape = (n_rows,) if n_classes is None else (n_rows, n_classes)
+    if values.shape != shape:
+        what = "one value per row of X" if n_classes is None else "one value per row and class"
+        raise ValueError(f"offset must have {what}, shape {shape}; got shape "
+                         f"{values.shape}")  # fmt: skip
     if not np.all(np.isfinite(values)):
-        i = int(np.argmax(~np.isfinite(values)))
-        raise ValueError(f"offset[{i}] is {values[i]}: offsets must be finite (a log of 0 "
+        i = np.unravel_index(int(np.argmax(~np.isfinite(values))), values.shape)
+        where = ", ".join(map(str, i))
+        raise ValueError(f"offset[{where}] is {values[i]}: offsets must be finite (a log of 0 "
                          "exposure? drop rows with no exposure)")  # fmt: skip
     return values
 
@@ -891,11 +895,11 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
             ) -> LogisticRegressionGD:  # fmt: skip
         """Fit to X (n_samples, n_features; dense or scipy.sparse) and class labels y.
 
-        `offset` (n_samples,), two classes: a fixed term of each row's log-odds, X @ coef_ +
-        intercept_ + offset (statsmodels' and glum's `offset`)."""
+        `offset`: a fixed term of each row's log-odds, X @ coef_.T + intercept_ + offset
+        (statsmodels' and glum's `offset`): (n_samples,) for two classes, (n_samples,
+        n_classes) for more (one per row and class, in classes_'s order)."""
         self._check_parameters()
         X, y, s = self._fit_data(X, y, sample_weight, numeric=False)
-        offset = _offsets(offset, X.shape[0])
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         k = len(self.classes_)
@@ -914,11 +918,7 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         alpha = 0.0 if self.penalty is None else 1.0 / (float(self.C) * total)
         warm = self.warm_start and hasattr(self, "coef_")
         share = self._l1_share()
-        if offset is not None and k > 2:
-            raise ValueError(
-                f"offset is fitted for two classes here; y has {k}: drop it, or fit one class "
-                "against the rest (sklearn.multiclass.OneVsRestClassifier) with it"
-            )
+        offset = _offsets(offset, X.shape[0], None if k == 2 else k)
         if k == 2:
             start = (
                 (self.intercept_[0], self.coef_[0]) if warm and self.coef_.shape[0] == 1 else None
@@ -936,6 +936,7 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
             B, W, steps, converged, step = glm.fit_multinomial(
                 X, np.eye(k)[codes], s, alpha=alpha, fit_intercept=self.fit_intercept,
                 tol=float(self.tol), max_iter=int(self.max_iter), start=start, l1_ratio=share,
+                offset=offset,
             )  # fmt: skip
         if not converged:
             self._warn_unconverged(
@@ -970,9 +971,10 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         if hasattr(product, "toarray"):  # a sparse X times a sparsified coef_
             product = product.toarray()
         scores = np.asarray(product, dtype=np.float64) + self.intercept_
-        offset = _offsets(offset, scores.shape[0])
+        k = scores.shape[1]
+        offset = _offsets(offset, scores.shape[0], None if k == 1 else k)
         if offset is not None:
-            scores = scores + offset[:, None]
+            scores = scores + (offset[:, None] if k == 1 else offset)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X: Any, offset: Any = None) -> np.ndarray:

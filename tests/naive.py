@@ -316,10 +316,11 @@ def glm_objective_and_gradient(power, link, X, y, intercept, coef, alpha, sample
     return value / total + 0.5 * alpha * sum(float(c) ** 2 for c in coef), np.array(gradient)
 
 
-def softmax_gradient(X, Y, intercepts, coefs, alpha, sample_weight=None):
+def softmax_gradient(X, Y, intercepts, coefs, alpha, sample_weight=None, offset=None):
     """The gradient in (B, W) of (1 / S) sum s (log sum_c e^eta_c - eta_y) + alpha / 2 |W|²,
     row by row: the multinomial logistic objective (k classes, Y one-hot); with k = 1 and one
-    column of Y (0 or 1), the binomial one, log(1 + e^eta) - y eta."""
+    column of Y (0 or 1), the binomial one, log(1 + e^eta) - y eta. `offset` (n, k), or None:
+    a fixed term of each row's and class's eta."""
     n, d = X.shape
     k = coefs.shape[0]
     gradient = np.zeros((k, d + 1))
@@ -327,7 +328,7 @@ def softmax_gradient(X, Y, intercepts, coefs, alpha, sample_weight=None):
     for i in range(n):
         s = 1.0 if sample_weight is None else float(sample_weight[i])
         etas = [intercepts[c] + sum(float(X[i, j]) * coefs[c, j] for j in range(d))
-                for c in range(k)]  # fmt: skip
+                + (0.0 if offset is None else float(offset[i, c])) for c in range(k)]  # fmt: skip
         if k == 1:
             probabilities = [1.0 / (1.0 + math.exp(-etas[0]))]
         else:

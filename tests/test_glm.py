@@ -561,6 +561,42 @@ def test_l1_and_elastic_net_glms_are_optimal_and_glums(diabetes, name, parameter
         getattr(fastgd, name)(l1_ratio=1.5).fit(X, y)
 
 
+def test_multinomial_offsets_are_fixed_terms_of_each_class():
+    """Multinomial logistic regression with an offset per row and class: the optimum's gradient
+    is 0 by the slow reference (tests/naive.py, the offset in each eta); an offset equal to
+    another model's X W0' + B0 moves the unpenalized optimum by exactly (W0, B0); an offset that
+    is the same for every class changes nothing (the softmax ignores it); decision_function and
+    predict_proba take it."""
+    rng = np.random.default_rng(12)
+    n, d, k = 600, 3, 3
+    X = rng.normal(size=(n, d))
+    logits = X @ rng.normal(size=(d, k)) + rng.normal(size=k)
+    y = np.array([rng.choice(k, p=np.exp(row) / np.exp(row).sum()) for row in logits])
+    W0, B0 = rng.normal(size=(k, d)), rng.normal(size=k)
+    offset = X @ W0.T + B0
+    plain = fastgd.LogisticRegressionGD(C=np.inf, tol=1e-14).fit(X, y)
+    shifted = fastgd.LogisticRegressionGD(C=np.inf, tol=1e-14).fit(X, y, offset=offset)
+    gradient = naive.softmax_gradient(X, np.eye(k)[y], shifted.intercept_, shifted.coef_, 0.0,
+                                      offset=offset)  # fmt: skip
+    assert np.abs(gradient).max() <= 1e-10
+    # Unpenalized, W and B are free along the classes' common shift (the softmax ignores it):
+    # the fit keeps the least-norm one, each column summing to 0 over the classes.
+    moved_W, moved_B = plain.coef_ - W0, plain.intercept_ - B0
+    np.testing.assert_allclose(shifted.coef_, moved_W - moved_W.mean(axis=0), atol=1e-9)
+    np.testing.assert_allclose(shifted.intercept_, moved_B - moved_B.mean(), atol=1e-9)
+    assert shifted.predict_proba(X, offset=offset) == pytest.approx(plain.predict_proba(X))
+    scores = shifted.decision_function(X, offset=offset)
+    assert np.argmax(scores, axis=1) == pytest.approx(shifted.predict(X, offset=offset))
+    same = fastgd.LogisticRegressionGD(C=1.0, tol=1e-14)
+    penalized = same.fit(X, y).coef_.copy()
+    assert same.fit(X, y, offset=np.repeat(rng.normal(size=(n, 1)), k, axis=1)).coef_ == (
+        pytest.approx(penalized, abs=1e-10)
+    )
+    with pytest.raises(ValueError, match=r"offset must have one value per row and class, shape "
+                                         r"\(600, 3\)"):  # fmt: skip
+        fastgd.LogisticRegressionGD().fit(X, y, offset=offset[:, 0])
+
+
 @pytest.mark.parametrize("estimator", ["PoissonRegressorGD", "TweedieRegressorGD"])
 def test_dask_arrays_are_fitted_where_they_are(diabetes, estimator):
     """A Dask X: each Newton step is one pass on the chunks (fastgd/distributed/newton.py), the
@@ -610,8 +646,6 @@ def test_logistic_regression_offsets_are_statsmodels():
     assert twin.predict_proba(X, offset=offset)[:, 1] == pytest.approx(expected.predict(),
                                                                        rel=1e-8)  # fmt: skip
     assert not np.allclose(twin.predict_proba(X)[:, 1], expected.predict())
-    with pytest.raises(ValueError, match=r"offset is fitted for two classes here; y has 3"):
-        fastgd.LogisticRegressionGD().fit(X, np.arange(500) % 3, offset=offset)
     # With an l1 part (proximal Newton): glum's binomial model with the same offset.
     from glum import GeneralizedLinearRegressor
 
