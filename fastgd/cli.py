@@ -252,6 +252,12 @@ def _declare_fit(parser):
     )  # fmt: skip
     _add_fit_options(parser, _FIT_DEFAULTS)
     parser.add_argument(
+        "--offset", metavar="COL", default=None,
+        help="a column (name or 0-based number) added to each row's linear predictor as it is, "
+        "with --loss poisson|gamma|tweedie|logistic: the log of each row's exposure for a "
+        "Poisson rate (not one of X's columns)",
+    )  # fmt: skip
+    parser.add_argument(
         "--cv", type=_positive_int, default=None, metavar="K",
         help="choose --penalty's alpha by K-fold cross-validation (scikit-learn's scale and "
         "folds; every fold's fits from one pass over the data) and print the curve",
@@ -404,7 +410,55 @@ def _refuse_column_options_with_y_file(args):
 
 def _read_fit_data(args):
     """X, y, X's column names and their `Source` for `fastgd fit`, refusing options that would
-    be ignored."""
+    be ignored; with --offset, the offset column is taken out of X (args.offset_values)."""
+    args.offset_values = None
+    if getattr(args, "offset", None) is None:
+        return _read_x_and_y(args)
+    if args.loss not in GLM_LOSSES:
+        raise ValueError(
+            "--offset is a generalized linear model's: add --loss poisson, gamma, tweedie or "
+            "logistic, or drop --offset"
+        )
+    if args.y_file is not None:
+        raise ValueError("--offset takes a column of the data file; not with --y-file")
+    x_spec = args.x
+    args.x = None if x_spec is None else f"{x_spec},{args.offset}"
+    try:
+        X, y, labels, source = _read_x_and_y(args)
+    finally:
+        args.x = x_spec
+    j = _offset_position(args.offset, labels, source)
+    column = source.columns[j]
+    if source.columns[:-1].count(column) > 1 or column == source.columns[-1]:
+        raise ValueError(f"--offset {args.offset} is one of --x's or --y's columns: an offset "
+                         "is a column of its own")  # fmt: skip
+    args.offset_values = np.ascontiguousarray(X[:, j], dtype=np.float64)
+    args.offset_column = (labels[j], column)  # its name, and its place in the file
+    keep = [c for c in range(X.shape[1]) if c != j]
+    # X is in memory here (a Newton fit reads it at each step): its other columns, once.
+    X = np.ascontiguousarray(X[:, keep])
+    columns = [source.columns[c] for c in keep] + [source.columns[-1]]
+    source.columns = columns
+    return X, y, [labels[c] for c in keep], source
+
+
+def _offset_position(spec, labels, source):
+    """The position among X's columns (as read, the offset's included) of --offset's column."""
+    if spec in labels:
+        return labels.index(spec)
+    try:
+        column = int(spec)
+    except ValueError:
+        column = None
+    positions = [j for j, c in enumerate(source.columns[:-1]) if c is not None and c == column]
+    if not positions:
+        raise ValueError(f"--offset {spec}: not among the columns read besides y "
+                         f"({', '.join(labels)}); an offset is a column of its own")  # fmt: skip
+    return positions[0]
+
+
+def _read_x_and_y(args):
+    """X, y, X's column names and their `Source`, as --x and --y choose them."""
     if args.y_file is not None:
         _refuse_column_options_with_y_file(args)
         X, y, source = read_npy_pair(args.file, args.y_file)
@@ -699,6 +753,7 @@ def _fit(args, out):
         save_model(
             args.save, result, labels, source.columns[:-1], header, y_name,
             _saved_options(args), args.file, len(y),
+            offset=None if args.offset_values is None else args.offset_column,
         )  # fmt: skip
         print(f"model saved to {args.save} (fastgd predict {args.save} DATA)", file=out)
 
@@ -714,11 +769,15 @@ def _saved_options(args):
 
 def _predict(args, out):
     model = load_model(args.model)
+    columns = model.with_offset_column()
     if is_arrow(args.data):
-        X = read_arrow_columns(args.data, model, args.model)
+        X = read_arrow_columns(args.data, columns, args.model)
     else:
-        X = read_columns(args.data, model, _csv_delimiter(args), args.model)
-    prediction = model.predict_rows(X)
+        X = read_columns(args.data, columns, _csv_delimiter(args), args.model)
+    offset = None
+    if model.offset is not None:  # the model's offset column, read as one more column of X
+        X, offset = X[:, :-1], X[:, -1]
+    prediction = model.predict_rows(X, offset)
     if args.output is not None and str(args.output).endswith(".npy"):
         np.save(args.output, prediction)
     else:

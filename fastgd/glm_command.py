@@ -112,14 +112,20 @@ def report_glm(X, y, args, out):
         raise ValueError(f"--l1-ratio must be in [0, 1], got {ratio:g}")
     steps = args.iters if args.iters != args.descent_defaults["n_iter"] else NEWTON_STEPS
     threads = default_threads() if args.threads is None else args.threads
+    offset = getattr(args, "offset_values", None)  # --offset's column (fastgd/cli.py)
+    if offset is not None and not np.isfinite(offset).all():
+        raise ValueError(f"--offset {args.offset} holds NaN or inf: offsets must be finite (a log "
+                         "of 0 exposure? drop rows with no exposure)")  # fmt: skip
     start = time.perf_counter()
     solved = glm.fit_glm(
         family, X, y, None, alpha=alpha, fit_intercept=args.fit_intercept,
         tol=NEWTON_TOL if args.tol is None else float(args.tol), max_iter=steps, threads=threads,
-        l1_ratio=ratio,
+        l1_ratio=ratio, offset=offset,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     eta = np.asarray(X @ solved.coef, dtype=np.float64) + solved.intercept
+    if offset is not None:
+        eta = eta + offset
     deviance = 2.0 * float(np.mean(family.loss(y, eta)))
     coef = ", ".join(repr(float(c)) for c in solved.coef)
     coef = coef if solved.coef.shape[0] == 1 else f"[{coef}]"
@@ -135,7 +141,7 @@ def report_glm(X, y, args, out):
         f"{plural(len(y), 'point')}, {plural(threads, 'thread')}, fit took {seconds * 1e3:.3g} ms",
         file=out,
     )
-    print(_measures(args, family, y, eta, deviance), file=out)
+    print(_measures(args, family, y, eta, deviance, offset), file=out)
     print(
         "converged: yes" if solved.converged else f"converged: no (the last step was "
         f"{solved.step:.2g} of the parameters; see the warning below)",
@@ -178,10 +184,17 @@ def _penalty(alpha, penalty, ratio):
     return f"{penalty} penalty alpha {alpha:g}"
 
 
-def _measures(args, family, y, eta, deviance):
-    """Accuracy for classes; D² (the deviance explained, against the best constant) for all."""
-    mean = float(np.mean(y))
-    null = 2.0 * float(np.mean(family.loss(y, np.full_like(y, family.link_of(mean)))))
+def _measures(args, family, y, eta, deviance, offset=None):
+    """Accuracy for classes; D² (the deviance explained, against the best constant -- with the
+    offsets, the best constant added to them) for all."""
+    if offset is None:
+        null_eta = np.full_like(y, family.link_of(float(np.mean(y))))
+    else:
+        constant = glm.fit_glm(family, np.empty((y.shape[0], 0)), y, None, alpha=0.0,
+                               fit_intercept=True, tol=NEWTON_TOL, max_iter=NEWTON_STEPS,
+                               offset=offset)  # fmt: skip
+        null_eta = constant.intercept + offset
+    null = 2.0 * float(np.mean(family.loss(y, null_eta)))
     explained = 1.0 - deviance / null if null > 0.0 else math.nan
     text = f"D² = {explained:.6g} (deviance {deviance:.6g}, of the best constant {null:.6g})"
     if args.loss == "logistic":

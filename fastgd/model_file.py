@@ -14,6 +14,8 @@ any program:
 
 `header` says whether the columns were named by the file's header (then `predict` finds them by
 name) or are positions in a file without one (`column_indices`, 0-based; names "x0", "x1"...).
+`offset` ({"column": name, "index": position}, or null) names the column whose values a
+generalized linear model fitted with `--offset` adds to each row's eta: `predict` reads it too.
 `link` says what a prediction is: "identity" (least squares, the Huber loss, the normal
 distribution) predicts eta = intercept + x . coef itself; a generalized linear model's (`fastgd
 fit --loss poisson|gamma|tweedie|logistic`) predicts its mean, exp(eta) for "log" and the
@@ -43,11 +45,23 @@ class Model(NamedTuple):
     intercept: float
     coef: list[float]
     link: str = "identity"
+    offset: tuple | None = None  # (name, 0-based position) of the offset's column, or None
 
-    def predict_rows(self, X):
-        """The prediction for X of shape (n, len(columns)): eta = X @ coef + intercept, or the
-        mean a generalized linear model's link gives it (see the module doc)."""
+    def with_offset_column(self):
+        """This model with its offset's column last among `columns` (what to read from a file:
+        `predict_rows` takes it apart again)."""
+        if self.offset is None:
+            return self
+        name, index = self.offset
+        return self._replace(columns=[*self.columns, name],
+                             column_indices=[*self.column_indices, index])  # fmt: skip
+
+    def predict_rows(self, X, offset=None):
+        """The prediction for X of shape (n, len(columns)): eta = X @ coef + intercept (+ the
+        rows' offsets), or the mean a generalized linear model's link gives it (module doc)."""
         eta = X @ self.coef + self.intercept
+        if offset is not None:
+            eta = eta + offset
         if self.link == "log":
             with np.errstate(over="ignore"):  # a mean beyond float64's range is inf
                 return np.exp(eta)
@@ -63,8 +77,10 @@ def _finite_or_none(value):
     return value if math.isfinite(value) else None
 
 
-def save_model(path, result, columns, column_indices, header, y, options, data_file, rows):
-    """Write `result` (a one-target FitResult) as a model file (see the module doc)."""
+def save_model(path, result, columns, column_indices, header, y, options, data_file, rows,
+               offset=None):  # fmt: skip
+    """Write `result` (a one-target FitResult) as a model file (see the module doc); `offset`:
+    (name, 0-based position) of the offset's column, or None."""
     coef_bound = result.coef_bound
     document: dict[str, Any] = {
         "format": FORMAT,
@@ -77,6 +93,7 @@ def save_model(path, result, columns, column_indices, header, y, options, data_f
         "intercept": float(result.intercept),
         "coef": [float(c) for c in result.coef],
         "link": getattr(result, "link", "identity"),
+        "offset": None if offset is None else {"column": offset[0], "index": int(offset[1])},
         "options": options,
         "fit": {
             "file": os.path.abspath(data_file),
@@ -103,6 +120,12 @@ def _version():
     from . import __version__
 
     return __version__
+
+
+def _offset_of(entry):
+    if entry is None:
+        return None
+    return (str(entry["column"]), int(entry["index"]))
 
 
 def load_model(path):
@@ -139,6 +162,7 @@ def load_model(path):
             intercept=float(document["intercept"]),
             coef=[float(c) for c in document["coef"]],
             link=str(document.get("link", "identity")),
+            offset=_offset_of(document.get("offset")),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise DataFileError(

@@ -892,6 +892,47 @@ def test_a_saved_generalized_linear_model_predicts_its_mean(tmp_path, capsys, lo
     assert status == 2 and "a model file with link 'probit', which this fastgd" in err
 
 
+def test_offset_column_is_statsmodels_exposure_and_predicts_with_it(tmp_path, capsys):
+    """`--offset COL` (the log of each row's exposure): statsmodels' Poisson GLM with that
+    offset, and the saved model reads the column again to predict; misuses are named."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(10)
+    n = 300
+    X = rng.normal(size=(n, 2))
+    exposure = rng.uniform(0.5, 4.0, n)
+    y = rng.poisson(exposure * np.exp(X @ [0.5, -0.3] + 0.2)).astype(float)
+    rows = zip(X[:, 0], np.log(exposure), X[:, 1], y)
+    text = "a,log_exposure,b,y\n" + "".join(f"{a:.17g},{o:.17g},{b:.17g},{t:.17g}\n"
+                                             for a, o, b, t in rows)  # fmt: skip
+    path, model, output = _fitted(tmp_path, capsys, text,
+                                  ["--loss", "poisson", "--offset", "log_exposure"])  # fmt: skip
+    expected = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson(),
+                      offset=np.log(exposure)).fit(tol=1e-15)  # fmt: skip
+    table = dict(re.findall(r"^(intercept|a|b) +(\S+)$", output, re.MULTILINE))
+    assert "log_exposure" not in re.findall(r"^(\w+) +\S+$", output, re.MULTILINE)
+    got = [float(table[name]) for name in ("intercept", "a", "b")]
+    assert got == pytest.approx(np.asarray(expected.params), rel=1e-8)
+    # D² against the best constant with the offsets: statsmodels' null deviance.
+    explained = float(re.search(r"D² = (\S+)", output).group(1))
+    assert explained == pytest.approx(1.0 - expected.deviance / expected.null_deviance, rel=1e-5)
+    saved = json.loads(model.read_text())
+    assert saved["offset"] == {"column": "log_exposure", "index": 1}
+    assert saved["columns"] == ["a", "b"]
+    status, predicted, err = run(["predict", str(model), str(path)], capsys)
+    assert status == 0, err
+    means = [float(v) for v in predicted.splitlines()[1:]]
+    assert means == pytest.approx(expected.predict(), rel=1e-8)  # exposure x rate
+    for argv, message in [
+        (["--offset", "log_exposure"], r"--offset is a generalized linear model's: add --loss"),
+        (["--loss", "poisson", "--offset", "rate"], r"--offset rate: not among the columns read"),
+        (["--loss", "poisson", "--x", "a,log_exposure", "--offset", "log_exposure"],
+         r"--offset log_exposure is one of --x's or --y's columns"),
+        (["--loss", "poisson", "--offset", "y"], r"--offset y: not among the columns read"),
+    ]:  # fmt: skip
+        status, _, err = run(["fit", str(path), *argv], capsys)
+        assert status == 2 and re.search(message, err), err
+
+
 def test_a_model_of_a_file_without_header_predicts_by_position(tmp_path, capsys):
     text = "9,1,2,3.5\n9,2,3,5\n9,3,5,8\n9,1,1,2.5\n"
     path, model, _ = _fitted(tmp_path, capsys, text, ["--x", "1,2", "--y", "3"])
