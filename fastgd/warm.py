@@ -25,15 +25,16 @@ class CommonFit(NamedTuple):
     name: str  # what a user would call it
     n_features: int
     dtype: Any
-    options: dict  # fit's keyword arguments
+    options: dict  # fit's keyword arguments (glm.fit_glm's for Newton's)
     weighted: bool = False
+    newton: bool = False  # a generalized linear model's Newton steps (fastgd/glm.py)
 
 
 def common_fits():
     """The fits whose kernels `warm_cache` compiles: each kind a user's first fit is likely to
     be (the defaults on one feature and several, the loop in its three layouts, on one thread
     and on several, float32, sample weights, the plain descent of `gradient_descent`, the
-    Huber loss)."""
+    Huber loss, the generalized linear models, the l1 penalty's coordinate descent)."""
     fits = [
         CommonFit("1 feature, defaults", 1, np.float64, {}),
         CommonFit("8 features, defaults", 8, np.float64, {}),
@@ -51,7 +52,13 @@ def common_fits():
             {"method": "loop", "threads": 1, "standardize": False, "momentum": 0.0, "tol": None},
         ),
         CommonFit("Huber loss", 8, np.float64, {"loss": "huber", "threads": 1}),
-    ]
+        # One Newton pass serves every family (its kind is a runtime value) and thread count.
+        CommonFit("GLMs: logistic, Poisson, Gamma, Tweedie (Newton)", 8, np.float64, {},
+                  newton=True),
+        # Proximal Newton's coordinate descent: also fastgd.path's and the CV twins'.
+        CommonFit("GLMs with l1, paths, cross-validation (coordinate descent)", 8, np.float64,
+                  {"l1_ratio": 1.0}, newton=True),
+    ]  # fmt: skip
     if numba.config.NUMBA_NUM_THREADS > 1:  # one parallel kernel serves every thread count
         fits.append(CommonFit("loop, several threads", 8, np.float64,
                               {"method": "loop", "threads": 2}))  # fmt: skip
@@ -66,6 +73,13 @@ def _run(common):
     X = rng.normal(size=(64, common.n_features)).astype(common.dtype)
     y = (X.sum(axis=1) + 1.0).astype(common.dtype)
     weights = rng.uniform(0.5, 2.0, size=64).astype(common.dtype) if common.weighted else None
+    if common.newton:
+        from . import glm
+
+        classes = (y > np.median(y)).astype(np.float64)
+        glm.fit_glm(glm.Binomial(), X, classes, weights, alpha=0.01, fit_intercept=True,
+                    tol=1e-8, max_iter=2, **common.options)  # fmt: skip
+        return
     fit(X[:, 0] if common.n_features == 1 else X, y, sample_weight=weights, n_iter=2,
         **common.options)  # fmt: skip
 

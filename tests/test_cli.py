@@ -767,14 +767,19 @@ def test_a_byte_order_mark_is_not_part_of_the_data(csv_reader, tmp_path, capsys,
     assert status == 0 and "wrote 3 rows (1 x column: " in output, err
 
 
-def test_compile_fills_the_cache_so_that_a_first_fit_compiles_nothing(tmp_path):
+@pytest.mark.parametrize("name, first_fit", [
+    ("loop, 2 features", "fastgd.fit(X, X.sum(axis=1), method='loop', threads=1, n_iter=10)"),
+    ("GLMs with l1, paths, cross-validation (coordinate descent)",
+     "fastgd.PoissonRegressorGD(alpha=0.01, l1_ratio=0.5).fit(X, np.floor(np.abs(X[:, 0])))"),
+])  # fmt: skip
+def test_compile_fills_the_cache_so_that_a_first_fit_compiles_nothing(tmp_path, name, first_fit):
     # One of the common fits (compiling all of them is what a Docker build pays once, not CI),
     # then a fresh interpreter's first fit of the same kind, on other data: every kernel comes
     # from the cache.
     # Both in their own empty cache: the suite's is shared by pytest-xdist's workers.
     compile_one = (
         "from fastgd import cli, warm\n"
-        "one = [common for common in warm.common_fits() if common.name == 'loop, 2 features']\n"
+        f"one = [common for common in warm.common_fits() if common.name == {name!r}]\n"
         "warm.common_fits = lambda: one\n"
         "raise SystemExit(cli.main(['compile']))\n"
     )
@@ -788,7 +793,7 @@ def test_compile_fills_the_cache_so_that_a_first_fit_compiles_nothing(tmp_path):
         "event.register('numba:compile', Listener())\n"
         "rng = np.random.default_rng(1)\n"
         "X = rng.normal(size=(3000, 2))\n"
-        "fastgd.fit(X, X.sum(axis=1), method='loop', threads=1, n_iter=10)\n"
+        f"{first_fit}\n"
         "print('compiled', len(seen), seen)\n"
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -802,7 +807,7 @@ def test_compile_fills_the_cache_so_that_a_first_fit_compiles_nothing(tmp_path):
         outputs.append(done.stdout)
     lines = outputs[0].splitlines()
     assert lines[0].startswith("fastgd: compiling the kernels of 1 common kind of fit"), lines
-    assert re.fullmatch(r"\[1/1\] loop, 2 features: \d+\.\d s", lines[1]), lines
+    assert re.fullmatch(rf"\[1/1\] {re.escape(name)}: \d+\.\d s", lines[1]), lines
     assert re.fullmatch(r"done in \d+\.\d s", lines[2]) and len(lines) == 3, lines
     assert outputs[1].startswith("compiled 0 "), outputs[1]
 
