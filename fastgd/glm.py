@@ -247,6 +247,28 @@ def _multinomial_objective(eta, Y, s, total, l1, l2, W):
     return float(s @ rows) / total + 0.5 * l2 * float(np.sum(W * W)) + l1 * float(np.abs(W).sum())
 
 
+def _with_intercept(rows, X, fit_intercept):
+    """[1, X]' rows (the intercept's column first, if fitted): (columns, m) for rows (n, m),
+    without copying X into a design matrix (a sparse X stays sparse)."""
+    products = np.asarray(X.T @ rows)
+    return np.vstack([rows.sum(axis=0), products]) if fit_intercept else products
+
+
+def _weighted_products(X, u, fit_intercept):
+    """[1, X]' diag(u) [1, X] (the intercept first, if fitted), for a dense or sparse X."""
+    if hasattr(X, "multiply"):  # scipy.sparse: diag(u) X stays sparse
+        scaled = X.multiply(u[:, None]).tocsr()
+        xx = np.asarray((X.T @ scaled).todense())
+    else:
+        scaled = u[:, None] * X
+        xx = X.T @ scaled
+    if not fit_intercept:
+        return xx
+    xu = np.asarray(scaled.sum(axis=0)).ravel()
+    top = np.concatenate([[u.sum()], xu])
+    return np.block([[top[None, :]], [xu[:, None], xx]])
+
+
 def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None,
                     l1_ratio=0.0, offset=None):  # fmt: skip
     """Multinomial logistic regression (softmax over k classes, Y (n, k) one-hot) by Newton's
@@ -270,8 +292,6 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     else:
         B, W = np.array(start[0], dtype=np.float64), np.array(start[1], dtype=np.float64)
     columns = d + 1 if fit_intercept else d
-    dense = X.toarray() if hasattr(X, "toarray") else X
-    design = np.hstack([np.ones((n, 1)), dense]) if fit_intercept else dense
     eta = np.asarray(X @ W.T) + B
     if offset is not None:
         eta = eta + offset
@@ -285,12 +305,12 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     for k_step in range(max_iter + 1):
         P, _ = _softmax(eta)
         theta = np.hstack([B[:, None], W]) if fit_intercept else W.copy()
-        gradient = ((s[:, None] * (P - Y)).T @ design) / total  # f's, unpenalized
+        gradient = _with_intercept(s[:, None] * (P - Y), X, fit_intercept).T / total  # f's
         hessian = np.zeros((k, columns, k, columns))
         for a in range(k):
             for b in range(a, k):
                 u = s * P[:, a] * ((1.0 if a == b else 0.0) - P[:, b]) / total
-                block = design.T @ (u[:, None] * design)
+                block = _weighted_products(X, u, fit_intercept)
                 hessian[a, :, b, :] = block
                 hessian[b, :, a, :] = block.T
         size = k * columns

@@ -193,6 +193,12 @@ def test_logistic_regression_is_scikit_learns(data, parameters, weighted):
     if not twin.fit_intercept:
         gradient = gradient[:, 1:]
     assert np.max(np.abs(gradient)) <= 1e-10
+    # A sparse X: the same fit (its products by scipy, never densified).
+    import scipy.sparse
+
+    sparse = fastgd.LogisticRegressionGD(**parameters).fit(scipy.sparse.csr_matrix(X), y,
+                                                           sample_weight=weights)  # fmt: skip
+    assert sparse.coef_ == pytest.approx(twin.coef_, abs=1e-9 * scale)
 
 
 def test_logistic_regression_refuses_what_it_does_not_fit():
