@@ -11,6 +11,7 @@ from numba.core import caching as _numba_caching
 from . import _cache
 
 _cache.install(_numba_caching.CacheImpl)  # before any kernel module is imported
+_cache.install_race_free_files(_numba_caching)
 
 from .errors import (  # noqa: E402
     ConditioningWarning,

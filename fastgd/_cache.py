@@ -83,6 +83,54 @@ def _package_locator(base):
     return PackageLocator
 
 
+def _of_this_package(cache_path):
+    """Whether numba's cache folder `cache_path` holds this package's kernels (the in-tree
+    `__pycache__` of its modules, or the folders `get_suitable_cache_subpath` names)."""
+    path = os.path.abspath(cache_path)
+    return path.startswith(PACKAGE + os.sep) or os.path.basename(path).startswith("fastgd")
+
+
+def _race_free(index_class):
+    """numba's index-and-data cache file, with this package's entries saved so that processes
+    compiling at once cannot corrupt them.
+
+    numba numbers a function's data files 1, 2, ... by the first number its copy of the index
+    does not use. Two processes compiling two signatures of one kernel at once (pytest-xdist's
+    workers, a pool of processes on its first fit) read the same index, both take number 1, and
+    whichever writes its data last wins while the index names the other's signature: the next
+    process loads one signature's machine code for another and crashes (seen: a segfault in a
+    fresh process after a two-worker test run). Here a data file is named after a digest of its
+    key (signature and CPU), written before the index entry that names it, and the index is read
+    again just before it is written: processes racing can at worst drop each other's index
+    entries (a recompile later), never pair a key with another key's code."""
+
+    class RaceFreeIndexDataCacheFile(index_class):  # type: ignore[misc, valid-type]
+        def __init__(self, cache_path, filename_base, source_stamp):
+            super().__init__(cache_path, filename_base, source_stamp)
+            self._fastgd_base = filename_base if _of_this_package(cache_path) else None
+
+        def save(self, key, data):
+            if self._fastgd_base is None:
+                return super().save(key, data)
+            digest = hashlib.sha256(str(key).encode()).hexdigest()[:24]
+            data_name = f"{self._fastgd_base}.{digest}.nbc"
+            self._save_data(data_name, data)
+            overloads = self._load_index()
+            overloads[key] = data_name
+            self._save_index(overloads)
+
+    RaceFreeIndexDataCacheFile._fastgd = True
+    return RaceFreeIndexDataCacheFile
+
+
+def install_race_free_files(caching_module):
+    """Make `caching_module` (numba.core.caching) create `_race_free` cache files: its Cache
+    looks the class up by name each time it makes one."""
+    current = caching_module.IndexDataCacheFile
+    if not getattr(current, "_fastgd", False):
+        caching_module.IndexDataCacheFile = _race_free(current)
+
+
 def install(cache_impl):
     """Put package-aware twins of `cache_impl`'s locator classes first in its list (numba's
     `CacheImpl`, or numba-cuda's), in the same order, so that NUMBA_CACHE_DIR and the in-tree

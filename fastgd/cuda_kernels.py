@@ -59,6 +59,7 @@ except ImportError:  # pragma: no cover - an older numba-cuda: numba's own stamp
     pass
 else:
     _cache.install(_cuda_caching.CacheImpl)
+    _cache.install_race_free_files(_cuda_caching)
 
 from . import gradient, losses
 from ._status import PARAMS_NOT_FINITE, RAN

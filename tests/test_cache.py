@@ -116,3 +116,44 @@ def test_an_edit_outside_the_kernels_sources_keeps_the_cache(tmp_path):
     fit = copy / "fastgd" / "fit.py"
     fit.write_text(fit.read_text() + "\n# an edit of the driver, not of a kernel\n")
     assert _fit_in_copy(copy, cache) == (before, 0)
+
+
+def test_processes_compiling_at_once_never_pair_a_signature_with_another_ones_code(tmp_path):
+    """numba numbers a kernel's data files by the first number free in its copy of the index:
+    two processes compiling two signatures at once both took number 1, and the index named one
+    signature while the file held the other's machine code (a segfault in the next process).
+    fastgd's cache files (fastgd/_cache.py) name each data file after its key and write it
+    before the index entry; here the race is played out step by step: B read the index before
+    A wrote it, and A's data lands last. B's entry must load B's data, A's at worst nothing."""
+    from numba.core import caching
+
+    import fastgd  # noqa: F401  (installs fastgd's cache files)
+
+    assert getattr(caching.IndexDataCacheFile, "_fastgd", False)
+    folder = tmp_path / "fastgd"
+    folder.mkdir()
+
+    def cache_file(path):
+        return caching.IndexDataCacheFile(str(path), "kernel-1.py311", ("stamp",))
+
+    a, b = cache_file(folder), cache_file(folder)
+    stale = b._load_index()  # B's view of the index, before A saves anything
+    b._load_index = lambda: dict(stale)
+    b.save(("signature B",), "code of B")
+    a.save(("signature A",), "code of A")
+    reader = cache_file(folder)
+    assert reader.load(("signature A",)) == "code of A"
+    assert reader.load(("signature B",)) in (None, "code of B")  # dropped at worst
+    # numba's own numbering (this class's base), the same steps: B's entry loads A's code.
+    numbered = caching.IndexDataCacheFile.__mro__[1]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    a = numbered(str(plain), "kernel-1.py311", ("stamp",))
+    b = numbered(str(plain), "kernel-1.py311", ("stamp",))
+    b._load_index = dict  # B read the index before A wrote it: empty
+    a.save(("signature A",), "code of A")
+    b.save(("signature B",), "code of B")
+    a._save_data(a._data_name(1), "code of A")  # A's data, which A named 1 too, lands last
+    assert numbered(str(plain), "kernel-1.py311", ("stamp",)).load(("signature B",)) == (
+        "code of A"
+    )
