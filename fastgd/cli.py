@@ -450,6 +450,9 @@ def _offset_position(spec, labels, source):
         column = int(spec)
     except ValueError:
         column = None
+    if column is not None and column < 0:
+        raise ValueError(f"--offset {spec}: give the column's name or its 0-based number, not "
+                         "a negative one")  # fmt: skip
     positions = [j for j, c in enumerate(source.columns[:-1]) if c is not None and c == column]
     if not positions:
         raise ValueError(f"--offset {spec}: not among the columns read besides y "
@@ -683,7 +686,7 @@ def _report(X, y, args, out, source=None, labels=None):
             raise
         if labels is not None:
             print(_coefficient_table(result, labels), file=out)
-        _plot(X, y, result, args, out)
+        _plot(X, y, result, args, out, getattr(args, "offset_values", None))
         return result
     if getattr(args, "cv", None) is not None:
         model = report_cv(X, y, args, out)
@@ -704,12 +707,12 @@ def _report(X, y, args, out, source=None, labels=None):
     return result
 
 
-def _plot(X, y, result, args, out):
+def _plot(X, y, result, args, out, offset=None):
     """--plot: the fit's picture (fastgd/plot.py), where it was asked for."""
     if args.plot is not None:
         from .plot import save_fit
 
-        save_fit(X, y, result, args.plot)
+        save_fit(X, y, result, args.plot, offset)
         print(f"plot saved to {args.plot}", file=out)
 
 

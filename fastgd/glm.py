@@ -135,6 +135,8 @@ def _proximal_step(sums, w, l1, l2, total, fit_intercept):
     d = w.shape[0]
     free = np.zeros(d + 1, dtype=bool)
     free[d] = True  # the intercept's row and column, last in the pass's sums
+    if fit_intercept and not float(sums.hessian[d, d]) > 0.0:
+        return None  # as `_newton_step`: no curvature along the intercept (Fisher's has some)
     if fit_intercept:
         full = proximal_newton.step(sums.hessian / total, sums.grad / total, w, free, l1, l2)
     else:  # the coefficients alone

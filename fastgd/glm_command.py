@@ -41,6 +41,7 @@ GRADIENT_OPTIONS = {
 }
 _NOT_FOR_NEWTON = {
     **GRADIENT_OPTIONS,
+    "--cv": lambda args: getattr(args, "cv", None) is not None,
     "--positive": lambda args: args.positive,
     "--epsilon": lambda args: args.epsilon is not None,
 }
@@ -81,7 +82,8 @@ def _refuse_gradient_options(args):
     if given:
         raise ValueError(
             f"{', '.join(given)}: not for --loss {args.loss}, which is fitted by Newton's method "
-            "(no step size, momentum or start); drop " + ("it" if len(given) == 1 else "them")
+            "(no step size, momentum or start; no cross-validation yet: fit each alpha); drop "
+            + ("it" if len(given) == 1 else "them")
         )
     if args.alpha is not None and args.penalty is None:
         raise ValueError(

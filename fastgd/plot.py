@@ -72,10 +72,14 @@ def fit_figure(X, y, result):
     return figure
 
 
-def save_fit(X, y, result, path):
+def save_fit(X, y, result, path, offset=None):
     """Draw `fit_figure` and save it to `path` (the format follows the file's suffix), or
-    `glm_figure` for a generalized linear model's fit (a result with a `link`)."""
-    figure = glm_figure(X, y, result) if hasattr(result, "link") else fit_figure(X, y, result)
+    `glm_figure` for a generalized linear model's fit (a result with a `link`; `offset`: its
+    rows' offsets, or None)."""
+    if hasattr(result, "link"):
+        figure = glm_figure(X, y, result, offset)
+    else:
+        figure = fit_figure(X, y, result)
     figure.savefig(path, dpi=100)
 
 
@@ -86,10 +90,11 @@ _MEANS = {  # a GLM's mean from its linear predictor, and what the y axis shows
 }
 
 
-def glm_figure(X, y, result):
+def glm_figure(X, y, result, offset=None):
     """A Figure of a generalized linear model's fit (`fastgd fit --loss poisson|...`): the data
     against x with the fitted mean curve (one feature), or against the linear predictor eta =
-    b + x.w with the mean as a function of it (several): the link's curve through the data."""
+    b + x.w (+ the row's offset) with the mean as a function of it (several features, or any
+    with offsets): the link's curve through the data."""
     X = np.asarray(X)
     X = X.reshape(len(X), -1)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -98,16 +103,19 @@ def glm_figure(X, y, result):
     axes = figure.subplots()
     rows = _sample(len(y))
     shown = "" if len(rows) == len(y) else f" ({len(rows):,} of {len(y):,} points shown)"
-    if X.shape[1] == 1:
+    if X.shape[1] == 1 and offset is None:
         x = X[rows, 0].astype(np.float64)
         grid = np.linspace(x.min(), x.max(), 200)
         curve = mean(result.intercept + result.coef[0] * grid)
         x_label = "x"
     else:
         x = X[rows].astype(np.float64) @ result.coef + result.intercept
+        if offset is not None:
+            x = x + offset[rows]
         grid = np.linspace(x.min(), x.max(), 200)
         curve = mean(grid)
-        x_label = f"the linear predictor b + x . w ({X.shape[1]} features)"
+        x_label = "the linear predictor b + x . w" + (" + offset" if offset is not None else "")
+        x_label += f" ({X.shape[1]} features)"
     axes.scatter(x, y[rows], s=8, alpha=0.4, label="data" + shown)
     axes.plot(grid, curve, color="C3", linewidth=2, label=f"fitted mean ({result.link} link)")
     axes.set_xlabel(x_label)

@@ -858,6 +858,9 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
                 "'sag', 'saga' or 'liblinear' (each reaches the same optimum here)"
             )
         self._check_numbers(C=(0.0, True, ""), tol=(0.0, False, ""))
+        if self.penalty == "elasticnet" and ratio is None:
+            raise ValueError("l1_ratio must be specified when penalty is elasticnet (a number "
+                             "in [0, 1]: the l1 penalty's share)")  # fmt: skip
         self._warn_as_scikit_learn()
 
     def _warn_as_scikit_learn(self) -> None:

@@ -10,6 +10,7 @@ them, and numba's thread count is an upper bound, never a target.
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 
 import numba
@@ -56,7 +57,10 @@ def in_ranges(kernel, calls):
         return [kernel(*calls[0])]
     pool = _pool(len(calls) - 1)
     others = [pool.submit(kernel, *arguments) for arguments in calls[1:]]
-    first = kernel(*calls[0])
+    try:
+        first = kernel(*calls[0])
+    finally:  # every range done before returning or raising: none writes the buffers later
+        wait(others)
     return [first, *(call.result() for call in others)]
 
 
@@ -64,11 +68,22 @@ _POOL: list = []  # the pool of `in_ranges`, made on first use; replaced by a la
 _POOL_LOCK = threading.Lock()
 
 
+def _forget_the_pool():
+    """In a forked child: the parent's pool threads do not exist there, and a pool that thinks
+    it has idle workers would wait for them forever (a multiprocessing fork's first parallel
+    fit hung): the child makes its own."""
+    global _POOL_LOCK
+    _POOL.clear()
+    _POOL_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_the_pool)
+
+
 def _pool(workers):
     with _POOL_LOCK:
         if not _POOL or _POOL[0]._max_workers < workers:
-            from concurrent.futures import ThreadPoolExecutor
-
             _POOL[:] = [ThreadPoolExecutor(max(workers, _cpu_count() - 1), "fastgd-range")]
         return _POOL[0]
 

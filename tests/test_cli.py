@@ -183,6 +183,11 @@ def test_npy_table(tmp_path, capsys):
         ("1,0\n3,1\n", ["--loss", "logistic", "--lr", "0.1"], r"--lr: not for --loss logistic"),
         ("1,0\n3,1\n", ["--loss", "logistic", "--alpha", "1"], r"--alpha is the penalty's"),
         ("1,0\n3,1\n", ["--loss", "poisson", "--l1-ratio", ".5"], r"--l1-ratio is the elastic"),
+        (
+            "1,0\n3,1\n",
+            ["--loss", "poisson", "--penalty", "l1", "--cv", "3"],
+            r"--cv: not for --loss poisson",
+        ),
         ("1,0\n3,1\n", ["--loss", "logistic", "--power", "2"], r"--power is Tweedie's"),
         ("1,0\n3,1\n", ["--power", "2"], r"--power is Tweedie's: add --loss tweedie"),
         ("1,1\n3,1\n", ["--loss", "tweedie", "--power", "0.5"], r"power=0.5: no Tweedie"),
@@ -933,6 +938,7 @@ def test_offset_column_is_statsmodels_exposure_and_predicts_with_it(tmp_path, ca
         (["--loss", "poisson", "--x", "a,log_exposure", "--offset", "log_exposure"],
          r"--offset log_exposure is one of --x's or --y's columns"),
         (["--loss", "poisson", "--offset", "y"], r"--offset y: not among the columns read"),
+        (["--loss", "poisson", "--offset", "-3"], r"--offset -3: give the column's name or"),
     ]:  # fmt: skip
         status, _, err = run(["fit", str(path), *argv], capsys)
         assert status == 2 and re.search(message, err), err

@@ -1,6 +1,9 @@
 """method="gram", lr="auto", max_stable_lr and tol, against the slow references in naive.py."""
 
+import os
 import re
+import subprocess
+import sys
 import warnings
 
 import naive
@@ -515,3 +518,27 @@ def test_one_feature_curvature_in_closed_form_equals_lapack():
         data = moments.centered_moments(x.reshape(-1, 1), rng.normal(size=50))
         lapack = float(np.linalg.eigvalsh(curvature.hessian(data))[-1])
         assert curvature.largest_curvature(data) == pytest.approx(lapack, rel=1e-14)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX's")
+def test_a_forked_child_runs_parallel_passes(tmp_path):
+    """The one-pass kernels run their row ranges on a pool of threads (threads.in_ranges). A
+    child forked after a parallel pass inherits the pool without its threads: it waited for
+    them forever (a multiprocessing pool's first fit hung). The child makes its own pool, and
+    its moments are the parent's to the bit."""
+    script = (
+        "import os, numpy as np\n"
+        "from fastgd.moments import centered_moments\n"
+        "X = np.random.default_rng(0).normal(size=(40_000, 3)); y = X.sum(axis=1)\n"
+        "parent = centered_moments(X, y, None, 2).comoment\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    child = centered_moments(X, y, None, 2).comoment\n"
+        "    os._exit(0 if np.array_equal(child, parent) else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print('child', os.waitstatus_to_exitcode(status))\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": root})  # fmt: skip
+    assert done.stdout.strip() == "child 0", done.stdout + done.stderr

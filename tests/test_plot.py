@@ -188,3 +188,20 @@ def test_benchmark_figure():
     assert [labels[tick] for tick in sorted(labels, reverse=True)] == ["fast", "slow"]
     assert axes.get_title() == "fastgd bench: N = 1,000, 5 iterations"
     assert tuple(figure.get_size_inches()) == (8.0, 0.5 * 2 + 1.5)
+
+
+def test_a_generalized_linear_models_plot_adds_the_offsets():
+    """With offsets (`--offset`), the points sit at their whole linear predictor, b + x.w plus
+    the row's offset, whatever the number of features: the fitted mean's curve then describes
+    them."""
+    from fastgd.glm_command import GLMResult
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(100, 1))
+    offset = rng.normal(size=100)
+    y = rng.poisson(np.exp(0.5 * X[:, 0] + offset)).astype(float)
+    result = GLMResult(0.1, np.array([0.5]), 4, True, 1.0, "log")
+    (axes,) = plot.glm_figure(X, y, result, offset).axes
+    points = axes.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 0], 0.1 + 0.5 * X[:, 0] + offset)
+    assert "+ offset" in axes.get_xlabel()
