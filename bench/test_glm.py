@@ -38,9 +38,18 @@ def data(model):
     return np.ascontiguousarray(X), y
 
 
-def objective(model, b, w, X, y):
+def objective(model, b, w, X, y, l2=ALPHA, l1=0.0):
+    """The mean loss + l2 / 2 |w|² + l1 |w|₁ (the l2 benchmark's by default)."""
     family = FAMILIES["binomial" if model == "logistic" else "poisson"]
-    return float(np.mean(family.loss(y, X @ w + b))) + 0.5 * ALPHA * float(w @ w)
+    loss = float(np.mean(family.loss(y, X @ w + b)))
+    return loss + 0.5 * l2 * float(w @ w) + l1 * float(np.abs(w).sum())
+
+
+def glum_model(model, alpha, l1_ratio, gradient_tol):
+    glum = pytest.importorskip("glum")
+    family = "binomial" if model == "logistic" else "poisson"
+    return glum.GeneralizedLinearRegressor(family=family, alpha=alpha, l1_ratio=l1_ratio,
+                                           gradient_tol=gradient_tol, max_iter=1000)  # fmt: skip
 
 
 def fastgd_model(model):
@@ -52,10 +61,7 @@ def fastgd_model(model):
 def peer(model, name):
     """The peer `name`'s estimator for `model`, at its tightest sensible tolerance."""
     if name == "glum":
-        glum = pytest.importorskip("glum")
-        family = "binomial" if model == "logistic" else "poisson"
-        return glum.GeneralizedLinearRegressor(family=family, alpha=ALPHA, l1_ratio=0.0,
-                                               gradient_tol=1e-12, max_iter=1000)  # fmt: skip
+        return glum_model(model, ALPHA, 0.0, 1e-12)
     if name == "intelex":
         linear_model = pytest.importorskip("sklearnex.linear_model")
         return linear_model.LogisticRegression(C=1.0 / (ALPHA * N), tol=1e-12, max_iter=10_000)
@@ -165,17 +171,14 @@ L1_ALPHA = 1e-3
 
 
 def l1_objective(model, b, w, X, y):
-    return objective(model, b, w, X, y) - 0.5 * ALPHA * float(w @ w) + L1_ALPHA * np.abs(w).sum()
+    return objective(model, b, w, X, y, l2=0.0, l1=L1_ALPHA)
 
 
 def l1_model(model, name):
     if name == "glum":
-        glum = pytest.importorskip("glum")
-        family = "binomial" if model == "logistic" else "poisson"
         # gradient_tol 1e-8: at 1e-12 glum's Poisson fit ran its 1000 iterations (3 minutes
         # at N = 1e5) without meeting it; its objective's gap is printed in the label.
-        return glum.GeneralizedLinearRegressor(family=family, alpha=L1_ALPHA, l1_ratio=1.0,
-                                               gradient_tol=1e-8, max_iter=1000)  # fmt: skip
+        return glum_model(model, L1_ALPHA, 1.0, 1e-8)
     if model == "logistic":
         return fastgd.LogisticRegressionGD(C=1.0 / (L1_ALPHA * N), l1_ratio=1.0, tol=TOL)
     return fastgd.PoissonRegressorGD(alpha=L1_ALPHA, l1_ratio=1.0, tol=TOL)

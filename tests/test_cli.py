@@ -874,14 +874,10 @@ def test_a_saved_generalized_linear_model_predicts_its_mean(tmp_path, capsys, lo
     """`fastgd fit --loss poisson|logistic --save`: the model file says its link, and `fastgd
     predict` gives the mean, scikit-learn's predict (Poisson) and predict_proba (logistic)."""
     linear_model = pytest.importorskip("sklearn.linear_model")
-    rng = np.random.default_rng(9)
-    X = rng.normal(size=(200, 2))
-    eta = X @ [0.7, -0.4] + 0.3
+    X, y = _glm_sample(loss, 200, [0.7, -0.4], 0.3, seed=9)
     if loss == "logistic":
-        y = (rng.uniform(size=200) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
         expected = linear_model.LogisticRegression(C=np.inf, tol=1e-12, solver="newton-cholesky")
     else:
-        y = rng.poisson(np.exp(eta)).astype(float)
         expected = linear_model.PoissonRegressor(alpha=0.0, tol=1e-12, solver="newton-cholesky")
     expected.fit(X, y)
     text = "a,b,y\n" + "".join(f"{a:.17g},{b:.17g},{t:.17g}\n" for (a, b), t in zip(X, y))
@@ -1021,6 +1017,16 @@ def test_device_errors_speak_in_the_command_lines_terms(monkeypatch, capsys):
     assert err == "fastgd: error: --device cuda cannot run: no GPU; use --device cpu\n"
 
 
+def _glm_sample(loss, n, coef, intercept, seed):
+    """X (n, len(coef)) and y drawn from the logistic (0 or 1) or Poisson (counts) model."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, len(coef)))
+    eta = X @ coef + intercept
+    if loss == "logistic":
+        return X, (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+    return X, rng.poisson(np.exp(eta)).astype(float)
+
+
 @pytest.mark.parametrize("loss, options", [("logistic", []), ("poisson", ["--penalty", "l2"]),
                                            ("tweedie", ["--power", "1.5", "--penalty", "l2",
                                                         "--alpha", "0.2"])])  # fmt: skip
@@ -1028,14 +1034,10 @@ def test_generalized_linear_models_are_scikit_learns(tmp_path, capsys, loss, opt
     """`fastgd fit --loss logistic|poisson|tweedie` is scikit-learn's model, alpha in its scale
     (the mean of half the unit deviance + alpha/2 |w|²), with its measures."""
     linear_model = pytest.importorskip("sklearn.linear_model")
-    rng = np.random.default_rng(5)
-    X = rng.normal(size=(300, 2))
-    eta = X @ [0.8, -0.5] + 0.2
+    X, y = _glm_sample(loss, 300, [0.8, -0.5], 0.2, seed=5)
     if loss == "logistic":
-        y = (rng.uniform(size=300) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
         expected = linear_model.LogisticRegression(C=np.inf, tol=1e-12, max_iter=1000)
     else:
-        y = rng.poisson(np.exp(eta)).astype(float)
         alpha = float(options[-1]) if "--alpha" in options else 1.0
         model = (
             linear_model.PoissonRegressor if loss == "poisson" else linear_model.TweedieRegressor
