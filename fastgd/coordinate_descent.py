@@ -197,17 +197,24 @@ def minimize(gram, correlation, yy, l1, l2, positive, w, tol, max_sweeps):
         done += int(count)
         if gap <= max(tol * yy, floor) or done >= max_sweeps:
             return done, gap
-        active = np.flatnonzero(w)
-        if active.size:
-            signs = np.sign(w[active])
-            system = gram[np.ix_(active, active)] + l2 * np.eye(active.size)
-            try:
-                face = np.linalg.solve(system, correlation[active] - l1 * signs)
-            except np.linalg.LinAlgError:
-                face = None
-            if face is not None and np.all(np.isfinite(face)) and np.all(np.sign(face) == signs):
-                w[active] = face
+        optimum_on_the_face(gram, correlation, l1, l2, w)
         chunk *= 2
+
+
+def optimum_on_the_face(gram, correlation, l1, l2, w):
+    """w (in place) made the optimum on its support and signs, where that keeps the signs (the
+    objective is then no higher): one solve, (G_AA + l2 I) w_A = c_A - l1 sign(w_A)."""
+    active = np.flatnonzero(w)
+    if not active.size:
+        return
+    signs = np.sign(w[active])
+    system = gram[np.ix_(active, active)] + l2 * np.eye(active.size)
+    try:
+        face = np.linalg.solve(system, correlation[active] - l1 * signs)
+    except np.linalg.LinAlgError:
+        return
+    if np.all(np.isfinite(face)) and np.all(np.sign(face) == signs):
+        w[active] = face
 
 
 def ridge_solve(problem: Quadratic, l2: float) -> tuple[np.ndarray, float]:

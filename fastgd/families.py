@@ -108,7 +108,7 @@ class Family(NamedTuple):
         return LOG if self.link == "log" else IDENTITY
 
     def mean(self, eta):
-        return np.exp(np.minimum(eta, LARGEST_ETA)) if self.link == "log" else eta
+        return inverse_link(self.link, eta)
 
     def link_of(self, mean):
         """eta for a mean: the best constant model's intercept."""
@@ -151,7 +151,7 @@ class Binomial(NamedTuple):
         return LOGIT
 
     def mean(self, eta):
-        return 0.5 * (1.0 + np.tanh(0.5 * eta))  # sigma(eta), without overflow
+        return inverse_link(self.link, eta)
 
     def link_of(self, mean):
         tiny = 1e-300
@@ -186,6 +186,17 @@ FAMILIES: dict[str, Any] = {
     "gamma": Family(2.0, "log"),
     "binomial": Binomial(),
 }
+
+
+def inverse_link(link, eta):
+    """The mean from the linear predictor eta for `link`, "identity", "log" (exp, kept finite)
+    or "logit" (sigma, without overflow): what a family's `mean` and a saved model predict
+    (NumPy's functions, so that a Dask array's mean stays lazy)."""
+    if link == "log":
+        return np.exp(np.minimum(eta, LARGEST_ETA))
+    if link == "logit":
+        return 0.5 * (1.0 + np.tanh(0.5 * eta))
+    return eta
 
 
 def tweedie(power, link="auto"):

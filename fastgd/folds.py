@@ -32,7 +32,7 @@ from .moments import (
     _zero,
     merge_moments,
 )
-from .threads import in_ranges
+from .threads import in_ranges, row_ranges
 
 
 def fold_labels(n_rows: int, splits: list) -> np.ndarray | None:
@@ -153,9 +153,8 @@ def labelled_moments(X, y, sample_weight, labels, n_folds, threads=1):
     size = X.shape[1] + 1
     weights, means, comoments = _buffers(threads, n_folds, size)
     labels = np.ascontiguousarray(labels, dtype=np.int64)
-    n, calls = X.shape[0], []
-    for c in range(threads):  # one range of rows per thread (`threads.in_ranges`)
-        rows = slice(c * n // threads, (c + 1) * n // threads)
+    calls = []
+    for c, rows in enumerate(row_ranges(X.shape[0], threads)):  # one per thread (in_ranges)
         weights_c = None if sample_weight is None else sample_weight[rows]
         calls.append((X[rows], y[rows], weights_c, labels[rows], BLOCK_ROWS, weights[c], means[c],
                       comoments[c]))  # fmt: skip

@@ -135,9 +135,9 @@ def _proximal_step(sums, w, l1, l2, total, fit_intercept):
     d = w.shape[0]
     free = np.zeros(d + 1, dtype=bool)
     free[d] = True  # the intercept's row and column, last in the pass's sums
-    if fit_intercept and not float(sums.hessian[d, d]) > 0.0:
-        return None  # as `_newton_step`: no curvature along the intercept (Fisher's has some)
     if fit_intercept:
+        if not float(sums.hessian[d, d]) > 0.0:
+            return None  # as `_newton_step`: no curvature along the intercept (Fisher's has)
         full = proximal_newton.step(sums.hessian / total, sums.grad / total, w, free, l1, l2)
     else:  # the coefficients alone
         hessian, grad = sums.hessian[:d, :d] / total, sums.grad[:d] / total
@@ -211,8 +211,8 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         # The objective's slope along the step, from the gradient; the full step's pass, and
         # shorter steps' values on eta's segment, without another pass over X.
         # (With an l1 part, the penalty's decrease along the step: proximal_newton.decrease.)
-        grad = np.append(sums.grad[:d], sums.grad[d]) / total
-        slope = proximal_newton.decrease(grad, np.append(step_w, step_c), w, step_w, l1, l2)
+        whole = np.append(step_w, step_c)  # the step in the pass's order: the intercept last
+        slope = proximal_newton.decrease(sums.grad / total, whole, w, step_w, l1, l2)
         trial = evaluate(b_c + step_c, w + step_w)
         eta = sums.eta
         step_eta = None if eta is None else trial.eta - eta

@@ -30,7 +30,7 @@ from ._config import FASTMATH
 from .families import unit_arrays, unit_terms
 from .gradient import add_products
 from .moments import BLOCK_ROWS  # the moment pass's block: its scratch stays in cache
-from .threads import in_ranges
+from .threads import in_ranges, row_ranges
 
 
 class PassSums(NamedTuple):
@@ -109,8 +109,7 @@ def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True,
     hessians = np.zeros((ranges, d + 1, d + 1))
     constants = (shift, w, float(b), family.kind, float(family.power), fisher, full, BLOCK_ROWS)
     calls = []
-    for c in range(ranges):  # one range of rows per thread (`threads.in_ranges`)
-        rows = slice(c * n // ranges, (c + 1) * n // ranges)
+    for c, rows in enumerate(row_ranges(n, ranges)):  # one range per thread (`in_ranges`)
         calls.append((X[rows], y[rows], s[rows], offset[rows], *constants, eta[rows], grads[c],
                       hessians[c]))  # fmt: skip
     values = np.array(in_ranges(_range_pass, calls))

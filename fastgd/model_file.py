@@ -28,8 +28,6 @@ import math
 import os
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from .errors import DataFileError
 
 FORMAT = "fastgd model"
@@ -59,16 +57,10 @@ class Model(NamedTuple):
     def predict_rows(self, X, offset=None):
         """The prediction for X of shape (n, len(columns)): eta = X @ coef + intercept (+ the
         rows' offsets), or the mean a generalized linear model's link gives it (module doc)."""
+        from .families import inverse_link
+
         eta = X @ self.coef + self.intercept
-        if offset is not None:
-            eta = eta + offset
-        if self.link == "log":
-            with np.errstate(over="ignore"):  # a mean beyond float64's range is inf
-                return np.exp(eta)
-        if self.link == "logit":
-            with np.errstate(over="ignore"):
-                return 1.0 / (1.0 + np.exp(-eta))
-        return eta
+        return inverse_link(self.link, eta if offset is None else eta + offset)
 
 
 def _finite_or_none(value):

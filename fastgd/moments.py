@@ -32,7 +32,7 @@ from numba import njit
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
 from .gradient import add_products, rows_of
-from .threads import in_ranges
+from .threads import in_ranges, row_ranges
 
 BLOCK_ROWS = 512
 # One feature and one target: the blocks are the data's own rows (nothing copied), so larger
@@ -299,10 +299,10 @@ def _block_rows(wide):
     return ONE_FEATURE_BLOCK_ROWS if wide is None else BLOCK_ROWS
 
 
-def _targets_as_columns(X, y):
+def _targets_as_columns(y, wide):
     """y as the moment kernels take it: (n,) for the one-feature kernel, else (n, k) -- a view
     of a 1-D y as one column, without a copy."""
-    return y if _wide(X, y) is None or y.ndim == 2 else y.reshape(y.shape[0], 1)
+    return y if wide is None or y.ndim == 2 else y.reshape(y.shape[0], 1)
 
 
 def _size(X, y):
@@ -310,17 +310,23 @@ def _size(X, y):
     return X.shape[1] + (1 if y.ndim == 1 else y.shape[1])
 
 
-def _moments_pass(threads, X, y, sample_weight, wide, means, comoments):
-    """The weights of the moment pass over one range of rows per thread (`threads.in_ranges`),
-    each range's into its row of means and comoments."""
-    n, block_rows = X.shape[0], _block_rows(wide)
-    calls = []
-    for c in range(threads):
-        start, stop = c * n // threads, (c + 1) * n // threads
-        weights = None if sample_weight is None else sample_weight[start:stop]
+def _range_calls(threads, X, y, sample_weight, wide, means, comoments):
+    """`_range_moments`'s arguments for one range of rows per thread, each range's moments into
+    its row of means and comoments, with scratch of its own."""
+    block_rows, calls = _block_rows(wide), []
+    # (One thread: its range whole, without the helper -- a small fit's Python calls count.)
+    ranges = (slice(None),) if threads == 1 else row_ranges(X.shape[0], threads)
+    for c, rows in enumerate(ranges):
+        weights = None if sample_weight is None else sample_weight[rows]
         buffers = scratch(means.shape[1], wide, sample_weight is not None, block_rows)
-        calls.append((X[start:stop], y[start:stop], weights, wide, block_rows, means[c],
-                      comoments[c], *buffers))  # fmt: skip
+        calls.append((X[rows], y[rows], weights, wide, block_rows, means[c], comoments[c],
+                      *buffers))  # fmt: skip
+    return calls
+
+
+def _moments_pass(threads, X, y, sample_weight, wide, means, comoments):
+    """The weights of the moment pass over one range of rows per thread (`threads.in_ranges`)."""
+    calls = _range_calls(threads, X, y, sample_weight, wide, means, comoments)
     if threads == 1:  # called directly: a small fit's Python calls are counted (test_call_budget)
         return np.array([_range_moments(*calls[0])])
     return np.array(in_ranges(_range_moments, calls))
@@ -330,14 +336,11 @@ def compile_moments(X, y, sample_weight, threads):
     """Compile (or load from numba's cache) the moment pass for these argument types."""
 
     wide = _wide(X, y)
-    y = _targets_as_columns(X, y)
+    y = _targets_as_columns(y, wide)
 
     def compile_them():
         weights, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
-        block_rows = _block_rows(wide)
-        buffers = scratch(means.shape[1], wide, sample_weight is not None, block_rows)
-        compile_for(_range_moments, (X, y, sample_weight, wide, block_rows, means[0],
-                                     comoments[0], *buffers))  # fmt: skip
+        compile_for(_range_moments, _range_calls(1, X, y, sample_weight, wide, means, comoments)[0])
         if threads > 1:
             compile_for(_merge_ranges, (weights, means, comoments, mean, comoment))
 
@@ -364,7 +367,7 @@ def centered_moments(X, y, sample_weight=None, threads=1):
     range per thread (`threads.in_ranges`); a given thread count always gives the same bits.
     """
     wide = _wide(X, y)
-    y = _targets_as_columns(X, y)
+    y = _targets_as_columns(y, wide)
     _, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
     weights = _moments_pass(threads, X, y, sample_weight, wide, means, comoments)
     if threads == 1:

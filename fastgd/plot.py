@@ -83,10 +83,10 @@ def save_fit(X, y, result, path, offset=None):
     figure.savefig(path, dpi=100)
 
 
-_MEANS = {  # a GLM's mean from its linear predictor, and what the y axis shows
-    "identity": (lambda eta: eta, "y"),
-    "log": (lambda eta: np.exp(np.minimum(eta, 700.0)), "y (the mean: exp(eta))"),
-    "logit": (lambda eta: 1.0 / (1.0 + np.exp(-eta)), "y (the probability of 1)"),
+_MEAN_LABELS = {  # what the y axis of a GLM's picture shows, by its link
+    "identity": "y",
+    "log": "y (the mean: exp(eta))",
+    "logit": "y (the probability of 1)",
 }
 
 
@@ -98,7 +98,13 @@ def glm_figure(X, y, result, offset=None):
     X = np.asarray(X)
     X = X.reshape(len(X), -1)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
-    mean, y_label = _MEANS[result.link]
+    from .families import inverse_link
+
+    y_label = _MEAN_LABELS[result.link]
+
+    def mean(eta):
+        return inverse_link(result.link, eta)
+
     figure = _figure(figsize=(7, 4.5), layout="constrained")
     axes = figure.subplots()
     rows = _sample(len(y))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .coordinate_descent import minimize
+from .coordinate_descent import minimize, optimum_on_the_face
 
 # The subproblem is solved to its duality gap's rounding (a tolerance relative to the model's
 # own scale, below which `coordinate_descent.descend` stops at the gap's floor anyway): an
@@ -64,35 +64,17 @@ def step(hessian, grad, w, free, l1, l2, positive=False):
     yy = max(float(correlation @ np.linalg.lstsq(A, correlation, rcond=None)[0]), 0.0)
     v = np.array(w, dtype=np.float64)
     minimize(A, correlation, yy, l1, l2, positive, v, SUBPROBLEM_TOL, SUBPROBLEM_SWEEPS)
-    _finish_on_the_face(A, correlation, l1, l2, v)
+    # The sweeps stop on the model's duality gap, which shrinks as the square of the distance to
+    # its optimum: at the gap's rounding v can still be 1e-8 (relative) from it, and near the
+    # GLM's optimum the sweeps would not move at all -- a zero step that Newton's stopping rule
+    # took for convergence, 1e-8 short (35 of 240 fits in a review). On the right support one
+    # solve is exact, and Newton's steps then converge as without the l1 part.
+    optimum_on_the_face(A, correlation, l1, l2, v)
     full = np.zeros(hessian.shape[0])
     full[penalized] = v - w
     if free_at.size:
         full[free_at] = -solve_free(grad[free_at] + coupling.T @ (v - w))
     return full
-
-
-def _finish_on_the_face(A, correlation, l1, l2, v):
-    """v made the model's exact optimum on its support and signs, where that keeps the signs:
-    one linear solve, (A_SS + l2 I) v_S = c_S - l1 sign(v_S).
-
-    The sweeps stop on the model's duality gap, which shrinks as the square of the distance to
-    its optimum: at the gap's rounding (about 16 epsilons of the model's scale) v can still be
-    1e-8 (relative) from it, and near the GLM's optimum the sweeps would not move at all -- a
-    zero step that Newton's stopping rule took for convergence, 1e-8 short (35 of 240 fits in a
-    review had subgradient conditions off by 1e-11 to 1e-8). On the right support the solve is
-    exact, and Newton's steps then converge as without the l1 part."""
-    active = np.flatnonzero(v)
-    if not active.size:
-        return
-    signs = np.sign(v[active])
-    system = A[np.ix_(active, active)] + l2 * np.eye(active.size)
-    try:
-        face = np.linalg.solve(system, correlation[active] - l1 * signs)
-    except np.linalg.LinAlgError:
-        return
-    if np.all(np.isfinite(face)) and np.all(np.sign(face) == signs):
-        v[active] = face
 
 
 def decrease(grad, full, w, step_w, l1, l2):

@@ -25,7 +25,7 @@ from .gram import Run as GramRun
 from .iteration import steps
 from .losses import SquaredError, kernel_loss, row_terms
 from .moments import Moments
-from .threads import in_ranges, numba_threads
+from .threads import in_ranges, numba_threads, row_ranges
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -162,12 +162,9 @@ def _products(X, first, last, y, sample_weight, y_mean, column_sums, products):
 
 def _products_calls(X, y, sample_weight, y_mean, column_sums, products):
     """`_products`'s arguments for one range of rows per row of column_sums and products."""
-    n, ranges = X[2].shape[0] - 1, column_sums.shape[0]
-    return [
-        (X, c * n // ranges, (c + 1) * n // ranges, y, sample_weight, y_mean, column_sums[c],
-         products[c])
-        for c in range(ranges)
-    ]  # fmt: skip
+    ranges = row_ranges(X[2].shape[0] - 1, column_sums.shape[0])
+    return [(X, rows.start, rows.stop, y, sample_weight, y_mean, column_sums[c], products[c])
+            for c, rows in enumerate(ranges)]  # fmt: skip
 
 
 def sparse_moments(X, y, sample_weight, total_weight, threads):

@@ -42,6 +42,12 @@ def _parallel_threads(threads):
             numba.set_num_threads(previous)
 
 
+def row_ranges(n, count):
+    """`count` consecutive slices of n rows, as even as can be (range c: rows c n // count to
+    (c + 1) n // count): the ranges of `in_ranges`' calls."""
+    return [slice(c * n // count, (c + 1) * n // count) for c in range(count)]
+
+
 def in_ranges(kernel, calls):
     """[kernel(*arguments) for arguments in calls], run at once: the first on this thread, each
     other on a thread of a pool (the kernels are nogil=True: they release the GIL).

@@ -41,7 +41,7 @@ from numba import njit
 
 from ._config import PARALLEL_MIN_VALUES, WORKING_SET_MIN_FEATURES
 from .coordinate_descent import PathFits, follow_path, minimize
-from .threads import default_threads, in_ranges
+from .threads import default_threads, in_ranges, row_ranges
 
 FIRST_SIZE = 10  # the first working set (skglm's p0)
 # Each working set's problem is solved to a tenth of the outer tolerance, not to a share of the
@@ -114,9 +114,10 @@ def sparse_products(X, s, new_position, all_position, threads):
     """The products of `_range_products` over all rows of a CSR X, one range of rows per
     thread, the ranges' added in order (the same bits for a thread count)."""
     outs = np.empty((threads, int((new_position >= 0).sum()), int((all_position >= 0).sum())))
-    arguments, n = (X.indptr, X.indices, X.data, s, new_position, all_position), X.shape[0]
-    ranges = [(c * n // threads, (c + 1) * n // threads) for c in range(threads)]
-    in_ranges(_range_products, [(*arguments, *rows, outs[c]) for c, rows in enumerate(ranges)])
+    arguments = (X.indptr, X.indices, X.data, s, new_position, all_position)
+    ranges = row_ranges(X.shape[0], threads)  # one range of rows per thread
+    in_ranges(_range_products, [(*arguments, rows.start, rows.stop, outs[c])
+                                for c, rows in enumerate(ranges)])  # fmt: skip
     total = outs[0]
     for c in range(1, threads):
         total += outs[c]
