@@ -32,6 +32,10 @@ from .gradient import add_products
 from .moments import BLOCK_ROWS  # the moment pass's block: its scratch stays in cache
 from .threads import in_ranges, row_ranges
 
+# What a pass adds up (`parts`): the value and eta alone (a line search's shorter step), with the
+# gradient too (a step with a Hessian already at hand: fastgd/glm.py's chord steps), or all three.
+VALUE, GRADIENT, HESSIAN = 0, 1, 2
+
 
 class PassSums(NamedTuple):
     value: float  # sum_i s_i l_i
@@ -41,10 +45,10 @@ class PassSums(NamedTuple):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_rows, eta, grad,
+def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, parts, block_rows, eta, grad,
                 hessian):  # fmt: skip
-    """The sums of the rows of X (a slice: see `moments._range_moments`) into grad and
-    hessian's upper triangle (when `full`; else the value alone); return the value."""
+    """The sums of the rows of X (a slice: see `moments._range_moments`) into grad (`parts` >=
+    GRADIENT) and hessian's upper triangle (`parts` == HESSIAN); return the value."""
     n, d = X.shape
     size = d + 1
     scratch_rows = block_rows + 8  # not a power of two: the transposing copy's cache sets
@@ -84,7 +88,14 @@ def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_r
         # (the same bits every run only where the path never changes).
         for i in range(rows):
             value += losses[i]
-        if full:
+        if parts == GRADIENT:
+            for j in range(size):
+                column = centred[j]
+                total = 0.0
+                for i in range(rows):
+                    total += slopes[i] * column[i]
+                grad[j] += total
+        elif parts == HESSIAN:
             for j in range(size):
                 column = centred[j]
                 target = weighted[j]
@@ -98,37 +109,72 @@ def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, full, block_r
     return value
 
 
-def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True, threads=1):
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
+def _range_gradient(X, y, s, offset, shift, w, b, kind, power, parts, eta, grad):
+    """`_range_pass` without the Hessian (`parts` VALUE or GRADIENT), a row at a time: no d²
+    products to vectorize across rows, so no transposed copy either; each row is read once
+    (eta, then the gradient's share from the same cached row). Return the value."""
+    n, d = X.shape
+    centred = np.empty(d)
+    totals = np.zeros(d + 1)
+    value = 0.0
+    for i in range(n):
+        row = X[i]
+        for j in range(d):
+            centred[j] = np.float64(row[j]) - shift[j]
+        row_eta = b + offset[i]
+        for j in range(d):
+            row_eta += centred[j] * w[j]
+        eta[i] = row_eta
+        loss, slope, _, _ = unit_terms(kind, power, y[i], row_eta)
+        value += s[i] * loss
+        if parts == GRADIENT:
+            g = s[i] * slope
+            for j in range(d):
+                totals[j] += g * centred[j]
+            totals[d] += g
+    for j in range(d + 1):
+        grad[j] = totals[j]
+    return value
+
+
+def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, parts=HESSIAN, threads=1):
     """The `PassSums` of a dense X (C-contiguous float32 or float64; y, s and offset float64)
-    at eta = b + (x - shift).w + offset: Fisher's curvature with `fisher`; with `full` False,
-    the value and eta alone."""
+    at eta = b + (x - shift).w + offset: Fisher's curvature with `fisher`; `parts` below
+    HESSIAN leave the Hessian (and for VALUE the gradient) at 0."""
     n, d = X.shape
     ranges = max(1, min(threads, n // BLOCK_ROWS))
     eta = np.empty(n)
     grads = np.zeros((ranges, d + 1))
     hessians = np.zeros((ranges, d + 1, d + 1))
-    constants = (shift, w, float(b), family.kind, float(family.power), fisher, full, BLOCK_ROWS)
-    calls = []
+    constants = (shift, w, float(b), family.kind, float(family.power), fisher, parts, BLOCK_ROWS)
+    calls: list[tuple] = []
     for c, rows in enumerate(row_ranges(n, ranges)):  # one range per thread (`in_ranges`)
-        calls.append((X[rows], y[rows], s[rows], offset[rows], *constants, eta[rows], grads[c],
-                      hessians[c]))  # fmt: skip
-    values = np.array(in_ranges(_range_pass, calls))
+        if parts == HESSIAN:
+            calls.append((X[rows], y[rows], s[rows], offset[rows], *constants, eta[rows],
+                          grads[c], hessians[c]))  # fmt: skip
+        else:
+            calls.append((X[rows], y[rows], s[rows], offset[rows], *constants[:5], parts,
+                          eta[rows], grads[c]))  # fmt: skip
+    values = np.array(in_ranges(_range_pass if parts == HESSIAN else _range_gradient, calls))
     hessian = np.triu(hessians.sum(axis=0))  # the ranges in order: the same bits every time
     hessian = hessian + np.triu(hessian, 1).T
     return PassSums(float(values.sum()), eta, grads.sum(axis=0), hessian)
 
 
-def sparse_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True, threads=1):
+def sparse_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, parts=HESSIAN, threads=1):
     """`dense_pass` for a scipy.sparse X, by scipy's products (`shift` must be 0: a sparse X is
     never shifted; `threads`: scipy's own)."""
     eta = np.asarray(X @ w).ravel() + b + offset
     loss, slope, second, expected = unit_arrays(family.kind, float(family.power), y, eta)
     value = float(s @ loss)
     d = X.shape[1]
-    if not full:
+    if parts == VALUE:
         return PassSums(value, eta, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
     g, v = s * slope, s * (expected if fisher else second)
     grad = np.append(np.asarray(X.T @ g).ravel(), g.sum())
+    if parts == GRADIENT:
+        return PassSums(value, eta, grad, np.zeros((d + 1, d + 1)))
     hessian = np.empty((d + 1, d + 1))
     hessian[:d, :d] = np.asarray((X.T @ X.multiply(v[:, None]).tocsr()).todense())
     hessian[:d, d] = hessian[d, :d] = np.asarray(X.T @ v).ravel()

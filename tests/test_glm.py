@@ -368,7 +368,7 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
     import scipy.sparse
 
     from fastgd.families import FAMILIES, tweedie
-    from fastgd.glm_pass import dense_pass, sparse_pass
+    from fastgd.glm_pass import GRADIENT, VALUE, dense_pass, sparse_pass
 
     rng = np.random.default_rng(7)
     n, d = 1100, 4  # more rows than a block (512), so blocks and ranges are merged
@@ -398,6 +398,15 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
     shifted = np.append(gradient[1:] - shift * gradient[0], gradient[0])  # (x - c, 1)
     assert sums.grad == pytest.approx(shifted, rel=1e-10, abs=1e-10 * np.abs(shifted).max())
     assert sums.eta == pytest.approx(X64 @ w + b + offset, rel=1e-12, abs=1e-12)
+    # The passes without the Hessian (a row at a time: glm_pass._range_gradient): the same sums.
+    for parts in (VALUE, GRADIENT):
+        part = dense_pass(family, X, y, s, offset, shift, b + float(shift @ w), w,
+                          threads=threads, parts=parts)  # fmt: skip
+        assert part.value == pytest.approx(value, rel=1e-12)
+        assert part.eta == pytest.approx(sums.eta, rel=1e-12, abs=1e-12)
+        expected = shifted if parts == GRADIENT else np.zeros(d + 1)
+        assert part.grad == pytest.approx(expected, rel=1e-10, abs=1e-10 * np.abs(shifted).max())
+        assert not part.hessian.any()
     # The Hessian in (w, b) by central differences of the reference gradient, then shifted.
     h = 1e-5
     columns = []
@@ -422,6 +431,72 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
         assert sparse.value == pytest.approx(plain.value, rel=1e-12)
         assert sparse.grad == pytest.approx(plain.grad, rel=1e-10)
         assert sparse.hessian == pytest.approx(plain.hessian, rel=1e-10)
+        sparse_gradient = sparse_pass(family, scipy.sparse.csr_matrix(X64), y, s, offset,
+                                      np.zeros(d), b, w, parts=GRADIENT)  # fmt: skip
+        assert sparse_gradient.grad == pytest.approx(plain.grad, rel=1e-10)
+        assert not sparse_gradient.hessian.any()
+
+
+@pytest.mark.parametrize("family_name", ["binomial", "poisson", "gamma"])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+def test_the_sample_start_and_chord_steps_reach_the_same_optimum(monkeypatch, family_name,
+                                                                 l1_ratio):  # fmt: skip
+    """On large data a fit starts from the optimum on every 16th row and ends with chord steps
+    (passes without the Hessian, fastgd/glm.py's doc): made to run here on 6400 rows, it takes
+    both and reaches the optimum of the fit without them to 1e-10, with weights and offsets; a
+    sample whose fit does not converge (separable classes) leaves the usual start."""
+    from fastgd import glm, glm_pass
+    from fastgd.families import FAMILIES
+
+    rng = np.random.default_rng(31)
+    n, d = 6400, 5
+    X = rng.normal(size=(n, d)) + 1.0
+    eta = X @ rng.normal(size=d) * 0.3 + 0.2
+    family = FAMILIES[family_name]
+    if family_name == "binomial":
+        y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+    elif family_name == "poisson":
+        y = rng.poisson(np.exp(eta)).astype(float)
+    else:
+        y = rng.gamma(2.0, np.exp(eta) / 2.0)
+    weights, offset = rng.uniform(0.5, 2.0, n), rng.normal(size=n) * 0.1
+    options = {"alpha": 1e-3, "fit_intercept": True, "tol": 1e-12, "max_iter": 100,
+               "offset": offset, "l1_ratio": l1_ratio}  # fmt: skip
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 10**9)  # no sample: the reference
+    plain = glm.fit_glm(family, X, y, weights, **options)
+    assert plain.converged
+    passes = []
+    pass_of = glm.newton_pass
+
+    def counted(X):
+        def each(*arguments, parts=glm_pass.HESSIAN, **keywords):
+            passes.append((X.shape[0], parts))
+            return pass_of(X)(*arguments, parts=parts, **keywords)
+
+        return each
+
+    monkeypatch.setattr(glm, "newton_pass", counted)
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(glm, "CHORD_MIN_VALUES", 0)
+    fast = glm.fit_glm(family, X, y, weights, **options)
+    assert fast.converged
+    assert (n // 16, glm_pass.HESSIAN) in passes  # the sample's fit
+    assert (n, glm_pass.GRADIENT) in passes  # a chord step on all the rows
+    scale = max(abs(plain.intercept), np.abs(plain.coef).max())
+    assert abs(fast.intercept - plain.intercept) <= 1e-10 * scale
+    assert np.abs(fast.coef - plain.coef).max() <= 1e-10 * scale
+    if l1_ratio > 0.0:
+        assert np.array_equal(fast.coef == 0.0, plain.coef == 0.0)
+    if family_name == "binomial":  # every 16th row separable: that sample's fit cannot converge
+        separable = y.copy()
+        separable[::16] = (X[::16, 0] > 1.0).astype(float)
+        passes.clear()
+        unpenalized = dict(options, alpha=0.0, l1_ratio=0.0)
+        fitted = glm.fit_glm(family, X, separable, weights, **unpenalized)
+        monkeypatch.setattr(glm, "SAMPLE_ROWS", 10**9)
+        reference = glm.fit_glm(family, X, separable, weights, **unpenalized)
+        assert fitted.converged and (n // 16, glm_pass.HESSIAN) in passes
+        assert np.abs(fitted.coef - reference.coef).max() <= 1e-10 * np.abs(reference.coef).max()
 
 
 STATSMODELS_CASES = [  # (data set, column of y, family name, power)

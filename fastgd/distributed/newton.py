@@ -10,20 +10,20 @@ same bits for the same chunks. Persist X (and y) first when they come from files
 
 import numpy as np
 
-from ..glm_pass import PassSums, dense_pass
+from ..glm_pass import HESSIAN, PassSums, dense_pass
 from .chunks import current_client
 
 
-def _chunk_sums(family, X, y, s, offset, shift, b, w, fisher, full):
+def _chunk_sums(family, X, y, s, offset, shift, b, w, fisher, parts):
     sums = dense_pass(
         family, np.ascontiguousarray(X), np.ascontiguousarray(y, dtype=np.float64),
         np.ascontiguousarray(s, dtype=np.float64), np.ascontiguousarray(offset, dtype=np.float64),
-        shift, b, w, fisher=fisher, full=full,
+        shift, b, w, fisher=fisher, parts=parts,
     )  # fmt: skip
     return sums.value, sums.grad, sums.hessian
 
 
-def dask_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True, threads=1):
+def dask_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, parts=HESSIAN, threads=1):
     """`glm_pass.dense_pass` of Dask arrays X (row chunks, all columns in each), y, s and offset
     (chunked as X's rows), with eta None. `threads`: the workers' own (unused)."""
     import dask
@@ -31,7 +31,7 @@ def dask_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, full=True, 
     chunk_sums = dask.delayed(_chunk_sums, pure=True)
     blocks = zip(X.to_delayed().ravel(), y.to_delayed().ravel(), s.to_delayed().ravel(),
                  offset.to_delayed().ravel())  # fmt: skip
-    tasks = [chunk_sums(family, *block, shift, float(b), w, fisher, full) for block in blocks]
+    tasks = [chunk_sums(family, *block, shift, float(b), w, fisher, parts) for block in blocks]
     client = current_client()
     results = dask.compute(*tasks) if client is None else client.gather(client.compute(tasks))
     size = X.shape[1] + 1
