@@ -36,7 +36,7 @@ PACKAGE = os.path.dirname(os.path.abspath(__file__))
 KERNEL_SOURCES = (
     "_cache.py", "_config.py", "_prefetch.py", "_status.py", "_validation.py", "_vector.py",
     "backend.py", "compiled.py", "coordinate_descent.py", "cpu.py", "cuda_kernels.py",
-    "errors.py", "families.py", "folds.py", "glm_pass.py", "gradient.py", "gram.py",
+    "errors.py", "exp_log.py", "families.py", "folds.py", "glm_pass.py", "gradient.py", "gram.py",
     "iteration.py", "lecture.py", "losses.py", "moments.py", "peers.py", "penalties.py",
     "sparse.py", "threads.py", "working_set.py",
 )  # fmt: skip

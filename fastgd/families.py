@@ -3,13 +3,15 @@
 A family gives, for the linear predictor eta = b + x.w of a row and its target y, the row's
 loss l(y, eta) (half its unit deviance: scikit-learn's scale), its derivative l' and its
 curvature h = l'' in eta, and Fisher's h (the curvature's expectation, > 0). The math is one
-compiled function, `unit_terms`, which the Newton pass calls for every row inside its one pass
-over X (fastgd/glm_pass.py) and NumPy callers through `unit_arrays`: written once.
+compiled function per family (`logit_terms`, `poisson_terms`, ...), which `unit_terms` picks
+for one row and `block_terms` for a block of rows (the Newton pass's, fastgd/glm_pass.py, in
+a loop per family that vectorizes), and NumPy callers reach through `unit_arrays`: written
+once.
 
 A family is a NamedTuple whose `kind` (its link: `LOG`, `IDENTITY`, `LOGIT`) and `power`
 (Tweedie's: 0 normal, 1 Poisson, 2 Gamma, between 1 and 2 compound Poisson-Gamma) are what
-the compiled code reads. A new family is its class, its branch in `unit_terms` and one line in
-`FAMILIES`.
+the compiled code reads. A new family is its class, its row function with a branch in
+`unit_terms` and `block_terms`, and one line in `FAMILIES`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
+from . import exp_log
 from ._config import FASTMATH
 
 LARGEST_ETA = 700.0  # exp(eta) overflows float64 beyond about 709
@@ -50,32 +53,76 @@ def half_deviance(power, y, mu):
     return y_term - y * mu**one / one + mu**two / two
 
 
+# The row terms (l, l', h, Fisher's h) of each family with a link that needs exp or log: one
+# function each, with no branch on its parameters, so that `block_terms` runs each in a loop
+# that LLVM vectorizes (fastgd/exp_log.py: exp and log in plain arithmetic). They are inlined
+# by numba, into code compiled with error_model "numpy": Python's error model puts a branch
+# (ZeroDivisionError) at every division, and a loop with it does not vectorize (nor does a
+# kernel's loop where a function compiled with it is inlined: the Newton pass's kernels take
+# "numpy" too). With the log link eta is clamped to LARGEST_ETA, and the half deviances are
+# written in eta (y (log y - eta) for y log(y / mu)): one exp a row, and the log of y where the
+# deviance has it. y = 0 contributes 0 to those terms (y > 0 times it).
+_ROW = {"fastmath": FASTMATH, "cache": True, "nogil": True, "error_model": "numpy",
+        "inline": "always"}  # fmt: skip
+SMALLEST_Y = 1e-300  # the log of max(y, this): y = 0's term is multiplied by 0
+
+
+@njit(**_ROW)
+def logit_terms(y, eta):
+    """The binomial's: l = log(1 + e^eta) - y eta without overflow, l' = sigma - y,
+    h = sigma (1 - sigma), Fisher's the same."""
+    e = exp_log.exp(-abs(eta))
+    negative = (eta < 0.0) * 1.0  # sigma = 1 / (1 + e) above 0, e / (1 + e) below, no branch
+    mu = (negative * e + (1.0 - negative)) / (1.0 + e)
+    h = mu * (1.0 - mu)
+    return max(eta, 0.0) + exp_log.log1p(e) - y * eta, mu - y, h, h
+
+
+@njit(**_ROW)
+def log_normal_terms(y, eta):
+    """The normal with the log link (power 0): l = (y - mu)² / 2."""
+    mu = exp_log.exp(min(eta, LARGEST_ETA))
+    return 0.5 * (y - mu) * (y - mu), (mu - y) * mu, mu * (2.0 * mu - y), mu * mu
+
+
+@njit(**_ROW)
+def poisson_terms(y, eta):
+    """Power 1: l = y log(y / mu) - y + mu, l' = mu - y, h = mu."""
+    eta = min(eta, LARGEST_ETA)
+    mu = exp_log.exp(eta)
+    positive = (y > 0.0) * 1.0
+    y_log_y = positive * y * (exp_log.log(max(y, SMALLEST_Y)) - eta)
+    return y_log_y - y + mu, mu - y, mu, mu
+
+
+@njit(**_ROW)
+def gamma_terms(y, eta):
+    """Power 2 (y > 0): l = log(mu / y) + y / mu - 1, l' = 1 - y / mu, h = y / mu, Fisher's 1."""
+    eta = min(eta, LARGEST_ETA)
+    y_over_mu = y * exp_log.exp(-eta)
+    return eta - exp_log.log(y) + y_over_mu - 1.0, 1.0 - y_over_mu, y_over_mu, 1.0
+
+
+@njit(**_ROW)
+def tweedie_terms(power, y, eta):
+    """Any other power p (with the log link): l = y^(2-p) / ((1-p)(2-p)) - y mu^(1-p) / (1-p)
+    + mu^(2-p) / (2-p), l' = (mu - y) mu^(1-p), h = mu^(1-p) ((2-p) mu + (p-1) y), Fisher's
+    mu^(2-p)."""
+    eta = min(eta, LARGEST_ETA)
+    one, two = 1.0 - power, 2.0 - power
+    mu = exp_log.exp(eta)
+    scale = exp_log.exp(one * eta)  # mu^(1-p)
+    positive = (y > 0.0) * 1.0
+    y_term = positive * exp_log.exp(two * exp_log.log(max(y, SMALLEST_Y))) / (one * two)
+    loss = y_term - y * scale / one + mu * scale / two
+    return loss, (mu - y) * scale, scale * (two * mu + (power - 1.0) * y), mu * scale
+
+
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
-def unit_terms(kind, power, y, eta):
-    """(l, l', h, Fisher's h) of one row: the loss, its first and second derivatives in eta,
-    and the second derivative's expectation."""
-    if kind == LOGIT:  # l = log(1 + e^eta) - y eta, without overflow
-        e = math.exp(-abs(eta))
-        mu = 1.0 / (1.0 + e) if eta >= 0.0 else e / (1.0 + e)
-        h = mu * (1.0 - mu)
-        return max(eta, 0.0) + math.log1p(e) - y * eta, mu - y, h, h
-    if kind == LOG:
-        # d mu / d eta = mu and variance mu^p: l' = (mu - y) mu^(1-p), the second derivative
-        # mu^(1-p) ((2 - p) mu + (p - 1) y), Fisher's mu^(2-p).
-        mu = math.exp(min(eta, LARGEST_ETA))
-        if power == 1.0:
-            scale = 1.0
-        elif power == 0.0:
-            scale = mu
-        elif power == 2.0:
-            scale = 1.0 / mu
-        else:
-            scale = mu ** (1.0 - power)
-        loss = half_deviance(power, y, mu)
-        second = scale * ((2.0 - power) * mu + (power - 1.0) * y)
-        return loss, (mu - y) * scale, second, mu * scale
-    # The identity link: d l / d mu = (mu - y) mu^-p, its derivative mu^(-p-1) ((1 - p) mu +
-    # p y), Fisher's mu^-p (mu > 0 along the fit: the line search keeps it there).
+def identity_terms(power, y, eta):
+    """The identity link (mu = eta): d l / d mu = (mu - y) mu^-p, its derivative
+    mu^(-p-1) ((1 - p) mu + p y), Fisher's mu^-p (mu > 0 along the fit: the line search keeps
+    it there; nan outside)."""
     mu = eta
     loss = half_deviance(power, y, mu)
     if power == 0.0:
@@ -87,12 +134,66 @@ def unit_terms(kind, power, y, eta):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True)
+def unit_terms(kind, power, y, eta):
+    """(l, l', h, Fisher's h) of one row: the loss, its first and second derivatives in eta,
+    and the second derivative's expectation."""
+    if kind == LOGIT:
+        return logit_terms(y, eta)
+    if kind == IDENTITY:
+        return identity_terms(power, y, eta)
+    if power == 1.0:
+        return poisson_terms(y, eta)
+    if power == 2.0:
+        return gamma_terms(y, eta)
+    if power == 0.0:
+        return log_normal_terms(y, eta)
+    return tweedie_terms(power, y, eta)
+
+
+@njit(**_ROW)
+def block_terms(kind, power, fisher, y, eta, s, losses, slopes, curvatures):
+    """`unit_terms` of each row of a block, weighted by s: losses = s l, slopes = s l',
+    curvatures = s h (Fisher's with `fisher`). The family is chosen once, outside the row loop,
+    so that each family's loop vectorizes."""
+    n = eta.shape[0]
+    if kind == LOGIT:
+        for i in range(n):
+            loss, slope, second, _ = logit_terms(y[i], eta[i])
+            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * second
+    elif kind == LOG and power == 1.0:
+        for i in range(n):
+            loss, slope, second, _ = poisson_terms(y[i], eta[i])
+            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * second
+    elif kind == LOG and power == 2.0:
+        for i in range(n):
+            loss, slope, second, expected = gamma_terms(y[i], eta[i])
+            h = expected if fisher else second
+            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * h
+    elif kind == LOG and power == 0.0:
+        for i in range(n):
+            loss, slope, second, expected = log_normal_terms(y[i], eta[i])
+            h = expected if fisher else second
+            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * h
+    elif kind == LOG:
+        for i in range(n):
+            loss, slope, second, expected = tweedie_terms(power, y[i], eta[i])
+            h = expected if fisher else second
+            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * h
+    else:  # the identity link: rare, scalar
+        for i in range(n):
+            loss, slope, second, expected = identity_terms(power, y[i], eta[i])
+            h = expected if fisher else second
+            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * h
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True)
 def unit_arrays(kind, power, y, eta):
     """`unit_terms` of every row: four arrays (l, l', h, Fisher's h)."""
     n = y.shape[0]
+    ones = np.ones(n)
     loss, slope, second, fisher = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    for i in range(n):
-        loss[i], slope[i], second[i], fisher[i] = unit_terms(kind, power, y[i], eta[i])
+    block_terms(kind, power, False, y, eta, ones, loss, slope, second)
+    block_terms(kind, power, True, y, eta, ones, loss, slope, fisher)
     return loss, slope, second, fisher
 
 

@@ -114,10 +114,16 @@ def best_constant(family, y, s, total, offset):
     return family.link_of(mean) - float(s @ offset) / total
 
 
+SHIFT_ROWS = 4096
+
+
 def _pass_data(X, y, sample_weight, offset, fit_intercept):
     """(y, s, offset, shift) as the pass takes them: float64 arrays (Dask arrays chunked as X's
-    rows for Dask), s and offset filled in (1 and 0), and the columns' shift (their means: one
-    pass; 0 without an intercept, and for a sparse X, which is never shifted)."""
+    rows for Dask), s and offset filled in (1 and 0), and the columns' shift (0 without an
+    intercept, and for a sparse X, which is never shifted). The shift only keeps the pass's
+    products of data far from 0 from losing digits (any value near the data's centre does): the
+    means of at most SHIFT_ROWS rows spread over X, where NumPy's column means of all the rows
+    took as long as a Newton pass (55 ms at 1e6 x 32)."""
     n, d = X.shape
     if is_dask_array(X):
         import dask.array as da
@@ -130,14 +136,18 @@ def _pass_data(X, y, sample_weight, offset, fit_intercept):
             return da.asarray(values).astype(np.float64).rechunk((rows,))
 
         shift = np.zeros(d)
-        if fit_intercept:
-            shift = np.asarray(X.mean(axis=0).compute(), dtype=np.float64)
+        if fit_intercept:  # as below: rows spread over the chunks, not another pass
+            spread = X[:: max(1, n // SHIFT_ROWS)]
+            shift = np.asarray(spread.mean(axis=0).compute(), dtype=np.float64)
         return along(y, 0.0), along(sample_weight, 1.0), along(offset, 0.0), shift
     y = np.ascontiguousarray(y, dtype=np.float64)
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     offset = np.zeros(n) if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
     dense = fit_intercept and not hasattr(X, "tocsr")
-    shift = np.asarray(X.mean(axis=0), dtype=np.float64).ravel() if dense else np.zeros(d)
+    shift = np.zeros(d)
+    if dense:
+        spread = X[:: max(1, n // SHIFT_ROWS)]
+        shift = np.asarray(spread.mean(axis=0, dtype=np.float64), dtype=np.float64).ravel()
     return y, s, offset, shift
 
 

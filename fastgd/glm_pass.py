@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
-from .families import unit_arrays, unit_terms
+from .families import block_terms, unit_arrays
 from .gradient import add_products
 from .moments import BLOCK_ROWS  # the moment pass's block: its scratch stays in cache
 from .threads import in_ranges, row_ranges
@@ -44,7 +44,9 @@ class PassSums(NamedTuple):
     hessian: np.ndarray  # (d + 1, d + 1), symmetric
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
+# error_model "numpy": no ZeroDivisionError branch at the families' divisions, which keeps
+# their loop (`block_terms`, inlined here) vectorized (fastgd/families.py).
+@njit(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
 def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, parts, block_rows, eta, grad,
                 hessian):  # fmt: skip
     """The sums of the rows of X (a slice: see `moments._range_moments`) into grad (`parts` >=
@@ -76,13 +78,11 @@ def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, parts, block_
             wj = w[j]
             for i in range(rows):
                 block_eta[i] += wj * column[i]
+        stop = start + rows
+        block_terms(kind, power, fisher, y[start:stop], block_eta[:rows], s[start:stop],
+                    losses, slopes, curvatures)  # fmt: skip
         for i in range(rows):
-            loss, slope, second, expected = unit_terms(kind, power, y[start + i], block_eta[i])
-            si = s[start + i]
-            losses[i] = si * loss
             eta[start + i] = block_eta[i]
-            slopes[i] = si * slope
-            curvatures[i] = si * (expected if fisher else second)
         # Every sum in a loop that stores nothing: a loop that adds up and stores is vectorized
         # behind a run-time check of the pointers, whose scalar copy adds in another order
         # (the same bits every run only where the path never changes).
@@ -109,30 +109,43 @@ def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, parts, block_
     return value
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def _range_gradient(X, y, s, offset, shift, w, b, kind, power, parts, eta, grad):
-    """`_range_pass` without the Hessian (`parts` VALUE or GRADIENT), a row at a time: no d²
-    products to vectorize across rows, so no transposed copy either; each row is read once
-    (eta, then the gradient's share from the same cached row). Return the value."""
+@njit(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
+def _range_gradient(X, y, s, offset, shift, w, b, kind, power, parts, block_rows, eta, grad):
+    """`_range_pass` without the Hessian (`parts` VALUE or GRADIENT): no d² products to
+    vectorize across rows, so no transposed copy either. A block's eta row by row, its terms
+    (`block_terms`, vectorized), then the gradient's shares from the same rows, still in
+    cache. Return the value."""
     n, d = X.shape
     centred = np.empty(d)
     totals = np.zeros(d + 1)
+    block_eta = np.empty(block_rows)
+    slopes = np.empty(block_rows)
+    curvatures = np.empty(block_rows)
+    losses = np.empty(block_rows)
     value = 0.0
-    for i in range(n):
-        row = X[i]
-        for j in range(d):
-            centred[j] = np.float64(row[j]) - shift[j]
-        row_eta = b + offset[i]
-        for j in range(d):
-            row_eta += centred[j] * w[j]
-        eta[i] = row_eta
-        loss, slope, _, _ = unit_terms(kind, power, y[i], row_eta)
-        value += s[i] * loss
-        if parts == GRADIENT:
-            g = s[i] * slope
+    for start in range(0, n, block_rows):
+        rows = min(block_rows, n - start)
+        stop = start + rows
+        for i in range(rows):
+            row = X[start + i]
+            row_eta = b + offset[start + i]
             for j in range(d):
-                totals[j] += g * centred[j]
-            totals[d] += g
+                row_eta += (np.float64(row[j]) - shift[j]) * w[j]
+            block_eta[i] = row_eta
+            eta[start + i] = row_eta
+        block_terms(kind, power, False, y[start:stop], block_eta[:rows], s[start:stop],
+                    losses, slopes, curvatures)  # fmt: skip
+        for i in range(rows):
+            value += losses[i]
+        if parts == GRADIENT:
+            for i in range(rows):
+                row = X[start + i]
+                g = slopes[i]
+                for j in range(d):
+                    centred[j] = np.float64(row[j]) - shift[j]
+                for j in range(d):
+                    totals[j] += g * centred[j]
+                totals[d] += g
     for j in range(d + 1):
         grad[j] = totals[j]
     return value
@@ -155,7 +168,7 @@ def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, parts=HESS
                           grads[c], hessians[c]))  # fmt: skip
         else:
             calls.append((X[rows], y[rows], s[rows], offset[rows], *constants[:5], parts,
-                          eta[rows], grads[c]))  # fmt: skip
+                          BLOCK_ROWS, eta[rows], grads[c]))  # fmt: skip
     values = np.array(in_ranges(_range_pass if parts == HESSIAN else _range_gradient, calls))
     hessian = np.triu(hessians.sum(axis=0))  # the ranges in order: the same bits every time
     hessian = hessian + np.triu(hessian, 1).T
