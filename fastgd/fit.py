@@ -42,7 +42,6 @@ from .gradient import (
     write_penalty,
 )
 from .gradient import penalty as penalty_of
-from .losses import Logistic
 from .options import DEFAULT_TOL, Options, check_options
 from .penalties import Penalty, make_penalty
 from .plan import INPUTS, Plan, labelled_fold_moments, make_plan, make_targets
@@ -70,7 +69,7 @@ def fit(
     penalty: Literal["l2", "l1", "elasticnet"] | None = None,
     alpha: float = 0.0,
     l1_ratio: float = 0.5,
-    loss: Literal["squared_error", "huber", "logistic"] = "squared_error",
+    loss: Literal["squared_error", "huber", "logistic", "poisson", "gamma"] = "squared_error",
     epsilon: float = 1.0,
     positive: bool = False,
     penalty_weights: ArrayLike | None = None,
@@ -117,10 +116,14 @@ def fit(
         Minimize the loss + alpha * R(w) (the intercept is never penalized; with
         `standardize`, on the standardized coefficients, as glmnet does; docs/models.md has
         scikit-learn's equivalents).
-    loss : "squared_error", "huber" or "logistic";  epsilon : float
+    loss : "squared_error", "huber", "logistic", "poisson" or "gamma";  epsilon : float
         The Huber loss: r**2 up to epsilon (in y's units), linear beyond. The logistic loss:
         the log-loss log(1 + e^p) - y p of y in [0, 1] at the log-odds p = X @ coef +
-        intercept (logistic regression; `predict` gives p). Both on the loop path.
+        intercept (logistic regression; `predict` gives p). Poisson (counts y >= 0) and Gamma
+        (y > 0): half the unit deviance at the mean e^p (scikit-learn's PoissonRegressor and
+        GammaRegressor), starting from the best constant, b = log(mean y), where b0 and w0
+        are left at theirs; their curvature has no bound, so lr="auto" is a guess that the
+        fit shortens, starting again, where the loss rises. All on the loop path.
     positive : bool;  coef_bounds : (lower, upper);  penalty_weights : array (d,)
         Bounds on the coefficients (positive: w >= 0) and a weight per feature for the penalty.
     minimum_norm : bool
@@ -141,7 +144,7 @@ def fit(
     kind = data_kind(X, y, options.sample_weight)
     check_input, locate_non_finite = INPUTS[kind]
     X, y, sample_weight, total_weight = check_input(X, y, options.sample_weight)
-    if isinstance(options.loss, Logistic):  # a loss with a domain (no call on other fits)
+    if hasattr(options.loss, "check_y"):  # a loss with a domain (no call on other fits)
         _check_targets_of_loss(options.loss, y, kind)
     several = y.ndim == 2  # k targets y (n, k); a 1-D y keeps the scalar shapes
     n_targets, d = (y.shape[1] if several else 1), X.shape[1]
@@ -169,8 +172,13 @@ def fit(
         shift, precondition = coordinates.standardized(moments[0], options.fit_intercept)
         settings = settings._replace(shift=shift, precondition=precondition)
     write_penalty(rules, checked_penalty)
+    if not options.quadratic and _starts_at_the_best_constant(options, moments[0]):
+        B[:] = math.log(max(moments[0].y_mean, 1e-300))
+    start_B, start_W = B.copy(), W.copy()  # for a restart (`_restarts`)
     _start_loss(targets, B, W, settings, history, lambda: locate_non_finite(X, y))
-    spectrum, step, momentum = _step_and_momentum(options, moments[0], settings, checked_penalty)
+    spectrum, step, momentum = _step_and_momentum(
+        options, moments[0], settings, checked_penalty, float(start_B[0])
+    )
     rules[:, LR], rules[:, MOMENTUM] = step, momentum
     known = spectrum if options.quadratic else None  # the Huber loss's mu is not known
     done = _write_stopping(
@@ -181,9 +189,25 @@ def fit(
         X.shape, plan.method, options.n_iter,
         options.check_every if options.callback is not None else None,
     )  # fmt: skip
-    status, k, reached = _iterate_in_blocks(
-        targets, B, W, settings, options.n_iter, block, history, options.callback, several, done
-    )
+    restarts = 0 if options.quadratic else _restarts(options)
+    for restart in range(restarts + 1):
+        try:
+            status, k, reached = _iterate_in_blocks(
+                targets, B, W, settings, options.n_iter, block, history, options.callback,
+                several, done,
+            )  # fmt: skip
+            break
+        except DivergenceError:
+            if restart == restarts:
+                raise
+        # The step was too long for where the fit went: again from the start, with a quarter.
+        step /= 4.0
+        if options.momentum == "auto" and spectrum is not None:
+            momentum = curvature.nesterov_momentum(step, spectrum.pace)
+        rules[:, LR], rules[:, MOMENTUM] = step, momentum
+        B[:], W[:] = start_B, start_W
+        settings.velocity[:] = 0.0
+        _start_loss(targets, B, W, settings, history, lambda: locate_non_finite(X, y))
     seconds = time.perf_counter() - start
     bounds, converged = _finish(
         options, status, reached, moments, spectrum, known, checked_penalty, B, W, settings
@@ -219,20 +243,24 @@ def gradient_descent(
 
 
 def _check_targets_of_loss(loss: Any, y: Any, kind: str) -> None:
-    """The targets within the logistic loss's domain, y in [0, 1], named where not; one target
-    only (it has no form across targets)."""
+    """The targets within the loss's domain (the logistic's y in [0, 1], the Poisson's y >= 0,
+    the Gamma's y > 0), named where not; one target only (these losses have no form across
+    targets)."""
     if kind == "stream":  # a stream's plan refuses the loss
         return
     if y.ndim == 2:
+        what = ("fastgd.LogisticRegressionGD's multinomial model" if loss.name == "logistic"
+                else "fastgd.PoissonRegressorGD, GammaRegressorGD")  # fmt: skip
         raise ValueError(
-            f"loss='logistic' fits one target at a time; y has {y.shape[1]} columns: fit each "
-            "column (or, for classes, fastgd.LogisticRegressionGD's multinomial model)"
+            f"loss={loss.name!r} fits one target at a time; y has {y.shape[1]} columns: fit "
+            f"each column (or use {what})"
         )
     if kind == "dask":
         import dask
 
         low, high = (float(v) for v in dask.compute(y.min(), y.max()))
-        if low >= 0.0 and high <= 1.0:
+        within = {"logistic": low >= 0.0 and high <= 1.0, "poisson": low >= 0.0}
+        if within.get(loss.name, low > 0.0):
             return
         y = y.compute()  # only on this error path: the row to name
     elif kind == "device":
@@ -297,8 +325,19 @@ def _start_loss(
         )
 
 
+def _starts_at_the_best_constant(options: Options, moments: Any) -> bool:
+    """Whether the fit starts from the best constant model, b = log(y's mean), rather than 0:
+    for the log link's losses (Poisson, Gamma), whose curvature at b = 0 may be orders of
+    magnitude from the optimum's (counts of 1000: e^0 against about 1000), where fit has the
+    data's moments (its defaults do) and the start is the default one (b0 = 0, no w0)."""
+    return (
+        options.loss.curvature is None and moments is not None and options.fit_intercept
+        and options.w0 is None and float(options.b0) == 0.0
+    )  # fmt: skip
+
+
 def _step_and_momentum(
-    options: Options, moments: Any, settings: Settings, penalty: Penalty
+    options: Options, moments: Any, settings: Settings, penalty: Penalty, start_intercept: float
 ) -> tuple[curvature.Spectrum | None, float, float]:
     """The Hessian's spectrum (None without the moments), the step and the momentum: the
     ones given, or lr="auto"'s 1 / L and momentum="auto"'s from it."""
@@ -310,6 +349,12 @@ def _step_and_momentum(
         )
         if options.quadratic:  # the squared error's conditioning; the Huber loss's unknown
             _warn_if_ill_conditioned(spectrum, options.standardize)
+        elif options.loss.curvature is None:
+            # No bound (the Poisson and Gamma losses' l'' grows with e^p or e^-p): the
+            # curvature where the fit starts or ends, whichever is larger, and `fit` restarts
+            # with a quarter of the step where the loss rises (`_restarting`).
+            factor = options.loss.start_curvature(start_intercept, moments.y_mean)
+            spectrum = curvature.scaled(spectrum, factor)
         elif options.loss.curvature != 1.0:
             # The squared error's Hessian times the loss's curvature bound (the logistic's
             # l'' <= 1/4 against the squared error's 2): the step is longer, and the momentum
@@ -449,6 +494,17 @@ def _result(
 def _relative_distance(distance: float, b: float, w: np.ndarray, precondition: np.ndarray) -> float:
     size = stopping.parameters_norm(b, w, precondition)
     return distance / size if size > 0.0 else distance
+
+
+RESTARTS = 30  # a quarter of the step each: 4^-30, about 1e-18 of lr="auto"'s first guess
+
+
+def _restarts(options: Options) -> int:
+    """How often a fit may restart with a quarter of its step where the loss rises: lr="auto"
+    for a loss whose curvature has no bound (Poisson, Gamma: `_step_and_momentum` guesses it),
+    where a rise means the guess was short, not that the fit diverges; never otherwise (a
+    given lr is the caller's, and the other losses' steps are below their bound)."""
+    return RESTARTS if options.lr == "auto" and options.loss.curvature is None else 0
 
 
 def _auto_step(spectrum: curvature.Spectrum) -> float:

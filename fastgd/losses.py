@@ -132,10 +132,86 @@ class Logistic(NamedTuple):
         )  # fmt: skip
 
 
+class Poisson(NamedTuple):
+    """l(y, p) = y log(y / mu) - y + mu, mu = e^p: half the Poisson deviance (scikit-learn's
+    PoissonRegressor's scale), for counts y >= 0 at the log of their mean, p."""
+
+    @property
+    def curvature(self):
+        """None: l'' = mu has no bound (lr="auto" starts from `start_curvature` and fit
+        restarts with a shorter step where the loss rises)."""
+        return None
+
+    @property
+    def name(self):
+        return "poisson"
+
+    @property
+    def quadratic(self):
+        return False
+
+    @property
+    def code(self):
+        return 3.0
+
+    @property
+    def parameter(self):
+        return 0.0
+
+    def start_curvature(self, b0, y_mean):
+        """l'' / 2 where the fit starts (mu = e^b0, coef 0) or ends (mu about y's mean),
+        whichever is larger: lr="auto"'s first guess."""
+        return 0.5 * max(math.exp(min(b0, 700.0)), y_mean)
+
+    def check_y(self, y):
+        refuse_rows(
+            ~(y >= 0.0), y, "y", "loss='poisson' needs counts y >= 0; drop those rows, or use "
+            "a loss whose domain has them (squared_error)",
+        )  # fmt: skip
+
+
+class Gamma(NamedTuple):
+    """l(y, p) = log(mu / y) + y / mu - 1, mu = e^p: half the Gamma deviance (scikit-learn's
+    GammaRegressor's scale), for y > 0 (costs, durations) at the log of their mean, p."""
+
+    @property
+    def curvature(self):
+        """None: l'' = y / mu has no bound (as the Poisson loss's)."""
+        return None
+
+    @property
+    def name(self):
+        return "gamma"
+
+    @property
+    def quadratic(self):
+        return False
+
+    @property
+    def code(self):
+        return 4.0
+
+    @property
+    def parameter(self):
+        return 0.0
+
+    def start_curvature(self, b0, y_mean):
+        """l'' / 2 = y / (2 mu) at the start (on average), or about 1/2 at the end."""
+        return 0.5 * max(y_mean * math.exp(-max(b0, -700.0)), 1.0)
+
+    def check_y(self, y):
+        refuse_rows(
+            ~(y > 0.0), y, "y", "loss='gamma' needs y > 0 (costs, durations); drop those rows, "
+            "or use loss='poisson' (which takes zeros)",
+        )  # fmt: skip
+
+
 # The losses by the name `fit(loss=...)` takes: a new loss is a class above and a line here.
-LOSSES = {"squared_error": SquaredError, "huber": Huber, "logistic": Logistic}
-Loss = SquaredError | Huber | Logistic  # for annotations
+LOSSES = {"squared_error": SquaredError, "huber": Huber, "logistic": Logistic,
+          "poisson": Poisson, "gamma": Gamma}  # fmt: skip
+Loss = SquaredError | Huber | Logistic | Poisson | Gamma  # for annotations
 SQUARED_ERROR, HUBER, LOGISTIC = SquaredError().code, Huber(1.0).code, Logistic().code
+POISSON, GAMMA = Poisson().code, Gamma().code
 
 
 def make_loss(name, epsilon):
@@ -143,7 +219,7 @@ def make_loss(name, epsilon):
     if name not in LOSSES:
         choices = " or ".join(repr(known) for known in LOSSES)
         raise ValueError(f"loss must be {choices}, got {name!r}")
-    if name in ("squared_error", "logistic"):
+    if name != "huber":
         return LOSSES[name]()
     if check_real(epsilon, "epsilon") <= 0.0:
         raise ValueError(f"epsilon must be > 0 (the Huber loss's threshold), got {epsilon}")
@@ -186,6 +262,29 @@ def logistic_terms(y, r, s):
     return s * (max(p, 0.0) + math.log1p(e) - y * p), s * 0.5 * (y - sigma)
 
 
+# The log link's losses clamp p = y - r at LARGEST_P: e^p overflows beyond about 709.
+LARGEST_P = 700.0
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def poisson_terms(y, r, s):
+    """Half the Poisson deviance's row terms at the log-mean p = y - r: s (y log(y / mu) - y +
+    mu) (y log y read as 0 at y = 0) and s (y - mu) / 2."""
+    p = min(y - r, LARGEST_P)
+    mu = math.exp(p)
+    y_log_y = y * math.log(max(y, 1e-300))  # 0 at y = 0
+    return s * (y_log_y - y * p - y + mu), s * 0.5 * (y - mu)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def gamma_terms(y, r, s):
+    """Half the Gamma deviance's row terms at the log-mean p = y - r: s (log(mu / y) + y / mu
+    - 1) and s (y / mu - 1) / 2."""
+    p = min(y - r, LARGEST_P)
+    y_over_mu = y * math.exp(-p)
+    return s * (p - math.log(y) + y_over_mu - 1.0), s * 0.5 * (y_over_mu - 1.0)
+
+
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def terms_by_code(code, parameter, y, r, s):
     """The row terms of the loss numbered `code` (`SQUARED_ERROR`, `HUBER`, `LOGISTIC`), with
@@ -195,6 +294,10 @@ def terms_by_code(code, parameter, y, r, s):
         return huber_terms(parameter, r, s)
     if code == LOGISTIC:
         return logistic_terms(y, r, s)
+    if code == POISSON:
+        return poisson_terms(y, r, s)
+    if code == GAMMA:
+        return gamma_terms(y, r, s)
     return squared_error_terms(parameter, r, s)
 
 
@@ -218,6 +321,10 @@ def _row_terms(loss, y, r, s):
         return lambda loss, y, r, s: huber_terms(loss.epsilon, r, s)
     if _is(loss, Logistic):
         return lambda loss, y, r, s: logistic_terms(y, r, s)
+    if _is(loss, Poisson):
+        return lambda loss, y, r, s: poisson_terms(y, r, s)
+    if _is(loss, Gamma):
+        return lambda loss, y, r, s: gamma_terms(y, r, s)
     return None
 
 

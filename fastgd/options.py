@@ -95,7 +95,8 @@ PARAMETERS = (
     Parameter("alpha", 0.0, None, "the penalty's strength"),
     Parameter("l1_ratio", 0.5, None, "elasticnet's share of l1"),
     Parameter("loss", "squared_error", None, "squared_error, or huber: robust to outliers, "
-              "r^2 up to epsilon and linear beyond, or logistic: the log-loss of y in [0, 1]"),
+              "r^2 up to epsilon and linear beyond, or logistic: the log-loss of y in [0, 1], "
+              "or poisson (counts) and gamma (y > 0): half their deviance, log link"),
     Parameter("epsilon", 1.0, None, "the Huber loss's threshold, in y's units"),
     Parameter("positive", False, None, "keep the coefficients >= 0 (non-negative least "
               "squares)"),

@@ -119,7 +119,7 @@ def hessian(X, sample_weight=None):
 def standardized_gradient_descent(
     X, y, lr, n_iter, sample_weight=None, fit_intercept=True, momentum=0.0, b0=0.0, w0=None,
     l2=0.0, l1=0.0, standardize=True, epsilon=None, positive=False, penalty_weights=None,
-    lower=None, upper=None, logistic=False,
+    lower=None, upper=None, logistic=False, family=None,
 ):  # fmt: skip
     """Gradient descent, with Nesterov's momentum, on the standardized features, mapped back:
     the definition of `standardize=True, momentum=...`; returns (b, w, loss history).
@@ -139,6 +139,9 @@ def standardized_gradient_descent(
     2 epsilon |r| - epsilon**2 beyond, whose derivative is 2 clip(r, -epsilon, epsilon).
     logistic: the log-loss log(1 + e^p) - y p of the prediction p (the log-odds) instead, whose
     derivative in p is sigma(p) - y (y in [0, 1]).
+    family: "poisson" or "gamma": half the family's unit deviance at the mean mu = e^p instead,
+    y log(y / mu) - y + mu (derivative mu - y) or log(mu / y) + y / mu - 1 (derivative 1 - y /
+    mu).
     positive: after each step a coefficient below 0 is set to 0 (the projection onto w >= 0,
     part of the proximal step, so FISTA's form with momentum).
     penalty_weights: c_j, each coefficient's penalty c_j ((l2 / 2) beta_j**2 + l1 |beta_j|).
@@ -188,6 +191,15 @@ def standardized_gradient_descent(
                 total += s * (math.log1p(math.exp(-abs(prediction))) + max(prediction, 0.0)
                               - target * prediction)  # fmt: skip
                 slope = (target - 1.0 / (1.0 + math.exp(-prediction))) / 2.0
+            elif family == "poisson":
+                mu = math.exp(prediction)
+                y_log = target * math.log(target / mu) if target > 0.0 else 0.0
+                total += s * (y_log - target + mu)
+                slope = (target - mu) / 2.0
+            elif family == "gamma":
+                mu = math.exp(prediction)
+                total += s * (math.log(mu / target) + target / mu - 1.0)
+                slope = (target / mu - 1.0) / 2.0
             elif epsilon is None or abs(residual) <= epsilon:
                 total += s * residual**2
                 slope = residual

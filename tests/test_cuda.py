@@ -220,17 +220,19 @@ def one_pass(data, y, weights, b, w, h, rule, blocks, threads, layout=()):
 @pytest.mark.parametrize(
     ("d", "weighted", "shift", "loss"),
     cases({"d": [1, 3], "weighted": [False, True], "shift": [False, True],
-           "loss": ["squared_error", "huber", "logistic"]}),
+           "loss": ["squared_error", "huber", "logistic", "poisson", "gamma"]}),
 )  # fmt: skip
 def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
     # One pass over the data, kernel against `gradient.partial_sums`: the rows' shift included,
     # and the Huber loss, which the kernel reads from the rule (its number and threshold).
     from fastgd import gradient
-    from fastgd.losses import Huber, Logistic, SquaredError, kernel_loss
+    from fastgd.losses import LOSSES, Huber, SquaredError, kernel_loss
 
     X, y = offset_regression(rng, 90, d)
     if loss == "logistic":  # labels 0 and 1
         y = (y > np.median(y)).astype(np.float64)
+    if loss in ("poisson", "gamma"):  # amounts > 0, at log-means of about their size
+        y = np.abs(y) / np.abs(y).mean() + 0.1
     weights = rng.uniform(0, 2, size=90) if weighted else None
     b, w = 0.7, rng.normal(size=d)
     h = X.mean(axis=0) if shift else np.zeros(d)
@@ -240,8 +242,8 @@ def test_pass_kernel_sums_equal_the_cpu_sums(rng, d, weighted, shift, loss):
         epsilon = float(np.median(residuals))
         assert (residuals < epsilon).sum() >= 40 and (residuals > epsilon).sum() >= 40
     chosen = SquaredError() if epsilon is None else Huber(epsilon)
-    if loss == "logistic":
-        chosen = Logistic()
+    if loss in ("logistic", "poisson", "gamma"):
+        chosen = LOSSES[loss]()
     rule = gradient.make_rule(0.0, d, loss=chosen)
     expected = np.zeros(d + 2)
     # The same loss, as the CPU kernels take it, from the rule as the device reads it.
@@ -881,6 +883,21 @@ def test_positive_on_the_gpu_equals_the_cpu(rng, monkeypatch, momentum):
     assert on_gpu.device == "cuda" and np.all(on_gpu.coef >= 0.0) and on_gpu.coef[1] == 0.0
     np.testing.assert_allclose(on_gpu.coef, on_cpu.coef, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(on_gpu.loss_history, on_cpu.loss_history, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("d", "loss"), cases({"d": [1, 3], "loss": ["poisson", "gamma"]}))
+def test_count_loss_fit_equals_the_cpu_fit(rng, monkeypatch, d, loss):
+    """The Poisson and Gamma losses on the device, lr="auto" from the best constant's start."""
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 2)
+    X = rng.normal(size=(40, d))
+    eta = X @ np.array([0.4, -0.3, 0.2])[:d] + 1.0
+    y = rng.poisson(np.exp(eta)) * 1.0 if loss == "poisson" else rng.gamma(2.0, np.exp(eta) / 2)
+    data = np.ascontiguousarray(X[:, 0]) if d == 1 else X
+    kwargs = {"loss": loss, "penalty": "l2", "alpha": 0.1, "tol": 1e-10, "n_iter": 300}
+    on_gpu = fastgd.fit(data, y, device="cuda", **kwargs)
+    on_cpu = fastgd.fit(data, y, device="cpu", method="loop", **kwargs)
+    assert on_cpu.converged and on_gpu.method == "loop"
+    assert_same_iterations(on_gpu, on_cpu)
 
 
 @pytest.mark.parametrize(("d", "standardize"), cases({"d": [1, 3], "standardize": [False, True]}))
