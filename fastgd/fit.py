@@ -69,8 +69,11 @@ def fit(
     penalty: Literal["l2", "l1", "elasticnet"] | None = None,
     alpha: float = 0.0,
     l1_ratio: float = 0.5,
-    loss: Literal["squared_error", "huber", "logistic", "poisson", "gamma"] = "squared_error",
+    loss: Literal["squared_error", "huber", "logistic", "poisson", "gamma", "tweedie"] = (
+        "squared_error"
+    ),
     epsilon: float = 1.0,
+    power: float = 1.5,
     positive: bool = False,
     penalty_weights: ArrayLike | None = None,
     coef_bounds: tuple[ArrayLike | None, ArrayLike | None] | None = None,
@@ -116,14 +119,18 @@ def fit(
         Minimize the loss + alpha * R(w) (the intercept is never penalized; with
         `standardize`, on the standardized coefficients, as glmnet does; docs/models.md has
         scikit-learn's equivalents).
-    loss : "squared_error", "huber", "logistic", "poisson" or "gamma";  epsilon : float
+    loss : "squared_error", "huber", "logistic", "poisson", "gamma" or "tweedie"
+    epsilon : float;  power : float
         The Huber loss: r**2 up to epsilon (in y's units), linear beyond. The logistic loss:
         the log-loss log(1 + e^p) - y p of y in [0, 1] at the log-odds p = X @ coef +
-        intercept (logistic regression; `predict` gives p). Poisson (counts y >= 0) and Gamma
-        (y > 0): half the unit deviance at the mean e^p (scikit-learn's PoissonRegressor and
-        GammaRegressor), starting from the best constant, b = log(mean y), where b0 and w0
-        are left at theirs; their curvature has no bound, so lr="auto" is a guess that the
-        fit shortens, starting again, where the loss rises. All on the loop path.
+        intercept (logistic regression; `predict` gives p). Poisson (counts y >= 0), Gamma
+        (y > 0) and Tweedie of `power` (0, or >= 1): half the unit deviance at the mean e^p
+        (scikit-learn's PoissonRegressor, GammaRegressor, TweedieRegressor(link="log")),
+        starting from the best constant, b = log(mean y), where b0 and w0 are left at theirs;
+        their curvature has no bound, so lr="auto" is a guess that the fit shortens,
+        starting again, where the loss rises (momentum="auto" is 0 for them: plain steps show
+        a step too long at once). Tweedie's powers 1 to 2 here; others by TweedieRegressorGD
+        (Newton's method). All on the loop path.
     positive : bool;  coef_bounds : (lower, upper);  penalty_weights : array (d,)
         Bounds on the coefficients (positive: w >= 0) and a weight per feature for the penalty.
     minimum_norm : bool
@@ -202,9 +209,7 @@ def fit(
                 raise
         # The step was too long for where the fit went: again from the start, with a quarter.
         step /= 4.0
-        if options.momentum == "auto" and spectrum is not None:
-            momentum = curvature.nesterov_momentum(step, spectrum.pace)
-        rules[:, LR], rules[:, MOMENTUM] = step, momentum
+        rules[:, LR] = step
         B[:], W[:] = start_B, start_W
         settings.velocity[:] = 0.0
         _start_loss(targets, B, W, settings, history, lambda: locate_non_finite(X, y))
@@ -329,10 +334,11 @@ def _starts_at_the_best_constant(options: Options, moments: Any) -> bool:
     """Whether the fit starts from the best constant model, b = log(y's mean), rather than 0:
     for the log link's losses (Poisson, Gamma), whose curvature at b = 0 may be orders of
     magnitude from the optimum's (counts of 1000: e^0 against about 1000), where fit has the
-    data's moments (its defaults do) and the start is the default one (b0 = 0, no w0)."""
+    data's moments (its defaults do), the start is the default one (b0 = 0, no w0) and y's
+    mean is positive (Tweedie's power 0 takes any y)."""
     return (
         options.loss.curvature is None and moments is not None and options.fit_intercept
-        and options.w0 is None and float(options.b0) == 0.0
+        and options.w0 is None and float(options.b0) == 0.0 and moments.y_mean > 0.0
     )  # fmt: skip
 
 
@@ -368,6 +374,11 @@ def _step_and_momentum(
     if isinstance(momentum, str):
         assert spectrum is not None
         momentum = curvature.nesterov_momentum(step, spectrum.pace)
+        if not options.quadratic and options.loss.curvature is None:
+            # Plain steps: with momentum a step too long for where the fit went shows only
+            # once the loss rises above the start's (it may wander far below it, never
+            # converging), where plain steps' loss rises at once, and `fit` restarts.
+            momentum = 0.0
     return spectrum, step, momentum
 
 

@@ -206,19 +206,74 @@ class Gamma(NamedTuple):
         )  # fmt: skip
 
 
+class Tweedie(NamedTuple):
+    """l(y, p) = y^(2-q) / ((1-q)(2-q)) - y mu^(1-q) / (1-q) + mu^(2-q) / (2-q), mu = e^p: half
+    the Tweedie deviance of power q in (1, 2), compound Poisson-Gamma (y >= 0: amounts with
+    zeros; scikit-learn's TweedieRegressor with the log link). Powers 1 and 2 are `Poisson`
+    and `Gamma`; `make_loss` refuses the others (not convex in p)."""
+
+    power: float
+
+    @property
+    def curvature(self):
+        """None: l'' = mu^(1-q) ((2-q) mu + (q-1) y) has no bound."""
+        return None
+
+    @property
+    def name(self):
+        return "tweedie"
+
+    @property
+    def quadratic(self):
+        return False
+
+    @property
+    def code(self):
+        return 5.0
+
+    @property
+    def parameter(self):
+        return self.power
+
+    def start_curvature(self, b0, y_mean):
+        """l'' / 2 at the start (mu = e^b0, y at its mean; Fisher's mu^(2-q) where Newton's
+        is negative) or about the optimum (mu = y's mean), whichever is larger."""
+        q, mu = self.power, math.exp(min(max(b0, -700.0), 700.0))
+        start = mu ** (1.0 - q) * max((2.0 - q) * mu + (q - 1.0) * y_mean, mu)
+        end = max(y_mean, 1e-300) ** (2.0 - q)
+        return 0.5 * max(start, end)
+
+    def check_y(self, y):
+        refuse_rows(~(y >= 0.0), y, "y", f"loss='tweedie' with power={self.power:g} needs "
+                    "y >= 0; drop those rows")  # fmt: skip
+
+
 # The losses by the name `fit(loss=...)` takes: a new loss is a class above and a line here.
 LOSSES = {"squared_error": SquaredError, "huber": Huber, "logistic": Logistic,
-          "poisson": Poisson, "gamma": Gamma}  # fmt: skip
-Loss = SquaredError | Huber | Logistic | Poisson | Gamma  # for annotations
+          "poisson": Poisson, "gamma": Gamma, "tweedie": Tweedie}  # fmt: skip
+Loss = SquaredError | Huber | Logistic | Poisson | Gamma | Tweedie  # for annotations
 SQUARED_ERROR, HUBER, LOGISTIC = SquaredError().code, Huber(1.0).code, Logistic().code
-POISSON, GAMMA = Poisson().code, Gamma().code
+POISSON, GAMMA, TWEEDIE = Poisson().code, Gamma().code, Tweedie(1.5).code
 
 
-def make_loss(name, epsilon):
-    """The loss `name` ("squared_error" or "huber", with threshold `epsilon`), checked."""
+def make_loss(name, epsilon, power=1.5):
+    """The loss `name`, checked: the Huber loss with threshold `epsilon`, Tweedie's of `power`
+    (1 and 2: the Poisson and Gamma losses themselves)."""
     if name not in LOSSES:
-        choices = " or ".join(repr(known) for known in LOSSES)
-        raise ValueError(f"loss must be {choices}, got {name!r}")
+        choices = ", ".join(repr(known) for known in LOSSES)
+        raise ValueError(f"loss must be one of {choices}, got {name!r}")
+    if name == "tweedie":
+        power = check_real(power, "power")
+        if not 1.0 <= power <= 2.0:
+            # Outside [1, 2] the deviance is not convex in p (l'' < 0 where mu > y (q - 1) /
+            # (q - 2)): plain steps from a guessed step wander or stall.
+            raise ValueError(
+                f"power={power:g}: loss='tweedie' takes powers from 1 (Poisson) to 2 (Gamma); "
+                "for power 0 or above 2 use fastgd.TweedieRegressorGD(power=...) (Newton's "
+                "method, Fisher's curvature where the deviance is not convex), or "
+                "loss='squared_error' for the normal distribution"
+            )
+        return Poisson() if power == 1.0 else Gamma() if power == 2.0 else Tweedie(float(power))
     if name != "huber":
         return LOSSES[name]()
     if check_real(epsilon, "epsilon") <= 0.0:
@@ -230,7 +285,7 @@ def kernel_loss(code, parameter):
     """The loss as the CPU kernels take it (a NamedTuple), from its number and parameter as the
     rule holds them (rule[LOSS], rule[LOSS_PARAMETER]) and the GPU kernels read them."""
     kind = list(LOSSES.values())[int(code)]
-    return kind(float(parameter)) if kind is Huber else kind()
+    return kind(float(parameter)) if kind in (Huber, Tweedie) else kind()
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
@@ -286,6 +341,18 @@ def gamma_terms(y, r, s):
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
+def tweedie_terms(power, y, r, s):
+    """Half the Tweedie deviance's row terms at the log-mean p = y - r: s l (`Tweedie`'s) and
+    s (y - mu) mu^(1-q) / 2."""
+    p = min(y - r, LARGEST_P)
+    one, two = 1.0 - power, 2.0 - power
+    scaled = math.exp(one * p)  # mu^(1-q)
+    mu_two = math.exp(two * p)  # mu^(2-q)
+    y_term = y**two / (one * two)  # 0 at y = 0, which only powers below 2 take
+    return s * (y_term - y * scaled / one + mu_two / two), s * 0.5 * (y * scaled - mu_two)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, inline="always")
 def terms_by_code(code, parameter, y, r, s):
     """The row terms of the loss numbered `code` (`SQUARED_ERROR`, `HUBER`, `LOGISTIC`), with
     its `parameter`: the GPU kernels' choice at run time, from the fit's rule, of the same
@@ -298,6 +365,8 @@ def terms_by_code(code, parameter, y, r, s):
         return poisson_terms(y, r, s)
     if code == GAMMA:
         return gamma_terms(y, r, s)
+    if code == TWEEDIE:
+        return tweedie_terms(parameter, y, r, s)
     return squared_error_terms(parameter, r, s)
 
 
@@ -325,6 +394,8 @@ def _row_terms(loss, y, r, s):
         return lambda loss, y, r, s: poisson_terms(y, r, s)
     if _is(loss, Gamma):
         return lambda loss, y, r, s: gamma_terms(y, r, s)
+    if _is(loss, Tweedie):
+        return lambda loss, y, r, s: tweedie_terms(loss.power, y, r, s)
     return None
 
 

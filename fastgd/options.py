@@ -96,8 +96,10 @@ PARAMETERS = (
     Parameter("l1_ratio", 0.5, None, "elasticnet's share of l1"),
     Parameter("loss", "squared_error", None, "squared_error, or huber: robust to outliers, "
               "r^2 up to epsilon and linear beyond, or logistic: the log-loss of y in [0, 1], "
-              "or poisson (counts) and gamma (y > 0): half their deviance, log link"),
+              "or poisson (counts), gamma (y > 0) and tweedie: half their deviance, log link"),
     Parameter("epsilon", 1.0, None, "the Huber loss's threshold, in y's units"),
+    Parameter("power", 1.5, None, "Tweedie's power, with loss='tweedie': 0 normal, 1 Poisson, "
+              "in (1, 2) compound Poisson-Gamma, 2 Gamma, 3 inverse Gaussian"),
     Parameter("positive", False, None, "keep the coefficients >= 0 (non-negative least "
               "squares)"),
     Parameter("penalty_weights", None, None, "a weight >= 0 per feature for the penalty's terms "
@@ -134,6 +136,7 @@ class Options(NamedTuple):
     l1_ratio: Any
     loss: Loss
     epsilon: Any
+    power: Any
     positive: Any
     penalty_weights: Any
     coef_bounds: Any
@@ -155,7 +158,7 @@ def check_options(options):
             checked[name] = value
         else:
             checked[name] = check(value)
-    loss = make_loss(checked["loss"], checked["epsilon"])
+    loss = make_loss(checked["loss"], checked["epsilon"], checked["power"])
     checked["loss"], checked["quadratic"] = loss, loss.quadratic
     if not checked["quadratic"]:  # no moments: the loop, and no exact curvature
         if checked["method"] == "gram":

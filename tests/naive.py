@@ -119,7 +119,7 @@ def hessian(X, sample_weight=None):
 def standardized_gradient_descent(
     X, y, lr, n_iter, sample_weight=None, fit_intercept=True, momentum=0.0, b0=0.0, w0=None,
     l2=0.0, l1=0.0, standardize=True, epsilon=None, positive=False, penalty_weights=None,
-    lower=None, upper=None, logistic=False, family=None,
+    lower=None, upper=None, logistic=False, family=None, power=None,
 ):  # fmt: skip
     """Gradient descent, with Nesterov's momentum, on the standardized features, mapped back:
     the definition of `standardize=True, momentum=...`; returns (b, w, loss history).
@@ -141,7 +141,8 @@ def standardized_gradient_descent(
     derivative in p is sigma(p) - y (y in [0, 1]).
     family: "poisson" or "gamma": half the family's unit deviance at the mean mu = e^p instead,
     y log(y / mu) - y + mu (derivative mu - y) or log(mu / y) + y / mu - 1 (derivative 1 - y /
-    mu).
+    mu); "tweedie" with `power` q: y^(2-q) / ((1-q)(2-q)) - y mu^(1-q) / (1-q) + mu^(2-q) /
+    (2-q) (derivative (mu - y) mu^(1-q)).
     positive: after each step a coefficient below 0 is set to 0 (the projection onto w >= 0,
     part of the proximal step, so FISTA's form with momentum).
     penalty_weights: c_j, each coefficient's penalty c_j ((l2 / 2) beta_j**2 + l1 |beta_j|).
@@ -200,6 +201,11 @@ def standardized_gradient_descent(
                 mu = math.exp(prediction)
                 total += s * (math.log(mu / target) + target / mu - 1.0)
                 slope = (target / mu - 1.0) / 2.0
+            elif family == "tweedie":
+                mu, q = math.exp(prediction), power
+                y_term = target ** (2 - q) / ((1 - q) * (2 - q)) if target != 0 else 0.0
+                total += s * (y_term - target * mu ** (1 - q) / (1 - q) + mu ** (2 - q) / (2 - q))
+                slope = -(mu - target) * mu ** (1 - q) / 2.0
             elif epsilon is None or abs(residual) <= epsilon:
                 total += s * residual**2
                 slope = residual

@@ -12,16 +12,31 @@ import pytest
 import fastgd
 
 PATHS = [{"method": "loop", "threads": 1}, {"method": "loop", "threads": 2}]
-FAMILIES = ["poisson", "gamma"]
+FAMILIES = ["poisson", "gamma", "tweedie 1.5"]
 
 
 def counts(rng, family, n=200, d=3, scale=1.0):
-    """Rows and targets of the family (counts, or positive amounts), the log-mean about 1."""
+    """Rows and targets of the family (counts, positive amounts, or compound Poisson-Gamma
+    amounts with zeros), the log-mean about 1."""
     X = rng.normal(1.0, 1.0, size=(n, d))
     eta = (X - 1.0) @ np.array([0.4, -0.3, 0.2])[:d] * scale + 1.0
     if family == "poisson":
         return X, rng.poisson(np.exp(eta)).astype(float)
+    if family == "tweedie 1.5":  # a Poisson number of Gamma amounts
+        return X, np.array([rng.gamma(2.0, 0.5, size=k).sum() for k in rng.poisson(np.exp(eta))])
     return X, rng.gamma(2.0, np.exp(eta) / 2.0)
+
+
+def loss_options(family):
+    """fit's loss options for the family's name here ("tweedie 1.5": loss="tweedie",
+    power=1.5)."""
+    name, _, power = family.partition(" ")
+    return {"loss": name, "power": float(power)} if power else {"loss": name}
+
+
+def reference_options(family):
+    name, _, power = family.partition(" ")
+    return {"family": name, "power": float(power)} if power else {"family": name}
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -33,12 +48,13 @@ def test_steps_are_the_reference(rng, family, path, standardize):
     lr = 0.05
     for momentum in (0.0, 0.6):
         result = fastgd.gradient_descent(
-            X, y, lr=lr, n_iter=20, momentum=momentum, standardize=standardize, loss=family,
-            sample_weight=weights, b0=0.5, penalty="l2", alpha=0.01, **path,
+            X, y, lr=lr, n_iter=20, momentum=momentum, standardize=standardize,
+            sample_weight=weights, b0=0.5, penalty="l2", alpha=0.01, **loss_options(family),
+            **path,
         )  # fmt: skip
         b, w, history = naive.standardized_gradient_descent(
             X, y, lr, 20, sample_weight=weights, momentum=momentum, standardize=standardize,
-            family=family, b0=0.5, l2=0.01,
+            b0=0.5, l2=0.01, **reference_options(family),
         )  # fmt: skip
         assert result.intercept == pytest.approx(b, rel=1e-9, abs=1e-12)
         np.testing.assert_allclose(result.coef, w, rtol=1e-9, atol=1e-12)
@@ -46,10 +62,12 @@ def test_steps_are_the_reference(rng, family, path, standardize):
 
 
 def _peer(family, alpha):
-    from sklearn.linear_model import GammaRegressor, PoissonRegressor
+    from sklearn.linear_model import GammaRegressor, PoissonRegressor, TweedieRegressor
 
-    peer = PoissonRegressor if family == "poisson" else GammaRegressor
-    return peer(alpha=alpha, solver="newton-cholesky", tol=1e-14, max_iter=10_000)
+    options = {"alpha": alpha, "solver": "newton-cholesky", "tol": 1e-14, "max_iter": 10_000}
+    if family.startswith("tweedie"):
+        return TweedieRegressor(power=float(family.split()[1]), link="log", **options)
+    return (PoissonRegressor if family == "poisson" else GammaRegressor)(**options)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -69,8 +87,8 @@ def test_the_optimum_is_scikit_learns(rng, family, path, weighted):
         data = scipy.sparse.csr_matrix(X)
     else:
         data = X
-    result = fastgd.fit(data, y, loss=family, penalty="l2", alpha=alpha, standardize=False,
-                        sample_weight=weights, **options)  # fmt: skip
+    result = fastgd.fit(data, y, penalty="l2", alpha=alpha, standardize=False,
+                        sample_weight=weights, **loss_options(family), **options)  # fmt: skip
     expected = _peer(family, alpha).fit(X, y, sample_weight=weights)
     assert result.converged and result.method == "loop"
     assert result.coef == pytest.approx(expected.coef_, rel=1e-8, abs=1e-10)
@@ -85,9 +103,9 @@ STATSMODELS_CASES = [  # (data set, column of y, family)
 
 @pytest.mark.parametrize("name, column, family", STATSMODELS_CASES)
 def test_statsmodels_glm_on_its_own_data(name, column, family):
-    """Unpenalized, on data sets statsmodels ships, fit's defaults (standardized steps, the
-    optimum's momentum, tol) reach statsmodels' GLM (IRLS at its tightest tolerance) to 1e-7 of
-    the coefficients."""
+    """Unpenalized, on data sets statsmodels ships, fit's defaults (standardized steps, plain
+    ones: momentum="auto" is 0 for these losses, tol) reach statsmodels' GLM (IRLS at its
+    tightest tolerance) to 1e-7 of the coefficients."""
     sm = pytest.importorskip("statsmodels.api")
     data = getattr(sm.datasets, name).load_pandas()
     X = np.asarray(data.exog, dtype=np.float64)
@@ -131,6 +149,11 @@ def test_lr_auto_restarts_with_a_shorter_step_where_the_loss_rises(rng, monkeypa
     assert result.coef == pytest.approx(expected.coef, rel=1e-7, abs=1e-9)
     with pytest.raises(fastgd.DivergenceError):
         fastgd.fit(X, y, loss="poisson", lr=1e3, standardize=False, momentum=0.0)
+    # fit's defaults on the same counts: plain steps (momentum="auto" is 0 here: with momentum
+    # the loss wandered between 8 and 100, far above the optimum's 0.45 and below the start's
+    # 537, where no rise above the start showed the step too long), converged.
+    defaults = fastgd.fit(X, y, loss="poisson")
+    assert defaults.converged and defaults.momentum == 0.0
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -139,11 +162,12 @@ def test_the_default_start_is_the_best_constant(rng, family):
     from b = log(y's mean): the best constant model, whose curvature is the optimum's scale
     (counts of 1000 have curvature 1000 there, 1 at b = 0)."""
     X, y = counts(rng, family, n=100)
-    y = y * 1000.0 if family == "gamma" else rng.poisson(1000.0 * np.exp(0.1 * X[:, 0])) * 1.0
-    first = fastgd.gradient_descent(X, y, loss=family, n_iter=0)
+    y = y * 1000.0 if family != "poisson" else rng.poisson(1000.0 * np.exp(0.1 * X[:, 0])) * 1.0
+    options = loss_options(family)
+    first = fastgd.gradient_descent(X, y, n_iter=0, **options)
     assert first.intercept == pytest.approx(np.log(y.mean()), rel=1e-12)
-    assert fastgd.gradient_descent(X, y, loss=family, n_iter=0, b0=1.0).intercept == 1.0
-    assert fastgd.fit(X, y, loss=family).converged
+    assert fastgd.gradient_descent(X, y, n_iter=0, b0=1.0, **options).intercept == 1.0
+    assert fastgd.fit(X, y, **options).converged
 
 
 def test_dask_is_the_cpu(rng):
@@ -175,5 +199,16 @@ def test_what_they_refuse_is_named(rng):
         fastgd.fit(X, np.where(np.arange(50) == 2, 0.0, y + 1.0), loss="gamma")
     with pytest.raises(ValueError, match=r"loss='gamma' fits one target at a time"):
         fastgd.fit(X, np.column_stack([y, y]) + 1.0, loss="gamma")
-    with pytest.raises(ValueError, match=r"loss must be .*'poisson' or 'gamma'"):
-        fastgd.fit(X, y, loss="tweedie")
+    with pytest.raises(ValueError, match=r"loss must be one of .*'poisson', 'gamma', 'tweedie'"):
+        fastgd.fit(X, y, loss="binomial")
+    for power in (0.0, 0.5, 3.0):
+        with pytest.raises(
+            ValueError, match=rf"power={power:g}: loss='tweedie' takes powers from 1"
+        ):
+            fastgd.fit(X, y, loss="tweedie", power=power)
+    with pytest.raises(ValueError, match=r"y\[4\] = -1, but loss='tweedie' with power=1.5 needs"):
+        fastgd.fit(X, np.where(np.arange(50) == 4, -1.0, y), loss="tweedie", power=1.5)
+    # Powers 1 and 2 are the Poisson and Gamma losses themselves.
+    assert fastgd.fit(X, y, loss="tweedie", power=1.0, n_iter=3, tol=None).coef == pytest.approx(
+        fastgd.fit(X, y, loss="poisson", n_iter=3, tol=None).coef, rel=0, abs=0
+    )
