@@ -14,7 +14,9 @@ textbook algorithms in plain arithmetic, which LLVM vectorizes like any other:
 Both are within a few units in the last place of the C library's (tests/test_exp_log.py),
 which is all the GLMs' sums need: the same loss to about 1e-16 relative. Their domains are the
 GLMs': `exp` saturates at exp(-708) below and exp(709) above (the families clamp eta well
-inside), and `log` takes finite positive normal numbers; a NaN stays NaN.
+inside), and `log` takes finite positive numbers, subnormal ones too (the callers never pass
+it 0, a negative number, inf or NaN: it returns a finite number for them, not -inf or NaN);
+exp's NaN stays NaN.
 
 numba compiles a function called from a fast-math kernel with that kernel's flags
 (reassociation among them), and LLVM inlines it there: these are written to be right under
@@ -36,6 +38,8 @@ LN2_LOW = 1.90821492927058770002e-10  # the rest of ln 2
 LOWEST, HIGHEST = -708.0, 709.0  # exp's saturation: 2^k stays a normal number
 TWO_52 = 4503599627370496.0  # 2^52: k + 1023 + 2^52 holds k + 1023 in its low bits, exactly
 TWO_52_BITS = 0x4330000000000000
+TWO_54 = 18014398509481984.0  # 2^54: a subnormal times it is normal, exactly
+SMALLEST_NORMAL = 2.2250738585072014e-308
 # log: x's bits less those of sqrt(1/2) carry k in their top 12 bits (an arithmetic shift
 # reads it, negative too), and x's bits less k's in the exponent are m's (musl's way).
 SQRT_HALF_BITS = 0x3FE6A09E667F3BCD
@@ -93,7 +97,9 @@ def exp(x):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def log(x):
-    """ln x for a finite, positive, normal x."""
+    """ln x for a finite, positive x (a subnormal one too: scaled by 2^54 first, exactly)."""
+    subnormal = (x < SMALLEST_NORMAL) * 1.0  # arithmetic, not a branch: the loop vectorizes
+    x = x * (1.0 + subnormal * (TWO_54 - 1.0))
     bits = _float_bits(x)
     shifted = bits - SQRT_HALF_BITS
     k = shifted >> 52  # m = x / 2^k in [sqrt(1/2), sqrt(2))
@@ -112,7 +118,7 @@ def log(x):
     series = series * z + 1.0 / 5.0
     series = series * z + 1.0 / 3.0
     log_m = 2.0 * s + 2.0 * s * z * series
-    kf = float(k)
+    kf = float(k) - 54.0 * subnormal
     return kf * LN2_HIGH + (kf * LN2_LOW + log_m)
 
 

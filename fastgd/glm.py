@@ -180,23 +180,35 @@ CHORD_MIN_VALUES = 1_000_000  # chord steps from this many values of X (n d) on:
 CHORD_RATE = 0.05  # the shrinking a chord step must achieve, else a new Hessian
 
 
+def _sampled(X, sample_weight):
+    """Whether a fit of X starts from its sample's optimum: a dense array, at least
+    SAMPLE_STRIDE x max(SAMPLE_ROWS, 20 parameters' worth) rows, and weight in the sample (a
+    mask of period 16 or a divisor of it, 0 on every sampled row, leaves none)."""
+    if not isinstance(X, np.ndarray):  # sparse and Dask X: their passes cost differently
+        return False
+    n, d = X.shape
+    if n < SAMPLE_STRIDE * max(SAMPLE_ROWS, 20 * (d + 1)):
+        return False
+    return sample_weight is None or float(np.sum(_every_16th(sample_weight))) > 0.0
+
+
+def _every_16th(values):
+    """Every SAMPLE_STRIDE-th row (None stays None), contiguous."""
+    return None if values is None else np.ascontiguousarray(np.asarray(values)[::SAMPLE_STRIDE])
+
+
 def _sample_start(family, X, y, sample_weight, offset, **options):
     """(b, w) at the optimum of the objective on every SAMPLE_STRIDE-th row, or None where X is
     not a dense array with enough rows, or the sample's fit did not converge (separable
     classes in the sample, say): then the fit starts from the best constant."""
-    if not isinstance(X, np.ndarray):  # sparse and Dask X: their passes cost differently
+    if not _sampled(X, sample_weight):
         return None
-    n, d = X.shape
-    if n < SAMPLE_STRIDE * max(SAMPLE_ROWS, 20 * (d + 1)):
-        return None
-
-    def sample(values):
-        return None if values is None else np.ascontiguousarray(np.asarray(values)[::SAMPLE_STRIDE])
-
     options.update(tol=SAMPLE_TOL, max_iter=min(options["max_iter"], SAMPLE_STEPS))
-    solved = fit_glm(family, sample(X), sample(y), sample(sample_weight), offset=sample(offset),
-                     **options)  # fmt: skip
-    if not (solved.converged and np.all(np.isfinite(solved.coef))):
+    solved = fit_glm(family, _every_16th(X), _every_16th(y), _every_16th(sample_weight),
+                     offset=_every_16th(offset), **options)  # fmt: skip
+    if not (
+        solved.converged and math.isfinite(solved.intercept) and np.all(np.isfinite(solved.coef))
+    ):
         return None
     return solved.intercept, solved.coef
 
@@ -356,6 +368,14 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
     n, d = X.shape
     k = Y.shape[1]
+    if start is None and _sampled(X, sample_weight):  # fit_glm's: the optimum on every 16th row
+        solved = fit_multinomial(
+            *(_every_16th(values) for values in (X, Y, sample_weight)), alpha=alpha,
+            fit_intercept=fit_intercept, tol=SAMPLE_TOL, max_iter=min(max_iter, SAMPLE_STEPS),
+            l1_ratio=l1_ratio, offset=_every_16th(offset),
+        )  # fmt: skip
+        if solved[3] and np.all(np.isfinite(solved[0])) and np.all(np.isfinite(solved[1])):
+            start = solved[:2]
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     total = float(s.sum())
     if start is None:
@@ -374,18 +394,26 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         penalty[0] = 0.0
     relative_step, converged = math.inf, False
     stopping = newton.Stopping(tol)
+    # Chord steps (fit_glm's): once a step is below CHORD_STEP, the next ones reuse its
+    # Hessian, whose k² / 2 blocks of products cost far more than the gradient.
+    chords = n * d * k >= CHORD_MIN_VALUES
+    kept = None  # the Hessian the chord steps reuse (None: compute it at this point)
     k_step = 0
     for k_step in range(max_iter + 1):
         P, _ = _softmax(eta)
         theta = np.hstack([B[:, None], W]) if fit_intercept else W.copy()
         gradient = _with_intercept(s[:, None] * (P - Y), X, fit_intercept).T / total  # f's
-        hessian = np.zeros((k, columns, k, columns))
-        for a in range(k):
-            for b in range(a, k):
-                u = s * P[:, a] * ((1.0 if a == b else 0.0) - P[:, b]) / total
-                block = _weighted_products(X, u, fit_intercept)
-                hessian[a, :, b, :] = block
-                hessian[b, :, a, :] = block.T
+        if kept is None:
+            hessian = np.zeros((k, columns, k, columns))
+            for a in range(k):
+                for b in range(a, k):
+                    u = s * P[:, a] * ((1.0 if a == b else 0.0) - P[:, b]) / total
+                    block = _weighted_products(X, u, fit_intercept)
+                    hessian[a, :, b, :] = block
+                    hessian[b, :, a, :] = block.T
+        else:
+            hessian = kept.copy()
+        raw = hessian.copy() if chords else None  # before the l2 branch adds to it
         size = k * columns
         if l1 > 0.0:  # the coefficients W, class by class, are theta's penalized entries
             free = np.broadcast_to(penalty == 0.0, (k, columns)).reshape(size)
@@ -403,7 +431,11 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         if fit_intercept:
             step[:, 0] -= step[:, 0].mean()  # the intercepts' free direction: none of it
         norm = math.sqrt(float(np.sum(theta * theta)))
+        last_step = relative_step
         relative_step = math.sqrt(float(np.sum(step * step))) / max(norm, 1e-300)
+        if kept is not None and relative_step > CHORD_RATE * last_step:  # a new Hessian
+            kept = None
+            continue
         if stopping.converged(relative_step):
             converged = True
             break
@@ -430,4 +462,8 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
             break
         t, value, (eta, W) = found
         B = B + t * step_B
+        if chords and t == 1.0 and relative_step <= CHORD_STEP:
+            kept = raw if kept is None else kept  # this point's Hessian, for the next steps
+        else:
+            kept = None
     return B, W, k_step, converged, relative_step

@@ -27,7 +27,8 @@ def _inputs():
     log_x = np.concatenate([
         np.exp(np.linspace(-700.0, 700.0, 200_001)), rng.uniform(0.5, 2.0, 50_000),
         [1.0, 2.0, 0.5, np.sqrt(0.5), np.nextafter(np.sqrt(0.5), 0), np.sqrt(2.0),
-         np.finfo(np.float64).tiny, np.finfo(np.float64).max],
+         np.finfo(np.float64).tiny, np.finfo(np.float64).max, 1e-310, 5e-324,
+         np.nextafter(np.finfo(np.float64).tiny, 0)],
     ])  # fmt: skip
     log1p_x = np.concatenate([np.linspace(0.0, 1.0, 100_001), 10.0 ** -np.linspace(0, 300, 3001)])
     return {"exp": exp_x, "log": log_x, "log1p": log1p_x}

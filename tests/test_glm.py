@@ -487,6 +487,12 @@ def test_the_sample_start_and_chord_steps_reach_the_same_optimum(monkeypatch, fa
     assert np.abs(fast.coef - plain.coef).max() <= 1e-10 * scale
     if l1_ratio > 0.0:
         assert np.array_equal(fast.coef == 0.0, plain.coef == 0.0)
+    # Weights of 0 on every sampled row (a mask of period 16): no sample, the usual start.
+    masked = weights.copy()
+    masked[::16] = 0.0
+    passes.clear()
+    assert glm.fit_glm(family, X, y, masked, **options).converged
+    assert (n // 16, glm_pass.HESSIAN) not in passes
     if family_name == "binomial":  # every 16th row separable: that sample's fit cannot converge
         separable = y.copy()
         separable[::16] = (X[::16, 0] > 1.0).astype(float)
@@ -497,6 +503,50 @@ def test_the_sample_start_and_chord_steps_reach_the_same_optimum(monkeypatch, fa
         reference = glm.fit_glm(family, X, separable, weights, **unpenalized)
         assert fitted.converged and (n // 16, glm_pass.HESSIAN) in passes
         assert np.abs(fitted.coef - reference.coef).max() <= 1e-10 * np.abs(reference.coef).max()
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+def test_multinomial_sample_start_and_chord_steps_reach_the_same_optimum(monkeypatch, l1_ratio):
+    """fit_multinomial's start from every 16th row and chord steps (made to run on 6400 rows):
+    the optimum of the fit without them to 1e-10, with weights and offsets."""
+    from fastgd import glm
+
+    rng = np.random.default_rng(37)
+    n, d, k = 6400, 4, 3
+    X = rng.normal(size=(n, d))
+    eta = X @ rng.normal(size=(d, k)) * 0.7
+    P = np.exp(eta - eta.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    Y = np.eye(k)[(P.cumsum(axis=1) > rng.uniform(size=(n, 1))).argmax(axis=1)]
+    weights, offset = rng.uniform(0.5, 2.0, n), rng.normal(size=(n, k)) * 0.1
+    options = {"alpha": 1e-3, "fit_intercept": True, "tol": 1e-12, "max_iter": 100,
+               "l1_ratio": l1_ratio, "offset": offset}  # fmt: skip
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 10**9)
+    plain = glm.fit_multinomial(X, Y, weights, **options)
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(glm, "CHORD_MIN_VALUES", 0)
+    starts = []
+    original = glm.fit_multinomial
+
+    def counted(*arguments, **keywords):
+        starts.append(arguments[0].shape[0])
+        return original(*arguments, **keywords)
+
+    monkeypatch.setattr(glm, "fit_multinomial", counted)
+    blocks = []  # the rows of each Hessian block's products
+    products = glm._weighted_products
+    monkeypatch.setattr(
+        glm, "_weighted_products", lambda X, *rest: blocks.append(len(X)) or products(X, *rest)
+    )
+    fast = glm.fit_multinomial(X, Y, weights, **options)
+    assert plain[3] and fast[3] and starts[:2] == [n, n // 16]  # the sample's fit ran
+    hessians = blocks.count(n) // (k * (k + 1) // 2)
+    assert hessians < fast[2] + 1  # fewer Hessians than points: chord steps reused one
+    scale = max(np.abs(plain[0]).max(), np.abs(plain[1]).max())
+    assert np.abs(fast[0] - plain[0]).max() <= 1e-10 * scale
+    assert np.abs(fast[1] - plain[1]).max() <= 1e-10 * scale
+    if l1_ratio > 0.0:
+        assert np.array_equal(fast[1] == 0.0, plain[1] == 0.0)
 
 
 STATSMODELS_CASES = [  # (data set, column of y, family name, power)
