@@ -116,7 +116,6 @@ def _range_gradient(X, y, s, offset, shift, w, b, kind, power, parts, block_rows
     (`block_terms`, vectorized), then the gradient's shares from the same rows, still in
     cache. Return the value."""
     n, d = X.shape
-    centred = np.empty(d)
     totals = np.zeros(d + 1)
     block_eta = np.empty(block_rows)
     slopes = np.empty(block_rows)
@@ -142,9 +141,7 @@ def _range_gradient(X, y, s, offset, shift, w, b, kind, power, parts, block_rows
                 row = X[start + i]
                 g = slopes[i]
                 for j in range(d):
-                    centred[j] = np.float64(row[j]) - shift[j]
-                for j in range(d):
-                    totals[j] += g * centred[j]
+                    totals[j] += g * (np.float64(row[j]) - shift[j])
                 totals[d] += g
     for j in range(d + 1):
         grad[j] = totals[j]
