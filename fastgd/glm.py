@@ -172,6 +172,7 @@ def _proximal_step(sums, w, l1, l2, total, fit_intercept):
 
 SAMPLE_STRIDE = 16  # the start's sample: every 16th row
 SAMPLE_ROWS = 20_000  # the fewest rows in that sample (and 20 per parameter)
+SAMPLE_MAX_VALUES = 1 << 24  # the most values in it (128 MB): a sparser stride beyond
 SAMPLE_TOL = 1e-4  # the sample's fit: well below its distance to the optimum on all rows
 SAMPLE_STEPS = 30  # the sample's Newton steps at most (not converged: the usual start instead)
 CHORD_STEP = 1e-3  # a relative step below which the next steps reuse its Hessian
@@ -180,32 +181,42 @@ CHORD_MIN_VALUES = 1_000_000  # chord steps from this many values of X (n d) on:
 CHORD_RATE = 0.05  # the shrinking a chord step must achieve, else a new Hessian
 
 
-def _sampled(X, sample_weight):
-    """Whether a fit of X starts from its sample's optimum: a dense array, at least
-    SAMPLE_STRIDE x max(SAMPLE_ROWS, 20 parameters' worth) rows, and weight in the sample (a
-    mask of period 16 or a divisor of it, 0 on every sampled row, leaves none)."""
-    if not isinstance(X, np.ndarray):  # sparse and Dask X: their passes cost differently
-        return False
+def _stride(X, sample_weight):
+    """The sample's stride, every SAMPLE_STRIDE-th row (more for a sample above
+    SAMPLE_MAX_VALUES values), or None where the fit starts as usual: X not a dense array (a
+    NumPy or Dask one), fewer than SAMPLE_STRIDE x max(SAMPLE_ROWS, 20 parameters' worth) rows,
+    or no weight in the sample (a mask of period 16 or a divisor of it, 0 on every sampled
+    row)."""
+    if not (isinstance(X, np.ndarray) or is_dask_array(X)):  # a sparse X: its own costs
+        return None
     n, d = X.shape
     if n < SAMPLE_STRIDE * max(SAMPLE_ROWS, 20 * (d + 1)):
-        return False
-    return sample_weight is None or float(np.sum(_every_16th(sample_weight))) > 0.0
+        return None
+    stride = max(SAMPLE_STRIDE, -(-n * d // SAMPLE_MAX_VALUES))
+    if sample_weight is not None and not float(np.sum(_every(sample_weight, stride))) > 0.0:
+        return None
+    return stride
 
 
-def _every_16th(values):
-    """Every SAMPLE_STRIDE-th row (None stays None), contiguous."""
-    return None if values is None else np.ascontiguousarray(np.asarray(values)[::SAMPLE_STRIDE])
+def _every(values, stride):
+    """Every stride-th row of values (None stays None), in memory and contiguous (a Dask
+    array's computed: the sample is at most SAMPLE_MAX_VALUES values)."""
+    if values is None:
+        return None
+    rows = values[::stride]
+    return np.ascontiguousarray(rows.compute() if is_dask_array(rows) else np.asarray(rows))
 
 
 def _sample_start(family, X, y, sample_weight, offset, **options):
-    """(b, w) at the optimum of the objective on every SAMPLE_STRIDE-th row, or None where X is
-    not a dense array with enough rows, or the sample's fit did not converge (separable
-    classes in the sample, say): then the fit starts from the best constant."""
-    if not _sampled(X, sample_weight):
+    """(b, w) at the optimum of the objective on every stride-th row (`_stride`), or None where
+    the fit starts as usual, or the sample's fit did not converge (separable classes in the
+    sample, say): then the fit starts from the best constant."""
+    stride = _stride(X, sample_weight)
+    if stride is None:
         return None
     options.update(tol=SAMPLE_TOL, max_iter=min(options["max_iter"], SAMPLE_STEPS))
-    solved = fit_glm(family, _every_16th(X), _every_16th(y), _every_16th(sample_weight),
-                     offset=_every_16th(offset), **options)  # fmt: skip
+    solved = fit_glm(family, _every(X, stride), _every(y, stride), _every(sample_weight, stride),
+                     offset=_every(offset, stride), **options)  # fmt: skip
     if not (
         solved.converged and math.isfinite(solved.intercept) and np.all(np.isfinite(solved.coef))
     ):
@@ -368,11 +379,12 @@ def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
     n, d = X.shape
     k = Y.shape[1]
-    if start is None and _sampled(X, sample_weight):  # fit_glm's: the optimum on every 16th row
+    stride = _stride(X, sample_weight) if start is None else None
+    if stride is not None:  # fit_glm's: the optimum on every 16th row
         solved = fit_multinomial(
-            *(_every_16th(values) for values in (X, Y, sample_weight)), alpha=alpha,
+            *(_every(values, stride) for values in (X, Y, sample_weight)), alpha=alpha,
             fit_intercept=fit_intercept, tol=SAMPLE_TOL, max_iter=min(max_iter, SAMPLE_STEPS),
-            l1_ratio=l1_ratio, offset=_every_16th(offset),
+            l1_ratio=l1_ratio, offset=_every(offset, stride),
         )  # fmt: skip
         if solved[3] and np.all(np.isfinite(solved[0])) and np.all(np.isfinite(solved[1])):
             start = solved[:2]

@@ -505,6 +505,44 @@ def test_the_sample_start_and_chord_steps_reach_the_same_optimum(monkeypatch, fa
         assert np.abs(fitted.coef - reference.coef).max() <= 1e-10 * np.abs(reference.coef).max()
 
 
+def test_a_dask_fit_starts_from_a_sample_in_memory(monkeypatch):
+    """A Dask X's fit takes its sample into memory (at most SAMPLE_MAX_VALUES values: a
+    sparser stride beyond) and starts from its optimum: each pass on the chunks is a read of
+    the data where it is, so the start spares those; the same optimum as in memory."""
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    from fastgd import glm
+    from fastgd.families import FAMILIES
+
+    rng = np.random.default_rng(41)
+    n, d = 6400, 4
+    X = rng.normal(size=(n, d))
+    y = rng.poisson(np.exp(X @ np.array([0.3, -0.2, 0.1, 0.05]) + 0.5)).astype(float)
+    options = {"alpha": 1e-3, "fit_intercept": True, "tol": 1e-12, "max_iter": 100}
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 10**9)
+    reference = glm.fit_glm(FAMILIES["poisson"], X, y, None, **options)
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(glm, "SAMPLE_MAX_VALUES", 200 * d)  # a stride of 32, not 16
+    sampled = []
+    fit_glm = glm.fit_glm
+
+    def counted(family, X, *arguments, **keywords):
+        sampled.append((type(X).__name__, X.shape[0]))
+        return fit_glm(family, X, *arguments, **keywords)
+
+    monkeypatch.setattr(glm, "fit_glm", counted)
+    with dask.config.set(scheduler="sync"):
+        lazy = da.from_array(X, chunks=(1000, d))
+        fitted = glm.fit_glm(FAMILIES["poisson"], lazy, da.from_array(y, chunks=1000), None,
+                             **options)  # fmt: skip
+    assert sampled[:2] == [("Array", n), ("ndarray", 200)]  # every 32nd row, into memory
+    assert fitted.converged
+    scale = np.abs(reference.coef).max()
+    assert np.abs(fitted.coef - reference.coef).max() <= 1e-10 * scale
+    assert abs(fitted.intercept - reference.intercept) <= 1e-10 * scale
+
+
 @pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
 def test_multinomial_sample_start_and_chord_steps_reach_the_same_optimum(monkeypatch, l1_ratio):
     """fit_multinomial's start from every 16th row and chord steps (made to run on 6400 rows):
