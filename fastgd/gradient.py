@@ -947,8 +947,10 @@ def stationarity(sums, total_weight, rule, b, w, precondition):
     weights = RULE_SIZE + WEIGHTS * d - 1  # indexed by j = 1 + the coefficient's index
     lower = RULE_SIZE + LOWER * d - 1
     upper = RULE_SIZE + UPPER * d - 1
-    gradient = 0.0
-    size = 0.0
+    # Both norms as LAPACK's dnrm2 takes them, largest / sqrt(sum (each / largest)²): a sum of
+    # the squares themselves underflows to 0 below 1e-154 (y of 1e-170: |G| read 0, a fit
+    # "converged" at its start) and overflows above 1e154. A NaN stays NaN.
+    g_largest, g_squares, u_largest, u_squares = 0.0, 1.0, 0.0, 1.0
     value = b
     for j in range(d + 1):
         if j > 0:
@@ -966,9 +968,19 @@ def stationarity(sums, total_weight, rule, b, w, precondition):
                         u - lr * g, lr * l1 * c, rule[lower + j] / root, rule[upper + j] / root
                     )
                     g = (u - moved) / lr
-            gradient += g * g
-            size += u * u
-    return math.sqrt(gradient), math.sqrt(size)
+            a = abs(g)
+            if a > g_largest:
+                g_squares = 1.0 + g_squares * (g_largest / a) * (g_largest / a)
+                g_largest = a
+            elif a > 0.0 or a != a:
+                g_squares += (a / g_largest) * (a / g_largest)
+            a = abs(u)
+            if a > u_largest:
+                u_squares = 1.0 + u_squares * (u_largest / a) * (u_largest / a)
+                u_largest = a
+            elif a > 0.0 or a != a:
+                u_squares += (a / u_largest) * (a / u_largest)
+    return g_largest * math.sqrt(g_squares), u_largest * math.sqrt(u_squares)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -65,11 +65,16 @@ def gradient_norm(moments, b, w, shift, precondition, rule=None):
 
 
 def parameters_norm(b, w, precondition):
-    """|u| = sqrt(sum theta_j**2 / p_j) over the parameters that move."""
+    """|u| = sqrt(sum theta_j**2 / p_j) over the parameters that move (scaled by the largest,
+    as `gradient.stationarity`'s norms: no underflow for parameters of 1e-170)."""
     theta = np.concatenate(([b], w))
     moving = precondition > 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sqrt(np.sum(theta[moving] ** 2 / precondition[moving])))
+        u = np.abs(theta[moving] / np.sqrt(precondition[moving]))
+        largest = float(u.max()) if u.size else 0.0
+        if not 0.0 < largest < math.inf:  # all 0; inf or NaN as they are
+            return largest if u.size and not np.isnan(u).any() else float(np.sum(u))
+        return largest * float(np.sqrt(np.sum((u / largest) ** 2)))
 
 
 def rule(tol, spectrum, start_gradient, n_features, n_terms=1, factor=1.0):

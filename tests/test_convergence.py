@@ -251,3 +251,38 @@ def test_a_start_at_the_optimum_takes_no_step(rng, path, penalty):
     # y = 0 from w = 0: the exact optimum at the start, every target, no step.
     zero = fastgd.fit(X, np.zeros((400, 2)), method=path, tol=1e-6)
     assert np.array_equal(zero.n_iter, [0, 0]) and zero.converged
+
+
+@pytest.mark.parametrize("method", ["loop", "gram"])
+def test_converged_holds_at_every_scale_of_y(method):
+    """The stopping rule's norms are scaled by their largest term (LAPACK's dnrm2): a sum of
+    squares underflowed to 0 for a gradient below 1e-154, and a fit of y of 1e-170 "converged"
+    at its start with coefficients 0. Every scale reaches the same optimum, to tol."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, 2.0, 3.0]) + 0.5 + rng.normal(size=200) * 0.1
+    reference = fastgd.fit(X, y, method=method)
+    for scale in (1e-170, 1e-200, 1e150):
+        scaled = fastgd.fit(X, y * scale, method=method)
+        assert scaled.converged
+        np.testing.assert_allclose(scaled.coef / scale, reference.coef, rtol=1e-10)
+        assert scaled.intercept / scale == pytest.approx(reference.intercept, rel=1e-10)
+
+
+def test_count_losses_at_tiny_scales_never_claim_a_false_convergence():
+    """The same for the Poisson and Gamma losses (y of 1e-170: n_iter 0, coefficients 0,
+    "converged"; Gamma of 1e-70 ran to n_iter without certifying). At such scales the
+    intercept is log(1e-170) = -390, whose rounding (6e-14 in every row's eta) may keep the
+    gradient above the stopping rule: then the fit says it did not converge (a
+    ConvergenceWarning), with coefficients right to that rounding."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 3))
+    eta = X @ np.array([0.4, -0.3, 0.2]) + 1.0
+    for loss, y, scale in (("poisson", rng.poisson(np.exp(eta)) * 1.0, 1e-170),
+                           ("gamma", rng.gamma(2.0, np.exp(eta) / 2.0), 1e-70)):  # fmt: skip
+        reference = fastgd.fit(X, y, loss=loss)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastgd.ConvergenceWarning)
+            scaled = fastgd.fit(X, y * scale, loss=loss, n_iter=20_000)
+        assert reference.converged and scaled.n_iter > 0
+        np.testing.assert_allclose(scaled.coef, reference.coef, rtol=1e-9, atol=1e-11)
