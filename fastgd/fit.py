@@ -124,7 +124,7 @@ def fit(
         The Huber loss: r**2 up to epsilon (in y's units), linear beyond. The logistic loss:
         the log-loss log(1 + e^p) - y p of y in [0, 1] at the log-odds p = X @ coef +
         intercept (logistic regression; `predict` gives p). Poisson (counts y >= 0), Gamma
-        (y > 0) and Tweedie of `power` (0, or >= 1): half the unit deviance at the mean e^p
+        (y > 0) and Tweedie of `power` (1 to 2, y >= 0): half the unit deviance at the mean e^p
         (scikit-learn's PoissonRegressor, GammaRegressor, TweedieRegressor(link="log")),
         starting from the best constant, b = log(mean y), where b0 and w0 are left at theirs;
         their curvature has no bound, so lr="auto" is a guess that the fit shortens,
@@ -248,9 +248,9 @@ def gradient_descent(
 
 
 def _check_targets_of_loss(loss: Any, y: Any, kind: str) -> None:
-    """The targets within the loss's domain (the logistic's y in [0, 1], the Poisson's y >= 0,
-    the Gamma's y > 0), named where not; one target only (these losses have no form across
-    targets)."""
+    """The targets within the loss's domain (the logistic's y in [0, 1], the Poisson's and
+    Tweedie's y >= 0, the Gamma's y > 0), named where not; one target only (these losses have
+    no form across targets)."""
     if kind == "stream":  # a stream's plan refuses the loss
         return
     if y.ndim == 2:
@@ -264,7 +264,8 @@ def _check_targets_of_loss(loss: Any, y: Any, kind: str) -> None:
         import dask
 
         low, high = (float(v) for v in dask.compute(y.min(), y.max()))
-        within = {"logistic": low >= 0.0 and high <= 1.0, "poisson": low >= 0.0}
+        within = {"logistic": low >= 0.0 and high <= 1.0, "poisson": low >= 0.0,
+                  "tweedie": low >= 0.0}  # fmt: skip
         if within.get(loss.name, low > 0.0):
             return
         y = y.compute()  # only on this error path: the row to name
@@ -358,7 +359,7 @@ def _step_and_momentum(
         elif options.loss.curvature is None:
             # No bound (the Poisson and Gamma losses' l'' grows with e^p or e^-p): the
             # curvature where the fit starts or ends, whichever is larger, and `fit` restarts
-            # with a quarter of the step where the loss rises (`_restarting`).
+            # with a quarter of the step where the loss rises (`_restarts`).
             factor = options.loss.start_curvature(start_intercept, moments.y_mean)
             spectrum = curvature.scaled(spectrum, factor)
         elif options.loss.curvature != 1.0:
