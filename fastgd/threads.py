@@ -101,21 +101,60 @@ def _cpu_count():
         return os.cpu_count() or 1
 
 
-def runnable_elsewhere(path="/proc/loadavg"):
-    """How many other threads on this machine want a core right now, or None where unknown.
+def runnable_elsewhere(path="/proc/loadavg", tasks="/proc/self/task"):
+    """How many threads of other processes on this machine want a core right now, or None
+    where unknown.
 
     Linux's /proc/loadavg has the number of runnable threads at this instant (4th field,
     "runnable/total"), this one included. Three readings, the median: a thread that wakes for
-    a moment does not count.
+    a moment does not count. This process's own other threads that are runnable (/proc/self/
+    task) are not counted either: BLAS's workers spin for a while after each of NumPy's matrix
+    products (a Newton step's solve, the Hessian of a multinomial fit), and a fit that counted
+    them ran on one thread of two, twice as long.
     """
     readings = []
     try:
-        for _ in range(3):
+        for _ in range(3):  # each reading with its own count of ours: they come and go
             with open(path) as file:
-                readings.append(int(file.read().split()[3].split("/")[0]))
+                runnable = int(file.read().split()[3].split("/")[0])
+            readings.append(runnable - _runnable_here(tasks))
     except (OSError, IndexError, ValueError):
         return None
     return max(0, sorted(readings)[1] - 1)
+
+
+def _runnable_here(tasks):
+    """This process's threads other than the caller that are runnable now (state R in
+    /proc/self/task/*/stat); 0 where that cannot be read."""
+    me = str(threading.get_native_id())
+    count = 0
+    try:
+        names = os.listdir(tasks)
+    except OSError:
+        return 0
+    for name in names:
+        if name == me:
+            continue
+        try:
+            with open(os.path.join(tasks, name, "stat")) as file:
+                count += file.read().rpartition(")")[2].split()[0] == "R"
+        except (OSError, IndexError):
+            continue  # a thread that ended meanwhile
+    return count
+
+
+def blas_on_one_thread():
+    """A context in which NumPy's BLAS runs on the calling thread alone (threadpoolctl's, which
+    scikit-learn brings; where it is missing, nothing changes). For solvers that alternate
+    their own threaded passes with NumPy's matrix algebra: BLAS's workers spin for a while
+    after each product, on the cores that the next pass's threads want (a multinomial fit's
+    passes took 1.5x as long on 2 cores), while the solver's products are too small to gain
+    from them."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def default_threads():

@@ -138,12 +138,21 @@ def test_large_data_uses_the_idle_cores_by_default(rng, monkeypatch, tmp_path):
     x = rng.normal(size=1000)
     loadavg = tmp_path / "loadavg"
     real = threads.runnable_elsewhere
-    monkeypatch.setattr(threads, "runnable_elsewhere", lambda: real(str(loadavg)))
+    tasks = tmp_path / "task"  # this process's threads, as /proc/self/task lists them
+    monkeypatch.setattr(threads, "runnable_elsewhere", lambda: real(str(loadavg), str(tasks)))
     for runnable, expected in ((1, min(2, numba.get_num_threads())), (2, 1), (5, 1)):
         # The run queue's count includes this thread: 1 means every other core is idle.
         loadavg.write_text(f"0.50 0.40 0.30 {runnable}/321 4242\n")
         result = fastgd.gradient_descent(x, 2 * x, lr=0.1, n_iter=3, method="loop")
         assert result.threads == expected, runnable
+    # Runnable threads of this process (BLAS's workers spinning after a product) are not
+    # another process's work: two runnable, one of them ours, leaves both cores to the fit.
+    for name, state in (("101", "R"), ("102", "S")):
+        (tasks / name).mkdir(parents=True)
+        (tasks / name / "stat").write_text(f"{name} (worker (1)) {state} 1 2 3\n")
+    loadavg.write_text("0.50 0.40 0.30 2/321 4242\n")
+    result = fastgd.gradient_descent(x, 2 * x, lr=0.1, n_iter=3, method="loop")
+    assert result.threads == min(2, numba.get_num_threads())
     loadavg.write_text("not a loadavg file")  # unknown: numba's thread count
     assert threads.default_threads() == numba.get_num_threads()
     assert fastgd.gradient_descent(x[:10], 2 * x[:10], lr=0.1, n_iter=3, method="loop").threads == 1
