@@ -37,8 +37,8 @@ KERNEL_SOURCES = (
     "_cache.py", "_config.py", "_prefetch.py", "_status.py", "_validation.py", "_vector.py",
     "backend.py", "compiled.py", "coordinate_descent.py", "cpu.py", "cuda_kernels.py",
     "errors.py", "exp_log.py", "families.py", "folds.py", "glm_pass.py", "gradient.py", "gram.py",
-    "iteration.py", "lecture.py", "losses.py", "moments.py", "peers.py", "penalties.py",
-    "sparse.py", "threads.py", "working_set.py",
+    "iteration.py", "lecture.py", "losses.py", "moments.py", "multinomial_pass.py", "peers.py",
+    "penalties.py", "sparse.py", "threads.py", "working_set.py",
 )  # fmt: skip
 
 

@@ -28,13 +28,18 @@ Newton's on all the rows, to the same stopping rule):
   distance by about the relative change of the Hessian since it was computed (the size of the
   steps since); a step that shrinks less than CHORD_RATE asks for a new Hessian.
 
-Multinomial logistic regression (`fit_multinomial`) is NumPy's for now: its Hessian's k² blocks
-by products of X.
+Multinomial logistic regression (`fit_multinomial`) takes the same steps on the k classes'
+parameters, with one difference: its Hessian has k (k + 1) / 2 blocks of products (55 binary
+passes' work for 10 classes), so on large data it comes from about HESSIAN_ROWS rows spread
+over X (fastgd/multinomial_pass.py) while the gradient comes from all of them. Its steps
+shrink the distance by about the sample's relative error of the Hessian (0.1 or so), and
+BFGS's secant updates from the steps taken (`_secant_update`) about halve that.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -43,7 +48,9 @@ from . import newton, proximal_newton
 from ._validation import is_dask_array
 from .families import FAMILIES, LARGEST_ETA, LOG, LOGIT, Binomial, Family, tweedie
 from .glm_pass import GRADIENT, HESSIAN, VALUE
-from .plan import newton_pass
+from .multinomial_pass import dense_pass, hessian, hessian_stride, softmax
+from .plan import newton_pass, softmax_pass
+from .threads import blas_on_one_thread
 
 __all__ = [
     "FAMILIES", "Binomial", "Family", "GLMFit", "best_constant", "fit_glm", "fit_multinomial",
@@ -124,7 +131,8 @@ def _pass_data(X, y, sample_weight, offset, fit_intercept):
     products of data far from 0 from losing digits (any value near the data's centre does): the
     means of at most SHIFT_ROWS rows spread over X, where NumPy's column means of all the rows
     took as long as a Newton pass (55 ms at 1e6 x 32)."""
-    n, d = X.shape
+    n = X.shape[0]
+    shift = _shift(X, fit_intercept)
     if is_dask_array(X):
         import dask.array as da
 
@@ -135,20 +143,24 @@ def _pass_data(X, y, sample_weight, offset, fit_intercept):
                 return da.full(n, fill, chunks=(rows,), dtype=np.float64)
             return da.asarray(values).astype(np.float64).rechunk((rows,))
 
-        shift = np.zeros(d)
-        if fit_intercept:  # as below: rows spread over the chunks, not another pass
-            spread = X[:: max(1, n // SHIFT_ROWS)]
-            shift = np.asarray(spread.mean(axis=0).compute(), dtype=np.float64)
         return along(y, 0.0), along(sample_weight, 1.0), along(offset, 0.0), shift
     y = np.ascontiguousarray(y, dtype=np.float64)
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     offset = np.zeros(n) if offset is None else np.ascontiguousarray(offset, dtype=np.float64)
-    dense = fit_intercept and not hasattr(X, "tocsr")
-    shift = np.zeros(d)
-    if dense:
-        spread = X[:: max(1, n // SHIFT_ROWS)]
-        shift = np.asarray(spread.mean(axis=0, dtype=np.float64), dtype=np.float64).ravel()
     return y, s, offset, shift
+
+
+def _shift(X, fit_intercept):
+    """`_pass_data`'s shift: the means of at most SHIFT_ROWS rows spread over a dense X (a
+    Dask one's spread over its chunks, not another pass); 0 without an intercept, for a sparse
+    X (never shifted) and for no rows."""
+    n, d = X.shape
+    if not fit_intercept or hasattr(X, "tocsr") or n == 0:
+        return np.zeros(d)
+    spread = X[:: max(1, n // SHIFT_ROWS)]
+    if is_dask_array(spread):
+        return np.asarray(spread.mean(axis=0).compute(), dtype=np.float64)
+    return np.asarray(spread.mean(axis=0, dtype=np.float64), dtype=np.float64).ravel()
 
 
 def _proximal_step(sums, w, l1, l2, total, fit_intercept):
@@ -332,150 +344,224 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
 
 
 def _softmax(eta):
-    shifted = eta - eta.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True), np.log(exp.sum(axis=1)) + eta.max(axis=1)
+    return softmax(eta)
 
 
-def _multinomial_objective(eta, Y, s, total, l1, l2, W):
-    _, log_total = _softmax(eta)
-    rows = log_total - np.einsum("ij,ij->i", Y, eta)
-    return float(s @ rows) / total + 0.5 * l2 * float(np.sum(W * W)) + l1 * float(np.abs(W).sum())
+def _solve_softmax_step(hessian, gradient, used, k, columns, l2, free_shift):
+    """Newton's step on the `used` entries of the (k, d + 1) parameters: (H + l2 on the
+    coefficients) step = -gradient. The softmax is blind to a shift common to all classes: the
+    intercepts' always, the coefficients' too without a penalty (`free_shift`). Those
+    directions are H's null space, which the gradient is orthogonal to; a term along them makes
+    the system definite without changing the step (its least-norm solution, scikit-learn's
+    choice), and Cholesky's factorization solves it. A singular system beyond them (collinear
+    columns, unpenalized): the least-norm solution."""
+    d = columns - 1
+    system = hessian.copy()
+    coefficients = np.zeros((k, columns), dtype=bool)
+    coefficients[:, :d] = True
+    diagonal = np.flatnonzero(coefficients[used])
+    system[diagonal, diagonal] += l2
+    shifts = np.zeros((k, columns), dtype=bool)  # the entries whose common shift is free
+    shifts[:, d] = True  # the intercepts'
+    shifts[:, :d] = free_shift
+    shifts &= used
+    # The common shift of column j is the unit vector 1_k (x) e_j / sqrt(k): its term, scaled
+    # as the system's diagonal, adds scale / k to each pair of entries of column j.
+    column_of = np.broadcast_to(np.arange(columns), (k, columns))[used]
+    shifted = shifts[used]
+    same = (column_of[:, None] == column_of[None, :]) & shifted[:, None] & shifted[None, :]
+    system += (max(float(np.trace(system)) / system.shape[0], 1e-300) / k) * same
+    try:
+        factor = np.linalg.cholesky(system)
+        step = -np.linalg.solve(factor.T, np.linalg.solve(factor, gradient))
+    except np.linalg.LinAlgError:
+        step = -np.linalg.lstsq(system, gradient, rcond=None)[0]
+    full = np.zeros((k, columns))
+    full[used] = step
+    for j in np.flatnonzero(shifts[0]):  # no part of the step along a common shift
+        full[:, j] -= full[:, j].mean()
+    return full
 
 
-def _with_intercept(rows, X, fit_intercept):
-    """[1, X]' rows (the intercept's column first, if fitted): (columns, m) for rows (n, m),
-    without copying X into a design matrix (a sparse X stays sparse)."""
-    products = np.asarray(X.T @ rows)
-    return np.vstack([rows.sum(axis=0), products]) if fit_intercept else products
+SAMPLED_CHORD_STEP = 0.1  # with a sampled Hessian, the relative step below which it is reused
+SAMPLED_RATE = 0.5  # the shrinking a step with a sampled Hessian must keep up, else a new one
 
 
-def _weighted_products(X, u, fit_intercept):
-    """[1, X]' diag(u) [1, X] (the intercept first, if fitted), for a dense or sparse X."""
-    if hasattr(X, "multiply"):  # scipy.sparse: diag(u) X stays sparse
-        scaled = X.multiply(u[:, None]).tocsr()
-        xx = np.asarray((X.T @ scaled).todense())
-    else:
-        scaled = u[:, None] * X
-        xx = X.T @ scaled
-    if not fit_intercept:
-        return xx
-    xu = np.asarray(scaled.sum(axis=0)).ravel()
-    top = np.concatenate([[u.sum()], xu])
-    return np.block([[top[None, :]], [xu[:, None], xx]])
+def _secant_update(matrix, moved, change):
+    """BFGS's update of a Hessian `matrix` (in place) by a step `moved` and the gradient's
+    `change` along it: the matrix then maps the step to the change, as the true Hessian does
+    near the optimum, and keeps the rest. A reused Hessian -- a sampled one, or an earlier
+    point's -- so learns the directions the steps explore, and its steps converge faster than
+    its own error would let them (superlinearly). Skipped where the change shows no curvature
+    along the step (rounding)."""
+    along = matrix @ moved
+    curvature, predicted = float(change @ moved), float(moved @ along)
+    if not (curvature > 1e-12 * math.sqrt(float(change @ change) * float(moved @ moved))
+            and predicted > 0.0):  # fmt: skip
+        return
+    matrix -= np.outer(along, along) / predicted
+    matrix += np.outer(change, change) / curvature
 
 
-def fit_multinomial(X, Y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None,
-                    l1_ratio=0.0, offset=None):  # fmt: skip
-    """Multinomial logistic regression (softmax over k classes, Y (n, k) one-hot) by Newton's
-    method: minimizes (1 / S) sum s (log sum_c e^eta_c - eta_y) + alpha / 2 |W|², eta = X W' +
-    B. Each step's Hessian is the k (d + 1)-square matrix of the blocks
-    X' diag(s p_a (delta_ab - p_b)) X (one product per pair of classes); the intercepts, free to
-    move together, are kept summing to 0 (the least-norm choice, scikit-learn's). With
-    `l1_ratio` > 0 the penalty is the elastic net's, alpha (l1_ratio |W|₁ + (1 - l1_ratio) / 2
-    |W|²), and each step proximal Newton's (fastgd/proximal_newton.py). `offset` (n, k), or
-    None: a fixed term of each row's and class's eta. Returns (B (k,), W (k, d), steps,
-    converged, last relative step)."""
+def fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept, tol, max_iter,
+                    start=None, l1_ratio=0.0, offset=None, threads=1):  # fmt: skip
+    """Multinomial logistic regression (softmax over k = `classes`, labels (n,) in [0, k)) by
+    Newton's method: minimizes (1 / S) sum s (log sum_c e^eta_c - eta_y) + alpha / 2 |W|²,
+    eta = X W' + B. Each step's gradient is one pass over all the rows
+    (fastgd/multinomial_pass.py), its Hessian -- k (k + 1) / 2 blocks of products -- from
+    about HESSIAN_ROWS of them (all of them below that): the steps then shrink the distance
+    by the Hessian's sampling error each, and the fit stops as Newton's does (the step within
+    `tol` of the parameters). The intercepts, free to move together, are kept summing to 0
+    (the least-norm choice, scikit-learn's), and the coefficients likewise without a penalty.
+    With `l1_ratio` > 0 the penalty is the elastic net's, alpha (l1_ratio |W|₁ + (1 -
+    l1_ratio) / 2 |W|²), and each step proximal Newton's (fastgd/proximal_newton.py).
+    `offset` (n, k), or None: a fixed term of each row's and class's eta. On large data the
+    fit starts from a sample's optimum (`fit_glm`'s, to a tolerance a tenth of that sample's
+    own distance to the optimum, about sqrt(k (d + 1) / its rows)), and a sampled Hessian is
+    reused, with secant updates, once the steps are below SAMPLED_CHORD_STEP (an exact one, as
+    `fit_glm`'s chord steps, below CHORD_STEP). Returns (B (k,), W (k, d), steps, converged,
+    last relative step)."""
+    with blas_on_one_thread() if softmax_pass(X, classes) is dense_pass else nullcontext():
+        return _fit_multinomial(X, labels, classes, sample_weight, alpha=alpha,
+                                fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
+                                start=start, l1_ratio=l1_ratio, offset=offset,
+                                threads=threads)  # fmt: skip
+
+
+def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept, tol, max_iter,
+                     start, l1_ratio, offset, threads):  # fmt: skip
+    """`fit_multinomial`'s fit (the compiled passes' with BLAS on one thread: its spinning
+    workers would hold the cores that the passes' threads want)."""
     l1, l2 = alpha * l1_ratio, alpha * (1.0 - l1_ratio)
     n, d = X.shape
-    k = Y.shape[1]
+    k = int(classes)
+    labels = np.ascontiguousarray(labels, dtype=np.int64)
+    options = {"alpha": alpha, "fit_intercept": fit_intercept, "l1_ratio": l1_ratio,
+               "threads": threads}  # fmt: skip
     stride = _stride(X, sample_weight) if start is None else None
     if stride is not None:  # fit_glm's: the optimum on every 16th row
         solved = fit_multinomial(
-            *(_every(values, stride) for values in (X, Y, sample_weight)), alpha=alpha,
-            fit_intercept=fit_intercept, tol=SAMPLE_TOL, max_iter=min(max_iter, SAMPLE_STEPS),
-            l1_ratio=l1_ratio, offset=_every(offset, stride),
+            _every(X, stride), _every(labels, stride), k, _every(sample_weight, stride),
+            tol=max(SAMPLE_TOL, 0.1 * math.sqrt(k * (d + 1) / (n // stride))),
+            max_iter=min(max_iter, SAMPLE_STEPS), offset=_every(offset, stride),
+            **options,
         )  # fmt: skip
         if solved[3] and np.all(np.isfinite(solved[0])) and np.all(np.isfinite(solved[1])):
             start = solved[:2]
     s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    total = float(s.sum())
-    if start is None:
-        W = np.zeros((k, d))
-        shares = np.maximum((s @ Y) / total, 1e-300)
-        B = np.log(shares) - np.log(shares).mean() if fit_intercept else np.zeros(k)
-    else:
-        B, W = np.array(start[0], dtype=np.float64), np.array(start[1], dtype=np.float64)
-    columns = d + 1 if fit_intercept else d
-    eta = np.asarray(X @ W.T) + B
     if offset is not None:
-        eta = eta + offset
-    value = _multinomial_objective(eta, Y, s, total, l1, l2, W)
-    penalty = np.ones(columns)
-    if fit_intercept:
-        penalty[0] = 0.0
+        offset = np.ascontiguousarray(offset, dtype=np.float64)
+    total = float(s.sum())
+    shift = _shift(X, fit_intercept)
+    run = softmax_pass(X, k)
+    compiled = run is dense_pass
+    columns = d + 1
+    theta = np.zeros((k, columns))  # each class's coefficients, then its intercept (centred)
+    if start is None:
+        shares = np.maximum(np.bincount(labels, weights=s, minlength=k) / total, 1e-300)
+        if fit_intercept:
+            theta[:, d] = np.log(shares) - np.log(shares).mean()
+    else:
+        theta[:, :d] = np.array(start[1], dtype=np.float64)
+        theta[:, d] = np.array(start[0], dtype=np.float64) if fit_intercept else 0.0
+        theta[:, d] += theta[:, :d] @ shift
+
+    def evaluate(at, parts=GRADIENT):
+        value, grad = run(X, labels, s, offset, shift, at[:, d], at[:, :d], parts=parts,
+                          threads=threads)  # fmt: skip
+        W = at[:, :d]
+        return value / total + 0.5 * l2 * float(np.sum(W * W)) + l1 * float(np.abs(W).sum()), grad
+
+    def uncentred(values):  # (B, W) of parameters or a step in the centred ones
+        return values[:, d] - values[:, :d] @ shift, values[:, :d]
+
+    used = np.ones((k, columns), dtype=bool)
+    if not fit_intercept:
+        used[:, d] = False
+    free = np.zeros((k, columns), dtype=bool)
+    free[:, d] = True
+    hessian_every = hessian_stride(n)
+    value, grad = evaluate(theta)
     relative_step, converged = math.inf, False
     stopping = newton.Stopping(tol)
-    # Chord steps (fit_glm's): once a step is below CHORD_STEP, the next ones reuse its
-    # Hessian, whose k² / 2 blocks of products cost far more than the gradient.
-    chords = n * d * k >= CHORD_MIN_VALUES
-    kept = None  # the Hessian the chord steps reuse (None: compute it at this point)
-    k_step = 0
-    for k_step in range(max_iter + 1):
-        P, _ = _softmax(eta)
-        theta = np.hstack([B[:, None], W]) if fit_intercept else W.copy()
-        gradient = _with_intercept(s[:, None] * (P - Y), X, fit_intercept).T / total  # f's
+    kept = None  # the Hessian the steps reuse (None: compute it at this point)
+    reused = False
+    previous = None  # (theta, gradient) where the last step started: the secant's pair
+    step_count = 0
+    for step_count in range(max_iter + 1):
+        gradient = grad / total
         if kept is None:
-            hessian = np.zeros((k, columns, k, columns))
-            for a in range(k):
-                for b in range(a, k):
-                    u = s * P[:, a] * ((1.0 if a == b else 0.0) - P[:, b]) / total
-                    block = _weighted_products(X, u, fit_intercept)
-                    hessian[a, :, b, :] = block
-                    hessian[b, :, a, :] = block.T
+            B_c, W = theta[:, d], theta[:, :d]
+            matrix = hessian(X, s, offset, shift, B_c, W, hessian_every, threads, compiled) / total
+            kept, reused = matrix[np.ix_(used.ravel(), used.ravel())], False
         else:
-            hessian = kept.copy()
-        raw = hessian.copy() if chords else None  # before the l2 branch adds to it
-        size = k * columns
-        if l1 > 0.0:  # the coefficients W, class by class, are theta's penalized entries
-            free = np.broadcast_to(penalty == 0.0, (k, columns)).reshape(size)
-            full = proximal_newton.step(hessian.reshape(size, size), gradient.reshape(size),
-                                        W.reshape(k * d), free, l1, l2)  # fmt: skip
+            reused = True
+            if previous is not None and hessian_every > 1:  # a sampled one: learn from steps
+                _secant_update(kept, (theta - previous[0])[used], (gradient - previous[1])[used])
+        previous = None
+        if l1 > 0.0:
+            full = proximal_newton.step(kept, gradient[used], theta[:, :d].ravel(),
+                                        free[used], l1, l2)  # fmt: skip
             if full is None:  # the softmax's curvature is never negative: not reached
                 break
-            step = full.reshape(k, columns)
+            step = np.zeros((k, columns))
+            step[used] = full
+            if fit_intercept:
+                step[:, d] -= step[:, d].mean()  # the intercepts' common shift: none of it
         else:
-            gradient = gradient + l2 * theta * penalty
-            for a in range(k):
-                hessian[a, :, a, :] += l2 * np.diag(penalty)
-            step = -np.linalg.lstsq(hessian.reshape(size, size), gradient.reshape(size),
-                                    rcond=None)[0].reshape(k, columns)  # fmt: skip
-        if fit_intercept:
-            step[:, 0] -= step[:, 0].mean()  # the intercepts' free direction: none of it
-        norm = math.sqrt(float(np.sum(theta * theta)))
+            gradient = gradient + l2 * np.where(free, 0.0, theta)
+            step = _solve_softmax_step(kept, gradient[used], used, k, columns, l2,
+                                       free_shift=alpha == 0.0)  # fmt: skip
+        step_B, step_W = uncentred(step)
+        B, W = uncentred(theta)
+        size = math.sqrt(float(np.sum(B * B)) + float(np.sum(W * W)))
         last_step = relative_step
-        relative_step = math.sqrt(float(np.sum(step * step))) / max(norm, 1e-300)
-        if kept is not None and relative_step > CHORD_RATE * last_step:  # a new Hessian
+        relative_step = math.sqrt(float(np.sum(step_B**2)) + float(np.sum(step_W**2))) / max(
+            size, 1e-300
+        )
+        rate = CHORD_RATE if hessian_every == 1 else SAMPLED_RATE
+        if reused and relative_step > rate * last_step:  # too slow: a new Hessian
             kept = None
             continue
         if stopping.converged(relative_step):
             converged = True
             break
-        if k_step == max_iter:
+        if step_count == max_iter:
             break
-        step_B = step[:, 0] if fit_intercept else np.zeros(k)
-        step_W = step[:, 1:] if fit_intercept else step
-        step_eta = np.asarray(X @ step_W.T) + step_B
-
-        def at(t, eta=eta, W=W, step_eta=step_eta, step_W=step_W):
-            trial_eta, trial_W = eta + t * step_eta, W + t * step_W
-            value = _multinomial_objective(trial_eta, Y, s, total, l1, l2, trial_W)
-            return value, (trial_eta, trial_W)
-
         if l1 > 0.0:
-            slope = proximal_newton.decrease(
-                gradient.reshape(size), step.reshape(size), W.ravel(), step_W.ravel(), l1, l2
-            )
+            slope = proximal_newton.decrease(gradient[used], step[used], theta[:, :d].ravel(),
+                                             step[:, :d].ravel(), l1, l2)  # fmt: skip
         else:
             slope = float(np.sum(gradient * step))
+        trial = evaluate(theta + step)
+
+        def at(t, theta=theta, step=step, trial=trial):
+            if t == 1.0:
+                return trial[0], trial
+            return evaluate(theta + t * step, parts=VALUE)[0], None
+
         found = newton.backtrack(at, value, slope)
+        if found is None and reused:  # an earlier point's Hessian misled: this point's
+            kept = None
+            continue
         if found is None:
             converged = relative_step <= newton.ROUNDING_STEP
             break
-        t, value, (eta, W) = found
-        B = B + t * step_B
-        if chords and t == 1.0 and relative_step <= CHORD_STEP:
-            kept = raw if kept is None else kept  # this point's Hessian, for the next steps
-        else:
+        t, value, state = found
+        previous = (theta, grad / total)
+        theta = theta + t * step
+        if t < 1.0:  # a shorter step: the gradient at the point reached (another pass)
+            value, grad = evaluate(theta)
             kept = None
-    return B, W, k_step, converged, relative_step
+        else:
+            grad = state[1]
+            if relative_step > (CHORD_STEP if hessian_every == 1 else SAMPLED_CHORD_STEP):
+                kept = None  # else reuse this point's Hessian (chord steps)
+    B, W = uncentred(theta)
+    if fit_intercept:
+        B = B - B.mean()
+    else:
+        B = np.zeros(k)
+    if alpha == 0.0:
+        W = W - W.mean(axis=0)
+    return B, W, step_count, converged, relative_step

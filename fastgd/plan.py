@@ -218,3 +218,15 @@ def newton_pass(X):
     from .glm_pass import dense_pass, sparse_pass
 
     return sparse_pass if is_sparse(X) else dense_pass
+
+
+def softmax_pass(X, classes):
+    """The pass of a multinomial logistic regression's step (fastgd/glm.py) for X's kind:
+    `multinomial_pass.dense_pass` (compiled) for a dense X of at least KERNEL_MIN_VALUES
+    values times classes, else `multinomial_pass.numpy_pass` (a sparse X, or small data, where
+    the kernel's compile would cost more than it saves; an estimator's X is in memory)."""
+    from .multinomial_pass import KERNEL_MIN_VALUES, dense_pass, numpy_pass
+
+    if is_sparse(X) or X.shape[0] * X.shape[1] * classes < KERNEL_MIN_VALUES:
+        return numpy_pass
+    return dense_pass

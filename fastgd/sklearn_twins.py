@@ -937,9 +937,9 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         else:
             start = (self.intercept_, self.coef_) if warm and self.coef_.shape[0] == k else None
             B, W, steps, converged, step = glm.fit_multinomial(
-                X, np.eye(k)[codes], s, alpha=alpha, fit_intercept=self.fit_intercept,
+                X, codes, k, s, alpha=alpha, fit_intercept=self.fit_intercept,
                 tol=float(self.tol), max_iter=int(self.max_iter), start=start, l1_ratio=share,
-                offset=offset,
+                offset=offset, threads=_threads_for(X),
             )  # fmt: skip
         if not converged:
             self._warn_unconverged(

@@ -334,6 +334,23 @@ def glm_objective_and_gradient(power, link, X, y, intercept, coef, alpha, sample
     return value / total + 0.5 * alpha * sum(float(c) ** 2 for c in coef), np.array(gradient)
 
 
+def softmax_objective(X, Y, intercepts, coefs, alpha, sample_weight=None, offset=None):
+    """(1 / S) sum s (log sum_c e^eta_c - eta_y) + alpha / 2 |W|², row by row (Y one-hot, k
+    columns; `offset` (n, k) or None): the multinomial logistic objective."""
+    n, d = X.shape
+    k = coefs.shape[0]
+    value, total = 0.0, 0.0
+    for i in range(n):
+        s = 1.0 if sample_weight is None else float(sample_weight[i])
+        etas = [intercepts[c] + sum(float(X[i, j]) * coefs[c, j] for j in range(d))
+                + (0.0 if offset is None else float(offset[i, c])) for c in range(k)]  # fmt: skip
+        top = max(etas)
+        log_sum = top + math.log(sum(math.exp(e - top) for e in etas))
+        value += s * (log_sum - sum(float(Y[i, c]) * etas[c] for c in range(k)))
+        total += s
+    return value / total + 0.5 * alpha * float(np.sum(coefs * coefs))
+
+
 def softmax_gradient(X, Y, intercepts, coefs, alpha, sample_weight=None, offset=None):
     """The gradient in (B, W) of (1 / S) sum s (log sum_c e^eta_c - eta_y) + alpha / 2 |W|²,
     row by row: the multinomial logistic objective (k classes, Y one-hot); with k = 1 and one

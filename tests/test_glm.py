@@ -543,26 +543,39 @@ def test_a_dask_fit_starts_from_a_sample_in_memory(monkeypatch):
     assert abs(fitted.intercept - reference.intercept) <= 1e-10 * scale
 
 
-@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
-def test_multinomial_sample_start_and_chord_steps_reach_the_same_optimum(monkeypatch, l1_ratio):
-    """fit_multinomial's start from every 16th row and chord steps (made to run on 6400 rows):
-    the optimum of the fit without them to 1e-10, with weights and offsets."""
-    from fastgd import glm
+@pytest.mark.parametrize("l1_ratio, kernel", [(0.0, False), (0.5, True)])
+def test_multinomial_sample_start_and_sampled_hessians_reach_the_optimum(monkeypatch, l1_ratio,
+                                                                         kernel):  # fmt: skip
+    """fit_multinomial's start from every 16th row, its Hessians from a sample of the rows and
+    its chord steps (made to run on 6400 rows: a Hessian from every 13th): the optimum of the
+    exact Newton fit to 1e-10, with weights and offsets; by NumPy's products or the compiled
+    pass (`kernel`, made to run on small data)."""
+    from fastgd import glm, multinomial_pass
+
+    if kernel:
+        monkeypatch.setattr(multinomial_pass, "KERNEL_MIN_VALUES", 0)
 
     rng = np.random.default_rng(37)
     n, d, k = 6400, 4, 3
-    X = rng.normal(size=(n, d))
+    X = rng.normal(size=(n, d)) + 3.0  # off centre: the pass's shift matters
     eta = X @ rng.normal(size=(d, k)) * 0.7
     P = np.exp(eta - eta.max(axis=1, keepdims=True))
     P /= P.sum(axis=1, keepdims=True)
-    Y = np.eye(k)[(P.cumsum(axis=1) > rng.uniform(size=(n, 1))).argmax(axis=1)]
+    labels = (P.cumsum(axis=1) > rng.uniform(size=(n, 1))).argmax(axis=1)
     weights, offset = rng.uniform(0.5, 2.0, n), rng.normal(size=(n, k)) * 0.1
     options = {"alpha": 1e-3, "fit_intercept": True, "tol": 1e-12, "max_iter": 100,
                "l1_ratio": l1_ratio, "offset": offset}  # fmt: skip
+    strides, compiled = [], []  # each Hessian's stride, and whether the kernel took it
+    hessian = glm.hessian
+    monkeypatch.setattr(
+        glm, "hessian",
+        lambda *a: strides.append(a[6]) or compiled.append(a[8]) or hessian(*a),
+    )  # fmt: skip
     monkeypatch.setattr(glm, "SAMPLE_ROWS", 10**9)
-    plain = glm.fit_multinomial(X, Y, weights, **options)
+    plain = glm.fit_multinomial(X, labels, k, weights, **options)
+    assert set(strides) == {1}  # exact: Newton's own
     monkeypatch.setattr(glm, "SAMPLE_ROWS", 100)
-    monkeypatch.setattr(glm, "CHORD_MIN_VALUES", 0)
+    monkeypatch.setattr(multinomial_pass, "HESSIAN_ROWS", 500)
     starts = []
     original = glm.fit_multinomial
 
@@ -571,20 +584,65 @@ def test_multinomial_sample_start_and_chord_steps_reach_the_same_optimum(monkeyp
         return original(*arguments, **keywords)
 
     monkeypatch.setattr(glm, "fit_multinomial", counted)
-    blocks = []  # the rows of each Hessian block's products
-    products = glm._weighted_products
-    monkeypatch.setattr(
-        glm, "_weighted_products", lambda X, *rest: blocks.append(len(X)) or products(X, *rest)
-    )
-    fast = glm.fit_multinomial(X, Y, weights, **options)
+    strides.clear()
+    fast = glm.fit_multinomial(X, labels, k, weights, **options)
     assert plain[3] and fast[3] and starts[:2] == [n, n // 16]  # the sample's fit ran
-    hessians = blocks.count(n) // (k * (k + 1) // 2)
-    assert hessians < fast[2] + 1  # fewer Hessians than points: chord steps reused one
+    assert set(compiled) == {kernel}
+    assert 13 in strides  # the full data's Hessians from every 13th row
     scale = max(np.abs(plain[0]).max(), np.abs(plain[1]).max())
     assert np.abs(fast[0] - plain[0]).max() <= 1e-10 * scale
     assert np.abs(fast[1] - plain[1]).max() <= 1e-10 * scale
     if l1_ratio > 0.0:
         assert np.array_equal(fast[1] == 0.0, plain[1] == 0.0)
+
+
+def test_multinomial_pass_against_the_slow_reference():
+    """The multinomial pass (dense, two threads; sparse) against tests/naive.py's value and
+    gradient, with weights, offsets and X off centre; its Hessian against the gradient's
+    central differences, and a sampled one against every stride-th row's, scaled."""
+    import scipy.sparse
+
+    from fastgd import multinomial_pass
+
+    rng = np.random.default_rng(5)
+    n, d, k = 3000, 5, 4
+    X = rng.normal(size=(n, d)) + 2.0
+    labels = rng.integers(0, k, n)
+    s, offset = rng.uniform(0.5, 2.0, n), rng.normal(size=(n, k))
+    W, B = rng.normal(size=(k, d)), rng.normal(size=k)
+    shift = X[::37].mean(axis=0)
+    Y = np.eye(k)[labels]
+    B_plain = B - W @ shift  # the same eta, uncentred
+    total = float(s.sum())
+    value = naive.softmax_objective(X, Y, B_plain, W, 0.0, sample_weight=s, offset=offset) * total
+    gradient = naive.softmax_gradient(X, Y, B_plain, W, 0.0, s, offset) * total
+    for run, data in ((multinomial_pass.dense_pass, X), (multinomial_pass.numpy_pass, X),
+                      (multinomial_pass.numpy_pass, scipy.sparse.csr_matrix(X))):  # fmt: skip
+        got_value, got_grad = run(data, labels, s, offset, shift, B, W, threads=2)
+        assert got_value == pytest.approx(value, rel=1e-12)
+        # the pass's gradient is in the centred columns' parameters, the intercept's last
+        np.testing.assert_allclose(got_grad[:, d], gradient[:, 0], rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(got_grad[:, :d] + np.outer(got_grad[:, d], shift),
+                                   gradient[:, 1:], rtol=1e-10, atol=1e-8)  # fmt: skip
+    matrix = multinomial_pass.hessian(X, s, offset, shift, B, W, 1, compiled=True)
+    by_numpy = multinomial_pass.hessian(X, s, offset, shift, B, W, 1)
+    np.testing.assert_allclose(by_numpy, matrix, rtol=1e-10, atol=1e-10 * np.abs(matrix).max())
+    theta, h = np.column_stack([W, B]), 1e-6
+    differences = np.empty_like(matrix)
+    for a in range(theta.size):
+        for sign in (1.0, -1.0):
+            moved = theta.ravel().copy()
+            moved[a] += sign * h
+            moved = moved.reshape(k, d + 1)
+            grad = multinomial_pass.dense_pass(X, labels, s, offset, shift, moved[:, d],
+                                               moved[:, :d])[1]  # fmt: skip
+            differences[:, a] = (differences[:, a] if sign < 0 else 0.0) + sign * grad.ravel()
+    differences /= 2 * h
+    assert np.abs(matrix - differences).max() <= 1e-6 * np.abs(matrix).max()
+    sampled = multinomial_pass.hessian(X, s, offset, shift, B, W, 7, 2, compiled=True)
+    rows = slice(None, None, 7)
+    only = multinomial_pass.hessian(X[rows], s[rows], offset[rows], shift, B, W, 1, 1, True)
+    np.testing.assert_allclose(sampled, only * s.sum() / s[rows].sum(), rtol=1e-12, atol=1e-12)
 
 
 STATSMODELS_CASES = [  # (data set, column of y, family name, power)
