@@ -65,6 +65,9 @@ class GLMFit(NamedTuple):
     converged: bool
     objective: float
     step: float  # the last Newton step's size, relative to the parameters'
+    # (the Hessian per unit weight in the pass's centred parameters, and the columns' shift):
+    # the last one the fit used, for a fit on all the rows that starts where this one ended
+    curvature: tuple | None = None
 
 
 def _newton_step(sums, w, alpha, total, fit_intercept):
@@ -220,9 +223,10 @@ def _every(values, stride):
 
 
 def _sample_start(family, X, y, sample_weight, offset, **options):
-    """(b, w) at the optimum of the objective on every stride-th row (`_stride`), or None where
-    the fit starts as usual, or the sample's fit did not converge (separable classes in the
-    sample, say): then the fit starts from the best constant."""
+    """((b, w), curvature) at the optimum of the objective on every stride-th row (`_stride`),
+    curvature its `GLMFit.curvature`; or None where the fit starts as usual, or the sample's
+    fit did not converge (separable classes in the sample, say): then the fit starts from the
+    best constant."""
     stride = _stride(X, sample_weight)
     if stride is None:
         return None
@@ -233,7 +237,7 @@ def _sample_start(family, X, y, sample_weight, offset, **options):
         solved.converged and math.isfinite(solved.intercept) and np.all(np.isfinite(solved.coef))
     ):
         return None
-    return solved.intercept, solved.coef
+    return (solved.intercept, solved.coef), solved.curvature
 
 
 def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter, start=None,
@@ -250,10 +254,12 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     point the last step reached, so a full step accepted by the line search costs exactly one
     pass; a shorter one is found on the pass's eta (no pass) and costs one more. (On large
     data: the start from a sample and the chord steps of the module's doc.)"""
+    curvature = None  # the sample's Hessian, where the fit starts from its optimum
     if start is None:
-        start = _sample_start(family, X, y, sample_weight, offset, alpha=alpha,
-                              fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
-                              threads=threads, l1_ratio=l1_ratio)  # fmt: skip
+        sampled = _sample_start(family, X, y, sample_weight, offset, alpha=alpha,
+                                fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
+                                threads=threads, l1_ratio=l1_ratio)  # fmt: skip
+        start, curvature = (None, None) if sampled is None else sampled
     d = X.shape[1]
     evaluate_at = newton_pass(X)
     y, s, offset, shift = _pass_data(X, y, sample_weight, offset, fit_intercept)
@@ -280,12 +286,22 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     else:
         b, w = float(start[0]), np.array(start[1], dtype=np.float64)
     b_c = b + float(shift @ w)
-    sums = evaluate(b_c, w)
+    chords = X.shape[0] * d >= CHORD_MIN_VALUES
+    chord = False  # whether sums.hessian is an earlier point's (the chord steps)
+    if chords and curvature is not None:
+        # The sample's Hessian at its optimum is this one's at the start, to the sample's
+        # error: the first steps are chord steps (no d² products), moved to this fit's shift
+        # ((x - shift, 1) = M (x - its shift, 1)) and scaled to all the rows' weight.
+        per_weight, its_shift = curvature
+        move = np.eye(d + 1)
+        move[:d, d] = its_shift - shift
+        sums = evaluate(b_c, w, parts=GRADIENT)
+        sums, chord = sums._replace(hessian=(move @ per_weight @ move.T) * total), True
+    else:
+        sums = evaluate(b_c, w)
     value = objective(sums.value, w)
     relative_step, converged = math.inf, False
     stopping = newton.Stopping(tol)
-    chord = False  # whether sums.hessian is an earlier point's (the chord steps)
-    chords = X.shape[0] * d >= CHORD_MIN_VALUES
     k = 0
     for k in range(max_iter + 1):
         # Newton's own system, where it is definite (always for 1 <= power <= 2); else
@@ -340,21 +356,22 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
             sums, chord = trial._replace(hessian=sums.hessian), True
         else:
             sums, chord = trial, False
-    return GLMFit(b_c - float(shift @ w), w, k, converged, value, relative_step)
+    curvature = (sums.hessian / total, shift) if total > 0.0 else None
+    return GLMFit(b_c - float(shift @ w), w, k, converged, value, relative_step, curvature)
 
 
 def _softmax(eta):
     return softmax(eta)
 
 
-def _solve_softmax_step(hessian, gradient, used, k, columns, l2, free_shift):
+def _solve_softmax_step(hessian, gradient, used, k, columns, l2, free_shift, singular=False):
     """Newton's step on the `used` entries of the (k, d + 1) parameters: (H + l2 on the
     coefficients) step = -gradient. The softmax is blind to a shift common to all classes: the
     intercepts' always, the coefficients' too without a penalty (`free_shift`). Those
     directions are H's null space, which the gradient is orthogonal to; a term along them makes
     the system definite without changing the step (its least-norm solution, scikit-learn's
     choice), and Cholesky's factorization solves it. A singular system beyond them (collinear
-    columns, unpenalized): the least-norm solution."""
+    columns, unpenalized): None, or with `singular` the least-norm solution."""
     d = columns - 1
     system = hessian.copy()
     coefficients = np.zeros((k, columns), dtype=bool)
@@ -375,6 +392,8 @@ def _solve_softmax_step(hessian, gradient, used, k, columns, l2, free_shift):
         factor = np.linalg.cholesky(system)
         step = -np.linalg.solve(factor.T, np.linalg.solve(factor, gradient))
     except np.linalg.LinAlgError:
+        if not singular:
+            return None
         step = -np.linalg.lstsq(system, gradient, rcond=None)[0]
     full = np.zeros((k, columns))
     full[used] = step
@@ -384,6 +403,7 @@ def _solve_softmax_step(hessian, gradient, used, k, columns, l2, free_shift):
 
 
 SAMPLED_CHORD_STEP = 0.1  # with a sampled Hessian, the relative step below which it is reused
+SECANT_STEP = 1e-8  # the relative step below which a step's gradient change is rounding
 SAMPLED_RATE = 0.5  # the shrinking a step with a sampled Hessian must keep up, else a new one
 
 
@@ -396,7 +416,7 @@ def _secant_update(matrix, moved, change):
     along the step (rounding)."""
     along = matrix @ moved
     curvature, predicted = float(change @ moved), float(moved @ along)
-    if not (curvature > 1e-12 * math.sqrt(float(change @ change) * float(moved @ moved))
+    if not (curvature > 1e-8 * math.sqrt(float(change @ change) * float(moved @ moved))
             and predicted > 0.0):  # fmt: skip
         return
     matrix -= np.outer(along, along) / predicted
@@ -436,9 +456,16 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
     n, d = X.shape
     k = int(classes)
     labels = np.ascontiguousarray(labels, dtype=np.int64)
+    if n and not (labels.min() >= 0 and labels.max() < k):  # the kernel indexes by them
+        raise ValueError(f"labels must be class indices in [0, {k}), got {labels.min()} to "
+                         f"{labels.max()}")  # fmt: skip
     options = {"alpha": alpha, "fit_intercept": fit_intercept, "l1_ratio": l1_ratio,
                "threads": threads}  # fmt: skip
     stride = _stride(X, sample_weight) if start is None else None
+    if stride is not None:
+        sampled_weight = _every(np.ones(n) if sample_weight is None else sample_weight, stride)
+        if not np.all(np.bincount(_every(labels, stride), sampled_weight, minlength=k) > 0):
+            stride = None  # a class without weight in the sample: its optimum is far off
     if stride is not None:  # fit_glm's: the optimum on every 16th row
         solved = fit_multinomial(
             _every(X, stride), _every(labels, stride), k, _every(sample_weight, stride),
@@ -487,6 +514,7 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
     kept = None  # the Hessian the steps reuse (None: compute it at this point)
     reused = False
     previous = None  # (theta, gradient) where the last step started: the secant's pair
+    whole_step = False  # whether the last step was the full one
     step_count = 0
     for step_count in range(max_iter + 1):
         gradient = grad / total
@@ -496,12 +524,16 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
             kept, reused = matrix[np.ix_(used.ravel(), used.ravel())], False
         else:
             reused = True
-            if previous is not None and hessian_every > 1:  # a sampled one: learn from steps
+            if previous is not None and hessian_every > 1 and relative_step > SECANT_STEP:
+                # a sampled one learns from the steps (above the gradient's rounding)
                 _secant_update(kept, (theta - previous[0])[used], (gradient - previous[1])[used])
         previous = None
         if l1 > 0.0:
             full = proximal_newton.step(kept, gradient[used], theta[:, :d].ravel(),
                                         free[used], l1, l2)  # fmt: skip
+            if full is None and reused:  # a secant update's rounding: this point's Hessian
+                kept = None
+                continue
             if full is None:  # the softmax's curvature is never negative: not reached
                 break
             step = np.zeros((k, columns))
@@ -512,6 +544,15 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
             gradient = gradient + l2 * np.where(free, 0.0, theta)
             step = _solve_softmax_step(kept, gradient[used], used, k, columns, l2,
                                        free_shift=alpha == 0.0)  # fmt: skip
+            if step is None and hessian_every > 1:
+                # Singular beyond the softmax's own shifts: a column without curvature in the
+                # sample (its nonzeros all between the sampled rows) would have its share of
+                # the gradient dropped, and the fit stop short. All the rows' Hessian instead.
+                hessian_every, kept = 1, None
+                continue
+            if step is None:  # collinear columns, unpenalized: the least-norm step
+                step = _solve_softmax_step(kept, gradient[used], used, k, columns, l2,
+                                           free_shift=alpha == 0.0, singular=True)  # fmt: skip
         step_B, step_W = uncentred(step)
         B, W = uncentred(theta)
         size = math.sqrt(float(np.sum(B * B)) + float(np.sum(W * W)))
@@ -521,7 +562,13 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
         )
         rate = CHORD_RATE if hessian_every == 1 else SAMPLED_RATE
         if reused and relative_step > rate * last_step:  # too slow: a new Hessian
-            kept = None
+            relative_step, kept = last_step, None
+            continue
+        if (hessian_every > 1 and whole_step and last_step < SAMPLED_CHORD_STEP
+                and relative_step > SAMPLED_RATE * last_step):  # fmt: skip
+            # This point's sampled Hessian does not halve the steps near the optimum either:
+            # the sample misses curvature that the rows have (a rare column's). All the rows'.
+            relative_step, kept, hessian_every = last_step, None, 1
             continue
         if stopping.converged(relative_step):
             converged = True
@@ -542,7 +589,7 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
 
         found = newton.backtrack(at, value, slope)
         if found is None and reused:  # an earlier point's Hessian misled: this point's
-            kept = None
+            relative_step, kept = last_step, None
             continue
         if found is None:
             converged = relative_step <= newton.ROUNDING_STEP
@@ -550,6 +597,7 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
         t, value, state = found
         previous = (theta, grad / total)
         theta = theta + t * step
+        whole_step = t == 1.0
         if t < 1.0:  # a shorter step: the gradient at the point reached (another pass)
             value, grad = evaluate(theta)
             kept = None

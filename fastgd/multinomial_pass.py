@@ -157,6 +157,8 @@ def _sums(X, labels, s, offset, shift, B, W, parts, threads):
     n, d = X.shape
     k = W.shape[0]
     ranges = max(1, min(threads, n // BLOCK_ROWS))
+    if parts == HESSIAN:  # each range's blocks within HESSIAN_SCRATCH values in all
+        ranges = max(1, min(ranges, HESSIAN_SCRATCH // (k * k * (d + 1) * (d + 1))))
     grads = np.zeros((ranges, k, d + 1))
     blocks = (k, k, d + 1, d + 1) if parts == HESSIAN else (1, 1, 1, 1)  # unused: a stand-in
     hessians = np.zeros((ranges, *blocks))
@@ -199,10 +201,10 @@ def numpy_pass(X, labels, s, offset, shift, B, W, *, parts=GRADIENT, threads=1):
     (`threads`: BLAS's own)."""
     n, d = X.shape
     k = W.shape[0]
-    P, log_sums = softmax(_eta(X, shift, B, W, offset))
+    eta = _eta(X, shift, B, W, offset)
+    P, log_sums = softmax(eta)
     rows = np.arange(n)
-    eta_y = np.log(np.maximum(P[rows, labels], 1e-300)) + log_sums
-    value = float(s @ (log_sums - eta_y))
+    value = float(s @ (log_sums - eta[rows, labels]))
     grad = np.zeros((k, d + 1))
     if parts == GRADIENT:
         slopes = s[:, None] * P

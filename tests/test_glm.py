@@ -596,6 +596,76 @@ def test_multinomial_sample_start_and_sampled_hessians_reach_the_optimum(monkeyp
         assert np.array_equal(fast[1] == 0.0, plain[1] == 0.0)
 
 
+def _softmax_labels(rng, X, W, B):
+    eta = X @ W.T + B
+    P = np.exp(eta - eta.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    return (P.cumsum(axis=1) > rng.uniform(size=(len(X), 1))).argmax(axis=1)
+
+
+@pytest.mark.parametrize("case", ["rare column", "class off the sample", "l1, zero weights"])
+def test_multinomial_sampled_hessians_never_stop_short(monkeypatch, case):
+    """Where a sample of the rows misleads (made to happen on small data): a column whose
+    nonzeros all lie between the Hessian's sampled rows (its curvature 0 there: the fit takes
+    all the rows' Hessian), a class with no row in the start's sample (the usual start
+    instead), the l1 penalty's singular model with zero weights (secant updates at the
+    rounding level) -- each converges to the exact Newton fit's optimum, within 1e-8."""
+    from fastgd import glm, multinomial_pass
+
+    rng = np.random.default_rng(41)
+    n, d, k = 6400, 4, 3
+    X = rng.normal(size=(n, d))
+    labels = _softmax_labels(rng, X, rng.normal(size=(k, d)), rng.normal(size=k))
+    weights, options = None, {"alpha": 0.0, "fit_intercept": True, "tol": 1e-12,
+                              "max_iter": 200}  # fmt: skip
+    if case == "rare column":  # ones on 100 rows that are all 1 mod 4 (the sample: 0 mod 4)
+        X[:, 3] = 0.0
+        rare = 4 * rng.choice(n // 4, 100, replace=False) + 1
+        X[rare, 3] = 1.0
+        labels[rare] = rng.choice(k, 100, p=[0.7, 0.2, 0.1])
+    elif case == "class off the sample":  # class 2 on 40 rows, none a multiple of 16
+        labels = np.minimum(labels, 1)
+        off = 16 * rng.choice(n // 16, 40, replace=False) + 5
+        labels[off] = 2
+        options["alpha"] = 1.0 / n
+    else:
+        weights = rng.uniform(0.5, 2.0, n) * (rng.uniform(size=n) > 0.2)
+        options.update(alpha=1e-2, l1_ratio=1.0)
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 10**9)
+    monkeypatch.setattr(multinomial_pass, "HESSIAN_ROWS", 10**9)
+    exact = glm.fit_multinomial(X, labels, k, weights, **options)
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(multinomial_pass, "HESSIAN_ROWS", 1600)  # every 4th row
+    fits = []  # the rows of each fit: the start's sample too, where it is taken
+    original = glm.fit_multinomial
+    monkeypatch.setattr(glm, "fit_multinomial",
+                        lambda X, *a, **o: fits.append(len(X)) or original(X, *a, **o))  # fmt: skip
+    sampled = glm.fit_multinomial(X, labels, k, weights, **options)
+    assert exact[3] and sampled[3]
+    # A class without weight in the sample would start at an intercept of log(1e-300) = -690.
+    assert fits == ([n] if case == "class off the sample" else [n, n // 16])
+    scale = max(np.abs(exact[0]).max(), np.abs(exact[1]).max())
+    assert np.abs(sampled[0] - exact[0]).max() <= 1e-8 * scale
+    assert np.abs(sampled[1] - exact[1]).max() <= 1e-8 * scale
+
+
+def test_multinomial_passes_agree_far_from_the_optimum():
+    """A row's loss of hundreds (etas far apart): the NumPy pass and the kernel add up the same
+    value (a probability's log floored at 1e-300 capped each row's at 691)."""
+    from fastgd import multinomial_pass
+
+    rng = np.random.default_rng(2)
+    n, d, k = 600, 3, 3
+    X, labels = rng.normal(size=(n, d)), rng.integers(0, k, n)
+    W, B = 400.0 * rng.normal(size=(k, d)), np.zeros(k)
+    arguments = (X, labels, np.ones(n), None, np.zeros(d), B, W)
+    kernel = multinomial_pass.dense_pass(*arguments)
+    by_numpy = multinomial_pass.numpy_pass(*arguments)
+    assert kernel[0] > 691.0 * n / 3  # many rows beyond the old cap
+    assert by_numpy[0] == pytest.approx(kernel[0], rel=1e-12)
+    np.testing.assert_allclose(by_numpy[1], kernel[1], rtol=1e-10, atol=1e-9 * n)
+
+
 def test_multinomial_pass_against_the_slow_reference():
     """The multinomial pass (dense, two threads; sparse) against tests/naive.py's value and
     gradient, with weights, offsets and X off centre; its Hessian against the gradient's
