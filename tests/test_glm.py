@@ -993,3 +993,18 @@ def test_logistic_regression_offsets_are_statsmodels():
     assert twin.intercept_[0] == pytest.approx(expected.intercept_, rel=1e-8)
     with pytest.raises(ValueError, match=r"offset must have one value per row"):
         fastgd.LogisticRegressionGD().fit(X, y, offset=offset[:3])
+
+
+@pytest.mark.parametrize("y", [[3.0, 1.0, 2.0, 1.0, -0.5], [1, 0, 1, 7], [True, False, True],
+                               ["b", "a", "b", "c"]])  # fmt: skip
+def test_logistic_regression_classes_are_numpy_unique(y):
+    """LogisticRegressionGD's classes and row codes (by hashing and binary search for numbers):
+    np.unique(y, return_inverse=True)'s, dtype and order included."""
+    from fastgd.sklearn_twins import _classes_and_codes
+
+    y = np.array(y)
+    classes, codes = _classes_and_codes(y)
+    expected_classes, expected_codes = np.unique(y, return_inverse=True)
+    assert classes.dtype == expected_classes.dtype
+    np.testing.assert_array_equal(classes, expected_classes)
+    np.testing.assert_array_equal(codes, expected_codes)
