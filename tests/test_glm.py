@@ -995,11 +995,12 @@ def test_logistic_regression_offsets_are_statsmodels():
         fastgd.LogisticRegressionGD().fit(X, y, offset=offset[:3])
 
 
-@pytest.mark.parametrize("y", [[3.0, 1.0, 2.0, 1.0, -0.5], [1, 0, 1, 7], [True, False, True],
+@pytest.mark.parametrize("y", [[3.0, 1.0, 2.0, 1.0, -5.0], [1, 0, 1, 7], [True, False, True],
                                ["b", "a", "b", "c"]])  # fmt: skip
 def test_logistic_regression_classes_are_numpy_unique(y):
     """LogisticRegressionGD's classes and row codes (by hashing and binary search for numbers):
-    np.unique(y, return_inverse=True)'s, dtype and order included."""
+    np.unique(y, return_inverse=True)'s, dtype and order included; its check of the targets
+    scikit-learn's (the same error and warning, from the classes alone for numbers)."""
     from fastgd.sklearn_twins import _classes_and_codes
 
     y = np.array(y)
@@ -1008,3 +1009,21 @@ def test_logistic_regression_classes_are_numpy_unique(y):
     assert classes.dtype == expected_classes.dtype
     np.testing.assert_array_equal(classes, expected_classes)
     np.testing.assert_array_equal(codes, expected_codes)
+    from sklearn.utils.multiclass import check_classification_targets
+
+    for target in (y + 0.5 if y.dtype.kind == "f" else y, np.arange(30) % 20):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # compared below
+                check_classification_targets(target)
+        except ValueError as error:
+            with pytest.raises(ValueError, match=str(error)[:40]):
+                _classes_and_codes(target)
+            continue
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            check_classification_targets(target)
+        with warnings.catch_warnings(record=True) as ours:
+            warnings.simplefilter("always")
+            _classes_and_codes(target)
+        assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
