@@ -215,6 +215,15 @@ def _stride(X, sample_weight):
     return stride
 
 
+def _sample_tol(parameters, rows):
+    """The tolerance of a multinomial start's fit on a sample of `rows`: a tenth of that
+    sample's own distance to the optimum on all the rows (its sampling error, about
+    sqrt(parameters / rows)), SAMPLE_TOL at least -- closer costs steps that the fit on all
+    the rows undoes anyway. (fit_glm's sample keeps SAMPLE_TOL: its passes cost a sixteenth
+    of the chord steps that a start that far off adds, measured.)"""
+    return max(SAMPLE_TOL, 0.1 * math.sqrt(parameters / rows))
+
+
 def _every(values, stride):
     """Every stride-th row of values (None stays None), in memory and contiguous (a Dask
     array's computed: the sample is at most SAMPLE_MAX_VALUES values)."""
@@ -471,7 +480,7 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
     if stride is not None:  # fit_glm's: the optimum on every 16th row
         solved = fit_multinomial(
             _every(X, stride), _every(labels, stride), k, _every(sample_weight, stride),
-            tol=max(SAMPLE_TOL, 0.1 * math.sqrt(k * (d + 1) / (n // stride))),
+            tol=_sample_tol(k * (d + 1), -(-n // stride)),
             max_iter=min(max_iter, SAMPLE_STEPS), offset=_every(offset, stride),
             **options,
         )  # fmt: skip
