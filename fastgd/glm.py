@@ -343,16 +343,14 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         next_chord = chords and relative_step <= CHORD_STEP
         trial = evaluate(b_c + step_c, w + step_w, parts=GRADIENT if next_chord else HESSIAN)
         eta = sums.eta
-        step_eta = None if eta is None else trial.eta - eta
 
-        def at(t, b_c=b_c, w=w, eta=eta, step_eta=step_eta, step_c=step_c, step_w=step_w,
-               trial=trial):  # fmt: skip
-            if t == 1.0:
+        def at(t, b_c=b_c, w=w, eta=eta, step_c=step_c, step_w=step_w, trial=trial):
+            if t == 1.0:  # the full step (most steps): its value is the pass's
                 return objective(trial.value, w + step_w), None
             if eta is None:  # the rows' eta are where the chunks are: a value-only pass
                 shorter = evaluate(b_c + t * step_c, w + t * step_w, parts=VALUE)
                 return objective(shorter.value, w + t * step_w), None
-            losses = family.loss(y, eta + t * step_eta)
+            losses = family.loss(y, eta + t * (trial.eta - eta))  # eta's segment: no pass
             return objective(float(s @ losses), w + t * step_w), None
 
         found = newton.backtrack(at, value, slope)
