@@ -996,7 +996,8 @@ def test_logistic_regression_offsets_are_statsmodels():
 
 
 @pytest.mark.parametrize("y", [[3.0, 1.0, 2.0, 1.0, -5.0], [1, 0, 1, 7], [True, False, True],
-                               ["b", "a", "b", "c"]])  # fmt: skip
+                               ["b", "a", "b", "c"], [2.0, 0.0, 2.0], [5, 1e6, -3, 5],
+                               [1, 100_000, 7, 1]])  # fmt: skip
 def test_logistic_regression_classes_are_numpy_unique(y):
     """LogisticRegressionGD's classes and row codes (by hashing and binary search for numbers):
     np.unique(y, return_inverse=True)'s, dtype and order included; its check of the targets
