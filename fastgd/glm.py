@@ -308,8 +308,9 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         move[:d, d] = its_shift - shift
         sums = evaluate(b_c, w, parts=GRADIENT)
         sums, chord = sums._replace(hessian=(move @ per_weight @ move.T) * total), True
+        from_sample = True  # never the last step's: it may lack a column's curvature
     else:
-        sums = evaluate(b_c, w)
+        sums, from_sample = evaluate(b_c, w), False
     value = objective(sums.value, w)
     relative_step, converged = math.inf, False
     stopping = newton.Stopping(tol)
@@ -328,7 +329,14 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
         last_step = relative_step
         relative_step = math.sqrt(step_b**2 + float(step_w @ step_w)) / max(size, 1e-300)
         if chord and relative_step > CHORD_RATE * last_step:  # too slow: a new Hessian
-            sums, chord = evaluate(b_c, w), False
+            sums, chord, from_sample = evaluate(b_c, w), False, False
+            continue
+        if stopping.converged(relative_step) and from_sample:
+            # The sample's Hessian: a column whose nonzeros all fell between the sampled rows
+            # has no curvature in it, the solve gives that column no step, and the steps stop
+            # short of the optimum. Convergence is judged on all the rows' Hessian.
+            sums, chord, from_sample = evaluate(b_c, w), False, False
+            relative_step = last_step
             continue
         if stopping.converged(relative_step):
             converged = True
@@ -354,17 +362,21 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
             return objective(float(s @ losses), w + t * step_w), None
 
         found = newton.backtrack(at, value, slope)
+        if found is None and chord:  # an earlier point's (or the sample's) Hessian misled
+            sums, chord, from_sample = evaluate(b_c, w), False, False
+            relative_step = last_step
+            continue
         if found is None:  # no step lowers f: as far as float64 goes, if the step is small
             converged = relative_step <= newton.ROUNDING_STEP
             break
         t, value, _ = found
         b_c, w = b_c + t * step_c, w + t * step_w
         if t < 1.0:  # a shorter step: not where chord steps pay
-            sums, chord = evaluate(b_c, w), False
+            sums, chord, from_sample = evaluate(b_c, w), False, False
         elif next_chord:
             sums, chord = trial._replace(hessian=sums.hessian), True
         else:
-            sums, chord = trial, False
+            sums, chord, from_sample = trial, False, False
     curvature = (sums.hessian / total, shift) if total > 0.0 else None
     return GLMFit(b_c - float(shift @ w), w, k, converged, value, relative_step, curvature)
 

@@ -1028,3 +1028,62 @@ def test_logistic_regression_classes_are_numpy_unique(y):
             warnings.simplefilter("always")
             _classes_and_codes(target)
         assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_a_column_the_sample_misses_still_reaches_the_optimum(monkeypatch, family):
+    """fit_glm's first steps on all the rows use the sample's Hessian (made to run on 6400
+    rows): a column whose nonzeros all lie between the sampled rows has no curvature there, and
+    its coefficient would stay at 0 with the fit claiming convergence. Convergence is judged
+    on all the rows' Hessian: the same optimum as the fit without a sample, unpenalized."""
+    from fastgd import glm
+
+    rng = np.random.default_rng(43)
+    n = 6400
+    # Each row 16 times over, so that the sample (every 16th row) fits the other parameters
+    # as all the rows do, and its steps alone would be below tol at once.
+    x0 = np.repeat(rng.normal(size=n // 16), 16)
+    eta = 0.3 + 0.8 * x0
+    if family == "binomial":
+        y = np.repeat(rng.uniform(size=n // 16) < 1.0 / (1.0 + np.exp(-eta[::16])), 16)
+    else:
+        y = np.repeat(rng.poisson(np.exp(eta[::16])), 16)
+    y = y.astype(np.float64)
+    rare = 16 * rng.choice(n // 16, 40, replace=False) + 1  # never a multiple of 16
+    x1 = np.zeros(n)
+    x1[rare] = 1.0
+    y[rare] = (rng.uniform(size=40) < 0.9) if family == "binomial" else rng.poisson(5.0, 40)
+    X = np.column_stack([x0, x1])
+    options = {"alpha": 0.0, "fit_intercept": True, "tol": 1e-12, "max_iter": 100}
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 10**9)
+    plain = glm.fit_glm(glm.FAMILIES[family], X, y, None, **options)
+    monkeypatch.setattr(glm, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(glm, "CHORD_MIN_VALUES", 0)
+    sampled = glm.fit_glm(glm.FAMILIES[family], X, y, None, **options)
+    assert plain.converged and sampled.converged and abs(plain.coef[1]) > 0.5
+    np.testing.assert_allclose(sampled.coef, plain.coef, rtol=1e-9)
+    assert sampled.intercept == pytest.approx(plain.intercept, rel=1e-9)
+
+
+@pytest.mark.parametrize("y", [np.array([-100, 100, 0, 0], dtype=np.int8),
+                               np.array([-(2**62), 2**62, 0], dtype=np.int64),
+                               np.array([-128, 127, 0], dtype=np.int8),
+                               np.array([2**63 + 1, 2**63 + 5, 2**63 + 1], dtype=np.uint64),
+                               np.array([3, 5, 4], dtype=np.float16)])  # fmt: skip
+def test_logistic_regression_classes_at_the_ends_of_their_dtype(y):
+    """Labels whose range overflows their own dtype (int8 from -128 to 127), or beyond int64
+    (uint64), or float16: np.unique's classes and codes, no overflow."""
+    from fastgd.sklearn_twins import _classes_and_codes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        classes, codes = _classes_and_codes(y)
+    expected_classes, expected_codes = np.unique(y, return_inverse=True)
+    np.testing.assert_array_equal(classes, expected_classes)
+    np.testing.assert_array_equal(codes, expected_codes)
+
+
+def test_one_boolean_class_is_named():
+    X = np.arange(12.0).reshape(6, 2)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        fastgd.LogisticRegressionGD().fit(X, np.ones(6, dtype=bool))
