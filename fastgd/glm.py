@@ -23,7 +23,9 @@ Newton's on all the rows, to the same stopping rule):
   the sampling error of the optimum (about 1e-2 relative), from which Newton's steps need two
   or three passes where the best constant needed five or six. The sample's last Hessian (per
   unit weight, moved to this fit's shift) is this fit's at the start to the same error: the
-  first step is a chord step with it.
+  first step is a chord step with it. Never the last one, though: a column whose nonzeros all
+  fall between the sampled rows has no curvature in it, and its coefficient would not move;
+  convergence is judged on all the rows' Hessian.
 - **Chord steps.** Once a step is below CHORD_STEP of the parameters, the Hessian barely
   changes any more: the next passes add up the value and gradient alone (no d² products, about
   half the pass's time) and the steps reuse the last Hessian. Each such step shrinks the
