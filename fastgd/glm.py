@@ -52,7 +52,7 @@ from . import newton, proximal_newton
 from ._validation import is_dask_array
 from .families import FAMILIES, LARGEST_ETA, LOG, LOGIT, Binomial, Family, tweedie
 from .glm_pass import GRADIENT, HESSIAN, VALUE
-from .multinomial_pass import dense_pass, hessian, hessian_stride, softmax
+from .multinomial_pass import dense_pass, hessian, hessian_stride
 from .plan import newton_pass, softmax_pass
 from .threads import blas_on_one_thread
 
@@ -97,10 +97,8 @@ def _newton_step(sums, w, alpha, total, fit_intercept):
         xx, right = hessian[:d, :d], -grad[:d]
     system = xx / total + alpha * np.eye(d)
     right = right / total - alpha * w
-    try:
-        np.linalg.cholesky(system)
-        dw = np.linalg.solve(system, right)
-    except np.linalg.LinAlgError:
+    dw = _cholesky_solve(system, right)
+    if dw is None:
         eigenvalues = np.linalg.eigvalsh(system)
         if eigenvalues[0] < -1e-12 * max(abs(eigenvalues[-1]), 1e-300):
             return None  # indefinite: a row's negative curvature (the caller takes Fisher's)
@@ -383,10 +381,6 @@ def fit_glm(family, X, y, sample_weight, *, alpha, fit_intercept, tol, max_iter,
     return GLMFit(b_c - float(shift @ w), w, k, converged, value, relative_step, curvature)
 
 
-def _softmax(eta):
-    return softmax(eta)
-
-
 def _cholesky_solve(system, right):
     """system⁻¹ right by Cholesky's factorization (scipy's triangular solves, where scipy is
     installed: NumPy's general solve factorizes a triangle again, 5x the work at 330 x 330),
@@ -502,7 +496,7 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
                "threads": threads}  # fmt: skip
     stride = _stride(X, sample_weight) if start is None else None
     if stride is not None:
-        sampled_weight = _every(np.ones(n) if sample_weight is None else sample_weight, stride)
+        sampled_weight = _every(sample_weight, stride)  # None: every row weighs 1
         if not np.all(np.bincount(_every(labels, stride), sampled_weight, minlength=k) > 0):
             stride = None  # a class without weight in the sample: its optimum is far off
     if stride is not None:  # fit_glm's: the optimum on every 16th row
@@ -622,9 +616,8 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
         trial = evaluate(theta + step)
 
         def at(t, theta=theta, step=step, trial=trial):
-            if t == 1.0:
-                return trial[0], trial
-            return evaluate(theta + t * step, parts=VALUE)[0], None
+            shorter = trial if t == 1.0 else evaluate(theta + t * step)  # its gradient too:
+            return shorter[0], shorter  # the step taken needs it, a shorter one as well
 
         found = newton.backtrack(at, value, slope)
         if found is None and reused:  # an earlier point's Hessian misled: this point's
@@ -637,13 +630,11 @@ def _fit_multinomial(X, labels, classes, sample_weight, *, alpha, fit_intercept,
         previous = (theta, grad / total)
         theta = theta + t * step
         whole_step = t == 1.0
-        if t < 1.0:  # a shorter step: the gradient at the point reached (another pass)
-            value, grad = evaluate(theta)
-            kept = None
-        else:
-            grad = state[1]
-            if relative_step > (CHORD_STEP if hessian_every == 1 else SAMPLED_CHORD_STEP):
-                kept = None  # else reuse this point's Hessian (chord steps)
+        grad = state[1]
+        if not whole_step or relative_step > (
+            CHORD_STEP if hessian_every == 1 else SAMPLED_CHORD_STEP
+        ):
+            kept = None  # else reuse this point's Hessian (chord steps)
     B, W = uncentred(theta)
     if fit_intercept:
         B = B - B.mean()

@@ -47,6 +47,7 @@ from . import _config, glm, working_set
 from ._validation import is_dask_array
 from .estimator import LinearRegressionGD
 from .huber_scale import fit_huber_scale
+from .multinomial_pass import softmax
 from .options import DEFAULT_TOL
 from .threads import default_threads
 
@@ -1022,7 +1023,7 @@ class LogisticRegressionGD(ClassifierMixin, _NewtonTwin):
         if scores.ndim == 1:
             positive = glm.Binomial().mean(scores)
             return np.column_stack([1.0 - positive, positive])
-        return glm._softmax(scores)[0]
+        return softmax(scores)[0]
 
     def predict_log_proba(self, X: Any, offset: Any = None) -> np.ndarray:
         return np.log(self.predict_proba(X, offset))
