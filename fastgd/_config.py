@@ -40,6 +40,13 @@ CUDA_MIN_VALUES = 1_000_000
 # a clustered spectrum (sparse, standardized data: d = 1000) took 1.8 s.
 EIGVALSH_MAX_FEATURES = 2048
 
+# Below this many values of the columns (x_1..x_d, y), n * (d + 1), the moments
+# (fastgd/moments.py) come from NumPy's products instead of the compiled pass: a copy of the data
+# and a matrix product take about a millisecond there, where the pass's first compile took 4-5 s
+# of a first fit on the 2-core machine (numba caches it, but every new machine, container and
+# CI job pays it again).
+MOMENT_KERNEL_MIN_VALUES = 1 << 20
+
 # The gram method's moment pass runs once per fit, so a parallel launch (whose thread start-up and
 # synchronisation cost milliseconds on a busy machine) pays off only for long passes: below this
 # many multiply-adds, n * (d + 1)**2, it runs on one thread unless threads= says otherwise.

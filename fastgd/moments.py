@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from . import _config
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
 from .gradient import add_products, rows_of
@@ -332,9 +333,19 @@ def _moments_pass(threads, X, y, sample_weight, wide, means, comoments):
     return np.array(in_ranges(_range_moments, calls))
 
 
-def compile_moments(X, y, sample_weight, threads):
-    """Compile (or load from numba's cache) the moment pass for these argument types."""
+def uses_kernel(X, y):
+    """Whether `centered_moments` runs the compiled pass on data of X's and y's shapes: from
+    `_config.MOMENT_KERNEL_MIN_VALUES` values of z = (x_1..x_d, y_1..y_k) on; below, NumPy's
+    products take a fraction of a millisecond where the pass's first compile takes seconds."""
+    return X.shape[0] * _size(X, y) >= _config.MOMENT_KERNEL_MIN_VALUES
 
+
+def compile_moments(X, y, sample_weight, threads, kernel=None):
+    """Compile (or load from numba's cache) the moment pass for these argument types, where
+    `centered_moments` will run it (`uses_kernel`; `kernel=True` when the rows to come are not
+    these, e.g. streamed blocks)."""
+    if not (uses_kernel(X, y) if kernel is None else kernel):
+        return
     wide = _wide(X, y)
     y = _targets_as_columns(y, wide)
 
@@ -366,6 +377,8 @@ def centered_moments(X, y, sample_weight=None, threads=1):
     `_validation.check_data`). Accumulation is in float64. `threads` > 1 cuts the rows into one
     range per thread (`threads.in_ranges`); a given thread count always gives the same bits.
     """
+    if not uses_kernel(X, y):
+        return _numpy_moments(X, y, sample_weight)
     wide = _wide(X, y)
     y = _targets_as_columns(y, wide)
     _, means, comoments, mean, comoment = _moment_buffers(threads, _size(X, y))
@@ -379,6 +392,37 @@ def centered_moments(X, y, sample_weight=None, threads=1):
         return Moments(float(weights[0]), means[0], upper)
     weight = _merge_ranges(weights, means, comoments, mean, comoment)
     return Moments(float(weight), mean, comoment)
+
+
+def _numpy_moments(X, y, sample_weight):
+    """`centered_moments` of small data by NumPy: the columns z copied in float64, their means,
+    then the products of the centred copy (two passes, as the kernel's blocks). The result does
+    not depend on `threads`; BLAS may add in another order than the kernel (the last bits)."""
+    # NaN and inf pass through silently, as in the kernel: the caller looks for them once the
+    # moments are not finite (`_validation.locate_non_finite`).
+    with np.errstate(all="ignore"):
+        return _numpy_moments_of(X, y, sample_weight)
+
+
+def _numpy_moments_of(X, y, sample_weight):
+    n, d = X.shape
+    Z = np.empty((n, _size(X, y)))
+    Z[:, :d] = X
+    Z[:, d:] = y.reshape(n, -1)
+    if sample_weight is None:
+        weight = float(n)
+        mean = Z.sum(axis=0) / weight
+    else:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        weight = float(weights.sum())
+        if weight == 0.0:  # as the kernel: no weight, no moments
+            return Moments(0.0, np.zeros(Z.shape[1]), np.zeros((Z.shape[1], Z.shape[1])))
+        mean = weights @ Z / weight
+    Z -= mean
+    comoment = Z.T @ (Z if sample_weight is None else Z * weights[:, None])
+    lower = _lower_triangle(comoment.shape[0])
+    comoment[lower] = comoment.T[lower]
+    return Moments(weight, mean, comoment)
 
 
 def target_moments(moments, n_features, target):

@@ -18,6 +18,7 @@ Duplicate entries of a row add up, as scipy's own products treat them; X is neve
 import numpy as np
 from numba import njit, prange
 
+from . import _config
 from ._config import FASTMATH
 from .compiled import compile_for, compile_once
 from .gradient import LOSS, LOSS_PARAMETER, kernel_shift, n_sums
@@ -176,10 +177,14 @@ def sparse_moments(X, y, sample_weight, total_weight, threads):
     y64 = y.astype(np.float64)
     weights = None if sample_weight is None else sample_weight.astype(np.float64)
     y_mean = float(np.dot(weights, y64) / total_weight if weights is not None else y64.mean())
-    column_sums = np.zeros((threads, d + 1))
-    products = np.zeros((threads, d + 1, d + 1))
-    in_ranges(_products, _products_calls(X[:3], y, sample_weight, y_mean, column_sums, products))
-    sums, cross = column_sums.sum(axis=0), products.sum(axis=0)
+    if uses_kernel(X):
+        column_sums = np.zeros((threads, d + 1))
+        products = np.zeros((threads, d + 1, d + 1))
+        calls = _products_calls(X[:3], y, sample_weight, y_mean, column_sums, products)
+        in_ranges(_products, calls)
+        sums, cross = column_sums.sum(axis=0), products.sum(axis=0)
+    else:
+        sums, cross = _scipy_products(X, y64, weights, y_mean)
     weight = float(sums[d])
     mean = np.append(sums[:d] / weight, y_mean)
     comoment = np.triu(cross) + np.triu(cross, 1).T
@@ -189,11 +194,43 @@ def sparse_moments(X, y, sample_weight, total_weight, threads):
     return Moments(weight, mean, comoment)
 
 
+def uses_kernel(X):
+    """Whether `sparse_moments` runs the compiled pass: from `_config.MOMENT_KERNEL_MIN_VALUES`
+    stored values on; below, scipy's sparse products (no compile, see moments.uses_kernel)."""
+    return X.data.shape[0] >= _config.MOMENT_KERNEL_MIN_VALUES
+
+
+def _scipy_products(X, y64, weights, y_mean):
+    """`_products`'s sums, summed over the rows, by scipy's products: (column_sums, products),
+    products a full (d + 1)-square (the kernel's is upper-triangular; only that half is read)."""
+    import scipy.sparse  # the caller passed a scipy.sparse X: scipy is there
+
+    with np.errstate(all="ignore"):  # NaN and inf pass, as in the kernel (see moments.py)
+        return _scipy_products_of(scipy.sparse, X, y64, weights, y_mean)
+
+
+def _scipy_products_of(sparse, X, y64, weights, y_mean):
+    n, d = X.shape
+    rows = sparse.csr_matrix((X.data, X.indices, X.indptr), shape=(n, d), copy=False)
+    s = np.ones(n) if weights is None else weights
+    centred_y = y64 - y_mean
+    weighted = sparse.diags(s) @ rows.astype(np.float64)
+    column_sums = np.append(np.asarray(weighted.sum(axis=0)).ravel(), s.sum())
+    products = np.zeros((d + 1, d + 1))
+    products[:d, :d] = (rows.T @ weighted).toarray()
+    products[:d, d] = weighted.T @ centred_y
+    products[d, d] = s @ (centred_y * centred_y)
+    return column_sums, products
+
+
 def n_features(X):
     return X.shape[1]
 
 
 def compile_moments(X, y, sample_weight, threads):
+    if not uses_kernel(X):
+        return
+
     def compile_them():
         d = n_features(X)
         arguments = (X[:3], 0, 0, y, sample_weight, 0.0, np.zeros(d + 1),

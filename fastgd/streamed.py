@@ -109,7 +109,7 @@ class GramRun:
         dtype = self.data[0].dtype
         # The moment pass for a block of X's dtype, and gram's iterations.
         compile_moments(np.zeros((1, self.n_features), dtype), np.zeros(1, dtype), None,
-                        self.threads)  # fmt: skip
+                        self.threads, kernel=True)  # fmt: skip
         size = self.n_features + 1
         placeholder = Moments(1.0, np.zeros(size), np.zeros((size, size)))
         gram.Run.from_moments(placeholder).compile(b, w, settings, history)

@@ -38,6 +38,17 @@ def rng():
     return np.random.default_rng(int(os.environ.get("FASTGD_TEST_SEED", "12345")))
 
 
+@pytest.fixture(params=["kernel", "numpy"])
+def moment_path(request, monkeypatch):
+    """Each of the two ways to the data's moments (fastgd/moments.py, fastgd/sparse.py): the
+    compiled pass, which data of every size takes here, and NumPy's (scipy's) products, which
+    it takes below a threshold out of reach. Left alone, a test's small data takes NumPy's."""
+    monkeypatch.setattr(
+        "fastgd._config.MOMENT_KERNEL_MIN_VALUES", 0 if request.param == "kernel" else 1 << 62
+    )
+    return request.param
+
+
 @pytest.fixture(autouse=True)
 def numba_threads_unchanged():
     """Fail a test that leaves numba's thread count changed (numba.set_num_threads): the tests

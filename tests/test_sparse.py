@@ -8,7 +8,6 @@ import pytest
 import fastgd
 from fastgd import _config
 from fastgd.errors import DivergenceError
-from fastgd.moments import centered_moments
 
 sparse = pytest.importorskip("scipy.sparse")
 
@@ -75,19 +74,27 @@ def test_to_the_optimum_like_scikit_learn():
         np.testing.assert_allclose(ours.predict(X), reference.predict(dense), rtol=1e-8)
 
 
-def test_moments_equal_the_dense_ones():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_moments_equal_the_reference(moment_path, dtype):
     from fastgd.sparse import sparse_moments
 
-    X, dense, y, weights = _data(n=500, d=6, seed=4)
+    X, dense, y, weights = _data(n=500, d=6, seed=4, dtype=dtype)
+    # A row with two entries in one column (they add up) and an empty row.
+    X = sparse.csr_matrix((np.r_[X.data, 0.5, 0.25], np.r_[X.indices, 2, 2],
+                           np.r_[X.indptr, X.nnz + 2, X.nnz + 2]), shape=(502, 6))  # fmt: skip
+    dense = X.toarray().astype(np.float64)
+    y = np.r_[y, 1.5, -0.5].astype(dtype)
+    weights = np.r_[weights, 0.7, 1.3]
     rows = fastgd._validation.check_sparse_data(X, y, weights)[0]
     for threads in (1, 2):
-        for w in (None, weights):
-            total = float(w.sum()) if w is not None else 500.0
+        for w in (None, weights.astype(dtype)):
+            total = float(w.sum(dtype=np.float64)) if w is not None else 502.0
             ours = sparse_moments(rows, y, w, total, threads)
-            theirs = centered_moments(dense, y, w)
-            assert ours.weight == pytest.approx(theirs.weight, rel=1e-14)
-            np.testing.assert_allclose(ours.mean, theirs.mean, rtol=1e-12)
-            np.testing.assert_allclose(ours.comoment, theirs.comoment, rtol=1e-10, atol=1e-12)
+            weight, mean, comoment = naive.centered_moments(dense, y.astype(np.float64), w)
+            assert ours.weight == pytest.approx(weight, rel=1e-12)
+            np.testing.assert_allclose(ours.mean, mean, rtol=1e-12)
+            np.testing.assert_allclose(ours.comoment, comoment, rtol=1e-10, atol=1e-12)
+            np.testing.assert_array_equal(ours.comoment, ours.comoment.T)
 
 
 def test_other_formats_duplicates_and_empty_rows():
