@@ -40,12 +40,13 @@ CUDA_MIN_VALUES = 1_000_000
 # a clustered spectrum (sparse, standardized data: d = 1000) took 1.8 s.
 EIGVALSH_MAX_FEATURES = 2048
 
-# Below this many values of the columns (x_1..x_d, y), n * (d + 1), the moments
-# (fastgd/moments.py) come from NumPy's products instead of the compiled pass: a copy of the data
-# and a matrix product take about a millisecond there, where the pass's first compile took 4-5 s
-# of a first fit on the 2-core machine (numba caches it, but every new machine, container and
-# CI job pays it again).
-MOMENT_KERNEL_MIN_VALUES = 1 << 20
+# Below this many values, n * (d + 1), the one-pass sums -- the moments (fastgd/moments.py;
+# stored values for a sparse X) and a GLM's Newton pass (fastgd/glm_pass.py) -- come from NumPy's
+# (scipy's) products instead of the compiled passes: a copy of the data and a matrix product
+# take about a millisecond there, where the moment pass's first compile took 4-5 s of a first
+# fit on the 2-core machine, the Newton pass's 3-5 s (numba caches them, but every new machine,
+# container and CI job pays it again).
+PASS_KERNEL_MIN_VALUES = 1 << 20
 
 # The gram method's moment pass runs once per fit, so a parallel launch (whose thread start-up and
 # synchronisation cost milliseconds on a busy machine) pays off only for long passes: below this

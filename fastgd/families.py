@@ -3,15 +3,16 @@
 A family gives, for the linear predictor eta = b + x.w of a row and its target y, the row's
 loss l(y, eta) (half its unit deviance: scikit-learn's scale), its derivative l' and its
 curvature h = l'' in eta, and Fisher's h (the curvature's expectation, > 0). The math is one
-compiled function per family (`logit_terms`, `poisson_terms`, ...), which `unit_terms` picks
-for one row and `block_terms` for a block of rows (the Newton pass's, fastgd/glm_pass.py, in
-a loop per family that vectorizes), and NumPy callers reach through `unit_arrays`: written
-once.
+compiled function per family (`logit_terms`, `poisson_terms`, ...), which `block_terms` runs
+over a block of rows (the Newton pass's, fastgd/glm_pass.py, in a loop that vectorizes), and
+NumPy callers reach through `unit_arrays`: written once.
 
 A family is a NamedTuple whose `kind` (its link: `LOG`, `IDENTITY`, `LOGIT`) and `power`
-(Tweedie's: 0 normal, 1 Poisson, 2 Gamma, between 1 and 2 compound Poisson-Gamma) are what
-the compiled code reads. A new family is its class, its row function with a branch in
-`unit_terms` and `block_terms`, and one line in `FAMILIES`.
+(Tweedie's: 0 normal, 1 Poisson, 2 Gamma, between 1 and 2 compound Poisson-Gamma) describe
+it; its `terms` are its row math as a type (`PoissonTerms`, ...), which the compiled code is
+compiled for: a kernel holds the family a fit uses, and no other. A new family is its class,
+its row function and row-math type with a line in `_ROW_FUNCTIONS` (and `row_math`), and one
+line in `FAMILIES`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from . import exp_log
 from ._config import FASTMATH
@@ -62,13 +64,13 @@ def half_deviance(power, y, mu):
 # "numpy" too). With the log link eta is clamped to LARGEST_ETA, and the half deviances are
 # written in eta (y (log y - eta) for y log(y / mu)): one exp a row, and the log of y where the
 # deviance has it. y = 0 contributes 0 to those terms (y > 0 times it).
-_ROW = {"fastmath": FASTMATH, "cache": True, "nogil": True, "error_model": "numpy",
-        "inline": "always"}  # fmt: skip
+_ROW_OPTIONS = {"fastmath": FASTMATH, "nogil": True, "error_model": "numpy"}
+_ROW = {**_ROW_OPTIONS, "cache": True, "inline": "always"}
 SMALLEST_Y = 1e-300  # the log of max(y, this): y = 0's term is multiplied by 0
 
 
 @njit(**_ROW)
-def logit_terms(y, eta):
+def logit_terms(power, y, eta):
     """The binomial's: l = log(1 + e^eta) - y eta without overflow, l' = sigma - y,
     h = sigma (1 - sigma), Fisher's the same."""
     e = exp_log.exp(-abs(eta))
@@ -79,14 +81,14 @@ def logit_terms(y, eta):
 
 
 @njit(**_ROW)
-def log_normal_terms(y, eta):
+def log_normal_terms(power, y, eta):
     """The normal with the log link (power 0): l = (y - mu)² / 2."""
     mu = exp_log.exp(min(eta, LARGEST_ETA))
     return 0.5 * (y - mu) * (y - mu), (mu - y) * mu, mu * (2.0 * mu - y), mu * mu
 
 
 @njit(**_ROW)
-def poisson_terms(y, eta):
+def poisson_terms(power, y, eta):
     """Power 1: l = y log(y / mu) - y + mu, l' = mu - y, h = mu."""
     eta = min(eta, LARGEST_ETA)
     mu = exp_log.exp(eta)
@@ -96,7 +98,7 @@ def poisson_terms(y, eta):
 
 
 @njit(**_ROW)
-def gamma_terms(y, eta):
+def gamma_terms(power, y, eta):
     """Power 2 (y > 0): l = log(mu / y) + y / mu - 1, l' = 1 - y / mu, h = y / mu, Fisher's 1."""
     eta = min(eta, LARGEST_ETA)
     y_over_mu = y * exp_log.exp(-eta)
@@ -133,67 +135,93 @@ def identity_terms(power, y, eta):
     return loss, (mu - y) * scale, scale * ((1.0 - power) * mu + power * y) / mu, scale
 
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def unit_terms(kind, power, y, eta):
-    """(l, l', h, Fisher's h) of one row: the loss, its first and second derivatives in eta,
-    and the second derivative's expectation."""
-    if kind == LOGIT:
-        return logit_terms(y, eta)
-    if kind == IDENTITY:
-        return identity_terms(power, y, eta)
-    if power == 1.0:
-        return poisson_terms(y, eta)
-    if power == 2.0:
-        return gamma_terms(y, eta)
-    if power == 0.0:
-        return log_normal_terms(y, eta)
-    return tweedie_terms(power, y, eta)
+# Each family's row math as a type: a NamedTuple of its power, whose class the compiled code
+# reads (`block_terms`), so that a kernel is compiled for the family a fit uses and no other
+# (the Newton pass with every family's loop compiled for 4.5 s on the 2-core machine, with one
+# for 3.1 s). numba caches a kernel per type; the power is a runtime value.
+class LogitTerms(NamedTuple):
+    power: float = 0.0  # unused: every family's row function takes it
 
 
-@njit(**_ROW)
-def block_terms(kind, power, fisher, y, eta, s, losses, slopes, curvatures):
-    """`unit_terms` of each row of a block, weighted by s: losses = s l, slopes = s l',
-    curvatures = s h (Fisher's with `fisher`). The family is chosen once, outside the row loop,
-    so that each family's loop vectorizes."""
-    n = eta.shape[0]
-    if kind == LOGIT:
-        for i in range(n):
-            loss, slope, second, _ = logit_terms(y[i], eta[i])
-            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * second
-    elif kind == LOG and power == 1.0:
-        for i in range(n):
-            loss, slope, second, _ = poisson_terms(y[i], eta[i])
-            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * second
-    elif kind == LOG and power == 2.0:
-        for i in range(n):
-            loss, slope, second, expected = gamma_terms(y[i], eta[i])
-            h = expected if fisher else second
-            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * h
-    elif kind == LOG and power == 0.0:
-        for i in range(n):
-            loss, slope, second, expected = log_normal_terms(y[i], eta[i])
-            h = expected if fisher else second
-            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * h
-    elif kind == LOG:
-        for i in range(n):
-            loss, slope, second, expected = tweedie_terms(power, y[i], eta[i])
-            h = expected if fisher else second
-            losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * h
-    else:  # the identity link: rare, scalar
-        for i in range(n):
-            loss, slope, second, expected = identity_terms(power, y[i], eta[i])
+class PoissonTerms(NamedTuple):
+    power: float = 1.0
+
+
+class GammaTerms(NamedTuple):
+    power: float = 2.0
+
+
+class LogNormalTerms(NamedTuple):
+    power: float = 0.0
+
+
+class TweedieTerms(NamedTuple):
+    power: float
+
+
+class IdentityTerms(NamedTuple):
+    power: float
+
+
+# A type's row function (power, y, eta) -> (l, l', h, Fisher's h).
+_ROW_FUNCTIONS = {
+    LogitTerms: logit_terms,
+    PoissonTerms: poisson_terms,
+    GammaTerms: gamma_terms,
+    LogNormalTerms: log_normal_terms,
+    TweedieTerms: tweedie_terms,
+    IdentityTerms: identity_terms,
+}
+
+
+def row_math(link, power):
+    """The row-terms type of a family with this link ("logit", "log", "identity") and power."""
+    if link == "logit":
+        return LogitTerms()
+    if link == "identity":
+        return IdentityTerms(float(power))
+    if link != "log":
+        raise ValueError(f"link must be 'log', 'identity' or 'logit', got {link!r}")
+    types_by_power = {1.0: PoissonTerms, 2.0: GammaTerms, 0.0: LogNormalTerms}
+    return types_by_power.get(power, TweedieTerms)(float(power))
+
+
+def block_terms(terms, fisher, y, eta, s, losses, slopes, curvatures):
+    """The row terms of each row of a block for the family of `terms` (a type above), weighted
+    by s: losses = s l, slopes = s l', curvatures = s h (Fisher's with `fisher`). Compiled code
+    only (`_block_terms_of`)."""
+    raise NotImplementedError("compiled code only: see _block_terms_of")
+
+
+# Called, with the families' error model: its loop over the rows vectorizes (numba's IR checks
+# warned of a variable out of scope where the overload was inlined into the kernels).
+@overload(block_terms, jit_options=_ROW_OPTIONS)
+def _block_terms_of(terms, fisher, y, eta, s, losses, slopes, curvatures):
+    if not isinstance(terms, types.BaseNamedTuple):
+        return None
+    row = _ROW_FUNCTIONS.get(terms.instance_class)
+    if row is None:
+        return None
+
+    def block(terms, fisher, y, eta, s, losses, slopes, curvatures):
+        power = terms.power
+        for i in range(eta.shape[0]):
+            loss, slope, second, expected = row(power, y[i], eta[i])
             h = expected if fisher else second
             losses[i], slopes[i], curvatures[i] = s[i] * loss, s[i] * slope, s[i] * h
 
+    return block
 
-@njit(fastmath=FASTMATH, cache=True, nogil=True)
-def unit_arrays(kind, power, y, eta):
-    """`unit_terms` of every row: four arrays (l, l', h, Fisher's h)."""
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
+def unit_arrays(terms, y, eta):
+    """The row terms of every row for the family of `terms`: four arrays (l, l', h, Fisher's
+    h)."""
     n = y.shape[0]
     ones = np.ones(n)
     loss, slope, second, fisher = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    block_terms(kind, power, False, y, eta, ones, loss, slope, second)
-    block_terms(kind, power, True, y, eta, ones, loss, slope, fisher)
+    block_terms(terms, False, y, eta, ones, loss, slope, second)
+    block_terms(terms, True, y, eta, ones, loss, slope, fisher)
     return loss, slope, second, fisher
 
 
@@ -207,6 +235,11 @@ class Family(NamedTuple):
     @property
     def kind(self):
         return LOG if self.link == "log" else IDENTITY
+
+    @property
+    def terms(self):
+        """Its row math as the compiled code takes it (`row_math`)."""
+        return row_math(self.link, self.power)
 
     def mean(self, eta):
         return inverse_link(self.link, eta)
@@ -237,7 +270,7 @@ class Family(NamedTuple):
 
     def loss(self, y, eta):
         """l(y, eta) per row (nan where the identity link's mean leaves the domain)."""
-        return unit_arrays(self.kind, self.power, _floats(y), _floats(eta))[0]
+        return unit_arrays(self.terms, _floats(y), _floats(eta))[0]
 
 
 class Binomial(NamedTuple):
@@ -250,6 +283,10 @@ class Binomial(NamedTuple):
     @property
     def kind(self):
         return LOGIT
+
+    @property
+    def terms(self):
+        return LogitTerms()
 
     def mean(self, eta):
         return inverse_link(self.link, eta)
@@ -266,7 +303,7 @@ class Binomial(NamedTuple):
         return "the binomial distribution"
 
     def loss(self, y, eta):
-        return unit_arrays(LOGIT, 0.0, _floats(y), _floats(eta))[0]
+        return unit_arrays(LogitTerms(), _floats(y), _floats(eta))[0]
 
 
 def _floats(values):

@@ -16,7 +16,8 @@ the products of data far from 0 (x = 1e6 + noise) from losing their digits. eta 
 out, so a line search needs no further pass. One row range per thread, their sums added in a
 fixed order: a given thread count always gives the same bits.
 
-A scipy.sparse X takes the same sums from scipy's products (`sparse_pass`; no shift).
+A scipy.sparse X takes the same sums from scipy's products, and a small dense X from NumPy's
+(`numpy_pass`: no compile of the pass).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class PassSums(NamedTuple):
 # error_model "numpy": no ZeroDivisionError branch at the families' divisions, which keeps
 # their loop (`block_terms`, inlined here) vectorized (fastgd/families.py).
 @njit(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
-def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, parts, block_rows, eta, grad,
+def _range_pass(X, y, s, offset, shift, w, b, terms, fisher, parts, block_rows, eta, grad,
                 hessian):  # fmt: skip
     """The sums of the rows of X (a slice: see `moments._range_moments`) into grad (`parts` >=
     GRADIENT) and hessian's upper triangle (`parts` == HESSIAN); return the value."""
@@ -79,7 +80,7 @@ def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, parts, block_
             for i in range(rows):
                 block_eta[i] += wj * column[i]
         stop = start + rows
-        block_terms(kind, power, fisher, y[start:stop], block_eta[:rows], s[start:stop],
+        block_terms(terms, fisher, y[start:stop], block_eta[:rows], s[start:stop],
                     losses, slopes, curvatures)  # fmt: skip
         for i in range(rows):
             eta[start + i] = block_eta[i]
@@ -110,7 +111,7 @@ def _range_pass(X, y, s, offset, shift, w, b, kind, power, fisher, parts, block_
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
-def _range_gradient(X, y, s, offset, shift, w, b, kind, power, parts, block_rows, eta, grad):
+def _range_gradient(X, y, s, offset, shift, w, b, terms, parts, block_rows, eta, grad):
     """`_range_pass` without the Hessian (`parts` VALUE or GRADIENT): no d² products to
     vectorize across rows, so no transposed copy either. A block's eta row by row, its terms
     (`block_terms`, vectorized), then the gradient's shares from the same rows, still in
@@ -132,7 +133,7 @@ def _range_gradient(X, y, s, offset, shift, w, b, kind, power, parts, block_rows
                 row_eta += (np.float64(row[j]) - shift[j]) * w[j]
             block_eta[i] = row_eta
             eta[start + i] = row_eta
-        block_terms(kind, power, False, y[start:stop], block_eta[:rows], s[start:stop],
+        block_terms(terms, False, y[start:stop], block_eta[:rows], s[start:stop],
                     losses, slopes, curvatures)  # fmt: skip
         for i in range(rows):
             value += losses[i]
@@ -157,14 +158,14 @@ def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, parts=HESS
     eta = np.empty(n)
     grads = np.zeros((ranges, d + 1))
     hessians = np.zeros((ranges, d + 1, d + 1))
-    constants = (shift, w, float(b), family.kind, float(family.power), fisher, parts, BLOCK_ROWS)
+    constants = (shift, w, float(b), family.terms, fisher, parts, BLOCK_ROWS)
     calls: list[tuple] = []
     for c, rows in enumerate(row_ranges(n, ranges)):  # one range per thread (`in_ranges`)
         if parts == HESSIAN:
             calls.append((X[rows], y[rows], s[rows], offset[rows], *constants, eta[rows],
                           grads[c], hessians[c]))  # fmt: skip
         else:
-            calls.append((X[rows], y[rows], s[rows], offset[rows], *constants[:5], parts,
+            calls.append((X[rows], y[rows], s[rows], offset[rows], *constants[:4], parts,
                           BLOCK_ROWS, eta[rows], grads[c]))  # fmt: skip
     values = np.array(in_ranges(_range_pass if parts == HESSIAN else _range_gradient, calls))
     hessian = np.triu(hessians.sum(axis=0))  # the ranges in order: the same bits every time
@@ -172,11 +173,17 @@ def dense_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, parts=HESS
     return PassSums(float(values.sum()), eta, grads.sum(axis=0), hessian)
 
 
-def sparse_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, parts=HESSIAN, threads=1):
-    """`dense_pass` for a scipy.sparse X, by scipy's products (`shift` must be 0: a sparse X is
-    never shifted; `threads`: scipy's own)."""
+def numpy_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, parts=HESSIAN, threads=1):
+    """`dense_pass` by NumPy's (or scipy's) products: for a scipy.sparse X (never shifted: its
+    `shift` is 0), and for a dense X below `_config.PASS_KERNEL_MIN_VALUES` values
+    (`plan.newton_pass`), where the kernel's first compile costs seconds and NumPy's products
+    a few milliseconds. The rows' terms are the same compiled `families.unit_arrays`.
+    `threads`: BLAS's own."""
+    sparse = not isinstance(X, np.ndarray)
+    if not sparse:
+        X = X - shift  # a float64 copy, on small data only
     eta = np.asarray(X @ w).ravel() + b + offset
-    loss, slope, second, expected = unit_arrays(family.kind, float(family.power), y, eta)
+    loss, slope, second, expected = unit_arrays(family.terms, y, eta)
     value = float(s @ loss)
     d = X.shape[1]
     if parts == VALUE:
@@ -186,7 +193,11 @@ def sparse_pass(family, X, y, s, offset, shift, b, w, *, fisher=False, parts=HES
     if parts == GRADIENT:
         return PassSums(value, eta, grad, np.zeros((d + 1, d + 1)))
     hessian = np.empty((d + 1, d + 1))
-    hessian[:d, :d] = np.asarray((X.T @ X.multiply(v[:, None]).tocsr()).todense())
+    if sparse:
+        hessian[:d, :d] = np.asarray((X.T @ X.multiply(v[:, None]).tocsr()).todense())
+    else:
+        hessian[:d, :d] = X.T @ (X * v[:, None])
     hessian[:d, d] = hessian[d, :d] = np.asarray(X.T @ v).ravel()
     hessian[d, d] = v.sum()
-    return PassSums(value, eta, grad, hessian)
+    upper = np.triu(hessian)  # symmetric to the bit, as the kernel's
+    return PassSums(value, eta, grad, upper + np.triu(upper, 1).T)

@@ -335,9 +335,9 @@ def _moments_pass(threads, X, y, sample_weight, wide, means, comoments):
 
 def uses_kernel(X, y):
     """Whether `centered_moments` runs the compiled pass on data of X's and y's shapes: from
-    `_config.MOMENT_KERNEL_MIN_VALUES` values of z = (x_1..x_d, y_1..y_k) on; below, NumPy's
+    `_config.PASS_KERNEL_MIN_VALUES` values of z = (x_1..x_d, y_1..y_k) on; below, NumPy's
     products take a fraction of a millisecond where the pass's first compile takes seconds."""
-    return X.shape[0] * _size(X, y) >= _config.MOMENT_KERNEL_MIN_VALUES
+    return X.shape[0] * _size(X, y) >= _config.PASS_KERNEL_MIN_VALUES
 
 
 def compile_moments(X, y, sample_weight, threads, kernel=None):
@@ -395,32 +395,56 @@ def centered_moments(X, y, sample_weight=None, threads=1):
 
 
 def _numpy_moments(X, y, sample_weight):
-    """`centered_moments` of small data by NumPy: the columns z copied in float64, their means,
-    then the products of the centred copy (two passes, as the kernel's blocks). The result does
-    not depend on `threads`; BLAS may add in another order than the kernel (the last bits)."""
+    """`centered_moments` of small data by NumPy: the columns z, a block of rows at a time
+    copied in float64, their means, then the products of each block's centred copy (two passes,
+    as the kernel's). The data are never copied whole (a memory map's rows are read, not
+    copied). The result does not depend on `threads`; BLAS may add in another order than the
+    kernel (the last bits)."""
     # NaN and inf pass through silently, as in the kernel: the caller looks for them once the
     # moments are not finite (`_validation.locate_non_finite`).
     with np.errstate(all="ignore"):
         return _numpy_moments_of(X, y, sample_weight)
 
 
+NUMPY_BLOCK_VALUES = 2048  # a block's float64 copy: 16 KB, in cache
+
+
 def _numpy_moments_of(X, y, sample_weight):
     n, d = X.shape
-    Z = np.empty((n, _size(X, y)))
-    Z[:, :d] = X
-    Z[:, d:] = y.reshape(n, -1)
+    size = _size(X, y)
+    Y = y.reshape(n, -1)
+    step = max(1, NUMPY_BLOCK_VALUES // size)
+    scratch = np.empty((min(step, n), size))
+
+    def block(start):
+        """Rows start.. of z in float64 (scratch), and their weights (None: 1 each)."""
+        stop = min(start + step, n)
+        z = scratch[: stop - start]
+        z[:, :d] = X[start:stop]
+        z[:, d:] = Y[start:stop]
+        if sample_weight is None:
+            return z, None
+        return z, np.asarray(sample_weight[start:stop], dtype=np.float64)
+
+    total, weight = np.zeros(size), 0.0
+    for start in range(0, n, step):
+        z, s = block(start)
+        if s is None:
+            total += z.sum(axis=0)
+        else:
+            total += s @ z
+            weight += float(s.sum())
     if sample_weight is None:
         weight = float(n)
-        mean = Z.sum(axis=0) / weight
-    else:
-        weights = np.asarray(sample_weight, dtype=np.float64)
-        weight = float(weights.sum())
-        if weight == 0.0:  # as the kernel: no weight, no moments
-            return Moments(0.0, np.zeros(Z.shape[1]), np.zeros((Z.shape[1], Z.shape[1])))
-        mean = weights @ Z / weight
-    Z -= mean
-    comoment = Z.T @ (Z if sample_weight is None else Z * weights[:, None])
-    lower = _lower_triangle(comoment.shape[0])
+    elif weight == 0.0:  # as the kernel: no weight, no moments
+        return Moments(0.0, np.zeros(size), np.zeros((size, size)))
+    mean = total / weight
+    comoment = np.zeros((size, size))
+    for start in range(0, n, step):
+        z, s = block(start)
+        z -= mean
+        comoment += z.T @ (z if s is None else z * s[:, None])
+    lower = _lower_triangle(size)
     comoment[lower] = comoment.T[lower]
     return Moments(weight, mean, comoment)
 

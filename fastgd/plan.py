@@ -209,15 +209,19 @@ def labelled_fold_moments(kind):
 
 
 def newton_pass(X):
-    """The pass of a GLM's Newton step (fastgd/glm.py) for X's kind: `glm_pass.dense_pass`,
-    `glm_pass.sparse_pass`, or the Dask one (fastgd/distributed/newton.py)."""
+    """The pass of a GLM's Newton step (fastgd/glm.py) for X's kind: `glm_pass.dense_pass`
+    (compiled) for a dense X of at least `_config.PASS_KERNEL_MIN_VALUES` values, else
+    `glm_pass.numpy_pass` (a sparse X, or small data, where the kernel's compile would cost
+    more than it saves), or the Dask one (fastgd/distributed/newton.py)."""
     if is_dask_array(X):
         from .distributed.newton import dask_pass
 
         return dask_pass
-    from .glm_pass import dense_pass, sparse_pass
+    from .glm_pass import dense_pass, numpy_pass
 
-    return sparse_pass if is_sparse(X) else dense_pass
+    if is_sparse(X) or X.shape[0] * (X.shape[1] + 1) < _config.PASS_KERNEL_MIN_VALUES:
+        return numpy_pass
+    return dense_pass
 
 
 def softmax_pass(X, classes):

@@ -195,9 +195,9 @@ def sparse_moments(X, y, sample_weight, total_weight, threads):
 
 
 def uses_kernel(X):
-    """Whether `sparse_moments` runs the compiled pass: from `_config.MOMENT_KERNEL_MIN_VALUES`
+    """Whether `sparse_moments` runs the compiled pass: from `_config.PASS_KERNEL_MIN_VALUES`
     stored values on; below, scipy's sparse products (no compile, see moments.uses_kernel)."""
-    return X.data.shape[0] >= _config.MOMENT_KERNEL_MIN_VALUES
+    return X.data.shape[0] >= _config.PASS_KERNEL_MIN_VALUES
 
 
 def _scipy_products(X, y64, weights, y_mean):

@@ -30,6 +30,7 @@ class CommonFit(NamedTuple):
     options: dict  # fit's keyword arguments (glm.fit_glm's for Newton's)
     weighted: bool = False
     newton: bool = False  # a generalized linear model's Newton steps (fastgd/glm.py)
+    family: str = "binomial"  # the GLM's family (families.FAMILIES), or "tweedie" (power 1.5)
 
 
 def common_fits():
@@ -54,12 +55,17 @@ def common_fits():
             {"method": "loop", "threads": 1, "standardize": False, "momentum": 0.0, "tol": None},
         ),
         CommonFit("Huber loss", 8, np.float64, {"loss": "huber", "threads": 1}),
-        # One Newton pass serves every family (its kind is a runtime value) and thread count.
-        CommonFit("GLMs: logistic, Poisson, Gamma, Tweedie (Newton)", 8, np.float64, {},
-                  newton=True),
+        # The Newton pass is compiled per family (its row math a type) and serves every thread
+        # count; Tweedie's serves every power but 0, 1 and 2.
+        CommonFit("logistic regression (Newton)", 8, np.float64, {}, newton=True),
+        CommonFit("Poisson regression (Newton)", 8, np.float64, {}, newton=True,
+                  family="poisson"),
+        CommonFit("Gamma regression (Newton)", 8, np.float64, {}, newton=True, family="gamma"),
+        CommonFit("Tweedie regression (Newton)", 8, np.float64, {}, newton=True,
+                  family="tweedie"),
         # Proximal Newton's coordinate descent: also fastgd.path's and the CV twins'.
         CommonFit("GLMs with l1, paths, cross-validation (coordinate descent)", 8, np.float64,
-                  {"l1_ratio": 1.0}, newton=True),
+                  {"l1_ratio": 1.0}, newton=True, family="poisson"),
     ]  # fmt: skip
     if numba.config.NUMBA_NUM_THREADS > 1:  # one parallel kernel serves every thread count
         fits.append(CommonFit("loop, several threads", 8, np.float64,
@@ -78,9 +84,12 @@ def _run(common):
     if common.newton:
         from . import glm
 
-        classes = (y > np.median(y)).astype(np.float64)
-        glm.fit_glm(glm.Binomial(), X, classes, weights, alpha=0.01, fit_intercept=True,
-                    tol=1e-8, max_iter=2, **common.options)  # fmt: skip
+        family = glm.tweedie(1.5) if common.family == "tweedie" else glm.FAMILIES[common.family]
+        targets = (y > np.median(y)).astype(np.float64)  # classes; counts, amounts: + 1
+        targets += 0.0 if common.family == "binomial" else 1.0
+        glm.fit_glm(family, X, targets, weights, alpha=0.01, fit_intercept=True, tol=1e-8,
+                    max_iter=2, **common.options)  # fmt: skip
+        family.loss(targets, X.sum(axis=1))  # the row terms alone: small data's pass
         return
     fit(X[:, 0] if common.n_features == 1 else X, y, sample_weight=weights, n_iter=2,
         **common.options)  # fmt: skip
@@ -92,7 +101,7 @@ def warm_cache(fits=None, progress: Callable[[int, int, str, float], None] | Non
     fits = common_fits() if fits is None else fits
     start = time.perf_counter()
     # The moment pass that larger data takes: 64 rows would take NumPy's (moments.uses_kernel).
-    threshold, _config.MOMENT_KERNEL_MIN_VALUES = _config.MOMENT_KERNEL_MIN_VALUES, 0
+    threshold, _config.PASS_KERNEL_MIN_VALUES = _config.PASS_KERNEL_MIN_VALUES, 0
     try:
         for i, common in enumerate(fits, 1):
             began = time.perf_counter()
@@ -101,5 +110,5 @@ def warm_cache(fits=None, progress: Callable[[int, int, str, float], None] | Non
             if progress is not None:
                 progress(i, len(fits), common.name, time.perf_counter() - began)
     finally:
-        _config.MOMENT_KERNEL_MIN_VALUES = threshold
+        _config.PASS_KERNEL_MIN_VALUES = threshold
     return time.perf_counter() - start

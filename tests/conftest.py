@@ -39,12 +39,13 @@ def rng():
 
 
 @pytest.fixture(params=["kernel", "numpy"])
-def moment_path(request, monkeypatch):
-    """Each of the two ways to the data's moments (fastgd/moments.py, fastgd/sparse.py): the
-    compiled pass, which data of every size takes here, and NumPy's (scipy's) products, which
-    it takes below a threshold out of reach. Left alone, a test's small data takes NumPy's."""
+def pass_path(request, monkeypatch):
+    """Each of the two ways to a pass's sums (the moments, fastgd/moments.py and sparse.py; a
+    GLM's Newton pass, glm_pass.py): the compiled pass, which data of every size takes here,
+    and NumPy's (scipy's) products, which it takes below a threshold out of reach. Left alone,
+    a test's small data takes NumPy's."""
     monkeypatch.setattr(
-        "fastgd._config.MOMENT_KERNEL_MIN_VALUES", 0 if request.param == "kernel" else 1 << 62
+        "fastgd._config.PASS_KERNEL_MIN_VALUES", 0 if request.param == "kernel" else 1 << 62
     )
     return request.param
 

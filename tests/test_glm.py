@@ -361,14 +361,15 @@ def _naive_value_and_gradient(power, link, X, y, b, w, s):
 @pytest.mark.parametrize("power, link", PASS_FAMILIES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
+def test_the_newton_pass_is_the_row_by_row_sums(pass_path, power, link, dtype, threads):
     """One pass's value, gradient and Hessian (fastgd/glm_pass.py) against the slow reference:
     tests/naive.py's row-by-row value and gradient, and the Hessian as central differences of
-    that gradient; a sparse X's pass (scipy's products) equals the dense one."""
+    that gradient; a sparse X's pass (scipy's products) equals the dense one. Each path: the
+    compiled pass, and NumPy's products (`glm_pass.numpy_pass`, small data's)."""
     import scipy.sparse
 
     from fastgd.families import FAMILIES, tweedie
-    from fastgd.glm_pass import GRADIENT, VALUE, dense_pass, sparse_pass
+    from fastgd.glm_pass import GRADIENT, VALUE, dense_pass, numpy_pass
 
     rng = np.random.default_rng(7)
     n, d = 1100, 4  # more rows than a block (512), so blocks and ranges are merged
@@ -385,7 +386,8 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
     X64 = X.astype(np.float64)
     shift = X64.mean(axis=0)
     offset = rng.normal(size=n) * 0.1
-    sums = dense_pass(family, X, y, s, offset, shift, b + float(shift @ w), w, threads=threads)
+    dense = dense_pass if pass_path == "kernel" else numpy_pass
+    sums = dense(family, X, y, s, offset, shift, b + float(shift @ w), w, threads=threads)
     with_offset = np.column_stack([X64, offset])  # the offset: a column whose coefficient is 1
 
     def reference(b, w):
@@ -400,7 +402,7 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
     assert sums.eta == pytest.approx(X64 @ w + b + offset, rel=1e-12, abs=1e-12)
     # The passes without the Hessian (a row at a time: glm_pass._range_gradient): the same sums.
     for parts in (VALUE, GRADIENT):
-        part = dense_pass(family, X, y, s, offset, shift, b + float(shift @ w), w,
+        part = dense(family, X, y, s, offset, shift, b + float(shift @ w), w,
                           threads=threads, parts=parts)  # fmt: skip
         assert part.value == pytest.approx(value, rel=1e-12)
         assert part.eta == pytest.approx(sums.eta, rel=1e-12, abs=1e-12)
@@ -426,12 +428,12 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
     scale = np.abs(expected).max()
     assert np.abs(sums.hessian - expected).max() <= 1e-5 * scale
     if link == "logit" or power != 0.0:
-        plain = dense_pass(family, X, y, s, offset, np.zeros(d), b, w)
-        sparse = sparse_pass(family, scipy.sparse.csr_matrix(X64), y, s, offset, np.zeros(d), b, w)
+        plain = dense(family, X, y, s, offset, np.zeros(d), b, w)
+        sparse = numpy_pass(family, scipy.sparse.csr_matrix(X64), y, s, offset, np.zeros(d), b, w)
         assert sparse.value == pytest.approx(plain.value, rel=1e-12)
         assert sparse.grad == pytest.approx(plain.grad, rel=1e-10)
         assert sparse.hessian == pytest.approx(plain.hessian, rel=1e-10)
-        sparse_gradient = sparse_pass(family, scipy.sparse.csr_matrix(X64), y, s, offset,
+        sparse_gradient = numpy_pass(family, scipy.sparse.csr_matrix(X64), y, s, offset,
                                       np.zeros(d), b, w, parts=GRADIENT)  # fmt: skip
         assert sparse_gradient.grad == pytest.approx(plain.grad, rel=1e-10)
         assert not sparse_gradient.hessian.any()
@@ -439,8 +441,9 @@ def test_the_newton_pass_is_the_row_by_row_sums(power, link, dtype, threads):
 
 @pytest.mark.parametrize("family_name", ["binomial", "poisson", "gamma"])
 @pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
-def test_the_sample_start_and_chord_steps_reach_the_same_optimum(monkeypatch, family_name,
-                                                                 l1_ratio):  # fmt: skip
+def test_the_sample_start_and_chord_steps_reach_the_same_optimum(
+    pass_path, monkeypatch, family_name, l1_ratio
+):
     """On large data a fit starts from the optimum on every 16th row and ends with chord steps
     (passes without the Hessian, fastgd/glm.py's doc): made to run here on 6400 rows, it takes
     both and reaches the optimum of the fit without them to 1e-10, with weights and offsets; a

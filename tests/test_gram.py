@@ -57,7 +57,7 @@ def offset_data(rng, n, d, offset=1e6):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("block_rows", [7, moments.BLOCK_ROWS])
-def test_moments_match_the_reference(moment_path, rng, monkeypatch, threads, weighted, block_rows):
+def test_moments_match_the_reference(pass_path, rng, monkeypatch, threads, weighted, block_rows):
     monkeypatch.setattr(moments, "BLOCK_ROWS", block_rows)
     X = rng.normal(loc=[0.0, 50.0, -3.0], scale=[1.0, 10.0, 0.01], size=(301, 3))
     y = X @ [1.0, -2.0, 0.5] + rng.normal(size=301)
@@ -70,7 +70,7 @@ def test_moments_match_the_reference(moment_path, rng, monkeypatch, threads, wei
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("block_rows", [7, moments.ONE_FEATURE_BLOCK_ROWS])
 def test_moments_of_one_feature_match_the_reference(
-    moment_path, rng, monkeypatch, weighted, block_rows
+    pass_path, rng, monkeypatch, weighted, block_rows
 ):
     # One feature and one target take blocks of their own size (the data's rows, uncopied):
     # 5000 rows are two of them, or 715 of 7 rows, merged.
@@ -83,13 +83,13 @@ def test_moments_of_one_feature_match_the_reference(
     assert_moments_match(moments_of(x, y, weights), x, y, weights)
 
 
-def test_moments_keep_their_digits_at_large_offsets(moment_path, rng):
+def test_moments_keep_their_digits_at_large_offsets(pass_path, rng):
     # Uncentred sums would lose about 12 of 16 digits here (x**2 ~ 1e12, variance ~ 1).
     X, y = offset_data(rng, 1000, 2)
     assert_moments_match(moments_of(X, y, threads=2), X, y, rtol=1e-9)
 
 
-def test_moments_of_float32_data_are_accumulated_in_float64(moment_path, rng):
+def test_moments_of_float32_data_are_accumulated_in_float64(pass_path, rng):
     X = rng.normal(loc=100.0, size=(500, 2)).astype(np.float32)
     y = rng.normal(size=500).astype(np.float32)
     moments = moments_of(X, y)
@@ -97,13 +97,13 @@ def test_moments_of_float32_data_are_accumulated_in_float64(moment_path, rng):
     assert_moments_match(moments, X.astype(np.float64), y.astype(np.float64), rtol=1e-11)
 
 
-def test_moments_of_one_row(moment_path, rng):
+def test_moments_of_one_row(pass_path, rng):
     moments = moments_of([[2.0, 3.0]], [4.0])
     assert moments.weight == 1.0 and moments.mean.tolist() == [2.0, 3.0, 4.0]
     assert not moments.comoment.any()
 
 
-def test_merge_is_the_moments_of_the_union(moment_path, rng):
+def test_merge_is_the_moments_of_the_union(pass_path, rng):
     X = rng.normal(loc=1e3, size=(250, 2))
     y = rng.normal(size=250)
     weights = rng.uniform(0, 1, size=250)
@@ -195,7 +195,7 @@ def test_gram_on_float32_data(rng):
     np.testing.assert_allclose(result.loss_history, history, rtol=1e-9)
 
 
-def test_gram_with_the_same_threads_gives_identical_bits(moment_path, rng):
+def test_gram_with_the_same_threads_gives_identical_bits(pass_path, rng):
     X = rng.normal(size=(5001, 3))
     y = rng.normal(size=5001)
     for threads in (1, 2):

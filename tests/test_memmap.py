@@ -51,7 +51,9 @@ def test_memory_maps_are_used_without_a_copy(saved, mode):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 0.05 * my.nbytes, peak  # a copy of X or y would show here
+    # A copy of X or y would show here (100 % of y's bytes or more); what is allowed is
+    # scratch: the moments' block of rows in float64 (16 KB) and NumPy's casting buffer.
+    assert peak < 0.1 * my.nbytes, peak
 
     # A read-only map runs another compiled variant of the kernels than an array in memory: the
     # same to the last bits, except where one was compiled in this process and the other loaded

@@ -75,7 +75,7 @@ def test_to_the_optimum_like_scikit_learn():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_moments_equal_the_reference(moment_path, dtype):
+def test_moments_equal_the_reference(pass_path, dtype):
     from fastgd.sparse import sparse_moments
 
     X, dense, y, weights = _data(n=500, d=6, seed=4, dtype=dtype)

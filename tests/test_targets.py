@@ -147,7 +147,7 @@ def test_a_target_that_converges_first_stays_where_its_own_fit_stops():
     np.testing.assert_allclose(result.coef[0], alone.coef, rtol=1e-9)
 
 
-def test_one_pass_of_moments_serves_every_target(moment_path):
+def test_one_pass_of_moments_serves_every_target(pass_path):
     X, Y, weights = _data(n=1500, d=3, k=4, seed=2)
     for threads in (1, 2):
         joint = centered_moments(X, Y, weights, threads)
