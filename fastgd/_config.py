@@ -40,13 +40,14 @@ CUDA_MIN_VALUES = 1_000_000
 # a clustered spectrum (sparse, standardized data: d = 1000) took 1.8 s.
 EIGVALSH_MAX_FEATURES = 2048
 
-# Below this many values, n * (d + 1), the one-pass sums -- the moments (fastgd/moments.py;
-# stored values for a sparse X) and a GLM's Newton pass (fastgd/glm_pass.py) -- come from NumPy's
-# (scipy's) products instead of the compiled passes: a copy of the data and a matrix product
-# take about a millisecond there, where the moment pass's first compile took 4-5 s of a first
-# fit on the 2-core machine, the Newton pass's 3-5 s (numba caches them, but every new machine,
-# container and CI job pays it again).
-PASS_KERNEL_MIN_VALUES = 1 << 20
+# Below this many values, n * (d + k) (k targets; a sparse X's stored values), the one-pass sums
+# -- the moments (fastgd/moments.py, sparse.py) and a GLM's Newton pass (fastgd/glm_pass.py) --
+# come from NumPy's (scipy's) products instead of the compiled passes, which numba compiles for
+# 3-5 s on a first fit on the 2-core machine (once per machine: numba caches them, but every new
+# machine, container and CI job pays it again). NumPy's are slower per pass (moments: 0.8 ms
+# against 0.15 ms at (10^4, 8), about 10x at 10^6 values) but need no compile: up to this size
+# a fit that needs them once or a few times is over before the kernel would have compiled.
+PASS_KERNEL_MIN_VALUES = 1 << 18
 
 # The gram method's moment pass runs once per fit, so a parallel launch (whose thread start-up and
 # synchronisation cost milliseconds on a busy machine) pays off only for long passes: below this

@@ -46,7 +46,7 @@ class PassSums(NamedTuple):
 
 
 # error_model "numpy": no ZeroDivisionError branch at the families' divisions, which keeps
-# their loop (`block_terms`, inlined here) vectorized (fastgd/families.py).
+# their loop (`block_terms`, called per block) vectorized (fastgd/families.py).
 @njit(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
 def _range_pass(X, y, s, offset, shift, w, b, terms, fisher, parts, block_rows, eta, grad,
                 hessian):  # fmt: skip

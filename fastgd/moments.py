@@ -340,11 +340,10 @@ def uses_kernel(X, y):
     return X.shape[0] * _size(X, y) >= _config.PASS_KERNEL_MIN_VALUES
 
 
-def compile_moments(X, y, sample_weight, threads, kernel=None):
+def compile_moments(X, y, sample_weight, threads):
     """Compile (or load from numba's cache) the moment pass for these argument types, where
-    `centered_moments` will run it (`uses_kernel`; `kernel=True` when the rows to come are not
-    these, e.g. streamed blocks)."""
-    if not (uses_kernel(X, y) if kernel is None else kernel):
+    `centered_moments` will run it (`uses_kernel`)."""
+    if not uses_kernel(X, y):
         return
     wide = _wide(X, y)
     y = _targets_as_columns(y, wide)
@@ -406,44 +405,50 @@ def _numpy_moments(X, y, sample_weight):
         return _numpy_moments_of(X, y, sample_weight)
 
 
-NUMPY_BLOCK_VALUES = 2048  # a block's float64 copy: 16 KB, in cache
+# A block's rows: a float64 copy of 512 KB for narrow data (the data are never copied whole: a
+# memory map's scratch stays small; with 16 KB blocks the Python around them took 10x the
+# products' time), and never fewer than NUMPY_BLOCK_MIN_ROWS: with a row or two a block, wide
+# data's products were rank-1 updates of the whole (d + 1)-square matrix (d = 1500: 4.5 s,
+# against 0.1 s for the kernel).
+NUMPY_BLOCK_VALUES = 1 << 16
+NUMPY_BLOCK_MIN_ROWS = 256
 
 
 def _numpy_moments_of(X, y, sample_weight):
     n, d = X.shape
     size = _size(X, y)
-    Y = y.reshape(n, -1)
-    step = max(1, NUMPY_BLOCK_VALUES // size)
+    if n == 0:  # an empty chunk or block (Dask, streamed rows): no weight, as the kernel's
+        return Moments(0.0, np.zeros(size), np.zeros((size, size)))
+    Y = y.reshape(n, size - d)
+    step = max(NUMPY_BLOCK_MIN_ROWS, NUMPY_BLOCK_VALUES // size)
     scratch = np.empty((min(step, n), size))
-
-    def block(start):
-        """Rows start.. of z in float64 (scratch), and their weights (None: 1 each)."""
-        stop = min(start + step, n)
-        z = scratch[: stop - start]
-        z[:, :d] = X[start:stop]
-        z[:, d:] = Y[start:stop]
-        if sample_weight is None:
-            return z, None
-        return z, np.asarray(sample_weight[start:stop], dtype=np.float64)
-
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    # Two passes over the blocks, each block copied into the scratch in float64 (written out
+    # in each loop: a small fit's Python calls are counted, tests/test_call_budget.py).
     total, weight = np.zeros(size), 0.0
     for start in range(0, n, step):
-        z, s = block(start)
-        if s is None:
+        z = scratch[: min(step, n - start)]
+        z[:, :d], z[:, d:] = X[start : start + step], Y[start : start + step]
+        if weights is None:
             total += z.sum(axis=0)
         else:
-            total += s @ z
-            weight += float(s.sum())
-    if sample_weight is None:
+            total += weights[start : start + step] @ z
+    if weights is None:
         weight = float(n)
-    elif weight == 0.0:  # as the kernel: no weight, no moments
-        return Moments(0.0, np.zeros(size), np.zeros((size, size)))
+    else:
+        weight = float(weights.sum())
+        if weight == 0.0:  # as the kernel: no weight, no moments
+            return Moments(0.0, np.zeros(size), np.zeros((size, size)))
     mean = total / weight
     comoment = np.zeros((size, size))
     for start in range(0, n, step):
-        z, s = block(start)
+        z = scratch[: min(step, n - start)]
+        z[:, :d], z[:, d:] = X[start : start + step], Y[start : start + step]
         z -= mean
-        comoment += z.T @ (z if s is None else z * s[:, None])
+        if weights is None:
+            comoment += z.T @ z
+        else:
+            comoment += z.T @ (z * weights[start : start + step, None])
     lower = _lower_triangle(size)
     comoment[lower] = comoment.T[lower]
     return Moments(weight, mean, comoment)

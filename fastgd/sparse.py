@@ -12,6 +12,8 @@ rounding). The moments (gram, lr="auto", standardize, tol) come from one pass ov
 each row adding the products of its stored values: O(sum of nnz_i**2), and their centring is
 done on the small (d + 1)-square result (`sparse_moments`): for columns whose mean is large
 next to their spread this loses digits that the dense moment pass keeps (docs/sparse.md).
+Below `_config.PASS_KERNEL_MIN_VALUES` stored values the same products come from scipy's
+(`_scipy_products`): no kernel to compile.
 Duplicate entries of a row add up, as scipy's own products treat them; X is never changed.
 """
 

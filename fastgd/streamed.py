@@ -16,7 +16,7 @@ import numpy as np
 
 from . import gram
 from ._validation import is_stream
-from .moments import Moments, centered_moments, compile_moments, merge_moments
+from .moments import Moments, centered_moments, merge_moments
 
 STREAM_NEEDS_GRAM = (
     "streamed rows (a file read one row group at a time) are fitted with method='gram' only: "
@@ -106,10 +106,8 @@ class GramRun:
         return self.gram_run.moments
 
     def compile(self, b, w, settings, history, statistics=False):
-        dtype = self.data[0].dtype
-        # The moment pass for a block of X's dtype, and gram's iterations.
-        compile_moments(np.zeros((1, self.n_features), dtype), np.zeros(1, dtype), None,
-                        self.threads, kernel=True)  # fmt: skip
+        # gram's iterations. The moment pass is compiled where a block first needs it: whether
+        # the blocks take it or NumPy's products (moments.uses_kernel) depends on their rows.
         size = self.n_features + 1
         placeholder = Moments(1.0, np.zeros(size), np.zeros((size, size)))
         gram.Run.from_moments(placeholder).compile(b, w, settings, history)

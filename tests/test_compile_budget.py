@@ -30,7 +30,7 @@ _spec.loader.exec_module(first_calls)
 # data come from NumPy's products (`moments.uses_kernel`), not the compiled pass. The loop needs
 # 4: its iterations in gram's place, which also evaluate the starting point (`iteration.steps`
 # with k_start == k_stop); the Huber and logistic losses have no moment bound, so no
-# sums_from_moments. Measured on 2026-12-07 (the moment pass below 2^20 values by NumPy: one
+# sums_from_moments. Measured on 2026-12-07 (the moment pass below 2^18 values by NumPy: one
 # kernel fewer in every first call but the Newton pass's, two fewer in the two-thread loop).
 EXPECTED = {
     "import": 0,
@@ -46,7 +46,8 @@ EXPECTED = {
     "CSR X": 4,
     "float32, loop": 4,
     "logistic, loop": 3,  # as the Huber loss: no moment bound
-    "PoissonRegressorGD (Newton)": 1,  # one thread's range of the Newton pass (glm_pass.py)
+    # Below 2^18 values the Newton pass is NumPy's products: Poisson's row terms alone.
+    "PoissonRegressorGD (Newton)": 1,
     "demo": 4,
 }
 

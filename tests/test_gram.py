@@ -103,6 +103,18 @@ def test_moments_of_one_row(pass_path, rng):
     assert not moments.comoment.any()
 
 
+def test_moments_of_no_rows_weigh_nothing_and_merge_away(pass_path, rng):
+    # An empty chunk (Dask) or block (streamed rows): weight 0, as the kernel always gave.
+    X, y = rng.normal(size=(50, 3)), rng.normal(size=50)
+    for Y in (y, np.column_stack([y, 2 * y])):
+        none = moments.centered_moments(X[:0], Y[:0])
+        assert none.weight == 0.0 and not none.mean.any() and not none.comoment.any()
+        some = moments.centered_moments(X, Y)
+        merged = moments.merge_moments(none, some)
+        assert merged.weight == some.weight
+        np.testing.assert_array_equal(merged.comoment, some.comoment)
+
+
 def test_merge_is_the_moments_of_the_union(pass_path, rng):
     X = rng.normal(loc=1e3, size=(250, 2))
     y = rng.normal(size=250)
