@@ -336,7 +336,7 @@ def _moments_pass(threads, X, y, sample_weight, wide, means, comoments):
 def uses_kernel(X, y):
     """Whether `centered_moments` runs the compiled pass on data of X's and y's shapes: from
     `_config.PASS_KERNEL_MIN_VALUES` values of z = (x_1..x_d, y_1..y_k) on; below, NumPy's
-    products take a fraction of a millisecond where the pass's first compile takes seconds."""
+    products take milliseconds where the pass's first compile takes seconds."""
     return X.shape[0] * _size(X, y) >= _config.PASS_KERNEL_MIN_VALUES
 
 

@@ -205,23 +205,19 @@ def uses_kernel(X):
 def _scipy_products(X, y64, weights, y_mean):
     """`_products`'s sums, summed over the rows, by scipy's products: (column_sums, products),
     products a full (d + 1)-square (the kernel's is upper-triangular; only that half is read)."""
-    import scipy.sparse  # the caller passed a scipy.sparse X: scipy is there
+    import scipy.sparse as sparse  # the caller passed a scipy.sparse X: scipy is there
 
-    with np.errstate(all="ignore"):  # NaN and inf pass, as in the kernel (see moments.py)
-        return _scipy_products_of(scipy.sparse, X, y64, weights, y_mean)
-
-
-def _scipy_products_of(sparse, X, y64, weights, y_mean):
     n, d = X.shape
     rows = sparse.csr_matrix((X.data, X.indices, X.indptr), shape=(n, d), copy=False)
     s = np.ones(n) if weights is None else weights
-    centred_y = y64 - y_mean
-    weighted = sparse.diags(s) @ rows.astype(np.float64)
-    column_sums = np.append(np.asarray(weighted.sum(axis=0)).ravel(), s.sum())
     products = np.zeros((d + 1, d + 1))
-    products[:d, :d] = (rows.T @ weighted).toarray()
-    products[:d, d] = weighted.T @ centred_y
-    products[d, d] = s @ (centred_y * centred_y)
+    with np.errstate(all="ignore"):  # NaN and inf pass, as in the kernel (see moments.py)
+        centred_y = y64 - y_mean
+        weighted = sparse.diags(s) @ rows.astype(np.float64, copy=False)
+        column_sums = np.append(np.asarray(weighted.sum(axis=0)).ravel(), s.sum())
+        products[:d, :d] = (rows.T @ weighted).toarray()
+        products[:d, d] = weighted.T @ centred_y
+        products[d, d] = s @ (centred_y * centred_y)
     return column_sums, products
 
 

@@ -5,10 +5,10 @@ numba keeps them in its on-disk cache, so only the first process pays. A Docker 
 or a shared machine can pay once, when it is built: `warm_cache` runs a tiny fit of each common
 kind, which compiles (or finds in the cache) exactly the kernels that fits of that kind need on
 data of any size. A kernel depends on the data's dtype and layout, the number of features (1, 2,
-more), the sample weights, standardization, the loss and the threads, never on the number of
-rows (only whether the moments take the compiled pass, which these fits are made to): so each
-fit here takes 64 rows. numba's cache is specific to the CPU model, so run it on
-the machine (or the kind of machine) that will fit.
+more), the sample weights, standardization, the loss (a GLM's family) and the threads, never on
+the number of rows (which decides only whether a fit's passes take the compiled kernels, as
+these fits are made to): so each fit here takes 64 rows. numba's cache is specific to the
+CPU model, so run it on the machine (or the kind of machine) that will fit.
 """
 
 import time
